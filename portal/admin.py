@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from .models import User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "vendor", "vendor_role", "is_active")
+    list_filter = (*BaseUserAdmin.list_filter, "vendor", "vendor_role")
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Partner", {"fields": ("vendor", "vendor_role")}))

@@ -1,0 +1,84 @@
+"""Enumerations of the request domain."""
+
+from django.db import models
+
+
+class RequestType(models.TextChoices):
+    INFRA_PROVISION = "InfraProvision", "Infra provision"
+    TROUBLESHOOTING = "Troubleshooting", "Troubleshooting"
+    NEW_FEATURE = "NewFeature", "New feature / enhancement"
+    ACCESS_OPS = "AccessOps", "Access ops"
+    GIT_OPS = "GitOps", "GitOps"
+    DEPLOYMENT_SUPPORT = "DeploymentSupport", "Deployment support"
+    RELEASE = "Release", "Release"
+    CI_PIPELINE = "CIPipeline", "CI pipeline"
+    PRODUCTION_ISSUE = "ProductionIssue", "Production issue"
+
+
+class Priority(models.TextChoices):
+    P0 = "P0", "P0 — critical, < 4 hours"
+    P1 = "P1", "P1 — same day, < 12 hours"
+    P2 = "P2", "P2 — a few days, < 3 days"
+    P3 = "P3", "P3 — a week or two, < 2 weeks"
+    P4 = "P4", "P4 — planned, ≥ 3 weeks notice"
+
+
+class RequestState(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    QUEUED = "queued", "Queued"
+    IN_PROGRESS = "in_progress", "In progress"
+    WAITING_ON_REQUESTER = "waiting_on_requester", "Waiting on requester"
+    BLOCKED = "blocked", "Blocked"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_STATES = (
+    RequestState.SUBMITTED,
+    RequestState.PENDING_APPROVAL,
+    RequestState.QUEUED,
+    RequestState.IN_PROGRESS,
+    RequestState.WAITING_ON_REQUESTER,
+    RequestState.BLOCKED,
+)
+FINAL_STATES = (RequestState.CLOSED, RequestState.REJECTED, RequestState.CANCELLED)
+
+
+class VendorRole(models.TextChoices):
+    ENGINEER = "engineer", "Engineer"
+    LEAD = "lead", "Lead"
+
+
+class OnboardingStatus(models.TextChoices):
+    EVALUATING = "evaluating", "Evaluating"
+    SHORTLISTED = "shortlisted", "Shortlisted"
+    TRAINING = "training", "Training"
+    LIVE = "live", "Live"
+    OFFBOARDED = "offboarded", "Offboarded"
+
+
+class EventKind(models.TextChoices):
+    FILED = "filed", "Filed"
+    UPDATED = "updated", "Updated"
+    COMMENT = "comment", "Comment"
+    TRIAGE = "triage", "Triaged"
+    APPROVE = "approve", "Approved"
+    DENY = "deny", "Denied"
+    PICK_UP = "pick_up", "Picked up"
+    REASSIGN = "reassign", "Reassigned"
+    REQUEST_INFO = "request_info", "Information requested"
+    PROVIDE_INFO = "provide_info", "Information provided"
+    ESCALATE = "escalate", "Escalated"
+    UNBLOCK = "unblock", "Unblocked"
+    RESOLVE = "resolve", "Resolved"
+    CONFIRM = "confirm", "Confirmed"
+    REOPEN = "reopen", "Reopened"
+    REJECT = "reject", "Rejected"
+    CANCEL = "cancel", "Cancelled"
+    AUTO_CLOSE = "auto_close", "Closed automatically"
+    PRIORITY_CHANGED = "priority_changed", "Priority changed"
+    SLA_AT_RISK = "sla_at_risk", "SLA at risk"
+    SLA_BREACHED = "sla_breached", "SLA breached"

@@ -1,0 +1,367 @@
+"""The request domain: where work comes from, who does it, and the request itself with its audit trail."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+
+from . import permissions as perms
+from .choices import (
+    OPEN_STATES,
+    EventKind,
+    OnboardingStatus,
+    Priority,
+    RequestState,
+    RequestType,
+)
+from .querysets import RequestEventQuerySet, ServiceRequestQuerySet
+
+S = RequestState
+
+
+def validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"“{value}” is not an IANA time zone (e.g. Asia/Kolkata).") from exc
+
+
+class Environment(models.Model):
+    """A state or tenant with its own clusters, pipelines, Jira project and holidays."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
+    jira_project_key = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stack(models.Model):
+    """A product line the implementation teams roll out (Microservices, ERP, …)."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """An implementation team; its members file requests and see the team's requests."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Vendor(models.Model):
+    """A partner that works requests; its engineers and leads are users with `vendor` set."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    contact_email = models.EmailField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VendorOnboarding(models.Model):
+    """How far a vendor is onboarded in one environment; only `live` vendors receive its requests."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="onboardings")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="onboardings")
+    status = models.CharField(max_length=16, choices=OnboardingStatus, default=OnboardingStatus.EVALUATING)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "environment"], name="one_onboarding_per_env")]
+        ordering = ["vendor__name", "environment__name"]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} in {self.environment}: {self.get_status_display()}"
+
+
+class RoutingRule(models.Model):
+    """(type?, environment?, stack?) → vendor; the most specific active match wins."""
+
+    request_type = models.CharField(max_length=32, choices=RequestType, blank=True)
+    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE)
+    stack = models.ForeignKey(Stack, null=True, blank=True, on_delete=models.CASCADE)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="routing_rules")
+    is_active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request_type", "environment", "stack"],
+                name="one_rule_per_match",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        parts = [
+            self.request_type or "any type",
+            str(self.environment or "any environment"),
+            str(self.stack or "any stack"),
+        ]
+        return f"{' / '.join(parts)} → {self.vendor}"
+
+    @property
+    def specificity(self) -> int:
+        return sum(bool(x) for x in (self.request_type, self.environment_id, self.stack_id))
+
+
+def _after_triage(instance: ServiceRequest, **_: object) -> str:
+    return S.PENDING_APPROVAL if instance.needs_approval else S.QUEUED
+
+
+def _with_or_without_assignee(instance: ServiceRequest, **_: object) -> str:
+    return S.IN_PROGRESS if instance.assignee_id else S.QUEUED
+
+
+def _reopen_window_open(instance: ServiceRequest) -> bool:
+    window = timedelta(days=settings.PORTICO_REOPEN_WITHIN_DAYS)
+    return bool(instance.resolved_at and timezone.now() - instance.resolved_at <= window)
+
+
+def _quiet_long_enough(instance: ServiceRequest) -> bool:
+    quiet = timedelta(days=settings.PORTICO_AUTO_CLOSE_AFTER_DAYS)
+    return bool(instance.resolved_at and timezone.now() - instance.resolved_at >= quiet)
+
+
+class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """One piece of work asked of eGov DevOps, from filing to closure."""
+
+    reference = models.CharField(max_length=16, unique=True, null=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(max_length=settings.PORTICO_MAX_TEXT_LENGTH)
+    request_type = models.CharField(max_length=32, choices=RequestType)
+    priority = models.CharField(max_length=2, choices=Priority)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="requests")
+    stack = models.ForeignKey(Stack, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="filed_requests")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="requests")
+    vendor = models.ForeignKey(Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_requests"
+    )
+    affects_production = models.BooleanField(
+        default=False, help_text="Production changes wait for eGov DevOps approval."
+    )
+    needed_by = models.DateField(null=True, blank=True)
+    state = FSMField(max_length=24, choices=RequestState, default=S.SUBMITTED, protected=True)
+    resolution_note = models.TextField(blank=True)
+    jira_key = models.CharField(max_length=32, blank=True)
+
+    # SLA: the clocks' stored results (the sla app computes them).
+    response_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(default=0)
+
+    objects = ServiceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("view_all_requests", "Can see every request"),
+            ("triage_request", "Can triage and reject requests (program manager)"),
+            ("approve_request", "Can approve or deny sensitive requests (eGov DevOps)"),
+        ]
+        indexes = [
+            models.Index(fields=["vendor", "state", "response_due_at"], name="req_vendor_queue"),
+            models.Index(fields=["state", "resolution_due_at"], name="req_state_resolution_due"),
+            models.Index(fields=["state", "response_due_at"], name="req_state_response_due"),
+            models.Index(fields=["team", "-created_at"], name="req_team_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference or 'new'} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def needs_approval(self) -> bool:
+        """Access grants always, and production-affecting releases and fixes, wait for eGov DevOps."""
+        if self.request_type == RequestType.ACCESS_OPS:
+            return True
+        return self.affects_production and self.request_type in (RequestType.RELEASE, RequestType.PRODUCTION_ISSUE)
+
+    # --- transitions: bare verbs that change only this row; services do the rest --------------------------
+    @transition(field=state, source=S.SUBMITTED, target=GET_STATE(_after_triage), permission=perms.can_triage)
+    def triage(self) -> None:
+        self.triaged_at = timezone.now()
+
+    @transition(field=state, source=S.PENDING_APPROVAL, target=S.QUEUED, permission=perms.can_approve)
+    def approve(self) -> None:
+        pass  # the audit event carries the approver
+
+    @transition(field=state, source=S.PENDING_APPROVAL, target=S.REJECTED, permission=perms.can_approve)
+    def deny(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(field=state, source=S.QUEUED, target=S.IN_PROGRESS, permission=perms.can_work)
+    def pick_up(self, *, engineer_id: int) -> None:
+        self.assignee_id = engineer_id
+        self.responded_at = self.responded_at or timezone.now()
+
+    @transition(
+        field=state,
+        source=[S.QUEUED, S.IN_PROGRESS],
+        target=GET_STATE(_with_or_without_assignee),
+        permission=perms.can_reassign,
+    )
+    def reassign(self, *, vendor_id: int | None, assignee_id: int | None) -> None:
+        self.vendor_id = vendor_id
+        self.assignee_id = assignee_id
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.WAITING_ON_REQUESTER, permission=perms.can_work)
+    def request_info(self) -> None:
+        pass  # the question is the event's message
+
+    @transition(field=state, source=S.WAITING_ON_REQUESTER, target=S.IN_PROGRESS, permission=perms.can_act_as_requester)
+    def provide_info(self) -> None:
+        pass  # the answer is the event's message
+
+    @transition(field=state, source=[S.QUEUED, S.IN_PROGRESS], target=S.BLOCKED, permission=perms.can_escalate)
+    def escalate(self) -> None:
+        pass  # the blocker is the event's message
+
+    @transition(
+        field=state, source=S.BLOCKED, target=GET_STATE(_with_or_without_assignee), permission=perms.can_unblock
+    )
+    def unblock(self) -> None:
+        pass
+
+    @transition(field=state, source=S.IN_PROGRESS, target=S.RESOLVED, permission=perms.can_work)
+    def resolve(self, *, note: str) -> None:
+        self.resolution_note = note
+        self.resolved_at = timezone.now()
+
+    @transition(field=state, source=S.RESOLVED, target=S.CLOSED, permission=perms.can_act_as_requester)
+    def confirm(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=[S.RESOLVED, S.CLOSED],
+        target=GET_STATE(_with_or_without_assignee),
+        conditions=[_reopen_window_open],
+        permission=perms.can_act_as_requester,
+    )
+    def reopen(self) -> None:
+        self.resolved_at = None
+        self.closed_at = None
+        self.resolution_note = ""
+        self.reopen_count += 1
+
+    @transition(
+        field=state, source=[S.SUBMITTED, S.PENDING_APPROVAL, S.QUEUED], target=S.REJECTED, permission=perms.can_triage
+    )
+    def reject(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(field=state, source=list(OPEN_STATES), target=S.CANCELLED, permission=perms.can_act_as_requester)
+    def cancel(self) -> None:
+        self.closed_at = timezone.now()
+
+    @transition(
+        field=state, source=S.RESOLVED, target=S.CLOSED, conditions=[_quiet_long_enough], permission=perms.system_only
+    )
+    def auto_close(self) -> None:
+        self.closed_at = timezone.now()
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+
+class RequestEvent(models.Model):
+    """One line of a request's timeline and audit trail; written once, never changed."""
+
+    service_request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="request_events"
+    )
+    kind = models.CharField(max_length=32, choices=EventKind)
+    from_state = models.CharField(max_length=24, choices=RequestState, blank=True)
+    to_state = models.CharField(max_length=24, choices=RequestState, blank=True)
+    message = models.TextField(blank=True, max_length=settings.PORTICO_MAX_TEXT_LENGTH)
+    internal = models.BooleanField(default=False, help_text="Visible to eGov DevOps, the PM and the vendor only.")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = RequestEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["service_request", "created_at"], name="event_request_time")]
+
+    def __str__(self) -> str:
+        return f"{self.service_request_id} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> None:
+        raise AppendOnlyError("Audit events cannot be deleted.")
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor is None:
+            return "Portico"
+        return self.actor.get_full_name() or self.actor.username
+
+
+class Notification(models.Model):
+    """One person told about one event: the in-portal list, and the record that makes e-mail idempotent."""
+
+    event = models.ForeignKey(RequestEvent, on_delete=models.PROTECT, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="one_notification_per_user")]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.event}"

@@ -1,0 +1,80 @@
+"""Who hears about which event, and the e-mail they get."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS
+
+from .choices import EventKind
+from .models import Notification, RequestEvent
+
+SUBJECTS = {
+    EventKind.FILED: "{ref} filed: {title}",
+    EventKind.TRIAGE: "{ref} triaged to {vendor}",
+    EventKind.PICK_UP: "{ref} picked up by {assignee}",
+    EventKind.REQUEST_INFO: "{ref}: the vendor needs information from you",
+    EventKind.RESOLVE: "{ref} resolved — please confirm",
+    EventKind.REJECT: "{ref} rejected",
+    EventKind.DENY: "{ref} denied by eGov DevOps",
+    EventKind.ESCALATE: "{ref} escalated: blocked",
+}
+
+
+def recipients_for(event: RequestEvent) -> list:
+    """The users an event concerns; empty when nobody needs telling."""
+    service_request = event.service_request
+    User = get_user_model()
+    active = User.objects.filter(is_active=True)
+    match event.kind:
+        case EventKind.FILED:
+            return list(active.filter(groups__name=PROGRAM_MANAGERS))
+        case EventKind.TRIAGE:
+            vendor_people = active.filter(vendor_id=service_request.vendor_id) if service_request.vendor_id else []
+            return [service_request.requester, *vendor_people]
+        case EventKind.PICK_UP | EventKind.REQUEST_INFO | EventKind.RESOLVE | EventKind.REJECT | EventKind.DENY:
+            return [service_request.requester]
+        case EventKind.ESCALATE:
+            return list(active.filter(groups__name=EGOV_DEVOPS))
+    return []
+
+
+def notify(event: RequestEvent) -> int:
+    """Record and e-mail the notifications for one event; repeating it sends nothing twice."""
+    if event.kind not in SUBJECTS or event.internal:
+        return 0
+    users = {user.pk: user for user in recipients_for(event) if user.is_active and user.pk != event.actor_id}
+    for user in users.values():
+        Notification.objects.get_or_create(event=event, user=user)
+    pending = list(Notification.objects.filter(event=event, emailed_at__isnull=True).select_related("user"))
+    to = sorted({n.user.email for n in pending if n.user.email})
+    if to:
+        send_mail(_subject(event), _body(event), settings.DEFAULT_FROM_EMAIL, to)
+    Notification.objects.filter(pk__in=[n.pk for n in pending]).update(emailed_at=timezone.now())
+    return len(to)
+
+
+def _subject(event: RequestEvent) -> str:
+    service_request = event.service_request
+    return SUBJECTS[event.kind].format(
+        ref=service_request.reference,
+        title=service_request.title,
+        vendor=service_request.vendor or "—",
+        assignee=service_request.assignee or "—",
+    )
+
+
+def _body(event: RequestEvent) -> str:
+    service_request = event.service_request
+    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("request-detail", args=[service_request.reference])
+    parts = (
+        f"{service_request.reference} · {service_request.title}",
+        f"{event.get_kind_display()} by {event.actor_label}; now {service_request.get_state_display().lower()}.",
+        event.message,
+        f"Open it: {link}",
+    )
+    return "\n\n".join(part for part in parts if part)

@@ -1,0 +1,81 @@
+"""Who may run which workflow step: the one place role checks live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .choices import VendorRole
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+    from .models import ServiceRequest
+
+VIEW_ALL = "requests_app.view_all_requests"
+TRIAGE = "requests_app.triage_request"
+APPROVE = "requests_app.approve_request"
+
+
+def is_program_manager(user: User) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(TRIAGE))
+
+
+def is_egov_devops(user: User) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm(APPROVE))
+
+
+def is_staff_side(user: User) -> bool:
+    """Program manager or eGov DevOps: sees everything and internal comments."""
+    return bool(user and user.is_authenticated and user.has_perm(VIEW_ALL))
+
+
+def is_vendor_member(service_request: ServiceRequest, user: User) -> bool:
+    return bool(user.vendor_id and user.vendor_id == service_request.vendor_id)
+
+
+def is_vendor_lead(service_request: ServiceRequest, user: User) -> bool:
+    return is_vendor_member(service_request, user) and user.vendor_role == VendorRole.LEAD
+
+
+def is_requester_side(service_request: ServiceRequest, user: User) -> bool:
+    """The person who filed it, or anyone in the team it was filed for."""
+    if user.pk == service_request.requester_id:
+        return True
+    return user.teams.filter(pk=service_request.team_id).exists()
+
+
+def sees_internal_notes(service_request: ServiceRequest, user: User) -> bool:
+    return is_staff_side(user) or is_vendor_member(service_request, user)
+
+
+# Transition permission callables, in django-fsm's (instance, user) signature.
+def can_triage(instance: ServiceRequest, user: User) -> bool:
+    return is_program_manager(user)
+
+
+def can_approve(instance: ServiceRequest, user: User) -> bool:
+    return is_egov_devops(user)
+
+
+def can_work(instance: ServiceRequest, user: User) -> bool:
+    return is_vendor_member(instance, user)
+
+
+def can_reassign(instance: ServiceRequest, user: User) -> bool:
+    return is_program_manager(user) or is_vendor_lead(instance, user)
+
+
+def can_escalate(instance: ServiceRequest, user: User) -> bool:
+    return is_vendor_member(instance, user) or is_program_manager(user)
+
+
+def can_unblock(instance: ServiceRequest, user: User) -> bool:
+    return is_egov_devops(user) or is_program_manager(user)
+
+
+def can_act_as_requester(instance: ServiceRequest, user: User) -> bool:
+    return is_requester_side(instance, user)
+
+
+def system_only(instance: ServiceRequest, user: User) -> bool:
+    return False

@@ -1,0 +1,545 @@
+"""Every write to a request: filing, editing, commenting and each workflow step, audited in one transaction."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from sla.policies import due_times
+
+from . import permissions as perms
+from .choices import EventKind, Priority, RequestState
+from .models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
+from .routing import routing_suggest, vendor_is_live
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+def _full_clean(instance: Any, *, exclude: list[str] | None = None) -> None:
+    # clean_fields() re-assigns every field, which a protected FSM field refuses; the FSM guards it anyway.
+    exclude = [*(exclude or []), "state"]
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise ValidationFailed("Please correct the highlighted fields.", fields=exc.message_dict) from exc
+
+
+def _environment_today(environment: Environment) -> date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(environment.timezone)).date()
+
+
+def _check_needed_by(*, priority: str, needed_by: date | None, environment: Environment) -> None:
+    """P4 work must be announced at least three weeks ahead; nobody may ask for a date in the past."""
+    today = _environment_today(environment)
+    min_notice = settings.PORTICO_P4_MIN_NOTICE_DAYS
+    if priority == Priority.P4:
+        if needed_by is None:
+            raise ValidationFailed(
+                "P4 requests need a needed-by date.",
+                fields={"needed_by": f"Required for P4: the date you need this by, at least {min_notice} days ahead."},
+            )
+        earliest = today + timedelta(days=min_notice)
+        if needed_by < earliest:
+            raise ValidationFailed(
+                "P4 requests must be announced at least three weeks ahead.",
+                fields={
+                    "needed_by": f"Must be on or after {earliest:%d %b %Y} ({min_notice} days' notice); "
+                    "for sooner work choose P3 or higher."
+                },
+            )
+    elif needed_by is not None and needed_by < today:
+        raise ValidationFailed("The needed-by date is in the past.", fields={"needed_by": "Cannot be in the past."})
+
+
+def _apply_due_times(service_request: ServiceRequest) -> None:
+    service_request.response_due_at, service_request.resolution_due_at = due_times(
+        priority=service_request.priority,
+        start=service_request.created_at,
+        needed_by=service_request.needed_by,
+        timezone_name=service_request.environment.timezone,
+    )
+
+
+def _record(
+    service_request: ServiceRequest,
+    *,
+    actor: User | None,
+    kind: str,
+    message: str = "",
+    internal: bool = False,
+    payload: dict[str, Any] | None = None,
+    from_state: str = "",
+    to_state: str = "",
+) -> RequestEvent:
+    event = RequestEvent(
+        service_request=service_request,
+        actor=actor,
+        kind=kind,
+        message=message,
+        internal=internal,
+        payload=payload or {},
+        from_state=from_state,
+        to_state=to_state,
+    )
+    _full_clean(event, exclude=["service_request", "actor"])
+    event.save()
+    return event
+
+
+def _notify_on_commit(event: RequestEvent) -> None:
+    from .tasks import request_notify as request_notify_task
+
+    request_notify_task.delay_on_commit(event_id=event.pk)
+
+
+def _visible_or_404(service_request: ServiceRequest, actor: User) -> None:
+    if not ServiceRequest.objects.visible_to(actor).filter(pk=service_request.pk).exists():
+        raise NotFound(f"No request {service_request.reference}.")
+
+
+# --- filing and editing ---------------------------------------------------------------------------------
+def _team_for(actor: User, team: Team | None) -> Team:
+    if team is not None:
+        if perms.is_staff_side(actor) or actor.teams.filter(pk=team.pk).exists():
+            return team
+        raise ValidationFailed("You are not a member of that team.", fields={"team": "Choose one of your teams."})
+    teams = list(actor.teams.all()[:2])
+    if len(teams) == 1:
+        return teams[0]
+    if not teams:
+        raise Forbidden("Only members of an implementation team can file requests; ask the program manager to add you.")
+    raise ValidationFailed("You belong to several teams.", fields={"team": "Choose the team this request is for."})
+
+
+@transaction.atomic
+def request_file(
+    *,
+    actor: User,
+    title: str,
+    description: str,
+    request_type: str,
+    priority: str,
+    environment: Environment,
+    stack: Stack | None = None,
+    team: Team | None = None,
+    needed_by: date | None = None,
+    affects_production: bool = False,
+) -> ServiceRequest:
+    """File a new request for one of the actor's teams; it waits in the program manager's triage inbox."""
+    if actor.vendor_id and not perms.is_staff_side(actor):
+        raise Forbidden("Vendor accounts work requests; they cannot file them.")
+    service_request = ServiceRequest(
+        title=(title or "").strip(),
+        description=(description or "").strip(),
+        request_type=request_type,
+        priority=priority,
+        environment=environment,
+        stack=stack,
+        requester=actor,
+        team=_team_for(actor, team),
+        needed_by=needed_by,
+        affects_production=affects_production,
+        created_at=timezone.now(),
+    )
+    _full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
+    _check_needed_by(priority=priority, needed_by=needed_by, environment=environment)
+    _apply_due_times(service_request)
+    service_request.save()
+    # The primary key comes from a sequence that never hands out a number twice, so neither does this.
+    service_request.reference = f"REQ-{service_request.pk:06d}"
+    ServiceRequest.objects.filter(pk=service_request.pk).update(reference=service_request.reference)
+    suggestion = routing_suggest(service_request)
+    event = _record(
+        service_request,
+        actor=actor,
+        kind=EventKind.FILED,
+        to_state=service_request.state,
+        payload={"suggested_vendor": suggestion.slug if suggestion else None},
+    )
+    _notify_on_commit(event)
+    return service_request
+
+
+EDITABLE_BY_REQUESTER = ("title", "description", "stack", "needed_by", "affects_production")
+EDITABLE_BY_PM = (*EDITABLE_BY_REQUESTER, "priority", "request_type")
+
+
+@transaction.atomic
+def request_update(
+    service_request: ServiceRequest, *, actor: User, changes: dict[str, Any], reason: str = ""
+) -> ServiceRequest:
+    """Edit an open request's details (never its state); priority and type changes need the PM and a reason."""
+    _visible_or_404(service_request, actor)
+    service_request = ServiceRequest.objects.select_for_update().with_related().get(pk=service_request.pk)
+    if not service_request.is_open:
+        raise Conflict(
+            f"{service_request.reference} is {service_request.get_state_display().lower()}; it can no longer be edited."
+        )
+    allowed = EDITABLE_BY_PM if perms.is_program_manager(actor) else EDITABLE_BY_REQUESTER
+    if not (perms.is_program_manager(actor) or perms.is_requester_side(service_request, actor)):
+        raise Forbidden("Only the requester's team or the program manager can edit a request.")
+    refused = sorted(set(changes) - set(allowed))
+    if refused:
+        raise ValidationFailed(
+            "Some fields cannot be changed by you.", fields={name: "You cannot change this field." for name in refused}
+        )
+    before = {name: _plain(getattr(service_request, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(service_request, name, value.strip() if isinstance(value, str) else value)
+    after = {name: _plain(getattr(service_request, name)) for name in changes}
+    changed = {name: {"from": before[name], "to": after[name]} for name in changes if before[name] != after[name]}
+    if not changed:
+        return service_request
+    sla_changed = {"priority", "request_type"} & set(changed)
+    if sla_changed and not reason.strip():
+        raise ValidationFailed("Say why the priority or type changes.", fields={"reason": "A reason is required."})
+    _full_clean(
+        service_request, exclude=["reference", "requester", "team", "environment", "stack", "vendor", "assignee"]
+    )
+    if "priority" in changed or "needed_by" in changed:
+        _check_needed_by(
+            priority=service_request.priority,
+            needed_by=service_request.needed_by,
+            environment=service_request.environment,
+        )
+        _apply_due_times(service_request)
+    service_request.save()
+    kind = EventKind.PRIORITY_CHANGED if "priority" in changed else EventKind.UPDATED
+    _record(service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed})
+    return service_request
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@transaction.atomic
+def request_comment(service_request: ServiceRequest, *, actor: User, body: str, internal: bool = False) -> RequestEvent:
+    """Add a comment to the timeline; internal notes are for eGov DevOps, the PM and the vendor only."""
+    _visible_or_404(service_request, actor)
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed("A comment cannot be empty.", fields={"body": "Write something."})
+    if internal and not perms.sees_internal_notes(service_request, actor):
+        raise ValidationFailed(
+            "Only staff and the vendor can write internal notes.", fields={"internal": "Not allowed."}
+        )
+    return _record(service_request, actor=actor, kind=EventKind.COMMENT, message=body, internal=internal)
+
+
+# --- the workflow ---------------------------------------------------------------------------------------
+def allowed_transitions(service_request: ServiceRequest, user: User | None) -> list[str]:
+    """Names of the transitions this user may run on this request now, in the workflow's order."""
+    if user is None:
+        available = {t.name for t in service_request.get_available_state_transitions()}
+    else:
+        available = {t.name for t in service_request.get_available_user_state_transitions(user)}
+    return [name for name in TRANSITIONS if name in available]
+
+
+@transaction.atomic
+def request_transition(
+    service_request: ServiceRequest,
+    name: str,
+    *,
+    actor: User | None,
+    message: str = "",
+    payload: dict[str, Any] | None = None,
+    prepare: Callable[[ServiceRequest], None] | None = None,
+    **arguments: Any,
+) -> tuple[ServiceRequest, RequestEvent]:
+    """Run transition `name` as `actor` (None means the system) under a row lock, and append it to the timeline."""
+    if actor is not None:
+        _visible_or_404(service_request, actor)
+    locked = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
+    method = getattr(locked, name, None)
+    if name not in TRANSITIONS or method is None:
+        raise NotFound(f"There is no transition called “{name}”.")
+    if not can_proceed(method):
+        allowed = allowed_transitions(locked, actor)
+        raise InvalidTransition(
+            f"Cannot {TRANSITIONS[name].label.lower()} a request that is {locked.get_state_display().lower()}.",
+            extra={"state": locked.state, "allowed": allowed},
+        )
+    if actor is not None and not has_transition_perm(method, actor):
+        raise Forbidden(
+            f"You may not {TRANSITIONS[name].label.lower()} this request.",
+            extra={"state": locked.state, "allowed": allowed_transitions(locked, actor)},
+        )
+    before = locked.state
+    if prepare:
+        prepare(locked)  # field changes the transition's target depends on (e.g. triage's type)
+    method(**arguments)
+    try:
+        locked.save()
+    except ConcurrentTransition as exc:
+        raise Conflict("Somebody else changed this request at the same time; reload and try again.") from exc
+    event = _record(
+        locked,
+        actor=actor,
+        kind=name,
+        message=message.strip(),
+        payload=payload,
+        from_state=before,
+        to_state=locked.state,
+    )
+    _notify_on_commit(event)
+    return locked, event
+
+
+def _require(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(f"{what} is required.", fields={"reason": f"{what} is required."})
+    return reason
+
+
+def _vendor_must_be_live(vendor: Vendor, service_request: ServiceRequest) -> None:
+    if not vendor_is_live(vendor_id=vendor.pk, environment_id=service_request.environment_id):
+        raise ValidationFailed(
+            f"{vendor} is not live in {service_request.environment}.",
+            fields={"vendor": f"{vendor} is not live in {service_request.environment}; choose a live vendor."},
+        )
+
+
+def request_triage(
+    service_request: ServiceRequest,
+    *,
+    actor: User,
+    reason: str = "",
+    vendor: Vendor | None = None,
+    priority: str | None = None,
+    request_type: str | None = None,
+    affects_production: bool | None = None,
+    **_: Any,
+) -> ServiceRequest:
+    """Confirm type and priority, choose the vendor (routing suggests one) and queue or send for approval."""
+    changes: dict[str, Any] = {}
+    if priority and priority != service_request.priority:
+        changes["priority"] = {"from": service_request.priority, "to": priority}
+    if request_type and request_type != service_request.request_type:
+        changes["request_type"] = {"from": service_request.request_type, "to": request_type}
+    if changes and not (reason or "").strip():
+        raise ValidationFailed(
+            "Say why the priority or type changes.",
+            fields={"reason": "A reason is required when changing priority or type."},
+        )
+    chosen = vendor or routing_suggest(service_request)
+    if chosen is None:
+        raise ValidationFailed(
+            "No routing rule matches; choose a vendor.", fields={"vendor": "Choose the vendor that will do this work."}
+        )
+    _vendor_must_be_live(chosen, service_request)
+
+    def apply(locked: ServiceRequest) -> None:
+        locked.vendor = chosen
+        if priority:
+            locked.priority = priority
+        if request_type:
+            locked.request_type = request_type
+        if affects_production is not None:
+            locked.affects_production = affects_production
+        if "priority" in changes:
+            _check_needed_by(priority=locked.priority, needed_by=locked.needed_by, environment=locked.environment)
+            _apply_due_times(locked)
+
+    service_request, _event = request_transition(
+        service_request,
+        "triage",
+        actor=actor,
+        message=reason,
+        prepare=apply,
+        payload={"vendor": chosen.slug, "changes": changes},
+    )
+    return service_request
+
+
+def request_approve(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """eGov DevOps lets sensitive work into the vendor's queue."""
+    return request_transition(service_request, "approve", actor=actor, message=reason)[0]
+
+
+def request_deny(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """eGov DevOps refuses sensitive work, saying why."""
+    return request_transition(service_request, "deny", actor=actor, message=_require(reason, "A reason"))[0]
+
+
+def request_pick_up(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """A vendor engineer takes the request; exactly one of two simultaneous pick-ups wins."""
+    return request_transition(service_request, "pick_up", actor=actor, message=reason, engineer_id=actor.pk)[0]
+
+
+def request_reassign(
+    service_request: ServiceRequest,
+    *,
+    actor: User,
+    reason: str = "",
+    vendor: Vendor | None = None,
+    assignee: User | None = None,
+    **_: Any,
+) -> ServiceRequest:
+    """Hand the request to another engineer (vendor lead or PM) or another vendor (PM only)."""
+    target_vendor = vendor or service_request.vendor
+    if target_vendor is None:
+        raise ValidationFailed("Choose a vendor.", fields={"vendor": "Required."})
+    if target_vendor.pk != service_request.vendor_id:
+        if not perms.is_program_manager(actor):
+            raise ValidationFailed(
+                "Only the program manager can move a request to another vendor.",
+                fields={"vendor": "Only the program manager can change the vendor."},
+            )
+        _vendor_must_be_live(target_vendor, service_request)
+    if assignee is not None and assignee.vendor_id != target_vendor.pk:
+        raise ValidationFailed(
+            f"{assignee} is not an engineer of {target_vendor}.",
+            fields={"assignee": f"Choose an engineer of {target_vendor}."},
+        )
+    if (
+        target_vendor.pk == service_request.vendor_id
+        and (assignee.pk if assignee else None) == service_request.assignee_id
+    ):
+        raise ValidationFailed("Nothing changes.", fields={"assignee": "Choose a different engineer or vendor."})
+    payload = {
+        "vendor": {"from": service_request.vendor_id, "to": target_vendor.pk},
+        "assignee": {"from": service_request.assignee_id, "to": assignee.pk if assignee else None},
+    }
+    return request_transition(
+        service_request,
+        "reassign",
+        actor=actor,
+        message=reason,
+        payload=payload,
+        vendor_id=target_vendor.pk,
+        assignee_id=assignee.pk if assignee else None,
+    )[0]
+
+
+def request_request_info(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The vendor asks the requester a question; the request waits on them."""
+    return request_transition(service_request, "request_info", actor=actor, message=_require(reason, "The question"))[0]
+
+
+def request_provide_info(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The requester answers; work resumes."""
+    return request_transition(service_request, "provide_info", actor=actor, message=_require(reason, "The answer"))[0]
+
+
+def request_escalate(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """Something outside the vendor's reach blocks the work; eGov DevOps is told."""
+    return request_transition(service_request, "escalate", actor=actor, message=_require(reason, "The blocker"))[0]
+
+
+def request_unblock(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """eGov DevOps or the PM clears the blocker."""
+    return request_transition(service_request, "unblock", actor=actor, message=reason)[0]
+
+
+def request_resolve(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The vendor says the work is done, with a resolution note."""
+    note = _require(reason, "A resolution note")
+    return request_transition(service_request, "resolve", actor=actor, message=note, note=note)[0]
+
+
+def request_confirm(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The requester agrees it is done."""
+    return request_transition(service_request, "confirm", actor=actor, message=reason)[0]
+
+
+def request_reopen(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The requester says it is not done after all (within the reopen window)."""
+    return request_transition(service_request, "reopen", actor=actor, message=_require(reason, "What is still wrong"))[
+        0
+    ]
+
+
+def request_reject(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The program manager turns the request down, saying why."""
+    return request_transition(service_request, "reject", actor=actor, message=_require(reason, "A reason"))[0]
+
+
+def request_cancel(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
+    """The requester withdraws an open request."""
+    return request_transition(service_request, "cancel", actor=actor, message=reason)[0]
+
+
+def request_auto_close(service_request: ServiceRequest, *, actor: User | None = None, **_: Any) -> ServiceRequest:
+    """The system closes a request resolved and quiet for the configured number of days."""
+    days = settings.PORTICO_AUTO_CLOSE_AFTER_DAYS
+    return request_transition(
+        service_request, "auto_close", actor=actor, message=f"No reply {days} days after resolution."
+    )[0]
+
+
+def requests_auto_close(*, limit: int = 500) -> int:
+    """Close requests resolved and quiet for the configured days; safe to run on two workers at once."""
+    cutoff = timezone.now() - timedelta(days=settings.PORTICO_AUTO_CLOSE_AFTER_DAYS)
+    closed = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                ServiceRequest.objects.filter(state=RequestState.RESOLVED, resolved_at__lte=cutoff)
+                .order_by("resolved_at")
+                .select_for_update(skip_locked=True)[:limit]
+            )
+            for service_request in batch:
+                request_auto_close(service_request)
+            closed += len(batch)
+        if len(batch) < limit:
+            return closed
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    """How a transition is offered to people: its label, what it asks for, and the service that runs it."""
+
+    label: str
+    service: Callable[..., ServiceRequest]
+    reason_label: str = "Note (optional)"
+    reason_required: bool = False
+    fields: tuple[str, ...] = field(default_factory=tuple)
+    style: str = "secondary"
+
+
+TRANSITIONS: dict[str, TransitionSpec] = {
+    "triage": TransitionSpec(
+        "Triage",
+        request_triage,
+        "Reason (required if priority or type changes)",
+        fields=("vendor", "priority", "request_type", "affects_production"),
+        style="primary",
+    ),
+    "approve": TransitionSpec("Approve", request_approve, style="primary"),
+    "deny": TransitionSpec("Deny", request_deny, "Why is it denied?", reason_required=True, style="danger"),
+    "pick_up": TransitionSpec("Pick up", request_pick_up, style="primary"),
+    "reassign": TransitionSpec("Reassign", request_reassign, fields=("vendor", "assignee")),
+    "request_info": TransitionSpec("Ask for information", request_request_info, "Your question", reason_required=True),
+    "provide_info": TransitionSpec(
+        "Provide information", request_provide_info, "Your answer", reason_required=True, style="primary"
+    ),
+    "escalate": TransitionSpec(
+        "Escalate", request_escalate, "What blocks the work?", reason_required=True, style="danger"
+    ),
+    "unblock": TransitionSpec("Unblock", request_unblock, style="primary"),
+    "resolve": TransitionSpec("Resolve", request_resolve, "Resolution note", reason_required=True, style="primary"),
+    "confirm": TransitionSpec("Confirm resolved", request_confirm, style="primary"),
+    "reopen": TransitionSpec("Reopen", request_reopen, "What is still wrong?", reason_required=True),
+    "reject": TransitionSpec("Reject", request_reject, "Why is it rejected?", reason_required=True, style="danger"),
+    "cancel": TransitionSpec("Cancel request", request_cancel, style="danger"),
+    "auto_close": TransitionSpec("Close automatically", request_auto_close),
+}
