@@ -1,1 +1,24 @@
-urlpatterns: list = []
+"""Everything under /api/: version 1 of the API, its OpenAPI schema and docs, and a JSON 404 for the rest."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from integrations.webhooks import jira_webhook
+from portal.api.views import ApiTokenDetailView, ApiTokenListView, MeView, api_not_found
+
+# Namespaced so API route names ("api:request-detail") never collide with the browser UI's.
+app_name = "api"
+
+urlpatterns = [
+    path("v1/me/", MeView.as_view(), name="me"),
+    path("v1/me/tokens/", ApiTokenListView.as_view(), name="me-tokens"),
+    path("v1/me/tokens/<int:token_id>/", ApiTokenDetailView.as_view(), name="me-token"),
+    path("v1/", include("requests_app.api.urls")),
+    path("v1/reports/", include("reports.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("v1/webhooks/jira/", jira_webhook, name="jira-webhook"),
+    path("v1/", include("provisioning.api.urls")),
+    re_path(r"^(?P<path>.*)$", api_not_found),  # keep last: it answers every path not matched above
+]

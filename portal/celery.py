@@ -5,16 +5,42 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from portal.observability import connect_celery_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.base")
 
 app = Celery("portal")
 # With Django fixups loaded, DjangoTask (with delay_on_commit) becomes the default task class.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+connect_celery_signals()  # request ids into tasks, task outcome counters: in web and worker processes alike
+
 
 app.conf.beat_schedule = {
+    "worker-heartbeat": {
+        "task": "portal.tasks.worker_heartbeat",
+        "schedule": 60.0,
+    },
+    "outbox-dispatch": {
+        "task": "portal.tasks.outbox_dispatch",
+        "schedule": 30.0,
+    },
+    "sla-scan": {
+        "task": "sla.tasks.sla_scan",
+        "schedule": 60.0,
+    },
     "requests-auto-close": {
         "task": "requests_app.tasks.requests_auto_close",
         "schedule": crontab(minute="*/15"),
+    },
+    # Just-in-time access never outlives its expiry by more than this interval.
+    "access-grants-revoke-expired": {
+        "task": "provisioning.tasks.access_grants_revoke_expired",
+        "schedule": 60.0,
+    },
+    # Monday 09:00 in CELERY_TIMEZONE, which follows TIME_ZONE; reports.W001 warns if the report timezone differs.
+    "reports-weekly-email": {
+        "task": "reports.tasks.report_weekly_email",
+        "schedule": crontab(minute=0, hour=9, day_of_week="mon"),
     },
 }

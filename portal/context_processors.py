@@ -11,4 +11,9 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"viewer_role": role_of(user), "Role": Role}
+    return {
+        "viewer_role": role_of(user),
+        "Role": Role,
+        # Filing is for members of an implementation team; the callable keeps the query lazy.
+        "viewer_can_file": lambda: not user.vendor_id and user.teams.exists(),
+    }

@@ -25,3 +25,93 @@ class User(AbstractUser):
         from .roles import role_of
 
         return role_of(self).label
+
+
+class OutboxMessage(models.Model):
+    """A task to send, written in the same transaction as the change that asked for it.
+
+    If the broker is down when the transaction commits, the row waits here and `outbox_dispatch` sends it when
+    the broker is back, so no work is lost between PostgreSQL and Redis."""
+
+    task = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["created_at"], name="outbox_pending", condition=models.Q(dispatched_at__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}({self.kwargs}) {'sent' if self.dispatched_at else 'pending'}"
+
+
+class TaskStat(models.Model):
+    """How often each Celery task succeeded, failed or was retried, for /metrics (shared by every worker)."""
+
+    task = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=16)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "outcome"], name="one_stat_per_outcome")]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.outcome}: {self.count}"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time each worker ran the heartbeat task; /metrics turns it into an age to alert on."""
+
+    hostname = models.CharField(max_length=200, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MetricCounter(models.Model):
+    """A monotonic count of something that happened (e.g. SLA breaches flagged), cheap to read for /metrics."""
+
+    name = models.CharField(max_length=100, unique=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"
+
+    @classmethod
+    def bump(cls, name: str, by: int = 1) -> None:
+        """Add `by` atomically, creating the counter on first use."""
+        if not cls.objects.filter(name=name).update(value=models.F("value") + by):
+            cls.objects.get_or_create(name=name)
+            cls.objects.filter(name=name).update(value=models.F("value") + by)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now) -> "ApiTokenQuerySet":
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token: only its SHA-256 is stored; it expires, and its owner can revoke it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. 'CI pipeline'.")
+    prefix = models.CharField(max_length=8, help_text="The first characters, to recognise it in lists.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"

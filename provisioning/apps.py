@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class ProvisioningConfig(AppConfig):
     name = "provisioning"
+    verbose_name = "Provisioning"

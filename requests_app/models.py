@@ -39,6 +39,14 @@ class Environment(models.Model):
     name = models.CharField(max_length=100)
     timezone = models.CharField(max_length=64, default="Asia/Kolkata", validators=[validate_timezone])
     jira_project_key = models.CharField(max_length=32, blank=True)
+    calendar = models.ForeignKey(
+        "sla.BusinessCalendar",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="environments",
+        help_text="Working hours and holidays for P2–P4 goals; empty means the national calendar.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -178,6 +186,9 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     state = FSMField(max_length=24, choices=RequestState, default=S.SUBMITTED, protected=True)
     resolution_note = models.TextField(blank=True)
     jira_key = models.CharField(max_length=32, blank=True)
+    parameters = models.JSONField(
+        default=dict, blank=True, help_text="Automation parameters (provisioning catalogue); empty means manual work."
+    )
 
     # SLA: the clocks' stored results (the sla app computes them).
     response_due_at = models.DateTimeField(null=True, blank=True)
@@ -222,7 +233,12 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         return self.affects_production and self.request_type in (RequestType.RELEASE, RequestType.PRODUCTION_ISSUE)
 
     # --- transitions: bare verbs that change only this row; services do the rest --------------------------
-    @transition(field=state, source=S.SUBMITTED, target=GET_STATE(_after_triage), permission=perms.can_triage)
+    @transition(
+        field=state,
+        source=S.SUBMITTED,
+        target=GET_STATE(_after_triage, states=[S.QUEUED, S.PENDING_APPROVAL]),
+        permission=perms.can_triage,
+    )
     def triage(self) -> None:
         self.triaged_at = timezone.now()
 
@@ -242,7 +258,7 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     @transition(
         field=state,
         source=[S.QUEUED, S.IN_PROGRESS],
-        target=GET_STATE(_with_or_without_assignee),
+        target=GET_STATE(_with_or_without_assignee, states=[S.QUEUED, S.IN_PROGRESS]),
         permission=perms.can_reassign,
     )
     def reassign(self, *, vendor_id: int | None, assignee_id: int | None) -> None:
@@ -262,7 +278,10 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         pass  # the blocker is the event's message
 
     @transition(
-        field=state, source=S.BLOCKED, target=GET_STATE(_with_or_without_assignee), permission=perms.can_unblock
+        field=state,
+        source=S.BLOCKED,
+        target=GET_STATE(_with_or_without_assignee, states=[S.QUEUED, S.IN_PROGRESS]),
+        permission=perms.can_unblock,
     )
     def unblock(self) -> None:
         pass
@@ -279,7 +298,7 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     @transition(
         field=state,
         source=[S.RESOLVED, S.CLOSED],
-        target=GET_STATE(_with_or_without_assignee),
+        target=GET_STATE(_with_or_without_assignee, states=[S.QUEUED, S.IN_PROGRESS]),
         conditions=[_reopen_window_open],
         permission=perms.can_act_as_requester,
     )

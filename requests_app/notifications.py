@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS
 
-from .choices import EventKind
+from .choices import EventKind, VendorRole
 from .models import Notification, RequestEvent
 
 SUBJECTS = {
@@ -22,6 +22,18 @@ SUBJECTS = {
     EventKind.REJECT: "{ref} rejected",
     EventKind.DENY: "{ref} denied by eGov DevOps",
     EventKind.ESCALATE: "{ref} escalated: blocked",
+    EventKind.SLA_AT_RISK: "{ref} at risk: {title}",
+    EventKind.SLA_BREACHED: "{ref} breached its SLA: {title}",
+    EventKind.JIRA_CONFLICT: "{ref}: Jira and the portal disagree",
+    EventKind.JIRA_SYNC_FAILED: "{ref}: could not mirror to Jira",
+}
+# Events only staff and the vendor hear about, so an internal event may still be sent.
+STAFF_ONLY = {
+    EventKind.SLA_AT_RISK,
+    EventKind.SLA_BREACHED,
+    EventKind.ESCALATE,
+    EventKind.JIRA_CONFLICT,
+    EventKind.JIRA_SYNC_FAILED,
 }
 
 
@@ -31,7 +43,7 @@ def recipients_for(event: RequestEvent) -> list:
     User = get_user_model()
     active = User.objects.filter(is_active=True)
     match event.kind:
-        case EventKind.FILED:
+        case EventKind.FILED | EventKind.JIRA_CONFLICT | EventKind.JIRA_SYNC_FAILED:
             return list(active.filter(groups__name=PROGRAM_MANAGERS))
         case EventKind.TRIAGE:
             vendor_people = active.filter(vendor_id=service_request.vendor_id) if service_request.vendor_id else []
@@ -40,12 +52,18 @@ def recipients_for(event: RequestEvent) -> list:
             return [service_request.requester]
         case EventKind.ESCALATE:
             return list(active.filter(groups__name=EGOV_DEVOPS))
+        case EventKind.SLA_AT_RISK:
+            leads = active.filter(vendor_id=service_request.vendor_id, vendor_role=VendorRole.LEAD)
+            assignee = [service_request.assignee] if service_request.assignee_id else []
+            return [*assignee, *leads] if service_request.vendor_id else []
+        case EventKind.SLA_BREACHED:
+            return list(active.filter(groups__name__in=[PROGRAM_MANAGERS, EGOV_DEVOPS]))
     return []
 
 
 def notify(event: RequestEvent) -> int:
     """Record and e-mail the notifications for one event; repeating it sends nothing twice."""
-    if event.kind not in SUBJECTS or event.internal:
+    if event.kind not in SUBJECTS or (event.internal and event.kind not in STAFF_ONLY):
         return 0
     users = {user.pk: user for user in recipients_for(event) if user.is_active and user.pk != event.actor_id}
     for user in users.values():

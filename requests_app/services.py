@@ -14,8 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
+from integrations.jira_sync import jira_sync_enqueue
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from sla.policies import due_times
+from portal.outbox import outbox_enqueue
+from sla import services as sla
 
 from . import permissions as perms
 from .choices import EventKind, Priority, RequestState
@@ -63,13 +65,9 @@ def _check_needed_by(*, priority: str, needed_by: date | None, environment: Envi
         raise ValidationFailed("The needed-by date is in the past.", fields={"needed_by": "Cannot be in the past."})
 
 
-def _apply_due_times(service_request: ServiceRequest) -> None:
-    service_request.response_due_at, service_request.resolution_due_at = due_times(
-        priority=service_request.priority,
-        start=service_request.created_at,
-        needed_by=service_request.needed_by,
-        timezone_name=service_request.environment.timezone,
-    )
+def request_needed_by_check(*, priority: str, needed_by: date | None, environment: Environment) -> None:
+    """Raise ValidationFailed when `needed_by` breaks the notice rules (the form's inline check uses it)."""
+    _check_needed_by(priority=priority, needed_by=needed_by, environment=environment)
 
 
 def _record(
@@ -99,9 +97,8 @@ def _record(
 
 
 def _notify_on_commit(event: RequestEvent) -> None:
-    from .tasks import request_notify as request_notify_task
-
-    request_notify_task.delay_on_commit(event_id=event.pk)
+    outbox_enqueue("requests_app.tasks.request_notify", event_id=event.pk)
+    jira_sync_enqueue(event)  # mirrors it to the environment's Jira project, when there is one
 
 
 def _visible_or_404(service_request: ServiceRequest, actor: User) -> None:
@@ -136,8 +133,15 @@ def request_file(
     team: Team | None = None,
     needed_by: date | None = None,
     affects_production: bool = False,
+    origin: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> ServiceRequest:
-    """File a new request for one of the actor's teams; it waits in the program manager's triage inbox."""
+    """File a new request for one of the actor's teams; it waits in the program manager's triage inbox.
+
+    `parameters` feed the type's automation (provisioning catalogue): empty means the work is done by hand.
+    """
+    from provisioning.catalogue import parameters_validate  # the catalogue owns the parameter schemas
+
     if actor.vendor_id and not perms.is_staff_side(actor):
         raise Forbidden("Vendor accounts work requests; they cannot file them.")
     service_request = ServiceRequest(
@@ -155,18 +159,19 @@ def request_file(
     )
     _full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
     _check_needed_by(priority=priority, needed_by=needed_by, environment=environment)
-    _apply_due_times(service_request)
+    service_request.parameters = parameters_validate(request_type, parameters)
     service_request.save()
     # The primary key comes from a sequence that never hands out a number twice, so neither does this.
     service_request.reference = f"REQ-{service_request.pk:06d}"
     ServiceRequest.objects.filter(pk=service_request.pk).update(reference=service_request.reference)
+    sla.sla_clock_start(service_request, at=service_request.created_at)
     suggestion = routing_suggest(service_request)
     event = _record(
         service_request,
         actor=actor,
         kind=EventKind.FILED,
         to_state=service_request.state,
-        payload={"suggested_vendor": suggestion.slug if suggestion else None},
+        payload={"suggested_vendor": suggestion.slug if suggestion else None, **(origin or {})},
     )
     _notify_on_commit(event)
     return service_request
@@ -182,7 +187,8 @@ def request_update(
 ) -> ServiceRequest:
     """Edit an open request's details (never its state); priority and type changes need the PM and a reason."""
     _visible_or_404(service_request, actor)
-    service_request = ServiceRequest.objects.select_for_update().with_related().get(pk=service_request.pk)
+    # Lock only the request row: PostgreSQL cannot lock the nullable side of with_related()'s outer joins.
+    service_request = ServiceRequest.objects.select_for_update(of=("self",)).with_related().get(pk=service_request.pk)
     if not service_request.is_open:
         raise Conflict(
             f"{service_request.reference} is {service_request.get_state_display().lower()}; it can no longer be edited."
@@ -214,10 +220,12 @@ def request_update(
             needed_by=service_request.needed_by,
             environment=service_request.environment,
         )
-        _apply_due_times(service_request)
     service_request.save()
     kind = EventKind.PRIORITY_CHANGED if "priority" in changed else EventKind.UPDATED
-    _record(service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed})
+    event = _record(service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed})
+    jira_sync_enqueue(event)
+    if "priority" in changed or "needed_by" in changed:
+        sla.sla_retarget(service_request, at=event.created_at, reason=reason.strip() or "needed-by date changed")
     return service_request
 
 
@@ -240,7 +248,9 @@ def request_comment(service_request: ServiceRequest, *, actor: User, body: str, 
         raise ValidationFailed(
             "Only staff and the vendor can write internal notes.", fields={"internal": "Not allowed."}
         )
-    return _record(service_request, actor=actor, kind=EventKind.COMMENT, message=body, internal=internal)
+    event = _record(service_request, actor=actor, kind=EventKind.COMMENT, message=body, internal=internal)
+    jira_sync_enqueue(event)  # public comments only; it skips internal notes
+    return event
 
 
 # --- the workflow ---------------------------------------------------------------------------------------
@@ -251,6 +261,27 @@ def allowed_transitions(service_request: ServiceRequest, user: User | None) -> l
     else:
         available = {t.name for t in service_request.get_available_user_state_transitions(user)}
     return [name for name in TRANSITIONS if name in available]
+
+
+def request_transition_check(service_request: ServiceRequest, name: str, *, actor: User | None) -> None:
+    """Raise what running `name` as `actor` now would: NotFound, InvalidTransition (409) or Forbidden (403)."""
+    # Callers that parse a transition's input (the API) ask first, so a refusal never hides behind a 400.
+    if actor is not None:
+        _visible_or_404(service_request, actor)
+    method = getattr(service_request, name, None)
+    if name not in TRANSITIONS or method is None:
+        raise NotFound(f"There is no transition called “{name}”.")
+    if not can_proceed(method):
+        raise InvalidTransition(
+            f"Cannot {TRANSITIONS[name].label.lower()} a request that is "
+            f"{service_request.get_state_display().lower()}.",
+            extra={"state": service_request.state, "allowed": allowed_transitions(service_request, actor)},
+        )
+    if actor is not None and not has_transition_perm(method, actor):
+        raise Forbidden(
+            f"You may not {TRANSITIONS[name].label.lower()} this request.",
+            extra={"state": service_request.state, "allowed": allowed_transitions(service_request, actor)},
+        )
 
 
 @transaction.atomic
@@ -268,20 +299,8 @@ def request_transition(
     if actor is not None:
         _visible_or_404(service_request, actor)
     locked = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
-    method = getattr(locked, name, None)
-    if name not in TRANSITIONS or method is None:
-        raise NotFound(f"There is no transition called “{name}”.")
-    if not can_proceed(method):
-        allowed = allowed_transitions(locked, actor)
-        raise InvalidTransition(
-            f"Cannot {TRANSITIONS[name].label.lower()} a request that is {locked.get_state_display().lower()}.",
-            extra={"state": locked.state, "allowed": allowed},
-        )
-    if actor is not None and not has_transition_perm(method, actor):
-        raise Forbidden(
-            f"You may not {TRANSITIONS[name].label.lower()} this request.",
-            extra={"state": locked.state, "allowed": allowed_transitions(locked, actor)},
-        )
+    request_transition_check(locked, name, actor=actor)
+    method = getattr(locked, name)
     before = locked.state
     if prepare:
         prepare(locked)  # field changes the transition's target depends on (e.g. triage's type)
@@ -299,8 +318,34 @@ def request_transition(
         from_state=before,
         to_state=locked.state,
     )
+    sla.sla_on_transition(locked, name=name, before=before, at=event.created_at)
     _notify_on_commit(event)
     return locked, event
+
+
+def record_system_event(
+    service_request: ServiceRequest, *, kind: str, message: str, internal: bool = False, payload: dict | None = None
+) -> RequestEvent:
+    """Append an event Portico itself caused (SLA at risk, breached …) and notify whom it concerns."""
+    event = _record(service_request, actor=None, kind=kind, message=message, internal=internal, payload=payload)
+    _notify_on_commit(event)
+    return event
+
+
+def request_record_event(
+    service_request: ServiceRequest,
+    *,
+    actor: User | None,
+    kind: str,
+    message: str = "",
+    internal: bool = False,
+    payload: dict | None = None,
+) -> RequestEvent:
+    """Append an event another app caused (a provisioning run, an access grant), attributed to `actor` (None:
+    Portico), and notify whom it concerns."""
+    event = _record(service_request, actor=actor, kind=kind, message=message, internal=internal, payload=payload)
+    _notify_on_commit(event)
+    return event
 
 
 def _require(reason: str, what: str) -> str:
@@ -318,6 +363,7 @@ def _vendor_must_be_live(vendor: Vendor, service_request: ServiceRequest) -> Non
         )
 
 
+@transaction.atomic
 def request_triage(
     service_request: ServiceRequest,
     *,
@@ -357,9 +403,8 @@ def request_triage(
             locked.affects_production = affects_production
         if "priority" in changes:
             _check_needed_by(priority=locked.priority, needed_by=locked.needed_by, environment=locked.environment)
-            _apply_due_times(locked)
 
-    service_request, _event = request_transition(
+    service_request, event = request_transition(
         service_request,
         "triage",
         actor=actor,
@@ -367,12 +412,19 @@ def request_triage(
         prepare=apply,
         payload={"vendor": chosen.slug, "changes": changes},
     )
+    if "priority" in changes:
+        sla.sla_retarget(service_request, at=event.created_at, reason=reason.strip())
     return service_request
 
 
+@transaction.atomic
 def request_approve(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
-    """eGov DevOps lets sensitive work into the vendor's queue."""
-    return request_transition(service_request, "approve", actor=actor, message=reason)[0]
+    """eGov DevOps lets sensitive work into the vendor's queue; automation with complete parameters starts then."""
+    from provisioning.services import run_start_after_approval  # provisioning builds on this app, not the reverse
+
+    service_request = request_transition(service_request, "approve", actor=actor, message=reason)[0]
+    run_start_after_approval(service_request)  # its task is queued on commit, with the approval
+    return service_request
 
 
 def request_deny(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:

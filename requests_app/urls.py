@@ -1,1 +1,17 @@
-urlpatterns: list = []
+"""Browser pages of the request portal."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("requests/new/", views.request_new, name="request-new"),
+    path("requests/new/validate/", views.request_new_validate, name="request-new-validate"),
+    path("requests/<str:reference>/", views.request_detail, name="request-detail"),
+    path("requests/<str:reference>/transitions/<str:name>/", views.request_transition, name="request-transition"),
+    path("requests/<str:reference>/comments/", views.request_comment, name="request-comment"),
+    path("queue/", views.vendor_queue, name="vendor-queue"),
+    path("triage/", views.triage_inbox, name="triage-inbox"),
+    path("approvals/", views.approvals, name="approvals"),
+]

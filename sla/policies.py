@@ -1,41 +1,127 @@
-"""SLA targets per priority. For now a wall-clock policy taken from the organisation's priority table;
-the SLA engine (business calendars, pauses) replaces it."""
+"""SLA targets: which calendar a goal runs on and how much working time it allows, per versioned policy.
+
+Stored due times come only from the engine (`sla/services.py`, replaying each request's clock ledger)."""
 
 from __future__ import annotations
 
 import zoneinfo
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from requests_app.choices import Priority
+from django.utils import timezone
+
+from .calendars import Closure, WorkingCalendar
+from .choices import ClockKind, GoalUnit, Measure
+from .clock import working_time_between
+from .defaults import ensure_defaults
+from .holidays_source import public_holidays
+from .models import BusinessCalendar, SlaPolicy
+
+if TYPE_CHECKING:
+    from requests_app.models import Environment, ServiceRequest
+
+DEFAULT_CALENDAR_SLUG = "india"
+HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 3, 3
 
 
-@dataclass(frozen=True)
-class Targets:
-    """How long pick-up and resolution may take; `resolution=None` means due at `needed_by`."""
+# --- calendars ------------------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _calendar_cached(calendar_id: int, version: datetime) -> tuple[WorkingCalendar, timedelta]:
+    """The pure calendar for a stored one, and its nominal working-day length; cached per saved version."""
+    stored = BusinessCalendar.objects.get(pk=calendar_id)
+    if stored.round_the_clock:
+        return WorkingCalendar.always_open(stored.timezone, name=stored.name), timedelta(hours=24)
+    weekly: list[list[tuple[time, time]]] = [[] for _ in range(7)]
+    for hours in stored.working_hours.all():
+        weekly[hours.weekday].append((hours.starts, hours.ends))
+    now_year = timezone.now().year
+    years = range(now_year - HOLIDAY_YEARS_BACK, now_year + HOLIDAY_YEARS_AHEAD + 1)
+    categories = ("public", "optional") if stored.include_optional_holidays else ("public",)
+    holidays = (
+        public_holidays(stored.country, stored.subdivision or None, years=years, categories=categories)
+        if stored.country
+        else {}
+    )
+    extra_days = {}
+    for day in stored.days.all():
+        if day.kind == "holiday":
+            holidays[day.date] = day.name
+        else:
+            holidays.pop(day.date, None)
+            default = weekly[day.date.weekday()] or weekly[0] or [(time(9, 30), time(18))]
+            extra_days[day.date] = [(day.starts, day.ends)] if day.starts else default
+    closures = [Closure(c.starts_at, c.ends_at, c.reason) for c in stored.closures.all()]
+    calendar = WorkingCalendar.build(
+        timezone=stored.timezone,
+        weekly_hours=[tuple(sorted(day)) for day in weekly],
+        holidays=holidays,
+        extra_working_days=extra_days,
+        closures=closures,
+        name=stored.name,
+    )
+    day_length = max(
+        (sum((_span(s, e) for s, e in day), timedelta(0)) for day in weekly), default=timedelta(hours=8, minutes=30)
+    )
+    return calendar, day_length
 
-    response: timedelta
-    resolution: timedelta | None
+
+def _span(starts: time, ends: time) -> timedelta:
+    end = timedelta(hours=24) if ends == time(0) else timedelta(hours=ends.hour, minutes=ends.minute)
+    return end - timedelta(hours=starts.hour, minutes=starts.minute)
 
 
-WALL_CLOCK_TARGETS: dict[str, Targets] = {
-    Priority.P0: Targets(response=timedelta(hours=4), resolution=timedelta(hours=24)),
-    Priority.P1: Targets(response=timedelta(hours=2), resolution=timedelta(hours=12)),
-    Priority.P2: Targets(response=timedelta(days=1), resolution=timedelta(days=3)),
-    Priority.P3: Targets(response=timedelta(days=2), resolution=timedelta(weeks=2)),
-    Priority.P4: Targets(response=timedelta(days=5), resolution=None),
-}
+def stored_calendar_for(environment: Environment) -> BusinessCalendar:
+    """The environment's working calendar, or the national default when none is set."""
+    if environment.calendar_id:
+        return environment.calendar
+    default = BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG).first()
+    if default is None:
+        ensure_defaults()
+        default = BusinessCalendar.objects.get(slug=DEFAULT_CALENDAR_SLUG)
+    return default
 
 
-def due_times(
-    *, priority: str, start: datetime, needed_by: date | None, timezone_name: str
-) -> tuple[datetime, datetime | None]:
-    """Response and resolution due times for a request filed at `start`."""
-    targets = WALL_CLOCK_TARGETS[priority]
-    response_due = start + targets.response
-    if targets.resolution is not None:
-        return response_due, start + targets.resolution
-    if needed_by is None:
-        return response_due, None
-    # Needed by a day means ready when that day starts where the environment is.
-    return response_due, datetime.combine(needed_by, time.min, tzinfo=zoneinfo.ZoneInfo(timezone_name))
+def calendar_for(environment: Environment, kind: str) -> tuple[WorkingCalendar, timedelta]:
+    """The calendar a goal of `kind` runs on in `environment`, with its working-day length."""
+    if kind == ClockKind.ROUND_THE_CLOCK:
+        return WorkingCalendar.always_open(environment.timezone, name="24×7"), timedelta(hours=24)
+    stored = stored_calendar_for(environment)
+    return _calendar_cached(stored.pk, stored.updated_at)
+
+
+# --- policies -------------------------------------------------------------------------------------------
+def policy_current(priority: str) -> SlaPolicy:
+    """The version of `priority`'s policy new requests start under."""
+    policy = SlaPolicy.objects.current().filter(priority=priority).first()
+    if policy is None:
+        ensure_defaults()
+        policy = SlaPolicy.objects.current().get(priority=priority)
+    return policy
+
+
+def goal_setting(policy: SlaPolicy, measure: str) -> tuple[Decimal | None, str, str]:
+    if measure == Measure.RESPONSE:
+        return policy.response_goal, policy.response_unit, policy.response_clock
+    return policy.resolution_goal, policy.resolution_unit, policy.resolution_clock
+
+
+def needed_by_instant(needed_by: date, timezone_name: str) -> datetime:
+    """Needed by a day means ready when that day starts where the environment is."""
+    return datetime.combine(needed_by, time.min, tzinfo=zoneinfo.ZoneInfo(timezone_name))
+
+
+def goal_for(
+    policy: SlaPolicy, measure: str, service_request: ServiceRequest, started_at: datetime | None
+) -> tuple[WorkingCalendar, timedelta | None]:
+    """The calendar and the working time allowed for one measure of a request under `policy`."""
+    amount, unit, kind = goal_setting(policy, measure)
+    calendar, day_length = calendar_for(service_request.environment, kind)
+    if amount is None:
+        if not service_request.needed_by or started_at is None:
+            return calendar, None
+        target = needed_by_instant(service_request.needed_by, service_request.environment.timezone)
+        return calendar, working_time_between(calendar, started_at, target)
+    per_unit = day_length if unit == GoalUnit.WORKING_DAYS else timedelta(hours=1)
+    return calendar, per_unit * float(amount)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -63,11 +63,22 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
-    elif isinstance(exc, OperationalError | DatabaseError):
+    elif isinstance(exc, OperationalError | InterfaceError):
         logger.exception("database unavailable")
         return Response(
             error_body(code="unavailable", message="The database is unavailable; try again shortly."), status=503
         )
+    elif isinstance(exc, IntegrityError):
+        # A constraint caught what validation could not see in time: somebody else wrote first.
+        logger.warning("integrity error turned into 409", exc_info=True)
+        return Response(
+            error_body(code="conflict", message="This clashes with a change made at the same time; try again."),
+            status=409,
+        )
+    elif isinstance(exc, DataError):
+        # Input the serializers should have refused; answer 400, and log it so the gap gets closed.
+        logger.warning("data error turned into 400", exc_info=True)
+        return Response(error_body(code="invalid", message="A value is not acceptable to the database."), status=400)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

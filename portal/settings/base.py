@@ -26,18 +26,24 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "portal",
     "requests_app",
     "sla",
     "integrations",
     "provisioning",
+    "reports",
 ]
 
 MIDDLEWARE = [
+    "portal.observability.RequestIdMiddleware",
+    # Probes come from the kubelet with the pod IP as Host and over plain HTTP: answer them before host checks.
+    "portal.middleware.HealthCheckMiddleware",
+    # Outermost after the probes, so a view that cannot reach PostgreSQL answers 503 (page or JSON), not 500.
+    "portal.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,8 +125,9 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first so an anonymous call answers 401 with a WWW-Authenticate header rather than 403.
+        "portal.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
@@ -139,11 +146,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Self-service requests to eGov DevOps with SLA tracking.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc are served from our own static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
+        "SlaStatusEnum": "sla.choices.ClockStatus",
     },
 }
 
@@ -153,13 +165,15 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="filesystem://"))
 _broker_folder = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
         "data_folder_in": str(_broker_folder / "queue"),
         "data_folder_out": str(_broker_folder / "queue"),
         "processed_folder": str(_broker_folder / "processed"),
+        # kombu otherwise creates ./control in whatever directory the worker starts from
+        "control_folder": str(_broker_folder / "control"),
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
@@ -182,12 +196,35 @@ PORTICO_AUTO_CLOSE_AFTER_DAYS = env.int("PORTICO_AUTO_CLOSE_AFTER_DAYS", default
 PORTICO_REOPEN_WITHIN_DAYS = env.int("PORTICO_REOPEN_WITHIN_DAYS", default=7)
 PORTICO_P4_MIN_NOTICE_DAYS = 21
 PORTICO_MAX_TEXT_LENGTH = 20_000
+# Weekly reports: ISO weeks and "today" are cut in this timezone; the Monday e-mail goes to this list (empty: none).
+PORTICO_REPORT_TIMEZONE = env("PORTICO_REPORT_TIMEZONE", default="Asia/Kolkata")
+PORTICO_REPORT_RECIPIENTS = env.list("PORTICO_REPORT_RECIPIENTS", default=[])
+# The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work
+# not sent in time stays in the outbox and the sweeper sends it later.
+PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", default=3.0)
 
+# /metrics answers the bearer of METRICS_TOKEN, or any client in METRICS_ALLOWED_NETWORKS (Prometheus's pod range).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+
+# LOG_FORMAT=json gives one JSON object per line (production's default) with the request id that follows a
+# request into its Celery tasks; "plain" is easier to read on a laptop.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "portal.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -17,14 +18,20 @@ from requests_app.models import RequestEvent, RoutingRule
 pytestmark = pytest.mark.django_db
 
 
+IST = ZoneInfo("Asia/Kolkata")
+
+
+@time_machine.travel(datetime(2026, 11, 20, 17, 0, tzinfo=IST), tick=False)
 def test_filing_assigns_reference_due_times_and_a_filed_event(world, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         service_request = file_request(world)
     assert service_request.reference == f"REQ-{service_request.pk:06d}"
     assert service_request.state == RequestState.SUBMITTED
     assert service_request.team == world.team_a
-    assert service_request.response_due_at == service_request.created_at + timedelta(days=1)
-    assert service_request.resolution_due_at == service_request.created_at + timedelta(days=3)
+    # P2 on the national calendar, filed Friday 17:00: one working day (8 h 30) ends Monday 17:00; three end
+    # Thursday 17:00 because Tuesday 24 Nov 2026 (Guru Nanak's birthday) is a holiday.
+    assert service_request.response_due_at == datetime(2026, 11, 23, 17, 0, tzinfo=IST)
+    assert service_request.resolution_due_at == datetime(2026, 11, 26, 17, 0, tzinfo=IST)
     event = service_request.events.get()
     assert (event.kind, event.actor, event.to_state) == (EventKind.FILED, world.requester, RequestState.SUBMITTED)
     assert len(callbacks) == 1
@@ -48,8 +55,10 @@ def test_p4_needs_three_weeks_notice(world):
     with pytest.raises(ValidationFailed) as caught:
         file_request(world, priority=Priority.P4, needed_by=too_soon)
     assert "needed_by" in caught.value.fields
-    ok = file_request(world, priority=Priority.P4, needed_by=timezone.localdate() + timedelta(days=30))
-    assert ok.resolution_due_at.date() == ok.needed_by
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=IST), tick=False):
+        ok = file_request(world, priority=Priority.P4, needed_by=date(2026, 12, 21))
+    # Needed on Monday 21 Dec means done by close of business on Friday 18 Dec.
+    assert ok.resolution_due_at == datetime(2026, 12, 18, 18, 0, tzinfo=IST)
 
 
 def test_vendor_accounts_cannot_file(world):

@@ -1,0 +1,177 @@
+"""Shared plumbing of the benchmark scripts: databases, the Django environment, the machine, RESULTS.md sections."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+OUT = ROOT / "bench" / "out"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+REDIS_URL = "redis://127.0.0.1:6379/10"
+
+
+def database_url(name: str) -> str:
+    return f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+
+
+def connect(name: str = "postgres") -> psycopg2.extensions.connection:
+    conn = psycopg2.connect(dbname=name, **PG)
+    conn.autocommit = True
+    return conn
+
+
+def database_ensure(name: str) -> bool:
+    """Create the database unless it exists; True if it was created."""
+    with closing(connect()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cur.fetchone():
+            return False
+        cur.execute(f'CREATE DATABASE "{name}"')
+    return True
+
+
+def database_drop(name: str) -> None:
+    with closing(connect()) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def scalar(name: str, sql: str, params: list | None = None) -> object:
+    with closing(connect(name)) as conn, conn.cursor() as cur:
+        cur.execute(sql, params or [])
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def request_count(name: str) -> int:
+    """Requests in the database (0 before the first migrate)."""
+    if not scalar(name, "SELECT to_regclass('requests_app_servicerequest') IS NOT NULL"):
+        return 0
+    return int(scalar(name, "SELECT count(*) FROM requests_app_servicerequest"))
+
+
+def django_env(database: str, **extra: str) -> dict[str, str]:
+    """The environment of a production-like Django process on `database`: base settings, DEBUG off, quiet logs."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings.base",
+        DATABASE_URL=database_url(database),
+        REDIS_URL=REDIS_URL,
+        DEBUG="false",
+        ALLOWED_HOSTS="127.0.0.1,testserver",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(database: str, *args: str) -> None:
+    """`manage.py <args>` on `database`, its output passed through."""
+    subprocess.run([str(PYTHON), "manage.py", *args], cwd=ROOT, env=django_env(database), check=True)
+
+
+def prepare(database: str, requests: int, *, log: callable = print) -> dict[str, object]:
+    """Create, migrate and seed `database` to `requests` requests (reused when already there), then VACUUM ANALYZE."""
+    created = database_ensure(database)
+    started = datetime.now(UTC)
+    manage(database, "migrate", "-v", "0")
+    before = request_count(database)
+    if before < requests:
+        log(f"Seeding {database}: {before:,} → {requests:,} requests (COPY; minutes for a million)")
+        manage(database, "seed_demo", "--requests", str(requests))
+    if created or before < requests:
+        log(f"VACUUM ANALYZE {database}")
+        with closing(connect(database)) as conn, conn.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    return {
+        "database": database,
+        "created": created,
+        "seeded": max(0, requests - before),
+        "prepare_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        **dataset_summary(database),
+    }
+
+
+def dataset_summary(database: str) -> dict[str, object]:
+    """Row counts and the open share of a seeded database (estimates are not good enough here: exact counts)."""
+    with closing(connect(database)) as conn, conn.cursor() as cur:
+        counts = {}
+        for key, table in (
+            ("requests", "requests_app_servicerequest"),
+            ("events", "requests_app_requestevent"),
+            ("clocks", "sla_requestclock"),
+            ("ledger_entries", "sla_clockledgerentry"),
+        ):
+            cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 — fixed table names
+            counts[key] = cur.fetchone()[0]
+        cur.execute("SELECT state, count(*) FROM requests_app_servicerequest GROUP BY state ORDER BY state")
+        counts["by_state"] = dict(cur.fetchall())
+    return counts
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+    )
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pg = scalar("postgres", "SHOW server_version")
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit + (" (+ uncommitted changes)" if dirty else ""),
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "postgresql": pg,
+    }
+
+
+def results_section_write(title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of bench/RESULTS.md, leaving every other section as it is."""
+    # Re-read right before writing: other benchmark scripts own other sections of the same file.
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    heading = f"## {title}"
+    section = f"{heading}\n\n{body.strip()}\n"
+    start = text.find(heading + "\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end != -1 else "")
+    RESULTS.write_text(text.rstrip("\n") + "\n")
+
+
+def django_setup(database: str | None = None) -> None:
+    """Import Django in this process (the internal steps run in a child with `django_env` already set)."""
+    if database:
+        os.environ.update(django_env(database))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()

@@ -1,0 +1,487 @@
+"""Load test: Portico under gunicorn on 127.0.0.1, measured with wrk, on 1,000,000 seeded requests.
+
+One run does everything (see bench/RESULTS.md, "Load test", for the figures and how to read them):
+
+1. prepares the big database (migrate, `seed_demo --requests 1000000`, VACUUM ANALYZE; reused when it already
+   holds the requests) and a small one (2,000 requests) for the query-count comparison;
+2. in a Django child process per database: a session for the vendor engineer, API tokens for the engineer, the
+   requester and the program manager, the request references to use, and the SQL queries of every endpoint
+   counted with `CaptureQueriesContext` through the test client (API list at page sizes 10/50/200);
+3. starts gunicorn (2 workers, DEBUG off) on a free port of 127.0.0.1, runs wrk against each endpoint for a
+   bounded time (a warm-up, then `--duration` seconds), stops gunicorn;
+4. writes the raw figures to bench/out/loadtest-<time>.json and the "Load test" section of bench/RESULTS.md.
+
+    .venv/bin/python bench/loadtest.py                        # the full run (first time: ~40 min of seeding)
+    .venv/bin/python bench/loadtest.py --duration 5 --requests 50000 --database portico_bench_50k
+
+Needs `wrk` (Debian: apt-get install wrk). Only ever talks to 127.0.0.1. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    OUT,
+    PYTHON,
+    ROOT,
+    dataset_summary,
+    django_env,
+    django_setup,
+    machine,
+    prepare,
+    results_section_write,
+)
+
+LUA = ROOT / "bench" / "wrk" / "portico.lua"
+PICK_UP_REFS = 6000  # more than two workers can pick up in --duration seconds
+DETAIL_REFS = 500
+QUERY_PAGE_SIZES = (10, 50, 200)
+LIST_PATH = "/api/v1/requests/?page_size={size}&state=queued&vendor={vendor}&ordering=response_due_at"
+TARGETS = {  # endpoint kind -> (p99 limit in ms, minimum share of the floor's throughput or None)
+    "read": (50.0, 0.40),
+    "write": (100.0, None),
+}
+
+
+# --- the child steps (run with Django set up on one database) ------------------------------------------
+def step_inspect(database: str, reserve: int) -> dict[str, object]:
+    """Fixtures for the load run plus the SQL queries per request of every endpoint, as JSON-able data."""
+    django_setup(database)
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from portal.models import User
+    from portal.tokens import api_token_create
+    from requests_app.choices import OPEN_STATES, RequestState
+    from requests_app.models import ServiceRequest
+
+    engineer = User.objects.get(username="engineer")
+    requester = User.objects.get(username="requester")
+    pm = User.objects.get(username="pm")
+    vendor = engineer.vendor.slug
+    keys = {
+        user.username: api_token_create(user=user, name="loadtest", expires_in_days=1)[1]
+        for user in (engineer, requester, pm)
+    }
+    browser = Client()
+    browser.force_login(engineer)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+    mine = ServiceRequest.objects.filter(vendor=engineer.vendor)
+    detail_refs = list(
+        mine.filter(state__in=OPEN_STATES).order_by("-pk").values_list("reference", flat=True)[:DETAIL_REFS]
+    )
+    # Oldest-due first, like an engineer working the queue; the last three are kept for the query count.
+    queued = list(
+        mine.filter(state=RequestState.QUEUED)
+        .order_by("response_due_at", "pk")
+        .values_list("reference", flat=True)[: reserve + 3]
+    )
+    pick_up_refs, counted_refs = queued[:-3], queued[-3:]
+    team = requester.teams.order_by("pk").first()
+    file_body = {
+        "title": "Load test: pod restarts in the payments service",
+        "description": "Filed by bench/loadtest.py to measure filing under load.",
+        "request_type": "Troubleshooting",
+        "priority": "P3",
+        "environment": "punjab",
+        "team": team.slug,
+    }
+    week = "{}-W{:02d}".format(*timezone.localdate().isocalendar()[:2])
+    paths = {
+        "healthz": "/healthz",
+        "queue_page": "/queue/",
+        "api_list": LIST_PATH.format(size=50, vendor=vendor),
+        "request_page": f"/requests/{detail_refs[0]}/",
+        "api_detail": f"/api/v1/requests/{detail_refs[0]}/",
+        "api_file": "/api/v1/requests/",
+        "api_pick_up": "/api/v1/requests/{ref}/transitions/pick_up/",
+        "report": f"/api/v1/reports/sla/?week={week}",
+    }
+
+    def api(user: User) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {keys[user.username]}")
+
+    def count(client: Client, method: str, path: str, body: dict | None = None) -> dict[str, object]:
+        call = getattr(client, method)
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body is not None else {}
+        with CaptureQueriesContext(connection) as queries:
+            response = call(path, **kwargs)
+        return {"status": response.status_code, "queries": len(queries)}
+
+    def twice(client: Client, method: str, path: str | list[str], body: dict | None = None) -> dict[str, object]:
+        # The second call is the one that counts: the first also fills per-process caches (calendars, policies).
+        first, second = (path, path) if isinstance(path, str) else path
+        count(client, method, first, body)
+        return count(client, method, second, body)
+
+    queries: dict[str, object] = {
+        "healthz": twice(Client(), "get", paths["healthz"]),
+        "queue_page": twice(browser, "get", paths["queue_page"]),
+        "request_page": twice(browser, "get", paths["request_page"]),
+        "api_detail": twice(api(engineer), "get", paths["api_detail"]),
+        "api_file": twice(api(requester), "post", paths["api_file"], file_body),
+        "api_pick_up": twice(
+            api(engineer), "post", [paths["api_pick_up"].format(ref=ref) for ref in counted_refs[:2]], {}
+        ),
+        "report": twice(api(pm), "get", paths["report"]),
+    }
+    for size in QUERY_PAGE_SIZES:
+        queries[f"api_list_{size}"] = twice(api(engineer), "get", LIST_PATH.format(size=size, vendor=vendor))
+    vendor_open = mine.filter(state__in=OPEN_STATES).count()
+    vendor_queued = mine.filter(state=RequestState.QUEUED).count()
+    return {
+        "database": database,
+        "open_states": [str(state) for state in OPEN_STATES],
+        "vendor": vendor,
+        "vendor_open": vendor_open,
+        "vendor_queued": vendor_queued,
+        "week": week,
+        "cookie": cookie,
+        "keys": keys,
+        "paths": paths,
+        "file_body": file_body,
+        "detail_refs": detail_refs,
+        "pick_up_refs": pick_up_refs,
+        "queries": queries,
+    }
+
+
+def inspect(database: str, reserve: int) -> dict[str, object]:
+    """`step_inspect` in a child process (Django is never imported into the driver)."""
+    result = subprocess.run(
+        [str(PYTHON), __file__, "--step", "inspect", "--database", database, "--reserve", str(reserve)],
+        cwd=ROOT,
+        env=django_env(database),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        sys.exit(f"inspect step failed on {database}:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- gunicorn and wrk --------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """gunicorn on 127.0.0.1 as a context manager: started, waited for, and always stopped (its own group)."""
+
+    def __init__(self, database: str, workers: int, log: Path) -> None:
+        self.port = free_port()
+        self.database, self.workers, self.log = database, workers, log
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        command = [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--timeout",
+            "60",
+            "--error-logfile",
+            str(self.log),
+        ]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=django_env(self.database, ALLOWED_HOSTS="127.0.0.1"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__(None, None, None)
+        sys.exit(f"gunicorn did not answer /healthz within 30 s; see {self.log}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str = "",
+    paths_file: Path | None = None,
+    cycle: bool = False,
+) -> dict[str, object]:
+    """One bounded wrk run (time-bounded; a paths file also bounds the count); its summary as a dict."""
+    env = dict(os.environ)
+    env.update(
+        BENCH_METHOD=method,
+        BENCH_HEADERS="|".join(f"{name}: {value}" for name, value in (headers or {}).items()),
+        BENCH_BODY=body,
+        BENCH_PATHS=str(paths_file) if paths_file else "",
+        BENCH_CYCLE="1" if cycle else "",
+    )
+    threads = 1
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+        "--",
+        str(threads),
+    ]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in result.stdout.splitlines():
+        if line.startswith("WRKJSON "):
+            return json.loads(line[len("WRKJSON ") :])
+    raise RuntimeError(f"wrk gave no summary:\n{result.stdout}\n{result.stderr}")
+
+
+def summarise(raw: dict[str, object]) -> dict[str, object]:
+    seconds = raw["duration_us"] / 1e6
+    ok = sum(count for code, count in raw["statuses"].items() if code.startswith(("2", "3")))
+    return {
+        "requests": raw["requests"],
+        "ok": ok,
+        "rps": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["latency_us"]["p50"] / 1000, 2),
+        "p90_ms": round(raw["latency_us"]["p90"] / 1000, 2),
+        "p99_ms": round(raw["latency_us"]["p99"] / 1000, 2),
+        "max_ms": round(raw["latency_us"]["max"] / 1000, 2),
+        "statuses": raw["statuses"],
+        "errors": {k: raw[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts") if raw[k]},
+    }
+
+
+ENDPOINTS = [  # name, label, kind (targets), auth, method
+    ("healthz", "Trivial view `/healthz` (the floor)", "floor", None, "GET"),
+    ("queue_page", "Vendor queue page `/queue/` (25 a page)", "read", "session", "GET"),
+    ("api_list", "API list: 50 queued of a vendor by response due", "read", "engineer", "GET"),
+    ("request_page", "Request page `/requests/REQ-…/`", "read", "session", "GET"),
+    ("api_detail", "API request `/api/v1/requests/REQ-…/`", "read", "engineer", "GET"),
+    ("api_file", "File a request `POST /api/v1/requests/`", "write", "requester", "POST"),
+    ("api_pick_up", "Transition `POST …/transitions/pick_up/`", "write", "engineer", "POST"),
+    ("report", "Weekly SLA report `/api/v1/reports/sla/?week=…` (PM)", "read", "pm", "GET"),
+]
+
+
+def measure(fixtures: dict[str, object], url: str, args: argparse.Namespace, stamp: str) -> dict[str, object]:
+    """wrk against every endpoint in turn; each gets a short warm-up (reads only) and a `--duration` run."""
+    keys, paths = fixtures["keys"], fixtures["paths"]
+    results: dict[str, object] = {}
+    detail_file = OUT / f"detail-{stamp}.txt"
+    pick_file = OUT / f"pick-up-{stamp}.txt"
+    pick_file.write_text("\n".join(paths["api_pick_up"].format(ref=ref) for ref in fixtures["pick_up_refs"]) + "\n")
+    for name, _label, _kind, auth, method in ENDPOINTS:
+        headers: dict[str, str] = {}
+        if auth == "session":
+            headers["Cookie"] = fixtures["cookie"]
+        elif auth:
+            username = {"engineer": "engineer", "requester": "requester", "pm": "pm"}[auth]
+            headers["Authorization"] = f"Bearer {keys[username]}"
+        body, paths_file, cycle = "", None, False
+        if name == "api_file":
+            body = json.dumps(fixtures["file_body"])
+        if name == "api_pick_up":
+            body, paths_file = "{}", pick_file
+        if name in ("request_page", "api_detail"):
+            # Many requests of the vendor in turn, not one row hot in every cache.
+            prefix = "/requests/{}/" if name == "request_page" else "/api/v1/requests/{}/"
+            detail_file.write_text("\n".join(prefix.format(ref) for ref in fixtures["detail_refs"]) + "\n")
+            paths_file, cycle = detail_file, True
+        target = url + (paths[name] if paths_file is None else "/")
+        options = dict(
+            connections=args.connections,
+            method=method,
+            headers=headers,
+            body=body,
+            paths_file=paths_file,
+            cycle=cycle,
+        )
+        if method == "GET" and args.warmup:
+            wrk(target, seconds=args.warmup, **options)
+        print(f"  {name:<13} {args.duration:.0f} s …", end=" ", flush=True)
+        figures = summarise(wrk(target, seconds=args.duration, **options))
+        print(f"{figures['rps']:>8.1f} req/s  p50 {figures['p50_ms']:.1f} ms  p99 {figures['p99_ms']:.1f} ms")
+        results[name] = figures
+    return results
+
+
+# --- the report --------------------------------------------------------------------------------------------
+def verdicts(endpoints: dict[str, object]) -> dict[str, dict[str, object]]:
+    floor = endpoints["healthz"]["rps"]
+    out = {}
+    for name, _label, kind, _auth, _method in ENDPOINTS:
+        figures = endpoints[name]
+        ratio = figures["rps"] / floor if floor else 0.0
+        verdict: dict[str, object] = {"ratio": round(ratio, 3)}
+        if kind in TARGETS:
+            p99_limit, share = TARGETS[kind]
+            verdict["p99_met"] = figures["p99_ms"] < p99_limit
+            verdict["share_met"] = None if share is None else ratio >= share
+            verdict["errors"] = figures["requests"] - figures["ok"]
+        out[name] = verdict
+    return out
+
+
+def markdown(report: dict[str, object]) -> str:
+    m, big, small = report["machine"], report["big"], report["small"]
+    endpoints, verdict = report["endpoints"], report["verdicts"]
+    args = report["args"]
+
+    def yes(value: object) -> str:
+        return "—" if value is None else ("**yes**" if value else "**no**")
+
+    open_big = sum(n for s, n in big["dataset"]["by_state"].items() if s in report["open_states"])
+    lines = [
+        f"Measured {m['date']} at commit {m['commit']} on {m['cores']} cores ({m['cpu']}), PostgreSQL "
+        f"{m['postgresql']}, Python {m['python']}; gunicorn {args['workers']} sync workers (DEBUG off, "
+        f"`portal.settings.base`, Redis db 10), wrk 1 thread × {args['connections']} connections, "
+        f"{args['warmup']:.0f} s warm-up (reads) then {args['duration']:.0f} s per endpoint. wrk, gunicorn and "
+        "PostgreSQL share the same 2 cores.",
+        "",
+        f"Data set `{big['dataset']['database']}`: {big['dataset']['requests']:,} requests "
+        f"({open_big:,} open), {big['dataset']['events']:,} events, {big['dataset']['clocks']:,} clocks, "
+        f"{big['dataset']['ledger_entries']:,} ledger entries. The engineer's vendor `{big['vendor']}` has "
+        f"{big['vendor_open']:,} open and {big['vendor_queued']:,} queued requests.",
+        "",
+        "### Throughput and latency",
+        "",
+        "| Endpoint | req/s | p50 ms | p99 ms | × floor | non-2xx | p99 target | met | ≥ 40 % floor |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for name, label, kind, _auth, _method in ENDPOINTS:
+        f, v = endpoints[name], verdict[name]
+        target = {"floor": "—", "read": "< 50 ms", "write": "< 100 ms"}[kind]
+        lines.append(
+            f"| {label} | {f['rps']:,.1f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {v['ratio']:.2f} | "
+            f"{f['requests'] - f['ok']} | {target} | {yes(v.get('p99_met'))} | {yes(v.get('share_met'))} |"
+        )
+    lines += [
+        "",
+        "### SQL queries per request",
+        "",
+        "Counted with `CaptureQueriesContext` around the Django test client (second call of each, so per-process "
+        f"caches are warm), on the big data set and on a small one ({small['dataset']['requests']:,} requests).",
+        "",
+        "| Endpoint | queries (1M) | queries (small) |",
+        "|---|---:|---:|",
+    ]
+    for name in big["queries"]:
+        b, s = big["queries"][name], small["queries"][name]
+        note = "" if b["status"] < 400 else f" (HTTP {b['status']})"
+        lines.append(f"| `{name}` | {b['queries']}{note} | {s['queries']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="portico_bench_load")
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--small-database", default="portico_bench_load_small")
+    parser.add_argument("--small-requests", type=int, default=2_000)
+    parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load per endpoint.")
+    parser.add_argument("--warmup", type=float, default=3.0, help="Seconds of warm-up per read endpoint.")
+    parser.add_argument("--connections", type=int, default=2, help="wrk connections (default: one per worker).")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-results", action="store_true", help="Do not write bench/RESULTS.md.")
+    parser.add_argument("--step", choices=["inspect"], help=argparse.SUPPRESS)
+    parser.add_argument("--reserve", type=int, default=PICK_UP_REFS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.step == "inspect":
+        print(json.dumps(step_inspect(args.database, args.reserve)))
+        return
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    print(f"1. Preparing {args.database} ({args.requests:,}) and {args.small_database} ({args.small_requests:,})")
+    big_prep = prepare(args.database, args.requests)
+    small_prep = prepare(args.small_database, args.small_requests)
+    print("2. Fixtures and SQL query counts")
+    big = inspect(args.database, PICK_UP_REFS)
+    small = inspect(args.small_database, 10)
+    big["dataset"], small["dataset"] = big_prep, small_prep
+    print(f"3. gunicorn ({args.workers} workers) + wrk, {args.duration:.0f} s per endpoint")
+    with Gunicorn(args.database, args.workers, OUT / f"gunicorn-{stamp}.log") as server:
+        endpoints = measure(big, server.url, args, stamp)
+    report = {
+        "machine": machine(),
+        "args": vars(args),
+        "open_states": big["open_states"],
+        "big": {k: v for k, v in big.items() if k not in ("keys", "cookie", "pick_up_refs", "detail_refs")},
+        "small": {k: v for k, v in small.items() if k not in ("keys", "cookie", "pick_up_refs", "detail_refs")},
+        "endpoints": endpoints,
+    }
+    report["big"]["dataset_after"] = dataset_summary(args.database)
+    report["verdicts"] = verdicts(endpoints)
+    raw = OUT / f"loadtest-{stamp}.json"
+    raw.write_text(json.dumps(report, indent=2, default=str))
+    print(f"4. Raw figures: {raw.relative_to(ROOT)}")
+    text = markdown(report)
+    print(text)
+    if not args.no_results:
+        results_section_write("Load test", HOW_TO_RUN + "\n\n" + text)
+        print("Wrote bench/RESULTS.md (section “Load test”)")
+
+
+HOW_TO_RUN = """\
+`bench/loadtest.py` measures the web stack end to end. Run it from the repository root with PostgreSQL on
+127.0.0.1:5432 (user postgres), Redis on 127.0.0.1:6379 and `wrk` installed (`apt-get install -y wrk`):
+
+    .venv/bin/python bench/loadtest.py                 # 1,000,000 requests, 20 s per endpoint
+    .venv/bin/python bench/loadtest.py --duration 5 --requests 50000 --database portico_bench_50k  # a quick look
+
+The first run seeds `portico_bench_load` with `seed_demo --requests 1000000` (COPY; about 40 minutes on two
+busy cores) and `portico_bench_load_small` with 2,000; later runs reuse them (`--requests` only tops up). Each
+run files requests and picks up queued ones, so the data drifts a little; drop the databases to start afresh.
+The transition measured is `pick_up`, each over a different queued request of the engineer's vendor (oldest due
+first, selected before the run; a request can be picked up once). Raw figures go to `bench/out/` (git-ignored).
+The SQL-count table comes from the same run (test client, `CaptureQueriesContext`)."""
+
+
+if __name__ == "__main__":
+    main()

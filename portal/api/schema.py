@@ -1,0 +1,46 @@
+"""OpenAPI pieces shared by every endpoint: the one error shape and the answers that use it."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input; `fields` says which field and why.",
+    401: "Not authenticated.",
+    403: "Authenticated, but not allowed to do this.",
+    404: "No such object for this user (outside their visibility, or truly absent).",
+    409: "The request is in a state that does not allow this; `allowed` lists what is possible now.",
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    state = serializers.CharField(required=False, help_text="The request's state (workflow errors only).")
+    allowed = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Transitions allowed now (workflow errors only)."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every API error: {"error": {"code", "message", "fields"}}."""
+
+    error = ErrorDetailSerializer()
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    """`responses=` entries for the given error statuses, all in the one error shape."""
+    return {status: OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[status]) for status in statuses}
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Documents personal API tokens as HTTP bearer authentication."""
+
+    target_class = "portal.tokens.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict:
+        return {"type": "http", "scheme": "bearer", "description": "A personal token from POST /api/v1/me/tokens/."}

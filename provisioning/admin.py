@@ -1,0 +1,46 @@
+"""Admin: runs with their steps, and just-in-time grants, read-only (the services write them)."""
+
+from django.contrib import admin
+
+from .models import AccessGrant, ProvisioningRun, ProvisioningStep
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Runs and grants are audit material: look, never edit."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ProvisioningStepInline(admin.TabularInline):
+    model = ProvisioningStep
+    extra = 0
+    fields = ["position", "key", "title", "status", "started_at", "finished_at", "output_text", "external_id", "link"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ProvisioningRun)
+class ProvisioningRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "service_request", "action", "status", "attempts", "dry_run", "created_by", "created_at"]
+    list_filter = ["status", "action", "dry_run"]
+    search_fields = ["service_request__reference"]
+    list_select_related = ["service_request", "created_by"]
+    inlines = [ProvisioningStepInline]
+
+
+@admin.register(AccessGrant)
+class AccessGrantAdmin(ReadOnlyAdmin):
+    list_display = ["id", "service_request", "system", "subject", "target", "level", "expires_at", "revoked_at"]
+    list_filter = ["system", "revoked_at"]
+    search_fields = ["service_request__reference", "subject", "target"]
+    list_select_related = ["service_request"]

@@ -1,0 +1,14 @@
+"""API routes for automation runs, included under /api/v1/."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("requests/<str:reference>/runs/", views.RequestRunListView.as_view(), name="request-runs"),
+    path(
+        "requests/<str:reference>/runs/<int:run_id>/retry/",
+        views.RequestRunRetryView.as_view(),
+        name="request-run-retry",
+    ),
+]

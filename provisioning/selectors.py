@@ -1,0 +1,69 @@
+"""Reads for the runs panel and the API: runs with their steps, and what the viewer may do with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Prefetch, QuerySet
+
+from portal.exceptions import PortalError
+
+from . import catalogue
+from .choices import RunStatus
+from .models import ProvisioningRun, ProvisioningStep
+
+if TYPE_CHECKING:
+    from portal.models import User
+    from requests_app.models import ServiceRequest
+
+
+def runs_for_request(service_request: ServiceRequest, *, user: User) -> QuerySet[ProvisioningRun]:
+    """The request's runs the user may see (all of them, or none), newest first, steps prefetched in order."""
+    return (
+        ProvisioningRun.objects.visible_to(user)
+        .filter(service_request=service_request)
+        .select_related("created_by")
+        .prefetch_related(Prefetch("steps", queryset=ProvisioningStep.objects.order_by("position")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+@dataclass(frozen=True)
+class RunsPanel:
+    """Everything the runs panel shows: the runs, the start button (or why there is none) and which can retry."""
+
+    runs: list[ProvisioningRun]
+    action: catalogue.Action | None
+    can_start: bool
+    start_refusal: str
+    retryable: frozenset[int]
+
+    @property
+    def polling(self) -> bool:
+        return any(run.is_active for run in self.runs)
+
+
+def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
+    """The runs panel for `user` on `service_request`; the start and retry checks are the services' own."""
+    from .services import run_start_check
+
+    runs = list(runs_for_request(service_request, user=user))
+    offered = catalogue.actions_for(service_request.request_type)
+    action = offered[0] if offered else None
+    can_start, refusal = False, ""
+    if action is not None:
+        try:
+            run_start_check(service_request, actor=user, action=action.name)
+            can_start = True
+        except PortalError as exc:
+            refusal = exc.message
+    retryable = set()
+    for run in runs:
+        if run.status == RunStatus.FAILED:
+            try:
+                run_start_check(service_request, actor=user, action=run.action)
+                retryable.add(run.pk)
+            except PortalError:
+                pass
+    return RunsPanel(runs, action, can_start, refusal, frozenset(retryable))

@@ -1,0 +1,39 @@
+"""Template helpers for the runs panel, so any page can include it with just the request in its context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from provisioning.selectors import RunsPanel, runs_panel
+
+register = template.Library()
+
+STATUS_CLASSES = {
+    "queued": "queued",
+    "pending": "queued",
+    "running": "in-progress",
+    "succeeded": "resolved",
+    "skipped": "closed",
+    "failed": "blocked",
+    "cancelled": "cancelled",
+}
+LINK_LABELS = {"pipeline": "Pipeline", "project": "Project", "build": "Build", "console": "Console log"}
+
+
+@register.simple_tag(takes_context=True)
+def runs_panel_for(context: Any, service_request: Any) -> RunsPanel:
+    """The panel for the viewing user (the request in context decides who that is)."""
+    return runs_panel(service_request, user=context["request"].user)
+
+
+@register.filter
+def run_status_class(status: str) -> str:
+    """Reuse the request-state badge colours: running is blue, succeeded green, failed red."""
+    return f"badge badge--state-{STATUS_CLASSES.get(status, 'queued')}"
+
+
+@register.filter
+def link_label(key: str) -> str:
+    return LINK_LABELS.get(key, key.replace("_", " ").capitalize())

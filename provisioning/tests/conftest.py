@@ -1,0 +1,64 @@
+"""Stub servers, Connection rows pointing at them, and helpers that file requests with parameters and drive runs.
+
+Real adapters over HTTP against the stubs; the token reaches the adapter through the environment variable the
+Connection names (set with monkeypatch.setenv: environment config, not a patched client library).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from integrations.models import Connection
+from integrations.stubs.gitlab import GitLabStub
+from integrations.stubs.jenkins import JenkinsStub
+from integrations.stubs.kubernetes import KubernetesStub
+
+TOKEN_ENV = {
+    "kubernetes": "PORTICO_TEST_K8S_TOKEN",
+    "gitlab": "PORTICO_TEST_GITLAB_TOKEN",
+    "jenkins": "PORTICO_TEST_JENKINS_TOKEN",
+}
+
+
+@pytest.fixture
+def k8s_stub() -> Iterator[KubernetesStub]:
+    with KubernetesStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def gitlab_stub() -> Iterator[GitLabStub]:
+    with GitLabStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def jenkins_stub() -> Iterator[JenkinsStub]:
+    with JenkinsStub() as stub:
+        stub.add_job("deploy")
+        stub.add_job("team/release", result="FAILURE")
+        yield stub
+
+
+@pytest.fixture
+def connect(monkeypatch: pytest.MonkeyPatch):
+    """connect(world, "kubernetes", stub): the environment reaches `system` at the stub, token from the env."""
+
+    def make(world: Any, system: str, stub: Any) -> Connection:
+        token = {"kubernetes": "token", "gitlab": "token", "jenkins": "api_token"}[system]
+        monkeypatch.setenv(TOKEN_ENV[system], getattr(stub, token))
+        if system == "gitlab":
+            monkeypatch.setenv(TOKEN_ENV[system] + "_TRIGGER", stub.trigger_token)
+        return Connection.objects.create(
+            environment=world.environment,
+            system=system,
+            url=stub.url,
+            username=getattr(stub, "user", ""),
+            secret_env=TOKEN_ENV[system],
+            timeout=3.0,
+        )
+
+    return make

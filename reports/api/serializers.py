@@ -1,0 +1,120 @@
+"""The weekly report in JSON: serializers that describe the selector's dataclasses (read-only)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from requests_app.choices import Priority, RequestType
+
+from ..selectors import FIGURES
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    """Query parameters of the report endpoint (the selector checks that the week, vendor and environment exist)."""
+
+    week = serializers.CharField(
+        required=False, allow_blank=True, help_text="ISO week, e.g. 2026-W47; default: last week."
+    )
+    vendor = serializers.CharField(required=False, allow_blank=True, help_text="Vendor slug.")
+    environment = serializers.CharField(required=False, allow_blank=True, help_text="Environment code.")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=RequestType.choices, required=False, allow_blank=True)
+
+
+def _figure_field(name: str) -> serializers.Field:
+    if name.endswith(("_p50", "_p90")):
+        return serializers.FloatField(allow_null=True, help_text="Seconds.")
+    if name.endswith("_compliance"):
+        return serializers.FloatField(allow_null=True, help_text="Percent; null when no clock was met or breached.")
+    if name == "open_per_engineer":
+        return serializers.FloatField(allow_null=True)
+    return serializers.IntegerField()
+
+
+FiguresSerializer = type(
+    "FiguresSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "The figures of one slice for one week (durations in seconds, compliance in percent).",
+        **{name: _figure_field(name) for name in FIGURES},
+    },
+)
+ChangeSerializer = type(
+    "ChangeSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "This week minus the previous week, per figure (null when either side has no value).",
+        **{name: serializers.FloatField(allow_null=True) for name in FIGURES},
+    },
+)
+
+
+class SliceSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Vendor slug, environment code, priority or type ('' = no vendor yet).")
+    label = serializers.CharField()
+    figures = FiguresSerializer()
+    backlog_by_age = serializers.DictField(child=serializers.IntegerField())
+    backlog_by_state = serializers.DictField(child=serializers.IntegerField())
+
+
+class BreakdownsSerializer(serializers.Serializer):
+    vendor = SliceSerializer(many=True)
+    environment = SliceSerializer(many=True)
+    priority = SliceSerializer(many=True)
+    request_type = SliceSerializer(many=True)
+
+
+class TractionWeekSerializer(serializers.Serializer):
+    week = serializers.CharField()
+    created = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+
+
+class ComplianceWeekSerializer(serializers.Serializer):
+    week = serializers.CharField()
+    sla_response_compliance = serializers.FloatField(allow_null=True)
+    sla_resolution_compliance = serializers.FloatField(allow_null=True)
+    ola_compliance = serializers.FloatField(allow_null=True)
+
+
+class BreachSerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    vendor = serializers.CharField()
+    priority = serializers.CharField()
+    measure = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    settled_at = serializers.DateTimeField(allow_null=True, help_text="Met or ended; null while still running.")
+    late_seconds = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+class FiltersSerializer(serializers.Serializer):
+    vendor = serializers.CharField(allow_blank=True)
+    environment = serializers.CharField(allow_blank=True)
+    priority = serializers.CharField(allow_blank=True)
+    type = serializers.CharField(allow_blank=True)
+
+
+class WeeklyReportSerializer(serializers.Serializer):
+    """The weekly SLA report: headline, previous week and change, breakdowns, trends, backlog and breaches."""
+
+    week = serializers.CharField()
+    previous_week = serializers.CharField()
+    timezone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    backlog_at = serializers.DateTimeField()
+    generated_at = serializers.DateTimeField()
+    filters = FiltersSerializer()
+    summary = FiguresSerializer()
+    previous = FiguresSerializer()
+    change = ChangeSerializer()
+    backlog_by_age = serializers.DictField(child=serializers.IntegerField())
+    backlog_by_state = serializers.DictField(child=serializers.IntegerField())
+    breakdowns = BreakdownsSerializer()
+    traction = TractionWeekSerializer(many=True)
+    compliance_trend = ComplianceWeekSerializer(many=True)
+    breaches = BreachSerializer(many=True)
+    breaches_total = serializers.IntegerField()
+    engineers = serializers.IntegerField(help_text="Active vendor engineers in scope (the bandwidth divisor).")

@@ -1,0 +1,9 @@
+"""Report API routes, included under /api/v1/reports/."""
+
+from django.urls import path
+
+from .views import ReportSlaView
+
+urlpatterns = [
+    path("sla/", ReportSlaView.as_view(), name="reports-sla"),
+]

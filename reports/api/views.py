@@ -1,0 +1,37 @@
+"""The report API: parse the query, call the selector, render it."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.schema import error_responses
+
+from ..selectors import report_week_default, report_weekly
+from .serializers import ReportQuerySerializer, WeeklyReportSerializer
+
+
+class ReportSlaView(APIView):
+    """The weekly SLA report as JSON; vendor leads get their own vendor's, requesters and engineers none."""
+
+    @extend_schema(
+        operation_id="reports_sla_retrieve",
+        summary="Weekly SLA report",
+        parameters=[ReportQuerySerializer],
+        responses={200: WeeklyReportSerializer, **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        query = ReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        report = report_weekly(
+            user=request.user,
+            week=params.get("week") or report_week_default(),
+            vendor=params.get("vendor") or None,
+            environment=params.get("environment") or None,
+            priority=params.get("priority") or None,
+            request_type=params.get("type") or None,
+        )
+        return Response(WeeklyReportSerializer(report).data)

@@ -1,0 +1,32 @@
+"""The report page's filter form: it only renders the choices; the selector validates what comes back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from requests_app.choices import Priority, RequestType
+from requests_app.models import Environment, Vendor
+
+
+class ReportFilterForm(forms.Form):
+    """Week and slice of the weekly report."""
+
+    week = forms.CharField(
+        label="ISO week",
+        help_text="Like 2026-W47.",
+        widget=forms.TextInput(attrs={"pattern": r"\d{4}-W\d{2}", "inputmode": "text", "autocomplete": "off"}),
+    )
+    vendor = forms.ChoiceField(label="Vendor", required=False)
+    environment = forms.ChoiceField(label="Environment", required=False)
+    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "All"), *Priority.choices])
+    type = forms.ChoiceField(label="Type", required=False, choices=[("", "All"), *RequestType.choices])
+
+    def __init__(self, *args: Any, vendor_locked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].choices = [("", "All"), *Vendor.objects.values_list("slug", "name")]
+        self.fields["environment"].choices = [("", "All"), *Environment.objects.values_list("code", "name")]
+        if vendor_locked:
+            # A vendor lead's report is always their own vendor's; the selector enforces it, the form just hides it.
+            del self.fields["vendor"]

@@ -1,0 +1,67 @@
+"""The program manager's live dashboard."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    Q,
+)
+from django.utils import timezone
+
+from requests_app.choices import OPEN_STATES, Priority
+from sla.choices import Clock
+from sla.models import RequestClock
+
+from ..periods import local_midnight, timezone_parse, week_containing
+from .queries import (
+    _scope,
+    report_snapshot,
+)
+from .types import (
+    Dashboard,
+)
+from .weekly import (
+    _labels,
+    _order,
+    report_weekly,
+)
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+@report_snapshot
+def report_dashboard(*, user: User | None, now: datetime | None = None, tz: str | None = None) -> Dashboard:
+    """Open work by state, priority and vendor; SLA at risk and breached now; today's intake; this week so far."""
+    tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
+    now = now or timezone.now()
+    week = report_weekly(user=user, week=week_containing(now, tz=tz).label, tz=tz, now=now)
+    scope = _scope(user, vendor=None, environment=None, priority=None, request_type=None)
+    rows = list(scope.requests.open().order_by().values("state", "priority", "vendor_id").annotate(n=Count("pk")))
+    by_state, by_priority, by_vendor = Counter(), Counter(), Counter()
+    for row in rows:  # groups of (state, priority, vendor), not requests
+        by_state[row["state"]] += row["n"]
+        by_priority[row["priority"]] += row["n"]
+        by_vendor[row["vendor_id"]] += row["n"]
+    running = RequestClock.objects.running().filter(scope.related(), clock=Clock.SLA)
+    live = running.aggregate(
+        breached=Count("service_request", distinct=True, filter=Q(due_at__lte=now)),
+        at_risk=Count("service_request", distinct=True, filter=Q(at_risk_at__lte=now, due_at__gt=now)),
+    )
+    labels = _labels()["vendor"]
+    return Dashboard(
+        now=now,
+        open_total=sum(by_state.values()),
+        open_by_state={state: by_state.get(state, 0) for state in OPEN_STATES},
+        open_by_priority={priority: by_priority.get(priority, 0) for priority in Priority.values},
+        open_by_vendor=[(*labels.get(k, ("", str(k))), by_vendor[k]) for k in _order("vendor", by_vendor, labels)],
+        at_risk=live["at_risk"],
+        breached=live["breached"],
+        today_intake=scope.requests.filter(created_at__gte=local_midnight(now, tz=tz), created_at__lte=now).count(),
+        week=week,
+    )

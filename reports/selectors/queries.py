@@ -1,0 +1,502 @@
+"""The report's queries: each aggregates in the database and returns grouped rows, never request rows."""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from portal.exceptions import Forbidden, ValidationFailed
+from requests_app.choices import EventKind, Priority, RequestState, RequestType, VendorRole
+from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendor
+from requests_app.permissions import is_staff_side
+from sla.choices import Clock, Measure
+from sla.models import RequestClock
+
+from ..aggregates import PercentileCont, percentile_linear
+from ..periods import Week
+from .types import (
+    AGE_BUCKETS,
+    AGE_OVER,
+    BREACH_LIST_LIMIT,
+    CLOCK_COUNTS,
+    DIMENSIONS,
+    FRACTIONS,
+    KEYS,
+    NO_VENDOR,
+    PERCENTILES,
+    REASON_KINDS,
+    REQUEST_FIELDS,
+    Breach,
+    TractionWeek,
+)
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def report_snapshot(function: Callable[P, R]) -> Callable[P, R]:
+    """Run a report in one transaction: one snapshot for every figure, and no JIT on PostgreSQL.
+
+    JIT compilation costs ~90 ms per query here, more than these index-driven aggregates take to run. The
+    snapshot (REPEATABLE READ, when the report opens the transaction) keeps the figures consistent with each
+    other while requests keep moving."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    if outermost:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cursor.execute("SET LOCAL jit = off")
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@dataclass
+class _Scope:
+    """The requests a report covers, and the same restriction expressed for tables that point at requests.
+
+    `related()` is exact because every report scope is "everything" (staff, the system) or "one vendor's
+    requests" (a vendor lead), both of which the filters alone describe."""
+
+    requests: QuerySet
+    filters: dict[str, Any]
+    vendor: Vendor | None
+
+    def related(self, prefix: str = "service_request__") -> Q:
+        return Q(**{f"{prefix}{name}": value for name, value in self.filters.items()})
+
+
+def _period(field_name: str, start: datetime, end: datetime) -> Q:
+    return Q(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+
+
+def _pct(met: int, breached: int) -> float | None:
+    return round(100 * met / (met + breached), 2) if met + breached else None
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 2) if denominator else None
+
+
+def _seconds(value: timedelta | float | None) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    return round(seconds, 3)
+
+
+# --- scope ----------------------------------------------------------------------------------------------
+def _scope(
+    user: User | None, *, vendor: str | None, environment: str | None, priority: str | None, request_type: str | None
+) -> _Scope:
+    """Who may see which report, and the filters parsed; `user=None` is the system (the Monday e-mail)."""
+    requests = ServiceRequest.objects.all()
+    own_vendor = False
+    if user is not None:
+        if not user.is_authenticated:
+            raise Forbidden("Sign in to see reports.")
+        if not is_staff_side(user):
+            if not (user.vendor_id and user.vendor_role == VendorRole.LEAD):
+                raise Forbidden("Reports are for the program manager, eGov DevOps and vendor leads.")
+            # A vendor lead's report is always their own vendor's, whatever the query string says.
+            vendor = None
+            own_vendor = True
+        requests = ServiceRequest.objects.visible_to(user)
+    filters: dict[str, Any] = {}
+    vendor_obj = None
+    if own_vendor:
+        vendor_obj = user.vendor
+        filters["vendor_id"] = user.vendor_id
+    elif vendor:
+        vendor_obj = Vendor.objects.filter(slug=vendor).first()
+        if vendor_obj is None:
+            raise ValidationFailed("Unknown vendor.", fields={"vendor": f"No vendor “{vendor}”."})
+        filters["vendor_id"] = vendor_obj.pk
+    if environment:
+        environment_id = Environment.objects.filter(code=environment).values_list("pk", flat=True).first()
+        if environment_id is None:
+            raise ValidationFailed("Unknown environment.", fields={"environment": f"No environment “{environment}”."})
+        filters["environment_id"] = environment_id
+    if priority:
+        if priority not in Priority.values:
+            raise ValidationFailed("Unknown priority.", fields={"priority": f"“{priority}” is not one of P0–P4."})
+        filters["priority"] = priority
+    if request_type:
+        if request_type not in RequestType.values:
+            raise ValidationFailed("Unknown type.", fields={"type": f"“{request_type}” is not a request type."})
+        filters["request_type"] = request_type
+    # visible_to(lead) holds every request of the lead's vendor, so with that vendor forced the scope is exactly
+    # the vendor's requests: tables pointing at requests need the filters only, not an IN over visible_to.
+    return _Scope(requests=requests.filter(**filters), filters=filters, vendor=vendor_obj)
+
+
+def _clocks(scope: _Scope) -> QuerySet:
+    """Clocks of the scope's requests; with a vendor filter, OLA clocks only of that vendor."""
+    clocks = RequestClock.objects.filter(scope.related())
+    if "vendor_id" in scope.filters:
+        clocks = clocks.filter(Q(clock=Clock.SLA) | Q(vendor_id=scope.filters["vendor_id"]))
+    return clocks
+
+
+def _request_keys(prefix: str = "") -> dict[str, F]:
+    return {KEYS[d]: F(f"{prefix}{REQUEST_FIELDS[d]}") for d in DIMENSIONS}
+
+
+# --- rolling grouped rows up (rows are groups of the four dimensions, never requests) ------------------
+def _rollup(rows: Iterable[dict[str, Any]], measures: Iterable[str]) -> dict[str, dict[Any, Counter]]:
+    """Sum grouped rows into the whole scope ("all" → None) and each dimension's values."""
+    measures = tuple(measures)
+    out: dict[str, dict[Any, Counter]] = {"all": defaultdict(Counter), **{d: defaultdict(Counter) for d in DIMENSIONS}}
+    for row in rows:
+        values = {m: row.get(m) or 0 for m in measures}
+        out["all"][None].update(values)
+        for dimension in DIMENSIONS:
+            out[dimension][row[KEYS[dimension]]].update(values)
+    return out
+
+
+# --- the queries ----------------------------------------------------------------------------------------
+def _flow_rows(scope: _Scope, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Created, triaged, resolved, closed, rejected, cancelled per group, from the requests' timestamps."""
+    in_period = {name: _period(name, start, end) for name in ("created_at", "triaged_at", "resolved_at", "closed_at")}
+    touched = in_period["created_at"] | in_period["triaged_at"] | in_period["resolved_at"] | in_period["closed_at"]
+    touched |= _period("responded_at", start, end)  # so the groups cover the pick-up population too
+    return list(
+        scope.requests.filter(touched)
+        .order_by()
+        .values(**_request_keys())
+        .annotate(
+            created=Count("pk", filter=in_period["created_at"]),
+            triaged=Count("pk", filter=in_period["triaged_at"]),
+            resolved=Count("pk", filter=in_period["resolved_at"]),
+            closed=Count("pk", filter=in_period["closed_at"] & Q(state=RequestState.CLOSED)),
+            rejected=Count("pk", filter=in_period["closed_at"] & Q(state=RequestState.REJECTED)),
+            cancelled=Count("pk", filter=in_period["closed_at"] & Q(state=RequestState.CANCELLED)),
+        )
+    )
+
+
+def _reopen_rows(scope: _Scope, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Requests with a reopen event in the period, per group."""
+    return list(
+        RequestEvent.objects.filter(scope.related(), _period("created_at", start, end), kind=EventKind.REOPEN)
+        .order_by()
+        .values(**_request_keys("service_request__"))
+        .annotate(reopened=Count("service_request", distinct=True))
+    )
+
+
+def _met(start: datetime, end: datetime) -> Q:
+    return _period("met_at", start, end) & Q(breached=False)
+
+
+def _breached(start: datetime, end: datetime, now: datetime) -> Q:
+    """Breached in the week it fell due (and only once that moment has passed)."""
+    running = Q(met_at__isnull=True, ended_at__isnull=True, paused_since__isnull=True, started_at__isnull=False)
+    return _period("due_at", start, min(end, now)) & (Q(breached=True) | running)
+
+
+def _clock_measures(start: datetime, end: datetime, now: datetime, suffix: str = "") -> dict[str, Count]:
+    met, breached = _met(start, end), _breached(start, end, now)
+    sla_response, sla_resolution = (
+        Q(clock=Clock.SLA, measure=Measure.RESPONSE),
+        Q(clock=Clock.SLA, measure=Measure.RESOLUTION),
+    )
+    ola = Q(clock=Clock.OLA)
+    # Counting a column the report's clock indexes cover (not the id) lets PostgreSQL count from the index alone.
+    return {
+        f"sla_response_met{suffix}": Count("clock", filter=sla_response & met),
+        f"sla_response_breached{suffix}": Count("clock", filter=sla_response & breached),
+        f"sla_resolution_met{suffix}": Count("clock", filter=sla_resolution & met),
+        f"sla_resolution_breached{suffix}": Count("clock", filter=sla_resolution & breached),
+        f"ola_met{suffix}": Count("clock", filter=ola & met),
+        f"ola_breached{suffix}": Count("clock", filter=ola & breached),
+    }
+
+
+def _clock_rows(scope: _Scope, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
+    """Met and breached clocks per group; an OLA clock counts for its own vendor."""
+    keys = _request_keys("service_request__")
+    keys[KEYS["vendor"]] = Case(When(clock=Clock.OLA, then=F("vendor_id")), default=F("service_request__vendor_id"))
+    return list(
+        _clocks(scope)
+        .filter(_period("met_at", start, end) | _period("due_at", start, min(end, now)))
+        .order_by()
+        .values(**keys)
+        .annotate(**_clock_measures(start, end, now))
+    )
+
+
+def _durations() -> dict[str, Any]:
+    return {
+        "pick_up_wall": ExpressionWrapper(F("responded_at") - F("created_at"), output_field=DurationField()),
+        "pick_up_working": F("response_clock__elapsed"),
+        "resolve_wall": ExpressionWrapper(F("resolved_at") - F("created_at"), output_field=DurationField()),
+        "resolve_working": F("resolution_clock__elapsed"),
+    }
+
+
+def _population(metric: str, start: datetime, end: datetime) -> Q:
+    stamp, kind = PERCENTILES[metric]
+    q = _period(stamp, start, end)
+    if kind == "working":
+        clock = "response_clock" if stamp == "responded_at" else "resolution_clock"
+        q &= Q(**{f"{clock}__met_at__isnull": False})
+    return q
+
+
+def _percentile_queryset(scope: _Scope, start: datetime, end: datetime) -> QuerySet:
+    return (
+        scope.requests.filter(_period("responded_at", start, end) | _period("resolved_at", start, end))
+        .annotate(
+            response_clock=FilteredRelation(
+                "clocks", condition=Q(clocks__clock=Clock.SLA, clocks__measure=Measure.RESPONSE)
+            ),
+            resolution_clock=FilteredRelation(
+                "clocks", condition=Q(clocks__clock=Clock.SLA, clocks__measure=Measure.RESOLUTION)
+            ),
+        )
+        .order_by()
+    )
+
+
+def _percentiles(
+    scope: _Scope, start: datetime, end: datetime, dimensions: Iterable[str | None]
+) -> dict[tuple[str | None, Any], dict[str, float | None]]:
+    """Median and p90 of the four durations, overall (dimension None) and per value of each dimension given.
+
+    One grouped query per dimension, each with eight FILTERed `percentile_cont` aggregates."""
+    queryset = _percentile_queryset(scope, start, end)
+    durations = _durations()
+    dimensions = list(dimensions)
+    if connection.vendor != "postgresql":
+        return _percentiles_python(queryset, start, end, dimensions, durations)
+    aggregates = {
+        f"{metric}_{suffix}": PercentileCont(durations[metric], fraction, filter=_population(metric, start, end))
+        for metric in PERCENTILES
+        for suffix, fraction in FRACTIONS.items()
+    }
+    results: dict[tuple[str | None, Any], dict[str, float | None]] = {}
+    for dimension in dimensions:
+        if dimension is None:
+            rows = [{"key": None, **queryset.aggregate(**aggregates)}]
+        else:
+            rows = queryset.values(key=F(REQUEST_FIELDS[dimension])).annotate(**aggregates)
+        for row in rows:
+            results[(dimension, row["key"])] = {name: _seconds(row[name]) for name in aggregates}
+    return results
+
+
+def _percentiles_python(
+    queryset: QuerySet,
+    start: datetime,
+    end: datetime,
+    dimensions: list[str | None],
+    durations: dict[str, Any],
+) -> dict[tuple[str | None, Any], dict[str, float | None]]:
+    """SQLite has no percentile_cont: fetch the duration columns and interpolate exactly as PostgreSQL does."""
+    rows = queryset.values(
+        *REQUEST_FIELDS.values(),
+        "responded_at",
+        "resolved_at",
+        "response_clock__met_at",
+        "resolution_clock__met_at",
+        **durations,
+    )
+    samples: dict[tuple[str | None, Any], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        for metric, (stamp, kind) in PERCENTILES.items():
+            if row[stamp] is None or not start <= row[stamp] < end or row[metric] is None:
+                continue
+            clock = "response_clock" if stamp == "responded_at" else "resolution_clock"
+            if kind == "working" and row[f"{clock}__met_at"] is None:
+                continue
+            for dimension in dimensions:
+                key = None if dimension is None else row[REQUEST_FIELDS[dimension]]
+                samples[(dimension, key)][metric].append(row[metric].total_seconds())
+    results: dict[tuple[str | None, Any], dict[str, float | None]] = {}
+    for slice_key, by_metric in samples.items():
+        results[slice_key] = {
+            f"{metric}_{suffix}": _seconds(percentile_linear(by_metric.get(metric, []), fraction))
+            for metric in PERCENTILES
+            for suffix, fraction in FRACTIONS.items()
+        }
+    return results
+
+
+def _backlog_queryset(scope: _Scope, at: datetime) -> QuerySet:
+    return scope.requests.filter(created_at__lt=at).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at)).order_by()
+
+
+def _backlog_rows(scope: _Scope, at: datetime) -> list[dict[str, Any]]:
+    """The backlog at `at` per group, age bucket and (approximate) state at that moment."""
+    # Ages are elapsed time (a day is 24 h); in UTC, because Python subtracts on the wall clock within a zone.
+    at = at.astimezone(UTC)
+    age = Case(
+        *[When(created_at__gt=at - timedelta(days=days), then=Value(key)) for key, _, days in AGE_BUCKETS],
+        default=Value(AGE_OVER[0]),
+        output_field=CharField(),
+    )
+    last_state = (
+        RequestEvent.objects.filter(service_request=OuterRef("pk"), created_at__lte=at)
+        .exclude(to_state="")
+        .order_by("-created_at", "-pk")
+        .values("to_state")[:1]
+    )
+    state = Case(
+        When(closed_at__isnull=True, then=F("state")),
+        When(resolved_at__lte=at, then=Value(RequestState.RESOLVED.value)),
+        default=Coalesce(Subquery(last_state), Value(RequestState.SUBMITTED.value)),
+        output_field=CharField(),
+    )
+    return list(
+        _backlog_queryset(scope, at).values(**_request_keys(), age=age, state_at=state).annotate(backlog=Count("pk"))
+    )
+
+
+def _backlog_by_vendor(scope: _Scope, at: datetime) -> dict[Any, int]:
+    rows = _backlog_queryset(scope, at).values("vendor_id").annotate(n=Count("pk"))
+    return {row["vendor_id"]: row["n"] for row in rows}
+
+
+def _engineers(scope: _Scope) -> dict[int, int]:
+    """Active engineers per vendor."""
+    from portal.models import User
+
+    users = User.objects.filter(vendor__isnull=False, vendor_role=VendorRole.ENGINEER, is_active=True)
+    if "vendor_id" in scope.filters:
+        users = users.filter(vendor_id=scope.filters["vendor_id"])
+    return {row["vendor_id"]: row["n"] for row in users.order_by().values("vendor_id").annotate(n=Count("pk"))}
+
+
+def _bandwidth(backlog_by_vendor: dict[Any, int], engineers: dict[int, int]) -> float | None:
+    with_vendor = sum(n for vendor_id, n in backlog_by_vendor.items() if vendor_id is not None)
+    return _ratio(with_vendor, sum(engineers.values()))
+
+
+def _traction(scope: _Scope, weeks: list[Week]) -> list[TractionWeek]:
+    """Created and resolved per week for the last weeks, in one query."""
+    span = _period("created_at", weeks[0].start, weeks[-1].end) | _period("resolved_at", weeks[0].start, weeks[-1].end)
+    aggregates = {}
+    for index, week in enumerate(weeks):
+        aggregates[f"created_{index}"] = Count("pk", filter=_period("created_at", week.start, week.end))
+        aggregates[f"resolved_{index}"] = Count("pk", filter=_period("resolved_at", week.start, week.end))
+    totals = scope.requests.filter(span).order_by().aggregate(**aggregates)
+    return [
+        TractionWeek(week=week.label, created=totals[f"created_{i}"], resolved=totals[f"resolved_{i}"])
+        for i, week in enumerate(weeks)
+    ]
+
+
+def _week_index(field_name: str, weeks: list[Week]) -> Case:
+    """Which of `weeks` (0 = oldest) an instant falls in; rows are already limited to the whole span."""
+    return Case(*[When(**{f"{field_name}__lt": week.end}, then=Value(i)) for i, week in enumerate(weeks)])
+
+
+def _compliance_trend(scope: _Scope, weeks: list[Week], now: datetime) -> list[dict[str, int]]:
+    """Met and breached clocks per week for the last weeks: one query grouped by met week, one by due week."""
+    first, last = weeks[0].start, weeks[-1].end
+    kinds = {
+        "sla_response": Q(clock=Clock.SLA, measure=Measure.RESPONSE),
+        "sla_resolution": Q(clock=Clock.SLA, measure=Measure.RESOLUTION),
+        "ola": Q(clock=Clock.OLA),
+    }
+    clocks = _clocks(scope).order_by()
+    met = (
+        clocks.filter(_met(first, last))
+        .values(week=_week_index("met_at", weeks))
+        .annotate(**{f"{kind}_met": Count("clock", filter=q) for kind, q in kinds.items()})
+    )
+    breached = (
+        clocks.filter(_breached(first, last, now))
+        .values(week=_week_index("due_at", weeks))
+        .annotate(**{f"{kind}_breached": Count("clock", filter=q) for kind, q in kinds.items()})
+    )
+    out = [dict.fromkeys(CLOCK_COUNTS, 0) for _ in weeks]
+    for row in [*met, *breached]:  # at most one row per week from each query
+        out[row.pop("week")].update(row)
+    return out
+
+
+def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], int]:
+    """The SLA clocks breached in the week, latest first, with the reason last given before each fell due."""
+    reason = (
+        RequestEvent.objects.filter(
+            service_request=OuterRef("service_request"), kind__in=REASON_KINDS, created_at__lte=OuterRef("due_at")
+        )
+        .exclude(message="")
+        .order_by("-created_at", "-pk")
+        .values("message")[:1]
+    )
+    breached = _clocks(scope).filter(_breached(week.start, week.end, now), clock=Clock.SLA)
+    rows = (
+        breached.annotate(
+            settled=Coalesce("met_at", "ended_at"),
+            late=ExpressionWrapper(
+                Coalesce("met_at", "ended_at", Value(now)) - F("due_at"), output_field=DurationField()
+            ),
+            reason=Subquery(reason),
+        )
+        .order_by("-late", "service_request__reference", "measure")
+        .values(
+            "service_request__reference",
+            "service_request__title",
+            "service_request__vendor__name",
+            "service_request__priority",
+            "measure",
+            "due_at",
+            "settled",
+            "late",
+            "reason",
+        )[:BREACH_LIST_LIMIT]
+    )
+    breaches = [
+        Breach(
+            reference=row["service_request__reference"] or "",
+            title=row["service_request__title"],
+            vendor=row["service_request__vendor__name"] or NO_VENDOR,
+            priority=row["service_request__priority"],
+            measure=row["measure"],
+            due_at=timezone.localtime(row["due_at"], zoneinfo.ZoneInfo(week.tz)),
+            settled_at=timezone.localtime(row["settled"], zoneinfo.ZoneInfo(week.tz)) if row["settled"] else None,
+            late_seconds=_seconds(row["late"]) or 0.0,
+            reason=row["reason"] or "—",
+        )
+        for row in rows
+    ]
+    return breaches, breached.count()
+
+
+# --- assembling ------------------------------------------------------------------------------------------

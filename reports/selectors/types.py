@@ -1,0 +1,158 @@
+"""The report's figures as dataclasses, and the constants every part of it shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from requests_app.choices import OPEN_STATES, EventKind, RequestState
+
+DIMENSIONS = ("vendor", "environment", "priority", "request_type")
+DIMENSION_LABELS = {"vendor": "Vendor", "environment": "Environment", "priority": "Priority", "request_type": "Type"}
+# The grouping key of each dimension in every grouped query, and the request field it reads.
+KEYS = {"vendor": "k_vendor", "environment": "k_environment", "priority": "k_priority", "request_type": "k_type"}
+REQUEST_FIELDS = {
+    "vendor": "vendor_id",
+    "environment": "environment_id",
+    "priority": "priority",
+    "request_type": "request_type",
+}
+AGE_BUCKETS = (("lt_1d", "< 1 day", 1), ("1_3d", "1–3 days", 3), ("3_7d", "3–7 days", 7), ("1_2w", "1–2 weeks", 14))
+AGE_OVER = ("gt_2w", "> 2 weeks")
+AGE_LABELS = dict([(key, label) for key, label, _ in AGE_BUCKETS] + [AGE_OVER])
+BACKLOG_STATES = tuple(str(state) for state in (*OPEN_STATES, RequestState.RESOLVED))
+TRACTION_WEEKS = 8
+BREACH_LIST_LIMIT = 1000
+NO_VENDOR = "No vendor yet"
+REASON_KINDS = (EventKind.ESCALATE, EventKind.REQUEST_INFO, EventKind.COMMENT)
+PERCENTILES = {
+    "pick_up_wall": ("responded_at", "wall"),
+    "pick_up_working": ("responded_at", "working"),
+    "resolve_wall": ("resolved_at", "wall"),
+    "resolve_working": ("resolved_at", "working"),
+}
+FRACTIONS = {"p50": 0.5, "p90": 0.9}
+
+
+@dataclass
+class Figures:
+    """The figures of one slice (the whole scope, or one vendor, environment, priority or type) for one week."""
+
+    created: int = 0
+    triaged: int = 0
+    resolved: int = 0
+    closed: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    reopened: int = 0
+    sla_response_met: int = 0
+    sla_response_breached: int = 0
+    sla_response_compliance: float | None = None
+    sla_resolution_met: int = 0
+    sla_resolution_breached: int = 0
+    sla_resolution_compliance: float | None = None
+    ola_met: int = 0
+    ola_breached: int = 0
+    ola_compliance: float | None = None
+    # Durations in seconds.
+    pick_up_wall_p50: float | None = None
+    pick_up_wall_p90: float | None = None
+    pick_up_working_p50: float | None = None
+    pick_up_working_p90: float | None = None
+    resolve_wall_p50: float | None = None
+    resolve_wall_p90: float | None = None
+    resolve_working_p50: float | None = None
+    resolve_working_p90: float | None = None
+    backlog: int = 0
+    open_per_engineer: float | None = None
+
+
+FIGURES = tuple(f.name for f in fields(Figures))
+FLOW_COUNTS = ("created", "triaged", "resolved", "closed", "rejected", "cancelled", "reopened")
+CLOCK_COUNTS = (
+    "sla_response_met",
+    "sla_response_breached",
+    "sla_resolution_met",
+    "sla_resolution_breached",
+    "ola_met",
+    "ola_breached",
+)
+
+
+@dataclass
+class Slice:
+    """One row of a breakdown: a dimension value, its figures and its backlog by age and by state."""
+
+    key: str
+    label: str
+    figures: Figures
+    backlog_by_age: dict[str, int]
+    backlog_by_state: dict[str, int]
+
+
+@dataclass
+class TractionWeek:
+    week: str
+    created: int
+    resolved: int
+
+
+@dataclass
+class ComplianceWeek:
+    week: str
+    sla_response_compliance: float | None
+    sla_resolution_compliance: float | None
+    ola_compliance: float | None
+
+
+@dataclass
+class Breach:
+    reference: str
+    title: str
+    vendor: str
+    priority: str
+    measure: str
+    due_at: datetime
+    settled_at: datetime | None
+    late_seconds: float
+    reason: str
+
+
+@dataclass
+class WeeklyReport:
+    """Everything the page, the API, the CSV, the PDF and the e-mail show for one week."""
+
+    week: str
+    previous_week: str
+    timezone: str
+    start: datetime
+    end: datetime
+    backlog_at: datetime
+    generated_at: datetime
+    filters: dict[str, str]
+    summary: Figures
+    previous: Figures
+    change: dict[str, float | None]
+    backlog_by_age: dict[str, int]
+    backlog_by_state: dict[str, int]
+    breakdowns: dict[str, list[Slice]]
+    traction: list[TractionWeek]
+    compliance_trend: list[ComplianceWeek]
+    breaches: list[Breach]
+    breaches_total: int
+    engineers: int = 0
+
+
+@dataclass
+class Dashboard:
+    """The live counts on the program manager's dashboard."""
+
+    now: datetime
+    open_total: int
+    open_by_state: dict[str, int]
+    open_by_priority: dict[str, int]
+    open_by_vendor: list[tuple[str, str, int]]
+    at_risk: int
+    breached: int
+    today_intake: int
+    week: WeeklyReport

@@ -1,0 +1,215 @@
+"""The weekly report: the queries' grouped rows rolled up into figures, breakdowns, trends and breaches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from requests_app.choices import Priority, RequestType
+from requests_app.models import Environment, Vendor
+
+from ..periods import timezone_parse, week_containing, week_parse
+from .queries import (
+    _backlog_by_vendor,
+    _backlog_rows,
+    _bandwidth,
+    _breaches,
+    _clock_rows,
+    _compliance_trend,
+    _engineers,
+    _flow_rows,
+    _pct,
+    _percentiles,
+    _ratio,
+    _reopen_rows,
+    _rollup,
+    _scope,
+    _traction,
+    report_snapshot,
+)
+from .types import (
+    AGE_LABELS,
+    BACKLOG_STATES,
+    CLOCK_COUNTS,
+    DIMENSIONS,
+    FIGURES,
+    FLOW_COUNTS,
+    NO_VENDOR,
+    TRACTION_WEEKS,
+    ComplianceWeek,
+    Figures,
+    Slice,
+    WeeklyReport,
+)
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+def _figures(flows: Counter, clocks: Counter, percentiles: dict[str, float | None], backlog: int) -> Figures:
+    figures = Figures(
+        **{name: flows.get(name, 0) for name in FLOW_COUNTS}, **{n: clocks.get(n, 0) for n in CLOCK_COUNTS}
+    )
+    figures.sla_response_compliance = _pct(figures.sla_response_met, figures.sla_response_breached)
+    figures.sla_resolution_compliance = _pct(figures.sla_resolution_met, figures.sla_resolution_breached)
+    figures.ola_compliance = _pct(figures.ola_met, figures.ola_breached)
+    for name, value in percentiles.items():
+        setattr(figures, name, value)
+    figures.backlog = backlog
+    return figures
+
+
+def _change(current: Figures, previous: Figures) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name in FIGURES:
+        now_value, then_value = getattr(current, name), getattr(previous, name)
+        out[name] = None if now_value is None or then_value is None else round(now_value - then_value, 3)
+    return out
+
+
+def _labels() -> dict[str, dict[Any, tuple[str, str]]]:
+    """(key for URLs and CSV, label) of every dimension value."""
+    return {
+        "vendor": {pk: (slug, name) for pk, slug, name in Vendor.objects.values_list("pk", "slug", "name")}
+        | {None: ("", NO_VENDOR)},
+        "environment": {pk: (code, name) for pk, code, name in Environment.objects.values_list("pk", "code", "name")},
+        "priority": {value: (value, value) for value in Priority.values},
+        "request_type": {value: (value, label) for value, label in RequestType.choices},
+    }
+
+
+def _order(dimension: str, keys: Iterable[Any], labels: dict[Any, tuple[str, str]]) -> list[Any]:
+    if dimension in ("priority", "request_type"):
+        order = list(labels)
+        return sorted(keys, key=lambda k: order.index(k) if k in order else len(order))
+    return sorted(keys, key=lambda k: (k is None, labels.get(k, ("", str(k)))[1].lower()))
+
+
+@report_snapshot
+def report_weekly(
+    *,
+    user: User | None,
+    week: str,
+    vendor: str | None = None,
+    environment: str | None = None,
+    priority: str | None = None,
+    request_type: str | None = None,
+    tz: str | None = None,
+    now: datetime | None = None,
+) -> WeeklyReport:
+    """The weekly SLA report for `week` ("2026-W47") as `user` may see it; `user=None` is the system's full view."""
+    tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
+    now = now or timezone.now()
+    this = week_parse(week, tz=tz)
+    previous = this.shifted(-1)
+    scope = _scope(user, vendor=vendor, environment=environment, priority=priority, request_type=request_type)
+    backlog_at = min(this.end, now)
+
+    flows = _rollup(
+        _flow_rows(scope, this.start, this.end), ("created", "triaged", "resolved", "closed", "rejected", "cancelled")
+    )
+    reopens = _rollup(_reopen_rows(scope, this.start, this.end), ("reopened",))
+    clocks = _rollup(_clock_rows(scope, this.start, this.end, now), CLOCK_COUNTS)
+    backlog_rows = []
+    for row in _backlog_rows(scope, backlog_at):
+        backlog_rows.append({**row, f"age:{row['age']}": row["backlog"], f"state:{row['state_at']}": row["backlog"]})
+    backlog_measures = ["backlog", *[f"age:{k}" for k in AGE_LABELS], *[f"state:{s}" for s in BACKLOG_STATES]]
+    backlog = _rollup(backlog_rows, backlog_measures)
+    engineers = _engineers(scope)
+
+    labels = _labels()
+    keys = {d: set(flows[d]) | set(reopens[d]) | set(clocks[d]) | set(backlog[d]) for d in DIMENSIONS}
+    percentiles = _percentiles(scope, this.start, this.end, [None, *DIMENSIONS])
+
+    def figures_of(dimension: str, key: Any) -> Figures:
+        flow = flows[dimension].get(key, Counter()) + reopens[dimension].get(key, Counter())
+        figures = _figures(
+            flow,
+            clocks[dimension].get(key, Counter()),
+            percentiles.get((None if dimension == "all" else dimension, key), {}),
+            backlog[dimension].get(key, Counter()).get("backlog", 0),
+        )
+        if dimension == "vendor" and key is not None:
+            figures.open_per_engineer = _ratio(figures.backlog, engineers.get(key, 0))
+        return figures
+
+    summary = figures_of("all", None)
+    summary.open_per_engineer = _bandwidth({k: c.get("backlog", 0) for k, c in backlog["vendor"].items()}, engineers)
+    breakdowns = {}
+    for dimension in DIMENSIONS:
+        rows = []
+        for key in _order(dimension, keys[dimension], labels[dimension]):
+            counts = backlog[dimension].get(key, Counter())
+            slug, label = labels[dimension].get(key, (str(key), str(key)))
+            rows.append(
+                Slice(
+                    key=slug,
+                    label=label,
+                    figures=figures_of(dimension, key),
+                    backlog_by_age={k: counts.get(f"age:{k}", 0) for k in AGE_LABELS},
+                    backlog_by_state={s: counts.get(f"state:{s}", 0) for s in BACKLOG_STATES},
+                )
+            )
+        breakdowns[dimension] = rows
+
+    # The previous week, overall only: what the headline's "change" compares with.
+    weeks = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 1)]
+    trend_counts = _compliance_trend(scope, weeks, now)
+    prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
+    prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
+    prev_backlog = _backlog_by_vendor(scope, previous.end)
+    prev = _figures(
+        prev_flows,
+        Counter(trend_counts[-2]),
+        _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
+        sum(prev_backlog.values()),
+    )
+    prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
+
+    all_backlog = backlog["all"].get(None, Counter())
+    breaches, breaches_total = _breaches(scope, this, now)
+    return WeeklyReport(
+        week=this.label,
+        previous_week=previous.label,
+        timezone=tz,
+        start=this.start,
+        end=this.end,
+        backlog_at=backlog_at,
+        generated_at=now,
+        filters={
+            "vendor": scope.vendor.slug if scope.vendor else "",
+            "environment": environment or "",
+            "priority": priority or "",
+            "type": request_type or "",
+        },
+        summary=summary,
+        previous=prev,
+        change=_change(summary, prev),
+        backlog_by_age={k: all_backlog.get(f"age:{k}", 0) for k in AGE_LABELS},
+        backlog_by_state={s: all_backlog.get(f"state:{s}", 0) for s in BACKLOG_STATES},
+        breakdowns=breakdowns,
+        traction=_traction(scope, weeks),
+        compliance_trend=[
+            ComplianceWeek(
+                week=w.label,
+                sla_response_compliance=_pct(c["sla_response_met"], c["sla_response_breached"]),
+                sla_resolution_compliance=_pct(c["sla_resolution_met"], c["sla_resolution_breached"]),
+                ola_compliance=_pct(c["ola_met"], c["ola_breached"]),
+            )
+            for w, c in zip(weeks, trend_counts, strict=True)
+        ],
+        breaches=breaches,
+        breaches_total=breaches_total,
+        engineers=sum(engineers.values()),
+    )
+
+
+def report_week_default(*, now: datetime | None = None, tz: str | None = None) -> str:
+    """The last complete ISO week in the report timezone: what the program manager reads on Monday."""
+    tz = tz or settings.PORTICO_REPORT_TIMEZONE
+    return week_containing(now or timezone.now(), tz=tz).shifted(-1).label

@@ -1,0 +1,12 @@
+"""Report pages: the dashboard, the weekly report and its CSV and PDF."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.report_dashboard_page, name="reports-dashboard"),
+    path("weekly/", views.report_weekly_page, name="reports-weekly"),
+    path("weekly.csv", views.report_weekly_csv, name="reports-weekly-csv"),
+    path("weekly.pdf", views.report_weekly_pdf, name="reports-weekly-pdf"),
+]

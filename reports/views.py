@@ -1,0 +1,200 @@
+"""Report pages and downloads. Each parses the query string, calls one selector and renders it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from portal.exceptions import Forbidden, ValidationFailed
+from requests_app.permissions import is_staff_side
+
+from . import charts
+from .exports import report_csv, report_pdf
+from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
+from .forms import ReportFilterForm
+from .selectors import DIMENSIONS, WeeklyReport, report_dashboard, report_week_default, report_weekly
+
+QUERY_KEYS = ("week", "vendor", "environment", "priority", "type")
+
+
+def _arguments(request: HttpRequest) -> dict[str, Any]:
+    """The selector's keyword arguments from the query string; no week means the last complete one."""
+    query = {key: request.GET.get(key, "").strip() for key in QUERY_KEYS}
+    return {
+        "week": query["week"] or report_week_default(),
+        "vendor": query["vendor"] or None,
+        "environment": query["environment"] or None,
+        "priority": query["priority"] or None,
+        "request_type": query["type"] or None,
+    }
+
+
+def _report(request: HttpRequest) -> WeeklyReport:
+    try:
+        return report_weekly(user=request.user, **_arguments(request))
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+
+
+def _query(report: WeeklyReport) -> str:
+    return urlencode({"week": report.week, **{k: v for k, v in report.filters.items() if v}})
+
+
+def _headline(report: WeeklyReport) -> list[dict[str, str]]:
+    return [
+        {
+            "name": name,
+            "label": label,
+            "value": figure_text(getattr(report.summary, name), kind),
+            "previous": figure_text(getattr(report.previous, name), kind),
+            "change": change_text(report.change[name], kind),
+        }
+        for name, label, kind in HEADLINES
+    ]
+
+
+def _breakdowns(report: WeeklyReport) -> list[dict[str, Any]]:
+    out = []
+    for dimension in DIMENSIONS:
+        rows = []
+        for row in report.breakdowns[dimension]:
+            rows.append(
+                {
+                    "label": row.label,
+                    "cells": [figure_text(getattr(row.figures, name), kind) for name, _, kind in HEADLINES],
+                    "ages": list(row.backlog_by_age.values()),
+                    "states": list(row.backlog_by_state.values()),
+                }
+            )
+        out.append({"dimension": dimension, "label": DIMENSION_LABELS[dimension], "rows": rows})
+    return out
+
+
+def _charts(report: WeeklyReport) -> dict[str, Any]:
+    weeks = [w.week.split("-")[1] for w in report.compliance_trend]
+    return {
+        "compliance": charts.line_chart(
+            f"SLA and OLA compliance per week, {report.compliance_trend[0].week} to {report.week}",
+            weeks,
+            [
+                charts.Series("Response SLA", [w.sla_response_compliance for w in report.compliance_trend]),
+                charts.Series("Resolution SLA", [w.sla_resolution_compliance for w in report.compliance_trend]),
+                charts.Series("Vendor OLA", [w.ola_compliance for w in report.compliance_trend]),
+            ],
+            top=100,
+            unit="%",
+        ),
+        "traction": charts.bar_chart(
+            f"Requests created and resolved per week, {report.traction[0].week} to {report.week}",
+            [w.week.split("-")[1] for w in report.traction],
+            [
+                charts.Series("Created", [w.created for w in report.traction]),
+                charts.Series("Resolved", [w.resolved for w in report.traction]),
+            ],
+        ),
+        "ageing": charts.bar_chart(
+            f"Backlog at the end of {report.week} by age",
+            list(AGE_LABELS.values()),
+            [charts.Series("Open requests", list(report.backlog_by_age.values()))],
+        ),
+    }
+
+
+@login_required
+def report_weekly_page(request: HttpRequest) -> HttpResponse:
+    """The weekly report for any week, with charts, tables, breaches and the downloads."""
+    locked = not is_staff_side(request.user)
+    try:
+        report = _report(request)
+    except ValidationFailed as exc:
+        form = ReportFilterForm(request.GET, vendor_locked=locked)
+        context = {"form": form, "error": exc, "report": None}
+        return render(request, "reports/report_weekly.html", context, status=400)
+    form = ReportFilterForm(initial={"week": report.week, **report.filters}, vendor_locked=locked)
+    query = _query(report)
+    context = {
+        "form": form,
+        "report": report,
+        "headline": _headline(report),
+        "breakdowns": _breakdowns(report),
+        "charts": _charts(report),
+        "age_labels": list(AGE_LABELS.values()),
+        "state_labels": [STATE_LABELS[s] for s in report.backlog_by_state],
+        "backlog_by_age": [(AGE_LABELS[k], v) for k, v in report.backlog_by_age.items()],
+        "backlog_by_state": [(STATE_LABELS[k], v) for k, v in report.backlog_by_state.items()],
+        "trend": list(zip(report.compliance_trend, report.traction, strict=True)),
+        "breaches": [(breach, figure_text(breach.late_seconds, "duration")) for breach in report.breaches],
+        "csv_url": f"{reverse('reports-weekly-csv')}?{query}",
+        "pdf_url": f"{reverse('reports-weekly-pdf')}?{query}",
+        "previous_url": f"{reverse('reports-weekly')}?{_query_for(report, report.previous_week)}",
+    }
+    return render(request, "reports/report_weekly.html", context)
+
+
+def _query_for(report: WeeklyReport, week: str) -> str:
+    return urlencode({"week": week, **{k: v for k, v in report.filters.items() if v}})
+
+
+def _download_or_400(request: HttpRequest) -> WeeklyReport | HttpResponse:
+    try:
+        return _report(request)
+    except ValidationFailed as exc:
+        lines = [exc.message, *(f"{field}: {' '.join(msgs)}" for field, msgs in exc.fields.items())]
+        return HttpResponse("\n".join(lines), status=400, content_type="text/plain; charset=utf-8")
+
+
+@login_required
+def report_weekly_csv(request: HttpRequest) -> HttpResponse:
+    """Every figure of the weekly report as one long CSV table."""
+    report = _download_or_400(request)
+    if isinstance(report, HttpResponse):
+        return report
+    response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="portico-sla-{report.week}.csv"'
+    return response
+
+
+@login_required
+def report_weekly_pdf(request: HttpRequest) -> HttpResponse:
+    """The whole weekly report as a PDF."""
+    report = _download_or_400(request)
+    if isinstance(report, HttpResponse):
+        return report
+    response = HttpResponse(report_pdf(report), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="portico-sla-{report.week}.pdf"'
+    return response
+
+
+@login_required
+def report_dashboard_page(request: HttpRequest) -> HttpResponse:
+    """The program manager's live counts and the current week so far."""
+    try:
+        dashboard = report_dashboard(user=request.user)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    week = dashboard.week
+    context = {
+        "dashboard": dashboard,
+        "headline": [row for row in _headline(week) if row["name"] in DASHBOARD_FIGURES],
+        "open_by_state": [(STATE_LABELS[k], v) for k, v in dashboard.open_by_state.items()],
+        "week_url": f"{reverse('reports-weekly')}?{_query(week)}",
+    }
+    return render(request, "reports/report_dashboard.html", context)
+
+
+DASHBOARD_FIGURES = {
+    "created",
+    "resolved",
+    "sla_response_compliance",
+    "sla_resolution_compliance",
+    "ola_compliance",
+    "pick_up_wall_p50",
+    "resolve_wall_p50",
+    "backlog",
+}

@@ -1,0 +1,290 @@
+"""Parse and render requests, comments, events and reference data; every rule lives in the services."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from portal.models import User
+from requests_app.choices import Priority, RequestType
+from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
+from sla.choices import ClockStatus
+from sla.selectors import sla_summary
+
+MAX_TEXT = settings.PORTICO_MAX_TEXT_LENGTH
+STATE_REFUSED = "The state changes only through a transition: POST /api/v1/requests/{reference}/transitions/{name}/."
+
+
+class KeyRelatedField(serializers.SlugRelatedField):
+    """A related object named by its code, slug or username; anything but a string is refused up front."""
+
+    def __init__(self, *, noun: str, **kwargs: Any) -> None:
+        slug_field = kwargs["slug_field"]
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("does_not_exist", f"No {noun} with {slug_field} “{{value}}”.")
+        kwargs["error_messages"].setdefault("invalid", f"Give the {noun}'s {slug_field} as a string.")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Input that names a field we do not take is refused (400), never silently ignored."""
+
+    refused_messages: dict[str, str] = {"state": STATE_REFUSED}
+
+    def unknown_message(self, name: str) -> str:
+        return self.refused_messages.get(name, f"Unknown field; this endpoint takes: {', '.join(self.fields)}.")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            unknown = {str(key): [self.unknown_message(str(key))] for key in data if key not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if unknown and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+# --- requests ---------------------------------------------------------------------------------------------
+class SlaClockSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(allow_null=True)
+    met_at = serializers.DateTimeField(allow_null=True, help_text="When it was picked up / resolved.")
+    status = serializers.ChoiceField(
+        choices=ClockStatus.choices,
+        help_text="at_risk once the policy's share (75 % by default) of the goal is used; paused while waiting "
+        "on the requester; ended when the request was cancelled or rejected before the clock was met.",
+    )
+    remaining_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="Running: seconds until due (negative once overdue). Paused: working seconds left. Else null.",
+    )
+
+
+class SlaSerializer(serializers.Serializer):
+    response = SlaClockSerializer(help_text="From filing until an engineer picks the request up.")
+    resolution = SlaClockSerializer(help_text="From filing until the vendor resolves it; resumes on reopen.")
+    paused = serializers.BooleanField(help_text="True while the request waits on the requester.")
+    policy_version = serializers.IntegerField(allow_null=True, help_text="The SLA policy version in force.")
+
+
+class OlaSerializer(SlaSerializer):
+    vendor = serializers.CharField(allow_null=True, help_text="The vendor the OLA holds to account (slug).")
+
+
+class ServiceRequestSerializer(serializers.ModelSerializer):
+    """A request as the API shows it, with where its SLA clocks stand now."""
+
+    environment = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    stack = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    team = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    requester = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    assignee = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    sla = serializers.SerializerMethodField()
+    ola = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ServiceRequest
+        fields = [
+            "reference",
+            "title",
+            "description",
+            "request_type",
+            "priority",
+            "state",
+            "environment",
+            "stack",
+            "team",
+            "requester",
+            "vendor",
+            "assignee",
+            "needed_by",
+            "affects_production",
+            "jira_key",
+            "created_at",
+            "updated_at",
+            "triaged_at",
+            "resolved_at",
+            "closed_at",
+            "reopen_count",
+            "resolution_note",
+            "parameters",
+            "sla",
+            "ola",
+        ]
+        read_only_fields = fields
+
+    def _summary(self, service_request: ServiceRequest) -> dict[str, Any]:
+        cache = self.context.setdefault("sla_summaries", {})
+        if service_request.pk not in cache:
+            cache[service_request.pk] = sla_summary(service_request, now=self.context.get("now") or timezone.now())
+        return cache[service_request.pk]
+
+    @extend_schema_field(SlaSerializer)
+    def get_sla(self, service_request: ServiceRequest) -> dict[str, Any]:
+        """The end-to-end SLA the requester sees, measured from submission."""
+        return SlaSerializer(self._summary(service_request)["sla"]).data
+
+    @extend_schema_field(OlaSerializer)
+    def get_ola(self, service_request: ServiceRequest) -> dict[str, Any]:
+        """The vendor's OLA, from routing to that vendor, without approval or requester waits."""
+        return OlaSerializer(self._summary(service_request)["ola"]).data
+
+
+class ServiceRequestFileSerializer(StrictSerializer):
+    """What filing a request takes."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=MAX_TEXT)
+    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    environment = KeyRelatedField(noun="environment", slug_field="code", queryset=Environment.objects.all())
+    stack = KeyRelatedField(
+        noun="stack", slug_field="code", queryset=Stack.objects.all(), required=False, allow_null=True
+    )
+    team = KeyRelatedField(
+        noun="team",
+        slug_field="slug",
+        queryset=Team.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Needed only when you belong to several teams.",
+    )
+    needed_by = serializers.DateField(
+        required=False, allow_null=True, help_text="Required for P4, at least 21 days ahead."
+    )
+    affects_production = serializers.BooleanField(required=False, default=False)
+    parameters = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="Automation parameters for the type's catalogue action (e.g. namespace, cpu, memory for "
+        "InfraProvision); checked when filing, errors come back as `parameters.<field>`. Omit for manual work.",
+    )
+
+
+class ServiceRequestUpdateSerializer(StrictSerializer):
+    """What editing a request may change (never its state); `reason` is required for priority or type."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=MAX_TEXT, required=False)
+    stack = KeyRelatedField(
+        noun="stack", slug_field="code", queryset=Stack.objects.all(), required=False, allow_null=True
+    )
+    needed_by = serializers.DateField(required=False, allow_null=True)
+    affects_production = serializers.BooleanField(required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, help_text="Program manager only.")
+    request_type = serializers.ChoiceField(
+        choices=RequestType.choices, required=False, help_text="Program manager only."
+    )
+    reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, write_only=True)
+
+
+# --- workflow ---------------------------------------------------------------------------------------------
+class TransitionSerializer(serializers.Serializer):
+    """A transition the user may run now, and what it asks for."""
+
+    name = serializers.CharField()
+    label = serializers.CharField()
+    reason_label = serializers.CharField()
+    reason_required = serializers.BooleanField()
+    fields = serializers.ListField(child=serializers.CharField(), help_text="Extra fields the transition takes.")
+
+
+class TransitionInputSerializer(StrictSerializer):
+    """A transition's input: a reason plus the fields that transition takes (context["fields"])."""
+
+    reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True)
+    vendor = KeyRelatedField(noun="vendor", slug_field="slug", queryset=Vendor.objects.all(), required=False)
+    assignee = KeyRelatedField(
+        noun="vendor engineer",
+        slug_field="username",
+        queryset=User.objects.filter(vendor__isnull=False, is_active=True),
+        required=False,
+    )
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    request_type = serializers.ChoiceField(choices=RequestType.choices, required=False)
+    affects_production = serializers.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        taken = {"reason", *self.context.get("fields", ())}
+        for name in [name for name in self.fields if name not in taken]:
+            del self.fields[name]
+
+
+# --- timeline ---------------------------------------------------------------------------------------------
+class EventSerializer(serializers.ModelSerializer):
+    """One line of the timeline."""
+
+    actor = serializers.SlugRelatedField(read_only=True, slug_field="username", help_text="null means Portico.")
+
+    class Meta:
+        model = RequestEvent
+        fields = ["id", "kind", "actor", "from_state", "to_state", "message", "internal", "payload", "created_at"]
+        read_only_fields = fields
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(source="actor", read_only=True, slug_field="username")
+    body = serializers.CharField(source="message", read_only=True)
+
+    class Meta:
+        model = RequestEvent
+        fields = ["id", "author", "body", "internal", "created_at"]
+        read_only_fields = fields
+
+
+class CommentInputSerializer(StrictSerializer):
+    body = serializers.CharField(max_length=MAX_TEXT)
+    internal = serializers.BooleanField(
+        required=False, default=False, help_text="Only eGov DevOps, the PM and the vendor see internal notes."
+    )
+
+
+# --- reference data ---------------------------------------------------------------------------------------
+class EnvironmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Environment
+        fields = ["code", "name", "timezone", "jira_project_key"]
+        read_only_fields = fields
+
+
+class StackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Stack
+        fields = ["code", "name"]
+        read_only_fields = fields
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["slug", "name"]
+        read_only_fields = fields
+
+
+class VendorSerializer(serializers.ModelSerializer):
+    environments = serializers.SerializerMethodField(help_text="Codes of the environments the vendor is live in.")
+
+    class Meta:
+        model = Vendor
+        fields = ["slug", "name", "contact_email", "environments"]
+        read_only_fields = fields
+
+    def get_environments(self, vendor: Vendor) -> list[str]:
+        # `live_onboardings` is prefetched by the viewset.
+        return [onboarding.environment.code for onboarding in vendor.live_onboardings]

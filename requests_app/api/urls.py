@@ -1,0 +1,12 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("requests", views.ServiceRequestViewSet, basename="request")
+router.register("vendors", views.VendorViewSet, basename="vendor")
+router.register("environments", views.EnvironmentViewSet, basename="environment")
+router.register("stacks", views.StackViewSet, basename="stack")
+router.register("teams", views.TeamViewSet, basename="team")
+
+urlpatterns = router.urls

@@ -1,0 +1,215 @@
+"""The request API: each endpoint parses its input, calls one service or selector, and renders the result."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api.filters import StableOrderingFilter
+from portal.api.schema import error_responses
+from portal.api.viewsets import PortalViewSet
+from requests_app import services
+from requests_app.choices import EventKind, OnboardingStatus
+from requests_app.filtersets import ServiceRequestFilterSet
+from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
+from sla.models import RequestClock
+
+from .serializers import (
+    CommentInputSerializer,
+    CommentSerializer,
+    EnvironmentSerializer,
+    EventSerializer,
+    ServiceRequestFileSerializer,
+    ServiceRequestSerializer,
+    ServiceRequestUpdateSerializer,
+    StackSerializer,
+    TeamSerializer,
+    TransitionInputSerializer,
+    TransitionSerializer,
+    VendorSerializer,
+)
+
+TRANSITION_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(services.TRANSITIONS), description="Transition name."
+)
+
+
+def _parse(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Requests I can see", responses={200: ServiceRequestSerializer, **error_responses(400, 401)}
+    ),
+    retrieve=extend_schema(
+        summary="One request", responses={200: ServiceRequestSerializer, **error_responses(401, 404)}
+    ),
+)
+class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    """Requests, keyed by their reference (REQ-000123); only those `visible_to` the user exist here."""
+
+    queryset = ServiceRequest.objects.with_related().prefetch_related(
+        Prefetch("clocks", queryset=RequestClock.objects.select_related("policy", "vendor"))
+    )
+    serializer_class = ServiceRequestSerializer
+    lookup_field = "reference"
+    lookup_value_regex = r"REQ-[0-9]+"
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filterset_class = ServiceRequestFilterSet
+    ordering_fields = ["response_due_at", "resolution_due_at", "created_at"]
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # Filters and ordering shape lists; a request named by its reference is found whatever the query says.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def _render(self, service_request: ServiceRequest, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(self.get_serializer(service_request).data, status=status_code)
+
+    @extend_schema(
+        summary="File a request",
+        request=ServiceRequestFileSerializer,
+        responses={201: ServiceRequestSerializer, **error_responses(400, 401, 403)},
+    )
+    def create(self, request: Request) -> Response:
+        fields = _parse(ServiceRequestFileSerializer, request.data)
+        service_request = services.request_file(actor=request.user, **fields)
+        return self._render(service_request, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit a request (never its state)",
+        request=ServiceRequestUpdateSerializer,
+        responses={200: ServiceRequestSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def partial_update(self, request: Request, reference: str) -> Response:
+        service_request = self.get_object()
+        changes = _parse(ServiceRequestUpdateSerializer, request.data)
+        reason = changes.pop("reason", "")
+        service_request = services.request_update(service_request, actor=request.user, changes=changes, reason=reason)
+        return self._render(service_request)
+
+    @extend_schema(
+        summary="Transitions I may run now",
+        responses={200: TransitionSerializer(many=True), **error_responses(401, 404)},
+    )
+    @action(detail=True, methods=["get"], url_path="transitions", pagination_class=None, filter_backends=[])
+    def transitions(self, request: Request, reference: str) -> Response:
+        service_request = self.get_object()
+        allowed = [
+            {"name": name, **asdict(services.TRANSITIONS[name])}
+            for name in services.allowed_transitions(service_request, request.user)
+        ]
+        return Response(TransitionSerializer(allowed, many=True).data)
+
+    @extend_schema(
+        summary="Run a transition",
+        description="Body: `reason` plus the fields the transition takes (see the transitions list). "
+        "404 for an unknown name, 409 with `allowed` when the request's state does not allow it, "
+        "403 when you may see the request but not run this transition.",
+        parameters=[TRANSITION_NAME],
+        request=TransitionInputSerializer,
+        responses={200: ServiceRequestSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"transitions/(?P<name>[a-z_]+)",
+        url_name="transition",
+        filter_backends=[],
+    )
+    def transition(self, request: Request, reference: str, name: str) -> Response:
+        service_request = self.get_object()
+        # Refusals (404/409/403) come before input errors, so a 400 never hides that the step is impossible.
+        services.request_transition_check(service_request, name, actor=request.user)
+        spec = services.TRANSITIONS[name]
+        fields = _parse(TransitionInputSerializer, request.data, fields=spec.fields)
+        service_request = spec.service(service_request, actor=request.user, **fields)
+        return self._render(service_request)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Comments I can see",
+        responses={200: CommentSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a comment",
+        request=CommentInputSerializer,
+        responses={201: CommentSerializer, **error_responses(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def comments(self, request: Request, reference: str) -> Response:
+        service_request = self.get_object()
+        if request.method == "POST":
+            fields = _parse(CommentInputSerializer, request.data)
+            comment = services.request_comment(service_request, actor=request.user, **fields)
+            return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        comments = self._events_of(service_request).filter(kind=EventKind.COMMENT)
+        page = self.paginate_queryset(comments)
+        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="The request's timeline",
+        responses={200: EventSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def events(self, request: Request, reference: str) -> Response:
+        page = self.paginate_queryset(self._events_of(self.get_object()))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    def _events_of(self, service_request: ServiceRequest) -> QuerySet[RequestEvent]:
+        return (
+            RequestEvent.objects.visible_to(self.request.user)
+            .filter(service_request=service_request)
+            .select_related("actor")
+            .order_by("created_at", "pk")
+        )
+
+
+class ReferenceViewSet(mixins.ListModelMixin, PortalViewSet):
+    """Read-only reference data (in the model's order), for pickers and scripts."""
+
+    filter_backends: list = []
+
+
+@extend_schema_view(list=extend_schema(summary="Vendors, with the environments they are live in"))
+class VendorViewSet(ReferenceViewSet):
+    queryset = Vendor.objects.prefetch_related(
+        Prefetch(
+            "onboardings",
+            queryset=VendorOnboarding.objects.filter(status=OnboardingStatus.LIVE)
+            .select_related("environment")
+            .order_by("environment__code"),
+            to_attr="live_onboardings",
+        )
+    )
+    serializer_class = VendorSerializer
+
+
+@extend_schema_view(list=extend_schema(summary="Environments"))
+class EnvironmentViewSet(ReferenceViewSet):
+    queryset = Environment.objects.all()
+    serializer_class = EnvironmentSerializer
+
+
+@extend_schema_view(list=extend_schema(summary="Stacks"))
+class StackViewSet(ReferenceViewSet):
+    queryset = Stack.objects.all()
+    serializer_class = StackSerializer
+
+
+@extend_schema_view(list=extend_schema(summary="Implementation teams"))
+class TeamViewSet(ReferenceViewSet):
+    queryset = Team.objects.all()
+    serializer_class = TeamSerializer

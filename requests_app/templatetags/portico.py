@@ -1,0 +1,102 @@
+"""Template helpers for the browser UI: SLA clocks, countdown wording and small labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from requests_app.models import ServiceRequest
+from sla.selectors import sla_explain, sla_summary
+
+register = template.Library()
+
+STATUS_LABELS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "breached": "Breached",
+    "met": "Met",
+    "paused": "Paused",
+    "stopped": "Stopped",
+    "not_started": "Not started",
+}
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """One SLA clock as the page shows it."""
+
+    name: str
+    due_at: datetime | None
+    met_at: datetime | None
+    status: str
+    remaining_seconds: int | None
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status.replace("_", " ").capitalize())
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("on_track", "at_risk", "breached") and self.due_at is not None and self.met_at is None
+
+
+def clocks_for(service_request: ServiceRequest, now: datetime | None = None) -> list[ClockView]:
+    """The requester-facing response and resolution clocks, as the SLA engine reads them now."""
+    summary = sla_summary(service_request, now=now or timezone.now())["sla"]
+    clocks = []
+    for name, key in (("Response", "response"), ("Resolution", "resolution")):
+        reading = summary[key]
+        status = {"ended": "stopped"}.get(reading["status"], reading["status"])
+        clocks.append(ClockView(name, reading["due_at"], reading["met_at"], status, reading["remaining_seconds"]))
+    return clocks
+
+
+@register.simple_tag
+def sla_explanation(service_request: ServiceRequest) -> list[str]:
+    """The clocks in plain words (what counted, pauses, holidays and weekends not counted)."""
+    return sla_explain(service_request)
+
+
+@register.simple_tag
+def sla_clocks(service_request: ServiceRequest) -> list[ClockView]:
+    return clocks_for(service_request)
+
+
+@register.simple_tag
+def sla_current(service_request: ServiceRequest) -> ClockView:
+    """The clock that matters now: response until pick-up, then resolution."""
+    response, resolution = clocks_for(service_request)
+    if response.met_at is None and response.status != "stopped":
+        return response
+    return resolution
+
+
+def _span(seconds: int) -> str:
+    minutes = max(abs(seconds) // 60, 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min"
+    return "less than a minute"
+
+
+@register.filter
+def time_left(seconds: int | None) -> str:
+    """'in 3 h 20 min' before the due time, 'overdue by 2 h' after it (the page's script keeps it fresh)."""
+    if seconds is None:
+        return ""
+    if seconds >= 0:
+        return f"in {_span(seconds)}"
+    return f"overdue by {_span(seconds)}"
+
+
+@register.filter
+def state_class(state: str) -> str:
+    return f"badge badge--state-{state.replace('_', '-')}"

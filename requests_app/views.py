@@ -1,0 +1,276 @@
+"""Browser pages. Each starts from `visible_to(request.user)`, calls one service or selector, and renders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.roles import Role, role_of
+
+from . import permissions as perms
+from . import services
+from .forms import CommentForm, ServiceRequestFilterForm, ServiceRequestForm, TransitionForm, apply_portal_error
+from .models import RequestEvent, ServiceRequest
+from .routing import routing_suggest
+
+PAGE_SIZE = 25
+# Run by the system only; never offered as a button.
+HIDDEN_TRANSITIONS = {"auto_close"}
+
+
+def _visible(request: HttpRequest) -> Any:
+    # Clocks are prefetched because every row shows its SLA badge.
+    return ServiceRequest.objects.visible_to(request.user).with_related().prefetch_related("clocks__policy")
+
+
+def _request_or_404(request: HttpRequest, reference: str) -> ServiceRequest:
+    return get_object_or_404(_visible(request), reference=reference)
+
+
+def _page(request: HttpRequest, queryset: Any) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _back(request: HttpRequest, service_request: ServiceRequest) -> HttpResponse:
+    """Where a POST returns to: a same-site `next` (the queue, the inbox) or the request page."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("request-detail", reference=service_request.reference)
+
+
+# --- lists ----------------------------------------------------------------------------------------------
+LIST_HEADINGS = {
+    Role.REQUESTER: "My team's requests",
+    Role.VENDOR_ENGINEER: "My vendor's requests",
+    Role.VENDOR_LEAD: "My vendor's requests",
+    Role.PROGRAM_MANAGER: "All requests",
+    Role.EGOV_DEVOPS: "All requests",
+}
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The requests the viewer can see, searchable and filterable."""
+    form = ServiceRequestFilterForm(request.GET or None)
+    page = _page(request, form.filter(_visible(request)))
+    context = {"form": form, "page": page, "heading": LIST_HEADINGS[role_of(request.user)]}
+    return render(request, "requests_app/servicerequest_list.html", context)
+
+
+@login_required
+def vendor_queue(request: HttpRequest) -> HttpResponse:
+    """A vendor's open work, soonest response due first."""
+    if not request.user.vendor_id:
+        raise PermissionDenied("The queue is for vendor engineers and leads.")
+    page = _page(request, _visible(request).queue_for(request.user.vendor_id))
+    return render(request, "requests_app/servicerequest_queue.html", {"page": page})
+
+
+@login_required
+def triage_inbox(request: HttpRequest) -> HttpResponse:
+    """The program manager's submitted requests, oldest first, each with its routing suggestion."""
+    if not perms.is_program_manager(request.user):
+        raise PermissionDenied("The triage inbox is for the program manager.")
+    page = _page(request, _visible(request).awaiting_triage().order_by("created_at", "pk"))
+    spec = services.TRANSITIONS["triage"]
+    rows = [
+        {
+            "service_request": service_request,
+            "suggestion": routing_suggest(service_request),
+            "form": TransitionForm(
+                name="triage",
+                spec=spec,
+                service_request=service_request,
+                user=request.user,
+                auto_id=f"id_%s_{service_request.pk}",
+            ),
+        }
+        for service_request in page
+    ]
+    return render(request, "requests_app/servicerequest_triage.html", {"page": page, "rows": rows})
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    """eGov DevOps' requests waiting for approval, oldest first."""
+    if not perms.is_egov_devops(request.user):
+        raise PermissionDenied("Approvals are for eGov DevOps.")
+    page = _page(request, _visible(request).awaiting_approval().order_by("created_at", "pk"))
+    spec = services.TRANSITIONS["deny"]
+    rows = [
+        {
+            "service_request": service_request,
+            "deny_form": TransitionForm(
+                name="deny",
+                spec=spec,
+                service_request=service_request,
+                user=request.user,
+                auto_id=f"id_%s_{service_request.pk}",
+            ),
+        }
+        for service_request in page
+    ]
+    return render(request, "requests_app/servicerequest_approvals.html", {"page": page, "rows": rows})
+
+
+# --- filing ---------------------------------------------------------------------------------------------
+@login_required
+def request_new(request: HttpRequest) -> HttpResponse:
+    """File a request; works without JavaScript, htmx only adds inline checks."""
+    form = ServiceRequestForm(request.POST or None, user=request.user)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            service_request = services.request_file(actor=request.user, **form.service_arguments())
+        except ValidationFailed as exc:
+            form.add_service_error(exc)
+        except Forbidden as exc:
+            messages.error(request, exc.message)
+            status = 403
+        else:
+            messages.success(request, f"{service_request.reference} is filed; the program manager will triage it.")
+            return redirect("request-detail", reference=service_request.reference)
+    return render(request, "requests_app/servicerequest_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def request_new_validate(request: HttpRequest) -> HttpResponse:
+    """Re-render one field of the new-request form with its errors (htmx, on change)."""
+    form = ServiceRequestForm(request.POST, user=request.user)
+    name = request.GET.get("field", "")
+    if name not in form.fields:
+        raise Http404("No such field.")
+    form.is_valid()
+    data = getattr(form, "cleaned_data", {})
+    if name == "needed_by" and data.get("priority") and data.get("environment") and "needed_by" in data:
+        try:
+            services.request_needed_by_check(
+                priority=data["priority"], needed_by=data["needed_by"], environment=data["environment"]
+            )
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+    return render(request, "requests_app/partials/form_field_body.html", {"field": form[name]})
+
+
+# --- one request ----------------------------------------------------------------------------------------
+def _action_forms(
+    request: HttpRequest, service_request: ServiceRequest, bound: TransitionForm | None = None
+) -> list[TransitionForm]:
+    forms = []
+    for name in services.allowed_transitions(service_request, request.user):
+        if name in HIDDEN_TRANSITIONS:
+            continue
+        if bound is not None and bound.name == name:
+            forms.append(bound)
+            continue
+        spec = services.TRANSITIONS[name]
+        forms.append(TransitionForm(name=name, spec=spec, service_request=service_request, user=request.user))
+    if bound is not None and bound not in forms:
+        forms.append(bound)  # keep the user's input and errors on screen even if the action went away
+    return forms
+
+
+def _timeline(request: HttpRequest, service_request: ServiceRequest) -> Any:
+    return RequestEvent.objects.visible_to(request.user).filter(service_request=service_request).select_related("actor")
+
+
+def _detail(
+    request: HttpRequest,
+    service_request: ServiceRequest,
+    *,
+    bound: TransitionForm | None = None,
+    comment_form: CommentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "service_request": service_request,
+        "actions": _action_forms(request, service_request, bound),
+        "events": _timeline(request, service_request),
+        "comment_form": comment_form or CommentForm(service_request=service_request, user=request.user),
+        "sees_internal": perms.sees_internal_notes(service_request, request.user),
+    }
+    return render(request, "requests_app/servicerequest_detail.html", context, status=status)
+
+
+@login_required
+def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    """One request: header, due times, actions, timeline and comments."""
+    return _detail(request, _request_or_404(request, reference))
+
+
+@login_required
+@require_POST
+def request_transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+    """Run one workflow action through its service, then go back (PRG) with a message."""
+    service_request = _request_or_404(request, reference)
+    spec = services.TRANSITIONS.get(name)
+    if spec is None or name in HIDDEN_TRANSITIONS:
+        raise Http404("No such action.")
+    form = TransitionForm(request.POST, name=name, spec=spec, service_request=service_request, user=request.user)
+    if form.is_valid():
+        try:
+            service_request = spec.service(service_request, actor=request.user, **form.service_arguments())
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except (InvalidTransition, Forbidden, Conflict) as exc:
+            messages.error(request, exc.message)
+            return _back(request, service_request)
+        else:
+            state = service_request.get_state_display().lower()
+            messages.success(request, f"{spec.label}: {service_request.reference} is now {state}.")
+            return _back(request, service_request)
+    messages.error(request, f"{spec.label}: please correct the highlighted fields.")
+    return _detail(request, service_request, bound=form)
+
+
+@login_required
+@require_POST
+def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
+    """Add a comment; an htmx post gets the refreshed timeline back instead of a redirect."""
+    service_request = _request_or_404(request, reference)
+    form = CommentForm(request.POST, service_request=service_request, user=request.user)
+    if form.is_valid():
+        try:
+            services.request_comment(
+                service_request,
+                actor=request.user,
+                body=form.cleaned_data["body"],
+                internal=form.cleaned_data.get("internal", False),
+            )
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        else:
+            if request.htmx:
+                form = CommentForm(service_request=service_request, user=request.user)
+                return _timeline_partial(request, service_request, form, announce="Comment added.")
+            messages.success(request, "Comment added.")
+            return redirect(reverse("request-detail", args=[service_request.reference]) + "#timeline")
+    if request.htmx:
+        return _timeline_partial(request, service_request, form)
+    return _detail(request, service_request, comment_form=form)
+
+
+def _timeline_partial(
+    request: HttpRequest, service_request: ServiceRequest, form: CommentForm, announce: str = ""
+) -> HttpResponse:
+    context = {
+        "service_request": service_request,
+        "events": _timeline(request, service_request),
+        "comment_form": form,
+        "announce": announce,
+    }
+    return render(request, "requests_app/partials/timeline.html", context)

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install everything and run every check and test against PostgreSQL and Redis on localhost:
+# ruff check, ruff format --check, manage.py check, makemigrations --check, pytest. Exits non-zero on any failure.
+#
+# DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portico (pytest-django creates test_portico),
+# REDIS_URL to redis://127.0.0.1:6379/15. Extra arguments go to pytest (e.g. `make test PYTEST_ARGS="-k race"`).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PORTICO_ROOT"
+
+# The browser test drives Debian's chromium through Playwright.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "Installing chromium"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
+ensure_venv
+ensure_installed "[dev]"
+bash scripts/services.sh
+
+export DJANGO_SETTINGS_MODULE=portal.settings.test
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portico}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/15}"
+mkdir -p tests/artifacts
+
+failed=()
+step() {
+  local name="$1"
+  shift
+  say "$name"
+  if ! "$@"; then
+    failed+=("$name")
+  fi
+}
+
+step "ruff check" "$VENV/bin/ruff" check .
+step "ruff format --check" "$VENV/bin/ruff" format --check .
+step "manage.py check" "$PY" manage.py check
+step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
+step "pytest" "$VENV/bin/pytest" "$@"
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf '\033[31mFAILED: %s\033[0m\n' "${failed[@]}" >&2
+  exit 1
+fi
+say "All checks passed"

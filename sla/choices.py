@@ -1,0 +1,53 @@
+"""Enumerations of the SLA engine."""
+
+from django.db import models
+
+
+class ClockKind(models.TextChoices):
+    """Which calendar a goal is measured on."""
+
+    ROUND_THE_CLOCK = "24x7", "24×7"
+    WORKING = "working", "Environment's working calendar"
+
+
+class GoalUnit(models.TextChoices):
+    HOURS = "hours", "hours"
+    WORKING_DAYS = "working_days", "working days"
+
+
+class Clock(models.TextChoices):
+    """Two views of the same work: the requester's SLA and the vendor's OLA."""
+
+    SLA = "sla", "SLA"
+    OLA = "ola", "OLA"
+
+
+class Measure(models.TextChoices):
+    RESPONSE = "response", "Response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class LedgerKind(models.TextChoices):
+    START = "start", "Started"
+    PAUSE = "pause", "Paused"
+    RESUME = "resume", "Resumed"
+    STOP = "stop", "Stopped"
+    REOPEN = "reopen", "Reopened"
+    RETARGET = "retarget", "Retargeted"
+    VENDOR_CHANGE = "vendor_change", "Vendor changed"
+    CANCEL = "cancel", "Ended without result"
+
+
+class ClockStatus(models.TextChoices):
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+    MET = "met", "Met"
+    PAUSED = "paused", "Paused"
+    NOT_STARTED = "not_started", "Not started"
+    ENDED = "ended", "Ended"
+
+
+class CalendarDayKind(models.TextChoices):
+    HOLIDAY = "holiday", "Extra holiday (closed)"
+    WORKING_DAY = "working_day", "Extra working day (open)"

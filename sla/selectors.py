@@ -1,0 +1,128 @@
+"""SLA reads: each request's clocks as the API and pages show them, and the plain-words explanation."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from .choices import Clock, ClockStatus, Measure
+from .clock import days_off_between
+from .explain import describe_days_off, format_duration
+from .models import RequestClock
+from .policies import calendar_for, goal_setting, stored_calendar_for
+
+if TYPE_CHECKING:
+    from requests_app.models import ServiceRequest
+
+
+def clock_reading(clock: RequestClock | None, now: datetime) -> dict[str, Any]:
+    """One clock at `now`: due and met times, status, and seconds left (negative once overdue).
+
+    Running clocks count down in wall time to a due time that already respects working hours; a paused clock
+    reports the working time it has left, which is what it will get when it resumes; a finished one how early
+    (positive) or late (negative) it finished."""
+    if clock is None or clock.started_at is None:
+        return {"due_at": None, "met_at": None, "status": ClockStatus.NOT_STARTED.value, "remaining_seconds": None}
+    remaining = None
+    finished = clock.met_at or clock.ended_at
+    if finished and clock.due_at:
+        remaining = math.floor((clock.due_at - finished).total_seconds())  # how early (or late) it finished
+    if clock.met_at:
+        status = ClockStatus.BREACHED if clock.breached else ClockStatus.MET
+    elif clock.ended_at:
+        status = ClockStatus.BREACHED if clock.breached else ClockStatus.ENDED
+    elif clock.paused_since:
+        status = ClockStatus.PAUSED
+        if clock.goal is not None:
+            remaining = math.floor((clock.goal - clock.elapsed).total_seconds())
+            if remaining <= 0:
+                status = ClockStatus.BREACHED
+    elif clock.due_at is None:
+        status = ClockStatus.ON_TRACK
+    else:
+        remaining = math.floor((clock.due_at - now).total_seconds())
+        if now >= clock.due_at:
+            status = ClockStatus.BREACHED
+        elif clock.at_risk_at and now >= clock.at_risk_at:
+            status = ClockStatus.AT_RISK
+        else:
+            status = ClockStatus.ON_TRACK
+    return {"due_at": clock.due_at, "met_at": clock.met_at, "status": str(status), "remaining_seconds": remaining}
+
+
+def sla_summary(service_request: ServiceRequest, *, now: datetime | None = None) -> dict[str, Any]:
+    """`{sla: {response, resolution, paused, policy_version}, ola: {… vendor}}` for one request.
+
+    Uses `service_request.clocks.all()`, so lists should prefetch `clocks` (and `clocks__policy`)."""
+    now = now or timezone.now()
+    clocks = {(c.clock, c.measure): c for c in service_request.clocks.all()}
+    result: dict[str, Any] = {}
+    for clock in (Clock.SLA, Clock.OLA):
+        response, resolution = clocks.get((clock, Measure.RESPONSE)), clocks.get((clock, Measure.RESOLUTION))
+        policy = (resolution or response).policy if (resolution or response) else None
+        result[clock.value] = {
+            "response": clock_reading(response, now),
+            "resolution": clock_reading(resolution, now),
+            "paused": bool((response and response.paused_since) or (resolution and resolution.paused_since)),
+            "policy_version": policy.version if policy else None,
+        }
+        if clock == Clock.OLA:
+            result[clock.value]["vendor"] = resolution.vendor.slug if resolution and resolution.vendor else None
+    return result
+
+
+def worst_status(summary: dict[str, Any]) -> str:
+    """The one badge a list shows for the requester's SLA: breached beats at risk beats paused beats on track."""
+    statuses = {summary["sla"][m]["status"] for m in ("response", "resolution")}
+    for status in (
+        ClockStatus.BREACHED,
+        ClockStatus.AT_RISK,
+        ClockStatus.PAUSED,
+        ClockStatus.ON_TRACK,
+        ClockStatus.MET,
+    ):
+        if status in statuses:
+            return str(status)
+    return str(ClockStatus.NOT_STARTED)
+
+
+def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None) -> list[str]:
+    """The clocks in plain words: what counted, what was paused, which days were not counted and why."""
+    now = now or timezone.now()
+    stored = stored_calendar_for(service_request.environment)
+    region = stored.name.split(" (")[0]
+    lines = []
+    for clock in service_request.clocks.filter(clock=Clock.SLA).select_related("policy").order_by("measure"):
+        if clock.started_at is None or clock.policy is None:
+            continue
+        calendar, _ = calendar_for(service_request.environment, goal_setting(clock.policy, clock.measure)[2])
+        until = clock.met_at or clock.ended_at or now
+        parts = [
+            f"{clock.get_measure_display()}: goal {clock.policy.describe(clock.measure)} "
+            f"(policy {clock.policy.priority} v{clock.policy.version})"
+        ]
+        counted = clock.elapsed + (
+            _working(calendar, clock.running_since, until) if clock.running_since and not clock.met_at else timedelta(0)
+        )
+        parts.append(f"{format_duration(counted)} of working time counted")
+        if clock.paused:
+            parts.append(f"paused {format_duration(clock.paused)} waiting on requester")
+        if clock.paused_since:
+            parts.append(f"paused since {timezone.localtime(clock.paused_since):%d %b %H:%M}")
+        if not calendar.is_always_open:
+            off = describe_days_off(days_off_between(calendar, clock.started_at, until), region=region)
+            if off:
+                parts.append(f"{off} not counted")
+        else:
+            parts.append("counted around the clock (24×7)")
+        lines.append("; ".join(parts) + ".")
+    return lines
+
+
+def _working(calendar: Any, start: datetime, end: datetime) -> timedelta:
+    from .clock import working_time_between
+
+    return working_time_between(calendar, start, max(start, end))

@@ -1,0 +1,125 @@
+"""docker-compose.yml, the Dockerfile, .env.example and the README agree with what the settings actually read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = ROOT / "portal" / "settings"
+APP_SERVICES = ("migrate", "web", "worker", "beat")
+REQUIRED_IN_PRODUCTION = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}
+# env("X"…), env.int("X"…), env.db("X"…), os.environ.get("X"), os.environ.setdefault("X"…), os.environ["X"]
+READ_PATTERN = re.compile(
+    r"""(?:\benv(?:\.\w+)?\(|os\.environ(?:\.get|\.setdefault)?\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]+)["']"""
+)
+
+
+def settings_variables() -> set[str]:
+    """Every environment variable portal/settings reads."""
+    names: set[str] = set()
+    for path in SETTINGS.glob("*.py"):
+        text = path.read_text()
+        names.update(READ_PATTERN.findall(text))
+        # production.py checks its essentials in a loop over a tuple of names
+        for group in re.findall(r"for _name in \(([^)]*)\)", text):
+            names.update(re.findall(r"[\"']([A-Z][A-Z0-9_]+)[\"']", group))
+    return names
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def command_of(service: dict) -> list[str]:
+    command = service["command"]
+    return command.split() if isinstance(command, str) else command
+
+
+def test_the_settings_scan_finds_the_variables_it_should():
+    names = settings_variables()
+    assert names >= REQUIRED_IN_PRODUCTION
+    assert {"CELERY_BROKER_URL", "EMAIL_URL", "DEBUG", "PORTICO_AUTO_CLOSE_AFTER_DAYS"} <= names
+
+
+def test_compose_has_every_service(compose):
+    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+
+
+def test_each_app_service_runs_the_right_command(compose):
+    services = compose["services"]
+    assert command_of(services["migrate"])[:3] == ["python", "manage.py", "migrate"]
+    web = command_of(services["web"])
+    assert web[0] == "gunicorn" and "portal.wsgi:application" in web
+    assert command_of(services["worker"])[:4] == ["celery", "-A", "portal", "worker"]
+    assert command_of(services["beat"])[:4] == ["celery", "-A", "portal", "beat"]
+    assert services["migrate"].get("restart") == "no"  # a one-off job, not a daemon
+    assert "8000:8000" in services["web"]["ports"]
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_use_production_settings_and_only_variables_the_settings_read(compose, name):
+    service = compose["services"][name]
+    environment = service["environment"]
+    assert environment["DJANGO_SETTINGS_MODULE"] == "portal.settings.production"
+    assert environment["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in environment["DATABASE_URL"]
+    assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+    assert set(environment) >= REQUIRED_IN_PRODUCTION
+    assert set(environment) - {"DJANGO_SETTINGS_MODULE"} <= settings_variables()
+    assert "build" in service
+
+
+def test_secret_key_must_be_supplied_not_defaulted(compose):
+    assert compose["services"]["web"]["environment"]["SECRET_KEY"].startswith("${SECRET_KEY:?")
+
+
+def test_healthchecks_and_start_order(compose):
+    services = compose["services"]
+    for name in ("postgres", "redis", "web", "worker"):
+        assert services[name]["healthcheck"]["test"], name
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert services["migrate"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }, name
+
+
+def test_postgres_credentials_match_the_database_url(compose):
+    postgres = compose["services"]["postgres"]["environment"]
+    url = compose["services"]["web"]["environment"]["DATABASE_URL"]
+    assert url.startswith(f"postgres://{postgres['POSTGRES_USER']}:")
+    assert url.endswith(f"/{postgres['POSTGRES_DB']}")
+
+
+def test_dockerfile_is_slim_non_root_gunicorn_with_collected_static():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", dockerfile, re.MULTILINE)
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    assert "collectstatic --noinput" in dockerfile
+    assert re.search(r'^CMD \["gunicorn", "portal\.wsgi:application"', dockerfile, re.MULTILINE)
+    assert "DJANGO_SETTINGS_MODULE=portal.settings.production" in dockerfile
+
+
+def test_env_example_names_only_real_settings_and_all_production_essentials():
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert names >= REQUIRED_IN_PRODUCTION
+    assert names <= settings_variables()
+
+
+def test_readme_documents_every_variable_the_settings_read():
+    readme = (ROOT / "README.md").read_text()
+    table_names = set(re.findall(r"^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|", readme, re.MULTILINE))
+    assert settings_variables() <= table_names, settings_variables() - table_names
+    assert table_names <= settings_variables() | {"DJANGO_SETTINGS_MODULE"}, table_names - settings_variables()
