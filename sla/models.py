@@ -14,7 +14,7 @@ from django.utils import timezone
 from requests_app.choices import Priority
 from requests_app.models import validate_timezone
 
-from .choices import CalendarDayKind, Clock, ClockKind, ClockStatus, GoalUnit, LedgerKind, Measure
+from .choices import CalendarDayKind, Clock, ClockKind, GoalUnit, LedgerKind, Measure
 
 
 class BusinessCalendar(models.Model):
@@ -329,16 +329,3 @@ class RequestClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_request_id} {self.clock} {self.measure}"
-
-    @property
-    def status_hint(self) -> str:
-        """The status as of the last ledger event (time-dependent states need `sla.status`)."""
-        if self.met_at:
-            return ClockStatus.BREACHED if self.breached else ClockStatus.MET
-        if self.ended_at:
-            return ClockStatus.ENDED
-        if self.started_at is None:
-            return ClockStatus.NOT_STARTED
-        if self.paused_since:
-            return ClockStatus.PAUSED
-        return ClockStatus.ON_TRACK

@@ -27,7 +27,7 @@ from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification, RequestEvent
 from requests_app.tasks import request_notify as request_notify_task
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "celery"

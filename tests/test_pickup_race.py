@@ -14,7 +14,7 @@ from requests_app.choices import EventKind, RequestState
 from requests_app.models import RequestEvent, ServiceRequest
 from requests_app.tests.factories import VendorEngineerFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROUNDS = 5  # several races, so the two threads really overlap in at least some of them
 

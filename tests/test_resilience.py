@@ -41,7 +41,7 @@ from portal.outbox import SWEEP_GRACE, outbox_dispatch
 from requests_app.choices import EventKind, Priority, RequestType
 from requests_app.models import RequestEvent, ServiceRequest
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 QUEUE = "celery"
 API_LIST = "/api/v1/requests/"

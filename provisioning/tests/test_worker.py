@@ -30,7 +30,7 @@ from provisioning.choices import RunStatus, StepStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import in_progress
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "celery"

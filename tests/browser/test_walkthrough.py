@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from requests_app.choices import RequestState
 from requests_app.models import RoutingRule, ServiceRequest
 
-# serialized_rollback restores rows from data migrations (SLA calendars and policies) that an earlier
-# transactional test's flush may have removed.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# Transactional: the live server's threads must see committed rows. A flush removes the SLA defaults the data
+# migration wrote; the SLA engine recreates them on first use (`sla.defaults.ensure_defaults`).
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -1,0 +1,98 @@
+"""The Kubernetes manifests, Prometheus rules and Grafana dashboard are valid and match what the code exposes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "deploy" / "kubernetes"
+RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "portico-dashboard.json"
+
+
+def _documents() -> list[tuple[str, dict]]:
+    docs = []
+    for path in sorted(K8S.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        docs += [(path.name, doc) for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return docs
+
+
+def _containers() -> list[tuple[str, dict]]:
+    found = []
+    for name, doc in _documents():
+        if doc["kind"] in ("Deployment", "Job"):
+            found += [(f"{name}:{c['name']}", c) for c in doc["spec"]["template"]["spec"]["containers"]]
+    return found
+
+
+@pytest.mark.parametrize(("name", "doc"), _documents(), ids=lambda v: v if isinstance(v, str) else v["kind"])
+def test_every_manifest_passes_the_kubernetes_schema(name, doc):
+    kubernetes_validate.validate(doc, "1.31", strict=True)
+
+
+def test_kustomization_lists_every_manifest_but_the_secret_example():
+    listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
+    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
+    assert listed == present
+
+
+def test_web_probes_health_endpoints_and_every_container_requests_resources():
+    web = dict(_containers())["web.yaml:web"]
+    assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert web["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for name, container in _containers():
+        assert container["resources"]["requests"]["cpu"], name
+        assert container["resources"]["requests"]["memory"], name
+        sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert sources == {"portico-config", "portico-secrets"}, name
+
+
+def test_exactly_one_beat():
+    beat = next(doc for _, doc in _documents() if doc["metadata"]["name"] == "portico-beat")
+    assert beat["spec"]["replicas"] == 1 and beat["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_config_names_only_variables_the_settings_read():
+    settings_text = "".join(p.read_text() for p in (ROOT / "portal" / "settings").glob("*.py"))
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_text)) | {"DJANGO_SETTINGS_MODULE"}
+    config = yaml.safe_load((K8S / "configmap.yaml").read_text())["data"]
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]
+    assert set(config) | set(secret) <= read
+
+
+def test_prometheus_rules_pass_promtool():
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is missing; `make test` installs Debian's prometheus package")
+        pytest.skip("promtool not installed (make test installs it)")
+    result = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _exposed_metric_names() -> set[str]:
+    source = (ROOT / "portal" / "metrics.py").read_text()
+    names = set(re.findall(r'MetricFamily\(\s*"(portico_[a-z_]+)"', source))
+    counters = set(re.findall(r'CounterMetricFamily\(\s*"(portico_[a-z_]+)"', source))
+    summaries = set(re.findall(r'SummaryMetricFamily\(\s*"(portico_[a-z_]+)"', source))
+    return names | {f"{n}_total" for n in counters} | {f"{n}_{s}" for n in summaries for s in ("sum", "count")}
+
+
+def test_alerts_and_dashboard_only_use_metrics_portico_exposes():
+    exposed = _exposed_metric_names()
+    rules = yaml.safe_load(RULES.read_text())
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    expressions += [t["expr"] for panel in json.loads(DASHBOARD.read_text())["panels"] for t in panel["targets"]]
+    used = {name for expr in expressions for name in re.findall(r"\bportico_[a-z_]+", expr)}
+    assert used and used <= exposed, used - exposed
