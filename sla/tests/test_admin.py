@@ -1,0 +1,106 @@
+"""The admin refuses calendars and policies that would make the SLA wrong, with a message saying why."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from sla.defaults import ensure_defaults
+from sla.models import BusinessCalendar, SlaPolicy, WorkingHours
+
+pytestmark = pytest.mark.django_db
+
+
+def _post_calendar(client, **overrides):
+    data = {
+        "slug": "kerala",
+        "name": "Kerala",
+        "timezone": "Asia/Kolkata",
+        "country": "IN",
+        "subdivision": "KL",
+        "working_hours-TOTAL_FORMS": "2",
+        "working_hours-INITIAL_FORMS": "0",
+        "working_hours-0-weekday": "0",
+        "working_hours-0-starts": "09:00",
+        "working_hours-0-ends": "13:00",
+        "working_hours-1-weekday": "0",
+        "working_hours-1-starts": "14:00",
+        "working_hours-1-ends": "18:00",
+        "days-TOTAL_FORMS": "0",
+        "days-INITIAL_FORMS": "0",
+        "closures-TOTAL_FORMS": "0",
+        "closures-INITIAL_FORMS": "0",
+    }
+    data.update(overrides)
+    return client.post("/admin/sla/businesscalendar/add/", data)
+
+
+def test_a_calendar_with_two_intervals_a_day_is_saved(admin_client):
+    response = _post_calendar(admin_client)
+    assert response.status_code == 302
+    assert WorkingHours.objects.filter(calendar__slug="kerala").count() == 2
+
+
+def test_overlapping_intervals_are_refused(admin_client):
+    response = _post_calendar(admin_client, **{"working_hours-1-starts": "12:00"})
+    assert response.status_code == 200
+    assert "overlap" in response.content.decode()
+    assert not BusinessCalendar.objects.filter(slug="kerala").exists()
+
+
+def test_an_unknown_state_code_is_refused_with_the_valid_ones(admin_client):
+    response = _post_calendar(admin_client, subdivision="XX")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "XX" in page and "valid codes" in page and "BR" in page
+
+
+def test_a_negative_or_zero_goal_is_refused():
+    ensure_defaults()
+    policy = SlaPolicy(priority="P2", version=9, response_goal=-1, response_unit="hours", response_clock="working")
+    with pytest.raises(ValidationError) as caught:
+        policy.full_clean()
+    assert "response_goal" in caught.value.message_dict
+
+
+def test_adding_a_policy_in_the_admin_writes_the_next_version(admin_client):
+    ensure_defaults()
+    response = admin_client.post(
+        "/admin/sla/slapolicy/add/",
+        {
+            "priority": "P2",
+            "response_goal": "2",
+            "response_unit": "working_days",
+            "response_clock": "working",
+            "resolution_goal": "4",
+            "resolution_unit": "working_days",
+            "resolution_clock": "working",
+            "at_risk_ratio": "0.8",
+            "note": "Vendors asked for more time",
+        },
+    )
+    assert response.status_code == 302
+    versions = list(SlaPolicy.objects.filter(priority="P2").order_by("version").values_list("version", "is_current"))
+    assert versions == [(1, False), (2, True)]
+    assert SlaPolicy.objects.get(priority="P2", version=1).response_goal == 1  # the old version is untouched
+
+
+def test_calendar_edits_invalidate_the_cached_calendar():
+    from sla.policies import calendar_for
+
+    ensure_defaults()
+    calendar = BusinessCalendar.objects.get(slug="bihar")
+    before = calendar.updated_at
+    WorkingHours.objects.create(calendar=calendar, weekday=5, starts=time(10), ends=time(14))
+    calendar.refresh_from_db()
+    assert calendar.updated_at > before  # the cache key moves, so the Saturday hours count at once
+
+    class Env:
+        calendar_id = calendar.pk
+        timezone = "Asia/Kolkata"
+
+    Env.calendar = calendar
+    working, _ = calendar_for(Env, "working")
+    assert working.weekly_hours[5]
