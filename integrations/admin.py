@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 
+from portal.admin import ReadOnlyAdmin
+
 from .connections import connection_check
 from .models import Connection, JiraDelivery, JiraLink, JiraPush
 
@@ -20,32 +22,22 @@ class ConnectionAdmin(admin.ModelAdmin):
             self.message_user(request, f"{connection}: {result.summary} {details}".strip(), level)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    """Records of what happened between Portico and Jira: for reading, never editing."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(JiraDelivery)
-class JiraDeliveryAdmin(_ReadOnlyAdmin):
+class JiraDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("delivery_id", "environment", "webhook_event", "issue_key", "outcome", "received_at")
     list_filter = ("outcome", "webhook_event", "environment")
     search_fields = ("delivery_id", "issue_key")
 
 
 @admin.register(JiraLink)
-class JiraLinkAdmin(_ReadOnlyAdmin):
+class JiraLinkAdmin(ReadOnlyAdmin):
     list_display = ("service_request", "jira_key", "origin", "pushed_status", "pushed_priority", "last_event_at")
     list_filter = ("origin", "environment")
     search_fields = ("jira_key", "service_request__reference")
 
 
 @admin.register(JiraPush)
-class JiraPushAdmin(_ReadOnlyAdmin):
+class JiraPushAdmin(ReadOnlyAdmin):
     list_display = ("jira_key", "field", "value", "outcome", "pushed_at", "echoed_at")
     list_filter = ("field", "outcome")
     search_fields = ("jira_key",)

@@ -9,3 +9,16 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "vendor", "vendor_role", "is_active")
     list_filter = (*BaseUserAdmin.list_filter, "vendor", "vendor_role")
     fieldsets = (*BaseUserAdmin.fieldsets, ("Partner", {"fields": ("vendor", "vendor_role")}))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Audit material (requests, events, clocks, runs, Jira deliveries): changes go through the services."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -2,20 +2,9 @@
 
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import AccessGrant, ProvisioningRun, ProvisioningStep
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Runs and grants are audit material: look, never edit."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class ProvisioningStepInline(admin.TabularInline):

@@ -2,6 +2,8 @@
 
 from django.contrib import admin
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import (
     Environment,
     Notification,
@@ -49,19 +51,6 @@ class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = ("__str__", "request_type", "environment", "stack", "vendor", "is_active")
     list_filter = ("is_active", "vendor", "environment", "request_type")
     list_editable = ("is_active",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Changes go through the portal's services so they are audited; the admin only looks."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ServiceRequest)

@@ -8,6 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from portal.admin import ReadOnlyAdmin
+
 from .models import (
     BusinessCalendar,
     CalendarClosure,
@@ -102,26 +104,15 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         obj.pk, obj.version, obj.is_current = saved.pk, saved.version, True
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(ClockLedgerEntry)
-class ClockLedgerEntryAdmin(ReadOnly):
+class ClockLedgerEntryAdmin(ReadOnlyAdmin):
     list_display = ("service_request", "clock", "measure", "kind", "at", "policy", "vendor")
     list_filter = ("clock", "kind")
     list_select_related = ("service_request", "policy", "vendor")
 
 
 @admin.register(RequestClock)
-class RequestClockAdmin(ReadOnly):
+class RequestClockAdmin(ReadOnlyAdmin):
     list_display = ("service_request", "clock", "measure", "due_at", "met_at", "breached", "paused_since")
     list_filter = ("clock", "measure", "breached")
     list_select_related = ("service_request",)
