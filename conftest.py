@@ -46,6 +46,11 @@ class World:
 
 @pytest.fixture
 def world(db) -> World:
+    return build_world()
+
+
+def build_world() -> World:
+    """The world's rows; for fixtures of a wider scope (the authorisation matrix builds it once per module)."""
     environment = f.EnvironmentFactory(code="punjab", name="Punjab")
     vendor_a = f.VendorFactory(slug="optit", name="OptIT")
     vendor_b = f.VendorFactory(slug="gwl", name="GWL")

@@ -1,10 +1,11 @@
 """Everything under /api/: version 1 of the API, its OpenAPI schema and docs, and a JSON 404 for the rest."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from integrations.webhooks import jira_webhook
 from portal.api.views import ApiTokenDetailView, ApiTokenListView, MeView, api_not_found
+from portal.security import redoc_csp, swagger_csp
 
 # Namespaced so API route names ("api:request-detail") never collide with the browser UI's.
 app_name = "api"
@@ -16,8 +17,9 @@ urlpatterns = [
     path("v1/", include("requests_app.api.urls")),
     path("v1/reports/", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # The split view serves Swagger UI's init script as a file, so the docs need no inline script (see portal.security).
+    path("docs/", swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
+    path("redoc/", redoc_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("v1/webhooks/jira/", jira_webhook, name="jira-webhook"),
     path("v1/", include("provisioning.api.urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),  # keep last: it answers every path not matched above

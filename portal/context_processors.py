@@ -1,8 +1,13 @@
-"""Template context every page needs: the viewer's role for the navigation."""
+"""Template context every page needs: the viewer's role for the navigation, and their unread notifications."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.http import HttpRequest
+
+from requests_app.notifications import notification_unread_count
+from requests_app.permissions import files_requests, is_staff_side
 
 from .roles import Role, role_of
 
@@ -11,9 +16,14 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    role = role_of(user)
     return {
-        "viewer_role": role_of(user),
+        "viewer_role": role,
         "Role": Role,
         # Filing is for members of an implementation team; the callable keeps the query lazy.
-        "viewer_can_file": lambda: not user.vendor_id and user.teams.exists(),
+        "viewer_can_file": lambda: files_requests(user),
+        # Same rule as reports.selectors: staff see every report, vendor leads their own vendor's.
+        "viewer_sees_reports": is_staff_side(user) or role == Role.VENDOR_LEAD,
+        # One COUNT, run only if a template shows it and at most once per response (cache), however often it is used.
+        "unread_notifications": cache(lambda: notification_unread_count(user=user)),
     }

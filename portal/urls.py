@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import views, views_account
 from .metrics import metrics_view
 
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/otp/", include("portal.otp.urls")),
+    path("account/tokens/", views_account.account_tokens, name="account-tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views_account.account_token_revoke, name="account-token-revoke"),
     path("api/", include("portal.api_urls")),
     path("reports/", include("reports.urls")),
     path("", include("requests_app.urls")),

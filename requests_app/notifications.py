@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +15,9 @@ from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS
 
 from .choices import EventKind, VendorRole
 from .models import Notification, RequestEvent
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 SUBJECTS = {
     EventKind.FILED: "{ref} filed: {title}",
@@ -96,3 +102,28 @@ def _body(event: RequestEvent) -> str:
         f"Open it: {link}",
     )
     return "\n\n".join(part for part in parts if part)
+
+
+# --- the in-portal list ----------------------------------------------------------------------------------
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    """`user`'s notifications about events they may still see, newest first."""
+    if not user.is_authenticated:
+        return Notification.objects.none()
+    # Through the events' gate, so a request that left the user's scope (or an internal note) drops out.
+    visible_events = RequestEvent.objects.visible_to(user).values("pk")
+    return Notification.objects.filter(user=user, event__in=visible_events)
+
+
+def notification_unread_count(*, user: User) -> int:
+    """How many of `user`'s visible notifications are unread: one COUNT over the (user, read_at) index."""
+    return notification_list(user=user).filter(read_at__isnull=True).count()
+
+
+def notifications_mark_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read; returns how many changed (repeating it changes none)."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def notification_subject(notification: Notification) -> str:
+    """The one line a person sees about a notification: its e-mail subject."""
+    return _subject(notification.event)

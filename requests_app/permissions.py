@@ -44,6 +44,11 @@ def is_requester_side(service_request: ServiceRequest, user: User) -> bool:
     return user.teams.filter(pk=service_request.team_id).exists()
 
 
+def files_requests(user: User) -> bool:
+    """Members of an implementation team file requests (in the browser, for their team); vendor accounts never do."""
+    return bool(user and user.is_authenticated and not user.vendor_id and user.teams.exists())
+
+
 def sees_internal_notes(service_request: ServiceRequest, user: User) -> bool:
     return is_staff_side(user) or is_vendor_member(service_request, user)
 

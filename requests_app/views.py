@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -17,8 +18,8 @@ from django.views.decorators.http import require_POST
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.roles import Role, role_of
 
+from . import notifications, services
 from . import permissions as perms
-from . import services
 from .forms import CommentForm, ServiceRequestFilterForm, ServiceRequestForm, TransitionForm, apply_portal_error
 from .models import RequestEvent, ServiceRequest
 from .routing import routing_suggest
@@ -30,7 +31,8 @@ HIDDEN_TRANSITIONS = {"auto_close"}
 
 def _visible(request: HttpRequest) -> Any:
     # Clocks are prefetched because every row shows its SLA badge.
-    return ServiceRequest.objects.visible_to(request.user).with_related().prefetch_related("clocks__policy")
+    visible = ServiceRequest.objects.visible_to(request.user).with_related()
+    return visible.prefetch_related("clocks__policy", "clocks__vendor")  # the OLA badge names its vendor
 
 
 def _request_or_404(request: HttpRequest, reference: str) -> ServiceRequest:
@@ -128,6 +130,9 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_new(request: HttpRequest) -> HttpResponse:
     """File a request; works without JavaScript, htmx only adds inline checks."""
+    if request.method != "POST" and not perms.files_requests(request.user):
+        # Don't offer a form that can only fail; a POST still reaches request_file, which says why (403).
+        raise PermissionDenied("Only members of an implementation team can file requests; vendors work them.")
     form = ServiceRequestForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -274,3 +279,26 @@ def _timeline_partial(
         "announce": announce,
     }
     return render(request, "requests_app/partials/timeline.html", context)
+
+
+# --- notifications --------------------------------------------------------------------------------------
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """My notifications, newest first; reading the list marks nothing read."""
+    queryset = notifications.notification_list(user=request.user).select_related(
+        "event__actor", "event__service_request__vendor", "event__service_request__assignee"
+    )
+    page = _page(request, queryset)
+    rows = [{"notification": n, "subject": notifications.notification_subject(n)} for n in page]
+    return render(request, "requests_app/notification_list.html", {"page": page, "rows": rows})
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+    """Mark every notification read, then back to the list."""
+    changed = notifications.notifications_mark_read(user=request.user)
+    messages.success(
+        request, f"Marked {changed} notification{pluralize(changed)} read." if changed else "Nothing unread."
+    )
+    return redirect("notification-list")

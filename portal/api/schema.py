@@ -44,3 +44,30 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: object) -> dict:
         return {"type": "http", "scheme": "bearer", "description": "A personal token from POST /api/v1/me/tokens/."}
+
+
+PAGE_ERRORS = {
+    400: "The page number is not a whole number.",
+    404: "No such page: past the last one, or below 1.",
+}
+
+
+def document_page_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: every paginated list can answer 400 (a page that is not a number)
+    and 404 (a page past the end), in the one error shape, whether or not its view listed them."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            if not any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in PAGE_ERRORS.items():
+                responses.setdefault(
+                    str(status),
+                    {
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        "description": description,
+                    },
+                )
+    return result

@@ -7,13 +7,16 @@ from rest_framework import serializers
 
 from portal.models import ApiToken, User
 from portal.roles import Role, role_of
+from requests_app.choices import VendorRole
 
 
 class MeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="get_full_name", read_only=True)
     role = serializers.SerializerMethodField()
     teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    # Declared so the schema admits "" (not a vendor member); ModelSerializer drops allow_blank on read-only fields.
+    vendor_role = serializers.ChoiceField(choices=VendorRole.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = User

@@ -1,9 +1,11 @@
 """Settings for every deployment; with no environment variables at all this is the embedded default:
 SQLite, a filesystem Celery broker that needs no server, console e-mail and dry-run adapters."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -30,6 +32,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "portal",
     "requests_app",
     "sla",
@@ -45,14 +51,20 @@ MIDDLEWARE = [
     # Outermost after the probes, so a view that cannot reach PostgreSQL answers 503 (page or JSON), not 500.
     "portal.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After htmx (it answers htmx requests with HX-Redirect) and after OTPMiddleware, which it reads.
+    "portal.otp.middleware.OtpRequiredMiddleware",
+    # Last, as django-axes asks: it turns a login refused for lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -94,6 +106,8 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
+# django-axes first: it refuses a locked-out username+address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -127,7 +141,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first so an anonymous call answers 401 with a WWW-Authenticate header rather than 403.
         "portal.tokens.ApiTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's session authentication, refusing (403) a session that still owes its two-factor code.
+        "portal.otp.authentication.OtpSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
@@ -151,12 +166,54 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Paginated lists answer 400/404 for bad pages; found by the API fuzz test (tests/test_api_fuzz.py).
+        "portal.api.schema.document_page_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
     },
+}
+
+# --- Security ------------------------------------------------------------------------------------------
+# Log-in lockout (django-axes): this many failures for one username from one address lock that pair out for
+# PORTICO_LOGIN_LOCKOUT_MINUTES; API tokens never go through it. Counted in the database, so every web process
+# shares the count.
+AXES_FAILURE_LIMIT = env.int("PORTICO_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTICO_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"
+AXES_VERBOSE = False  # no banner on every process start; lockouts are still logged as warnings
+# How many reverse proxies in front of Portico append to X-Forwarded-For. 0 (the default) trusts only the socket's
+# address, since without a proxy that strips it the header is whatever the client wrote.
+PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
+
+# Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
+# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager and eGov DevOps must set one up before anything else.
+PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=False)
+OTP_TOTP_ISSUER = "Portico"
+
+# Content-Security-Policy (django-csp 4): nothing inline, nothing from elsewhere. The API docs relax it for
+# themselves only (portal.security).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
 }
 
 # --- Celery --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portal.models import User
-from requests_app.choices import Priority, RequestType
+from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
@@ -89,11 +89,11 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
     """A request as the API shows it, with where its SLA clocks stand now."""
 
     environment = serializers.SlugRelatedField(read_only=True, slug_field="code")
-    stack = serializers.SlugRelatedField(read_only=True, slug_field="code")
+    stack = serializers.SlugRelatedField(read_only=True, slug_field="code", allow_null=True)
     team = serializers.SlugRelatedField(read_only=True, slug_field="slug")
     requester = serializers.SlugRelatedField(read_only=True, slug_field="username")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug")
-    assignee = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    assignee = serializers.SlugRelatedField(read_only=True, slug_field="username", allow_null=True)
     sla = serializers.SerializerMethodField()
     ola = serializers.SerializerMethodField()
 
@@ -230,7 +230,12 @@ class TransitionInputSerializer(StrictSerializer):
 class EventSerializer(serializers.ModelSerializer):
     """One line of the timeline."""
 
-    actor = serializers.SlugRelatedField(read_only=True, slug_field="username", help_text="null means Portico.")
+    actor = serializers.SlugRelatedField(
+        read_only=True, slug_field="username", allow_null=True, help_text="null means Portico."
+    )
+    # "" for events that change no state (comments); declared so the schema admits it.
+    from_state = serializers.ChoiceField(choices=RequestState.choices, allow_blank=True, read_only=True)
+    to_state = serializers.ChoiceField(choices=RequestState.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = RequestEvent
@@ -239,7 +244,7 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(source="actor", read_only=True, slug_field="username")
+    author = serializers.SlugRelatedField(source="actor", read_only=True, slug_field="username", allow_null=True)
     body = serializers.CharField(source="message", read_only=True)
 
     class Meta:
@@ -278,6 +283,8 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class VendorSerializer(serializers.ModelSerializer):
+    # A plain string: the address may be empty, which an `email` format would reject.
+    contact_email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
     environments = serializers.SerializerMethodField(help_text="Codes of the environments the vendor is live in.")
 
     class Meta:

@@ -49,10 +49,12 @@
 
   // On the new-request form, show only the automation fields of the chosen request type.
   function automationFields() {
-    var type = document.getElementById("id_request_type");
     var groups = document.querySelectorAll("[data-request-types]");
-    if (!type || !groups.length) return;
+    if (!document.getElementById("id_request_type") || !groups.length) return;
     function sync() {
+      // Looked up each time: htmx's inline check swaps the field, so the select is a new element after a change.
+      var type = document.getElementById("id_request_type");
+      if (!type) return;
       groups.forEach(function (group) {
         var match = group.getAttribute("data-request-types").split(" ").indexOf(type.value) !== -1;
         group.hidden = !match;
@@ -60,8 +62,27 @@
       var section = document.querySelector(".automation");
       if (section) section.hidden = !Array.prototype.some.call(groups, function (g) { return !g.hidden; });
     }
-    type.addEventListener("change", sync);
+    document.addEventListener("change", function (event) {
+      if (event.target.id === "id_request_type") sync();
+    });
     sync();
+  }
+
+  // "Copy" buttons (hidden until this script shows them) copy the text of the element they name.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      var id = button.getAttribute("data-copy");
+      var source = document.getElementById(id);
+      var status = document.querySelector('[data-copy-status="' + id + '"]');
+      if (!source || !navigator.clipboard) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent.trim()).then(
+          function () { if (status) status.textContent = "Copied."; },
+          function () { if (status) status.textContent = "Could not copy: select the key and copy it by hand."; }
+        );
+      });
+    });
   }
 
   function enhance(root) {
@@ -72,6 +93,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     automationFields();
+    copyButtons();
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
     window.setInterval(function () { refreshCountdowns(document); }, 60 * 1000);

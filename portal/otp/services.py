@@ -1,0 +1,83 @@
+"""Who must give a TOTP code after the password, and the writes that set up and check an authenticator app."""
+
+from __future__ import annotations
+
+import base64
+
+from django.conf import settings
+from django.db import transaction
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
+
+from portal.exceptions import ValidationFailed
+from portal.models import User
+from portal.roles import Role, role_of
+
+# The roles PORTICO_REQUIRE_OTP_FOR_STAFF makes two-factor mandatory for: they see and steer every request.
+STAFF_ROLES = frozenset({Role.PROGRAM_MANAGER, Role.EGOV_DEVOPS})
+DEVICE_NAME = "Authenticator app"
+WRONG_CODE = "That code is not right, or it was already used. Enter the current code from your app."
+
+
+def otp_enforced_for(user: User) -> bool:
+    """True when the staff rule makes two-factor mandatory for `user`, device or not."""
+    return settings.PORTICO_REQUIRE_OTP_FOR_STAFF and role_of(user) in STAFF_ROLES
+
+
+def otp_confirmed_device(user: User) -> TOTPDevice | None:
+    """`user`'s confirmed authenticator, if they set one up."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def otp_required(user: User) -> bool:
+    """True when `user` must give a TOTP code before using the portal: they have a confirmed authenticator,
+    or the staff rule applies to them."""
+    if not user.is_authenticated:
+        return False
+    return otp_enforced_for(user) or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def otp_secret(device: TOTPDevice) -> str:
+    """The device's key in base32, as authenticator apps expect it when typed in by hand."""
+    return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def otp_setup_device(*, user: User, key: str) -> TOTPDevice:
+    """An authenticator for `user` with the hex `key`, not saved: what the set-up page describes."""
+    return TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=False)
+
+
+def otp_setup_key() -> str:
+    """A fresh random TOTP key (hex), kept in the session until the person confirms it."""
+    return default_key()
+
+
+@transaction.atomic
+def otp_setup_confirm(*, user: User, key: str, token: str) -> TOTPDevice:
+    """Turn on two-factor for `user` once they prove their app, set up with `key`, shows the right code."""
+    if otp_confirmed_device(user) is not None:
+        raise ValidationFailed("Two-factor log-in is already on.", fields={"token": "It is already on."})
+    device = otp_setup_device(user=user, key=key)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if not (token.isdigit() and totp.verify(int(token), device.tolerance)):
+        raise ValidationFailed(WRONG_CODE, fields={"token": WRONG_CODE})
+    # Remember the step just used, so the same code cannot log in again (as TOTPDevice.verify_token does).
+    device.last_t, device.drift, device.confirmed = totp.t(), totp.drift, True
+    device.full_clean()
+    device.save()
+    return device
+
+
+def otp_check(*, user: User, token: str) -> TOTPDevice:
+    """The confirmed device that accepts `token` for `user`; refused codes are throttled by django-otp."""
+    device = otp_confirmed_device(user)
+    if device is None:
+        raise ValidationFailed("Set up an authenticator first.", fields={"token": "No authenticator is set up."})
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        message = "Too many wrong codes in a row. Wait a few seconds, then enter the current code."
+        raise ValidationFailed(message, fields={"token": message})
+    # Not in one transaction: a refused code must still count towards django-otp's throttle.
+    if not device.verify_token(token):
+        raise ValidationFailed(WRONG_CODE, fields={"token": WRONG_CODE})
+    return device

@@ -1,0 +1,60 @@
+"""The signed-in user's own pages: personal API tokens (create, with the key shown once; revoke)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from requests_app.forms import apply_portal_error
+
+from .exceptions import NotFound, ValidationFailed
+from .forms import ApiTokenForm
+from .models import ApiToken
+from .tokens import api_token_create, api_token_revoke
+
+
+def _status(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at:
+        return "revoked"
+    return "expired" if token.expires_at <= now else "active"
+
+
+def _list(request: HttpRequest, form: ApiTokenForm) -> HttpResponse:
+    now = timezone.now()
+    rows = [{"token": token, "status": _status(token, now)} for token in request.user.api_tokens.all()]
+    return render(request, "account/apitoken_list.html", {"form": form, "rows": rows})
+
+
+@never_cache  # the POST answer carries the only copy of a key: no cache may keep it
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_tokens(request: HttpRequest) -> HttpResponse:
+    """GET: my tokens and the form. POST: create one and show its key, once, on the page answering the POST."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, key = api_token_create(user=request.user, **form.cleaned_data)
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        else:
+            return render(request, "account/apitoken_created.html", {"token": token, "key": key})
+    return _list(request, form)
+
+
+@login_required
+@require_POST
+def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    """Revoke one of my tokens; anyone else's is not found."""
+    try:
+        token = api_token_revoke(user=request.user, token_id=token_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked; it no longer works.")
+    return redirect("account-tokens")

@@ -1,0 +1,408 @@
+"""The authorisation matrix: every URL of the UI and the API × every role, with the exact status of each cell.
+
+The table below is the reviewed truth. Each row names a route (its URL name, or its pattern when it has none), a
+method and, rarely, a variant; each column is a role. A cell is the status code, with two marks:
+  L302  a redirect to the login page (a plain `302` redirects anywhere else);
+  …w    the call wrote something (a request, an event, a run, a token, a notification read). Every cell without `w`
+        must write nothing, which is how a POST refused with a friendly redirect is told apart from one that ran.
+A new row may start as "?": every cell then fails with what it got, ready to be reviewed and copied in.
+
+A route that exists in the URLconf but not in the table fails `test_every_route_is_in_the_matrix`: add it to the
+authorisation matrix (and to CALLS, which says how to call it). The world is built once per module, inside a
+transaction that is rolled back at the end; each cell runs in its own savepoint, so POSTs never leak into the next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.admin.sites import site as admin_site
+from django.db import transaction
+from django.db.models import Count, Subquery, Value
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from conftest import World, build_world
+from portal.models import ApiToken, User
+from portal.testing.workflow import file_request, walk_to
+from portal.tokens import api_token_create
+from provisioning import services as run_services
+from provisioning.models import ProvisioningRun
+from provisioning.tests.helpers import in_progress
+from requests_app import services
+from requests_app.choices import EventKind, Priority, RequestState, RequestType
+from requests_app.models import Notification, RequestEvent, ServiceRequest
+
+ROLES = ("anon", "req_a", "req_b", "eng_a", "lead_a", "eng_b", "lead_b", "pm", "egov")
+ROLE_USERS = {
+    "req_a": "requester",
+    "req_b": "other_requester",
+    "eng_a": "vendor_engineer",
+    "lead_a": "vendor_lead",
+    "eng_b": "other_vendor_engineer",
+    "lead_b": "other_vendor_lead",
+    "pm": "pm",
+    "egov": "approver",
+}
+WEEK = "2026-W47"
+OUTSIDE = "203.0.113.7"  # TEST-NET-3: outside METRICS_ALLOWED_NETWORKS
+# Routes with no place in the matrix: the admin has its own tests below; static files are served by WhiteNoise.
+SKIPPED_PREFIXES = ("admin/", "static/", "media/", "__debug__/")
+
+
+# --- the objects the URLs point at ---------------------------------------------------------------------------
+@dataclass
+class Objects:
+    """Team A's in-progress request routed to vendor A, with a failed run, and everything else a URL names."""
+
+    world: World
+    service_request: ServiceRequest
+    run: ProvisioningRun
+    token: ApiToken
+    users: dict[str, User] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+
+
+def _build() -> Objects:
+    world = build_world()
+    service_request = in_progress(world)  # InfraProvision with parameters, so its automation can run
+    run = run_services.run_start(service_request, actor=world.vendor_engineer)
+    run = run_services.run_fail(run_id=run.pk, message="Kubernetes said no")
+    token, _ = api_token_create(user=world.requester, name="matrix")
+    # Team B's own request with vendor B, and pages with rows in them: the triage inbox and the approvals.
+    other = walk_to(world, RequestState.IN_PROGRESS, actor=world.other_requester, title="Team B's")
+    other = services.request_reassign(other, actor=world.pm, vendor=world.vendor_b, reason="B's work")
+    walk_to(world, RequestState.SUBMITTED, title="Awaiting triage")
+    walk_to(world, RequestState.PENDING_APPROVAL, title="Awaiting approval")
+    # One unread notification each, about a request they see, so "mark all read" has something to do.
+    for role, name in ROLE_USERS.items():
+        seen = other if role in ("req_b", "eng_b", "lead_b") else service_request
+        Notification.objects.create(event=seen.events.get(kind=EventKind.FILED), user=getattr(world, name))
+    users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
+    sessions = {}
+    for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
+        client = Client()
+        client.force_login(user)
+        sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return Objects(world=world, service_request=service_request, run=run, token=token, users=users, sessions=sessions)
+
+
+@pytest.fixture(scope="module")
+def objects(django_db_setup, django_db_blocker) -> Iterator[Objects]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build()
+        transaction.set_rollback(True)
+
+
+# --- how to call each route ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """One way to call a route: its URL from the objects, a body, and extra request options."""
+
+    url: Callable[[Objects], str]
+    data: dict[str, Any] | Callable[[Objects], dict[str, Any]] | None = None
+    json: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def ref(name: str, *extra: str, **query: str) -> Callable[[Objects], str]:
+    """URL `name` for the request (and `extra` path arguments), with a query string."""
+
+    def build(o: Objects) -> str:
+        url = reverse(name, args=[o.service_request.reference, *extra])
+        return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+    return build
+
+
+def url(name: str, *args: Any, query: str = "") -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=args) + (f"?{query}" if query else "")
+
+
+def run_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.service_request.reference, o.run.pk])
+
+
+def token_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.token.pk])
+
+
+def filing_form(o: Objects) -> dict[str, Any]:
+    return {
+        "title": "Matrix namespace",
+        "description": "Four CPUs, please.",
+        "request_type": RequestType.INFRA_PROVISION,
+        "priority": Priority.P2,
+        "environment": o.world.environment.pk,
+        "stack": o.world.stack.pk,
+    }
+
+
+def filing_json(o: Objects) -> dict[str, Any]:
+    return {**filing_form(o), "environment": o.world.environment.code, "stack": o.world.stack.code}
+
+
+COMMENT = {"body": "Checking in from the matrix."}
+RESOLVE = {"reason": "Done"}
+RESOLVE_FORM = {"resolve-reason": "Done"}  # the page's form fields carry the action's name as prefix
+TOKEN = {"name": "matrix", "expires_in_days": "30"}
+DETAIL = ref("request-detail")
+
+CALLS: dict[tuple[str, ...], Call] = {
+    ("healthz", "GET"): Call(url("healthz")),
+    ("readyz", "GET"): Call(url("readyz")),
+    ("metrics", "GET"): Call(url("metrics"), extra={"REMOTE_ADDR": OUTSIDE}),
+    ("metrics", "GET", "allowed network"): Call(url("metrics")),
+    ("login", "GET"): Call(url("login")),
+    ("login", "POST"): Call(url("login"), {"username": "asha", "password": "not-the-password"}),
+    ("logout", "GET"): Call(url("logout")),
+    ("logout", "POST"): Call(url("logout")),
+    ("otp-verify", "GET"): Call(url("otp-verify")),
+    ("otp-verify", "POST"): Call(url("otp-verify"), {"token": "000000"}),
+    ("otp-setup", "GET"): Call(url("otp-setup")),
+    ("otp-setup", "POST"): Call(url("otp-setup"), {"token": "000000"}),
+    ("account-tokens", "GET"): Call(url("account-tokens")),
+    ("account-tokens", "POST"): Call(url("account-tokens"), TOKEN),
+    ("account-token-revoke", "GET"): Call(token_url("account-token-revoke")),
+    ("account-token-revoke", "POST"): Call(token_url("account-token-revoke")),
+    # API
+    ("api:me", "GET"): Call(url("api:me")),
+    ("api:me-tokens", "GET"): Call(url("api:me-tokens")),
+    ("api:me-tokens", "POST"): Call(url("api:me-tokens"), {"name": "matrix"}, json=True),
+    ("api:me-token", "GET"): Call(token_url("api:me-token")),
+    ("api:me-token", "DELETE"): Call(token_url("api:me-token")),
+    ("api:request-list", "GET"): Call(url("api:request-list")),
+    ("api:request-list", "POST"): Call(url("api:request-list"), filing_json, json=True),
+    ("api:request-detail", "GET"): Call(ref("api:request-detail")),
+    ("api:request-detail", "PATCH"): Call(ref("api:request-detail"), {"title": "Renamed by the matrix"}, json=True),
+    ("api:request-detail", "DELETE"): Call(ref("api:request-detail")),
+    ("api:request-comments", "GET"): Call(ref("api:request-comments")),
+    ("api:request-comments", "POST"): Call(ref("api:request-comments"), COMMENT, json=True),
+    ("api:request-events", "GET"): Call(ref("api:request-events")),
+    ("api:request-transitions", "GET"): Call(ref("api:request-transitions")),
+    ("api:request-transition", "POST"): Call(ref("api:request-transition", "resolve"), RESOLVE, json=True),
+    ("api:request-transition", "GET"): Call(ref("api:request-transition", "resolve")),
+    ("api:vendor-list", "GET"): Call(url("api:vendor-list")),
+    ("api:environment-list", "GET"): Call(url("api:environment-list")),
+    ("api:stack-list", "GET"): Call(url("api:stack-list")),
+    ("api:team-list", "GET"): Call(url("api:team-list")),
+    ("api:reports-sla", "GET"): Call(url("api:reports-sla", query=f"week={WEEK}")),
+    ("api:schema", "GET"): Call(url("api:schema")),
+    ("api:docs", "GET"): Call(url("api:docs")),
+    ("api:redoc", "GET"): Call(url("api:redoc")),
+    ("api:jira-webhook", "POST"): Call(url("api:jira-webhook", query="environment=punjab"), {}, json=True),
+    ("api:jira-webhook", "GET"): Call(url("api:jira-webhook")),
+    ("api:request-runs", "GET"): Call(ref("api:request-runs")),
+    ("api:request-runs", "POST"): Call(ref("api:request-runs"), {}, json=True),
+    ("api:request-run-retry", "POST"): Call(run_url("api:request-run-retry"), {}, json=True),
+    ("api/^(?P<path>.*)$", "GET"): Call(lambda o: "/api/v1/no-such-thing/"),
+    # reports
+    ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
+    ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
+    ("reports-weekly-csv", "GET"): Call(url("reports-weekly-csv", query=f"week={WEEK}")),
+    ("reports-weekly-pdf", "GET"): Call(url("reports-weekly-pdf", query=f"week={WEEK}")),
+    # the request portal
+    ("home", "GET"): Call(url("home")),
+    ("request-new", "GET"): Call(url("request-new")),
+    ("request-new", "POST"): Call(url("request-new"), filing_form),
+    ("request-new-validate", "POST"): Call(url("request-new-validate", query="field=title"), {"title": "x"}),
+    ("request-detail", "GET"): Call(DETAIL),
+    ("request-transition", "POST"): Call(ref("request-transition", "resolve"), RESOLVE_FORM),
+    ("request-transition", "GET"): Call(ref("request-transition", "resolve")),
+    ("request-comment", "POST"): Call(ref("request-comment"), COMMENT),
+    ("vendor-queue", "GET"): Call(url("vendor-queue")),
+    ("triage-inbox", "GET"): Call(url("triage-inbox")),
+    ("approvals", "GET"): Call(url("approvals")),
+    ("notification-list", "GET"): Call(url("notification-list")),
+    ("notification-mark-all-read", "POST"): Call(url("notification-mark-all-read")),
+    ("provisioning-runs", "GET"): Call(ref("provisioning-runs")),
+    ("provisioning-runs", "POST"): Call(ref("provisioning-runs")),
+    ("provisioning-run-retry", "POST"): Call(run_url("provisioning-run-retry")),
+}
+
+# --- the expectations ----------------------------------------------------------------------------------------
+# fmt: off
+MATRIX: dict[tuple[str, ...], str] = {
+    # route, method[, variant]                  anon   req_a  req_b  eng_a  lead_a eng_b  lead_b pm     egov
+    ("healthz", "GET"):                        "200    200    200    200    200    200    200    200    200",
+    ("readyz", "GET"):                         "200    200    200    200    200    200    200    200    200",
+    ("metrics", "GET"):                        "403    403    403    403    403    403    403    403    403",
+    ("metrics", "GET", "allowed network"):     "200    200    200    200    200    200    200    200    200",
+    ("login", "GET"):                          "200    302    302    302    302    302    302    302    302",
+    ("login", "POST"):                         "200    302    302    302    302    302    302    302    302",
+    ("logout", "GET"):                         "405    405    405    405    405    405    405    405    405",
+    ("logout", "POST"):                        "L302   L302   L302   L302   L302   L302   L302   L302   L302",
+    ("otp-verify", "GET"):                     "L302   302    302    302    302    302    302    302    302",
+    ("otp-verify", "POST"):                    "L302   302    302    302    302    302    302    302    302",
+    ("otp-setup", "GET"):                      "L302   200    200    200    200    200    200    200    200",
+    ("otp-setup", "POST"):                     "L302   400    400    400    400    400    400    400    400",
+    ("account-tokens", "GET"):                 "L302   200    200    200    200    200    200    200    200",
+    ("account-tokens", "POST"):                "L302   200w   200w   200w   200w   200w   200w   200w   200w",
+    ("account-token-revoke", "GET"):           "L302   405    405    405    405    405    405    405    405",
+    ("account-token-revoke", "POST"):          "L302   302w   404    404    404    404    404    404    404",
+    # the API (401 without credentials; outside visibility 404)
+    ("api:me", "GET"):                         "401    200    200    200    200    200    200    200    200",
+    ("api:me-tokens", "GET"):                  "401    200    200    200    200    200    200    200    200",
+    ("api:me-tokens", "POST"):                 "401    201w   201w   201w   201w   201w   201w   201w   201w",
+    ("api:me-token", "GET"):                   "401    405    405    405    405    405    405    405    405",
+    ("api:me-token", "DELETE"):                "401    204w   404    404    404    404    404    404    404",
+    ("api:request-list", "GET"):               "401    200    200    200    200    200    200    200    200",
+    ("api:request-list", "POST"):              "401    201w   201w   403    403    403    403    403    403",
+    ("api:request-detail", "GET"):             "401    200    404    200    200    404    404    200    200",
+    ("api:request-detail", "PATCH"):           "401    200w   404    403    403    404    404    200w   403",
+    ("api:request-detail", "DELETE"):          "401    405    405    405    405    405    405    405    405",
+    ("api:request-comments", "GET"):           "401    200    404    200    200    404    404    200    200",
+    ("api:request-comments", "POST"):          "401    201w   404    201w   201w   404    404    201w   201w",
+    ("api:request-events", "GET"):             "401    200    404    200    200    404    404    200    200",
+    ("api:request-transitions", "GET"):        "401    200    404    200    200    404    404    200    200",
+    ("api:request-transition", "POST"):        "401    403    404    200w   200w   404    404    403    403",
+    ("api:request-transition", "GET"):         "401    405    405    405    405    405    405    405    405",
+    ("api:vendor-list", "GET"):                "401    200    200    200    200    200    200    200    200",
+    ("api:environment-list", "GET"):           "401    200    200    200    200    200    200    200    200",
+    ("api:stack-list", "GET"):                 "401    200    200    200    200    200    200    200    200",
+    ("api:team-list", "GET"):                  "401    200    200    200    200    200    200    200    200",
+    ("api:reports-sla", "GET"):                "401    403    403    403    200    403    200    200    200",
+    ("api:schema", "GET"):                     "200    200    200    200    200    200    200    200    200",
+    ("api:docs", "GET"):                       "200    200    200    200    200    200    200    200    200",
+    ("api:redoc", "GET"):                      "200    200    200    200    200    200    200    200    200",
+    ("api:jira-webhook", "POST"):              "401    401    401    401    401    401    401    401    401",
+    ("api:jira-webhook", "GET"):               "405    405    405    405    405    405    405    405    405",
+    ("api:request-runs", "GET"):               "401    200    404    200    200    404    404    200    200",
+    ("api:request-runs", "POST"):              "401    403    404    201w   201w   404    404    403    403",
+    ("api:request-run-retry", "POST"):         "401    403    404    200w   200w   404    404    403    403",
+    ("api/^(?P<path>.*)$", "GET"):             "404    404    404    404    404    404    404    404    404",
+    # reports: program manager, eGov DevOps and vendor leads (their own vendor)
+    ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
+    ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
+    ("reports-weekly-csv", "GET"):             "L302   403    403    403    200    403    200    200    200",
+    ("reports-weekly-pdf", "GET"):             "L302   403    403    403    200    403    200    200    200",
+    # the request portal (outside visibility 404; refused actions go back with a message and write nothing)
+    ("home", "GET"):                           "L302   200    200    200    200    200    200    200    200",
+    ("request-new", "GET"):                    "L302   200    200    403    403    403    403    403    403",
+    ("request-new", "POST"):                   "L302   302w   302w   403    403    403    403    403    403",
+    ("request-new-validate", "POST"):          "L302   200    200    200    200    200    200    200    200",
+    ("request-detail", "GET"):                 "L302   200    404    200    200    404    404    200    200",
+    ("request-transition", "POST"):            "L302   302    404    302w   302w   404    404    302    302",
+    ("request-transition", "GET"):             "L302   405    405    405    405    405    405    405    405",
+    ("request-comment", "POST"):               "L302   302w   404    302w   302w   404    404    302w   302w",
+    ("vendor-queue", "GET"):                   "L302   403    403    200    200    200    200    403    403",
+    ("triage-inbox", "GET"):                   "L302   403    403    403    403    403    403    200    403",
+    ("approvals", "GET"):                      "L302   403    403    403    403    403    403    403    200",
+    ("notification-list", "GET"):              "L302   200    200    200    200    200    200    200    200",
+    ("notification-mark-all-read", "POST"):    "L302   302w   302w   302w   302w   302w   302w   302w   302w",
+    ("provisioning-runs", "GET"):              "L302   200    404    200    200    404    404    200    200",
+    ("provisioning-runs", "POST"):             "L302   302    404    302w   302w   404    404    302    302",
+    ("provisioning-run-retry", "POST"):        "L302   302    404    302w   302w   404    404    302    302",
+}
+# fmt: on
+
+
+# --- the cells -----------------------------------------------------------------------------------------------
+def _cells() -> Iterator[Any]:
+    for key, row in MATRIX.items():
+        expected = row.split()
+        expected = expected * len(ROLES) if expected == ["?"] else expected
+        assert len(expected) == len(ROLES), f"{key}: {len(expected)} cells for {len(ROLES)} roles"
+        for role, cell in zip(ROLES, expected, strict=True):
+            yield pytest.param(key, role, cell, id=f"{'|'.join(key)}|{role}")
+
+
+def _count(queryset: Any) -> Subquery:
+    return Subquery(queryset.order_by().values(one=Value(1)).annotate(n=Count("pk")).values("n")[:1])
+
+
+def _writes() -> dict[str, Any]:
+    """A fingerprint (one query) of everything a call may write; equal before and after means it wrote nothing."""
+    return User.objects.order_by().values(
+        requests=_count(ServiceRequest.objects.all()),
+        titled=_count(ServiceRequest.objects.filter(title__contains="matrix")),
+        events=_count(RequestEvent.objects.all()),
+        runs=_count(ProvisioningRun.objects.all()),
+        failed_runs=_count(ProvisioningRun.objects.filter(status="failed")),
+        tokens=_count(ApiToken.objects.all()),
+        live_tokens=_count(ApiToken.objects.filter(revoked_at__isnull=True)),
+        unread=_count(Notification.objects.filter(read_at__isnull=True)),
+    )[0]
+
+
+def perform(objects: Objects, key: tuple[str, ...], role: str) -> tuple[Any, bool]:
+    call = CALLS[key]
+    client = Client(**call.extra)
+    if role != "anon":
+        client.cookies[settings.SESSION_COOKIE_NAME] = objects.sessions[role]
+    data = call.data(objects) if callable(call.data) else call.data
+    kwargs: dict[str, Any] = {}
+    if data is not None:
+        kwargs = {"data": data, "content_type": "application/json"} if call.json else {"data": data}
+    before = _writes()
+    response = getattr(client, key[1].lower())(call.url(objects), **kwargs)
+    return response, _writes() != before
+
+
+def describe(response: Any, wrote: bool) -> str:
+    """The cell a response earns, in the table's notation."""
+    code = str(response.status_code)
+    if response.status_code == 302 and response["Location"].startswith(reverse("login")):
+        code = "L302"
+    return code + ("w" if wrote else "")
+
+
+@pytest.mark.parametrize(("key", "role", "expected"), list(_cells()))
+def test_cell(objects, db, key, role, expected):
+    response, wrote = perform(objects, key, role)
+
+    actual = describe(response, wrote)
+    assert actual == expected, f"{' '.join(key)} as {role}: got {actual}, the matrix says {expected}"
+
+
+# --- the table covers the URLconf ----------------------------------------------------------------------------
+def _routes(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[str]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else entry.namespace or namespace
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            route = prefix + str(entry.pattern)
+            if route.startswith(SKIPPED_PREFIXES):
+                continue
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name
+            yield name or route
+
+
+def test_every_route_is_in_the_matrix():
+    routes = set(_routes(get_resolver().url_patterns))
+    covered = {key[0] for key in MATRIX}
+
+    missing = sorted(routes - covered)
+    assert not missing, f"New URL patterns: add them to the authorisation matrix (MATRIX and CALLS): {missing}"
+    assert not covered - routes, f"The matrix names routes that no longer exist: {sorted(covered - routes)}"
+
+
+def test_every_row_says_how_to_call_it():
+    assert set(MATRIX) == set(CALLS)
+
+
+# --- the admin -----------------------------------------------------------------------------------------------
+def test_the_admin_is_for_staff_only(client, world):
+    index = reverse("admin:index")
+    assert client.get(index)["Location"].startswith(reverse("admin:login"))
+    client.force_login(world.pm)
+    assert client.get(index)["Location"].startswith(reverse("admin:login"))  # not staff: sent to the admin login
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 12))
+    assert client.get(index).status_code == 200
+
+
+def test_the_admin_cannot_change_or_delete_the_audit_trail(client, world):
+    event = file_request(world).events.get()
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 12))
+
+    change = client.post(reverse("admin:requests_app_requestevent_change", args=[event.pk]), {"message": "edited"})
+    delete = client.post(reverse("admin:requests_app_requestevent_delete", args=[event.pk]), {"post": "yes"})
+
+    assert change.status_code == 403 and delete.status_code == 403
+    assert RequestEvent.objects.get(pk=event.pk).message == event.message
+    assert RequestEvent in admin_site._registry
