@@ -408,7 +408,10 @@ def main() -> None:
     ]
     for label, (best, timings) in results.items():
         lines.append(f"| {label} | {best * 1000:.0f} ms | {', '.join(str(round(t * 1000)) for t in timings)} |")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines += [
+        "",
+        f"Load average when the timings ended: {load} (1/5/15 min); other work on the machine slows the runs.",
         "",
         "Target: under 1 second on 1,000,000 requests. The indexes it relies on are in "
         "`reports/migrations/0002_report_indexes.py`.",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from .choices import Priority, RequestState, RequestType
 from .models import ServiceRequest
@@ -18,6 +22,29 @@ SLA_FILTER_CHOICES = [
 ]
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 instant, handed to the database in UTC.
+
+    PostgreSQL refuses UTC offsets beyond ±15:59 that ISO 8601 allows (and an error inside a transaction poisons
+    it), and years far out of range cannot be stored at all; both are a 400 here, never a database error."""
+
+    def to_python(self, value: object) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            instant = parsed.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise ValidationError("The date-time is out of range.", code="invalid") from exc
+        if not 1 <= instant.year <= 9999:
+            raise ValidationError("The date-time is out of range.", code="invalid")
+        return instant
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class ServiceRequestFilterSet(django_filters.FilterSet):
     """state, priority and type take several values (`?state=queued&state=in_progress`); keys are codes."""
 
@@ -28,10 +55,10 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
     stack = django_filters.CharFilter(field_name="stack__code", help_text="Stack code.")
     vendor = django_filters.CharFilter(field_name="vendor__slug", help_text="Vendor slug.")
     assignee = django_filters.CharFilter(field_name="assignee__username", help_text="Assignee's username.")
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="ISO 8601 date or date-time (inclusive)."
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = UtcIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="ISO 8601 date or date-time (exclusive)."
     )
     q = django_filters.CharFilter(method="filter_text", help_text="Free text over the reference and the title.")

@@ -76,10 +76,14 @@ def stored_calendar_for(environment: Environment) -> BusinessCalendar:
     """The environment's working calendar, or the national default when none is set."""
     if environment.calendar_id:
         return environment.calendar
-    default = BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG).first()
+    # Remembered on the environment object: a request page or a bulk replay asks several times per request.
+    default = getattr(environment, "_default_calendar", None)
     if default is None:
-        ensure_defaults()
-        default = BusinessCalendar.objects.get(slug=DEFAULT_CALENDAR_SLUG)
+        default = BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG).first()
+        if default is None:
+            ensure_defaults()
+            default = BusinessCalendar.objects.get(slug=DEFAULT_CALENDAR_SLUG)
+        environment._default_calendar = default
     return default
 
 

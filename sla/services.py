@@ -250,16 +250,17 @@ def sla_scan(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]
     """Flag clocks that newly became at risk or breached: one audit event each, ever; safe on two workers."""
     now = now or timezone.now()
     counts = {"breached": 0, "at_risk": 0}
-    for label, queryset, field, kind in (
-        ("breached", RequestClock.objects.newly_breached(now), "breached_flagged_at", EventKind.SLA_BREACHED),
-        ("at_risk", RequestClock.objects.newly_at_risk(now), "at_risk_flagged_at", EventKind.SLA_AT_RISK),
+    # Ordered by the column each partial index is on, so PostgreSQL walks the index, not the primary key.
+    for label, queryset, field, kind, order in (
+        ("breached", RequestClock.objects.newly_breached(now), "breached_flagged_at", EventKind.SLA_BREACHED, "due_at"),
+        ("at_risk", RequestClock.objects.newly_at_risk(now), "at_risk_flagged_at", EventKind.SLA_AT_RISK, "at_risk_at"),
     ):
         while True:
             with transaction.atomic():
                 rows = list(
                     queryset.select_for_update(skip_locked=True, of=("self",))
                     .select_related("service_request")
-                    .order_by("pk")[:batch]
+                    .order_by(order, "pk")[:batch]
                 )
                 for row in rows:
                     _flag(row, field=field, kind=kind, now=now)

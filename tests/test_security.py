@@ -328,7 +328,7 @@ ALL_TYPES_AGREE = """() => {
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_ui_and_the_api_docs_work_under_the_policy_in_a_real_browser(live_server, world):
     from playwright.sync_api import expect, sync_playwright
 

@@ -4,6 +4,7 @@
 --   BENCH_HEADERS  "Name: value" pairs separated by "|"
 --   BENCH_BODY     request body (POST)
 --   BENCH_PATHS    file with one path per line; each is requested once, then the thread stops
+--   BENCH_CYCLE    non-empty: go round the paths again instead of stopping (reads of many different rows)
 local threads = {}
 local counter = 0
 
@@ -23,6 +24,7 @@ end
 if body and body ~= "" then headers["Content-Type"] = headers["Content-Type"] or "application/json" end
 
 local paths = nil
+local cycle = (os.getenv("BENCH_CYCLE") or "") ~= ""
 local index = 0
 local exhausted = false
 statuses = {}
@@ -46,6 +48,7 @@ function request()
   local path = wrk.path
   if paths then
     index = index + 1
+    if cycle and index > #paths then index = 1 end
     if index > #paths then
       exhausted = true
       index = #paths -- keep sending the last one; response() stops the thread before it matters
@@ -58,7 +61,7 @@ end
 function response(status, hdrs, resp_body)
   local key = tostring(status)
   statuses[key] = (statuses[key] or 0) + 1
-  if paths and index >= #paths then wrk.thread:stop() end
+  if paths and not cycle and index >= #paths then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
