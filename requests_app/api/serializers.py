@@ -85,6 +85,11 @@ class OlaSerializer(SlaSerializer):
     vendor = serializers.CharField(allow_null=True, help_text="The vendor the OLA holds to account (slug).")
 
 
+# One nested serializer of each kind, reused for every row: building one per row deep-copies its fields each time.
+SLA_RENDERER = SlaSerializer()
+OLA_RENDERER = OlaSerializer()
+
+
 class ServiceRequestSerializer(serializers.ModelSerializer):
     """A request as the API shows it, with where its SLA clocks stand now."""
 
@@ -137,12 +142,12 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(SlaSerializer)
     def get_sla(self, service_request: ServiceRequest) -> dict[str, Any]:
         """The end-to-end SLA the requester sees, measured from submission."""
-        return SlaSerializer(self._summary(service_request)["sla"]).data
+        return SLA_RENDERER.to_representation(self._summary(service_request)["sla"])
 
     @extend_schema_field(OlaSerializer)
     def get_ola(self, service_request: ServiceRequest) -> dict[str, Any]:
         """The vendor's OLA, from routing to that vendor, without approval or requester waits."""
-        return OlaSerializer(self._summary(service_request)["ola"]).data
+        return OLA_RENDERER.to_representation(self._summary(service_request)["ola"])
 
 
 class ServiceRequestFileSerializer(StrictSerializer):
