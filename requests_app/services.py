@@ -177,7 +177,7 @@ def request_file(
     return service_request
 
 
-EDITABLE_BY_REQUESTER = ("title", "description", "stack", "needed_by", "affects_production")
+EDITABLE_BY_REQUESTER = ("title", "description", "stack", "needed_by", "affects_production", "parameters")
 EDITABLE_BY_PM = (*EDITABLE_BY_REQUESTER, "priority", "request_type")
 
 
@@ -201,6 +201,12 @@ def request_update(
         raise ValidationFailed(
             "Some fields cannot be changed by you.", fields={name: "You cannot change this field." for name in refused}
         )
+    if "parameters" in changes or ("request_type" in changes and service_request.parameters):
+        from provisioning.catalogue import parameters_validate  # the catalogue owns the parameter schemas
+
+        # Checked against the type the request will have; a type change drops parameters that no longer fit.
+        new_type = changes.get("request_type", service_request.request_type)
+        changes["parameters"] = parameters_validate(new_type, changes.get("parameters", service_request.parameters))
     before = {name: _plain(getattr(service_request, name)) for name in changes}
     for name, value in changes.items():
         setattr(service_request, name, value.strip() if isinstance(value, str) else value)

@@ -195,6 +195,9 @@ class ServiceRequestUpdateSerializer(StrictSerializer):
     request_type = serializers.ChoiceField(
         choices=RequestType.choices, required=False, help_text="Program manager only."
     )
+    parameters = serializers.DictField(
+        required=False, help_text="Automation parameters for the type's action ({} makes the work manual again)."
+    )
     reason = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, write_only=True)
 
 

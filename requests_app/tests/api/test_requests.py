@@ -333,3 +333,15 @@ def test_filing_checks_automation_parameters_against_the_catalogue(world, api):
     )
     assert good.status_code == 201, good.content
     assert good.json()["parameters"]["namespace"] == "mgramseva-uat"
+
+
+def test_parameters_can_be_added_after_filing_and_are_checked(world, api):
+    service_request = walk_to(world, RequestState.SUBMITTED)
+    url = detail_url(service_request.reference)
+    bad = api(world.requester).patch(url, {"parameters": {"namespace": "x", "cpu": "lots"}}, format="json")
+    assert bad.status_code == 400 and "parameters.memory" in error_of(bad)["fields"]
+    good = {"namespace": "mgramseva-uat", "cpu": "4", "memory": "8Gi"}
+    response = api(world.requester).patch(url, {"parameters": good}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["parameters"]["namespace"] == "mgramseva-uat"
+    assert service_request.events.filter(kind=EventKind.UPDATED).count() == 1
