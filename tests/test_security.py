@@ -134,7 +134,7 @@ def test_weak_passwords_are_refused(password):
 
 
 def test_a_strong_password_passes():
-    validate_password("correct horse battery staple")  # raises if refused
+    assert validate_password("correct horse battery staple") is None  # raises ValidationError if refused
 
 
 # --- two-factor (django-otp) ---------------------------------------------------------------------------------
