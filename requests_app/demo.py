@@ -265,6 +265,11 @@ STATE_WEIGHTS = {
 PRIORITY_WEIGHTS = {Priority.P0: 5, Priority.P1: 15, Priority.P2: 40, Priority.P3: 28, Priority.P4: 12}
 ENVIRONMENT_WEIGHTS = {"internal": 1, "punjab": 3, "ap": 2, "bihar": 2}
 WINDOW = timedelta(weeks=8)
+# Large seeds (benchmarks) look like a service desk that has been running for a while: about this many
+# requests filed a week, spread back as far as the count needs, and only the last few weeks' worth still in
+# flight. Without it a million requests would all be filed in eight weeks with half of them open.
+WEEKLY_INTAKE = 6_400
+ACTIVE_WEEKS = 8
 
 TITLES: dict[str, list[str]] = {
     RequestType.INFRA_PROVISION: [
@@ -342,8 +347,10 @@ def _between(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
 class RequestStory:
     """One request's life up to its target state, as the workflow would have produced it."""
 
-    def __init__(self, rng: random.Random, world: DemoWorld, now: datetime, target: str) -> None:
-        self.rng, self.world, self.now, self.target = rng, world, now, target
+    def __init__(
+        self, rng: random.Random, world: DemoWorld, now: datetime, target: str, *, window: timedelta = WINDOW
+    ) -> None:
+        self.rng, self.world, self.now, self.target, self.window = rng, world, now, target, window
         self.steps: list[_Step] = []
         self.state = S.SUBMITTED
         self.t = timedelta(0)
@@ -595,7 +602,7 @@ class RequestStory:
             return _between(rng, timedelta(minutes=5), timedelta(days=3))
         if self.target in (S.IN_PROGRESS, S.WAITING_ON_REQUESTER, S.BLOCKED):
             return _between(rng, timedelta(minutes=5), timedelta(days=5))
-        return _between(rng, timedelta(minutes=5), max(WINDOW - total, timedelta(hours=1)))
+        return _between(rng, timedelta(minutes=5), max(self.window - total, timedelta(hours=1)))
 
     def _ledger(self, pk: int, created: datetime) -> list[ClockLedgerEntry]:
         """The clock events this history caused, by the same rule the live workflow uses."""
@@ -690,10 +697,25 @@ class RequestStory:
         return request, events, ledger, clocks
 
 
+def _spread(count: int) -> tuple[timedelta, float]:
+    """The history window of `count` generated requests and the share of them drawn from every state (the
+    rest are finished ones): small seeds keep the eight-week window with every state well represented."""
+    window = max(WINDOW, timedelta(weeks=count / WEEKLY_INTAKE))
+    active = min(1.0, ACTIVE_WEEKS * WEEKLY_INTAKE / count) if count else 1.0
+    return window, active
+
+
 def _targets_for(count: int, rng: random.Random) -> Iterator[str]:
     states = list(STATE_WEIGHTS)
+    finished = [state for state in states if state in FINAL_STATES]
+    _window, active = _spread(count)
     for index in range(count):
-        yield states[index] if index < len(states) else rng.choices(states, weights=list(STATE_WEIGHTS.values()))[0]
+        if index < len(states):
+            yield states[index]
+        elif rng.random() < active:
+            yield rng.choices(states, weights=list(STATE_WEIGHTS.values()))[0]
+        else:
+            yield rng.choices(finished, weights=[STATE_WEIGHTS[state] for state in finished])[0]
 
 
 # --- writing ----------------------------------------------------------------------------------------------
@@ -764,6 +786,7 @@ def demo_requests_generate(
     now = timezone.now()
     states: Counter[str] = Counter()
     targets = _targets_for(count, rng)
+    window, _active = _spread(count)
     written = 0
     while written < count:
         size = min(batch_size, count - written)
@@ -772,7 +795,7 @@ def demo_requests_generate(
             ledger_pk, clock_pk = _next_id(ClockLedgerEntry), _next_id(RequestClock)
             requests, events, ledger, clocks = [], [], [], []
             for target in _take(targets, size):
-                story = RequestStory(rng, world, now, target)
+                story = RequestStory(rng, world, now, target, window=window)
                 story.build()
                 request, story_events, story_ledger, story_clocks = story.rows(request_pk, event_pk)
                 requests.append(request)

@@ -271,9 +271,14 @@ def allowed_transitions(service_request: ServiceRequest, user: User | None) -> l
 
 def request_transition_check(service_request: ServiceRequest, name: str, *, actor: User | None) -> None:
     """Raise what running `name` as `actor` now would: NotFound, InvalidTransition (409) or Forbidden (403)."""
-    # Callers that parse a transition's input (the API) ask first, so a refusal never hides behind a 400.
     if actor is not None:
         _visible_or_404(service_request, actor)
+    request_transition_refusal(service_request, name, actor=actor)
+
+
+def request_transition_refusal(service_request: ServiceRequest, name: str, *, actor: User | None) -> None:
+    """`request_transition_check` for a request the caller found through `visible_to(actor)` (no second look)."""
+    # Callers that parse a transition's input (the API) ask first, so a refusal never hides behind a 400.
     method = getattr(service_request, name, None)
     if name not in TRANSITIONS or method is None:
         raise NotFound(f"There is no transition called “{name}”.")
@@ -302,10 +307,14 @@ def request_transition(
     **arguments: Any,
 ) -> tuple[ServiceRequest, RequestEvent]:
     """Run transition `name` as `actor` (None means the system) under a row lock, and append it to the timeline."""
-    if actor is not None:
-        _visible_or_404(service_request, actor)
-    locked = ServiceRequest.objects.select_for_update().get(pk=service_request.pk)
-    request_transition_check(locked, name, actor=actor)
+    # The lock is taken through the visibility gate, so one query both hides and locks the row; the
+    # environment comes along for the SLA calendar (its row is not locked).
+    candidates = ServiceRequest.objects.visible_to(actor) if actor is not None else ServiceRequest.objects.all()
+    try:
+        locked = candidates.select_for_update(of=("self",)).select_related("environment").get(pk=service_request.pk)
+    except ServiceRequest.DoesNotExist:
+        raise NotFound(f"No request {service_request.reference}.") from None
+    request_transition_refusal(locked, name, actor=actor)
     method = getattr(locked, name)
     before = locked.state
     if prepare:

@@ -58,7 +58,7 @@ def sla_policy_revise(*, priority: str, actor: User | None, note: str = "", **fi
 
 
 # --- the ledger -----------------------------------------------------------------------------------------
-def _append(
+def _entry(
     service_request: ServiceRequest,
     *,
     clock: str,
@@ -69,7 +69,7 @@ def _append(
     policy: SlaPolicy | None = None,
     reason: str = "",
 ) -> ClockLedgerEntry:
-    return ClockLedgerEntry.objects.create(
+    return ClockLedgerEntry(
         service_request=service_request,
         clock=clock,
         measure=measure,
@@ -79,6 +79,16 @@ def _append(
         policy=policy,
         reason=reason[:300],
     )
+
+
+def _append(service_request: ServiceRequest, **fields: Any) -> ClockLedgerEntry:
+    entry = _entry(service_request, **fields)
+    entry.save()
+    return entry
+
+
+def _ledger_of(service_request: ServiceRequest) -> list[ClockLedgerEntry]:
+    return list(service_request.clock_ledger.select_related("policy").order_by("at", "pk"))
 
 
 def sla_clock_start(service_request: ServiceRequest, *, at: datetime) -> None:
@@ -139,12 +149,16 @@ def sla_on_transition(
     )
     if not entries:
         return
-    policy = _policy_of(service_request)
+    # The ledger is read once: it names the policy the new entries run under and is then replayed with them.
+    rows = _ledger_of(service_request)
+    policy = _policy_of(service_request, rows)
+    added = []
     for entry in entries:
         if entry["kind"] in (LedgerKind.START, LedgerKind.VENDOR_CHANGE):
             entry["policy"] = policy
-        _append(service_request, at=at, **entry)
-    sla_refresh(service_request)
+        added.append(_entry(service_request, at=at, **entry))
+    ClockLedgerEntry.objects.bulk_create(added)
+    sla_refresh(service_request, entries=sorted(rows + added, key=lambda row: (row.at, row.pk)))
 
 
 def _ola_vendor(service_request: ServiceRequest) -> int | None:
@@ -173,11 +187,7 @@ def sla_compute(
     policy: SlaPolicy | None = None,
 ) -> dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]]:
     """Replay the request's ledger (optionally under a candidate policy) without writing anything."""
-    rows = (
-        entries
-        if entries is not None
-        else list(service_request.clock_ledger.select_related("policy").order_by("at", "pk"))
-    )
+    rows = entries if entries is not None else _ledger_of(service_request)
     policy = policy or _policy_of(service_request, rows)
     results = {}
     for clock in (Clock.SLA, Clock.OLA):
@@ -225,20 +235,31 @@ def due_times_of(computed: dict) -> tuple[datetime | None, datetime | None]:
     return computed[(Clock.SLA, Measure.RESPONSE)][0].due_at, computed[(Clock.SLA, Measure.RESOLUTION)][0].due_at
 
 
-def sla_refresh(service_request: ServiceRequest) -> None:
-    """Rewrite the stored figures of every clock of the request from its ledger."""
+CLOCK_FIELDS = [
+    field.name
+    for field in RequestClock._meta.concrete_fields
+    if field.name not in ("id", "service_request", "clock", "measure", "at_risk_flagged_at", "breached_flagged_at")
+]
+
+
+def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEntry] | None = None) -> None:
+    """Rewrite the stored figures of every clock of the request from its ledger (`entries`, in order, when the
+    caller has just read it)."""
     from requests_app.models import ServiceRequest as Model
 
-    computed = sla_compute(service_request)
-    ola_vendor_id = (
-        ClockLedgerEntry.objects.filter(service_request=service_request, clock=Clock.OLA, vendor__isnull=False)
-        .order_by("-at", "-pk")
-        .values_list("vendor_id", flat=True)
-        .first()
+    rows = entries if entries is not None else _ledger_of(service_request)
+    computed = sla_compute(service_request, entries=rows)
+    ola_vendors = [row.vendor_id for row in rows if row.clock == Clock.OLA and row.vendor_id is not None]
+    # One upsert for the four clocks; the scan's flags are left as they are.
+    RequestClock.objects.bulk_create(
+        [
+            RequestClock(**row)
+            for row in clock_rows(service_request, computed, ola_vendor_id=(ola_vendors or [None])[-1])
+        ],
+        update_conflicts=True,
+        unique_fields=["service_request", "clock", "measure"],
+        update_fields=CLOCK_FIELDS,
     )
-    for row in clock_rows(service_request, computed, ola_vendor_id=ola_vendor_id):
-        keys = {name: row.pop(name) for name in ("service_request_id", "clock", "measure")}
-        RequestClock.objects.update_or_create(**keys, defaults=row)
     response_due, resolution_due = due_times_of(computed)
     # Denormalised onto the request so queues sort by due time without a join.
     Model.objects.filter(pk=service_request.pk).update(response_due_at=response_due, resolution_due_at=resolution_due)

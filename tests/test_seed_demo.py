@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from io import StringIO
 
@@ -139,3 +140,23 @@ def test_if_empty_leaves_a_used_database_alone(seeded):
     output = _seed("--if-empty", "--requests", "500")
     assert "not seeding" in output
     assert ServiceRequest.objects.count() == 200
+
+
+def test_large_seeds_look_like_a_desk_that_has_run_for_years():
+    """A benchmark-sized seed files ~6,400 requests a week and keeps only the recent weeks' worth in flight."""
+    assert demo._spread(200) == (demo.WINDOW, 1.0)
+    window, active = demo._spread(1_000_000)
+    assert 156 <= window / timedelta(weeks=1) <= 157
+    assert active == pytest.approx(demo.ACTIVE_WEEKS * demo.WEEKLY_INTAKE / 1_000_000)
+    count = 200_000
+    targets = list(demo._targets_for(count, random.Random(1)))
+    open_share = sum(target not in FINAL_STATES and target != RequestState.RESOLVED for target in targets) / count
+    expected = (
+        demo._spread(count)[1]
+        * sum(
+            weight for state, weight in demo.STATE_WEIGHTS.items() if state not in FINAL_STATES and state != "resolved"
+        )
+        / sum(demo.STATE_WEIGHTS.values())
+    )
+    assert open_share == pytest.approx(expected, rel=0.1)
+    assert set(targets[: len(demo.STATE_WEIGHTS)]) == set(demo.STATE_WEIGHTS)  # a small seed still shows every state

@@ -10,6 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api import fields as portal_fields
 from portal.models import User
 from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
@@ -61,8 +62,8 @@ class StrictSerializer(serializers.Serializer):
 
 # --- requests ---------------------------------------------------------------------------------------------
 class SlaClockSerializer(serializers.Serializer):
-    due_at = serializers.DateTimeField(allow_null=True)
-    met_at = serializers.DateTimeField(allow_null=True, help_text="When it was picked up / resolved.")
+    due_at = portal_fields.DateTimeField(allow_null=True)
+    met_at = portal_fields.DateTimeField(allow_null=True, help_text="When it was picked up / resolved.")
     status = serializers.ChoiceField(
         choices=ClockStatus.choices,
         help_text="at_risk once the policy's share (75 % by default) of the goal is used; paused while waiting "
@@ -85,12 +86,34 @@ class OlaSerializer(SlaSerializer):
     vendor = serializers.CharField(allow_null=True, help_text="The vendor the OLA holds to account (slug).")
 
 
-# One nested serializer of each kind, reused for every row: building one per row deep-copies its fields each time.
-SLA_RENDERER = SlaSerializer()
-OLA_RENDERER = OlaSerializer()
+_DATETIME = portal_fields.DateTimeField()
 
 
-class ServiceRequestSerializer(serializers.ModelSerializer):
+def sla_block(summary: dict[str, Any]) -> dict[str, Any]:
+    """What `SlaSerializer` / `OlaSerializer` render for one block of `sla_summary`, built directly: through the
+    serializers it was ~45 field lookups a request, the largest share of a list page's time. The serializers
+    still describe it in the schema, and a test holds the two to the same output."""
+
+    def reading(clock: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "due_at": _DATETIME.to_representation(clock["due_at"]) if clock["due_at"] else None,
+            "met_at": _DATETIME.to_representation(clock["met_at"]) if clock["met_at"] else None,
+            "status": clock["status"],
+            "remaining_seconds": clock["remaining_seconds"],
+        }
+
+    block = {
+        "response": reading(summary["response"]),
+        "resolution": reading(summary["resolution"]),
+        "paused": bool(summary["paused"]),
+        "policy_version": summary["policy_version"],
+    }
+    if "vendor" in summary:
+        block["vendor"] = summary["vendor"]
+    return block
+
+
+class ServiceRequestSerializer(portal_fields.ModelSerializer):
     """A request as the API shows it, with where its SLA clocks stand now."""
 
     environment = serializers.SlugRelatedField(read_only=True, slug_field="code")
@@ -142,12 +165,12 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
     @extend_schema_field(SlaSerializer)
     def get_sla(self, service_request: ServiceRequest) -> dict[str, Any]:
         """The end-to-end SLA the requester sees, measured from submission."""
-        return SLA_RENDERER.to_representation(self._summary(service_request)["sla"])
+        return sla_block(self._summary(service_request)["sla"])
 
     @extend_schema_field(OlaSerializer)
     def get_ola(self, service_request: ServiceRequest) -> dict[str, Any]:
         """The vendor's OLA, from routing to that vendor, without approval or requester waits."""
-        return OLA_RENDERER.to_representation(self._summary(service_request)["ola"])
+        return sla_block(self._summary(service_request)["ola"])
 
 
 class ServiceRequestFileSerializer(StrictSerializer):
@@ -235,7 +258,7 @@ class TransitionInputSerializer(StrictSerializer):
 
 
 # --- timeline ---------------------------------------------------------------------------------------------
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(portal_fields.ModelSerializer):
     """One line of the timeline."""
 
     actor = serializers.SlugRelatedField(
@@ -251,7 +274,7 @@ class EventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CommentSerializer(serializers.ModelSerializer):
+class CommentSerializer(portal_fields.ModelSerializer):
     author = serializers.SlugRelatedField(source="actor", read_only=True, slug_field="username", allow_null=True)
     body = serializers.CharField(source="message", read_only=True)
 
@@ -269,28 +292,28 @@ class CommentInputSerializer(StrictSerializer):
 
 
 # --- reference data ---------------------------------------------------------------------------------------
-class EnvironmentSerializer(serializers.ModelSerializer):
+class EnvironmentSerializer(portal_fields.ModelSerializer):
     class Meta:
         model = Environment
         fields = ["code", "name", "timezone", "jira_project_key"]
         read_only_fields = fields
 
 
-class StackSerializer(serializers.ModelSerializer):
+class StackSerializer(portal_fields.ModelSerializer):
     class Meta:
         model = Stack
         fields = ["code", "name"]
         read_only_fields = fields
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(portal_fields.ModelSerializer):
     class Meta:
         model = Team
         fields = ["slug", "name"]
         read_only_fields = fields
 
 
-class VendorSerializer(serializers.ModelSerializer):
+class VendorSerializer(portal_fields.ModelSerializer):
     # A plain string: the address may be empty, which an `email` format would reject.
     contact_email = serializers.CharField(read_only=True, help_text="An e-mail address, or empty.")
     environments = serializers.SerializerMethodField(help_text="Codes of the environments the vendor is live in.")

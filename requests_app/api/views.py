@@ -21,7 +21,6 @@ from requests_app import services
 from requests_app.choices import EventKind, OnboardingStatus
 from requests_app.filtersets import ServiceRequestFilterSet
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
-from sla.models import RequestClock
 
 from .serializers import (
     CommentInputSerializer,
@@ -60,9 +59,9 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any, **context:
 class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
     """Requests, keyed by their reference (REQ-000123); only those `visible_to` the user exist here."""
 
-    queryset = ServiceRequest.objects.with_related().prefetch_related(
-        Prefetch("clocks", queryset=RequestClock.objects.select_related("policy", "vendor"))
-    )
+    # Clocks' policies and vendors are prefetched, not joined: a page of 50 shares a handful of each, where a
+    # join built one object per clock (600 model instances instead of ~210).
+    queryset = ServiceRequest.objects.with_related().prefetch_related("clocks__policy", "clocks__vendor")
     serializer_class = ServiceRequestSerializer
     lookup_field = "reference"
     lookup_value_regex = r"REQ-[0-9]+"
@@ -75,7 +74,10 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def _render(self, service_request: ServiceRequest, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(self.get_serializer(service_request).data, status=status_code)
+        # The result of the user's own write, read again with the list's joins and prefetches (two queries, not
+        # one per related object); not through the gate, as the write may have moved it out of their sight.
+        fresh = self.queryset.all().get(pk=service_request.pk)
+        return Response(self.get_serializer(fresh).data, status=status_code)
 
     @extend_schema(
         summary="File a request",
@@ -131,7 +133,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     def transition(self, request: Request, reference: str, name: str) -> Response:
         service_request = self.get_object()
         # Refusals (404/409/403) come before input errors, so a 400 never hides that the step is impossible.
-        services.request_transition_check(service_request, name, actor=request.user)
+        services.request_transition_refusal(service_request, name, actor=request.user)
         spec = services.TRANSITIONS[name]
         fields = _parse(TransitionInputSerializer, request.data, fields=spec.fields)
         service_request = spec.service(service_request, actor=request.user, **fields)
