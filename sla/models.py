@@ -329,3 +329,12 @@ class RequestClock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_request_id} {self.clock} {self.measure}"
+
+    # The two figures `sla_summary` reads from related rows, named as `sla.selectors.ClockSnapshot` has them.
+    @property
+    def policy_version(self) -> int | None:
+        return self.policy.version if self.policy_id else None
+
+    @property
+    def vendor_slug(self) -> str | None:
+        return self.vendor.slug if self.vendor_id else None

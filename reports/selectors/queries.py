@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
@@ -36,7 +37,7 @@ from requests_app.permissions import is_staff_side
 from sla.choices import Clock, Measure
 from sla.models import RequestClock
 
-from ..aggregates import PercentileCont, percentile_linear
+from ..aggregates import percentile_linear
 from ..periods import Week
 from .types import (
     AGE_BUCKETS,
@@ -297,25 +298,44 @@ def _percentiles(
 ) -> dict[tuple[str | None, Any], dict[str, float | None]]:
     """Median and p90 of the four durations, overall (dimension None) and per value of each dimension given.
 
-    One grouped query per dimension, each with eight FILTERed `percentile_cont` aggregates."""
+    One scan for every slice: the samples as a subquery, grouped by GROUPING SETS (one set per dimension), each
+    slice with eight FILTERed `percentile_cont` aggregates. (A query per dimension read the week five times,
+    ~130 ms each on 1,000,000 requests.)"""
     queryset = _percentile_queryset(scope, start, end)
     durations = _durations()
     dimensions = list(dimensions)
     if connection.vendor != "postgresql":
         return _percentiles_python(queryset, start, end, dimensions, durations)
-    aggregates = {
-        f"{metric}_{suffix}": PercentileCont(durations[metric], fraction, filter=_population(metric, start, end))
+    keyed = [d for d in dimensions if d is not None]
+    samples = queryset.values(
+        **{f"k_{d}": F(REQUEST_FIELDS[d]) for d in keyed},
+        **{
+            f"in_{metric}": ExpressionWrapper(_population(metric, start, end), output_field=BooleanField())
+            for metric in PERCENTILES
+        },
+        **{f"d_{metric}": durations[metric] for metric in PERCENTILES},
+    )
+    inner, params = samples.query.sql_with_params()
+    names = [f"{metric}_{suffix}" for metric in PERCENTILES for suffix in FRACTIONS]
+    aggregates = [
+        f'percentile_cont({fraction}) WITHIN GROUP (ORDER BY "d_{metric}") FILTER (WHERE "in_{metric}")'
         for metric in PERCENTILES
-        for suffix, fraction in FRACTIONS.items()
-    }
+        for fraction in FRACTIONS.values()
+    ]
+    columns = [f'"k_{d}"' for d in keyed]
+    groupings = [f"GROUPING({column})" for column in columns]
+    sets = (["()"] if None in dimensions else []) + [f"({column})" for column in columns]
+    select = ", ".join([*columns, *groupings, *aggregates])
+    sql = f"SELECT {select} FROM ({inner}) AS samples GROUP BY GROUPING SETS ({', '.join(sets)})"  # noqa: S608 — fixed names; values are parameters
     results: dict[tuple[str | None, Any], dict[str, float | None]] = {}
-    for dimension in dimensions:
-        if dimension is None:
-            rows = [{"key": None, **queryset.aggregate(**aggregates)}]
-        else:
-            rows = queryset.values(key=F(REQUEST_FIELDS[dimension])).annotate(**aggregates)
-        for row in rows:
-            results[(dimension, row["key"])] = {name: _seconds(row[name]) for name in aggregates}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for row in rows:
+        keys, grouped, values = row[: len(keyed)], row[len(keyed) : 2 * len(keyed)], row[2 * len(keyed) :]
+        # GROUPING() is 0 for the column a row is grouped by; all 1 (or no dimensions at all) is the overall row.
+        slice_key = next(((d, keys[i]) for i, d in enumerate(keyed) if grouped[i] == 0), (None, None))
+        results[slice_key] = {name: _seconds(value) for name, value in zip(names, values, strict=True)}
     return results
 
 

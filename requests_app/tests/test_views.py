@@ -16,6 +16,7 @@ from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import RequestEvent, RoutingRule, ServiceRequest
 from requests_app.templatetags.portico import clocks_for, time_left
 from requests_app.tests import factories as f
+from requests_app.views import CappedPaginator
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +207,21 @@ def test_home_paginates_25_per_page(as_user, world):
     assert not set(rows(first)) & set(rows(second))
     assert "Page 1 of 2" in first.content.decode()
     assert 'href="?page=2"' in first.content.decode()
+
+
+def test_home_counts_a_long_history_only_up_to_the_cap(as_user, world, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 30)
+    for number in range(40):
+        f.ServiceRequestFactory(
+            title=f"Bulk {number}", team=world.team_a, requester=world.requester, environment=world.environment
+        )
+    client = as_user(world.requester)
+    first = client.get("/").content.decode()
+    assert "Page 1 of 2" in first
+    assert "(30+ requests)" in first
+    assert len(rows(client.get("/", {"page": 2}))) == 5  # pages stop at the cap
+    monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 50)
+    assert "(40 requests)" in client.get("/").content.decode()
 
 
 def test_home_pagination_keeps_the_filters(as_user, world):
