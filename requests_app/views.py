@@ -51,7 +51,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: self.COUNT_CAP + 1].count()
+        # Unordered, so PostgreSQL can stop after the cap instead of sorting every row first.
+        counted = self.object_list.order_by()[: self.COUNT_CAP + 1].count()
         self.capped = counted > self.COUNT_CAP
         return min(counted, self.COUNT_CAP)
 

@@ -18,3 +18,5 @@ STORAGES = {
 CELERY_BROKER_URL = env("REDIS_URL")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Tests change data between two reads of a report; the cache has its own tests (reports/tests/test_cache.py).
+PORTICO_REPORT_CACHE_SECONDS = 0
