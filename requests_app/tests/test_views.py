@@ -219,7 +219,10 @@ def test_home_counts_a_long_history_only_up_to_the_cap(as_user, world, monkeypat
     first = client.get("/").content.decode()
     assert "Page 1 of 2" in first
     assert "(30+ requests)" in first
-    assert len(rows(client.get("/", {"page": 2}))) == 5  # pages stop at the cap
+    last = client.get("/", {"page": 2})
+    assert len(rows(last)) == 5  # pages stop at the cap
+    assert "Only the first 30 are listed here" in last.content.decode()
+    assert "Only the first" not in first
     monkeypatch.setattr(CappedPaginator, "COUNT_CAP", 50)
     assert "(40 requests)" in client.get("/").content.decode()
 
