@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import Counter
@@ -109,36 +110,23 @@ def report_weekly(
     """The weekly SLA report for `week` ("2026-W47") as `user` may see it; `user=None` is the system's full view.
 
     Without an explicit `now`, a report computed in the last PORTICO_REPORT_CACHE_SECONDS for the same scope is
-    served again (its `generated_at` says when): it takes about a second on a million requests, and the pages,
-    the dashboard poll and the API all ask for the same few."""
+    served again (its `generated_at` says when): it takes about a second on a million requests, and the page, its
+    CSV and PDF and the API ask for the same few."""
     tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
     this = week_parse(week, tz=tz)
     # Visibility first: the cache is keyed by the scope's filters, which say everything the scope covers.
     scope = _scope(user, vendor=vendor, environment=environment, priority=priority, request_type=request_type)
+    compute = functools.partial(
+        _report_weekly, scope, this, tz=tz, environment=environment, priority=priority, request_type=request_type
+    )
     seconds = settings.PORTICO_REPORT_CACHE_SECONDS
     if now is not None or not seconds:
-        return _report_weekly(
-            scope,
-            this,
-            tz=tz,
-            environment=environment,
-            priority=priority,
-            request_type=request_type,
-            now=now or timezone.now(),
-        )
+        return compute(now=now or timezone.now())
     scope_key = json.dumps([this.label, tz, sorted(scope.filters.items())])
     key = "reports:weekly:" + hashlib.sha256(scope_key.encode()).hexdigest()
     report = cache.get(key)
     if report is None:
-        report = _report_weekly(
-            scope,
-            this,
-            tz=tz,
-            environment=environment,
-            priority=priority,
-            request_type=request_type,
-            now=timezone.now(),
-        )
+        report = compute(now=timezone.now())
         cache.set(key, report, seconds)
     return report
 
