@@ -589,6 +589,15 @@ class RequestStory:
             self.assignee_id = new
 
     # -- placing it in time
+    def place(self, ago: tuple[timedelta, timedelta] | None = None) -> None:
+        """Fix when it was filed: `ago` (finished stories of a large seed) says how long before now, else the
+        last step is placed by `tail()`."""
+        if ago is None:
+            self.created = self.now - self.tail() - self.t
+            return
+        filed_ago = _between(self.rng, *ago)
+        self.created = self.now - max(filed_ago - self.t, timedelta(minutes=5)) - self.t
+
     def tail(self) -> timedelta:
         """How long ago the last step happened, so the backlog looks like a real one."""
         total = self.t
@@ -640,7 +649,7 @@ class RequestStory:
         self, pk: int, first_event_pk: int
     ) -> tuple[dict[str, Any], list[dict[str, Any]], list[ClockLedgerEntry], list[dict[str, Any]]]:
         """The request row, its events, its clock ledger and its clocks, with real timestamps and due times."""
-        created = self.now - self.tail() - self.t
+        created = self.created
         environment = self.fields["environment"]
         needed_by = self._needed_by(created, environment)
         ledger = self._ledger(pk, created)
@@ -706,16 +715,16 @@ def _spread(count: int) -> tuple[timedelta, float]:
 
 
 def _targets_for(count: int, rng: random.Random) -> Iterator[str]:
+    """The state each generated request ends in. A small seed takes one of each first, then draws from every
+    state; a large one draws its finished requests first and the recent, every-state share last."""
     states = list(STATE_WEIGHTS)
     finished = [state for state in states if state in FINAL_STATES]
     _window, active = _spread(count)
-    for index in range(count):
-        if index < len(states):
-            yield states[index]
-        elif rng.random() < active:
-            yield rng.choices(states, weights=list(STATE_WEIGHTS.values()))[0]
-        else:
-            yield rng.choices(finished, weights=[STATE_WEIGHTS[state] for state in finished])[0]
+    recent = count if active >= 1 else round(count * active)
+    for _ in range(count - recent):
+        yield rng.choices(finished, weights=[STATE_WEIGHTS[state] for state in finished])[0]
+    for index in range(recent):
+        yield states[index] if index < len(states) else rng.choices(states, weights=list(STATE_WEIGHTS.values()))[0]
 
 
 # --- writing ----------------------------------------------------------------------------------------------
@@ -786,7 +795,11 @@ def demo_requests_generate(
     now = timezone.now()
     states: Counter[str] = Counter()
     targets = _targets_for(count, rng)
-    window, _active = _spread(count)
+    window, active = _spread(count)
+    # A large seed's finished requests fill the window oldest first, each in a slot of its own, and each batch is
+    # written in filing order: ids grow with time as in production, so a week's rows sit together on disk.
+    finished = 0 if active >= 1 else count - round(count * active)
+    slot = window / finished if finished else timedelta(0)
     written = 0
     while written < count:
         size = min(batch_size, count - written)
@@ -794,9 +807,14 @@ def demo_requests_generate(
             request_pk, event_pk = _next_id(ServiceRequest), _next_id(RequestEvent)
             ledger_pk, clock_pk = _next_id(ClockLedgerEntry), _next_id(RequestClock)
             requests, events, ledger, clocks = [], [], [], []
-            for target in _take(targets, size):
+            stories = []
+            for index, target in enumerate(_take(targets, size), start=written):
                 story = RequestStory(rng, world, now, target, window=window)
                 story.build()
+                story.place((window - slot * (index + 1), window - slot * index) if index < finished else None)
+                stories.append(story)
+            stories.sort(key=lambda story: story.created)
+            for story in stories:
                 request, story_events, story_ledger, story_clocks = story.rows(request_pk, event_pk)
                 requests.append(request)
                 events.extend(story_events)

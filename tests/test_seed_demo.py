@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import timedelta
 from io import StringIO
@@ -148,15 +149,33 @@ def test_large_seeds_look_like_a_desk_that_has_run_for_years():
     window, active = demo._spread(1_000_000)
     assert 156 <= window / timedelta(weeks=1) <= 157
     assert active == pytest.approx(demo.ACTIVE_WEEKS * demo.WEEKLY_INTAKE / 1_000_000)
+
     count = 200_000
     targets = list(demo._targets_for(count, random.Random(1)))
+    recent = round(count * demo._spread(count)[1])
+    assert all(target in FINAL_STATES for target in targets[:-recent])  # the finished ones come first
+    assert set(targets[-recent:][: len(demo.STATE_WEIGHTS)]) == set(demo.STATE_WEIGHTS)  # every state shows
     open_share = sum(target not in FINAL_STATES and target != RequestState.RESOLVED for target in targets) / count
     expected = (
-        demo._spread(count)[1]
-        * sum(
-            weight for state, weight in demo.STATE_WEIGHTS.items() if state not in FINAL_STATES and state != "resolved"
-        )
+        recent
+        / count
+        * sum(w for state, w in demo.STATE_WEIGHTS.items() if state not in FINAL_STATES and state != "resolved")
         / sum(demo.STATE_WEIGHTS.values())
     )
     assert open_share == pytest.approx(expected, rel=0.1)
-    assert set(targets[: len(demo.STATE_WEIGHTS)]) == set(demo.STATE_WEIGHTS)  # a small seed still shows every state
+
+
+@pytest.mark.django_db
+def test_a_large_seed_files_its_requests_in_id_order(monkeypatch):
+    """Ids grow with filing time, as in production (a week's rows then sit together on disk)."""
+    monkeypatch.setattr(demo, "WEEKLY_INTAKE", 50)  # 3,000 requests then reach back a year, most of them finished
+    world = demo.demo_world_ensure()
+    demo.demo_requests_generate(world, count=3_000, batch_size=1_000)
+    created = list(ServiceRequest.objects.order_by("pk").values_list("created_at", flat=True))
+    finished = list(
+        ServiceRequest.objects.filter(state__in=FINAL_STATES).order_by("pk").values_list("created_at", flat=True)
+    )
+    assert created[0] < timezone.now() - timedelta(weeks=50)
+    out_of_order = sum(later < earlier for earlier, later in itertools.pairwise(finished))
+    assert out_of_order < len(finished) * 0.02  # only where a story is longer than its slot is old
+    assert sorted(created[:1_000]) == created[:1_000]  # each batch is written in filing order
