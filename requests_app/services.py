@@ -270,14 +270,9 @@ def allowed_transitions(service_request: ServiceRequest, user: User | None) -> l
 
 
 def request_transition_check(service_request: ServiceRequest, name: str, *, actor: User | None) -> None:
-    """Raise what running `name` as `actor` now would: NotFound, InvalidTransition (409) or Forbidden (403)."""
-    if actor is not None:
-        _visible_or_404(service_request, actor)
-    request_transition_refusal(service_request, name, actor=actor)
+    """Raise what running `name` as `actor` now would: NotFound, InvalidTransition (409) or Forbidden (403).
 
-
-def request_transition_refusal(service_request: ServiceRequest, name: str, *, actor: User | None) -> None:
-    """`request_transition_check` for a request the caller found through `visible_to(actor)` (no second look)."""
+    For a request the caller found through `visible_to(actor)`: visibility is not looked at again."""
     # Callers that parse a transition's input (the API) ask first, so a refusal never hides behind a 400.
     method = getattr(service_request, name, None)
     if name not in TRANSITIONS or method is None:
@@ -314,7 +309,7 @@ def request_transition(
         locked = candidates.select_for_update(of=("self",)).select_related("environment").get(pk=service_request.pk)
     except ServiceRequest.DoesNotExist:
         raise NotFound(f"No request {service_request.reference}.") from None
-    request_transition_refusal(locked, name, actor=actor)
+    request_transition_check(locked, name, actor=actor)
     method = getattr(locked, name)
     before = locked.state
     if prepare:

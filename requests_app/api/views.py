@@ -145,7 +145,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     def transition(self, request: Request, reference: str, name: str) -> Response:
         service_request = self.get_object()
         # Refusals (404/409/403) come before input errors, so a 400 never hides that the step is impossible.
-        services.request_transition_refusal(service_request, name, actor=request.user)
+        services.request_transition_check(service_request, name, actor=request.user)
         spec = services.TRANSITIONS[name]
         fields = _parse(TransitionInputSerializer, request.data, fields=spec.fields)
         service_request = spec.service(service_request, actor=request.user, **fields)
