@@ -282,7 +282,7 @@ def jira_sync_event(*, event: RequestEvent) -> list[str]:
 def jira_sync_failure_record(*, event_id: int, error: str) -> RequestEvent | None:
     """Put a sync that gave up on the request's timeline as an internal event for the PM (once per event)."""
     from requests_app.models import RequestEvent
-    from requests_app.services import record_system_event
+    from requests_app.timeline import timeline_append
 
     event = RequestEvent.objects.select_related("service_request").filter(pk=event_id).first()
     if event is None:
@@ -295,7 +295,7 @@ def jira_sync_failure_record(*, event_id: int, error: str) -> RequestEvent | Non
         if earlier.exists():
             return None
         log.warning("jira: giving up on %s event %s: %s", service_request.reference, event_id, error)
-        return record_system_event(
+        return timeline_append(
             service_request,
             kind=EventKind.JIRA_SYNC_FAILED,
             message=f"Could not mirror “{event.get_kind_display().lower()}” to Jira: {error}",

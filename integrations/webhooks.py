@@ -34,7 +34,8 @@ from django_fsm import can_proceed
 
 from portal.exceptions import PortalError, ValidationFailed
 from portal.outbox import outbox_enqueue
-from requests_app.choices import EventKind, Priority, RequestType
+from requests_app.catalogue import type_for_jira_issue
+from requests_app.choices import EventKind, Priority
 
 from .jira_sync import PRIORITY_NAMES, jira_status_for
 from .models import Connection, DeliveryOutcome, JiraDelivery, JiraLink, JiraLinkOrigin, JiraPush, System
@@ -82,14 +83,6 @@ PRIORITY_FROM_JIRA: dict[str, str] = {name.lower(): code for code, name in PRIOR
     "major": Priority.P2,
     "minor": Priority.P3,
     "trivial": Priority.P4,
-}
-TYPE_FROM_JIRA: dict[str, str] = {
-    "bug": RequestType.TROUBLESHOOTING,
-    "incident": RequestType.PRODUCTION_ISSUE,
-    "story": RequestType.NEW_FEATURE,
-    "new feature": RequestType.NEW_FEATURE,
-    "improvement": RequestType.NEW_FEATURE,
-    "epic": RequestType.NEW_FEATURE,
 }
 
 
@@ -265,7 +258,7 @@ def _apply(delivery: JiraDelivery, payload: dict[str, Any], result: _Result) -> 
 
 def _comment(link: JiraLink, comment: dict[str, Any], result: _Result) -> None:
     from requests_app.models import RequestEvent
-    from requests_app.services import record_system_event
+    from requests_app.timeline import timeline_append
 
     comment_id = str(comment.get("id") or "")
     ours = JiraPush.objects.filter(link=link, jira_comment_id=comment_id).exclude(jira_comment_id="")
@@ -285,7 +278,7 @@ def _comment(link: JiraLink, comment: dict[str, Any], result: _Result) -> None:
         result.note(f"comment {comment_id} is empty")
         return
     author, email = _person(comment.get("author"))
-    record_system_event(
+    timeline_append(
         service_request,
         kind=EventKind.JIRA_COMMENT,
         message=f"{body}\n\n— {author}, in Jira ({link.jira_key})"[: settings.PORTICO_MAX_TEXT_LENGTH],
@@ -346,7 +339,8 @@ def _echo(link: JiraLink, field_name: str, value: str) -> bool:
 
 def _status(delivery: JiraDelivery, link: JiraLink, status: str, payload: dict[str, Any], result: _Result) -> None:
     from requests_app.models import ServiceRequest
-    from requests_app.services import record_system_event, request_transition
+    from requests_app.services import request_transition
+    from requests_app.timeline import timeline_append
 
     if _echo(link, "status", status):
         result.note(f"status {status!r} is the echo of Portico's change")
@@ -376,7 +370,7 @@ def _status(delivery: JiraDelivery, link: JiraLink, status: str, payload: dict[s
             result.note(f"status {status!r}: ran {name}", DeliveryOutcome.APPLIED)
             return
     state = service_request.get_state_display().lower()
-    record_system_event(
+    timeline_append(
         service_request,
         kind=EventKind.JIRA_CONFLICT,
         message=(
@@ -446,7 +440,7 @@ def _intake(delivery: JiraDelivery, payload: dict[str, Any], issue: dict[str, An
                 team=team,
                 title=summary,
                 description=description[: settings.PORTICO_MAX_TEXT_LENGTH],
-                request_type=TYPE_FROM_JIRA.get(issue_type.lower(), RequestType.TROUBLESHOOTING),
+                request_type=type_for_jira_issue(issue_type),
                 priority=priority,
                 environment=environment,
                 needed_by=needed_by,

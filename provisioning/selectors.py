@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from django.db.models import Prefetch, QuerySet
 
 from portal.exceptions import PortalError
+from requests_app import catalogue
 
-from . import catalogue
 from .choices import RunStatus
 from .models import ProvisioningRun, ProvisioningStep
 

@@ -18,12 +18,12 @@ from integrations.connections import adapter_for, connection_for
 from integrations.errors import IntegrationError, TransientIntegrationError
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, PortalError, ValidationFailed
 from portal.outbox import outbox_enqueue
+from requests_app import catalogue
 from requests_app import permissions as perms
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import RequestEvent, ServiceRequest
-from requests_app.services import request_record_event
+from requests_app.timeline import timeline_append
 
-from . import catalogue
 from .choices import DONE_STEP_STATUSES, RunStatus, StepStatus
 from .constants import MAX_POLLS, POLL_SECONDS
 from .models import AccessGrant, ProvisioningRun, ProvisioningStep
@@ -51,7 +51,7 @@ def _enqueue(run: ProvisioningRun) -> None:
 
 
 def _event(run: ProvisioningRun, *, actor: User | None, kind: str, message: str, **payload: Any) -> RequestEvent:
-    return request_record_event(
+    return timeline_append(
         run.service_request,
         actor=actor,
         kind=kind,
@@ -160,7 +160,7 @@ def run_start_after_approval(service_request: ServiceRequest) -> ProvisioningRun
         with transaction.atomic():
             return run_start(service_request, actor=None)
     except PortalError as exc:
-        request_record_event(
+        timeline_append(
             service_request,
             actor=None,
             kind=EventKind.PROVISIONING_FAILED,

@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from requests_app.choices import Priority, RequestType
+from requests_app.catalogue import request_type_choices
+from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
 
 
@@ -21,7 +22,7 @@ class ReportFilterForm(forms.Form):
     vendor = forms.ChoiceField(label="Vendor", required=False)
     environment = forms.ChoiceField(label="Environment", required=False)
     priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "All"), *Priority.choices])
-    type = forms.ChoiceField(label="Type", required=False, choices=[("", "All"), *RequestType.choices])
+    type = forms.ChoiceField(label="Type", required=False, choices=lambda: [("", "All"), *request_type_choices()])
 
     def __init__(self, *args: Any, vendor_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -35,6 +35,7 @@ from sla.models import ClockLedgerEntry, RequestClock, SlaPolicy
 from sla.policies import policy_current
 from sla.services import clock_rows, due_times_of, ledger_for_step, sla_compute
 
+from .catalogue import Approval, request_type_spec, request_types
 from .choices import FINAL_STATES, EventKind, OnboardingStatus, Priority, RequestState, RequestType, VendorRole
 from .models import (
     Environment,
@@ -271,34 +272,6 @@ WINDOW = timedelta(weeks=8)
 WEEKLY_INTAKE = 6_400
 ACTIVE_WEEKS = 8
 
-TITLES: dict[str, list[str]] = {
-    RequestType.INFRA_PROVISION: [
-        "Namespace for {team} UAT in {env}",
-        "Increase node pool for {stack} in {env}",
-        "New PostgreSQL instance for {team}",
-        "Object storage bucket for {team} reports",
-    ],
-    RequestType.TROUBLESHOOTING: [
-        "{stack} pods crash-looping in {env}",
-        "Slow API responses from {stack} in {env}",
-        "Ingress returns 502 for {team} in {env}",
-    ],
-    RequestType.NEW_FEATURE: [
-        "Add Grafana dashboard for {team}",
-        "Enable autoscaling for {stack} services",
-        "Nightly database dump for {team}",
-    ],
-    RequestType.ACCESS_OPS: [
-        "Read-only cluster access for {team} developers",
-        "VPN access for a new {team} member",
-        "Database read replica access for {team} analysts",
-    ],
-    RequestType.GIT_OPS: ["Move {team} manifests to the GitOps repo", "Helm values for {stack} in {env}"],
-    RequestType.DEPLOYMENT_SUPPORT: ["Help deploying {team} build to {env}", "Rollback of {stack} in {env}"],
-    RequestType.RELEASE: ["{stack} release to {env} production", "Release window for {team} in {env}"],
-    RequestType.CI_PIPELINE: ["Jenkins pipeline for {team}", "GitLab CI runner for {stack} builds fails"],
-    RequestType.PRODUCTION_ISSUE: ["{env} production outage: {stack} down", "Payments failing for {team} in {env}"],
-}
 DESCRIPTIONS = [
     "Raised by the {team} team for {env}. Details and logs are in the team channel; please reach out for access.",
     "We need this for the upcoming rollout in {env}. The {stack} stack is affected.",
@@ -396,7 +369,7 @@ class RequestStory:
             affects_production=affects_production,
             priority=priority,
             requester_id=self.requester_id,
-            title=self._text(self._pick(TITLES[request_type]), team, environment, stack)[:200],
+            title=self._text(self._pick(request_type_spec(request_type).demo_titles), team, environment, stack)[:200],
             description=self._text(self._pick(DESCRIPTIONS), team, environment, stack),
         )
         # Targets from the SLA policy, measured from an arbitrary start; the real due times are computed
@@ -464,8 +437,9 @@ class RequestStory:
             if self.rng.random() < 0.7:
                 return RequestType.ACCESS_OPS, False
             return self._pick([RequestType.RELEASE, RequestType.PRODUCTION_ISSUE]), True
-        request_type = self._pick(list(RequestType))
-        production = request_type in (RequestType.RELEASE, RequestType.PRODUCTION_ISSUE) and self.rng.random() < 0.3
+        spec = self._pick(request_types())
+        production = spec.approval == Approval.WHEN_PRODUCTION and self.rng.random() < 0.3
+        request_type = spec.code
         return request_type, production
 
     def _targets(self, start: datetime, priority: str, environment: Environment) -> tuple[timedelta, timedelta]:
@@ -498,9 +472,8 @@ class RequestStory:
             self.response_target, self.resolution_target = self._targets(self.probe, new, environment)
         fast = self.fields["priority"] in (Priority.P0, Priority.P1)
         gap = _between(rng, timedelta(minutes=5), timedelta(minutes=45) if fast else timedelta(hours=8))
-        needs_approval = self.fields["request_type"] == RequestType.ACCESS_OPS or (
-            self.fields["affects_production"]
-            and self.fields["request_type"] in (RequestType.RELEASE, RequestType.PRODUCTION_ISSUE)
+        needs_approval = request_type_spec(self.fields["request_type"]).needs_approval(
+            affects_production=self.fields["affects_production"]
         )
         to = S.PENDING_APPROVAL if needs_approval else S.QUEUED
         self.fields["triaged_at"] = self._add(

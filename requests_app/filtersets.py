@@ -11,7 +11,8 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from .choices import Priority, RequestState, RequestType
+from .catalogue import request_type_choices
+from .choices import Priority, RequestState
 from .models import ServiceRequest
 from .querysets import ServiceRequestQuerySet
 
@@ -71,7 +72,7 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
 
     state = django_filters.MultipleChoiceFilter(choices=RequestState.choices, distinct=False)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
-    type = django_filters.MultipleChoiceFilter(field_name="request_type", choices=RequestType.choices, distinct=False)
+    type = django_filters.MultipleChoiceFilter(field_name="request_type", choices=request_type_choices, distinct=False)
     environment = KeyFilter(field_name="environment", key="code", help_text="Environment code.")
     stack = KeyFilter(field_name="stack", key="code", help_text="Stack code.")
     vendor = KeyFilter(field_name="vendor", key="slug", help_text="Vendor slug.")

@@ -10,10 +10,10 @@ from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
-from provisioning.catalogue import ACTIONS, actions_for, schema_description
 
 from . import permissions as perms
-from .choices import Priority, RequestState, RequestType
+from .catalogue import ACTIONS, actions_for, request_type_choices, schema_description, types_offering
+from .choices import Priority, RequestState
 from .filtersets import SLA_FILTER_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
 from .routing import live_vendors, routing_suggest
@@ -41,7 +41,9 @@ class ServiceRequestFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     state = forms.ChoiceField(label="State", required=False, choices=[("", "Any state"), *RequestState.choices])
     priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Any priority"), *Priority.choices])
-    request_type = forms.ChoiceField(label="Type", required=False, choices=[("", "Any type"), *RequestType.choices])
+    request_type = forms.ChoiceField(
+        label="Type", required=False, choices=lambda: [("", "Any type"), *request_type_choices()]
+    )
     environment = forms.ModelChoiceField(
         label="Environment",
         required=False,
@@ -110,7 +112,9 @@ class ServiceRequestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="What, where and why: names, links, sizes, error messages.",
     )
-    request_type = forms.ChoiceField(label="Request type", choices=[("", "Choose a type"), *RequestType.choices])
+    request_type = forms.ChoiceField(
+        label="Request type", choices=lambda: [("", "Choose a type"), *request_type_choices()]
+    )
     priority = forms.ChoiceField(label="Priority", choices=[("", "Choose a priority"), *Priority.choices])
     environment = forms.ModelChoiceField(
         label="Environment", queryset=Environment.objects.all(), empty_label="Choose an environment"
@@ -143,7 +147,7 @@ class ServiceRequestForm(forms.Form):
                 name = f"{action.name}__{spec['name']}"
                 self.fields[name] = _parameter_field(action.schema().fields[spec["name"]], spec)
                 names.append(name)
-            self.automation.append({"action": action, "types": list(action.request_types), "field_names": names})
+            self.automation.append({"action": action, "types": types_offering(action), "field_names": names})
 
     def automation_groups(self) -> list[dict[str, Any]]:
         """Each catalogue action with its bound fields, for the template's fieldsets."""
@@ -229,7 +233,7 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
         )
     if name == "request_type":
         return forms.ChoiceField(
-            label="Type", choices=RequestType.choices, initial=service_request.request_type, required=False
+            label="Type", choices=request_type_choices, initial=service_request.request_type, required=False
         )
     if name == "affects_production":
         return forms.BooleanField(

@@ -12,13 +12,14 @@ from django.utils import timezone
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
 from . import permissions as perms
+from .catalogue import needs_approval as catalogue_needs_approval
+from .catalogue import request_type_choices
 from .choices import (
     OPEN_STATES,
     EventKind,
     OnboardingStatus,
     Priority,
     RequestState,
-    RequestType,
 )
 from .querysets import RequestEventQuerySet, ServiceRequestQuerySet
 
@@ -115,7 +116,7 @@ class VendorOnboarding(models.Model):
 class RoutingRule(models.Model):
     """(type?, environment?, stack?) → vendor; the most specific active match wins."""
 
-    request_type = models.CharField(max_length=32, choices=RequestType, blank=True)
+    request_type = models.CharField(max_length=32, choices=request_type_choices, blank=True)
     environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE)
     stack = models.ForeignKey(Stack, null=True, blank=True, on_delete=models.CASCADE)
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="routing_rules")
@@ -169,7 +170,7 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     reference = models.CharField(max_length=16, unique=True, null=True, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(max_length=settings.PORTICO_MAX_TEXT_LENGTH)
-    request_type = models.CharField(max_length=32, choices=RequestType)
+    request_type = models.CharField(max_length=32, choices=request_type_choices)
     priority = models.CharField(max_length=2, choices=Priority)
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="requests")
     stack = models.ForeignKey(Stack, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
@@ -240,10 +241,8 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     @property
     def needs_approval(self) -> bool:
-        """Access grants always, and production-affecting releases and fixes, wait for eGov DevOps."""
-        if self.request_type == RequestType.ACCESS_OPS:
-            return True
-        return self.affects_production and self.request_type in (RequestType.RELEASE, RequestType.PRODUCTION_ISSUE)
+        """Whether this request waits for eGov DevOps after triage: its type's rule in the catalogue."""
+        return catalogue_needs_approval(self)
 
     # --- transitions: bare verbs that change only this row; services do the rest --------------------------
     @transition(

@@ -9,35 +9,25 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
-from integrations.jira_sync import jira_sync_enqueue
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from portal.outbox import outbox_enqueue
 from sla import services as sla
 
 from . import permissions as perms
+from .catalogue import parameters_validate
 from .choices import EventKind, Priority, RequestState
 from .models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from .routing import routing_suggest, vendor_is_live
+from .timeline import model_full_clean, timeline_append
 
 if TYPE_CHECKING:
     from portal.models import User
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
-def _full_clean(instance: Any, *, exclude: list[str] | None = None) -> None:
-    # clean_fields() re-assigns every field, which a protected FSM field refuses; the FSM guards it anyway.
-    exclude = [*(exclude or []), "state"]
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise ValidationFailed("Please correct the highlighted fields.", fields=exc.message_dict) from exc
-
-
 def _environment_today(environment: Environment) -> date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(environment.timezone)).date()
 
@@ -68,37 +58,6 @@ def _check_needed_by(*, priority: str, needed_by: date | None, environment: Envi
 def request_needed_by_check(*, priority: str, needed_by: date | None, environment: Environment) -> None:
     """Raise ValidationFailed when `needed_by` breaks the notice rules (the form's inline check uses it)."""
     _check_needed_by(priority=priority, needed_by=needed_by, environment=environment)
-
-
-def _record(
-    service_request: ServiceRequest,
-    *,
-    actor: User | None,
-    kind: str,
-    message: str = "",
-    internal: bool = False,
-    payload: dict[str, Any] | None = None,
-    from_state: str = "",
-    to_state: str = "",
-) -> RequestEvent:
-    event = RequestEvent(
-        service_request=service_request,
-        actor=actor,
-        kind=kind,
-        message=message,
-        internal=internal,
-        payload=payload or {},
-        from_state=from_state,
-        to_state=to_state,
-    )
-    _full_clean(event, exclude=["service_request", "actor"])
-    event.save()
-    return event
-
-
-def _notify_on_commit(event: RequestEvent) -> None:
-    outbox_enqueue("requests_app.tasks.request_notify", event_id=event.pk)
-    jira_sync_enqueue(event)  # mirrors it to the environment's Jira project, when there is one
 
 
 def _visible_or_404(service_request: ServiceRequest, actor: User) -> None:
@@ -138,10 +97,8 @@ def request_file(
 ) -> ServiceRequest:
     """File a new request for one of the actor's teams; it waits in the program manager's triage inbox.
 
-    `parameters` feed the type's automation (provisioning catalogue): empty means the work is done by hand.
+    `parameters` feed the type's automation (the catalogue): empty means the work is done by hand.
     """
-    from provisioning.catalogue import parameters_validate  # the catalogue owns the parameter schemas
-
     if actor.vendor_id and not perms.is_staff_side(actor):
         raise Forbidden("Vendor accounts work requests; they cannot file them.")
     service_request = ServiceRequest(
@@ -157,7 +114,7 @@ def request_file(
         affects_production=affects_production,
         created_at=timezone.now(),
     )
-    _full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
+    model_full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
     _check_needed_by(priority=priority, needed_by=needed_by, environment=environment)
     service_request.parameters = parameters_validate(request_type, parameters)
     service_request.save()
@@ -166,14 +123,13 @@ def request_file(
     ServiceRequest.objects.filter(pk=service_request.pk).update(reference=service_request.reference)
     sla.sla_clock_start(service_request, at=service_request.created_at)
     suggestion = routing_suggest(service_request)
-    event = _record(
+    timeline_append(
         service_request,
         actor=actor,
         kind=EventKind.FILED,
         to_state=service_request.state,
         payload={"suggested_vendor": suggestion.slug if suggestion else None, **(origin or {})},
     )
-    _notify_on_commit(event)
     return service_request
 
 
@@ -202,8 +158,6 @@ def request_update(
             "Some fields cannot be changed by you.", fields={name: "You cannot change this field." for name in refused}
         )
     if "parameters" in changes or ("request_type" in changes and service_request.parameters):
-        from provisioning.catalogue import parameters_validate  # the catalogue owns the parameter schemas
-
         # Checked against the type the request will have; a type change drops parameters that no longer fit.
         new_type = changes.get("request_type", service_request.request_type)
         changes["parameters"] = parameters_validate(new_type, changes.get("parameters", service_request.parameters))
@@ -217,7 +171,7 @@ def request_update(
     sla_changed = {"priority", "request_type"} & set(changed)
     if sla_changed and not reason.strip():
         raise ValidationFailed("Say why the priority or type changes.", fields={"reason": "A reason is required."})
-    _full_clean(
+    model_full_clean(
         service_request, exclude=["reference", "requester", "team", "environment", "stack", "vendor", "assignee"]
     )
     if "priority" in changed or "needed_by" in changed:
@@ -228,8 +182,9 @@ def request_update(
         )
     service_request.save()
     kind = EventKind.PRIORITY_CHANGED if "priority" in changed else EventKind.UPDATED
-    event = _record(service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed})
-    jira_sync_enqueue(event)
+    event = timeline_append(
+        service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed}
+    )
     if "priority" in changed or "needed_by" in changed:
         sla.sla_retarget(service_request, at=event.created_at, reason=reason.strip() or "needed-by date changed")
     return service_request
@@ -254,9 +209,7 @@ def request_comment(service_request: ServiceRequest, *, actor: User, body: str, 
         raise ValidationFailed(
             "Only staff and the vendor can write internal notes.", fields={"internal": "Not allowed."}
         )
-    event = _record(service_request, actor=actor, kind=EventKind.COMMENT, message=body, internal=internal)
-    jira_sync_enqueue(event)  # public comments only; it skips internal notes
-    return event
+    return timeline_append(service_request, actor=actor, kind=EventKind.COMMENT, message=body, internal=internal)
 
 
 # --- the workflow ---------------------------------------------------------------------------------------
@@ -319,7 +272,7 @@ def request_transition(
         locked.save()
     except ConcurrentTransition as exc:
         raise Conflict("Somebody else changed this request at the same time; reload and try again.") from exc
-    event = _record(
+    event = timeline_append(
         locked,
         actor=actor,
         kind=name,
@@ -329,33 +282,7 @@ def request_transition(
         to_state=locked.state,
     )
     sla.sla_on_transition(locked, name=name, before=before, at=event.created_at)
-    _notify_on_commit(event)
     return locked, event
-
-
-def record_system_event(
-    service_request: ServiceRequest, *, kind: str, message: str, internal: bool = False, payload: dict | None = None
-) -> RequestEvent:
-    """Append an event Portico itself caused (SLA at risk, breached …) and notify whom it concerns."""
-    event = _record(service_request, actor=None, kind=kind, message=message, internal=internal, payload=payload)
-    _notify_on_commit(event)
-    return event
-
-
-def request_record_event(
-    service_request: ServiceRequest,
-    *,
-    actor: User | None,
-    kind: str,
-    message: str = "",
-    internal: bool = False,
-    payload: dict | None = None,
-) -> RequestEvent:
-    """Append an event another app caused (a provisioning run, an access grant), attributed to `actor` (None:
-    Portico), and notify whom it concerns."""
-    event = _record(service_request, actor=actor, kind=kind, message=message, internal=internal, payload=payload)
-    _notify_on_commit(event)
-    return event
 
 
 def _require(reason: str, what: str) -> str:
@@ -429,12 +356,9 @@ def request_triage(
 
 @transaction.atomic
 def request_approve(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
-    """eGov DevOps lets sensitive work into the vendor's queue; automation with complete parameters starts then."""
-    from provisioning.services import run_start_after_approval  # provisioning builds on this app, not the reverse
-
-    service_request = request_transition(service_request, "approve", actor=actor, message=reason)[0]
-    run_start_after_approval(service_request)  # its task is queued on commit, with the approval
-    return service_request
+    """eGov DevOps lets sensitive work into the vendor's queue; automation with complete parameters starts then
+    (provisioning's handler for the approval event)."""
+    return request_transition(service_request, "approve", actor=actor, message=reason)[0]
 
 
 def request_deny(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:

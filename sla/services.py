@@ -292,7 +292,7 @@ def sla_scan(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]
 
 
 def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
-    from requests_app.services import record_system_event
+    from requests_app.timeline import timeline_append
 
     updates = {field: now}
     if field == "breached_flagged_at":
@@ -303,7 +303,7 @@ def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
     due = timezone.localtime(row.due_at).strftime("%d %b %H:%M %Z") if row.due_at else "—"
     label = f"{row.get_clock_display()} {row.get_measure_display().lower()}"
     message = f"{label} breached: was due {due}." if kind == EventKind.SLA_BREACHED else f"{label} at risk: due {due}."
-    record_system_event(
+    timeline_append(
         row.service_request,
         kind=kind,
         message=message,
@@ -366,7 +366,7 @@ def sla_replay(
 @transaction.atomic
 def sla_replay_apply(service_request: ServiceRequest, *, under: str = "own", actor: User | None = None) -> list[dict]:
     """Rewrite the stored figures from the ledger (re-applying the current policy when `under="current"`), audited."""
-    from requests_app.services import record_system_event
+    from requests_app.timeline import timeline_append
 
     changes = sla_replay(service_request, under=under)
     if not any(c["changed"] for c in changes) and under == "own":
@@ -375,7 +375,7 @@ def sla_replay_apply(service_request: ServiceRequest, *, under: str = "own", act
         sla_retarget(service_request, at=timezone.now(), reason="current policy re-applied")
     else:
         sla_refresh(service_request)
-    record_system_event(
+    timeline_append(
         service_request,
         kind=EventKind.SLA_RECOMPUTED,
         message="SLA figures recomputed from the clock ledger"

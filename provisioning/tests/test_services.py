@@ -44,7 +44,8 @@ def test_namespace_with_quota_creates_namespace_quota_limits_policy_and_binding(
         run = services.run_start(service_request, actor=world.vendor_engineer)
     result = drive(run)
 
-    assert len(callbacks) == 2  # sent on commit through the outbox: the execute task and the event's notification
+    # Sent on commit through the outbox: the execute task only (nobody is notified that automation started).
+    assert len(callbacks) == 1
     assert OutboxMessage.objects.filter(task=services.EXECUTE_TASK, kwargs={"run_id": run.pk}).count() == 1
     assert result.run.status == RunStatus.SUCCEEDED
     assert result.run.attempts == 1 and not result.run.dry_run

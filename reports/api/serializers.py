@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from requests_app.choices import Priority, RequestType
+from requests_app.catalogue import TYPE_CHOICES
+from requests_app.choices import Priority
 
 from ..selectors import FIGURES
 
@@ -18,7 +19,7 @@ class ReportQuerySerializer(serializers.Serializer):
     vendor = serializers.CharField(required=False, allow_blank=True, help_text="Vendor slug.")
     environment = serializers.CharField(required=False, allow_blank=True, help_text="Environment code.")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
-    type = serializers.ChoiceField(choices=RequestType.choices, required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False, allow_blank=True)
 
 
 def _figure_field(name: str) -> serializers.Field:

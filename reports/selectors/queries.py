@@ -31,7 +31,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.exceptions import Forbidden, ValidationFailed
-from requests_app.choices import EventKind, Priority, RequestState, RequestType, VendorRole
+from requests_app.catalogue import request_type_choices
+from requests_app.choices import EventKind, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendor
 from requests_app.permissions import is_staff_side
 from sla.choices import Clock, Measure
@@ -155,7 +156,7 @@ def _scope(
             raise ValidationFailed("Unknown priority.", fields={"priority": f"“{priority}” is not one of P0–P4."})
         filters["priority"] = priority
     if request_type:
-        if request_type not in RequestType.values:
+        if request_type not in dict(request_type_choices()):
             raise ValidationFailed("Unknown type.", fields={"type": f"“{request_type}” is not a request type."})
         filters["request_type"] = request_type
     # visible_to(lead) holds every request of the lead's vendor, so with that vendor forced the scope is exactly

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from requests_app.choices import Priority, RequestType
+from requests_app.catalogue import request_type_choices
+from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
 
 from ..periods import Week, timezone_parse, week_containing, week_parse
@@ -84,7 +85,7 @@ def _labels() -> dict[str, dict[Any, tuple[str, str]]]:
         | {None: ("", NO_VENDOR)},
         "environment": {pk: (code, name) for pk, code, name in Environment.objects.values_list("pk", "code", "name")},
         "priority": {value: (value, value) for value in Priority.values},
-        "request_type": {value: (value, label) for value, label in RequestType.choices},
+        "request_type": {value: (value, label) for value, label in request_type_choices()},
     }
 
 

@@ -12,7 +12,8 @@ from rest_framework import serializers
 
 from portal.api import fields as portal_fields
 from portal.models import User
-from requests_app.choices import Priority, RequestState, RequestType
+from requests_app.catalogue import TYPE_CHOICES
+from requests_app.choices import Priority, RequestState
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
@@ -183,7 +184,7 @@ class ServiceRequestFileSerializer(StrictSerializer):
 
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=MAX_TEXT)
-    request_type = serializers.ChoiceField(choices=RequestType.choices)
+    request_type = serializers.ChoiceField(choices=TYPE_CHOICES)
     priority = serializers.ChoiceField(choices=Priority.choices)
     environment = KeyRelatedField(noun="environment", slug_field="code", queryset=Environment.objects.all())
     stack = KeyRelatedField(
@@ -220,9 +221,7 @@ class ServiceRequestUpdateSerializer(StrictSerializer):
     needed_by = serializers.DateField(required=False, allow_null=True)
     affects_production = serializers.BooleanField(required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, help_text="Program manager only.")
-    request_type = serializers.ChoiceField(
-        choices=RequestType.choices, required=False, help_text="Program manager only."
-    )
+    request_type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False, help_text="Program manager only.")
     parameters = serializers.DictField(
         required=False, help_text="Automation parameters for the type's action ({} makes the work manual again)."
     )
@@ -252,7 +251,7 @@ class TransitionInputSerializer(StrictSerializer):
         required=False,
     )
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    request_type = serializers.ChoiceField(choices=RequestType.choices, required=False)
+    request_type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False)
     affects_production = serializers.BooleanField(required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""The catalogue: which automation each request type offers, the parameters it takes, and the steps it runs.
+"""Automation actions: the parameters each takes (a schema) and the steps it plans. Which request type offers
+which action is said by the type's catalogue entry (`types.py`); provisioning executes the planned steps.
 
 Parameter schemas are small DRF serializers, so the filing form, the API and the run itself validate the same
 way, with field errors named `parameters.<field>`.
@@ -14,10 +15,9 @@ from typing import Any
 from kubernetes.utils import parse_quantity
 from rest_framework import serializers
 
-from portal.exceptions import NotFound, ValidationFailed
-from requests_app.choices import RequestType
+from portal.exceptions import ValidationFailed
 
-from .constants import JIT_MAX_HOURS
+JIT_MAX_HOURS = 720  # the longest just-in-time grant anyone may ask for: 30 days
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -160,7 +160,6 @@ class Action:
 
     name: str
     label: str
-    request_types: tuple[str, ...]
     schema: type[Schema]
     systems: Callable[[Mapping[str, Any]], tuple[str, ...]]
     plan: Callable[[Mapping[str, Any]], list[StepPlan]]
@@ -200,7 +199,6 @@ ACTIONS: dict[str, Action] = {
         Action(
             "namespace_with_quota",
             "Create namespace with quota",
-            (RequestType.INFRA_PROVISION,),
             NamespaceWithQuotaSchema,
             lambda p: ("kubernetes",),
             _namespace_plan,
@@ -209,7 +207,6 @@ ACTIONS: dict[str, Action] = {
         Action(
             "jit_access",
             "Grant just-in-time access",
-            (RequestType.ACCESS_OPS,),
             JitAccessSchema,
             _jit_systems,
             _jit_plan,
@@ -218,7 +215,6 @@ ACTIONS: dict[str, Action] = {
         Action(
             "gitlab_pipeline",
             "Run GitLab pipeline",
-            (RequestType.CI_PIPELINE,),
             GitLabPipelineSchema,
             lambda p: ("gitlab",),
             lambda p: [
@@ -232,7 +228,6 @@ ACTIONS: dict[str, Action] = {
         Action(
             "gitlab_project",
             "Create GitLab project",
-            (RequestType.GIT_OPS,),
             GitLabProjectSchema,
             lambda p: ("gitlab",),
             lambda p: [StepPlan("gitlab_project", f"Project {p['name']} in {p['group']}")],
@@ -241,7 +236,6 @@ ACTIONS: dict[str, Action] = {
         Action(
             "jenkins_job",
             "Run Jenkins job",
-            (RequestType.DEPLOYMENT_SUPPORT, RequestType.RELEASE),
             JenkinsJobSchema,
             lambda p: ("jenkins",),
             lambda p: [
@@ -252,25 +246,6 @@ ACTIONS: dict[str, Action] = {
         ),
     )
 }
-
-
-def actions_for(request_type: str) -> list[Action]:
-    """The actions a request of this type offers (empty: the work is manual)."""
-    return [action for action in ACTIONS.values() if request_type in action.request_types]
-
-
-def action_for(request_type: str, name: str | None = None) -> Action:
-    """The named action (or the type's only one); NotFound when the type offers none or not that one."""
-    offered = actions_for(request_type)
-    if name:
-        chosen = next((a for a in offered if a.name == name), None)
-        if chosen is None:
-            names = ", ".join(a.name for a in offered) or "none"
-            raise NotFound(f"No action “{name}” for {request_type} requests (offered: {names}).")
-        return chosen
-    if not offered:
-        raise NotFound(f"{request_type} requests have no automation; the work is done by hand.")
-    return offered[0]
 
 
 def _field_errors(detail: Any, prefix: str = "parameters") -> dict[str, list[str]]:
@@ -302,19 +277,6 @@ def parameters_clean(action: Action, parameters: Any) -> dict[str, Any]:
             f"The parameters for “{action.label}” are incomplete or invalid.", fields=_field_errors(schema.errors)
         )
     return dict(schema.validated_data)
-
-
-def parameters_validate(request_type: str, parameters: Mapping[str, Any] | None) -> dict[str, Any]:
-    """What filing stores: {} for manual work, or complete and valid parameters for the type's action."""
-    if not parameters:
-        return {}
-    offered = actions_for(request_type)
-    if not offered:
-        raise ValidationFailed(
-            "This request type has no automation, so it takes no parameters.",
-            fields={"parameters": f"{request_type} requests take no parameters; describe the work instead."},
-        )
-    return parameters_clean(offered[0], parameters)
 
 
 def schema_description(action: Action) -> list[dict[str, Any]]:

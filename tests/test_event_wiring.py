@@ -1,0 +1,45 @@
+"""The event registry's wiring, printed so it stays visible, and its rules: frozen after start-up, in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.events import EventRegistry, RegistryFrozen, registry
+
+# What reacts to which timeline event. A change here is a change in behaviour: update this list on purpose.
+EXPECTED_WIRING = [
+    "notifications: e-mail and in-portal list: deny, escalate, filed, jira_conflict, jira_sync_failed, pick_up, "
+    "reject, request_info, resolve, sla_at_risk, sla_breached, triage",
+    "jira: mirror to the environment's project: approve, auto_close, cancel, comment, confirm, deny, escalate, "
+    "pick_up, priority_changed, provide_info, reassign, reject, reopen, request_info, resolve, triage, unblock",
+    "provisioning: start approved automation: approve",
+]
+
+
+def test_the_wiring_is_what_the_apps_registered(capsys):
+    wiring = registry.describe()
+    print("\n".join(["Event handlers, in dispatch order:", *wiring]))
+    assert sorted(wiring) == sorted(EXPECTED_WIRING)
+    assert "provisioning" in capsys.readouterr().out
+
+
+def test_registering_after_events_flowed_is_refused():
+    local = EventRegistry()
+    local.add("first", lambda event: None, kinds=["filed"])
+    local.handlers_for("filed")
+    with pytest.raises(RegistryFrozen):
+        local.add("late", lambda event: None)
+
+
+def test_handlers_run_in_registration_order_and_only_for_their_kinds():
+    local = EventRegistry()
+    heard: list[str] = []
+
+    class Event:
+        kind = "approve"
+
+    local.add("a", lambda event: heard.append("a"), kinds=["approve"])
+    local.add("b", lambda event: heard.append("b"))
+    local.add("c", lambda event: heard.append("c"), kinds=["filed"])
+    local.dispatch(Event())
+    assert heard == ["a", "b"]
