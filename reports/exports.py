@@ -16,7 +16,16 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINE_KINDS, HEADLINES, STATE_LABELS, change_text, figure_text
+from .formatting import (
+    AGE_LABELS,
+    DIMENSION_LABELS,
+    HEADLINE_KINDS,
+    HEADLINES,
+    STATE_LABELS,
+    change_text,
+    figure_text,
+    headline_columns,
+)
 from .selectors import DIMENSIONS, FIGURES, WeeklyReport
 
 CSV_HEADER = ("section", "dimension", "key", "label", "metric", "value")
@@ -95,34 +104,34 @@ def _table(rows: list[list[Any]], widths: list[float] | None = None, font_size: 
     return table
 
 
-BREAKDOWN_COLUMNS = [
-    ("created", "Created"),
-    ("triaged", "Triaged"),
-    ("resolved", "Resolved"),
-    ("closed", "Closed"),
-    ("rejected", "Rejected"),
-    ("cancelled", "Cancelled"),
-    ("reopened", "Reopened"),
-    ("sla_response_met", "Resp. met"),
-    ("sla_response_breached", "Resp. breached"),
-    ("sla_response_compliance", "Resp. %"),
-    ("sla_resolution_met", "Res. met"),
-    ("sla_resolution_breached", "Res. breached"),
-    ("sla_resolution_compliance", "Res. %"),
-    ("ola_compliance", "OLA %"),
-]
-TIME_COLUMNS = [
-    ("pick_up_wall_p50", "Pick-up p50"),
-    ("pick_up_wall_p90", "Pick-up p90"),
-    ("pick_up_working_p50", "Pick-up p50 (work)"),
-    ("pick_up_working_p90", "Pick-up p90 (work)"),
-    ("resolve_wall_p50", "Resolve p50"),
-    ("resolve_wall_p90", "Resolve p90"),
-    ("resolve_working_p50", "Resolve p50 (work)"),
-    ("resolve_working_p90", "Resolve p90 (work)"),
-    ("backlog", "Backlog"),
-    ("open_per_engineer", "Open / engineer"),
-]
+BREAKDOWN_COLUMNS = headline_columns(
+    "created",
+    "triaged",
+    "resolved",
+    "closed",
+    "rejected",
+    "cancelled",
+    "reopened",
+    "sla_response_met",
+    "sla_response_breached",
+    "sla_response_compliance",
+    "sla_resolution_met",
+    "sla_resolution_breached",
+    "sla_resolution_compliance",
+    "ola_compliance",
+)
+TIME_COLUMNS = headline_columns(
+    "pick_up_wall_p50",
+    "pick_up_wall_p90",
+    "pick_up_working_p50",
+    "pick_up_working_p90",
+    "resolve_wall_p50",
+    "resolve_wall_p90",
+    "resolve_working_p50",
+    "resolve_working_p90",
+    "backlog",
+    "open_per_engineer",
+)
 
 
 def report_pdf(report: WeeklyReport) -> bytes:

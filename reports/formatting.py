@@ -33,6 +33,34 @@ HEADLINES = [
     ("open_per_engineer", "Open requests per vendor engineer", "ratio"),
 ]
 HEADLINE_KINDS = {name: kind for name, _, kind in HEADLINES}
+# The PDF's narrow table columns: the same figures as HEADLINES, with shorter headings.
+SHORT_LABELS = {
+    "sla_response_met": "Resp. met",
+    "sla_response_breached": "Resp. breached",
+    "sla_response_compliance": "Resp. %",
+    "sla_resolution_met": "Res. met",
+    "sla_resolution_breached": "Res. breached",
+    "sla_resolution_compliance": "Res. %",
+    "ola_compliance": "OLA %",
+    "pick_up_wall_p50": "Pick-up p50",
+    "pick_up_wall_p90": "Pick-up p90",
+    "pick_up_working_p50": "Pick-up p50 (work)",
+    "pick_up_working_p90": "Pick-up p90 (work)",
+    "resolve_wall_p50": "Resolve p50",
+    "resolve_wall_p90": "Resolve p90",
+    "resolve_working_p50": "Resolve p50 (work)",
+    "resolve_working_p90": "Resolve p90 (work)",
+    "backlog": "Backlog",
+    "open_per_engineer": "Open / engineer",
+}
+
+
+def headline_columns(*names: str) -> list[tuple[str, str]]:
+    """(name, short heading) for the named HEADLINES figures, in the order given."""
+    labels = {name: SHORT_LABELS.get(name, label) for name, label, _ in HEADLINES}
+    return [(name, labels[name]) for name in names]
+
+
 STATE_LABELS = {
     "submitted": "Submitted",
     "pending_approval": "Pending approval",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from portal.exceptions import Forbidden, ValidationFailed
-from requests_app.permissions import is_staff_side
+from requests_app.permissions import sees_every_vendors_report
 
 from . import charts
 from .exports import report_csv, report_pdf
@@ -109,7 +109,7 @@ def _charts(report: WeeklyReport) -> dict[str, Any]:
 @login_required
 def report_weekly_page(request: HttpRequest) -> HttpResponse:
     """The weekly report for any week, with charts, tables, breaches and the downloads."""
-    locked = not is_staff_side(request.user)
+    locked = not sees_every_vendors_report(request.user)
     try:
         report = _report(request)
     except ValidationFailed as exc:

@@ -11,18 +11,14 @@ from django.db.models import Subquery
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
+from sla.selectors import SLA_STATUS_CHOICES, requests_with_sla_status
+
 from .catalogue import request_type_choices
 from .choices import Priority, RequestState
 from .models import ServiceRequest
 from .querysets import ServiceRequestQuerySet
 
-SLA_FILTER_CHOICES = [
-    ("on_track", "On track"),
-    ("at_risk", "At risk"),
-    ("breached", "Breached"),
-    ("paused", "Paused"),
-    ("met", "Met"),
-]
+SLA_FILTER_CHOICES = SLA_STATUS_CHOICES
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -93,7 +89,7 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_sla_status(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
-        return queryset.with_sla_status(value, timezone.now())
+        return requests_with_sla_status(queryset, value, timezone.now())
 
     def filter_text(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
         return queryset.search(value)

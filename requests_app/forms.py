@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
+from sla.selectors import requests_with_sla_status
 
 from . import permissions as perms
 from .catalogue import ACTIONS, actions_for, request_type_choices, schema_description, types_offering
@@ -63,7 +64,7 @@ class ServiceRequestFilterForm(forms.Form):
             if data.get(name):
                 queryset = queryset.filter(**{name: data[name]})
         if data.get("sla_status"):
-            queryset = queryset.with_sla_status(data["sla_status"], timezone.now())
+            queryset = requests_with_sla_status(queryset, data["sla_status"], timezone.now())
         return queryset
 
     @property

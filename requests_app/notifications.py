@@ -11,8 +11,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS
-
+from . import permissions as perms
 from .choices import EventKind, VendorRole
 from .models import Notification, RequestEvent
 
@@ -50,20 +49,20 @@ def recipients_for(event: RequestEvent) -> list:
     active = User.objects.filter(is_active=True)
     match event.kind:
         case EventKind.FILED | EventKind.JIRA_CONFLICT | EventKind.JIRA_SYNC_FAILED:
-            return list(active.filter(groups__name=PROGRAM_MANAGERS))
+            return list(perms.program_managers())
         case EventKind.TRIAGE:
             vendor_people = active.filter(vendor_id=service_request.vendor_id) if service_request.vendor_id else []
             return [service_request.requester, *vendor_people]
         case EventKind.PICK_UP | EventKind.REQUEST_INFO | EventKind.RESOLVE | EventKind.REJECT | EventKind.DENY:
             return [service_request.requester]
         case EventKind.ESCALATE:
-            return list(active.filter(groups__name=EGOV_DEVOPS))
+            return list(perms.egov_devops_members())
         case EventKind.SLA_AT_RISK:
             leads = active.filter(vendor_id=service_request.vendor_id, vendor_role=VendorRole.LEAD)
             assignee = [service_request.assignee] if service_request.assignee_id else []
             return [*assignee, *leads] if service_request.vendor_id else []
         case EventKind.SLA_BREACHED:
-            return list(active.filter(groups__name__in=[PROGRAM_MANAGERS, EGOV_DEVOPS]))
+            return [*perms.program_managers(), *perms.egov_devops_members()]
     return []
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
+
 from .choices import VendorRole
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from portal.models import User
 
     from .models import ServiceRequest
@@ -14,6 +18,7 @@ if TYPE_CHECKING:
 VIEW_ALL = "requests_app.view_all_requests"
 TRIAGE = "requests_app.triage_request"
 APPROVE = "requests_app.approve_request"
+MODEL_BACKEND = "portal.auth_backends.PortalModelBackend"
 
 
 def is_program_manager(user: User) -> bool:
@@ -22,6 +27,21 @@ def is_program_manager(user: User) -> bool:
 
 def is_egov_devops(user: User) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(APPROVE))
+
+
+def program_managers() -> QuerySet[User]:
+    """Active users with the program manager's right (by group or directly; the superuser is not one)."""
+    return _with_perm(TRIAGE)
+
+
+def egov_devops_members() -> QuerySet[User]:
+    """Active users with eGov DevOps' approving right."""
+    return _with_perm(APPROVE)
+
+
+def _with_perm(perm: str) -> QuerySet[User]:
+    # The model backend answers who holds a permission; axes' backend (first in the list) only guards log-ins.
+    return get_user_model().objects.with_perm(perm, include_superusers=False, backend=MODEL_BACKEND)
 
 
 def is_staff_side(user: User) -> bool:
@@ -34,7 +54,7 @@ def is_vendor_member(service_request: ServiceRequest, user: User) -> bool:
 
 
 def is_vendor_lead(service_request: ServiceRequest, user: User) -> bool:
-    return is_vendor_member(service_request, user) and user.vendor_role == VendorRole.LEAD
+    return is_vendor_member(service_request, user) and is_lead(user)
 
 
 def is_requester_side(service_request: ServiceRequest, user: User) -> bool:
@@ -47,6 +67,20 @@ def is_requester_side(service_request: ServiceRequest, user: User) -> bool:
 def files_requests(user: User) -> bool:
     """Members of an implementation team file requests (in the browser, for their team); vendor accounts never do."""
     return bool(user and user.is_authenticated and not user.vendor_id and user.teams.exists())
+
+
+def sees_reports(user: User) -> bool:
+    """Reports are for the program manager, eGov DevOps (every vendor) and vendor leads (their own vendor)."""
+    return is_staff_side(user) or bool(user and user.is_authenticated and user.vendor_id and is_lead(user))
+
+
+def sees_every_vendors_report(user: User) -> bool:
+    """Staff choose any vendor's report; a vendor lead's is always their own vendor's."""
+    return is_staff_side(user)
+
+
+def is_lead(user: User) -> bool:
+    return user.vendor_role == VendorRole.LEAD
 
 
 def sees_internal_notes(service_request: ServiceRequest, user: User) -> bool:

@@ -53,27 +53,6 @@ class ServiceRequestQuerySet(models.QuerySet):
             return self
         return self.filter(Q(reference__iexact=text) | Q(reference__icontains=text) | Q(title__icontains=text))
 
-    def with_sla_status(self, status: str, now: datetime) -> Self:
-        """Requests whose requester-facing SLA is `status` now: breached, at_risk, on_track, paused or met."""
-        from sla.models import RequestClock
-
-        clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock="sla")
-        running = clocks.filter(met_at__isnull=True, ended_at__isnull=True, paused_since__isnull=True)
-        breached = models.Exists(clocks.filter(breached=True)) | models.Exists(running.filter(due_at__lte=now))
-        at_risk = models.Exists(running.filter(at_risk_at__lte=now, due_at__gt=now))
-        match status:
-            case "breached":
-                return self.filter(breached)
-            case "at_risk":
-                return self.filter(at_risk).exclude(breached)
-            case "paused":
-                return self.filter(state=RequestState.WAITING_ON_REQUESTER).exclude(breached)
-            case "on_track":
-                return self.open().exclude(state=RequestState.WAITING_ON_REQUESTER).exclude(breached).exclude(at_risk)
-            case "met":
-                return self.filter(resolved_at__isnull=False).exclude(breached)
-        return self.none()
-
     def with_related(self) -> Self:
         return self.select_related("environment", "stack", "team", "vendor", "requester", "assignee")
 

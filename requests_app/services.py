@@ -33,7 +33,7 @@ def _environment_today(environment: Environment) -> date:
 
 
 def _check_needed_by(*, priority: str, needed_by: date | None, environment: Environment) -> None:
-    """P4 work must be announced at least three weeks ahead; nobody may ask for a date in the past."""
+    """P4 work must be announced PORTICO_P4_MIN_NOTICE_DAYS ahead; nobody may ask for a date in the past."""
     today = _environment_today(environment)
     min_notice = settings.PORTICO_P4_MIN_NOTICE_DAYS
     if priority == Priority.P4:
@@ -45,7 +45,7 @@ def _check_needed_by(*, priority: str, needed_by: date | None, environment: Envi
         earliest = today + timedelta(days=min_notice)
         if needed_by < earliest:
             raise ValidationFailed(
-                "P4 requests must be announced at least three weeks ahead.",
+                f"P4 requests must be announced at least {min_notice} days ahead.",
                 fields={
                     "needed_by": f"Must be on or after {earliest:%d %b %Y} ({min_notice} days' notice); "
                     "for sooner work choose P3 or higher."

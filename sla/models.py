@@ -14,6 +14,7 @@ from django.utils import timezone
 from requests_app.choices import Priority
 from requests_app.models import validate_timezone
 
+from . import conditions
 from .choices import CalendarDayKind, Clock, ClockKind, GoalUnit, LedgerKind, Measure
 
 
@@ -259,9 +260,7 @@ class ClockLedgerEntry(models.Model):
 
 class RequestClockQuerySet(models.QuerySet):
     def running(self) -> RequestClockQuerySet:
-        return self.filter(
-            met_at__isnull=True, ended_at__isnull=True, paused_since__isnull=True, started_at__isnull=False
-        )
+        return self.filter(conditions.running())
 
     def newly_breached(self, now) -> RequestClockQuerySet:
         return self.running().filter(due_at__lte=now, breached_flagged_at__isnull=True)
@@ -307,22 +306,12 @@ class RequestClock(models.Model):
             models.Index(
                 fields=["due_at"],
                 name="clock_breach_scan",
-                condition=models.Q(
-                    met_at__isnull=True,
-                    ended_at__isnull=True,
-                    paused_since__isnull=True,
-                    breached_flagged_at__isnull=True,
-                ),
+                condition=models.Q(**conditions.NOT_STOPPED, breached_flagged_at__isnull=True),
             ),
             models.Index(
                 fields=["at_risk_at"],
                 name="clock_at_risk_scan",
-                condition=models.Q(
-                    met_at__isnull=True,
-                    ended_at__isnull=True,
-                    paused_since__isnull=True,
-                    at_risk_flagged_at__isnull=True,
-                ),
+                condition=models.Q(**conditions.NOT_STOPPED, at_risk_flagged_at__isnull=True),
             ),
             models.Index(fields=["vendor", "clock", "measure"], name="clock_vendor"),
         ]

@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
 from django.utils import timezone
 
+from requests_app.choices import OPEN_STATES, RequestState
+
+from . import conditions
 from .choices import Clock, ClockStatus, Measure
 from .clock import days_off_between
 from .explain import describe_days_off, format_duration
@@ -176,3 +180,37 @@ def _working(calendar: Any, start: datetime, end: datetime) -> timedelta:
     from .clock import working_time_between
 
     return working_time_between(calendar, start, max(start, end))
+
+
+SLA_STATUS_CHOICES = [
+    ("on_track", "On track"),
+    ("at_risk", "At risk"),
+    ("breached", "Breached"),
+    ("paused", "Paused"),
+    ("met", "Met"),
+]
+
+
+def requests_with_sla_status(requests: models.QuerySet, status: str, now: datetime) -> models.QuerySet:
+    """`requests` narrowed to those whose requester-facing SLA is `status` now: breached, at_risk, on_track,
+    paused or met (the lists' SLA filter)."""
+    clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock=Clock.SLA)
+    breached = models.Exists(clocks.filter(conditions.breached(now)))
+    at_risk = models.Exists(clocks.filter(conditions.at_risk(now)))
+    match status:
+        case "breached":
+            return requests.filter(breached)
+        case "at_risk":
+            return requests.filter(at_risk).exclude(breached)
+        case "paused":
+            return requests.filter(state=RequestState.WAITING_ON_REQUESTER).exclude(breached)
+        case "on_track":
+            return (
+                requests.filter(state__in=OPEN_STATES)
+                .exclude(state=RequestState.WAITING_ON_REQUESTER)
+                .exclude(breached)
+                .exclude(at_risk)
+            )
+        case "met":
+            return requests.filter(resolved_at__isnull=False).exclude(breached)
+    return requests.none()

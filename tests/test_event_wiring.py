@@ -18,7 +18,7 @@ EXPECTED_WIRING = [
 
 def test_the_wiring_is_what_the_apps_registered(capsys):
     wiring = registry.describe()
-    print("\n".join(["Event handlers, in dispatch order:", *wiring]))
+    print("\n".join(["Event handlers, in dispatch order:", *wiring]))  # noqa: T201  shown with `pytest -s`
     assert sorted(wiring) == sorted(EXPECTED_WIRING)
     assert "provisioning" in capsys.readouterr().out
 

@@ -34,7 +34,8 @@ from portal.exceptions import Forbidden, ValidationFailed
 from requests_app.catalogue import request_type_choices
 from requests_app.choices import EventKind, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendor
-from requests_app.permissions import is_staff_side
+from requests_app.permissions import sees_every_vendors_report, sees_reports
+from sla import conditions
 from sla.choices import Clock, Measure
 from sla.models import RequestClock
 
@@ -129,9 +130,9 @@ def _scope(
     if user is not None:
         if not user.is_authenticated:
             raise Forbidden("Sign in to see reports.")
-        if not is_staff_side(user):
-            if not (user.vendor_id and user.vendor_role == VendorRole.LEAD):
-                raise Forbidden("Reports are for the program manager, eGov DevOps and vendor leads.")
+        if not sees_reports(user):
+            raise Forbidden("Reports are for the program manager, eGov DevOps and vendor leads.")
+        if not sees_every_vendors_report(user):
             # A vendor lead's report is always their own vendor's, whatever the query string says.
             vendor = None
             own_vendor = True
@@ -226,8 +227,7 @@ def _met(start: datetime, end: datetime) -> Q:
 
 def _breached(start: datetime, end: datetime, now: datetime) -> Q:
     """Breached in the week it fell due (and only once that moment has passed)."""
-    running = Q(met_at__isnull=True, ended_at__isnull=True, paused_since__isnull=True, started_at__isnull=False)
-    return _period("due_at", start, min(end, now)) & (Q(breached=True) | running)
+    return _period("due_at", start, min(end, now)) & (Q(breached=True) | conditions.running())
 
 
 def _clock_measures(start: datetime, end: datetime, now: datetime, suffix: str = "") -> dict[str, Count]:

@@ -199,7 +199,9 @@ class ServiceRequestFileSerializer(StrictSerializer):
         help_text="Needed only when you belong to several teams.",
     )
     needed_by = serializers.DateField(
-        required=False, allow_null=True, help_text="Required for P4, at least 21 days ahead."
+        required=False,
+        allow_null=True,
+        help_text=f"Required for P4, at least {settings.PORTICO_P4_MIN_NOTICE_DAYS} days ahead.",
     )
     affects_production = serializers.BooleanField(required=False, default=False)
     parameters = serializers.DictField(

@@ -1,0 +1,41 @@
+"""When a clock counts as running, at risk or breached: the one definition the scan, its partial indexes, the
+lists' SLA filter and the weekly report all build on (as SQL conditions over `RequestClock` columns).
+
+A clock runs from its start until it is met, ended (cancelled, rejected, handed to another vendor) or paused.
+It is breached when it was met or ended after its due time (`breached`, stored by the ledger), or while it
+still runs past its due time. It is at risk while it runs between its at-risk instant and its due time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+
+# Neither met, ended nor paused: the partial indexes' condition (with "not yet flagged"), so it stays a dict
+# that `Q(**NOT_STOPPED, ...)` spreads into one flat condition.
+NOT_STOPPED: dict[str, bool] = {"met_at__isnull": True, "ended_at__isnull": True, "paused_since__isnull": True}
+
+
+def _prefixed(lookups: dict[str, object], prefix: str) -> dict[str, object]:
+    return {f"{prefix}{name}": value for name, value in lookups.items()}
+
+
+def running(prefix: str = "") -> Q:
+    """Started and neither met, ended nor paused (`prefix` e.g. "clocks__" from another model)."""
+    return Q(**_prefixed({**NOT_STOPPED, "started_at__isnull": False}, prefix))
+
+
+def overdue(now: datetime, prefix: str = "") -> Q:
+    """Running past its due time at `now`."""
+    return running(prefix) & Q(**{f"{prefix}due_at__lte": now})
+
+
+def breached(now: datetime, prefix: str = "") -> Q:
+    """Met or ended late, or running past its due time at `now`."""
+    return Q(**{f"{prefix}breached": True}) | overdue(now, prefix)
+
+
+def at_risk(now: datetime, prefix: str = "") -> Q:
+    """Running, past its at-risk instant and not yet due at `now`."""
+    return running(prefix) & Q(**{f"{prefix}at_risk_at__lte": now, f"{prefix}due_at__gt": now})
