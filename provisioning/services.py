@@ -22,7 +22,7 @@ from requests_app import catalogue
 from requests_app import permissions as perms
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import RequestEvent, ServiceRequest
-from requests_app.timeline import timeline_append
+from requests_app.timeline import SYSTEM_ACTOR, timeline_append
 
 from .choices import DONE_STEP_STATUSES, RunStatus, StepStatus
 from .constants import MAX_POLLS, POLL_SECONDS
@@ -116,7 +116,7 @@ def _lock_request(service_request: ServiceRequest) -> ServiceRequest:
 
 @transaction.atomic
 def run_start(service_request: ServiceRequest, *, actor: User | None, action: str | None = None) -> ProvisioningRun:
-    """Start the request's automation (an engineer of its vendor, or the portal itself after approval)."""
+    """Start the request's automation (an engineer of its vendor, or Portico itself after approval)."""
     locked = _lock_request(service_request)  # two clicks at once: the second sees the first run
     chosen = run_start_check(locked, actor=actor, action=action)
     now = timezone.now()
@@ -140,7 +140,7 @@ def run_start(service_request: ServiceRequest, *, actor: User | None, action: st
         ProvisioningStep(run=run, position=position, key=plan.key, title=plan.title)
         for position, plan in enumerate(chosen.plan(parameters), 1)
     )
-    who = " by the portal after approval" if actor is None else ""
+    who = f" by {SYSTEM_ACTOR} after approval" if actor is None else ""
     dry = " (dry run: no connection, calls are recorded, not sent)" if run.dry_run else ""
     _event(
         run,
@@ -153,7 +153,7 @@ def run_start(service_request: ServiceRequest, *, actor: User | None, action: st
 
 
 def run_start_after_approval(service_request: ServiceRequest) -> ProvisioningRun | None:
-    """Right after approval, start the automation as the portal itself when the requester gave parameters."""
+    """Right after approval, start the automation as Portico itself when the requester gave parameters."""
     if not service_request.parameters or not service_request.needs_approval:
         return None
     try:
@@ -171,7 +171,7 @@ def run_start_after_approval(service_request: ServiceRequest) -> ProvisioningRun
 
 def _retry_from(run: ProvisioningRun, steps: list[ProvisioningStep]) -> int:
     """The position a retry restarts at: the failed step, or earlier when it must redo a trigger."""
-    plans = {plan.key: plan for plan in catalogue.ACTIONS[run.action].plan(run.parameters)}
+    plans = {plan.key: plan for plan in catalogue.action_named(run.action).plan(run.parameters)}
     positions = {step.key: step.position for step in steps}
     failed = [step for step in steps if step.status not in DONE_STEP_STATUSES]
     if not failed:
@@ -256,7 +256,7 @@ def run_execute(*, run_id: int, continuation: bool = False) -> int | None:
     run = _claim(run_id, continuation=continuation)
     if run is None:
         return None
-    action = catalogue.ACTIONS[run.action]
+    action = catalogue.action_named(run.action)
     context = StepContext(run, poll_seconds=_poll_seconds())
     try:
         for step in run.steps.order_by("position"):

@@ -13,7 +13,7 @@ from django_filters.fields import IsoDateTimeField
 
 from sla.selectors import SLA_STATUS_CHOICES, requests_with_sla_status
 
-from .catalogue import request_type_choices
+from .catalogue import TYPE_CHOICES
 from .choices import Priority, RequestState
 from .models import ServiceRequest
 from .querysets import ServiceRequestQuerySet
@@ -68,7 +68,7 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
 
     state = django_filters.MultipleChoiceFilter(choices=RequestState.choices, distinct=False)
     priority = django_filters.MultipleChoiceFilter(choices=Priority.choices, distinct=False)
-    type = django_filters.MultipleChoiceFilter(field_name="request_type", choices=request_type_choices, distinct=False)
+    type = django_filters.MultipleChoiceFilter(field_name="request_type", choices=TYPE_CHOICES, distinct=False)
     environment = KeyFilter(field_name="environment", key="code", help_text="Environment code.")
     stack = KeyFilter(field_name="stack", key="code", help_text="Stack code.")
     vendor = KeyFilter(field_name="vendor", key="slug", help_text="Vendor slug.")

@@ -13,7 +13,7 @@ from portal.exceptions import PortalError
 from sla.selectors import requests_with_sla_status
 
 from . import permissions as perms
-from .catalogue import ACTIONS, actions_for, request_type_choices, schema_description, types_offering
+from .catalogue import actions_for, catalogue_actions, request_type_choices, schema_description, types_offering
 from .choices import Priority, RequestState
 from .filtersets import SLA_FILTER_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
@@ -142,7 +142,7 @@ class ServiceRequestForm(forms.Form):
         else:
             del self.fields["team"]
         self.automation = []
-        for action in ACTIONS.values():
+        for action in catalogue_actions():
             names = []
             for spec in schema_description(action):
                 name = f"{action.name}__{spec['name']}"

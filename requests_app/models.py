@@ -21,6 +21,7 @@ from .choices import (
     Priority,
     RequestState,
 )
+from .constants import SYSTEM_ACTOR
 from .querysets import RequestEventQuerySet, ServiceRequestQuerySet
 
 S = RequestState
@@ -376,7 +377,7 @@ class RequestEvent(models.Model):
     @property
     def actor_label(self) -> str:
         if self.actor is None:
-            return "Portico"
+            return SYSTEM_ACTOR
         return self.actor.get_full_name() or self.actor.username
 
 

@@ -14,7 +14,10 @@ from django.core.exceptions import ValidationError
 from portal.events import registry
 from portal.exceptions import ValidationFailed
 
+from .constants import SYSTEM_ACTOR
 from .models import RequestEvent
+
+__all__ = ["SYSTEM_ACTOR", "model_full_clean", "timeline_append"]
 
 if TYPE_CHECKING:
     from portal.models import User

@@ -240,7 +240,7 @@ def test_approval_starts_the_access_run_as_the_portal_itself(world, django_captu
     assert run.created_by is None and run.action == "jit_access" and run.status == RunStatus.QUEUED
     assert OutboxMessage.objects.filter(task=services.EXECUTE_TASK, kwargs={"run_id": run.pk}).exists()
     assert len(callbacks) >= 1
-    assert "by the portal after approval" in _events(service_request, EventKind.PROVISIONING_STARTED)[0].message
+    assert "by Portico after approval" in _events(service_request, EventKind.PROVISIONING_STARTED)[0].message
 
 
 def test_approval_without_parameters_starts_nothing(world):

@@ -2,7 +2,7 @@
 (`actions.py`). Provisioning executes what the catalogue plans; nothing below depends on provisioning."""
 
 from .actions import (
-    ACTIONS,
+    BUILTIN_ACTIONS,
     JIT_MAX_HOURS,
     Action,
     Schema,
@@ -15,7 +15,9 @@ from .types import (
     Approval,
     RequestTypeSpec,
     action_for,
+    action_named,
     actions_for,
+    catalogue_actions,
     needs_approval,
     parameters_validate,
     request_type_choices,
@@ -29,7 +31,7 @@ from .types import (
 )
 
 __all__ = [
-    "ACTIONS",
+    "BUILTIN_ACTIONS",
     "JIT_MAX_HOURS",
     "TYPE_CHOICES",
     "Action",
@@ -38,7 +40,9 @@ __all__ = [
     "Schema",
     "StepPlan",
     "action_for",
+    "action_named",
     "actions_for",
+    "catalogue_actions",
     "needs_approval",
     "parameters_clean",
     "parameters_validate",

@@ -193,7 +193,8 @@ def _jit_systems(p: Mapping[str, Any]) -> tuple[str, ...]:
     return ("gitlab", "kubernetes") if p["system"] == "both" else (p["system"],)
 
 
-ACTIONS: dict[str, Action] = {
+# The actions Portico ships; request types offer them through their catalogue entries (`types.py`).
+BUILTIN_ACTIONS: dict[str, Action] = {
     action.name: action
     for action in (
         Action(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from portal.exceptions import NotFound, ValidationFailed
 
 from ..choices import RequestType
-from .actions import ACTIONS, Action
+from .actions import BUILTIN_ACTIONS, Action
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,6 +113,23 @@ def actions_for(request_type: str) -> list[Action]:
     return list(spec.actions) if spec else []
 
 
+def catalogue_actions() -> list[Action]:
+    """Every action some request type offers, each once, in catalogue order."""
+    seen: dict[str, Action] = {}
+    for spec in _TYPES.values():
+        for action in spec.actions:
+            seen.setdefault(action.name, action)
+    return list(seen.values())
+
+
+def action_named(name: str) -> Action:
+    """The action called `name` (a run remembers its action by name)."""
+    for action in catalogue_actions():
+        if action.name == name:
+            return action
+    raise NotFound(f"No automation action called “{name}”.")
+
+
 def types_offering(action: Action) -> list[str]:
     """The type codes whose requests offer `action` (the filing form shows its fields for those)."""
     return [spec.code for spec in _TYPES.values() if action in spec.actions]
@@ -152,7 +169,7 @@ def _builtin(code: RequestType, **kwargs: object) -> None:
 
 
 T = RequestType
-A = ACTIONS
+A = BUILTIN_ACTIONS
 _builtin(
     T.INFRA_PROVISION,
     actions=(A["namespace_with_quota"],),
@@ -224,7 +241,9 @@ __all__ = [
     "Approval",
     "RequestTypeSpec",
     "action_for",
+    "action_named",
     "actions_for",
+    "catalogue_actions",
     "needs_approval",
     "parameters_validate",
     "request_type_choices",
