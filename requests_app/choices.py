@@ -16,11 +16,12 @@ class RequestType(models.TextChoices):
 
 
 class Priority(models.TextChoices):
-    P0 = "P0", "P0 — critical, < 4 hours"
-    P1 = "P1", "P1 — same day, < 12 hours"
-    P2 = "P2", "P2 — a few days, < 3 days"
-    P3 = "P3", "P3 — a week or two, < 2 weeks"
-    P4 = "P4", "P4 — planned, ≥ 3 weeks notice"
+    # What each priority means; its targets are the versioned SLA policy's (`sla.policies.priority_choices`).
+    P0 = "P0", "P0 — critical"
+    P1 = "P1", "P1 — same day"
+    P2 = "P2", "P2 — a few days"
+    P3 = "P3", "P3 — a week or two"
+    P4 = "P4", "P4 — planned ahead"
 
 
 class RequestState(models.TextChoices):

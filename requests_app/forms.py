@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
+from sla.policies import priority_choices
 from sla.selectors import requests_with_sla_status
 
 from . import permissions as perms
@@ -116,7 +117,7 @@ class ServiceRequestForm(forms.Form):
     request_type = forms.ChoiceField(
         label="Request type", choices=lambda: [("", "Choose a type"), *request_type_choices()]
     )
-    priority = forms.ChoiceField(label="Priority", choices=[("", "Choose a priority"), *Priority.choices])
+    priority = forms.ChoiceField(label="Priority", choices=lambda: [("", "Choose a priority"), *priority_choices()])
     environment = forms.ModelChoiceField(
         label="Environment", queryset=Environment.objects.all(), empty_label="Choose an environment"
     )
@@ -230,7 +231,7 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
         )
     if name == "priority":
         return forms.ChoiceField(
-            label="Priority", choices=Priority.choices, initial=service_request.priority, required=False
+            label="Priority", choices=priority_choices, initial=service_request.priority, required=False
         )
     if name == "request_type":
         return forms.ChoiceField(

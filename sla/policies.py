@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
+from requests_app.choices import Priority
+
 from .calendars import Closure, WorkingCalendar
 from .choices import ClockKind, GoalUnit, Measure
 from .clock import working_time_between
@@ -103,6 +105,17 @@ def policy_current(priority: str) -> SlaPolicy:
         ensure_defaults()
         policy = SlaPolicy.objects.current().get(priority=priority)
     return policy
+
+
+def priority_choices() -> list[tuple[str, str]]:
+    """(code, label) per priority with the current policy's targets, e.g. "P2 — a few days: response 1 working
+    day, resolution 3 working days", for the places people choose a priority."""
+    choices = []
+    for code, label in Priority.choices:
+        policy = policy_current(code)
+        targets = f"response {policy.describe(Measure.RESPONSE)}, resolution {policy.describe(Measure.RESOLUTION)}"
+        choices.append((code, f"{label}: {targets}"))
+    return choices
 
 
 def goal_setting(policy: SlaPolicy, measure: str) -> tuple[Decimal | None, str, str]:

@@ -18,7 +18,7 @@ from requests_app.models import RequestEvent
 from requests_app.notifications import notify
 from sla.choices import Clock, ClockStatus, Measure
 from sla.defaults import ensure_defaults
-from sla.models import BusinessCalendar, ClockLedgerEntry, RequestClock
+from sla.models import BusinessCalendar, ClockLedgerEntry, RequestClock, SlaPolicy
 from sla.selectors import requests_with_sla_status, sla_explain, sla_summary
 from sla.services import sla_policy_revise, sla_replay, sla_scan
 
@@ -232,3 +232,20 @@ def test_sla_status_filter_finds_breached_at_risk_paused_and_on_track(bihar):
     assert set(
         requests_with_sla_status(ServiceRequest.objects.all(), "at_risk", almost).values_list("pk", flat=True)
     ) == {late.pk}
+
+
+def test_priority_choices_state_the_current_policys_targets(db):
+    from sla.policies import policy_current, priority_choices
+
+    assert dict(priority_choices())["P2"] == "P2 — a few days: response 1 working days, resolution 3 working days"
+    old = policy_current("P2")
+    SlaPolicy.objects.filter(pk=old.pk).update(is_current=False)
+    SlaPolicy.objects.create(
+        priority="P2",
+        version=old.version + 1,
+        response_goal=4,
+        response_unit="hours",
+        resolution_goal=5,
+        resolution_unit="working_days",
+    )
+    assert dict(priority_choices())["P2"] == "P2 — a few days: response 4 hours, resolution 5 working days"
