@@ -1,51 +1,8 @@
-"""The five roles of the portal and the groups that carry the program manager's and eGov DevOps' rights."""
+"""Moved to `requests_app.roles`. Only `requests_app.notifications` still imports the two group names from here.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from django.db import models
-
-from requests_app.choices import VendorRole
-from requests_app.permissions import is_egov_devops, is_program_manager
-
-if TYPE_CHECKING:
-    from .models import User
+Temporary, so the kernel imports no domain app meanwhile: once notifications imports them from `requests_app.roles`,
+delete this module. Keep the names equal to those in `requests_app.roles` until then.
+"""
 
 PROGRAM_MANAGERS = "Program managers"
 EGOV_DEVOPS = "eGov DevOps"
-
-GROUP_PERMISSIONS = {
-    PROGRAM_MANAGERS: ["view_all_requests", "triage_request"],
-    EGOV_DEVOPS: ["view_all_requests", "approve_request"],
-}
-
-
-class Role(models.TextChoices):
-    REQUESTER = "requester", "Requester"
-    VENDOR_ENGINEER = "vendor_engineer", "Vendor engineer"
-    VENDOR_LEAD = "vendor_lead", "Vendor lead"
-    PROGRAM_MANAGER = "program_manager", "Program manager"
-    EGOV_DEVOPS = "egov_devops", "eGov DevOps"
-
-
-def role_of(user: User) -> Role:
-    """The user's main role, for navigation and labels (rights come from permissions, not this)."""
-    if is_program_manager(user):
-        return Role.PROGRAM_MANAGER
-    if is_egov_devops(user):
-        return Role.EGOV_DEVOPS
-    if user.vendor_id:
-        return Role.VENDOR_LEAD if user.vendor_role == VendorRole.LEAD else Role.VENDOR_ENGINEER
-    return Role.REQUESTER
-
-
-def ensure_role_groups() -> None:
-    """Create the PM and eGov DevOps groups with their permissions (idempotent)."""
-    from django.contrib.auth.models import Group, Permission
-
-    for group_name, codenames in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=group_name)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="requests_app", codename__in=codenames)
-        )

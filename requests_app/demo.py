@@ -29,7 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from portal.models import User
-from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS, Role, ensure_role_groups
+from requests_app.roles import EGOV_DEVOPS, PROGRAM_MANAGERS, Role, ensure_role_groups
 from sla.choices import Clock, LedgerKind
 from sla.models import ClockLedgerEntry, RequestClock, SlaPolicy
 from sla.policies import policy_current

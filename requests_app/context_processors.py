@@ -6,9 +6,8 @@ from functools import cache
 
 from django.http import HttpRequest
 
-from requests_app.notifications import notification_unread_count
-from requests_app.permissions import files_requests, is_staff_side
-
+from .notifications import notification_unread_count
+from .permissions import files_requests, is_staff_side
 from .roles import Role, role_of
 
 
