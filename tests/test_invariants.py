@@ -25,7 +25,7 @@ def _source_files() -> list[Path]:
     for app in APPS:
         for path in (ROOT / app).rglob("*.py"):
             relative = path.relative_to(ROOT).as_posix()
-            if "/tests/" in relative or "/migrations/" in relative or relative.startswith("portal/testing"):
+            if "/tests/" in relative or "/migrations/" in relative or relative.startswith("requests_app/testing"):
                 continue
             if relative in EXEMPT or relative.split("/")[0] in EXEMPT:
                 continue

@@ -24,11 +24,11 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from portal.testing.workflow import file_request, walk_to
 from portal.tokens import api_token_create
 from requests_app import demo
 from requests_app.choices import RequestState, RequestType
 from requests_app.models import AppendOnlyError, RequestEvent
+from requests_app.testing.workflow import file_request, walk_to
 from requests_app.tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from portal.models import User
-from portal.testing.workflow import file_request
 from requests_app import demo
 from requests_app.choices import FINAL_STATES, EventKind, OnboardingStatus, RequestState
 from requests_app.models import Environment, RequestEvent, ServiceRequest, VendorOnboarding
 from requests_app.roles import Role, role_of
+from requests_app.testing.workflow import file_request
 from sla.services import sla_replay
 
 pytestmark = pytest.mark.django_db
