@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("portal", "requests_app", "sla", "integrations", "provisioning")
 # Seeding writes historical rows in bulk for demos and benchmarks; it is the one sanctioned exception.
-EXEMPT = {"requests_app/management/commands/seed_demo.py", "requests_app/demo.py", "bench"}
+EXEMPT = {"demo", "bench"}
 
 BANNED = {
     "assigning state directly": re.compile(r"\.state\s*=[^=]"),

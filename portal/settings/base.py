@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "integrations",
     "provisioning",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
