@@ -82,7 +82,7 @@ def setup_django(name: str) -> None:
 
 def seed_reference_data() -> dict:
     """Environments, vendors, a team, users: the small tables, through the ORM."""
-    from portal.roles import ensure_role_groups
+    from requests_app.roles import ensure_role_groups
     from requests_app.tests import factories as f
 
     ensure_role_groups()

@@ -4,14 +4,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from integrations.webhooks import jira_webhook
-from portal.api.views import ApiTokenDetailView, ApiTokenListView, MeView, api_not_found
+from portal.api.views import ApiTokenDetailView, ApiTokenListView, api_not_found
 from portal.security import redoc_csp, swagger_csp
 
 # Namespaced so API route names ("api:request-detail") never collide with the browser UI's.
 app_name = "api"
 
 urlpatterns = [
-    path("v1/me/", MeView.as_view(), name="me"),
     path("v1/me/tokens/", ApiTokenListView.as_view(), name="me-tokens"),
     path("v1/me/tokens/<int:token_id>/", ApiTokenDetailView.as_view(), name="me-token"),
     path("v1/", include("requests_app.api.urls")),

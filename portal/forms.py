@@ -1,10 +1,23 @@
-"""Forms of the account pages."""
+"""Forms of the account pages, and how any form shows a service's `PortalError`."""
 
 from __future__ import annotations
 
 from django import forms
 
+from .exceptions import PortalError
 from .tokens import DEFAULT_DAYS, MAX_DAYS
+
+
+def apply_portal_error(form: forms.Form, error: PortalError) -> None:
+    """Put a service's field messages on the form's fields; anything else becomes a form-wide error."""
+    placed = False
+    for name, messages in error.fields.items():
+        if name in form.fields:
+            for message in messages:
+                form.add_error(name, message)
+            placed = True
+    if not placed or any(name not in form.fields for name in error.fields):
+        form.add_error(None, error.message)
 
 
 class ApiTokenForm(forms.Form):

@@ -1,58 +1,52 @@
-"""Prometheus metrics read from the database at scrape time, so every web and worker process agrees."""
+"""Prometheus metrics read from the database at scrape time, so every web and worker process agrees.
+
+The kernel serves /metrics with its own figures (outbox, Celery task outcomes, worker liveness). Each app adds its
+own with `metrics_register` in its `metrics` module, which the kernel imports at start-up as the admin does with
+`admin.py`, so the kernel never names a domain app.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MetricsCollect = Callable[[datetime], Iterable[Metric]]
+
+# name -> collect(now), in registration order (INSTALLED_APPS order, as the `metrics` modules are imported).
+_collectors: dict[str, MetricsCollect] = {}
+
+
+def metrics_register(name: str, collect: MetricsCollect) -> MetricsCollect:
+    """Add `collect(now)`'s metrics to every scrape; a name is registered once (re-imports are harmless)."""
+    _collectors.setdefault(name, collect)
+    return collect
+
+
+def metrics_autodiscover() -> None:
+    """Import each installed app's `metrics` module, where it registers its figures (called once, at start-up)."""
+    autodiscover_modules("metrics")
 
 
 class PorticoCollector:
-    """Requests, SLA clocks, provisioning, outbox, Celery task outcomes and worker liveness."""
+    """The apps' registered figures, then the kernel's own: outbox, Celery task outcomes and worker liveness."""
 
     def collect(self) -> Iterator[Metric]:
-        from portal.models import MetricCounter, OutboxMessage, TaskStat, WorkerHeartbeat
-        from requests_app.models import ServiceRequest
-        from sla.models import RequestClock
+        from portal.models import OutboxMessage, TaskStat, WorkerHeartbeat
 
         now = timezone.now()
-        open_requests = GaugeMetricFamily(
-            "portico_requests_open", "Open requests", labels=["state", "priority", "vendor"]
-        )
-        rows = ServiceRequest.objects.open().values("state", "priority", "vendor__slug").annotate(n=Count("pk"))
-        for row in rows:
-            open_requests.add_metric([row["state"], row["priority"], row["vendor__slug"] or "unassigned"], row["n"])
-        yield open_requests
-
-        running = RequestClock.objects.running()
-        clocks = GaugeMetricFamily(
-            "portico_sla_clocks", "Running clocks at risk or breached now", labels=["clock", "status"]
-        )
-        counts = running.values("clock").annotate(
-            breached=Count("pk", filter=Q(due_at__lte=now)),
-            at_risk=Count("pk", filter=Q(at_risk_at__lte=now, due_at__gt=now)),
-        )
-        for row in counts:
-            clocks.add_metric([row["clock"], "breached"], row["breached"])
-            clocks.add_metric([row["clock"], "at_risk"], row["at_risk"])
-        yield clocks
-
-        counters = dict(MetricCounter.objects.values_list("name", "value"))
-        yield CounterMetricFamily(
-            "portico_sla_breach_events",
-            "Clocks flagged as breached by the scan",
-            value=counters.get("sla_breach_events", 0),
-        )
-
-        yield from _provisioning()
+        for collect in _collectors.values():
+            yield from collect(now)
 
         pending = OutboxMessage.objects.filter(dispatched_at__isnull=True).aggregate(
             n=Count("pk"), oldest=Min("created_at")
@@ -73,23 +67,6 @@ class PorticoCollector:
                 "Seconds since a worker last ran the heartbeat",
                 value=(now - last).total_seconds(),
             )
-
-
-def _provisioning() -> Iterator[Metric]:
-    from provisioning.models import ProvisioningRun
-
-    runs = CounterMetricFamily("portico_provisioning_runs", "Provisioning runs by outcome", labels=["action", "status"])
-    for row in ProvisioningRun.objects.values("action", "status").annotate(n=Count("pk")):
-        runs.add_metric([row["action"], row["status"]], row["n"])
-    yield runs
-    duration = SummaryMetricFamily(
-        "portico_provisioning_run_duration_seconds", "From start to finish of finished runs", labels=["action"]
-    )
-    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    finished = ProvisioningRun.objects.filter(started_at__isnull=False, finished_at__isnull=False)
-    for row in finished.values("action").annotate(n=Count("pk"), total=Sum(took)):
-        duration.add_metric([row["action"]], count_value=row["n"], sum_value=row["total"].total_seconds())
-    yield duration
 
 
 def _allowed(request: HttpRequest) -> bool:

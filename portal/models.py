@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from requests_app.choices import VendorRole
+from .choices import VendorRole
 
 
 class User(AbstractUser):
@@ -19,12 +19,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
-
-    @property
-    def role_label(self) -> str:
-        from .roles import role_of
-
-        return role_of(self).label
 
 
 class OutboxMessage(models.Model):

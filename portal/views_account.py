@@ -12,10 +12,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from requests_app.forms import apply_portal_error
-
 from .exceptions import NotFound, ValidationFailed
-from .forms import ApiTokenForm
+from .forms import ApiTokenForm, apply_portal_error
 from .models import ApiToken
 from .tokens import api_token_create, api_token_revoke
 

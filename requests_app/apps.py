@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _create_role_groups(sender: AppConfig, **kwargs: object) -> None:
+    from .roles import ensure_role_groups
+
+    ensure_role_groups()
 
 
 class RequestsAppConfig(AppConfig):
@@ -6,4 +13,12 @@ class RequestsAppConfig(AppConfig):
     verbose_name = "Requests"
 
     def ready(self) -> None:
+        from portal.otp.services import otp_staff_rule_register
+
         from . import handlers  # noqa: F401  registers the notification handler
+        from .roles import is_otp_staff
+
+        otp_staff_rule_register(is_otp_staff)
+
+        # Permissions exist only after every app's post_migrate, so the groups are (re)made then, idempotently.
+        post_migrate.connect(_create_role_groups, dispatch_uid="portico-role-groups")

@@ -2,6 +2,9 @@
 
 from django.db import models
 
+# The user model's field lives in the kernel (which imports no domain app); the domain keeps using the name here.
+from portal.choices import VendorRole as VendorRole
+
 
 class RequestType(models.TextChoices):
     INFRA_PROVISION = "InfraProvision", "Infra provision"
@@ -46,11 +49,6 @@ OPEN_STATES = (
     RequestState.BLOCKED,
 )
 FINAL_STATES = (RequestState.CLOSED, RequestState.REJECTED, RequestState.CANCELLED)
-
-
-class VendorRole(models.TextChoices):
-    ENGINEER = "engineer", "Engineer"
-    LEAD = "lead", "Lead"
 
 
 class OnboardingStatus(models.TextChoices):

@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
+from portal.forms import apply_portal_error
 from sla.policies import priority_choices
 from sla.selectors import requests_with_sla_status
 
@@ -23,18 +24,6 @@ from .services import TransitionSpec
 
 if TYPE_CHECKING:
     from portal.models import User
-
-
-def apply_portal_error(form: forms.Form, error: PortalError) -> None:
-    """Put a service's field messages on the form's fields; anything else becomes a form-wide error."""
-    placed = False
-    for name, messages in error.fields.items():
-        if name in form.fields:
-            for message in messages:
-                form.add_error(name, message)
-            placed = True
-    if not placed or any(name not in form.fields for name in error.fields):
-        form.add_error(None, error.message)
 
 
 class ServiceRequestFilterForm(forms.Form):

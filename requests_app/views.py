@@ -17,7 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
-from portal.roles import Role, role_of
+from requests_app.roles import Role, role_of
 from sla.selectors import clock_snapshots
 
 from . import notifications, services

@@ -12,12 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import ApiToken
-from portal.testing.workflow import file_request, walk_to
 from portal.tokens import api_token_create
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification
 from requests_app.notifications import notify
+from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from portal.testing.workflow import walk_to
 from portal.tokens import api_token_create
 from requests_app.choices import RequestState
+from requests_app.testing.workflow import walk_to
 
 EXCLUDED_PATHS = r"^/api/v1/webhooks/"
 MAX_EXAMPLES = 10

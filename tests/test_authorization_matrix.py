@@ -28,7 +28,6 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conftest import World, build_world
 from portal.models import ApiToken, User
-from portal.testing.workflow import file_request, walk_to
 from portal.tokens import api_token_create
 from provisioning import services as run_services
 from provisioning.models import ProvisioningRun
@@ -36,6 +35,7 @@ from provisioning.tests.helpers import in_progress
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
+from requests_app.testing.workflow import file_request, walk_to
 
 ROLES = ("anon", "req_a", "req_b", "eng_a", "lead_a", "eng_b", "lead_b", "pm", "egov")
 ROLE_USERS = {

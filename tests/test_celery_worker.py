@@ -22,10 +22,10 @@ from django.conf import settings
 from django.core import mail
 from django.db import connection, transaction
 
-from portal.testing.workflow import file_request, walk_to
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification, RequestEvent
 from requests_app.tasks import request_notify as request_notify_task
+from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

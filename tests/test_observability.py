@@ -15,8 +15,8 @@ from django.utils import timezone
 from portal.models import MetricCounter, OutboxMessage, TaskStat
 from portal.observability import HEADER, RequestIdFilter, request_id_var
 from portal.tasks import worker_heartbeat
-from portal.testing.workflow import file_request
 from requests_app.choices import Priority
+from requests_app.testing.workflow import file_request
 from sla.services import sla_scan
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, connections
 
 from portal.exceptions import Conflict, InvalidTransition
-from portal.testing.workflow import walk_to
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.testing.workflow import walk_to
 from requests_app.tests.factories import VendorEngineerFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

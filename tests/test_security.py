@@ -24,11 +24,11 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from portal.testing.workflow import file_request, walk_to
+from demo import seed
 from portal.tokens import api_token_create
-from requests_app import demo
 from requests_app.choices import RequestState, RequestType
 from requests_app.models import AppendOnlyError, RequestEvent
+from requests_app.testing.workflow import file_request, walk_to
 from requests_app.tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -422,7 +422,7 @@ KEY_MATERIAL = re.compile(
 LITERAL_SECRET = re.compile(
     r"""(?ix)\b(?:password|passwd|secret_key|secret|api_key|token)\s*=\s*["'][^"'\s{}$%]{6,}["']"""
 )
-DEMO_FILES = {"requests_app/demo.py", "scripts/smoke_check.py"}
+DEMO_FILES = {"demo/world.py", "scripts/smoke_check.py"}
 
 
 def _repository_text_files():
@@ -494,7 +494,7 @@ def test_the_demo_reset_still_empties_the_timeline(world):
     walk_to(world, RequestState.IN_PROGRESS)
     assert RequestEvent.objects.exists()
 
-    demo.demo_requests_wipe()
+    seed.demo_requests_wipe()
 
     assert not RequestEvent.objects.exists()
 

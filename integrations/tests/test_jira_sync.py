@@ -12,10 +12,10 @@ from integrations.models import JiraLink, JiraPush
 from integrations.tasks import jira_sync_event as jira_sync_event_task
 from integrations.tests.conftest import JIRA_TOKEN_ENV, run_outbox
 from portal.models import OutboxMessage
-from portal.testing.workflow import file_request, walk_to
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState
 from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,11 @@ from integrations.tasks import jira_sync_event as jira_sync_event_task
 from integrations.tests.conftest import JIRA_WEBHOOK_SECRET, run_outbox
 from integrations.webhooks import PROCESS_TASK, TRANSITIONS_FOR_STATUS
 from portal.models import OutboxMessage
-from portal.testing.workflow import walk_to
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.notifications import notify
+from requests_app.testing.workflow import walk_to
 from requests_app.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -1,31 +1,10 @@
-"""Serializers for the API's own endpoints (not tied to one app's model)."""
+"""Serializers for the kernel's own endpoints: the signed-in user's API tokens."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.models import ApiToken, User
-from portal.roles import Role, role_of
-from requests_app.choices import VendorRole
-
-
-class MeSerializer(serializers.ModelSerializer):
-    name = serializers.CharField(source="get_full_name", read_only=True)
-    role = serializers.SerializerMethodField()
-    teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
-    # Declared so the schema admits "" (not a vendor member); ModelSerializer drops allow_blank on read-only fields.
-    vendor_role = serializers.ChoiceField(choices=VendorRole.choices, allow_blank=True, read_only=True)
-
-    class Meta:
-        model = User
-        fields = ["username", "name", "email", "role", "teams", "vendor", "vendor_role"]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
-    def get_role(self, user: User) -> str:
-        return role_of(user).value
+from portal.models import ApiToken
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

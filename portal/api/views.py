@@ -1,4 +1,4 @@
-"""API endpoints that belong to no app: who am I, and a JSON 404 for any path the API does not know."""
+"""The kernel's API endpoints: my API tokens, and a JSON 404 for any path the API does not know."""
 
 from __future__ import annotations
 
@@ -13,15 +13,7 @@ from portal.tokens import api_token_create, api_token_revoke
 
 from .exceptions import error_body
 from .schema import error_responses
-from .serializers import ApiTokenCreatedSerializer, ApiTokenInputSerializer, ApiTokenSerializer, MeSerializer
-
-
-class MeView(APIView):
-    """The signed-in user: who they are, their role, teams and vendor."""
-
-    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses(401)})
-    def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+from .serializers import ApiTokenCreatedSerializer, ApiTokenInputSerializer, ApiTokenSerializer
 
 
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:

@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from portal.exceptions import ValidationFailed
 from portal.models import User
-from portal.roles import Role, role_of
 
-# The roles PORTICO_REQUIRE_OTP_FOR_STAFF makes two-factor mandatory for: they see and steer every request.
-STAFF_ROLES = frozenset({Role.PROGRAM_MANAGER, Role.EGOV_DEVOPS})
 DEVICE_NAME = "Authenticator app"
 WRONG_CODE = "That code is not right, or it was already used. Enter the current code from your app."
+
+# Who PORTICO_REQUIRE_OTP_FOR_STAFF covers is a domain rule (the request domain says: those who see and steer every
+# request); the domain hands it over in its AppConfig.ready(), so the kernel imports no domain app.
+_staff_rules: list[Callable[[User], bool]] = []
+
+
+def otp_staff_rule_register(rule: Callable[[User], bool]) -> None:
+    """Add a test of whether `user` is staff, for whom PORTICO_REQUIRE_OTP_FOR_STAFF makes two-factor mandatory."""
+    if rule not in _staff_rules:
+        _staff_rules.append(rule)
 
 
 def otp_enforced_for(user: User) -> bool:
     """True when the staff rule makes two-factor mandatory for `user`, device or not."""
-    return settings.PORTICO_REQUIRE_OTP_FOR_STAFF and role_of(user) in STAFF_ROLES
+    if not settings.PORTICO_REQUIRE_OTP_FOR_STAFF:
+        return False
+    if not _staff_rules:  # fail closed: the setting is on but no app said who staff are
+        raise ImproperlyConfigured("PORTICO_REQUIRE_OTP_FOR_STAFF is on, but no app registered who staff are.")
+    return any(rule(user) for rule in _staff_rules)
 
 
 def otp_confirmed_device(user: User) -> TOTPDevice | None:

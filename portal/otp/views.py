@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
 from portal.exceptions import ValidationFailed
-from requests_app.forms import apply_portal_error
+from portal.forms import apply_portal_error
 
 from .forms import OtpTokenForm
 from .middleware import is_verified

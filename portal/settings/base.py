@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "integrations",
     "provisioning",
     "reports",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -81,7 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portal.context_processors.navigation",
+                "requests_app.context_processors.navigation",
             ],
         },
     },

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrations.errors import TransientIntegrationError
-from portal.testing.workflow import file_request
 from provisioning import services
 from provisioning.models import ProvisioningRun
 from requests_app import services as request_services
 from requests_app.choices import RequestType
+from requests_app.testing.workflow import file_request
 
 NAMESPACE_PARAMETERS = {"namespace": "mgramseva-uat", "cpu": "4", "memory": "8Gi", "team_group": "mgramseva-devs"}
 

@@ -11,7 +11,6 @@ from integrations.config import GitLabConfig
 from integrations.gitlab import GitLabAdapter
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.models import OutboxMessage
-from portal.testing.workflow import file_request, walk_to
 from provisioning import services
 from provisioning.choices import RunStatus, StepStatus
 from provisioning.models import AccessGrant, ProvisioningRun
@@ -19,6 +18,7 @@ from provisioning.selectors import runs_panel
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services as request_services
 from requests_app.choices import EventKind, RequestState, RequestType
+from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from rest_framework import serializers
 from portal.api import fields as portal_fields
 from portal.models import User
 from requests_app.catalogue import TYPE_CHOICES
-from requests_app.choices import Priority, RequestState
+from requests_app.choices import Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
+from requests_app.roles import Role, role_of
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
 
@@ -332,3 +333,22 @@ class VendorSerializer(portal_fields.ModelSerializer):
     def get_environments(self, vendor: Vendor) -> list[str]:
         # `live_onboardings` is prefetched by the viewset.
         return [onboarding.environment.code for onboarding in vendor.live_onboardings]
+
+
+# --- the signed-in user -----------------------------------------------------------------------------------
+class MeSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="get_full_name", read_only=True)
+    role = serializers.SerializerMethodField()
+    teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
+    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    # Declared so the schema admits "" (not a vendor member); ModelSerializer drops allow_blank on read-only fields.
+    vendor_role = serializers.ChoiceField(choices=VendorRole.choices, allow_blank=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["username", "name", "email", "role", "teams", "vendor", "vendor_role"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Role.choices))
+    def get_role(self, user: User) -> str:
+        return role_of(user).value

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import views
@@ -9,4 +10,4 @@ router.register("environments", views.EnvironmentViewSet, basename="environment"
 router.register("stacks", views.StackViewSet, basename="stack")
 router.register("teams", views.TeamViewSet, basename="team")
 
-urlpatterns = router.urls
+urlpatterns = [path("me/", views.MeView.as_view(), name="me"), *router.urls]

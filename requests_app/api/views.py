@@ -13,6 +13,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from portal.api.filters import StableOrderingFilter
 from portal.api.schema import error_responses
@@ -28,6 +29,7 @@ from .serializers import (
     CommentSerializer,
     EnvironmentSerializer,
     EventSerializer,
+    MeSerializer,
     ServiceRequestFileSerializer,
     ServiceRequestSerializer,
     ServiceRequestUpdateSerializer,
@@ -227,3 +229,11 @@ class StackViewSet(ReferenceViewSet):
 class TeamViewSet(ReferenceViewSet):
     queryset = Team.objects.all()
     serializer_class = TeamSerializer
+
+
+class MeView(APIView):
+    """The signed-in user: who they are, their role, teams and vendor."""
+
+    @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses(401)})
+    def get(self, request: Request) -> Response:
+        return Response(MeSerializer(request.user).data)

@@ -6,9 +6,9 @@ import factory
 from django.contrib.auth.models import Group
 
 from portal.models import User
-from portal.roles import EGOV_DEVOPS, PROGRAM_MANAGERS, ensure_role_groups
 from requests_app.choices import OnboardingStatus, Priority, RequestType, VendorRole
 from requests_app.models import Environment, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
+from requests_app.roles import EGOV_DEVOPS, PROGRAM_MANAGERS, ensure_role_groups
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -10,10 +10,10 @@ import time_machine
 from django.utils import timezone
 
 from portal.exceptions import Forbidden, InvalidTransition, NotFound, ValidationFailed
-from portal.testing.workflow import file_request, walk_to
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import RequestEvent, RoutingRule
+from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db
 

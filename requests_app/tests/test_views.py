@@ -10,11 +10,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.testing.workflow import file_request, walk_to
 from requests_app import services
 from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import RequestEvent, RoutingRule, ServiceRequest
 from requests_app.templatetags.portico import clocks_for, time_left
+from requests_app.testing.workflow import file_request, walk_to
 from requests_app.tests import factories as f
 from requests_app.views import CappedPaginator
 

@@ -11,11 +11,11 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
-from portal.testing.workflow import file_request
 from requests_app import services
 from requests_app.choices import EventKind, Priority
 from requests_app.models import RequestEvent
 from requests_app.notifications import notify
+from requests_app.testing.workflow import file_request
 from sla.choices import Clock, ClockStatus, Measure
 from sla.defaults import ensure_defaults
 from sla.models import BusinessCalendar, ClockLedgerEntry, RequestClock, SlaPolicy

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from portal.testing.workflow import file_request
 from provisioning import services
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import drive, in_progress
 from requests_app import services as request_services
 from requests_app.choices import RequestType
+from requests_app.testing.workflow import file_request
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal.testing.workflow import file_request, walk_to
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import ServiceRequest
+from requests_app.testing.workflow import file_request, walk_to
 from requests_app.tests import factories as f
 
 from .helpers import LIST_URL, detail_url, error_of

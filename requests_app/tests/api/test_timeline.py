@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from portal.testing.workflow import walk_to
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
+from requests_app.testing.workflow import walk_to
 
 from .helpers import detail_url, error_of
 

@@ -10,10 +10,10 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from portal.testing.workflow import walk_to
 from requests_app import services
 from requests_app.choices import RequestState
 from requests_app.models import ServiceRequest
+from requests_app.testing.workflow import walk_to
 
 from .helpers import detail_url, error_of, transition_url
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from portal.testing.workflow import walk_to
 from requests_app.choices import RequestState
 from requests_app.models import ServiceRequest
+from requests_app.testing.workflow import walk_to
 
 from .helpers import LIST_URL, detail_url, error_of, transition_url
 

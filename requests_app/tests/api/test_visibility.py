@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from portal.testing.workflow import walk_to
 from requests_app.choices import RequestState
+from requests_app.testing.workflow import walk_to
 
 from .helpers import LIST_URL, detail_url, error_of, transition_url
 

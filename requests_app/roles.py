@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from django.db import models
 
-from requests_app.choices import VendorRole
-from requests_app.permissions import is_egov_devops, is_program_manager
+from .choices import VendorRole
+from .permissions import is_egov_devops, is_program_manager
 
 if TYPE_CHECKING:
-    from .models import User
+    from portal.models import User
 
 PROGRAM_MANAGERS = "Program managers"
 EGOV_DEVOPS = "eGov DevOps"
@@ -49,3 +49,12 @@ def ensure_role_groups() -> None:
         group.permissions.add(
             *Permission.objects.filter(content_type__app_label="requests_app", codename__in=codenames)
         )
+
+
+# The roles for whom PORTICO_REQUIRE_OTP_FOR_STAFF makes two-factor mandatory: they see and steer every request.
+STAFF_ROLES = frozenset({Role.PROGRAM_MANAGER, Role.EGOV_DEVOPS})
+
+
+def is_otp_staff(user: User) -> bool:
+    """True for the roles the kernel's two-factor staff rule covers (registered in `RequestsAppConfig.ready()`)."""
+    return role_of(user) in STAFF_ROLES

@@ -7,15 +7,15 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from demo import seed, world
 from portal.models import User
-from requests_app import demo
 from requests_app.models import ServiceRequest
 
 
 class Command(BaseCommand):
     help = (
         "Create the demo environments, stacks, vendors, teams and users (one login per role, password "
-        f"'{demo.DEMO_PASSWORD}'), routing rules, and requests with their history. Idempotent: reference data is "
+        f"'{world.DEMO_PASSWORD}'), routing rules, and requests with their history. Idempotent: reference data is "
         "updated in place and requests are only topped up to --requests."
     )
 
@@ -42,9 +42,9 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         if options["reset"]:
-            demo.demo_requests_wipe()
+            seed.demo_requests_wipe()
             self.stdout.write("Removed every request, event and notification.")
-        world = demo.demo_world_ensure()
+        demo_world = world.demo_world_ensure()
         missing = max(0, int(options["requests"]) - ServiceRequest.objects.count())
         if missing:
             batch = int(options["batch_size"])
@@ -55,8 +55,8 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {done:,}/{missing:,} requests ({time.monotonic() - started:.0f} s)")
                     self.stdout.flush()
 
-            demo.demo_requests_generate(
-                world,
+            seed.demo_requests_generate(
+                demo_world,
                 count=missing,
                 seed=int(options["seed"]),
                 batch_size=int(options["batch_size"]),
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         self._summary(generated=missing, seconds=time.monotonic() - started)
 
     def _summary(self, *, generated: int, seconds: float) -> None:
-        summary = demo.demo_summary()
+        summary = seed.demo_summary()
         self.stdout.write(self.style.SUCCESS(f"Seeded in {seconds:.1f} s: {generated:,} new requests."))
         self.stdout.write(
             f"  {summary['environments']} environments, {summary['vendors']} vendors, {summary['teams']} teams, "
@@ -77,7 +77,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Portal: {settings.PORTAL_BASE_URL}")
 
     def _logins(self) -> None:
-        self.stdout.write(f"  Demo logins (password '{demo.DEMO_PASSWORD}'):")
-        for role, username in demo.DEMO_LOGINS.items():
+        self.stdout.write(f"  Demo logins (password '{world.DEMO_PASSWORD}'):")
+        for role, username in world.DEMO_LOGINS.items():
             self.stdout.write(f"    {role:<16} {username}")
         self.stdout.write(f"    {'Django admin':<16} admin")

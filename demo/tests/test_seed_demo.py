@@ -11,12 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from demo import seed, stories, world
 from portal.models import User
-from portal.roles import Role, role_of
-from portal.testing.workflow import file_request
-from requests_app import demo
 from requests_app.choices import FINAL_STATES, EventKind, OnboardingStatus, RequestState
 from requests_app.models import Environment, RequestEvent, ServiceRequest, VendorOnboarding
+from requests_app.roles import Role, role_of
+from requests_app.testing.workflow import file_request
 from sla.services import sla_replay
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +39,11 @@ def test_seeds_the_reference_world_and_one_login_per_role(seeded):
     statuses = set(VendorOnboarding.objects.values_list("status", flat=True))
     assert OnboardingStatus.LIVE in statuses
     assert statuses & {OnboardingStatus.TRAINING, OnboardingStatus.EVALUATING}
-    roles = {role_of(User.objects.get(username=username)) for username in demo.DEMO_LOGINS.values()}
+    roles = {role_of(User.objects.get(username=username)) for username in world.DEMO_LOGINS.values()}
     assert roles == set(Role)
     assert User.objects.get(username="admin").is_superuser
-    assert User.objects.get(username="requester").check_password(demo.DEMO_PASSWORD)
-    for username in demo.DEMO_LOGINS.values():
+    assert User.objects.get(username="requester").check_password(world.DEMO_PASSWORD)
+    for username in world.DEMO_LOGINS.values():
         assert f" {username}\n" in seeded
 
 
@@ -145,22 +145,22 @@ def test_if_empty_leaves_a_used_database_alone(seeded):
 
 def test_large_seeds_look_like_a_desk_that_has_run_for_years():
     """A benchmark-sized seed files ~6,400 requests a week and keeps only the recent weeks' worth in flight."""
-    assert demo._spread(200) == (demo.WINDOW, 1.0)
-    window, active = demo._spread(1_000_000)
+    assert seed._spread(200) == (stories.WINDOW, 1.0)
+    window, active = seed._spread(1_000_000)
     assert 156 <= window / timedelta(weeks=1) <= 157
-    assert active == pytest.approx(demo.ACTIVE_WEEKS * demo.WEEKLY_INTAKE / 1_000_000)
+    assert active == pytest.approx(seed.ACTIVE_WEEKS * seed.WEEKLY_INTAKE / 1_000_000)
 
     count = 200_000
-    targets = list(demo._targets_for(count, random.Random(1)))
-    recent = round(count * demo._spread(count)[1])
+    targets = list(seed._targets_for(count, random.Random(1)))
+    recent = round(count * seed._spread(count)[1])
     assert all(target in FINAL_STATES for target in targets[:-recent])  # the finished ones come first
-    assert set(targets[-recent:][: len(demo.STATE_WEIGHTS)]) == set(demo.STATE_WEIGHTS)  # every state shows
+    assert set(targets[-recent:][: len(seed.STATE_WEIGHTS)]) == set(seed.STATE_WEIGHTS)  # every state shows
     open_share = sum(target not in FINAL_STATES and target != RequestState.RESOLVED for target in targets) / count
     expected = (
         recent
         / count
-        * sum(w for state, w in demo.STATE_WEIGHTS.items() if state not in FINAL_STATES and state != "resolved")
-        / sum(demo.STATE_WEIGHTS.values())
+        * sum(w for state, w in seed.STATE_WEIGHTS.items() if state not in FINAL_STATES and state != "resolved")
+        / sum(seed.STATE_WEIGHTS.values())
     )
     assert open_share == pytest.approx(expected, rel=0.1)
 
@@ -168,9 +168,9 @@ def test_large_seeds_look_like_a_desk_that_has_run_for_years():
 @pytest.mark.django_db
 def test_a_large_seed_files_its_requests_in_id_order(monkeypatch):
     """Ids grow with filing time, as in production (a week's rows then sit together on disk)."""
-    monkeypatch.setattr(demo, "WEEKLY_INTAKE", 50)  # 3,000 requests then reach back a year, most of them finished
-    world = demo.demo_world_ensure()
-    demo.demo_requests_generate(world, count=3_000, batch_size=1_000)
+    monkeypatch.setattr(seed, "WEEKLY_INTAKE", 50)  # 3,000 requests then reach back a year, most of them finished
+    demo_world = world.demo_world_ensure()
+    seed.demo_requests_generate(demo_world, count=3_000, batch_size=1_000)
     created = list(ServiceRequest.objects.order_by("pk").values_list("created_at", flat=True))
     finished = list(
         ServiceRequest.objects.filter(state__in=FINAL_STATES).order_by("pk").values_list("created_at", flat=True)

@@ -1,4 +1,5 @@
-"""Template context every page needs: the viewer's role for the navigation, and their unread notifications."""
+"""Template context every page needs: the viewer's role for the navigation and the user menu, and their unread
+notifications."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ from functools import cache
 
 from django.http import HttpRequest
 
-from requests_app.notifications import notification_unread_count
-from requests_app.permissions import files_requests, is_staff_side
-
+from .notifications import notification_unread_count
+from .permissions import files_requests, sees_reports
 from .roles import Role, role_of
 
 
@@ -22,8 +22,8 @@ def navigation(request: HttpRequest) -> dict:
         "Role": Role,
         # Filing is for members of an implementation team; the callable keeps the query lazy.
         "viewer_can_file": lambda: files_requests(user),
-        # Same rule as reports.selectors: staff see every report, vendor leads their own vendor's.
-        "viewer_sees_reports": is_staff_side(user) or role == Role.VENDOR_LEAD,
+        # The rule reports.selectors applies: staff see every report, vendor leads their own vendor's.
+        "viewer_sees_reports": sees_reports(user),
         # One COUNT, run only if a template shows it and at most once per response (cache), however often it is used.
         "unread_notifications": cache(lambda: notification_unread_count(user=user)),
     }
