@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from .dryrun import DryRunRecorder
 from .models import Connection
@@ -12,12 +12,36 @@ from .results import CheckResult
 if TYPE_CHECKING:
     from requests_app.models import Environment
 
+    from .gitlab import GitLabPort
+    from .jenkins import JenkinsPort
+    from .jira import JiraPort
+    from .kubernetes import KubernetesPort
+    from .registry import AdapterPort
+
 
 def connection_for(environment: Environment, system: str) -> Connection | None:
     return Connection.objects.filter(environment=environment, system=system, enabled=True).first()
 
 
-def adapter_for(environment: Environment, system: str, *, recorder: DryRunRecorder | None = None) -> Any:
+@overload
+def adapter_for(
+    environment: Environment, system: Literal["kubernetes"], *, recorder: DryRunRecorder | None = None
+) -> KubernetesPort: ...
+@overload
+def adapter_for(
+    environment: Environment, system: Literal["gitlab"], *, recorder: DryRunRecorder | None = None
+) -> GitLabPort: ...
+@overload
+def adapter_for(
+    environment: Environment, system: Literal["jenkins"], *, recorder: DryRunRecorder | None = None
+) -> JenkinsPort: ...
+@overload
+def adapter_for(
+    environment: Environment, system: Literal["jira"], *, recorder: DryRunRecorder | None = None
+) -> JiraPort: ...
+@overload
+def adapter_for(environment: Environment, system: str, *, recorder: DryRunRecorder | None = None) -> AdapterPort: ...
+def adapter_for(environment: Environment, system: str, *, recorder: DryRunRecorder | None = None) -> AdapterPort:
     """The adapter Portico uses for `system` in `environment` (dry-run when no connection is configured)."""
     connection = connection_for(environment, system)
     return get_adapter(system, connection.config() if connection else None, recorder=recorder)

@@ -8,13 +8,13 @@ import pytest
 
 from integrations.config import GitLabConfig, JenkinsConfig, JiraConfig, KubernetesConfig
 from integrations.gitlab import GitLabAdapter
+from integrations.gitlab.stub import GitLabStub
 from integrations.jenkins import JenkinsAdapter
+from integrations.jenkins.stub import JenkinsStub
 from integrations.jira import JiraAdapter
+from integrations.jira.stub import JiraStub
 from integrations.kubernetes import KubernetesAdapter
-from integrations.stubs.gitlab import GitLabStub
-from integrations.stubs.jenkins import JenkinsStub
-from integrations.stubs.jira import JiraStub
-from integrations.stubs.kubernetes import KubernetesStub
+from integrations.kubernetes.stub import KubernetesStub
 
 TIMEOUT = 3.0  # generous for happy paths on a busy machine; timeout tests use FAST_TIMEOUT
 FAST_TIMEOUT = 0.3

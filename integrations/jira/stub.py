@@ -10,7 +10,7 @@ import itertools
 import re
 from typing import Any
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 ISSUE = r"/rest/api/2/issue/(?P<key>[^/]+)"
 CREATED_AT = "2026-01-05T09:30:00.000+0530"

@@ -10,7 +10,7 @@ import itertools
 import uuid
 from typing import Any
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 # resource plural -> (URL prefix, apiVersion, kind); namespaces are cluster-scoped.
 RESOURCES = {
