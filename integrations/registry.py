@@ -2,7 +2,8 @@
 
 Callers get the system's Protocol (`KubernetesPort`, ...), never a concrete class: the real adapter and its twin
 are interchangeable behind it. Each `SystemAdapters` entry is typed by that Protocol, so a type checker proves
-both classes satisfy it.
+both classes satisfy it. A config of the wrong system is refused at run time (TypeError), which is why the
+overloads accept any config: `Connection.config()` cannot say statically which one it builds.
 """
 
 from __future__ import annotations
@@ -59,19 +60,19 @@ SYSTEMS = tuple(ADAPTERS)
 
 @overload
 def get_adapter(
-    system: Literal["kubernetes"], config: KubernetesConfig | None = None, *, recorder: DryRunRecorder | None = None
+    system: Literal["kubernetes"], config: AdapterConfig | None = None, *, recorder: DryRunRecorder | None = None
 ) -> KubernetesPort: ...
 @overload
 def get_adapter(
-    system: Literal["gitlab"], config: GitLabConfig | None = None, *, recorder: DryRunRecorder | None = None
+    system: Literal["gitlab"], config: AdapterConfig | None = None, *, recorder: DryRunRecorder | None = None
 ) -> GitLabPort: ...
 @overload
 def get_adapter(
-    system: Literal["jenkins"], config: JenkinsConfig | None = None, *, recorder: DryRunRecorder | None = None
+    system: Literal["jenkins"], config: AdapterConfig | None = None, *, recorder: DryRunRecorder | None = None
 ) -> JenkinsPort: ...
 @overload
 def get_adapter(
-    system: Literal["jira"], config: JiraConfig | None = None, *, recorder: DryRunRecorder | None = None
+    system: Literal["jira"], config: AdapterConfig | None = None, *, recorder: DryRunRecorder | None = None
 ) -> JiraPort: ...
 @overload
 def get_adapter(

@@ -9,13 +9,15 @@ import json
 import pytest
 from django.test import Client
 
-from integrations.models import DeliveryOutcome, JiraDelivery, JiraLink, JiraPush
 from integrations.registry import get_adapter
 from integrations.signatures import sign
-from integrations.tasks import jira_delivery_process as jira_delivery_process_task
-from integrations.tasks import jira_sync_event as jira_sync_event_task
-from integrations.tests.conftest import JIRA_WEBHOOK_SECRET, run_outbox
-from integrations.webhooks import PROCESS_TASK, TRANSITIONS_FOR_STATUS
+from jira_bridge.choices import DeliveryOutcome
+from jira_bridge.constants import PROCESS_TASK
+from jira_bridge.mapping import TRANSITIONS_FOR_STATUS
+from jira_bridge.models import JiraDelivery, JiraLink, JiraPush
+from jira_bridge.tasks import jira_delivery_process as jira_delivery_process_task
+from jira_bridge.tasks import jira_sync_event as jira_sync_event_task
+from jira_bridge.tests.conftest import JIRA_WEBHOOK_SECRET, run_outbox
 from portal.models import OutboxMessage
 from portal.testing.workflow import walk_to
 from requests_app import services
