@@ -6,8 +6,11 @@ Processing rules, in order:
 - An issue Portico has no link for is acknowledged and ignored.
 - Comments land on the request's timeline (public, `jira_comment`), unless Portico posted them itself.
 - A status change older than the newest event already applied for the issue is out of order and ignored; the
-  echo of a status Portico pushed itself is ignored; otherwise it runs the matching workflow transition as the
-  system, only when the workflow allows it now, and is recorded as a `jira_conflict` for the PM when it does not.
+  echo of a status Portico pushed itself is ignored; otherwise the matching workflow transition runs through
+  `request_transition` as the portal user the Jira user's e-mail belongs to, so the workflow's own visibility
+  and permission checks apply. Without such a user it runs as the system, except for transitions that name a
+  person (picking up). When the workflow does not allow it, or refuses that user, a `jira_conflict` is
+  recorded for the program manager.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
 KEPT_HEADERS = ("Content-Type", "User-Agent", SIGNATURE_HEADER, DELIVERY_HEADER)
 # A status push is matched to its echo only within this window; later the same status is somebody's decision.
 ECHO_WINDOW = timedelta(hours=1)
+# Transitions that name the person doing them (transition -> its argument): only a Jira user who is a portal
+# user can run them, and then only as far as the workflow lets that user.
+PERSONAL_TRANSITIONS: dict[str, str] = {"pick_up": "engineer_id"}
 
 
 class WebhookUnauthorised(PortalError):
@@ -256,55 +262,57 @@ def _status(delivery: JiraDelivery, link: JiraLink, status: str, payload: dict[s
     if _echo(link, "status", status):
         result.note(f"status {status!r} is the echo of Portico's change")
         return
-    service_request = ServiceRequest.objects.select_related("vendor").get(pk=link.service_request_id)
+    service_request = ServiceRequest.objects.get(pk=link.service_request_id)
     current = jira_status_for(service_request.state)
     if current and current.lower() == status.lower():
         result.note(f"status {status!r} already matches {service_request.get_state_display().lower()}")
         return
     who, email = person(payload.get("user"))
-    actor_in_jira = user_by_email(email)
-    name, arguments = _transition_for(service_request, status, actor_in_jira)
+    actor = user_by_email(email)  # None: Jira's user is nobody Portico knows, so the system acts
+    name = _transition_for(service_request, status, actor)
     context = {"source": "jira", "jira_key": link.jira_key, "jira_status": status, "delivery": delivery.delivery_id}
     if name is not None:
         message = f"{VERBS[name]} in Jira by {who} ({link.jira_key} → {status})."
+        arguments: dict[str, Any] = {}
+        if name in PERSONAL_TRANSITIONS and actor is not None:
+            arguments[PERSONAL_TRANSITIONS[name]] = actor.pk
         if name == "resolve":
             arguments["note"] = message
         try:
             service_request, _event = request_transition(
-                service_request, name, actor=None, message=message, payload=context, **arguments
+                service_request, name, actor=actor, message=message, payload=context, **arguments
             )
         except PortalError as exc:
-            log.info("jira: %s could not %s: %s", service_request.reference, name, exc.message)
+            # The workflow refused this user (not their request, or not their step): the PM reconciles it.
+            log.info("jira: %s could not %s as %s: %s", service_request.reference, name, actor, exc.message)
         else:
             link.pushed_status = jira_status_for(service_request.state) or status
             link.save(update_fields=["pushed_status", "updated_at"])
             result.note(f"status {status!r}: ran {name}", DeliveryOutcome.APPLIED)
             return
     state = service_request.get_state_display().lower()
+    if name is not None and actor is not None:
+        why = f"their portal account {actor.get_username()} may not {name.replace('_', ' ')} this request"
+    else:
+        why = f"a request that is {state} cannot follow that in the portal's workflow"
     timeline_append(
         service_request,
         kind=EventKind.JIRA_CONFLICT,
-        message=(
-            f"{who} moved {link.jira_key} to “{status}” in Jira, but a request that is {state} cannot follow "
-            "that in the portal's workflow. Please reconcile the two."
-        ),
+        message=f"{who} moved {link.jira_key} to “{status}” in Jira, but {why}. Please reconcile the two.",
         internal=True,
-        payload={**context, "state": service_request.state},
+        payload={**context, "state": service_request.state, "refused": name or ""},
     )
     result.note(f"status {status!r} conflicts with {state}", DeliveryOutcome.CONFLICT)
 
 
-def _transition_for(
-    service_request: ServiceRequest, status: str, actor_in_jira: User | None
-) -> tuple[str | None, dict[str, Any]]:
-    """The first transition Jira's new status maps to that the workflow allows now, with its arguments."""
+def _transition_for(service_request: ServiceRequest, status: str, actor: User | None) -> str | None:
+    """The first transition Jira's new status maps to that the request's state allows now.
+
+    Who may run it is the workflow's question, asked by `request_transition`; only a transition that names a
+    person is skipped when there is no person to name."""
     for name in TRANSITIONS_FOR_STATUS.get(status.lower(), ()):
-        arguments: dict[str, Any] = {}
-        if name == "pick_up":
-            # Picking up needs an engineer of the request's vendor; only a known Jira user can be one.
-            if not (actor_in_jira and actor_in_jira.vendor_id and actor_in_jira.vendor_id == service_request.vendor_id):
-                continue
-            arguments["engineer_id"] = actor_in_jira.pk
+        if name in PERSONAL_TRANSITIONS and actor is None:
+            continue
         if can_proceed(getattr(service_request, name)):
-            return name, arguments
-    return None, {}
+            return name
+    return None
