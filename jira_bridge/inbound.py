@@ -42,7 +42,7 @@ from .constants import PROCESS_TASK
 from .intake import jira_intake_file
 from .mapping import TRANSITIONS_FOR_STATUS, VERBS, jira_status_for
 from .models import JiraDelivery, JiraLink, JiraPush
-from .payload import event_time, person, text, user_by_email
+from .payload import as_dict, event_time, person, text, user_by_email
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -95,7 +95,7 @@ def jira_delivery_receive(
     delivery_id = (headers.get(DELIVERY_HEADER) or "").strip()[:100] or (
         "sha256:" + hashlib.sha256(raw_body).hexdigest()
     )
-    issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
+    issue = as_dict(payload.get("issue"))
     with transaction.atomic():
         delivery, created = JiraDelivery.objects.get_or_create(
             delivery_id=delivery_id,
@@ -123,7 +123,7 @@ class _Result:
     def note(self, text: str, outcome: str | None = None) -> None:
         self.notes.append(text)
         # A conflict outranks an applied change, which outranks ignoring something.
-        rank = [DeliveryOutcome.IGNORED, DeliveryOutcome.APPLIED, DeliveryOutcome.CONFLICT]
+        rank: list[str] = [DeliveryOutcome.IGNORED, DeliveryOutcome.APPLIED, DeliveryOutcome.CONFLICT]
         if outcome and rank.index(outcome) > rank.index(self.outcome):
             self.outcome = outcome
 
@@ -147,7 +147,7 @@ def jira_delivery_process(*, delivery: JiraDelivery) -> str:
 
 def _apply(delivery: JiraDelivery, payload: dict[str, Any], result: _Result) -> None:
     webhook_event = str(payload.get("webhookEvent") or "")
-    issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
+    issue = as_dict(payload.get("issue"))
     key = str(issue.get("key") or "")
     if not key:
         result.note(f"{webhook_event or 'event'} names no issue")

@@ -24,7 +24,7 @@ from requests_app.services import request_file, request_needed_by_check
 from .choices import DeliveryOutcome, JiraLinkOrigin
 from .mapping import PRIORITY_FROM_JIRA, type_for_jira_issue
 from .models import JiraDelivery, JiraLink
-from .payload import person, text, user_by_email
+from .payload import as_dict, person, text, user_by_email
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -46,7 +46,7 @@ class IntakeResult:
 def jira_intake_file(*, delivery: JiraDelivery, payload: dict[str, Any], issue: dict[str, Any]) -> IntakeResult | None:
     """File a request for an issue created in the intake project; None when the issue is not an intake one."""
     environment = delivery.environment
-    fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+    fields = as_dict(issue.get("fields"))
     project = str((fields.get("project") or {}).get("key") or issue["key"].rpartition("-")[0])
     connection = Connection.objects.filter(environment=environment, system=System.JIRA, enabled=True).first()
     if connection is None or not connection.intake_project_key or project != connection.intake_project_key:

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from portal.models import User
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: payloads are read defensively, never trusted."""
+    return value if isinstance(value, dict) else {}
+
+
 def event_time(payload: Mapping[str, Any]) -> datetime | None:
     """The payload's own timestamp (Jira sends milliseconds), or None when it has none."""
     try:
@@ -23,7 +28,7 @@ def event_time(payload: Mapping[str, Any]) -> datetime | None:
 
 def person(data: Any) -> tuple[str, str]:
     """(display name, e-mail) of a Jira user object; Cloud often hides the e-mail."""
-    data = data if isinstance(data, dict) else {}
+    data = as_dict(data)
     email = str(data.get("emailAddress") or "").strip()
     name = str(data.get("displayName") or data.get("name") or email or "someone in Jira")
     return name, email

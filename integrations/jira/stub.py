@@ -145,7 +145,7 @@ class JiraStub(StubServer):
             errors["project"] = "valid project is required"
         if not (fields.get("issuetype") or {}).get("name"):
             errors["issuetype"] = "valid issue type is required"
-        if errors:
+        if errors or project is None:
             return Response(400, {"errorMessages": [], "errors": errors})
         issue_id = str(next(self._ids))
         number = 1 + sum(1 for i in self.issues.values() if i["fields"]["project"]["key"] == project["key"])
