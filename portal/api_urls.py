@@ -3,7 +3,6 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from integrations.webhooks import jira_webhook
 from portal.api.views import ApiTokenDetailView, ApiTokenListView, api_not_found
 from portal.security import redoc_csp, swagger_csp
 
@@ -19,7 +18,7 @@ urlpatterns = [
     # The split view serves Swagger UI's init script as a file, so the docs need no inline script (see portal.security).
     path("docs/", swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", redoc_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
-    path("v1/webhooks/jira/", jira_webhook, name="jira-webhook"),
+    path("v1/webhooks/jira/", include("jira_bridge.urls")),
     path("v1/", include("provisioning.api.urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),  # keep last: it answers every path not matched above
 ]

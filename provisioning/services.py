@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -30,6 +30,8 @@ from .models import AccessGrant, ProvisioningRun, ProvisioningStep
 from .steps import EXECUTORS, GrantRecord, StepContext, StepFailed, StepResult
 
 if TYPE_CHECKING:
+    from integrations.gitlab import GitLabPort
+    from integrations.kubernetes import KubernetesPort
     from portal.models import User
 
 logger = logging.getLogger(__name__)
@@ -434,10 +436,12 @@ def _grant_revoke(grant: AccessGrant) -> bool:
     adapter = adapter_for(grant.service_request.environment, grant.system)
     try:
         if grant.system == "gitlab":
-            user_id = int(grant.subject_id) if grant.subject_id else adapter.find_user_id(grant.subject)
-            outcome = adapter.remove_member(project_id=int(grant.target), user_id=user_id).outcome
+            gitlab = cast("GitLabPort", adapter)  # the grant's system chose the adapter
+            user_id = int(grant.subject_id) if grant.subject_id else gitlab.find_user_id(grant.subject)
+            outcome = gitlab.remove_member(project_id=int(grant.target), user_id=user_id).outcome
         else:
-            outcome = adapter.delete_role_binding(namespace=grant.target, name=grant.binding_name).outcome
+            kubernetes = cast("KubernetesPort", adapter)
+            outcome = kubernetes.delete_role_binding(namespace=grant.target, name=grant.binding_name).outcome
     except IntegrationError as exc:
         first = not grant.revoke_error or grant.revoke_error != exc.message
         grant.revoke_error, grant.revoke_attempts = exc.message, grant.revoke_attempts + 1

@@ -4,7 +4,7 @@ For every operation, a small, derandomised batch of generated requests (valid an
 manager with a personal API token. Every answer must be no 5xx, and it must match the schema for its status.
 
 Left out:
-- the Jira webhook: signature-protected; `integrations` tests it with signed payloads (it is not in the schema);
+- the Jira webhook: signature-protected; `jira_bridge` tests it with signed payloads (it is not in the schema);
 - nothing else. Path parameters the generator cannot guess are pointed at real rows: `{reference}` at a filed
   request and `{token_id}` at a spare token, so the bodies are fuzzed against real objects and the token the
   fuzzer authenticates with is never the one it revokes. `{run_id}` stays random (answers 404).

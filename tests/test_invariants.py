@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("portal", "requests_app", "sla", "integrations", "provisioning")
+APPS = ("portal", "requests_app", "sla", "integrations", "jira_bridge", "provisioning")
 # Seeding writes historical rows in bulk for demos and benchmarks; it is the one sanctioned exception.
 EXEMPT = {"demo", "bench"}
 

@@ -8,8 +8,7 @@ from django.test import RequestFactory
 
 from integrations.admin import ConnectionAdmin
 from integrations.connections import adapter_for, connection_check
-from integrations.dryrun import DryRunKubernetesAdapter
-from integrations.kubernetes import KubernetesAdapter
+from integrations.kubernetes import DryRunKubernetesAdapter, KubernetesAdapter
 from integrations.models import Connection
 from requests_app.tests.factories import EnvironmentFactory
 

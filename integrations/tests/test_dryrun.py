@@ -6,13 +6,11 @@ import json
 
 import pytest
 
-from integrations.dryrun import (
-    DryRunGitLabAdapter,
-    DryRunJenkinsAdapter,
-    DryRunJiraAdapter,
-    DryRunKubernetesAdapter,
-    DryRunRecorder,
-)
+from integrations.dryrun import DryRunRecorder
+from integrations.gitlab import DryRunGitLabAdapter
+from integrations.jenkins import DryRunJenkinsAdapter
+from integrations.jira import DryRunJiraAdapter
+from integrations.kubernetes import DryRunKubernetesAdapter
 from integrations.results import Outcome
 
 # Library housekeeping the twins do not narrate: python-jenkins' CSRF crumb and jira's field-name cache.

@@ -17,14 +17,14 @@ import pytest
 from integrations.config import GitLabConfig, JenkinsConfig, JiraConfig, KubernetesConfig
 from integrations.errors import ErrorKind, IntegrationError, TransientIntegrationError
 from integrations.gitlab import GitLabAdapter
+from integrations.gitlab.stub import GitLabStub
 from integrations.jenkins import JenkinsAdapter
+from integrations.jenkins.stub import JenkinsStub
 from integrations.jira import JiraAdapter
+from integrations.jira.stub import JiraStub
 from integrations.kubernetes import KubernetesAdapter
-from integrations.stubs.base import StubServer
-from integrations.stubs.gitlab import GitLabStub
-from integrations.stubs.jenkins import JenkinsStub
-from integrations.stubs.jira import JiraStub
-from integrations.stubs.kubernetes import KubernetesStub, status_body
+from integrations.kubernetes.stub import KubernetesStub, status_body
+from integrations.stub_server import StubServer
 from integrations.tests.conftest import FAST_TIMEOUT, TIMEOUT
 
 SLOW = 2.0

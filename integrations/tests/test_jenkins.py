@@ -9,7 +9,7 @@ import pytest
 from integrations.config import JenkinsConfig
 from integrations.errors import ErrorKind, IntegrationError, TransientIntegrationError
 from integrations.jenkins import JenkinsAdapter
-from integrations.stubs.jenkins import CRUMB
+from integrations.jenkins.stub import CRUMB
 from integrations.tests.conftest import FAST_TIMEOUT
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from integrations.config import GitLabConfig, JenkinsConfig, JiraConfig, KubernetesConfig
-from integrations.dryrun import DryRunJenkinsAdapter, DryRunKubernetesAdapter, DryRunRecorder
+from integrations.dryrun import DryRunRecorder
 from integrations.gitlab import GitLabAdapter
-from integrations.jenkins import JenkinsAdapter
+from integrations.jenkins import DryRunJenkinsAdapter, JenkinsAdapter
 from integrations.jira import JiraAdapter
-from integrations.kubernetes import KubernetesAdapter
+from integrations.kubernetes import DryRunKubernetesAdapter, KubernetesAdapter
 from integrations.registry import SYSTEMS, get_adapter
 
 

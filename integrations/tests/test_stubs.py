@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integrations.stubs.gitlab import GitLabStub
-from integrations.stubs.kubernetes import KubernetesStub
+from integrations.gitlab.stub import GitLabStub
+from integrations.kubernetes.stub import KubernetesStub
 
 
 def get(stub, path, **headers):

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "requests_app",
     "sla",
     "integrations",
+    "jira_bridge",
     "provisioning",
     "reports",
     "demo",

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from integrations.gitlab.stub import GitLabStub
+from integrations.jenkins.stub import JenkinsStub
+from integrations.kubernetes.stub import KubernetesStub
 from integrations.models import Connection
-from integrations.stubs.gitlab import GitLabStub
-from integrations.stubs.jenkins import JenkinsStub
-from integrations.stubs.kubernetes import KubernetesStub
 
 TOKEN_ENV = {
     "kubernetes": "PORTICO_TEST_K8S_TOKEN",

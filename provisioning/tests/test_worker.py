@@ -24,7 +24,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from integrations.stubs.kubernetes import KubernetesStub
+from integrations.kubernetes.stub import KubernetesStub
 from provisioning import services
 from provisioning.choices import RunStatus, StepStatus
 from provisioning.models import ProvisioningRun

@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 from urllib.parse import unquote
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 ACCESS_LEVELS = {0, 5, 10, 15, 20, 30, 40, 50}
 CREATED_AT = "2026-01-05T09:30:00.000Z"

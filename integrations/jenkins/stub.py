@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 JOB = r"(?P<job>(?:/job/[^/]+)+)"
 PARAMETERS_ACTION = "hudson.model.ParametersAction"

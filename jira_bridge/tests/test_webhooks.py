@@ -9,13 +9,15 @@ import json
 import pytest
 from django.test import Client
 
-from integrations.models import DeliveryOutcome, JiraDelivery, JiraLink, JiraPush
 from integrations.registry import get_adapter
 from integrations.signatures import sign
-from integrations.tasks import jira_delivery_process as jira_delivery_process_task
-from integrations.tasks import jira_sync_event as jira_sync_event_task
-from integrations.tests.conftest import JIRA_WEBHOOK_SECRET, run_outbox
-from integrations.webhooks import PROCESS_TASK, TRANSITIONS_FOR_STATUS
+from jira_bridge.choices import DeliveryOutcome
+from jira_bridge.constants import PROCESS_TASK
+from jira_bridge.mapping import TRANSITIONS_FOR_STATUS
+from jira_bridge.models import JiraDelivery, JiraLink, JiraPush
+from jira_bridge.tasks import jira_delivery_process as jira_delivery_process_task
+from jira_bridge.tasks import jira_sync_event as jira_sync_event_task
+from jira_bridge.tests.conftest import JIRA_WEBHOOK_SECRET, run_outbox
 from portal.models import OutboxMessage
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
@@ -198,6 +200,73 @@ def test_an_allowed_status_change_runs_the_transition_as_the_system(client, mirr
     assert event.payload["source"] == "jira" and event.payload["delivery"] == "d-1"
     # Jira already says Done: mirroring the portal's resolve back would only echo.
     assert not OutboxMessage.objects.filter(task=jira_sync_event_task.name, kwargs={"event_id": event.pk}).exists()
+
+
+def in_jira(user):
+    """`user` as Jira's webhook names them: the e-mail is how the portal recognises them."""
+    return {"displayName": user.get_full_name() or user.username, "emailAddress": user.email}
+
+
+@pytest.fixture
+def queued(world, jira_connection):
+    """A triaged request nobody has picked up, mirrored to OPS-1."""
+    service_request = walk_to(world, RequestState.QUEUED)
+    run_outbox(jira_sync_event_task)
+    return service_request
+
+
+def test_the_vendors_engineer_moving_the_issue_to_in_progress_picks_the_request_up(client, world, queued):
+    post(
+        client, status_changed("OPS-1", "In Progress", at=T0, from_status="To Do", user=in_jira(world.vendor_engineer))
+    )
+
+    assert process() == ["applied"]
+    queued.refresh_from_db()
+    assert queued.state == RequestState.IN_PROGRESS and queued.assignee == world.vendor_engineer
+    event = queued.events.get(kind=EventKind.PICK_UP)
+    assert event.actor == world.vendor_engineer and event.payload["source"] == "jira"
+
+
+def test_an_engineer_of_another_vendor_moving_the_issue_to_in_progress_is_a_conflict(client, world, queued):
+    intruder = world.other_vendor_engineer
+    post(client, status_changed("OPS-1", "In Progress", at=T0, from_status="To Do", user=in_jira(intruder)))
+
+    assert process() == ["conflict"]
+    queued.refresh_from_db()
+    assert queued.state == RequestState.QUEUED and queued.assignee is None
+    assert not queued.events.filter(kind=EventKind.PICK_UP).exists()
+    conflict = queued.events.get(kind=EventKind.JIRA_CONFLICT)
+    assert conflict.internal and f"{intruder.username} may not pick up this request" in conflict.message
+    assert conflict.payload["refused"] == "pick_up"
+
+
+def test_a_jira_user_the_portal_does_not_know_cannot_pick_a_request_up(client, queued):
+    post(client, status_changed("OPS-1", "In Progress", at=T0, from_status="To Do", user=RAVI))
+
+    assert process() == ["conflict"]
+    queued.refresh_from_db()
+    assert queued.state == RequestState.QUEUED and queued.assignee is None
+    assert "cannot follow that" in queued.events.get(kind=EventKind.JIRA_CONFLICT).message
+
+
+def test_a_known_jira_user_runs_a_transition_as_themselves(client, world, mirrored):
+    post(client, status_changed("OPS-1", "Done", at=T0, user=in_jira(world.vendor_engineer)))
+
+    assert process() == ["applied"]
+    mirrored.refresh_from_db()
+    assert mirrored.state == RequestState.RESOLVED
+    assert mirrored.events.get(kind=EventKind.RESOLVE).actor == world.vendor_engineer
+
+
+def test_a_known_jira_user_the_workflow_refuses_is_a_conflict(client, world, mirrored):
+    # Only the vendor resolves; the requester closing the issue in Jira does not resolve it in the portal.
+    post(client, status_changed("OPS-1", "Done", at=T0, user=in_jira(world.requester)))
+
+    assert process() == ["conflict"]
+    mirrored.refresh_from_db()
+    assert mirrored.state == RequestState.IN_PROGRESS
+    assert not mirrored.events.filter(kind=EventKind.RESOLVE).exists()
+    assert mirrored.events.get(kind=EventKind.JIRA_CONFLICT).payload["refused"] == "resolve"
 
 
 def test_a_status_the_workflow_does_not_allow_is_a_conflict_for_the_pm(client, world, jira_connection, mailoutbox):

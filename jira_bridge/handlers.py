@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from portal.events import registry
 
-from .jira_sync import SYNC_KINDS, jira_sync_enqueue
+from .mirror import SYNC_KINDS, jira_sync_enqueue
 
 registry.add("jira: mirror to the environment's project", jira_sync_enqueue, kinds=SYNC_KINDS)

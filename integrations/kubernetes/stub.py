@@ -10,7 +10,7 @@ import itertools
 import uuid
 from typing import Any
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 # resource plural -> (URL prefix, apiVersion, kind); namespaces are cluster-scoped.
 RESOURCES = {
@@ -178,8 +178,8 @@ class KubernetesStub(StubServer):
     def create(self, request: Request) -> Response:
         if not self._prefix_ok(request):
             return self.error(404, "the server could not find the requested resource")
-        body = request.body if isinstance(request.body, dict) else None
-        name = (body or {}).get("metadata", {}).get("name")
+        body: dict = request.body if isinstance(request.body, dict) else {}
+        name = body.get("metadata", {}).get("name")
         if not name:
             return Response(422, status_body(422, "Invalid", "metadata.name: Required value"))
         missing = self._missing_namespace(request)

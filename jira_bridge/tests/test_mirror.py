@@ -7,10 +7,10 @@ import time
 import pytest
 
 from integrations.errors import ErrorKind, IntegrationError, TransientIntegrationError
-from integrations.jira_sync import SYNC_TASK
-from integrations.models import JiraLink, JiraPush
-from integrations.tasks import jira_sync_event as jira_sync_event_task
-from integrations.tests.conftest import JIRA_TOKEN_ENV, run_outbox
+from jira_bridge.constants import SYNC_TASK
+from jira_bridge.models import JiraLink, JiraPush
+from jira_bridge.tasks import jira_sync_event as jira_sync_event_task
+from jira_bridge.tests.conftest import JIRA_TOKEN_ENV, run_outbox
 from portal.models import OutboxMessage
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import jenkins
 import requests
@@ -81,8 +81,13 @@ class JenkinsAdapter:
     def __init__(self, config: JenkinsConfig) -> None:
         self._config = config
         # retries=0: Celery owns retries; urllib3 must not replay a POST that may have queued a build.
+        # The stubs say int, but python-jenkins hands the timeout to requests, which takes fractions of a second.
         self._server = jenkins.Jenkins(
-            config.url, username=config.user, password=config.api_token, timeout=config.timeout, retries=0
+            config.url,
+            username=config.user,
+            password=config.api_token,
+            timeout=config.timeout,  # type: ignore[arg-type]
+            retries=0,
         )
 
     def __repr__(self) -> str:
@@ -146,7 +151,7 @@ class JenkinsAdapter:
         """The queued or recent build of `job` whose PORTICO_RUN_ID is `run_id`, so a redelivered task picks it up
         instead of starting a second build."""
         wanted = f"/{job_path(job)}"
-        queue = self._call("reading the build queue", self._server.get_queue_info)
+        queue = cast("list[dict[str, Any]]", self._call("reading the build queue", self._server.get_queue_info))
         for item in queue:
             task_url = (item.get("task") or {}).get("url", "").rstrip("/")
             if task_url.endswith(wanted) and _parameters(item.get("actions")).get(RUN_ID_PARAMETER) == run_id:

@@ -271,9 +271,8 @@ class KubernetesAdapter:
                 # roleRef is immutable: the API server refuses to change it, so replace the whole binding.
                 self._rbac.delete_namespaced_role_binding(name, namespace, **kw)
                 return self._rbac.create_namespaced_role_binding(namespace, body(), **kw)
-            return self._rbac.replace_namespaced_role_binding(
-                name, namespace, body(current.metadata.resource_version), **kw
-            )
+            version = current.metadata.resource_version if current.metadata else None
+            return self._rbac.replace_namespaced_role_binding(name, namespace, body(version), **kw)
 
         return self._ensure(
             kind="RoleBinding",

@@ -10,7 +10,7 @@ import itertools
 import re
 from typing import Any
 
-from integrations.stubs.base import Request, Response, StubServer
+from integrations.stub_server import Request, Response, StubServer
 
 ISSUE = r"/rest/api/2/issue/(?P<key>[^/]+)"
 CREATED_AT = "2026-01-05T09:30:00.000+0530"
@@ -145,7 +145,7 @@ class JiraStub(StubServer):
             errors["project"] = "valid project is required"
         if not (fields.get("issuetype") or {}).get("name"):
             errors["issuetype"] = "valid issue type is required"
-        if errors:
+        if errors or project is None:
             return Response(400, {"errorMessages": [], "errors": errors})
         issue_id = str(next(self._ids))
         number = 1 + sum(1 for i in self.issues.values() if i["fields"]["project"]["key"] == project["key"])

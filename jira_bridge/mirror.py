@@ -3,7 +3,7 @@ priority, assignee and public comments follow.
 
 Each sync brings the issue in line with the request as it is *now* (not as the event described it), so tasks
 that run twice, late or out of order all end in the same place. Every change pushed is remembered as a
-`JiraPush`, which is how the webhook echoing it back is recognised (`integrations.webhooks`).
+`JiraPush`, which is how the webhook echoing it back is recognised (`jira_bridge.inbound`).
 
 Environments without a Jira connection are not mirrored at all: a dry-run issue key would be a made-up key on a
 real request.
@@ -18,38 +18,26 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from integrations.connections import connection_for
+from integrations.errors import ErrorKind, IntegrationError
+from integrations.models import Connection, System
+from integrations.registry import get_adapter
+from integrations.results import Outcome
 from portal.outbox import outbox_enqueue
-from requests_app.choices import EventKind, Priority, RequestState
+from requests_app.choices import EventKind
+from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.timeline import timeline_append
 
-from .errors import ErrorKind, IntegrationError
-from .models import Connection, JiraLink, JiraPush, JiraPushOutcome, System
-from .results import Outcome
+from .choices import JiraPushOutcome
+from .constants import SYNC_TASK
+from .mapping import PRIORITY_NAMES, jira_status_for
+from .models import JiraLink, JiraPush
 
 if TYPE_CHECKING:
-    from integrations.jira import JiraAdapter
-    from requests_app.models import RequestEvent, ServiceRequest
+    from integrations.jira import JiraPort
 
 log = logging.getLogger(__name__)
 
-S = RequestState
-# Portal state -> Jira status name. States missing here (submitted, pending_approval) have no Jira status.
-STATUS_FOR_STATE: dict[str, str] = {
-    S.QUEUED: "To Do",
-    S.IN_PROGRESS: "In Progress",
-    S.WAITING_ON_REQUESTER: "Waiting for customer",
-    S.BLOCKED: "Blocked",
-    S.RESOLVED: "Done",
-    S.CLOSED: "Done",
-    S.REJECTED: "Won't Do",
-    S.CANCELLED: "Won't Do",
-}
-PRIORITY_NAMES: dict[str, str] = {
-    Priority.P0: "Highest",
-    Priority.P1: "High",
-    Priority.P2: "Medium",
-    Priority.P3: "Low",
-    Priority.P4: "Lowest",
-}
 # Events after which the issue may need to change; Portico's own Jira events are left out so nothing loops.
 SYNC_KINDS = frozenset(
     {
@@ -72,12 +60,6 @@ SYNC_KINDS = frozenset(
         EventKind.COMMENT,
     }
 )
-SYNC_TASK = "integrations.tasks.jira_sync_event"
-
-
-def jira_status_for(state: str) -> str | None:
-    """The Jira status a portal state is mirrored as, or None when it has none."""
-    return STATUS_FOR_STATE.get(state)
 
 
 def _should_sync(event: RequestEvent) -> bool:
@@ -127,7 +109,7 @@ def _push(
 class _Sync:
     """One pass over one request's issue; `steps` says in plain words what was done."""
 
-    def __init__(self, adapter: JiraAdapter, connection: Connection, link: JiraLink, event: RequestEvent) -> None:
+    def __init__(self, adapter: JiraPort, connection: Connection, link: JiraLink, event: RequestEvent) -> None:
         self.adapter = adapter
         self.connection = connection
         self.link = link
@@ -162,8 +144,6 @@ class _Sync:
         link.jira_key, link.jira_id, link.url, link.project_key = issue.key, issue.id, issue.url, project
         link.pushed_priority = PRIORITY_NAMES[service_request.priority]
         link.save()
-        from requests_app.models import ServiceRequest
-
         ServiceRequest.objects.filter(pk=service_request.pk).update(jira_key=issue.key)
         service_request.jira_key = issue.key
         found = issue.outcome is not Outcome.CREATED
@@ -240,17 +220,11 @@ class _Sync:
 
 def jira_sync_event(*, event: RequestEvent) -> list[str]:
     """Bring the request's Jira issue in line with the portal after `event`; safe to repeat, in any order."""
-    from requests_app.models import ServiceRequest
-
-    # Imported here: requests_app.services imports this module, and it need not load every client library.
-    from .connections import connection_for
-    from .registry import get_adapter
-
     environment = event.service_request.environment
     connection = connection_for(environment, System.JIRA)
     if connection is None:
         return ["no Jira connection"]
-    adapter = get_adapter(System.JIRA, connection.config())
+    adapter = get_adapter("jira", connection.config())
     failure: IntegrationError | None = None
     with transaction.atomic():
         # The lock serialises syncs of one request, so two tasks never both create its issue.
@@ -281,9 +255,6 @@ def jira_sync_event(*, event: RequestEvent) -> list[str]:
 
 def jira_sync_failure_record(*, event_id: int, error: str) -> RequestEvent | None:
     """Put a sync that gave up on the request's timeline as an internal event for the PM (once per event)."""
-    from requests_app.models import RequestEvent
-    from requests_app.timeline import timeline_append
-
     event = RequestEvent.objects.select_related("service_request").filter(pk=event_id).first()
     if event is None:
         return None

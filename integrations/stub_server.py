@@ -104,7 +104,7 @@ class StubServer:
         if self._server is None:
             raise RuntimeError("stub not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> Self:
         handler = type("BoundHandler", (_Handler,), {"stub": self})
