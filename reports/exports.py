@@ -61,9 +61,9 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[str, ...]]:
     for week in report.traction:
         yield ("traction", "week", week.week, week.week, "created", _raw(week.created))
         yield ("traction", "week", week.week, week.week, "resolved", _raw(week.resolved))
-    for week in report.compliance_trend:
+    for point in report.compliance_trend:
         for name in ("sla_response_compliance", "sla_resolution_compliance", "ola_compliance"):
-            yield ("compliance_trend", "week", week.week, week.week, name, _raw(getattr(week, name)))
+            yield ("compliance_trend", "week", point.week, point.week, name, _raw(getattr(point, name)))
     for breach in report.breaches:
         key = f"{breach.reference}/{breach.measure}"
         for name in ("vendor", "priority", "measure", "due_at", "settled_at", "late_seconds", "reason"):
@@ -161,7 +161,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph("Headline", styles["Heading2"]),
     ]
-    rows = [["Figure", report.week, report.previous_week, "Change"]]
+    rows: list[list[str | Paragraph]] = [["Figure", report.week, report.previous_week, "Change"]]
     for name, label, kind in HEADLINES:
         rows.append(
             [
