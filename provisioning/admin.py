@@ -6,7 +6,7 @@ from portal.admin import ReadOnlyAdmin
 
 from .models import AccessGrant, ProvisioningRun, ProvisioningStep
 
-STEP_FIELDS = ["position", "key", "title", "status", "started_at", "finished_at", "output_text", "external_id", "link"]
+STEP_FIELDS = ("position", "key", "title", "status", "started_at", "finished_at", "output_text", "external_id", "link")
 
 
 class ProvisioningStepInline(admin.TabularInline):

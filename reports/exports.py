@@ -161,7 +161,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph("Headline", styles["Heading2"]),
     ]
-    rows: list[list[str | Paragraph]] = [["Figure", report.week, report.previous_week, "Change"]]
+    rows: list[list[Any]] = [["Figure", report.week, report.previous_week, "Change"]]
     for name, label, kind in HEADLINES:
         rows.append(
             [

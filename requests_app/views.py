@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -50,6 +51,7 @@ class CappedPaginator(Paginator):
 
     COUNT_CAP = 1_000
     capped = False
+    object_list: QuerySet[Any]  # only querysets: the cap is applied in the database
 
     @cached_property
     def count(self) -> int:

@@ -346,8 +346,9 @@ class VendorSerializer(portal_fields.ModelSerializer):
         read_only_fields = fields
 
     def get_environments(self, vendor: Vendor) -> list[str]:
-        # `live_onboardings` is prefetched by the viewset.
-        return [onboarding.environment.code for onboarding in vendor.live_onboardings]
+        # `live_onboardings` is prefetched by the viewset (Prefetch to_attr), which the model's type cannot know;
+        # typing the parameter WithAnnotations[...] instead would break drf-spectacular's get_type_hints().
+        return [onboarding.environment.code for onboarding in vendor.live_onboardings]  # type: ignore[attr-defined]
 
 
 # --- the signed-in user -----------------------------------------------------------------------------------
