@@ -11,9 +11,6 @@ from typing import Any
 
 import pytest
 
-from integrations.gitlab.stub import GitLabStub
-from integrations.jenkins.stub import JenkinsStub
-from integrations.kubernetes.stub import KubernetesStub
 from integrations.models import Connection
 
 TOKEN_ENV = {

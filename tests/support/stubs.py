@@ -1,6 +1,6 @@
-"""The stub servers as fixtures, one of each per test, for every app's tests (real adapters over HTTP, never a
-patched client library). A test asks for `k8s_stub`, `gitlab_stub` or `jenkins_stub` and gets a started server,
-stopped after the test."""
+"""The stub servers as fixtures, one per test, for every app's tests (real adapters over HTTP, never a patched
+client library). A test asks for `k8s_stub`, `gitlab_stub`, `jenkins_stub` or `jira_stub` and gets a started
+server, stopped after the test."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from integrations.stubs.gitlab import GitLabStub
-from integrations.stubs.jenkins import JenkinsStub
-from integrations.stubs.kubernetes import KubernetesStub
+from integrations.gitlab.stub import GitLabStub
+from integrations.jenkins.stub import JenkinsStub
+from integrations.jira.stub import JiraStub
+from integrations.kubernetes.stub import KubernetesStub
 
 
 @pytest.fixture
@@ -31,4 +32,10 @@ def jenkins_stub() -> Iterator[JenkinsStub]:
     with JenkinsStub() as stub:
         stub.add_job("deploy")
         stub.add_job("team/release", result="FAILURE")
+        yield stub
+
+
+@pytest.fixture
+def jira_stub() -> Iterator[JiraStub]:
+    with JiraStub() as stub:
         yield stub
