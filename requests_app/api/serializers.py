@@ -355,8 +355,12 @@ class VendorSerializer(portal_fields.ModelSerializer):
 class MeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="get_full_name", read_only=True)
     role = serializers.SerializerMethodField()
-    teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    teams: serializers.RelatedField[Team, str, str] | serializers.ManyRelatedField = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="slug"
+    )
+    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug", allow_null=True
+    )
     # Declared so the schema admits "" (not a vendor member); ModelSerializer drops allow_blank on read-only fields.
     vendor_role = serializers.ChoiceField(choices=VendorRole.choices, allow_blank=True, read_only=True)
 
