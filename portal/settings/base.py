@@ -200,7 +200,9 @@ AXES_VERBOSE = False  # no banner on every process start; lockouts are still log
 PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
 
 # Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
-# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager and eGov DevOps must set one up before anything else.
+# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager, eGov DevOps and Django staff (is_staff, superusers) must set one
+# up before anything else. Off here, so the embedded demo and the tests log in with a password alone; production.py
+# turns it on unless the environment says otherwise.
 PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = "Portico"
 
