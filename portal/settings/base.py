@@ -185,12 +185,20 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Security ------------------------------------------------------------------------------------------
-# Log-in lockout (django-axes): this many failures for one username from one address lock that pair out for
-# PORTICO_LOGIN_LOCKOUT_MINUTES; API tokens never go through it. Counted in the database, so every web process
-# shares the count.
+# Log-in lockout (django-axes). Three counts of failed log-ins within PORTICO_LOGIN_LOCKOUT_MINUTES, each with its own
+# limit; reaching any one refuses further log-ins (even with the right password) until the oldest failures age out:
+#   one username from one address:   PORTICO_LOGIN_FAILURE_LIMIT (5): a person mistyping locks only themselves;
+#   one username from any address:   PORTICO_LOGIN_USERNAME_FAILURE_LIMIT (10): guessing one account from many places;
+#   one address, for any usernames:  PORTICO_LOGIN_IP_FAILURE_LIMIT (20): one password tried across many accounts.
+# The address is the client's as PORTICO_PROXY_COUNT says (behind an uncounted proxy, every client shares its address).
+# A successful log-in forgives only that username's failures. API tokens never go through it. Counted in the
+# database, so every web process shares the counts.
 AXES_FAILURE_LIMIT = env.int("PORTICO_LOGIN_FAILURE_LIMIT", default=5)
+PORTICO_LOGIN_USERNAME_FAILURE_LIMIT = 10
+PORTICO_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTICO_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "portal.security.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"
