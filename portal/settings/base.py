@@ -149,7 +149,8 @@ REST_FRAMEWORK = {
         # DRF's session authentication, refusing (403) a session that still owes its two-factor code.
         "portal.otp.authentication.OtpSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # An API token also needs the scope for the call: read for GET, write for the rest (portal.tokens).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.tokens.TokenScopePermission"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -175,12 +176,15 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Paginated lists answer 400/404 for bad pages; found by the API fuzz test (tests/test_api_fuzz.py).
         "portal.api.schema.document_page_errors",
+        # Writes answer 403 to a token without the write scope (portal.tokens.TokenScopePermission).
+        "portal.api.schema.document_token_scopes",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
+        "TokenScopeEnum": "portal.choices.TokenScope",
     },
 }
 
@@ -206,6 +210,18 @@ AXES_VERBOSE = False  # no banner on every process start; lockouts are still log
 # How many reverse proxies in front of Portico append to X-Forwarded-For. 0 (the default) trusts only the socket's
 # address, since without a proxy that strips it the header is whatever the client wrote.
 PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
+
+# The longest a personal API token may live, in days, by its owner's role (requests_app.roles.Role values; "admin"
+# is Django's staff and superusers; "default" every role not named). The shortest that applies wins, never above 365:
+# the wider a role's reach, the sooner its tokens expire.
+PORTICO_API_TOKEN_MAX_DAYS = {
+    "default": 365,
+    "vendor_engineer": 180,
+    "vendor_lead": 180,
+    "program_manager": 90,
+    "egov_devops": 90,
+    "admin": 30,
+}
 
 # Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
 # PORTICO_REQUIRE_OTP_FOR_STAFF the program manager, eGov DevOps and Django staff (is_staff, superusers) must set one
