@@ -199,8 +199,8 @@ SPECTACULAR_SETTINGS = {
 # A successful log-in forgives only that username's failures. API tokens never go through it. Counted in the
 # database, so every web process shares the counts.
 AXES_FAILURE_LIMIT = env.int("PORTICO_LOGIN_FAILURE_LIMIT", default=5)
-PORTICO_LOGIN_USERNAME_FAILURE_LIMIT = 10
-PORTICO_LOGIN_IP_FAILURE_LIMIT = 20
+PORTICO_LOGIN_USERNAME_FAILURE_LIMIT = env.int("PORTICO_LOGIN_USERNAME_FAILURE_LIMIT", default=10)
+PORTICO_LOGIN_IP_FAILURE_LIMIT = env.int("PORTICO_LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTICO_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
 AXES_HANDLER = "portal.security.LoginThrottleHandler"
