@@ -11,10 +11,9 @@ from django.template.loader import get_template
 
 from . import views
 from .api.exceptions import error_body
+from .constants import RETRY_AFTER_SECONDS
 
 logger = logging.getLogger(__name__)
-# Clients and proxies may come back after this many seconds; PostgreSQL restarts and fail-overs take about that.
-RETRY_AFTER_SECONDS = 30
 
 
 class HealthCheckMiddleware:
