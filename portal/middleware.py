@@ -12,12 +12,15 @@ from django.template.loader import get_template
 from . import views
 from .api.exceptions import error_body
 from .constants import RETRY_AFTER_SECONDS
+from .metrics import metrics_view
 
 logger = logging.getLogger(__name__)
 
 
 class HealthCheckMiddleware:
-    """Answer /healthz and /readyz before host validation and the HTTPS redirect, which probes cannot satisfy."""
+    """Answer /healthz, /readyz and /metrics before host validation and the HTTPS redirect: the kubelet's probes and
+    Prometheus's scrape reach the pod by its IP over plain HTTP, so they could satisfy neither. /metrics still
+    answers only its token or allowed networks (portal.metrics)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -28,6 +31,8 @@ class HealthCheckMiddleware:
                 return views.healthz(request)
             if request.path == "/readyz":
                 return views.readyz(request)
+            if request.path == "/metrics":
+                return metrics_view(request)
         return self.get_response(request)
 
 
