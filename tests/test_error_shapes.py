@@ -9,6 +9,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from integrations.models import Connection, System
+from integrations.signatures import sign
+from jira_bridge.models import JiraDelivery
+
 pytestmark = pytest.mark.django_db
 
 API_LIST = "/api/v1/requests/"
@@ -89,3 +93,28 @@ def test_the_first_and_last_supported_weeks_have_reports(world):
         response = session.get(f"/api/v1/reports/sla/?week={week}")
         assert response.status_code == 200, response.content[:500]
         assert response.json()["week"] == week
+
+
+# --- deeply nested JSON to the signed webhook: 400, never a RecursionError ------------------------------------
+@pytest.mark.parametrize("depth", [100_000, 500])
+def test_deeply_nested_json_to_the_signed_webhook_is_a_json_400(world, monkeypatch, depth):
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, WEBHOOK_SECRET)
+    Connection.objects.create(
+        environment=world.environment,
+        system=System.JIRA,
+        url="http://127.0.0.1:9",
+        secret_env="PORTICO_TEST_ERROR_SHAPES_JIRA_TOKEN",
+        webhook_secret_env=WEBHOOK_SECRET_ENV,
+    )
+    body = b'{"webhookEvent": "jira:issue_updated", "issue": ' + b"[" * depth + b"]" * depth + b"}"
+    client = Client(raise_request_exception=False)
+
+    response = client.post(
+        WEBHOOK,
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature": sign(WEBHOOK_SECRET, body), "X-Atlassian-Webhook-Identifier": "deep-1"},
+    )
+
+    assert_api_error(response, 400)
+    assert not JiraDelivery.objects.exists()
