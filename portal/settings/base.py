@@ -48,8 +48,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.observability.RequestIdMiddleware",
+    # Every error under /api/ in the API's JSON shape, whatever answered it; Retry-After on every 503.
+    "portal.middleware.ErrorShapeMiddleware",
     # Probes come from the kubelet with the pod IP as Host and over plain HTTP: answer them before host checks.
     "portal.middleware.HealthCheckMiddleware",
+    # NUL bytes in the URL (400) and bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (413), before anything reads them.
+    "portal.middleware.RequestLimitsMiddleware",
     # Outermost after the probes, so a view that cannot reach PostgreSQL answers 503 (page or JSON), not 500.
     "portal.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -70,6 +74,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# A CSRF failure under /api/ (a session's write without its token) answers in the API's JSON shape.
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
@@ -178,6 +184,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Paginated lists answer 400/404 for bad pages; found by the API fuzz test (tests/test_api_fuzz.py).
         "portal.api.schema.document_page_errors",
+        # 413 for oversized bodies and 503 with Retry-After, answered around the views (portal.middleware).
+        "portal.api.schema.document_transport_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
