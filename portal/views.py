@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Any
@@ -26,9 +27,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _database_problem(timeout: float) -> str | None:
     """None if PostgreSQL answers `SELECT 1` within `timeout` (connecting is bounded by the connect_timeout option)."""
+    postgresql = connection.vendor == "postgresql"
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+        # A transaction only on PostgreSQL, for the local deadline; SQLite's (IMMEDIATE) would take the write lock.
+        with transaction.atomic() if postgresql else contextlib.nullcontext(), connection.cursor() as cursor:
+            if postgresql:
                 # Local to this transaction: only the probe's statement gets the short deadline.
                 cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{int(timeout * 1000)}ms"])
             cursor.execute("SELECT 1")
