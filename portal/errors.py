@@ -25,10 +25,12 @@ MESSAGES = {
 
 
 def is_api(request: HttpRequest) -> bool:
+    """Whether `request` is for the API, which answers only JSON."""
     return request.path.startswith(API_PREFIX)
 
 
 def is_json(response: HttpResponse) -> bool:
+    """Whether `response` is JSON already (application/json or a +json type)."""
     media_type = (response.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
 
@@ -62,13 +64,20 @@ def api_error_from(request: HttpRequest, response: HttpResponse) -> JsonResponse
         elif status == 405:
             message = f"Method {request.method} is not allowed here; allowed: {response.get('Allow') or 'none'}."
         else:
-            message = MESSAGES.get(status) or f"{HTTPStatus(status).phrase}."
+            message = MESSAGES.get(status) or f"{_phrase(status)}."
         new = api_error(status, message)
     for header, value in response.headers.items():
         if header.lower() not in ("content-type", "content-length"):
             new[header] = value  # Allow, Retry-After, WWW-Authenticate, Vary…
     new.cookies = response.cookies
     return new
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status with no standard name
+        return "Error"
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
