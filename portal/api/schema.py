@@ -59,24 +59,53 @@ PAGE_ERRORS = {
 }
 
 
+def _error_response(description: str, **extra: object) -> dict:
+    """An OpenAPI response in the one error shape."""
+    return {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "description": description,
+        **extra,
+    }
+
+
+def _operations(result: dict) -> list[dict]:
+    return [
+        operation
+        for path_item in result.get("paths", {}).values()
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+    ]
+
+
 def document_page_errors(result: dict, generator: object, request: object, public: bool) -> dict:
     """drf-spectacular post-processing hook: every paginated list can answer 400 (a page that is not a number)
     and 404 (a page past the end), in the one error shape, whether or not its view listed them."""
-    for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
-            if not isinstance(operation, dict):
-                continue
-            if not any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
-                continue
-            responses = operation.setdefault("responses", {})
-            for status, description in PAGE_ERRORS.items():
-                responses.setdefault(
-                    str(status),
-                    {
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                        "description": description,
-                    },
-                )
+    for operation in _operations(result):
+        if not any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
+            continue
+        responses = operation.setdefault("responses", {})
+        for status, description in PAGE_ERRORS.items():
+            responses.setdefault(str(status), _error_response(description))
+    return result
+
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
+}
+
+
+def document_transport_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: what any endpoint may answer before or around its view, in the one
+    error shape (portal.middleware): 503 with Retry-After while the database is unavailable, and 413 for a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE where the endpoint takes one."""
+    for operation in _operations(result):
+        responses = operation.setdefault("responses", {})
+        if "requestBody" in operation:
+            responses.setdefault("413", _error_response("The body is larger than the server accepts."))
+        responses.setdefault(
+            "503",
+            _error_response("The database is unavailable; try again after Retry-After.", headers=RETRY_AFTER_HEADER),
+        )
     return result
 
 

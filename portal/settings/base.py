@@ -48,8 +48,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.observability.RequestIdMiddleware",
+    # Every error under /api/ in the API's JSON shape, whatever answered it; Retry-After on every 503.
+    "portal.middleware.ErrorShapeMiddleware",
     # Probes come from the kubelet with the pod IP as Host and over plain HTTP: answer them before host checks.
     "portal.middleware.HealthCheckMiddleware",
+    # NUL bytes in the URL (400) and bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (413), before anything reads them.
+    "portal.middleware.RequestLimitsMiddleware",
     # Outermost after the probes, so a view that cannot reach PostgreSQL answers 503 (page or JSON), not 500.
     "portal.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -70,6 +74,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# A CSRF failure under /api/ (a session's write without its token) answers in the API's JSON shape.
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
@@ -109,6 +115,8 @@ else:
     # PostgreSQL search all orders of a request with its six related rows took ~4 ms of planning for 0.3 ms of
     # execution on every list and page (bench/RESULTS.md). Subqueries are still planned freely.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c join_collapse_limit=1")
+    # libpq waits for ever by default when PostgreSQL cannot be reached; a request (or /readyz) gives up after this.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("PORTICO_DB_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
@@ -179,6 +187,8 @@ SPECTACULAR_SETTINGS = {
         "portal.api.schema.document_page_errors",
         # Writes answer 403 to a token without the write scope (portal.tokens.TokenScopePermission).
         "portal.api.schema.document_token_scopes",
+        # 413 for oversized bodies and 503 with Retry-After, answered around the views (portal.middleware).
+        "portal.api.schema.document_transport_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
@@ -293,6 +303,12 @@ PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=6
 # The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work
 # not sent in time stays in the outbox and the sweeper sends it later.
 PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", default=3.0)
+
+# /readyz checks PostgreSQL and the broker at most once per PORTICO_READYZ_CACHE_SECONDS in each web process and
+# answers every probe in between from that result, so probes can never occupy the workers; each step of a check
+# (connect, then each read, or the SQL statement) gives up after PORTICO_READYZ_TIMEOUT seconds.
+PORTICO_READYZ_CACHE_SECONDS = env.float("PORTICO_READYZ_CACHE_SECONDS", default=5.0)
+PORTICO_READYZ_TIMEOUT = env.float("PORTICO_READYZ_TIMEOUT", default=2.0)
 
 # /metrics answers the bearer of METRICS_TOKEN, or any client in METRICS_ALLOWED_NETWORKS (Prometheus's pod range).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
