@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from .choices import TokenScope
@@ -37,7 +39,7 @@ class ApiTokenForm(forms.Form):
         help_text="Give a script only what it needs. A token that may create tokens can grant only its own scopes.",
     )
 
-    def __init__(self, *args: object, max_days: int = MAX_DAYS, **kwargs: object) -> None:
+    def __init__(self, *args: Any, max_days: int = MAX_DAYS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["expires_in_days"] = forms.IntegerField(
             label="Expires after (days)",

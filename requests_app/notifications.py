@@ -60,9 +60,11 @@ def recipients_for(event: RequestEvent) -> list:
         case EventKind.ESCALATE:
             return list(perms.egov_devops_members())
         case EventKind.SLA_AT_RISK:
+            if service_request.vendor_id is None:
+                return []
             leads = active.filter(vendor_id=service_request.vendor_id, vendor_role=VendorRole.LEAD)
             assignee = [service_request.assignee] if service_request.assignee_id else []
-            return [*assignee, *leads] if service_request.vendor_id else []
+            return [*assignee, *leads]
         case EventKind.SLA_BREACHED:
             return [*perms.program_managers(), *perms.egov_devops_members()]
     return []
@@ -87,7 +89,7 @@ def _subject(event: RequestEvent) -> str:
     service_request = event.service_request
     # Titles and names are user text: a line break in one would make Django refuse the whole e-mail.
     return mail_header_text(
-        SUBJECTS[event.kind].format(
+        SUBJECTS[EventKind(event.kind)].format(
             ref=service_request.reference,
             title=service_request.title,
             vendor=service_request.vendor or "—",

@@ -43,11 +43,7 @@ step "ruff format --check" "$VENV/bin/ruff" format --check .
 step "manage.py check" "$PY" manage.py check
 step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
 step "import contracts (lint-imports)" "$VENV/bin/lint-imports"
-# Off by default until the type errors left in files other work of issue 10 was moving are fixed (portal, demo,
-# requests_app.notifications). `PORTICO_TYPECHECK=1 make test` runs it now; then drop the condition.
-if [ "${PORTICO_TYPECHECK:-0}" = 1 ]; then
-  step "mypy" "$VENV/bin/mypy"
-fi
+step "mypy" "$VENV/bin/mypy"
 step "pytest" "$VENV/bin/pytest" "$@"
 
 if [ "${#failed[@]}" -gt 0 ]; then

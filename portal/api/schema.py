@@ -18,7 +18,8 @@ ERROR_DESCRIPTIONS = {
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # The error body's field is called `fields`, the name DRF's Serializer uses for its own field map.
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
     state = serializers.CharField(required=False, help_text="The request's state (workflow errors only).")
     allowed = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Transitions allowed now (workflow errors only)."

@@ -89,7 +89,7 @@ class SmtpStub:
             say("421 stub.test Service not available, try again later")
             return
         say("220 stub.test ESMTP")
-        sender, recipients = "", []
+        sender, recipients = "", list[str]()
         while line := handler.rfile.readline():
             command = line.decode("ascii", "replace").strip()
             verb = command.split(" ", 1)[0].upper()
@@ -110,7 +110,7 @@ class SmtpStub:
                     self.deliveries.append(Delivery(sender, recipients, message_from_bytes(body)))
                 say("250 OK: queued")
             elif verb == "RSET":
-                sender, recipients = "", []
+                sender, recipients = "", list[str]()
                 say("250 OK")
             elif verb == "NOOP":
                 say("250 OK")
