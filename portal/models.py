@@ -133,3 +133,22 @@ class ApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes.split()
+
+
+class SsoIdentity(models.Model):
+    """A person at the OpenID provider (issuer + subject) and the Portico user they sign in as.
+
+    Users are matched on this pair, never on a username or e-mail the provider sends, since those can change hands
+    or be set by the person themselves at some providers."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_sso_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer} → {self.user}"

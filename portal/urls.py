@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from . import views, views_account
 from .metrics import metrics_view
+from .sso import SsoCallbackView, SsoLoginView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -13,6 +14,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/otp/", include("portal.otp.urls")),
+    path("accounts/sso/login/", SsoLoginView.as_view(), name="sso-login"),
+    path("accounts/sso/callback/", SsoCallbackView.as_view(), name="sso-callback"),
     path("account/tokens/", views_account.account_tokens, name="account-tokens"),
     path("account/tokens/<int:token_id>/revoke/", views_account.account_token_revoke, name="account-token-revoke"),
     path("api/", include("portal.api_urls")),

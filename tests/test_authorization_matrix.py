@@ -165,6 +165,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("otp-verify", "POST"): Call(url("otp-verify"), {"token": "000000"}),
     ("otp-setup", "GET"): Call(url("otp-setup")),
     ("otp-setup", "POST"): Call(url("otp-setup"), {"token": "000000"}),
+    ("sso-login", "GET"): Call(url("sso-login")),
+    ("sso-callback", "GET"): Call(url("sso-callback", query="code=forged&state=forged")),
     ("account-tokens", "GET"): Call(url("account-tokens")),
     ("account-tokens", "POST"): Call(url("account-tokens"), TOKEN),
     ("account-token-revoke", "GET"): Call(token_url("account-token-revoke")),
@@ -240,6 +242,9 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("otp-verify", "POST"):                    "L302   302    302    302    302    302    302    302    302",
     ("otp-setup", "GET"):                      "L302   200    200    200    200    200    200    200    200",
     ("otp-setup", "POST"):                     "L302   400    400    400    400    400    400    400    400",
+    # single sign-on is off in the test settings (tests/test_sso.py turns it on)
+    ("sso-login", "GET"):                      "404    404    404    404    404    404    404    404    404",
+    ("sso-callback", "GET"):                   "404    404    404    404    404    404    404    404    404",
     ("account-tokens", "GET"):                 "L302   200    200    200    200    200    200    200    200",
     ("account-tokens", "POST"):                "L302   200w   200w   200w   200w   200w   200w   200w   200w",
     ("account-token-revoke", "GET"):           "L302   405    405    405    405    405    405    405    405",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -90,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "requests_app.context_processors.navigation",
+                "portal.context_processors.sign_in_options",
             ],
         },
     },
@@ -240,6 +242,41 @@ PORTICO_API_TOKEN_MAX_DAYS = {
 # turns it on unless the environment says otherwise.
 PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = "Portico"
+
+# Single sign-on with OpenID Connect (mozilla-django-oidc): off unless OIDC_RP_CLIENT_ID is set; the username and
+# password log-in stays beside it. The provider's endpoints are given one by one (no discovery fetch at start-up);
+# tokens are checked for signature (OIDC_RP_SIGN_ALGO, keys from OIDC_OP_JWKS_ENDPOINT), issuer, audience, expiry
+# and nonce, and the code exchange uses PKCE. Users are matched by (issuer, subject).
+OIDC_RP_CLIENT_ID = env("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_OP_ISSUER = env("OIDC_OP_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env("OIDC_OP_TOKEN_ENDPOINT", default="")
+# Optional: without it only the ID token's claims are read.
+OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds, for each call to the provider
+OIDC_USE_PKCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
+PORTICO_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+# The claim whose values PORTICO_SSO_GROUP_MAP maps to roles, teams and vendors (requests_app/sso.py), e.g.
+# {"portico-pm": "program_manager", "devops": "egov_devops", "mgramseva": "team:mgramseva",
+#  "optit": "vendor:optit:engineer", "optit-leads": "vendor:optit:lead"}
+PORTICO_SSO_GROUPS_CLAIM = env("PORTICO_SSO_GROUPS_CLAIM", default="groups")
+PORTICO_SSO_GROUP_MAP = env.json("PORTICO_SSO_GROUP_MAP", default={})
+PORTICO_SSO_USERNAME_CLAIM = env("PORTICO_SSO_USERNAME_CLAIM", default="preferred_username")
+# Let a first SSO log-in take over the one existing account with the same address, when the provider says it
+# verified the address. Off: at some providers people set their own address.
+PORTICO_SSO_LINK_BY_EMAIL = env.bool("PORTICO_SSO_LINK_BY_EMAIL", default=False)
+if PORTICO_SSO_ENABLED:
+    _sso_needs = ["OIDC_RP_CLIENT_SECRET", "OIDC_OP_ISSUER", "OIDC_OP_AUTHORIZATION_ENDPOINT", "OIDC_OP_TOKEN_ENDPOINT"]
+    if OIDC_RP_SIGN_ALGO.startswith(("RS", "ES", "PS")):
+        _sso_needs.append("OIDC_OP_JWKS_ENDPOINT")
+    if _sso_missing := [name for name in _sso_needs if not globals()[name]]:
+        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on also needs {', '.join(_sso_missing)}")
+    AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "requests_app.sso.SsoBackend"]
 
 # Content-Security-Policy (django-csp 4): nothing inline, nothing from elsewhere. The API docs relax it for
 # themselves only (portal.security).
