@@ -1,0 +1,1 @@
+"""A small OpenID provider (django-oauth-toolkit) that the single sign-on tests start in a subprocess."""
