@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views, views_account
+from . import views, views_account, views_password
 from .metrics import metrics_view
 from .sso import SsoCallbackView, SsoLoginView
 
@@ -16,6 +16,18 @@ urlpatterns = [
     path("accounts/otp/", include("portal.otp.urls")),
     path("accounts/sso/login/", SsoLoginView.as_view(), name="sso-login"),
     path("accounts/sso/callback/", SsoCallbackView.as_view(), name="sso-callback"),
+    path("accounts/password/reset/", views_password.PasswordResetView.as_view(), name="password_reset"),
+    path("accounts/password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        views_password.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"
+    ),
+    path("account/password/", views_password.PasswordChangeView.as_view(), name="password_change"),
+    path("account/password/changed/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("account/tokens/", views_account.account_tokens, name="account-tokens"),
     path("account/tokens/<int:token_id>/revoke/", views_account.account_token_revoke, name="account-token-revoke"),
     path("api/", include("portal.api_urls")),

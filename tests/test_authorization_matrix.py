@@ -150,6 +150,11 @@ COMMENT = {"body": "Checking in from the matrix."}
 RESOLVE = {"reason": "Done"}
 RESOLVE_FORM = {"resolve-reason": "Done"}  # the page's form fields carry the action's name as prefix
 TOKEN = {"name": "matrix", "expires_in_days": "30", "scopes": ["read", "write"]}
+PASSWORD_CHANGE = {
+    "old_password": "not-the-password",
+    "new_password1": "Matrix-pass-4821",
+    "new_password2": "Matrix-pass-4821",
+}
 DETAIL = ref("request-detail")
 
 CALLS: dict[tuple[str, ...], Call] = {
@@ -167,6 +172,14 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("otp-setup", "POST"): Call(url("otp-setup"), {"token": "000000"}),
     ("sso-login", "GET"): Call(url("sso-login")),
     ("sso-callback", "GET"): Call(url("sso-callback", query="code=forged&state=forged")),
+    ("password_reset", "GET"): Call(url("password_reset")),
+    ("password_reset", "POST"): Call(url("password_reset"), {"email": "nobody@example.org"}),
+    ("password_reset_done", "GET"): Call(url("password_reset_done")),
+    ("password_reset_confirm", "GET"): Call(url("password_reset_confirm", "MQ", "not-a-token")),
+    ("password_reset_complete", "GET"): Call(url("password_reset_complete")),
+    ("password_change", "GET"): Call(url("password_change")),
+    ("password_change", "POST"): Call(url("password_change"), PASSWORD_CHANGE),
+    ("password_change_done", "GET"): Call(url("password_change_done")),
     ("account-tokens", "GET"): Call(url("account-tokens")),
     ("account-tokens", "POST"): Call(url("account-tokens"), TOKEN),
     ("account-token-revoke", "GET"): Call(token_url("account-token-revoke")),
@@ -245,6 +258,15 @@ MATRIX: dict[tuple[str, ...], str] = {
     # single sign-on is off in the test settings (tests/test_sso.py turns it on)
     ("sso-login", "GET"):                      "404    404    404    404    404    404    404    404    404",
     ("sso-callback", "GET"):                   "404    404    404    404    404    404    404    404    404",
+    # password reset answers the same whoever asks; change needs a session (a wrong current password: the form again)
+    ("password_reset", "GET"):                 "200    200    200    200    200    200    200    200    200",
+    ("password_reset", "POST"):                "302    302    302    302    302    302    302    302    302",
+    ("password_reset_done", "GET"):            "200    200    200    200    200    200    200    200    200",
+    ("password_reset_confirm", "GET"):         "200    200    200    200    200    200    200    200    200",
+    ("password_reset_complete", "GET"):        "200    200    200    200    200    200    200    200    200",
+    ("password_change", "GET"):                "L302   200    200    200    200    200    200    200    200",
+    ("password_change", "POST"):               "L302   200    200    200    200    200    200    200    200",
+    ("password_change_done", "GET"):           "L302   200    200    200    200    200    200    200    200",
     ("account-tokens", "GET"):                 "L302   200    200    200    200    200    200    200    200",
     ("account-tokens", "POST"):                "L302   200w   200w   200w   200w   200w   200w   200w   200w",
     ("account-token-revoke", "GET"):           "L302   405    405    405    405    405    405    405    405",

@@ -278,6 +278,11 @@ if PORTICO_SSO_ENABLED:
         raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set, so single sign-on also needs {', '.join(_sso_missing)}")
     AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "requests_app.sso.SsoBackend"]
 
+# Password reset: e-mails per address (existing or not) and per client address in an hour; then 429.
+PORTICO_PASSWORD_RESET_PER_ADDRESS = env.int("PORTICO_PASSWORD_RESET_PER_ADDRESS", default=3)
+PORTICO_PASSWORD_RESET_PER_IP = env.int("PORTICO_PASSWORD_RESET_PER_IP", default=10)
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)  # seconds a reset link works
+
 # Content-Security-Policy (django-csp 4): nothing inline, nothing from elsewhere. The API docs relax it for
 # themselves only (portal.security).
 CONTENT_SECURITY_POLICY = {
