@@ -257,7 +257,7 @@ OIDC_OP_USER_ENDPOINT = env("OIDC_OP_USER_ENDPOINT", default="")
 OIDC_OP_JWKS_ENDPOINT = env("OIDC_OP_JWKS_ENDPOINT", default="")
 OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
 OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid email profile")
-OIDC_TIMEOUT = env.float("OIDC_TIMEOUT", default=10.0)  # seconds, for each call to the provider
+OIDC_TIMEOUT = 10  # seconds, for each call to the provider
 OIDC_USE_PKCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "sso-callback"
 PORTICO_SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
@@ -279,9 +279,9 @@ if PORTICO_SSO_ENABLED:
     AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "requests_app.sso.SsoBackend"]
 
 # Password reset: e-mails per address (existing or not) and per client address in an hour; then 429.
-PORTICO_PASSWORD_RESET_PER_ADDRESS = env.int("PORTICO_PASSWORD_RESET_PER_ADDRESS", default=3)
-PORTICO_PASSWORD_RESET_PER_IP = env.int("PORTICO_PASSWORD_RESET_PER_IP", default=10)
-PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)  # seconds a reset link works
+PORTICO_PASSWORD_RESET_PER_ADDRESS = 3
+PORTICO_PASSWORD_RESET_PER_IP = 10
+PASSWORD_RESET_TIMEOUT = 60 * 60  # seconds a reset link works (Django's default is three days)
 
 # Content-Security-Policy (django-csp 4): nothing inline, nothing from elsewhere. The API docs relax it for
 # themselves only (portal.security).
