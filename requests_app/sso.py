@@ -118,7 +118,8 @@ def sso_user_apply(*, user: User, grants: SsoGrants, group_map: SsoGroupMap) -> 
         else:
             vendor_role = grants.vendor[1]
     managed_vendors = {slug for slug, _ in group_map.vendors.values()}
-    keeps_own = vendor is None and not (user.vendor_id and user.vendor.slug in managed_vendors)
+    current = user.vendor
+    keeps_own = vendor is None and not (current is not None and current.slug in managed_vendors)
     if not keeps_own and (user.vendor_id, user.vendor_role) != (getattr(vendor, "pk", None), vendor_role):
         user.vendor, user.vendor_role = vendor, vendor_role
         user.full_clean()
