@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import SuspiciousOperation
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils import timezone
@@ -189,8 +189,9 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             raise Http404("Single sign-on is not configured.")
         try:
             return super().get(request)
-        except (SuspiciousOperation, requests.RequestException) as exc:
-            # A forged or replayed callback, a token that fails its checks, or a provider that is down: none is a 500.
+        except (SuspiciousOperation, requests.RequestException, IntegrityError) as exc:
+            # A forged or replayed callback, a token that fails its checks, a provider that is down, or the same new
+            # person's first log-in racing in two tabs (the unique subject or username): none is a 500.
             logger.warning("Single sign-on refused: %s", exc)
             return self.login_failure()
 
