@@ -267,6 +267,13 @@ PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=6
 # The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work
 # not sent in time stays in the outbox and the sweeper sends it later.
 PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", default=3.0)
+# A provisioning run is in a worker's hands for this long after its last heartbeat; past it, the sweeper (every
+# 30 s, from beat) resumes it on another worker. The executing worker renews it every HEARTBEAT seconds, so a
+# worker killed whole is noticed within LEASE + 30 s. The sweeper resumes one run at most MAX_RESUMES times,
+# then fails it: a run that keeps killing its worker needs a person.
+PORTICO_PROVISIONING_LEASE_SECONDS = env.float("PORTICO_PROVISIONING_LEASE_SECONDS", default=60.0)
+PORTICO_PROVISIONING_HEARTBEAT_SECONDS = env.float("PORTICO_PROVISIONING_HEARTBEAT_SECONDS", default=10.0)
+PORTICO_PROVISIONING_MAX_RESUMES = env.int("PORTICO_PROVISIONING_MAX_RESUMES", default=3)
 
 # /metrics answers the bearer of METRICS_TOKEN, or any client in METRICS_ALLOWED_NETWORKS (Prometheus's pod range).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")

@@ -4,6 +4,7 @@ own transaction, so the page shows progress and a redelivered task picks up wher
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +20,7 @@ from ..models import ProvisioningRun, ProvisioningStep
 from ..steps import EXECUTORS, StepContext, StepFailed, StepResult
 from ._shared import event as _event
 from .grants import grant_record as _grant_record
+from .leases import Heartbeat, lease_release, lease_renew, lease_until
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +29,8 @@ def _poll_seconds() -> int:
     return int(getattr(settings, "PORTICO_PROVISIONING_POLL_SECONDS", POLL_SECONDS))
 
 
-def _claim(run_id: int, *, continuation: bool) -> ProvisioningRun | None:
+def _claim(run_id: int, *, continuation: bool, owner: str) -> ProvisioningRun | None:
+    """Take the run's lease for `owner`, or None when there is nothing to do or another delivery holds it."""
     with transaction.atomic():
         run = (
             ProvisioningRun.objects.select_for_update(of=("self",))
@@ -37,56 +40,77 @@ def _claim(run_id: int, *, continuation: bool) -> ProvisioningRun | None:
         )
         if run is None or run.is_finished:  # rolled back, or a redelivery of a run that is already done
             return None
-        if not run.service_request.is_open:
-            run.status, run.finished_at = RunStatus.CANCELLED, timezone.now()
-            run.error_message = "The request was closed before the run could finish."
-            run.save(update_fields=["status", "finished_at", "error_message"])
+        now = timezone.now()
+        held = run.lease_owner and run.lease_expires_at is not None and run.lease_expires_at > now
+        # The same message delivered again means its earlier delivery died (a pool child killed: Celery requeues
+        # it at once), so it takes its own lease back. Any other delivery stands down while the lease holds: the
+        # sweeper's after a late heartbeat, or the broker's late redelivery of a message the sweeper replaced.
+        if held and run.lease_owner != owner:
+            logger.info(
+                "run %s is in %s's hands until %s; %s stands down", run.pk, run.lease_owner, run.lease_expires_at, owner
+            )
             return None
-        fields = ["attempts"]
+        if not run.service_request.is_open:
+            run.status, run.finished_at = RunStatus.CANCELLED, now
+            run.error_message = "The request was closed before the run could finish."
+            run.lease_owner, run.lease_expires_at = "", None
+            run.save(update_fields=["status", "finished_at", "error_message", "lease_owner", "lease_expires_at"])
+            return None
+        fields = ["attempts", "lease_owner", "lease_expires_at", "heartbeat_at"]
         if run.status == RunStatus.QUEUED:
-            run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+            run.status, run.started_at = RunStatus.RUNNING, now
             fields += ["status", "started_at"]
         if not continuation:  # a poll is not a new attempt; a retry or redelivery is
             run.attempts += 1
+        run.lease_owner, run.lease_expires_at, run.heartbeat_at = owner, lease_until(now), now
         run.save(update_fields=fields)
         return run
 
 
-def run_execute(*, run_id: int, continuation: bool = False) -> int | None:
-    """Execute a run's remaining steps in order; returns seconds until the next poll, or None when it is done.
+def run_execute(*, run_id: int, continuation: bool = False, owner: str = "") -> int | None:
+    """Execute a run's remaining steps in order under a lease; returns seconds until the next poll, or None when
+    there is nothing more to do now (finished, cancelled, or in another delivery's hands).
 
-    Raises TransientIntegrationError for the task to retry with backoff; every other failure ends the run.
+    `owner` names this delivery (the Celery task id; a fresh one when empty). Raises TransientIntegrationError for
+    the task to retry with backoff; every other failure ends the run.
     """
-    run = _claim(run_id, continuation=continuation)
+    owner = owner or f"local-{uuid.uuid4().hex}"
+    run = _claim(run_id, continuation=continuation, owner=owner)
     if run is None:
         return None
     action = catalogue.action_named(run.action)
     context = StepContext(run, poll_seconds=_poll_seconds())
     try:
-        for step in run.steps.order_by("position"):
-            if step.status in DONE_STEP_STATUSES:
-                continue  # done by an earlier delivery: never repeated
-            if step.status == StepStatus.FAILED:
-                return None
-            _step_begin(step)
-            context.recorder.calls.clear()
-            try:
-                result = EXECUTORS[step.key](context)
-                if result.poll_after is not None:
-                    _step_progress(run, step, result, context)
-                    return result.poll_after
-            except TransientIntegrationError as exc:
-                _step_transient(run, step, exc)
-                raise
-            except IntegrationError as exc:
-                _run_fail(run, step, exc.message, kind=exc.kind.value)
-                return None
-            except StepFailed as exc:
-                _run_fail(run, step, exc.message, result=exc.result)
-                return None
-            _step_finish(run, step, result, context)
-        _run_succeed(run, action)
-        return None
+        with Heartbeat(run.pk, owner) as heartbeat:
+            for step in run.steps.order_by("position"):
+                if step.status in DONE_STEP_STATUSES:
+                    continue  # done by an earlier delivery: never repeated
+                if step.status == StepStatus.FAILED:
+                    return None
+                if heartbeat.lost.is_set() or not lease_renew(run.pk, owner):
+                    logger.info("run %s: %s lost its lease (cancelled or resumed elsewhere); stopping", run.pk, owner)
+                    return None
+                _step_begin(step)
+                context.recorder.calls.clear()
+                try:
+                    result = EXECUTORS[step.key](context)
+                    if result.poll_after is not None:
+                        _step_progress(run, step, result, context)
+                        # Nobody holds the run until the poll is due; if it was cancelled meanwhile, no poll.
+                        return result.poll_after if lease_release(run.pk, owner, wait=result.poll_after) else None
+                except TransientIntegrationError as exc:
+                    _step_transient(run, step, exc)
+                    lease_release(run.pk, owner, wait=0)  # the task extends it by its backoff (leases.lease_wait)
+                    raise
+                except IntegrationError as exc:
+                    _run_fail(run, step, exc.message, kind=exc.kind.value)
+                    return None
+                except StepFailed as exc:
+                    _run_fail(run, step, exc.message, result=exc.result)
+                    return None
+                _step_finish(run, step, result, context)
+            _run_succeed(run, action)
+            return None
     finally:
         context.close()
 
@@ -146,7 +170,8 @@ def _run_succeed(run: ProvisioningRun, action: catalogue.Action) -> None:
         if run.is_finished:
             return
         run.status, run.finished_at = RunStatus.SUCCEEDED, timezone.now()
-        run.save(update_fields=["status", "finished_at"])
+        run.lease_owner, run.lease_expires_at = "", None
+        run.save(update_fields=["status", "finished_at", "lease_owner", "lease_expires_at"])
         _event(
             run,
             actor=None,
@@ -182,7 +207,18 @@ def _run_fail(
             step.save()
             where = f" at “{step.title}”"
         run.status, run.finished_at, run.error_message = RunStatus.FAILED, now, message
-        run.save(update_fields=["status", "finished_at", "error_message", "external_ids", "links"])
+        run.lease_owner, run.lease_expires_at = "", None
+        run.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "error_message",
+                "external_ids",
+                "links",
+                "lease_owner",
+                "lease_expires_at",
+            ]
+        )
         _event(
             run,
             actor=None,

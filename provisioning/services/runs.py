@@ -22,6 +22,7 @@ from ..models import ProvisioningRun, ProvisioningStep
 from ._shared import enqueue as _enqueue
 from ._shared import event as _event
 from ._shared import lock_request as _lock_request
+from .leases import lease_until
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -92,6 +93,7 @@ def run_start(service_request: ServiceRequest, *, actor: User | None, action: st
         parameters=parameters,
         created_by=actor,
         created_at=now,
+        lease_expires_at=lease_until(now),  # a worker should claim it by then; if none does, the sweeper sends it again
         dry_run=any(connection_for(locked.environment, system) is None for system in systems),
     )
     run.full_clean(exclude=["service_request", "created_by"], validate_constraints=False)
@@ -170,6 +172,7 @@ def run_retry(run: ProvisioningRun, *, actor: User | None) -> ProvisioningRun:
     now = timezone.now()
     run.parameters = _snapshot(chosen, run.parameters, now)
     run.status, run.error_message, run.finished_at = RunStatus.QUEUED, "", None
+    run.lease_owner, run.lease_expires_at = "", lease_until(now)
     run.retries += 1
     try:
         with transaction.atomic():
