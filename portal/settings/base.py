@@ -274,6 +274,10 @@ PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", def
 PORTICO_PROVISIONING_LEASE_SECONDS = env.float("PORTICO_PROVISIONING_LEASE_SECONDS", default=60.0)
 PORTICO_PROVISIONING_HEARTBEAT_SECONDS = env.float("PORTICO_PROVISIONING_HEARTBEAT_SECONDS", default=10.0)
 PORTICO_PROVISIONING_MAX_RESUMES = env.int("PORTICO_PROVISIONING_MAX_RESUMES", default=3)
+# A Jira delivery still unprocessed this long after it arrived (or after its last re-send) is sent again by the
+# sweeper, at most MAX_ATTEMPTS times in all; then it is marked failed for the program manager.
+PORTICO_JIRA_DELIVERY_GRACE_SECONDS = env.float("PORTICO_JIRA_DELIVERY_GRACE_SECONDS", default=300.0)
+PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS = env.int("PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS", default=3)
 
 # /metrics answers the bearer of METRICS_TOKEN, or any client in METRICS_ALLOWED_NETWORKS (Prometheus's pod range).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
