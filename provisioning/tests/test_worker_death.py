@@ -33,8 +33,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 NS = "mgramseva-uat"
 QUOTAS = "/api/v1/namespaces/*/resourcequotas"
-# Short enough for a test, the same mechanism as production's 60 s lease and 10 s heartbeat.
-LEASE_ENV = {"PORTICO_PROVISIONING_LEASE_SECONDS": "3", "PORTICO_PROVISIONING_HEARTBEAT_SECONDS": "0.5"}
+# A 3 s lease and a 0.5 s heartbeat: short enough for a test, the mechanism of production's 60 s and 10 s.
+WORKER_ENV = {"DJANGO_SETTINGS_MODULE": "provisioning.tests.worker_settings"}
 RESUME_DEADLINE = 120  # the promise: resumed and finished within two minutes of the worker's death
 
 
@@ -68,10 +68,10 @@ def _restore_unacked(tag: str) -> None:
 def test_a_worker_killed_whole_mid_run_is_resumed_by_the_sweeper_and_the_run_finishes_exactly_once(
     world, k8s, broker, settings, tmp_path
 ):
-    settings.PORTICO_PROVISIONING_LEASE_SECONDS = 3.0  # this process starts the run: the queue's lease
+    settings.PORTICO_PROVISIONING_LEASE_SECONDS = 3.0  # as the workers have it; this process starts the run
     k8s.slow(QUOTAS, 30, method="POST")  # the first quota call hangs: the worker dies with it in flight
 
-    with celery_worker(tmp_path / "first.log", env=LEASE_ENV) as first:
+    with celery_worker(tmp_path / "first.log", env=WORKER_ENV) as first:
         run = services.run_start(in_progress(world), actor=world.vendor_engineer)  # committed: sent at once
         assert wait_until(lambda: k8s.calls_to("POST", QUOTAS)), first.text()[-3000:]
         first.kill_group()
@@ -85,7 +85,7 @@ def test_a_worker_killed_whole_mid_run_is_resumed_by_the_sweeper_and_the_run_fin
     unacked = broker.hkeys("unacked")
     assert len(unacked) == 1  # the dead worker's message, held by Redis until the visibility timeout
 
-    with celery_worker(tmp_path / "second.log", env=LEASE_ENV) as second:
+    with celery_worker(tmp_path / "second.log", env=WORKER_ENV) as second:
 
         def finished() -> bool:
             if _run(run.pk).is_finished:
