@@ -96,7 +96,8 @@ def request_run_cancel(request: HttpRequest, reference: str, run_id: int) -> Htt
         form = RunCancelForm(request.POST)
         if not form.is_valid():
             services.run_control_check(run, actor=request.user, verb="cancel")  # a refusal outranks a missing tick
-            raise ValidationFailed(f"Confirm that run #{run.pk} should be cancelled.", fields=form.errors)
+            errors = {name: [str(error) for error in problems] for name, problems in form.errors.items()}
+            raise ValidationFailed(f"Confirm that run #{run.pk} should be cancelled.", fields=errors)
         return services.run_cancel(run, actor=request.user, reason=form.cleaned_data["reason"])
 
     return _act(request, service_request, cancel, "Automation run #{run.pk} cancelled.")
