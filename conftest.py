@@ -10,6 +10,9 @@ from portal.models import User
 from requests_app.models import Environment, Stack, Team, Vendor
 from requests_app.tests import factories as f
 
+# A real Celery worker (`start_worker`, `broker`) and the stub servers (`k8s_stub`, `gitlab_stub`, `jenkins_stub`).
+pytest_plugins = ["tests.support.worker", "tests.support.stubs"]
+
 
 @dataclass
 class World:

@@ -37,6 +37,7 @@ from django_fsm import can_proceed
 from integrations.models import Connection, System
 from integrations.signatures import verify_hub_signature
 from portal.exceptions import PortalError, ValidationFailed
+from portal.json_input import json_loads_bounded
 from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 from requests_app.models import RequestEvent, ServiceRequest
@@ -93,7 +94,7 @@ def jira_delivery_receive(
         # Nothing is stored for an unsigned or forged delivery, not even a log of its body.
         raise WebhookUnauthorised("Missing or invalid X-Hub-Signature.")
     try:
-        payload = json.loads(raw_body)
+        payload = json_loads_bounded(raw_body)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):

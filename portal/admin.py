@@ -8,7 +8,7 @@ from .models import User
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "vendor", "vendor_role", "is_active")
     list_filter = (*BaseUserAdmin.list_filter, "vendor", "vendor_role")
-    fieldsets = (*BaseUserAdmin.fieldsets, ("Partner", {"fields": ("vendor", "vendor_role")}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("Partner", {"fields": ("vendor", "vendor_role")}))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,20 +5,69 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
 
 from . import views
 from .api.exceptions import error_body
+from .constants import RETRY_AFTER_SECONDS
+from .errors import api_error_from, error_response, is_api, is_json, page_error
+from .metrics import metrics_view
 
 logger = logging.getLogger(__name__)
-# Clients and proxies may come back after this many seconds; PostgreSQL restarts and fail-overs take about that.
-RETRY_AFTER_SECONDS = 30
+
+
+class ErrorShapeMiddleware:
+    """Outermost: under /api/ every error is JSON in the API's one shape, whatever answered it (Django's CSRF page,
+    `require_POST`, its 400/404/500 handlers, a renderer other than JSON); every 503 says when to come back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code >= 400 and is_api(request) and not is_json(response):
+            response = api_error_from(request, response)
+        if response.status_code == 503 and not response.has_header("Retry-After"):
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+
+class RequestLimitsMiddleware:
+    """Refuse, before anything reads them, requests no view should see: a body larger than
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413; Portico takes no file uploads, so that limit is the whole body's), and a page
+    URL with a NUL byte in its path or query string (400; PostgreSQL cannot store one, so a lookup with it was a
+    500). The API answers NUL bytes itself, as a field error or a 404, like any other bad value."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request) and _has_nul(request):
+            return page_error(400, "400.html")
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # as Django reads it: no body
+        if limit is not None and length > limit:
+            message = f"The request body is {length} bytes; the limit is {limit}."
+            return error_response(request, 413, message, template="413.html")
+        return self.get_response(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    return "\x00" in request.path or any(
+        "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+    )
 
 
 class HealthCheckMiddleware:
-    """Answer /healthz and /readyz before host validation and the HTTPS redirect, which probes cannot satisfy."""
+    """Answer /healthz, /readyz and /metrics before host validation and the HTTPS redirect: the kubelet's probes and
+    Prometheus's scrape reach the pod by its IP over plain HTTP, so they could satisfy neither. /metrics still
+    answers only its token or allowed networks (portal.metrics)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -29,6 +78,8 @@ class HealthCheckMiddleware:
                 return views.healthz(request)
             if request.path == "/readyz":
                 return views.readyz(request)
+            if request.path == "/metrics":
+                return metrics_view(request)
         return self.get_response(request)
 
 

@@ -42,9 +42,34 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+def celery_logging_setup(loglevel: int | str | None = None, **_: Any) -> None:
+    """Worker and beat log through Django's LOGGING, as the web does: JSON lines with LOG_FORMAT=json, each with its
+    request id, at the level their --loglevel asks for.
+
+    Connected to Celery's `setup_logging` signal: with a receiver there, Celery leaves logging alone instead of
+    replacing the root logger's handlers with its own plain-text one (`worker_hijack_root_logger`)."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
 def connect_celery_signals() -> None:
-    """Carry the request id into published tasks, restore it in the worker, and count task outcomes."""
-    from celery.signals import before_task_publish, task_failure, task_postrun, task_prerun, task_retry, task_success
+    """Carry the request id into published tasks, restore it in the worker, log as the web does, and count task
+    outcomes."""
+    from celery.signals import (
+        before_task_publish,
+        setup_logging,
+        task_failure,
+        task_postrun,
+        task_prerun,
+        task_retry,
+        task_success,
+    )
+
+    setup_logging.connect(celery_logging_setup, weak=False)
 
     @before_task_publish.connect(weak=False)
     def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:

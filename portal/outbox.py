@@ -57,6 +57,8 @@ def _publish(message: OutboxMessage) -> bool:
             # One connection attempt and no publish retries: a web request must not wait on a dead broker (kombu
             # would otherwise keep reconnecting for broker_connection_timeout plus back-off, ~6 s per message).
             # What is not sent now stays here for the sweeper.
+            if producer.connection is None:  # kombu's pool always binds one; checked for the type's sake
+                raise ConnectionError("the producer has no connection")
             producer.connection.ensure_connection(max_retries=0)
             app.send_task(message.task, kwargs=message.kwargs, retry=False, producer=producer)
     except Exception as exc:  # kombu/redis raise many types; all mean "not sent, try later"

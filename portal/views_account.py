@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -14,8 +14,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .exceptions import NotFound, ValidationFailed
 from .forms import ApiTokenForm, apply_portal_error
+from .http import AuthenticatedHttpRequest
 from .models import ApiToken
-from .tokens import api_token_create, api_token_revoke
+from .tokens import api_token_create, api_token_max_days, api_token_revoke
 
 
 def _status(token: ApiToken, now: datetime) -> str:
@@ -24,7 +25,7 @@ def _status(token: ApiToken, now: datetime) -> str:
     return "expired" if token.expires_at <= now else "active"
 
 
-def _list(request: HttpRequest, form: ApiTokenForm) -> HttpResponse:
+def _list(request: AuthenticatedHttpRequest, form: ApiTokenForm) -> HttpResponse:
     now = timezone.now()
     rows = [{"token": token, "status": _status(token, now)} for token in request.user.api_tokens.all()]
     return render(request, "account/apitoken_list.html", {"form": form, "rows": rows})
@@ -33,9 +34,11 @@ def _list(request: HttpRequest, form: ApiTokenForm) -> HttpResponse:
 @never_cache  # the POST answer carries the only copy of a key: no cache may keep it
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_tokens(request: HttpRequest) -> HttpResponse:
-    """GET: my tokens and the form. POST: create one and show its key, once, on the page answering the POST."""
-    form = ApiTokenForm(request.POST or None)
+def account_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """GET: my tokens and the form. POST: create one and show its key, once, on the page answering the POST.
+
+    The two-factor gate (portal.otp.middleware) keeps a session that owes its code away from this page."""
+    form = ApiTokenForm(request.POST or None, max_days=api_token_max_days(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             token, key = api_token_create(user=request.user, **form.cleaned_data)
@@ -48,7 +51,7 @@ def account_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def account_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def account_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     """Revoke one of my tokens; anyone else's is not found."""
     try:
         token = api_token_revoke(user=request.user, token_id=token_id)

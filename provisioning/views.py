@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.exceptions import NotFound, PortalError, ValidationFailed
+from portal.http import AuthenticatedHttpRequest
 from requests_app.models import ServiceRequest
 
 from . import services
@@ -21,18 +22,20 @@ from .models import ProvisioningRun
 PARTIAL = "provisioning/partials/runs.html"
 
 
-def _request_or_404(request: HttpRequest, reference: str) -> ServiceRequest:
+def _request_or_404(request: AuthenticatedHttpRequest, reference: str) -> ServiceRequest:
     queryset = ServiceRequest.objects.visible_to(request.user).select_related("environment", "team", "vendor")
     return get_object_or_404(queryset, reference=reference)
 
 
-def _panel(request: HttpRequest, service_request: ServiceRequest, *, notice: str = "", error: str = "") -> HttpResponse:
+def _panel(
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, *, notice: str = "", error: str = ""
+) -> HttpResponse:
     context = {"service_request": service_request, "runs_notice": notice, "runs_error": error}
     return render(request, PARTIAL, context)
 
 
 def _act(
-    request: HttpRequest, service_request: ServiceRequest, call: Callable[[], ProvisioningRun], done: str
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, call: Callable[[], ProvisioningRun], done: str
 ) -> HttpResponse:
     """Run one service; htmx gets the refreshed panel back, a plain form goes back to the request page."""
     try:
@@ -53,7 +56,7 @@ def _act(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_runs(request: HttpRequest, reference: str) -> HttpResponse:
+def request_runs(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """GET: the runs panel. POST: start the request's automation."""
     service_request = _request_or_404(request, reference)
     if request.method == "GET":
@@ -69,7 +72,7 @@ def request_runs(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_run_retry(request: HttpRequest, reference: str, run_id: int) -> HttpResponse:
+def request_run_retry(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
     """Retry a failed run from the step that failed."""
     service_request = _request_or_404(request, reference)
     run = _run_or_404(service_request, run_id)
@@ -87,7 +90,7 @@ def _run_or_404(service_request: ServiceRequest, run_id: int) -> ProvisioningRun
 
 @login_required
 @require_POST
-def request_run_cancel(request: HttpRequest, reference: str, run_id: int) -> HttpResponse:
+def request_run_cancel(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
     """Cancel a queued or running run; the panel's form asks for confirmation (`confirm=yes`) first."""
     service_request = _request_or_404(request, reference)
     run = _run_or_404(service_request, run_id)
@@ -105,7 +108,7 @@ def request_run_cancel(request: HttpRequest, reference: str, run_id: int) -> Htt
 
 @login_required
 @require_POST
-def request_run_resume(request: HttpRequest, reference: str, run_id: int) -> HttpResponse:
+def request_run_resume(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
     """Resume a stuck run (its worker stopped reporting) on another worker; done steps are not repeated."""
     service_request = _request_or_404(request, reference)
     run = _run_or_404(service_request, run_id)

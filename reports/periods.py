@@ -10,6 +10,11 @@ from datetime import date, datetime, time, timedelta
 from portal.exceptions import ValidationFailed
 
 WEEK_PATTERN = re.compile(r"^(?P<year>\d{4})-W(?P<week>\d{2})$")
+# Python's dates run from 0001-01-01 to 9999-12-31. A report reads its week's Monday to the next Monday, the weeks of
+# its trend before it and instants a day either side in UTC, so weeks near either end would overflow (a 500). A year's
+# margin at the start covers any trend; at the end, the last week whose next Monday still exists.
+FIRST_WEEK = (2, 1)
+LAST_WEEK = (9999, 51)
 
 
 @dataclass(frozen=True)
@@ -22,7 +27,7 @@ class Week:
 
     @property
     def label(self) -> str:
-        return f"{self.year}-W{self.number:02d}"
+        return f"{self.year:04d}-W{self.number:02d}"
 
     @property
     def monday(self) -> date:
@@ -62,6 +67,10 @@ def week_parse(text: str, *, tz: str) -> Week:
         date.fromisocalendar(year, number, 1)
     except ValueError as exc:
         raise ValidationFailed("Invalid week.", fields={"week": f"{year} has no ISO week {number}."}) from exc
+    if not FIRST_WEEK <= (year, number) <= LAST_WEEK:
+        first, last = Week(*FIRST_WEEK, tz), Week(*LAST_WEEK, tz)
+        message = f"Reports cover the weeks from {first.label} to {last.label}."
+        raise ValidationFailed("Invalid week.", fields={"week": message})
     return Week(year, number, tz)
 
 

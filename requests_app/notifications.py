@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.mail import mail_header_text
+
 from . import permissions as perms
 from .choices import EventKind, VendorRole
 from .models import Notification, RequestEvent
@@ -58,9 +60,11 @@ def recipients_for(event: RequestEvent) -> list:
         case EventKind.ESCALATE:
             return list(perms.egov_devops_members())
         case EventKind.SLA_AT_RISK:
+            if service_request.vendor_id is None:
+                return []
             leads = active.filter(vendor_id=service_request.vendor_id, vendor_role=VendorRole.LEAD)
             assignee = [service_request.assignee] if service_request.assignee_id else []
-            return [*assignee, *leads] if service_request.vendor_id else []
+            return [*assignee, *leads]
         case EventKind.SLA_BREACHED:
             return [*perms.program_managers(), *perms.egov_devops_members()]
     return []
@@ -83,11 +87,14 @@ def notify(event: RequestEvent) -> int:
 
 def _subject(event: RequestEvent) -> str:
     service_request = event.service_request
-    return SUBJECTS[event.kind].format(
-        ref=service_request.reference,
-        title=service_request.title,
-        vendor=service_request.vendor or "—",
-        assignee=service_request.assignee or "—",
+    # Titles and names are user text: a line break in one would make Django refuse the whole e-mail.
+    return mail_header_text(
+        SUBJECTS[EventKind(event.kind)].format(
+            ref=service_request.reference,
+            title=service_request.title,
+            vendor=service_request.vendor or "—",
+            assignee=service_request.assignee or "—",
+        )
     )
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything and run every check and test against PostgreSQL and Redis on localhost:
-# ruff check, ruff format --check, manage.py check, makemigrations --check, pytest. Exits non-zero on any failure.
+# ruff check, ruff format --check, manage.py check, makemigrations --check, mypy (with PORTICO_TYPECHECK=1, see
+# below), pytest. Exits non-zero on any failure.
 #
 # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portico (pytest-django creates test_portico),
 # REDIS_URL to redis://127.0.0.1:6379/15. Extra arguments go to pytest (e.g. `make test PYTEST_ARGS="-k race"`).
@@ -41,6 +42,8 @@ step "ruff check" "$VENV/bin/ruff" check .
 step "ruff format --check" "$VENV/bin/ruff" format --check .
 step "manage.py check" "$PY" manage.py check
 step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
+step "import contracts (lint-imports)" "$VENV/bin/lint-imports"
+step "mypy" "$VENV/bin/mypy"
 step "pytest" "$VENV/bin/pytest" "$@"
 
 if [ "${#failed[@]}" -gt 0 ]; then

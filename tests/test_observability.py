@@ -5,11 +5,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import time_machine
 from celery.signals import before_task_publish, task_prerun
+from django.db import connection
 from django.utils import timezone
 
 from portal.models import MetricCounter, OutboxMessage, TaskStat
@@ -20,6 +26,8 @@ from requests_app.testing.workflow import file_request
 from sla.services import sla_scan
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _metrics(client, **extra) -> tuple[int, str]:
@@ -40,6 +48,55 @@ def test_metrics_refuse_strangers_and_accept_the_token(client, settings):
     assert _metrics(client, REMOTE_ADDR="10.9.8.7", HTTP_AUTHORIZATION="Bearer wrong")[0] == 403
     assert _metrics(client, REMOTE_ADDR="10.9.8.7", HTTP_AUTHORIZATION="Bearer s3cret-token")[0] == 200
     assert _metrics(client, REMOTE_ADDR="127.0.0.1")[0] == 200  # the default allow-list: loopback
+
+
+# Run under production settings in a process of its own: how Prometheus's scrape (deploy/kubernetes: the pod's IP and
+# port, plain HTTP) and a browser on the public name are answered.
+PRODUCTION_SCRAPE = """
+import json, django
+django.setup()
+from django.test import Client
+client = Client()
+pod = {"HTTP_HOST": "10.42.0.7:8000"}
+answers = {
+    "token": client.get("/metrics", REMOTE_ADDR="192.0.2.10", HTTP_AUTHORIZATION="Bearer scrape-token", **pod),
+    "allowed_network": client.get("/metrics", REMOTE_ADDR="10.42.3.9", **pod),
+    "stranger": client.get("/metrics", REMOTE_ADDR="192.0.2.10", **pod),
+    "page": client.get("/accounts/login/", HTTP_HOST="portico.example.org"),
+}
+print(json.dumps({name: [r.status_code, r["Location"] if r.has_header("Location") else "", r["Content-Type"]]
+                  for name, r in answers.items()}))
+"""
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_metrics_are_scrapeable_over_plain_http_by_pod_address_under_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
+        "SECRET_KEY": "production-test-" + "k" * 40,
+        "ALLOWED_HOSTS": "portico.example.org",
+        "METRICS_TOKEN": "scrape-token",
+        "METRICS_ALLOWED_NETWORKS": "10.42.0.0/16",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PRODUCTION_SCRAPE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert answers["token"][0] == 200, answers
+    assert answers["token"][2].startswith("text/plain")
+    assert answers["allowed_network"][0] == 200, answers
+    assert answers["stranger"][0] == 403  # still protected: neither the token nor an allowed network
+    assert answers["page"][:2] == [301, "https://portico.example.org/accounts/login/"]  # the rest still goes to https
 
 
 def test_metrics_report_requests_sla_outbox_tasks_and_heartbeat(client, world):

@@ -13,6 +13,7 @@ from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from portal.constants import RETRY_AFTER_SECONDS
 from portal.exceptions import PortalError
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, OperationalError | InterfaceError):
         logger.exception("database unavailable")
         return Response(
-            error_body(code="unavailable", message="The database is unavailable; try again shortly."), status=503
+            error_body(code="unavailable", message="The database is unavailable; try again shortly."),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     elif isinstance(exc, IntegrityError):
         # A constraint caught what validation could not see in time: somebody else wrote first.

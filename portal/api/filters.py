@@ -15,5 +15,5 @@ class StableOrderingFilter(OrderingFilter):
     def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> list[str] | None:
         ordering = super().get_ordering(request, queryset, view)
         if not ordering:
-            return ordering
+            return None
         return [*ordering, "-pk" if ordering[-1].startswith("-") else "pk"]

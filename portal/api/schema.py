@@ -18,7 +18,8 @@ ERROR_DESCRIPTIONS = {
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    # The error body's field is called `fields`, the name DRF's Serializer uses for its own field map.
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
     state = serializers.CharField(required=False, help_text="The request's state (workflow errors only).")
     allowed = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="Transitions allowed now (workflow errors only)."
@@ -43,7 +44,14 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "apiToken"
 
     def get_security_definition(self, auto_schema: object) -> dict:
-        return {"type": "http", "scheme": "bearer", "description": "A personal token from POST /api/v1/me/tokens/."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "A personal token from POST /api/v1/me/tokens/. Its scopes decide what it may call: `read` for GET, "
+                "`write` for every other method, `tokens` to create and revoke tokens; anything else answers 403."
+            ),
+        }
 
 
 PAGE_ERRORS = {
@@ -52,22 +60,68 @@ PAGE_ERRORS = {
 }
 
 
+def _error_response(description: str, **extra: object) -> dict:
+    """An OpenAPI response in the one error shape."""
+    return {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        "description": description,
+        **extra,
+    }
+
+
+def _operations(result: dict) -> list[dict]:
+    return [
+        operation
+        for path_item in result.get("paths", {}).values()
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+    ]
+
+
 def document_page_errors(result: dict, generator: object, request: object, public: bool) -> dict:
     """drf-spectacular post-processing hook: every paginated list can answer 400 (a page that is not a number)
     and 404 (a page past the end), in the one error shape, whether or not its view listed them."""
+    for operation in _operations(result):
+        if not any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
+            continue
+        responses = operation.setdefault("responses", {})
+        for status, description in PAGE_ERRORS.items():
+            responses.setdefault(str(status), _error_response(description))
+    return result
+
+
+RETRY_AFTER_HEADER = {
+    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
+}
+
+
+def document_transport_errors(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: what any endpoint may answer before or around its view, in the one
+    error shape (portal.middleware): 503 with Retry-After while the database is unavailable, and 413 for a body
+    over DATA_UPLOAD_MAX_MEMORY_SIZE where the endpoint takes one."""
+    for operation in _operations(result):
+        responses = operation.setdefault("responses", {})
+        if "requestBody" in operation:
+            responses.setdefault("413", _error_response("The body is larger than the server accepts."))
+        responses.setdefault(
+            "503",
+            _error_response("The database is unavailable; try again after Retry-After.", headers=RETRY_AFTER_HEADER),
+        )
+    return result
+
+
+def document_token_scopes(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: every call that changes something can answer 403 to a token without
+    the `write` scope (portal.tokens.TokenScopePermission), whether or not its view listed 403."""
     for path_item in result.get("paths", {}).values():
-        for operation in path_item.values():
-            if not isinstance(operation, dict):
+        for method, operation in path_item.items():
+            if method not in ("post", "put", "patch", "delete") or not isinstance(operation, dict):
                 continue
-            if not any(parameter.get("name") == "page" for parameter in operation.get("parameters", [])):
-                continue
-            responses = operation.setdefault("responses", {})
-            for status, description in PAGE_ERRORS.items():
-                responses.setdefault(
-                    str(status),
-                    {
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                        "description": description,
-                    },
-                )
+            operation.setdefault("responses", {}).setdefault(
+                "403",
+                {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "description": ERROR_DESCRIPTIONS[403],
+                },
+            )
     return result

@@ -15,6 +15,7 @@ from django_otp import login as otp_login
 
 from portal.exceptions import ValidationFailed
 from portal.forms import apply_portal_error
+from portal.http import AuthenticatedHttpRequest
 
 from .forms import OtpTokenForm
 from .middleware import is_verified
@@ -43,7 +44,7 @@ def _next_url(request: HttpRequest) -> str:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def otp_verify(request: HttpRequest) -> HttpResponse:
+def otp_verify(request: AuthenticatedHttpRequest) -> HttpResponse:
     """After the password: the current code from the person's authenticator app verifies this session."""
     next_url = _next_url(request)
     if is_verified(request.user):
@@ -69,7 +70,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def otp_setup(request: HttpRequest) -> HttpResponse:
+def otp_setup(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Turn on two-factor: shows the otpauth:// link and the secret to type in, then checks one code."""
     next_url = _next_url(request)
     if otp_confirmed_device(request.user) is not None:

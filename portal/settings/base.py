@@ -48,8 +48,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.observability.RequestIdMiddleware",
+    # Every error under /api/ in the API's JSON shape, whatever answered it; Retry-After on every 503.
+    "portal.middleware.ErrorShapeMiddleware",
     # Probes come from the kubelet with the pod IP as Host and over plain HTTP: answer them before host checks.
     "portal.middleware.HealthCheckMiddleware",
+    # NUL bytes in the URL (400) and bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (413), before anything reads them.
+    "portal.middleware.RequestLimitsMiddleware",
     # Outermost after the probes, so a view that cannot reach PostgreSQL answers 503 (page or JSON), not 500.
     "portal.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -70,6 +74,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "portal.urls"
+# A CSRF failure under /api/ (a session's write without its token) answers in the API's JSON shape.
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 WSGI_APPLICATION = "portal.wsgi.application"
 ASGI_APPLICATION = "portal.asgi.application"
 
@@ -109,6 +115,8 @@ else:
     # PostgreSQL search all orders of a request with its six related rows took ~4 ms of planning for 0.3 ms of
     # execution on every list and page (bench/RESULTS.md). Subqueries are still planned freely.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c join_collapse_limit=1")
+    # libpq waits for ever by default when PostgreSQL cannot be reached; a request (or /readyz) gives up after this.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("PORTICO_DB_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"
@@ -150,7 +158,8 @@ REST_FRAMEWORK = {
         # DRF's session authentication, refusing (403) a session that still owes its two-factor code.
         "portal.otp.authentication.OtpSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # An API token also needs the scope for the call: read for GET, write for the rest (portal.tokens).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.tokens.TokenScopePermission"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -176,22 +185,35 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Paginated lists answer 400/404 for bad pages; found by the API fuzz test (tests/test_api_fuzz.py).
         "portal.api.schema.document_page_errors",
+        # Writes answer 403 to a token without the write scope (portal.tokens.TokenScopePermission).
+        "portal.api.schema.document_token_scopes",
+        # 413 for oversized bodies and 503 with Retry-After, answered around the views (portal.middleware).
+        "portal.api.schema.document_transport_errors",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
+        "TokenScopeEnum": "portal.choices.TokenScope",
     },
 }
 
 # --- Security ------------------------------------------------------------------------------------------
-# Log-in lockout (django-axes): this many failures for one username from one address lock that pair out for
-# PORTICO_LOGIN_LOCKOUT_MINUTES; API tokens never go through it. Counted in the database, so every web process
-# shares the count.
+# Log-in lockout (django-axes). Three counts of failed log-ins within PORTICO_LOGIN_LOCKOUT_MINUTES, each with its own
+# limit; reaching any one refuses further log-ins (even with the right password) until the oldest failures age out:
+#   one username from one address:   PORTICO_LOGIN_FAILURE_LIMIT (5): a person mistyping locks only themselves;
+#   one username from any address:   PORTICO_LOGIN_USERNAME_FAILURE_LIMIT (10): guessing one account from many places;
+#   one address, for any usernames:  PORTICO_LOGIN_IP_FAILURE_LIMIT (20): one password tried across many accounts.
+# The address is the client's as PORTICO_PROXY_COUNT says (behind an uncounted proxy, every client shares its address).
+# A successful log-in forgives only that username's failures. API tokens never go through it. Counted in the
+# database, so every web process shares the counts.
 AXES_FAILURE_LIMIT = env.int("PORTICO_LOGIN_FAILURE_LIMIT", default=5)
+PORTICO_LOGIN_USERNAME_FAILURE_LIMIT = env.int("PORTICO_LOGIN_USERNAME_FAILURE_LIMIT", default=10)
+PORTICO_LOGIN_IP_FAILURE_LIMIT = env.int("PORTICO_LOGIN_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTICO_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "portal.security.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"
@@ -200,8 +222,22 @@ AXES_VERBOSE = False  # no banner on every process start; lockouts are still log
 # address, since without a proxy that strips it the header is whatever the client wrote.
 PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
 
+# The longest a personal API token may live, in days, by its owner's role (requests_app.roles.Role values; "admin"
+# is Django's staff and superusers; "default" every role not named). The shortest that applies wins, never above 365:
+# the wider a role's reach, the sooner its tokens expire.
+PORTICO_API_TOKEN_MAX_DAYS = {
+    "default": 365,
+    "vendor_engineer": 180,
+    "vendor_lead": 180,
+    "program_manager": 90,
+    "egov_devops": 90,
+    "admin": 30,
+}
+
 # Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
-# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager and eGov DevOps must set one up before anything else.
+# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager, eGov DevOps and Django staff (is_staff, superusers) must set one
+# up before anything else. Off here, so the embedded demo and the tests log in with a password alone; production.py
+# turns it on unless the environment says otherwise.
 PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = "Portico"
 
@@ -279,6 +315,12 @@ PORTICO_PROVISIONING_MAX_RESUMES = 3
 # sweeper, at most MAX_ATTEMPTS times in all; then it is marked failed for the program manager.
 PORTICO_JIRA_DELIVERY_GRACE_SECONDS = 300.0
 PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS = 3
+
+# /readyz checks PostgreSQL and the broker at most once per PORTICO_READYZ_CACHE_SECONDS in each web process and
+# answers every probe in between from that result, so probes can never occupy the workers; each step of a check
+# (connect, then each read, or the SQL statement) gives up after PORTICO_READYZ_TIMEOUT seconds.
+PORTICO_READYZ_CACHE_SECONDS = env.float("PORTICO_READYZ_CACHE_SECONDS", default=5.0)
+PORTICO_READYZ_TIMEOUT = env.float("PORTICO_READYZ_TIMEOUT", default=2.0)
 
 # /metrics answers the bearer of METRICS_TOKEN, or any client in METRICS_ALLOWED_NETWORKS (Prometheus's pod range).
 METRICS_TOKEN = env("METRICS_TOKEN", default="")

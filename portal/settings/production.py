@@ -16,7 +16,9 @@ from .base import env  # noqa: E402
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and Prometheus's scrape come over plain HTTP to the pod (portal.middleware.HealthCheckMiddleware answers them
+# before the redirect too); /metrics stays behind its token or allowed networks.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
@@ -24,3 +26,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Whoever sees and steers every request, and Django's staff, log in with a second factor unless explicitly turned off.
+PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=True)

@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         vendor, db = database_of(str(options["database"]))
-        output = Path(options["output"]).resolve()
+        output = Path(str(options["output"])).resolve()
         if not output.parent.is_dir():
             raise CommandError(f"No directory {output.parent}.")
         # Written beside the target and renamed at the end: a failed dump never leaves a file that looks complete.

@@ -26,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         alias = str(options["database"])
         vendor, db = database_of(alias)
-        source = Path(options["input"]).resolve()
+        source = Path(str(options["input"])).resolve()
         if not source.is_file():
             raise CommandError(f"No backup file {source}.")
         if not options["yes"]:
