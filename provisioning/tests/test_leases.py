@@ -26,6 +26,7 @@ from provisioning.services.execute import _claim
 from provisioning.tasks import provisioning_runs_resume_stuck as provisioning_runs_resume_stuck_task
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app.choices import EventKind, RequestType
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -41,15 +42,6 @@ def _later(seconds: float = 0) -> datetime:
 
 def _sends(run) -> int:
     return OutboxMessage.objects.filter(task=services.EXECUTE_TASK, kwargs={"run_id": run.pk}).count()
-
-
-def _wait_until(condition, *, seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return bool(condition())
 
 
 def _dead_worker_left(run, *, owner="worker-that-died") -> None:
@@ -224,7 +216,7 @@ def test_a_heartbeat_keeps_a_slow_steps_lease_so_the_sweeper_leaves_it_alone(wor
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        assert _wait_until(lambda: k8s.calls_to("POST", QUOTAS))
+        assert wait_until(lambda: k8s.calls_to("POST", QUOTAS))
         sweeps = []
         while thread.is_alive():  # sweep through the whole slow step, well past the 2 s lease
             sweeps.append(services.runs_resume_stuck())
@@ -253,7 +245,7 @@ def test_cancelling_a_running_run_stops_its_worker_before_the_next_step(world, k
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        assert _wait_until(lambda: k8s.calls_to("POST", QUOTAS))
+        assert wait_until(lambda: k8s.calls_to("POST", QUOTAS))
         services.run_cancel(run, actor=world.pm, reason="Wrong quota")
     finally:
         thread.join(20)
