@@ -7,7 +7,16 @@ from .models import JiraDelivery, JiraLink, JiraPush
 
 @admin.register(JiraDelivery)
 class JiraDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("delivery_id", "environment", "webhook_event", "issue_key", "outcome", "received_at")
+    list_display = (
+        "delivery_id",
+        "environment",
+        "webhook_event",
+        "issue_key",
+        "outcome",
+        "attempts",
+        "received_at",
+        "processed_at",
+    )
     list_filter = ("outcome", "webhook_event", "environment")
     search_fields = ("delivery_id", "issue_key")
 

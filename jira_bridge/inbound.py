@@ -5,12 +5,17 @@ Processing rules, in order:
   (`jira_bridge.intake`).
 - An issue Portico has no link for is acknowledged and ignored.
 - Comments land on the request's timeline (public, `jira_comment`), unless Portico posted them itself.
-- A status change older than the newest event already applied for the issue is out of order and ignored; the
-  echo of a status Portico pushed itself is ignored; otherwise the matching workflow transition runs through
-  `request_transition` as the portal user the Jira user's e-mail belongs to, so the workflow's own visibility
-  and permission checks apply. Without such a user it runs as the system, except for transitions that name a
-  person (picking up). When the workflow does not allow it, or refuses that user, a `jira_conflict` is
-  recorded for the program manager.
+- Changes (status, priority, assignee) older than the newest event already applied for the issue are out of
+  order and ignored, and so is the echo of a change Portico pushed itself. Otherwise each goes through the same
+  service as in the UI, as the portal user the Jira user's e-mail belongs to, so the services' own visibility and
+  permission checks decide; the Jira user is recorded in the payload (or, for edits, the reason) of the event:
+  - a status runs the matching workflow transition (`request_transition`); without a portal user it runs as the
+    system, except for transitions that name a person (picking up);
+  - a priority runs `request_update` (only the program manager may change it);
+  - an assignee runs `request_reassign` to the portal user the new assignee's e-mail belongs to (an engineer of
+    the request's vendor; the program manager or the vendor's lead reassigns).
+  A change the workflow or the service refuses, or one by or for somebody the portal does not know, is recorded
+  as an internal `jira_conflict` for the program manager.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -35,15 +41,15 @@ from portal.json_input import json_loads_bounded
 from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 from requests_app.models import RequestEvent, ServiceRequest
-from requests_app.services import request_transition
+from requests_app.services import request_reassign, request_transition, request_update
 from requests_app.timeline import timeline_append
 
 from .choices import DeliveryOutcome
 from .constants import PROCESS_TASK
 from .intake import jira_intake_file
-from .mapping import TRANSITIONS_FOR_STATUS, VERBS, jira_status_for
+from .mapping import PRIORITY_FROM_JIRA, PRIORITY_NAMES, TRANSITIONS_FOR_STATUS, VERBS, jira_status_for
 from .models import JiraDelivery, JiraLink, JiraPush
-from .payload import as_dict, event_time, person, text, user_by_email
+from .payload import as_dict, as_list, event_time, person, text, user_by_email
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -215,38 +221,81 @@ def _comment(link: JiraLink, comment: dict[str, Any], result: _Result) -> None:
     result.note(f"comment {comment_id} by {author} added to the timeline", DeliveryOutcome.APPLIED)
 
 
+@dataclass(frozen=True)
+class _Change:
+    """One Jira user's change to a linked issue, and the portal user their e-mail belongs to (None: nobody)."""
+
+    delivery: JiraDelivery
+    link: JiraLink
+    who: str
+    email: str
+    actor: User | None
+    result: _Result
+
+    def context(self, **extra: str) -> dict[str, Any]:
+        """The payload every event Jira causes carries: where it came from and which Jira user did it."""
+        return {
+            "source": "jira",
+            "jira_key": self.link.jira_key,
+            "delivery": self.delivery.delivery_id,
+            "jira_user": self.who,
+            "jira_user_email": self.email,
+            **extra,
+        }
+
+    def request(self) -> ServiceRequest:
+        return ServiceRequest.objects.get(pk=self.link.service_request_id)
+
+    def conflict(self, service_request: ServiceRequest, message: str, *, refused: str, **extra: str) -> None:
+        """Record that the portal did not follow Jira, internally, for the program manager to reconcile."""
+        timeline_append(
+            service_request,
+            kind=EventKind.JIRA_CONFLICT,
+            message=f"{message} Please reconcile the two.",
+            internal=True,
+            payload={**self.context(**extra), "state": service_request.state, "refused": refused},
+        )
+
+
 def _changes(delivery: JiraDelivery, link: JiraLink, payload: dict[str, Any], result: _Result) -> None:
-    items = ((payload.get("changelog") or {}).get("items")) or []
+    items = [item for item in as_list(as_dict(payload.get("changelog")).get("items")) if isinstance(item, dict)]
+    handled = [item for item in items if str(item.get("field") or "").lower() in ("status", "priority", "assignee")]
     at = delivery.event_at
     if at is not None and link.last_event_at is not None and at <= link.last_event_at:
-        if any(isinstance(i, dict) and i.get("field") == "status" for i in items):
+        if handled:
             result.note(f"out of order: the newest event applied for {link.jira_key} is later; changes ignored")
         return
     if at is not None:
         link.last_event_at = at
         link.save(update_fields=["last_event_at", "updated_at"])
-    for item in items:
-        if not isinstance(item, dict):
-            continue
+    who, email = person(payload.get("user"))
+    change = _Change(delivery, link, who, email, user_by_email(email), result)
+    issue_fields = as_dict(as_dict(payload.get("issue")).get("fields"))
+    for item in handled:
         name = str(item.get("field") or "").lower()
-        value = str(item.get("toString") or "")
         if name == "status":
-            _status(delivery, link, value, payload, result)
-        elif name in ("priority", "assignee"):
-            if _echo(link, name, value):
-                result.note(f"{name} {value!r} is the echo of Portico's change")
-            else:
-                result.note(f"{name} changed to {value!r} in Jira; the portal keeps its own")
+            _status(change, str(item.get("toString") or ""))
+        elif name == "priority":
+            _priority(change, item)
+        else:
+            _assignee(change, item, issue_fields)
 
 
-def _echo(link: JiraLink, field_name: str, value: str) -> bool:
-    """Whether `value` is a change Portico pushed recently and has not seen echoed yet; marks it seen."""
+def _echo(link: JiraLink, field_name: str, *values: str) -> bool:
+    """Whether one of `values` is a change Portico pushed recently and has not seen echoed yet; marks it seen."""
+    values = tuple(value for value in values if value)
+    if not values:
+        return False
+    matches = Q()
+    for value in values:
+        matches |= Q(value__iexact=value)
     push = (
         JiraPush.objects.filter(
+            matches,
             link=link,
             field=field_name,
-            value__iexact=value,
             outcome="pushed",
+            jira_comment_id="",  # said in a comment (a Cloud assignee), so Jira's field never changed: no echo
             echoed_at__isnull=True,
             pushed_at__gte=timezone.now() - ECHO_WINDOW,
         )
@@ -259,19 +308,18 @@ def _echo(link: JiraLink, field_name: str, value: str) -> bool:
     return True
 
 
-def _status(delivery: JiraDelivery, link: JiraLink, status: str, payload: dict[str, Any], result: _Result) -> None:
+def _status(change: _Change, status: str) -> None:
+    link, result, who, actor = change.link, change.result, change.who, change.actor
     if _echo(link, "status", status):
         result.note(f"status {status!r} is the echo of Portico's change")
         return
-    service_request = ServiceRequest.objects.get(pk=link.service_request_id)
+    service_request = change.request()
     current = jira_status_for(service_request.state)
     if current and current.lower() == status.lower():
         result.note(f"status {status!r} already matches {service_request.get_state_display().lower()}")
         return
-    who, email = person(payload.get("user"))
-    actor = user_by_email(email)  # None: Jira's user is nobody Portico knows, so the system acts
-    name = _transition_for(service_request, status, actor)
-    context = {"source": "jira", "jira_key": link.jira_key, "jira_status": status, "delivery": delivery.delivery_id}
+    name = _transition_for(service_request, status, actor)  # actor None: nobody Portico knows, so the system acts
+    context = change.context(jira_status=status)
     if name is not None:
         message = f"{VERBS[name]} in Jira by {who} ({link.jira_key} → {status})."
         arguments: dict[str, Any] = {}
@@ -296,14 +344,93 @@ def _status(delivery: JiraDelivery, link: JiraLink, status: str, payload: dict[s
         why = f"their portal account {actor.get_username()} may not {name.replace('_', ' ')} this request"
     else:
         why = f"a request that is {state} cannot follow that in the portal's workflow"
-    timeline_append(
-        service_request,
-        kind=EventKind.JIRA_CONFLICT,
-        message=f"{who} moved {link.jira_key} to “{status}” in Jira, but {why}. Please reconcile the two.",
-        internal=True,
-        payload={**context, "state": service_request.state, "refused": name or ""},
-    )
+    message = f"{who} moved {link.jira_key} to “{status}” in Jira, but {why}."
+    change.conflict(service_request, message, refused=name or "", jira_status=status)
     result.note(f"status {status!r} conflicts with {state}", DeliveryOutcome.CONFLICT)
+
+
+def _refusal(exc: PortalError) -> str:
+    """A service's refusal in one sentence, its field errors included."""
+    details = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in exc.fields.items())
+    return exc.message.rstrip(".") + (f" ({details})" if details else "")
+
+
+def _priority(change: _Change, item: dict[str, Any]) -> None:
+    """Jira's new priority, applied through `request_update` as the Jira user's portal account: the service
+    decides (only the program manager changes priority; P4 needs notice), and a refusal is a conflict."""
+    link, result, who, actor = change.link, change.result, change.who, change.actor
+    value, before = str(item.get("toString") or ""), str(item.get("fromString") or "")
+    if _echo(link, "priority", value):
+        result.note(f"priority {value!r} is the echo of Portico's change")
+        return
+    service_request = change.request()
+    wanted = PRIORITY_FROM_JIRA.get(value.lower())
+    said = f"{who} changed the priority of {link.jira_key} to “{value}” in Jira"
+    if wanted is None:
+        change.conflict(
+            service_request, f"{said}, which is no portal priority.", refused="priority", jira_priority=value
+        )
+        result.note(f"priority {value!r} maps to no portal priority", DeliveryOutcome.CONFLICT)
+        return
+    if wanted == service_request.priority:
+        link.pushed_priority = PRIORITY_NAMES[wanted]
+        link.save(update_fields=["pushed_priority", "updated_at"])
+        result.note(f"priority {value!r} already matches {wanted}")
+        return
+    if actor is None:
+        why = "the portal does not know that Jira user, so it keeps its own priority"
+    else:
+        reason = f"Priority changed in Jira by {who} ({link.jira_key}: {before or 'none'} → {value})."
+        try:
+            request_update(service_request, actor=actor, changes={"priority": wanted}, reason=reason)
+        except PortalError as exc:
+            why = f"the portal refused it for their account {actor.get_username()}: {_refusal(exc)}"
+        else:
+            # What Jira holds now, as the mirror names it: the sync that follows has nothing to push back.
+            link.pushed_priority = PRIORITY_NAMES[wanted]
+            link.save(update_fields=["pushed_priority", "updated_at"])
+            result.note(f"priority {value!r}: {wanted} as {actor.get_username()}", DeliveryOutcome.APPLIED)
+            return
+    change.conflict(service_request, f"{said}, but {why}.", refused="priority", jira_priority=value)
+    result.note(f"priority {value!r} conflicts: {why}", DeliveryOutcome.CONFLICT)
+
+
+def _assignee(change: _Change, item: dict[str, Any], issue_fields: dict[str, Any]) -> None:
+    """Jira's new assignee, applied through `request_reassign` as the Jira user's portal account when the new
+    assignee is a portal user (matched by e-mail): the service decides (an engineer of the request's vendor; the
+    program manager or the vendor's lead reassigns), and a refusal is a conflict."""
+    link, result, who, actor = change.link, change.result, change.who, change.actor
+    value, account = str(item.get("toString") or ""), str(item.get("to") or "")
+    if _echo(link, "assignee", account, value):  # Data Center names the user; Portico pushed the user name
+        result.note(f"assignee {value or account!r} is the echo of Portico's change")
+        return
+    service_request = change.request()
+    named, assignee_email = person(issue_fields.get("assignee")) if issue_fields.get("assignee") else ("", "")
+    engineer = user_by_email(assignee_email)
+    shown = value or named or account or "nobody"
+    said = f"{who} assigned {link.jira_key} to {shown} in Jira"
+    if engineer is not None and engineer.pk == service_request.assignee_id:
+        link.pushed_assignee = engineer.get_username()
+        link.save(update_fields=["pushed_assignee", "updated_at"])
+        result.note(f"assignee {shown!r} already matches")
+        return
+    if engineer is None:
+        why = "that is nobody the portal knows by e-mail, so it keeps its own assignee"
+    elif actor is None:
+        why = "the portal does not know that Jira user, so it keeps its own assignee"
+    else:
+        reason = f"Assigned in Jira by {who} ({link.jira_key} → {shown})."
+        try:
+            request_reassign(service_request, actor=actor, assignee=engineer, reason=reason)
+        except PortalError as exc:
+            why = f"the portal refused it for their account {actor.get_username()}: {_refusal(exc)}"
+        else:
+            link.pushed_assignee = engineer.get_username()
+            link.save(update_fields=["pushed_assignee", "updated_at"])
+            result.note(f"assignee {shown!r}: reassigned as {actor.get_username()}", DeliveryOutcome.APPLIED)
+            return
+    change.conflict(service_request, f"{said}, but {why}.", refused="reassign", jira_assignee=shown)
+    result.note(f"assignee {shown!r} conflicts: {why}", DeliveryOutcome.CONFLICT)
 
 
 def _transition_for(service_request: ServiceRequest, status: str, actor: User | None) -> str | None:

@@ -97,6 +97,11 @@ class JiraDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=10, choices=DeliveryOutcome, default=DeliveryOutcome.PENDING)
     notes = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="Times its processing was sent: once on arrival, once more per sweep that found it stuck."
+    )
+    last_sent_at = models.DateTimeField(null=True, blank=True, help_text="When the sweeper last sent it again.")
+    last_error = models.TextField(blank=True, help_text="Why the last processing attempt failed, if it did.")
     service_request = models.ForeignKey(
         "requests_app.ServiceRequest",
         null=True,
@@ -109,7 +114,13 @@ class JiraDelivery(models.Model):
         db_table = "integrations_jiradelivery"
         ordering = ["-received_at", "-pk"]
         verbose_name_plural = "Jira deliveries"
-        indexes = [models.Index(fields=["environment", "issue_key"], name="jira_delivery_issue")]
+        indexes = [
+            models.Index(fields=["environment", "issue_key"], name="jira_delivery_issue"),
+            # The sweeper's scan: deliveries not processed yet, oldest first.
+            models.Index(
+                fields=["received_at"], condition=models.Q(processed_at__isnull=True), name="jira_delivery_stuck"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.webhook_event or 'delivery'} {self.issue_key} ({self.get_outcome_display().lower()})"

@@ -18,6 +18,11 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def as_list(value: Any) -> list[Any]:
+    """`value` when it is a JSON array, else an empty one."""
+    return value if isinstance(value, list) else []
+
+
 def event_time(payload: Mapping[str, Any]) -> datetime | None:
     """The payload's own timestamp (Jira sends milliseconds), or None when it has none."""
     try:

@@ -1,6 +1,7 @@
-"""Celery entry points for Jira: mirror a portal event outbound, process a stored inbound delivery.
+"""Celery entry points for Jira: mirror a portal event outbound, process a stored inbound delivery, sweep the
+deliveries whose processing never finished.
 
-Both keep the names they were registered under in `integrations.tasks` (see `constants.py`), so messages queued
+The first two keep the names they were registered under in `integrations.tasks` (see `constants.py`), so messages queued
 before the Jira app existed still find them.
 """
 
@@ -58,8 +59,18 @@ def jira_sync_event(self: Task, *, event_id: int) -> list[str]:
         return [f"failed: {exc.message}"]
 
 
+class JiraDeliveryTask(Task):
+    """A delivery whose processing failed keeps the reason and stays pending: the sweeper sends it again later."""
+
+    def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict[str, Any], einfo: Any) -> None:
+        from .sweeper import jira_delivery_failure_record
+
+        jira_delivery_failure_record(delivery_id=kwargs["delivery_id"], error=f"{type(exc).__name__}: {exc}")
+
+
 @shared_task(
     name=PROCESS_TASK,
+    base=JiraDeliveryTask,
     acks_late=True,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
@@ -75,3 +86,11 @@ def jira_delivery_process(*, delivery_id: int) -> str:
     if delivery is None:
         return "gone"
     return process(delivery=delivery)
+
+
+@shared_task(acks_late=True)
+def jira_deliveries_sweep() -> int:
+    """Send Jira deliveries stuck in processing again, or give up on them visibly (every minute, from beat)."""
+    from .sweeper import jira_deliveries_sweep as sweep
+
+    return sweep()

@@ -38,6 +38,16 @@ app.conf.beat_schedule = {
         "task": "provisioning.tasks.access_grants_revoke_expired",
         "schedule": 60.0,
     },
+    # A run whose worker died (its lease lapsed, PORTICO_PROVISIONING_LEASE_SECONDS) resumes within this interval.
+    "provisioning-runs-resume-stuck": {
+        "task": "provisioning.tasks.provisioning_runs_resume_stuck",
+        "schedule": 30.0,
+    },
+    # Jira deliveries still unprocessed after PORTICO_JIRA_DELIVERY_GRACE_SECONDS are sent again, then failed.
+    "jira-deliveries-sweep": {
+        "task": "jira_bridge.tasks.jira_deliveries_sweep",
+        "schedule": 60.0,
+    },
     # Monday 09:00 in CELERY_TIMEZONE, which follows TIME_ZONE; reports.W001 warns if the report timezone differs.
     "reports-weekly-email": {
         "task": "reports.tasks.report_weekly_email",

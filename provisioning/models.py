@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -37,6 +39,17 @@ class ProvisioningRun(models.Model):
     external_ids = models.JSONField(default=dict, blank=True)
     links = models.JSONField(default=dict, blank=True)
     dry_run = models.BooleanField(default=False, help_text="At least one system had no connection: steps recorded.")
+    # The lease: who has the run in hand and until when. A worker holds it while executing and renews it by
+    # heartbeat; between deliveries (a poll's countdown, a retry's backoff, the queue) nobody owns it but it still
+    # runs until the next delivery is due. An active run whose lease lapsed is stuck: the sweeper resumes it.
+    lease_owner = models.CharField(
+        max_length=255, blank=True, help_text="The task delivery executing the run now; empty between deliveries."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Past this time with the run still active, its worker is presumed dead."
+    )
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="When the executing worker last reported.")
+    resumes = models.PositiveIntegerField(default=0, help_text="Times the sweeper resumed it after its worker died.")
 
     objects = ProvisioningRunQuerySet.as_manager()
 
@@ -50,7 +63,13 @@ class ProvisioningRun(models.Model):
                 name="one_active_run_per_action",
             )
         ]
-        indexes = [models.Index(fields=["service_request", "-created_at"], name="run_request_created")]
+        indexes = [
+            models.Index(fields=["service_request", "-created_at"], name="run_request_created"),
+            # The sweeper's scan: active runs by lease expiry.
+            models.Index(
+                fields=["lease_expires_at"], condition=Q(status__in=ACTIVE_RUN_STATUSES), name="run_active_lease"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Run #{self.pk} {self.action} ({self.status})"
@@ -62,6 +81,10 @@ class ProvisioningRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_RUN_STATUSES
+
+    def is_stuck(self, now: datetime) -> bool:
+        """Active, but nobody has it in hand: its worker stopped reporting, or its message never arrived."""
+        return self.is_active and (self.lease_expires_at is None or self.lease_expires_at <= now)
 
     @property
     def run_key(self) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from portal.exceptions import PortalError
 from requests_app import catalogue
@@ -14,8 +15,12 @@ from .choices import RunStatus
 from .models import ProvisioningRun, ProvisioningStep
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from portal.models import User
     from requests_app.models import ServiceRequest
+
+    from .services.control import Verb
 
 
 def runs_for_request(service_request: ServiceRequest, *, user: User) -> QuerySet[ProvisioningRun]:
@@ -31,21 +36,36 @@ def runs_for_request(service_request: ServiceRequest, *, user: User) -> QuerySet
 
 @dataclass(frozen=True)
 class RunsPanel:
-    """Everything the runs panel shows: the runs, the start button (or why there is none) and which can retry."""
+    """Everything the runs panel shows: the runs, the start button (or why there is none), which runs can be
+    retried, cancelled or resumed, and which are stuck (active, but their worker stopped reporting)."""
 
     runs: list[ProvisioningRun]
     action: catalogue.Action | None
     can_start: bool
     start_refusal: str
     retryable: frozenset[int]
+    cancellable: frozenset[int] = frozenset()
+    resumable: frozenset[int] = frozenset()
+    stuck: frozenset[int] = frozenset()
 
     @property
     def polling(self) -> bool:
         return any(run.is_active for run in self.runs)
 
 
+def _may(run: ProvisioningRun, user: User, verb: Verb, now: datetime) -> bool:
+    from .services import run_control_check
+
+    try:
+        run_control_check(run, actor=user, verb=verb, now=now)
+    except PortalError:
+        return False
+    return True
+
+
 def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
-    """The runs panel for `user` on `service_request`; the start and retry checks are the services' own."""
+    """The runs panel for `user` on `service_request`; the start, retry, cancel and resume checks are the services'
+    own."""
     from .services import run_start_check
 
     runs = list(runs_for_request(service_request, user=user))
@@ -66,4 +86,18 @@ def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
                 retryable.add(run.pk)
             except PortalError:
                 pass
-    return RunsPanel(runs, action, can_start, refusal, frozenset(retryable))
+    now = timezone.now()
+    active = [run for run in runs if run.is_active]
+    for run in active:
+        run.service_request = service_request  # the checks read it; it is the request the panel is for
+    stuck = frozenset(run.pk for run in active if run.is_stuck(now))
+    return RunsPanel(
+        runs,
+        action,
+        can_start,
+        refusal,
+        frozenset(retryable),
+        cancellable=frozenset(run.pk for run in active if _may(run, user, "cancel", now)),
+        resumable=frozenset(run.pk for run in active if _may(run, user, "resume", now)),
+        stuck=stuck,
+    )

@@ -11,11 +11,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.exceptions import NotFound, PortalError
+from portal.exceptions import NotFound, PortalError, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.models import ServiceRequest
 
 from . import services
+from .forms import RunCancelForm
 from .models import ProvisioningRun
 
 PARTIAL = "provisioning/partials/runs.html"
@@ -74,10 +75,46 @@ def request_runs(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
 def request_run_retry(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
     """Retry a failed run from the step that failed."""
     service_request = _request_or_404(request, reference)
-    run = get_object_or_404(ProvisioningRun.objects.filter(service_request=service_request), pk=run_id)
+    run = _run_or_404(service_request, run_id)
     return _act(
         request,
         service_request,
         lambda: services.run_retry(run, actor=request.user),
         "Automation run #{run.pk} is running again.",
+    )
+
+
+def _run_or_404(service_request: ServiceRequest, run_id: int) -> ProvisioningRun:
+    return get_object_or_404(ProvisioningRun.objects.filter(service_request=service_request), pk=run_id)
+
+
+@login_required
+@require_POST
+def request_run_cancel(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
+    """Cancel a queued or running run; the panel's form asks for confirmation (`confirm=yes`) first."""
+    service_request = _request_or_404(request, reference)
+    run = _run_or_404(service_request, run_id)
+
+    def cancel() -> ProvisioningRun:
+        form = RunCancelForm(request.POST)
+        if not form.is_valid():
+            services.run_control_check(run, actor=request.user, verb="cancel")  # a refusal outranks a missing tick
+            errors = {name: [str(error) for error in problems] for name, problems in form.errors.items()}
+            raise ValidationFailed(f"Confirm that run #{run.pk} should be cancelled.", fields=errors)
+        return services.run_cancel(run, actor=request.user, reason=form.cleaned_data["reason"])
+
+    return _act(request, service_request, cancel, "Automation run #{run.pk} cancelled.")
+
+
+@login_required
+@require_POST
+def request_run_resume(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
+    """Resume a stuck run (its worker stopped reporting) on another worker; done steps are not repeated."""
+    service_request = _request_or_404(request, reference)
+    run = _run_or_404(service_request, run_id)
+    return _act(
+        request,
+        service_request,
+        lambda: services.run_resume(run, actor=request.user),
+        "Automation run #{run.pk} resumed.",
     )

@@ -88,6 +88,8 @@ class EventKind(models.TextChoices):
     PROVISIONING_STARTED = "provisioning_started", "Automation started"
     PROVISIONING_SUCCEEDED = "provisioning_succeeded", "Automation succeeded"
     PROVISIONING_FAILED = "provisioning_failed", "Automation failed"
+    PROVISIONING_RESUMED = "provisioning_resumed", "Automation resumed"
+    PROVISIONING_CANCELLED = "provisioning_cancelled", "Automation cancelled"
     ACCESS_GRANTED = "access_granted", "Access granted"
     ACCESS_REVOKED = "access_revoked", "Access revoked"
     ACCESS_REVOKE_FAILED = "access_revoke_failed", "Access revoke failed"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,11 +26,13 @@ from django.db import transaction
 from django.db.models import Count, Subquery, Value
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from conftest import World, build_world
 from portal.models import ApiToken, User
 from portal.tokens import api_token_create
 from provisioning import services as run_services
+from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import in_progress
 from requests_app import services
@@ -57,11 +60,13 @@ SKIPPED_PREFIXES = ("admin/", "static/", "media/", "__debug__/")
 # --- the objects the URLs point at ---------------------------------------------------------------------------
 @dataclass
 class Objects:
-    """Team A's in-progress request routed to vendor A, with a failed run, and everything else a URL names."""
+    """Team A's in-progress request routed to vendor A, with a failed run, and everything else a URL names (another
+    of team A's requests has a stuck run: running, but its worker stopped reporting)."""
 
     world: World
     service_request: ServiceRequest
     run: ProvisioningRun
+    stuck_run: ProvisioningRun
     token: ApiToken
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
@@ -73,6 +78,11 @@ def _build() -> Objects:
     run = run_services.run_start(service_request, actor=world.vendor_engineer)
     run = run_services.run_fail(run_id=run.pk, message="Kubernetes said no")
     token, _ = api_token_create(user=world.requester, name="matrix")
+    stuck_run = run_services.run_start(in_progress(world), actor=world.vendor_engineer)
+    long_ago = timezone.now() - timedelta(hours=1)
+    ProvisioningRun.objects.filter(pk=stuck_run.pk).update(
+        status=RunStatus.RUNNING, lease_owner="a-dead-worker", lease_expires_at=long_ago, heartbeat_at=long_ago
+    )
     # Team B's own request with vendor B, and pages with rows in them: the triage inbox and the approvals.
     other = walk_to(world, RequestState.IN_PROGRESS, actor=world.other_requester, title="Team B's")
     other = services.request_reassign(other, actor=world.pm, vendor=world.vendor_b, reason="B's work")
@@ -88,7 +98,15 @@ def _build() -> Objects:
         client = Client()
         client.force_login(user)
         sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return Objects(world=world, service_request=service_request, run=run, token=token, users=users, sessions=sessions)
+    return Objects(
+        world=world,
+        service_request=service_request,
+        run=run,
+        stuck_run=stuck_run,
+        token=token,
+        users=users,
+        sessions=sessions,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +145,10 @@ def run_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.service_request.reference, o.run.pk])
 
 
+def stuck_run_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.stuck_run.service_request.reference, o.stuck_run.pk])
+
+
 def token_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.token.pk])
 
@@ -155,6 +177,7 @@ PASSWORD_CHANGE = {
     "new_password1": "Matrix-pass-4821",
     "new_password2": "Matrix-pass-4821",
 }
+CANCEL_FORM = {"confirm": "yes", "reason": "Stuck"}
 DETAIL = ref("request-detail")
 
 CALLS: dict[tuple[str, ...], Call] = {
@@ -214,6 +237,10 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:request-runs", "GET"): Call(ref("api:request-runs")),
     ("api:request-runs", "POST"): Call(ref("api:request-runs"), {}, json=True),
     ("api:request-run-retry", "POST"): Call(run_url("api:request-run-retry"), {}, json=True),
+    ("api:request-run-cancel", "POST"): Call(run_url("api:request-run-cancel"), {}, json=True),
+    ("api:request-run-cancel", "POST", "stuck run"): Call(stuck_run_url("api:request-run-cancel"), {}, json=True),
+    ("api:request-run-resume", "POST"): Call(run_url("api:request-run-resume"), {}, json=True),
+    ("api:request-run-resume", "POST", "stuck run"): Call(stuck_run_url("api:request-run-resume"), {}, json=True),
     ("api/^(?P<path>.*)$", "GET"): Call(lambda o: "/api/v1/no-such-thing/"),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
@@ -237,6 +264,10 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("provisioning-runs", "GET"): Call(ref("provisioning-runs")),
     ("provisioning-runs", "POST"): Call(ref("provisioning-runs")),
     ("provisioning-run-retry", "POST"): Call(run_url("provisioning-run-retry")),
+    ("provisioning-run-cancel", "POST"): Call(run_url("provisioning-run-cancel"), CANCEL_FORM),
+    ("provisioning-run-cancel", "POST", "stuck run"): Call(stuck_run_url("provisioning-run-cancel"), CANCEL_FORM),
+    ("provisioning-run-resume", "POST"): Call(run_url("provisioning-run-resume")),
+    ("provisioning-run-resume", "POST", "stuck run"): Call(stuck_run_url("provisioning-run-resume")),
 }
 
 # --- the expectations ----------------------------------------------------------------------------------------
@@ -301,6 +332,10 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:request-runs", "GET"):               "401    200    404    200    200    404    404    200    200",
     ("api:request-runs", "POST"):              "401    403    404    201w   201w   404    404    403    403",
     ("api:request-run-retry", "POST"):         "401    403    404    200w   200w   404    404    403    403",
+    ("api:request-run-cancel", "POST"):        "401    403    404    409    409    404    404    409    403",
+    ("api:request-run-cancel", "POST", "stuck run"): "401    403    404    200w   200w   404    404    200w   403",
+    ("api:request-run-resume", "POST"):        "401    403    404    409    409    404    404    409    403",
+    ("api:request-run-resume", "POST", "stuck run"): "401    403    404    200w   200w   404    404    200w   403",
     ("api/^(?P<path>.*)$", "GET"):             "404    404    404    404    404    404    404    404    404",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
@@ -324,6 +359,10 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("provisioning-runs", "GET"):              "L302   200    404    200    200    404    404    200    200",
     ("provisioning-runs", "POST"):             "L302   302    404    302w   302w   404    404    302    302",
     ("provisioning-run-retry", "POST"):        "L302   302    404    302w   302w   404    404    302    302",
+    ("provisioning-run-cancel", "POST"):       "L302   302    404    302    302    404    404    302    302",
+    ("provisioning-run-cancel", "POST", "stuck run"): "L302   302    404    302w   302w   404    404    302w   302",
+    ("provisioning-run-resume", "POST"):       "L302   302    404    302    302    404    404    302    302",
+    ("provisioning-run-resume", "POST", "stuck run"): "L302   302    404    302w   302w   404    404    302w   302",
 }
 # fmt: on
 

@@ -33,6 +33,20 @@ def jira_connection(world, jira_stub: JiraStub, monkeypatch: pytest.MonkeyPatch)
     )
 
 
+@pytest.fixture
+def mirrored(world, jira_connection):
+    """An in-progress request mirrored to OPS-1 through the real outbound sync."""
+    from jira_bridge.tasks import jira_sync_event as jira_sync_event_task
+    from requests_app.choices import RequestState
+    from requests_app.testing.workflow import walk_to
+
+    service_request = walk_to(world, RequestState.IN_PROGRESS)
+    run_outbox(jira_sync_event_task)
+    service_request.refresh_from_db()
+    assert service_request.jira_key == "OPS-1"
+    return service_request
+
+
 def run_outbox(task) -> list:
     """Run the queued outbox messages for `task` in order, as a worker would, by calling the task directly.
 

@@ -68,16 +68,6 @@ def process() -> list[str]:
     return run_outbox(jira_delivery_process_task)
 
 
-@pytest.fixture
-def mirrored(world, jira_connection):
-    """An in-progress request mirrored to OPS-1 through the real outbound sync."""
-    service_request = walk_to(world, RequestState.IN_PROGRESS)
-    run_outbox(jira_sync_event_task)
-    service_request.refresh_from_db()
-    assert service_request.jira_key == "OPS-1"
-    return service_request
-
-
 # --- signatures ---------------------------------------------------------------------------------------------
 def test_a_signed_delivery_is_stored_and_acknowledged_with_202(client, mirrored):
     payload = comment_created("OPS-1", "31000", "Looking into it")

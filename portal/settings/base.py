@@ -345,6 +345,18 @@ PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=6
 # The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work
 # not sent in time stays in the outbox and the sweeper sends it later.
 PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", default=3.0)
+# A provisioning run is in a worker's hands for this long after its last heartbeat; past it, the sweeper (every
+# 30 s, from beat) resumes it on another worker. The executing worker renews it every HEARTBEAT seconds, so a
+# worker killed whole is noticed within LEASE + 30 s. The sweeper resumes one run at most MAX_RESUMES times,
+# then fails it: a run that keeps killing its worker needs a person. (Not read from the environment yet: the
+# README's table of variables would have to list them first.)
+PORTICO_PROVISIONING_LEASE_SECONDS = 60.0
+PORTICO_PROVISIONING_HEARTBEAT_SECONDS = 10.0
+PORTICO_PROVISIONING_MAX_RESUMES = 3
+# A Jira delivery still unprocessed this long after it arrived (or after its last re-send) is sent again by the
+# sweeper, at most MAX_ATTEMPTS times in all; then it is marked failed for the program manager.
+PORTICO_JIRA_DELIVERY_GRACE_SECONDS = 300.0
+PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS = 3
 
 # /readyz checks PostgreSQL and the broker at most once per PORTICO_READYZ_CACHE_SECONDS in each web process and
 # answers every probe in between from that result, so probes can never occupy the workers; each step of a check

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from portal.models import User
+from provisioning.forms import REASON_MAX_LENGTH
 from provisioning.models import ProvisioningRun, ProvisioningStep
 
 
@@ -34,6 +35,8 @@ class ProvisioningRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProvisioningRun
+        # lease_expires_at past while the run is queued or running: its worker stopped reporting, and the sweeper
+        # resumes it within 30 s (or the program manager or the vendor's engineers do, with /resume/).
         fields = [
             "id",
             "request",
@@ -42,11 +45,14 @@ class ProvisioningRunSerializer(serializers.ModelSerializer):
             "parameters",
             "attempts",
             "retries",
+            "resumes",
             "dry_run",
             "created_by",
             "created_at",
             "started_at",
             "finished_at",
+            "heartbeat_at",
+            "lease_expires_at",
             "error_message",
             "external_ids",
             "links",
@@ -54,17 +60,28 @@ class ProvisioningRunSerializer(serializers.ModelSerializer):
         ]
 
 
-class RunStartSerializer(serializers.Serializer):
-    action = serializers.CharField(
-        required=False, allow_blank=True, max_length=64, help_text="Catalogue action; default: the type's only one."
-    )
+class _StrictSerializer(serializers.Serializer):
+    """A body that names a field the endpoint does not take is a 400, not silently ignored."""
 
     def to_internal_value(self, data: object) -> dict:
         value = super().to_internal_value(data)
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
+                takes = ", ".join(self.fields)
                 raise serializers.ValidationError(
-                    {name: ["Unknown field; this endpoint takes: action."] for name in unknown}
+                    {name: [f"Unknown field; this endpoint takes: {takes}."] for name in unknown}
                 )
         return value
+
+
+class RunStartSerializer(_StrictSerializer):
+    action = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="Catalogue action; default: the type's only one."
+    )
+
+
+class RunCancelSerializer(_StrictSerializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=REASON_MAX_LENGTH, help_text="Why; shown on the timeline."
+    )

@@ -11,4 +11,14 @@ urlpatterns = [
         views.RequestRunRetryView.as_view(),
         name="request-run-retry",
     ),
+    path(
+        "requests/<str:reference>/runs/<int:run_id>/cancel/",
+        views.RequestRunCancelView.as_view(),
+        name="request-run-cancel",
+    ),
+    path(
+        "requests/<str:reference>/runs/<int:run_id>/resume/",
+        views.RequestRunResumeView.as_view(),
+        name="request-run-resume",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Runs of a request over the API: list (with steps), start, retry. visible_to applies: outside it, 404."""
+"""Runs of a request over the API: list (with steps), start, retry, cancel, resume; outside visible_to, 404."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from provisioning import selectors, services
 from provisioning.models import ProvisioningRun
 from requests_app.models import ServiceRequest
 
-from .serializers import ProvisioningRunSerializer, RunStartSerializer
+from .serializers import ProvisioningRunSerializer, RunCancelSerializer, RunStartSerializer
 
 
 class _RequestRunsView(generics.GenericAPIView):
@@ -26,6 +26,10 @@ class _RequestRunsView(generics.GenericAPIView):
     def service_request(self) -> ServiceRequest:
         visible = ServiceRequest.objects.visible_to(self.request.user).select_related("environment", "team")
         return get_object_or_404(visible, reference=self.kwargs["reference"])
+
+    def run(self) -> ProvisioningRun:
+        runs = ProvisioningRun.objects.filter(service_request=self.service_request())
+        return get_object_or_404(runs, pk=self.kwargs["run_id"])
 
 
 class RequestRunListView(_RequestRunsView):
@@ -59,7 +63,39 @@ class RequestRunRetryView(_RequestRunsView):
     @extend_schema(summary="Retry a failed run", request=None,
                    responses={200: ProvisioningRunSerializer, **error_responses(401, 403, 404, 409)})  # fmt: skip
     def post(self, request: AuthenticatedRequest, reference: str, run_id: int) -> Response:
-        service_request = self.service_request()
-        run = get_object_or_404(ProvisioningRun.objects.filter(service_request=service_request), pk=run_id)
-        run = services.run_retry(run, actor=request.user)
+        run = services.run_retry(self.run(), actor=request.user)
+        return Response(self.get_serializer(run).data)
+
+
+class RequestRunCancelView(_RequestRunsView):
+    """Cancel a queued or running run."""
+
+    @extend_schema(
+        summary="Cancel a queued or running run",
+        description="The program manager and engineers of the assigned vendor. The worker stops before the run's "
+        "next step; what finished steps did in the systems stays. 409 when the run has already finished.",
+        request=RunCancelSerializer,
+        responses={200: ProvisioningRunSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request: AuthenticatedRequest, reference: str, run_id: int) -> Response:
+        run = self.run()
+        body = RunCancelSerializer(data=request.data if request.data else {})
+        body.is_valid(raise_exception=True)
+        run = services.run_cancel(run, actor=request.user, reason=body.validated_data.get("reason", ""))
+        return Response(self.get_serializer(run).data)
+
+
+class RequestRunResumeView(_RequestRunsView):
+    """Resume a stuck run on another worker."""
+
+    @extend_schema(
+        summary="Resume a stuck run",
+        description="The program manager and engineers of the assigned vendor, for a queued or running run whose "
+        "worker stopped reporting (`lease_expires_at` has passed). Steps already done are not repeated. 409 while "
+        "a worker still holds the run, or once it has finished (retry a failed run instead).",
+        request=None,
+        responses={200: ProvisioningRunSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request: AuthenticatedRequest, reference: str, run_id: int) -> Response:
+        run = services.run_resume(self.run(), actor=request.user)
         return Response(self.get_serializer(run).data)

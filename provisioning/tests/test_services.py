@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from integrations.config import GitLabConfig
+from integrations.errors import TransientIntegrationError
 from integrations.gitlab import GitLabAdapter
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.models import OutboxMessage
@@ -130,7 +131,7 @@ def test_a_transient_failure_leaves_the_step_pending_with_the_error_for_the_next
     run = services.run_start(in_progress(world), actor=world.vendor_engineer)
     k8s_stub.fail(QUOTAS, 503, method="POST")
 
-    with pytest.raises(services.TransientIntegrationError):
+    with pytest.raises(TransientIntegrationError):
         services.run_execute(run_id=run.pk)
 
     run.refresh_from_db()

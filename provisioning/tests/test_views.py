@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from provisioning import services
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import drive, in_progress
+from requests_app.choices import EventKind
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +106,94 @@ def test_the_requester_sees_runs_but_no_buttons(world, client):
 
     assert f"Run #{run.pk}" in html
     assert 'data-testid="run-retry"' not in html and 'data-testid="run-start"' not in html
+
+
+# --- cancel and resume ---------------------------------------------------------------------------------------
+def _stuck(service_request, world):
+    """A run whose worker died mid-run: running in its name, the lease lapsed minutes ago."""
+    run = services.run_start(service_request, actor=world.vendor_engineer)
+    past = timezone.now() - timedelta(minutes=5)
+    ProvisioningRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, lease_owner="dead-worker", lease_expires_at=past, heartbeat_at=past
+    )
+    return run
+
+
+def control_url(name, run) -> str:
+    return reverse(f"provisioning-run-{name}", args=[run.service_request.reference, run.pk])
+
+
+def test_a_stuck_run_says_so_and_offers_resume_and_cancel_to_the_pm_and_the_vendors_engineers(world, client):
+    service_request = in_progress(world)
+    run = _stuck(service_request, world)
+
+    for user in (world.pm, world.vendor_engineer):
+        client.force_login(user)
+        html = client.get(panel_url(service_request)).content.decode()
+        assert 'data-testid="run-stuck"' in html and "No worker has reported on this run" in html
+        assert 'data-testid="run-resume"' in html and f"Resume run #{run.pk}" in html
+        assert 'data-testid="run-cancel"' in html and 'name="confirm" value="yes"' in html
+        assert f'hx-confirm="Cancel automation run #{run.pk}?' in html and 'hx-preserve="true"' in html
+    client.force_login(world.requester)
+    html = client.get(panel_url(service_request)).content.decode()
+    assert 'data-testid="run-stuck"' in html  # they may see it is stuck, and that Portico will resume it
+    assert 'data-testid="run-resume"' not in html and 'data-testid="run-cancel"' not in html
+
+
+def test_a_run_whose_worker_reports_can_be_cancelled_but_not_resumed(world, client):
+    service_request = in_progress(world)
+    services.run_start(service_request, actor=world.vendor_engineer)  # queued, within its lease
+    client.force_login(world.vendor_engineer)
+
+    html = client.get(panel_url(service_request)).content.decode()
+
+    assert 'data-testid="run-cancel"' in html
+    assert 'data-testid="run-resume"' not in html and 'data-testid="run-stuck"' not in html
+
+
+def test_resuming_without_javascript_redirects_to_the_request_page(world, client):
+    service_request = in_progress(world)
+    run = _stuck(service_request, world)
+    client.force_login(world.pm)
+
+    response = client.post(control_url("resume", run))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("request-detail", args=[service_request.reference])
+    run.refresh_from_db()
+    assert run.lease_owner == "" and run.lease_expires_at > timezone.now()
+    assert service_request.events.get(kind=EventKind.PROVISIONING_RESUMED).actor == world.pm
+
+
+def test_cancelling_needs_the_confirmation_and_with_htmx_returns_the_panel(world, client):
+    service_request = in_progress(world)
+    run = _stuck(service_request, world)
+    client.force_login(world.vendor_engineer)
+
+    refused = client.post(control_url("cancel", run), {"reason": "No confirm"}, **HTMX).content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and f"Confirm that run #{run.pk} should be cancelled" in refused
+
+    response = client.post(control_url("cancel", run), {"confirm": "yes", "reason": "Wrong quota"}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and f"Automation run #{run.pk} cancelled." in html
+    assert 'data-status="cancelled"' in html and "Cancelled by opti-eng: Wrong quota" in html
+    assert 'hx-trigger="every 2s"' not in html and 'data-testid="run-cancel"' not in html
+    cancelled = service_request.events.get(kind=EventKind.PROVISIONING_CANCELLED)
+    assert cancelled.actor == world.vendor_engineer and cancelled.payload["reason"] == "Wrong quota"
+
+
+def test_a_refused_cancel_without_javascript_explains_and_changes_nothing(world, client):
+    service_request = in_progress(world)
+    run = _stuck(service_request, world)
+    client.force_login(world.requester)
+
+    response = client.post(control_url("cancel", run), {"confirm": "yes"}, follow=True)
+
+    assert "Only the program manager and engineers of the vendor" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING
+    client.force_login(world.other_vendor_engineer)
+    assert client.post(control_url("cancel", run), {"confirm": "yes"}).status_code == 404
+    assert client.post(control_url("resume", run)).status_code == 404

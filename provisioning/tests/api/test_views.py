@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from provisioning import services
@@ -10,7 +13,7 @@ from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import drive, in_progress
 from requests_app import services as request_services
-from requests_app.choices import RequestType
+from requests_app.choices import EventKind, RequestType
 from requests_app.testing.workflow import file_request
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +120,80 @@ def test_a_failed_run_can_be_retried_and_a_succeeded_one_cannot(world):
     assert client(world.vendor_engineer).post(f"{runs_url(service_request.reference)}999999/retry/").status_code == 404
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
+
+
+# --- cancel and resume ---------------------------------------------------------------------------------------
+def _stuck(world):
+    """A run whose worker died mid-run: running in its name, the lease lapsed minutes ago."""
+    run = services.run_start(in_progress(world), actor=world.vendor_engineer)
+    past = timezone.now() - timedelta(minutes=5)
+    ProvisioningRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, lease_owner="dead-worker", lease_expires_at=past, heartbeat_at=past
+    )
+    return run
+
+
+def control_url(run, verb: str) -> str:
+    return f"{runs_url(run.service_request.reference)}{run.pk}/{verb}/"
+
+
+def test_the_pm_resumes_a_stuck_run_and_the_list_shows_its_lease(world):
+    run = _stuck(world)
+    listed = client(world.requester).get(runs_url(run.service_request.reference)).json()["results"][0]
+    assert listed["heartbeat_at"] and listed["lease_expires_at"] and listed["resumes"] == 0
+
+    response = client(world.pm).post(control_url(run, "resume"))
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "running" and body["id"] == run.pk
+    assert body["lease_expires_at"] > listed["lease_expires_at"]
+    again = client(world.pm).post(control_url(run, "resume"))  # its new lease holds: not stuck any more
+    assert again.status_code == 409 and "in a worker's hands" in error_of(again)["message"]
+    assert run.service_request.events.filter(kind=EventKind.PROVISIONING_RESUMED).count() == 1
+
+
+def test_an_engineer_cancels_a_run_with_a_reason_and_cannot_cancel_it_twice(world):
+    run = _stuck(world)
+
+    response = client(world.vendor_engineer).post(control_url(run, "cancel"), {"reason": "Wrong quota"}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "cancelled" and response.json()["error_message"].endswith("Wrong quota")
+    again = client(world.vendor_engineer).post(control_url(run, "cancel"), {}, format="json")
+    assert again.status_code == 409 and error_of(again)["code"] == "conflict"
+    resume = client(world.vendor_engineer).post(control_url(run, "resume"))
+    assert resume.status_code == 409 and "Only a stuck run can be resumed" in error_of(resume)["message"]
+
+
+REFUSALS = [(None, {}, 401, None), ("requester", {}, 403, "forbidden"), ("approver", {}, 403, "forbidden"),
+            ("other_vendor_engineer", {}, 404, "not_found")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("verb", "user", "body", "status", "code"),
+    [("cancel", *refusal) for refusal in REFUSALS]
+    + [("resume", *refusal) for refusal in REFUSALS]
+    + [("cancel", "vendor_engineer", {"colour": "blue"}, 400, "invalid")],
+)
+def test_cancel_and_resume_refusals_use_the_error_shape(world, verb, user, body, status, code):
+    run = _stuck(world)
+
+    response = client(getattr(world, user) if user else None).post(control_url(run, verb), body, format="json")
+
+    assert response.status_code == status
+    if code:
+        assert error_of(response)["code"] == code
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.lease_owner == "dead-worker"
+
+
+def test_cancelling_or_resuming_a_finished_run_is_a_409_and_an_unknown_run_a_404(world):
+    run = services.run_start(in_progress(world), actor=world.vendor_engineer)
+    drive(run)
+
+    for verb in ("cancel", "resume"):
+        response = client(world.pm).post(control_url(run, verb))
+        assert response.status_code == 409 and error_of(response)["code"] == "conflict"
+        missing = f"{runs_url(run.service_request.reference)}999999/{verb}/"
+        assert client(world.pm).post(missing).status_code == 404

@@ -1,0 +1,28 @@
+"""Every write to provisioning runs, their steps and just-in-time access grants, each audited on the request's
+timeline: starting and retrying (`runs`), executing step by step in Celery under a lease (`execute`, `leases`),
+resuming runs whose worker died and cancelling (`control`), and just-in-time access (`grants`). Other modules
+import from here.
+"""
+
+from ._shared import EXECUTE_TASK
+from .control import run_cancel, run_control_check, run_resume, runs_resume_stuck
+from .execute import run_execute, run_fail
+from .grants import access_grants_revoke_expired
+from .leases import lease_wait
+from .runs import run_retry, run_start, run_start_after_approval, run_start_check
+
+__all__ = [
+    "EXECUTE_TASK",
+    "access_grants_revoke_expired",
+    "lease_wait",
+    "run_cancel",
+    "run_control_check",
+    "run_execute",
+    "run_fail",
+    "run_resume",
+    "run_retry",
+    "run_start",
+    "run_start_after_approval",
+    "run_start_check",
+    "runs_resume_stuck",
+]
