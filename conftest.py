@@ -10,6 +10,16 @@ from portal.models import User
 from requests_app.models import Environment, Stack, Team, Vendor
 from requests_app.tests import factories as f
 
+# `celery_broker` (Redis or RabbitMQ) for real-worker tests, and a Redis database per pytest-xdist worker.
+pytest_plugins = ["portal.testing.brokers"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the browser tests share one process: one Chromium at a time."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
 
 @dataclass
 class World:

@@ -1,7 +1,9 @@
-"""A real prefork Celery worker runs provisioning against the Kubernetes stub: it retries a 500 with backoff, and
-a pool child SIGKILLed in the middle of a step is replaced and the run finishes exactly once.
+"""A real prefork Celery worker runs provisioning against the Kubernetes stub, on Redis and on RabbitMQ: it retries
+a 500 with backoff; a pool child SIGKILLed in the middle of a step is replaced and the run finishes exactly once;
+and on RabbitMQ a worker killed whole (its process group: main process and pool, as an OOM kill or a lost node
+does) hands its task to the next worker at once, which finishes the run exactly once.
 
-The worker is a subprocess on the test database pytest-django created and on this suite's Redis; everything it
+The worker is a subprocess on the test database pytest-django created and on the test's broker; everything it
 does is seen through the database and the stub's call log, as in production.
 """
 
@@ -20,11 +22,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
 from integrations.kubernetes.stub import KubernetesStub
+from portal.testing.brokers import Broker
 from provisioning import services
 from provisioning.choices import RunStatus, StepStatus
 from provisioning.models import ProvisioningRun
@@ -35,6 +36,8 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "celery"
 QUOTAS = "/api/v1/namespaces/*/resourcequotas"
+# Generous: a loaded CI machine starts a worker and runs a run in seconds; a broken one fails here, never hangs.
+WAIT_SECONDS = 60
 
 
 def _test_database_url() -> str:
@@ -44,7 +47,7 @@ def _test_database_url() -> str:
     return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-def _wait_until(condition: Callable[[], object], *, seconds: float = 20) -> bool:
+def _wait_until(condition: Callable[[], object], *, seconds: float = WAIT_SECONDS) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -67,6 +70,12 @@ class Worker:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
+    def kill_group(self) -> None:
+        """SIGKILL the whole process group, main process and pool alike, as the OOM killer or a lost node does."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
 
 @pytest.fixture
 def k8s_stub() -> Iterator[KubernetesStub]:
@@ -75,43 +84,56 @@ def k8s_stub() -> Iterator[KubernetesStub]:
 
 
 @pytest.fixture
-def worker(world, k8s_stub, connect, tmp_path: Path) -> Iterator[Worker]:
-    """The environment connected to the stub (token in this process's environment, inherited by the worker),
-    the queue purged, and a worker started; it is always killed afterwards."""
+def start_worker(world, k8s_stub, connect, celery_broker: Broker, tmp_path: Path) -> Iterator[Callable[[], Worker]]:
+    """start_worker() starts a worker, each in a process group of its own, with the environment connected to the
+    stub (token in this process's environment, inherited by the worker); every one is killed afterwards."""
     connect(world, "kubernetes", k8s_stub)
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete(QUEUE, "unacked", "unacked_index")
-    log = tmp_path / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
+        **celery_broker.worker_env(),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("CELERY_BROKER_URL", None)
-    command = [
-        str(Path(sys.executable).parent / "celery"), "-A", "portal", "worker",
-        "--pool=prefork", "-c", "1", "-Q", QUEUE, "--loglevel=INFO",
-        "--without-mingle", "--without-gossip", "--without-heartbeat",
-        f"--hostname=prov-{uuid.uuid4().hex[:8]}@%h",
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
-    running = Worker(process, log)
-    try:
-        ready = _wait_until(lambda: " ready." in running.text() or process.poll() is not None, seconds=30)
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        log = tmp_path / f"worker-{len(started)}.log"
+        command = [
+            str(Path(sys.executable).parent / "celery"), "-A", "portal", "worker",
+            "--pool=prefork", "-c", "1", "-Q", QUEUE, "--loglevel=INFO",
+            "--without-mingle", "--without-gossip", "--without-heartbeat",
+            f"--hostname=prov-{uuid.uuid4().hex[:8]}@%h",
+        ]  # fmt: skip
+        with log.open("wb") as output:
+            process = subprocess.Popen(  # noqa: S603
+                command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        running = Worker(process, log)
+        started.append(running)
+        ready = _wait_until(lambda: " ready." in running.text() or process.poll() is not None)
         assert ready and process.poll() is None, f"the worker did not start:\n{running.text()[-3000:]}"
-        yield running
+        return running
+
+    try:
+        yield start
     finally:
-        children = running.pool_children()  # read before the main process goes, /proc forgets them then
-        process.kill()  # SIGKILL: nothing may outlive the test
-        process.wait(timeout=10)
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
-        broker.delete(QUEUE, "unacked", "unacked_index")
-        broker.close()
+        for running in started:
+            running.kill_group()  # nothing may outlive the test
+
+
+@pytest.fixture
+def worker(start_worker: Callable[[], Worker]) -> Worker:
+    return start_worker()
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
 
 
 def _finished(run: ProvisioningRun) -> bool:
@@ -141,7 +163,7 @@ def test_a_pool_child_killed_mid_step_is_replaced_and_the_run_finishes_exactly_o
 
     os.kill(children[0], signal.SIGKILL)  # mid-step: the quota POST is in flight
 
-    assert _wait_until(lambda: _finished(run), seconds=30), worker.text()[-3000:]
+    assert _wait_until(lambda: _finished(run)), worker.text()[-3000:]
     assert run.status == RunStatus.SUCCEEDED, run.error_message
     assert run.attempts == 2  # the killed delivery and the requeued one
     assert set(run.steps.values_list("status", flat=True)) == {StepStatus.SUCCEEDED}
@@ -152,3 +174,35 @@ def test_a_pool_child_killed_mid_step_is_replaced_and_the_run_finishes_exactly_o
     assert sum(1 for (p, _, n) in k8s_stub.objects if p == "namespaces" and n == "mgramseva-uat") == 1
     assert k8s_stub.count("resourcequotas", "mgramseva-uat") == 1
     assert ProvisioningRun.objects.filter(service_request=run.service_request).count() == 1
+
+
+@pytest.mark.parametrize("celery_broker", ["amqp"], indirect=True)
+def test_a_worker_killed_whole_mid_step_hands_its_run_to_the_next_worker_at_once(
+    world, start_worker, k8s_stub, celery_broker
+):
+    k8s_stub.slow(QUOTAS, 5, method="POST")
+    first = start_worker()
+    run = services.run_start(in_progress(world), actor=world.vendor_engineer)
+    assert _wait_until(lambda: k8s_stub.calls_to("POST", QUOTAS)), first.text()[-3000:]
+
+    pool = first.pool_children()
+    first.kill_group()  # mid-step, main process and pool at once: nobody is left to hand the message back
+    assert pool and _wait_until(lambda: not any(_alive(pid) for pid in pool))
+    second = start_worker()
+    restarted = time.monotonic()
+
+    # RabbitMQ requeued the unacknowledged message when the dead worker's connection closed; Redis would keep it
+    # for the visibility timeout (hours). "At once" here is the deadline: a loaded machine's seconds, not hours.
+    assert _wait_until(lambda: _finished(run)), second.text()[-3000:]
+    assert time.monotonic() - restarted < WAIT_SECONDS
+    assert run.status == RunStatus.SUCCEEDED, run.error_message
+    assert run.attempts == 2  # the killed delivery and the redelivered one
+    assert set(run.steps.values_list("status", flat=True)) == {StepStatus.SUCCEEDED}
+    assert re.search(r"provisioning_run_execute\[[^\]]+\] received", second.text()), second.text()[-3000:]
+    assert not re.search(r"provisioning_run_execute\[[^\]]+\] succeeded", first.text())  # killed before it could
+    assert len(k8s_stub.calls_to("POST", "/api/v1/namespaces")) == 1  # done before the kill: never repeated
+    assert len(k8s_stub.calls_to("POST", QUOTAS)) == 2  # the killed call and its one idempotent retry
+    assert k8s_stub.count("resourcequotas", "mgramseva-uat") == 1
+    assert ProvisioningRun.objects.filter(service_request=run.service_request).count() == 1
+    assert celery_broker.depth(QUEUE) == 0  # nothing left over to run a third time
+    assert celery_broker.queue_types()[QUEUE] == "quorum"  # the production setup, replicated on a real cluster

@@ -1,0 +1,1 @@
+"""Helpers shared by tests across apps; never imported by the running portal."""
