@@ -1,22 +1,28 @@
 """Real brokers for tests: Redis and RabbitMQ, kept apart per pytest-xdist worker and per test.
 
 A pytest plugin (root conftest's `pytest_plugins`):
-- each xdist worker publishes to its own Redis database (REDIS_URL's number plus the worker's index), so one
-  worker's real Celery worker never takes another's tasks; subprocesses inherit it through REDIS_URL;
-- `celery_broker` is the broker a real-worker test runs on, parametrized over both: "redis" (this worker's
-  database, its queue emptied before and after) and "amqp" (a RabbitMQ virtual host of the test's own, made with
-  rabbitmqctl and deleted afterwards), with this process's Celery app pointed at it for the test.
+- each xdist worker publishes to a redis-server of its own, started for the session on a free port (without xdist,
+  REDIS_URL's server as before), so no other process's Celery worker takes its tasks, nor its Celery worker
+  theirs; subprocesses inherit it through REDIS_URL;
+- `celery_broker` is the broker a real-worker test runs on, parametrized over both: "redis" (that server, its
+  queue emptied before and after) and "amqp" (a RabbitMQ virtual host of the test's own, made with rabbitmqctl
+  and deleted afterwards), with this process's Celery app pointed at it for the test.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import shutil
+import signal
+import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import amqp
 import pytest
@@ -27,7 +33,7 @@ from kombu import Connection
 from portal.broker import DEFAULT_QUEUE, broker_kind, celery_broker_settings
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672"
-REDIS_DATABASES = 16
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 # Redis keeps a message a worker has taken under these keys until it is acknowledged.
 REDIS_UNACKED = ("unacked", "unacked_index", "unacked_mutex")
 
@@ -47,13 +53,6 @@ def use_broker(url: str) -> None:
     app.amqp._rtable = None
     for cached in ("queues", "default_queue", "router", "default_exchange", "send_task_message"):
         app.amqp.__dict__.pop(cached, None)
-
-
-def redis_database_url(url: str, offset: int) -> str:
-    """`url` with its database number moved on by `offset` (wrapping round Redis's 16)."""
-    parts = urlsplit(url)
-    number = int(parts.path.strip("/") or 0)
-    return urlunsplit(parts._replace(path=f"/{(number + offset) % REDIS_DATABASES}"))
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -117,16 +116,50 @@ def rabbitmq_vhost() -> Iterator[str]:
         rabbitmqctl("delete_vhost", name)
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the test process that started it dies, however it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _redis_database_per_xdist_worker(request: pytest.FixtureRequest) -> None:
-    """Under pytest-xdist, this worker's own Redis database for everything the suite publishes."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if not worker.startswith("gw") or broker_kind(settings.CELERY_BROKER_URL) != "redis":
+def _redis_server_per_xdist_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under pytest-xdist, a redis-server of this worker's own (on a free port) for everything the suite publishes.
+
+    Database numbers on a shared server are too few to hand out safely: another checkout's suite on the same
+    number would feed its tasks to this worker's Celery worker and take this one's."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or broker_kind(settings.CELERY_BROKER_URL) != "redis":
+        yield
         return
-    url = redis_database_url(settings.CELERY_BROKER_URL, int(worker.removeprefix("gw")))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis")),
+    ]  # fmt: skip
+    server = subprocess.Popen(  # noqa: S603
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.ping():
+                break
+        except redis.ConnectionError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {port} did not start") from None
+        time.sleep(0.05)
+    client.close()
     settings.CELERY_BROKER_URL = url
     os.environ["REDIS_URL"] = url  # for the workers and commands tests start
     use_broker(url)
+    try:
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @pytest.fixture(params=["redis", "amqp"])
