@@ -10,8 +10,9 @@ from portal.models import User
 from requests_app.models import Environment, Stack, Team, Vendor
 from requests_app.tests import factories as f
 
-# `celery_broker` (Redis or RabbitMQ) for real-worker tests, and a Redis database per pytest-xdist worker.
-pytest_plugins = ["portal.testing.brokers"]
+# A real Celery worker (`start_worker`) on Redis or RabbitMQ (`celery_broker`, a redis-server per pytest-xdist
+# worker), and the stub servers (`k8s_stub`, `gitlab_stub`, `jenkins_stub`).
+pytest_plugins = ["tests.support.brokers", "tests.support.worker", "tests.support.stubs"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

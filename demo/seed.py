@@ -75,7 +75,7 @@ def _next_id(model: type[models.Model]) -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [model._meta.db_table])
             return int(cursor.fetchone()[0])
-    return (model.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+    return (model._default_manager.aggregate(top=Max("id"))["top"] or 0) + 1
 
 
 def _reset_sequences(*models_: type[models.Model]) -> None:
@@ -106,7 +106,7 @@ def _write(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if connection.vendor != "postgresql":
-        model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+        model._default_manager.bulk_create([model(**row) for row in rows], batch_size=2000)
         return
     # Columns the generator does not fill (added by later features) get their model default.
     columns = [f for f in model._meta.concrete_fields]
@@ -118,7 +118,7 @@ def _write(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
         )
         buffer.write("\n")
     buffer.seek(0)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in columns)
+    names = ", ".join(connection.ops.quote_name(f.column) for f in columns if f.column)
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN", buffer)
 
@@ -213,7 +213,7 @@ def demo_requests_wipe() -> None:
                 cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
             return
         for model in doomed:
-            model.objects.all()._raw_delete(using=connection.alias)
+            model._default_manager.all()._raw_delete(using=connection.alias)
 
 
 def _dependents(root: type[models.Model]) -> list[type[models.Model]]:
@@ -224,8 +224,10 @@ def _dependents(root: type[models.Model]) -> list[type[models.Model]]:
         if model in path:  # a cycle: its rows go with the first visit
             return
         for relation in model._meta.get_fields(include_hidden=True):
-            if relation.auto_created and not relation.concrete and (relation.one_to_many or relation.one_to_one):
-                visit(relation.related_model, path | {model})
+            related = relation.related_model
+            reverse = relation.auto_created and not relation.concrete and (relation.one_to_many or relation.one_to_one)
+            if reverse and isinstance(related, type):  # a model class, never the "self" placeholder here
+                visit(related, path | {model})
         if model not in order:
             order.append(model)
 

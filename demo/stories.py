@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -86,7 +87,7 @@ class RequestStory:
     ) -> None:
         self.rng, self.world, self.now, self.target, self.window = rng, world, now, target, window
         self.steps: list[_Step] = []
-        self.state = S.SUBMITTED
+        self.state: str = S.SUBMITTED
         self.t = timedelta(0)
         self.fields: dict[str, Any] = {"reopen_count": 0, "resolution_note": ""}
         self.assignee_id: int | None = None
@@ -103,7 +104,7 @@ class RequestStory:
             self.fields["closed_at"] = self.t
         return self.t
 
-    def _pick(self, options: list[Any]) -> Any:
+    def _pick(self, options: Sequence[Any]) -> Any:
         return options[int(self.rng.random() * len(options))]
 
     def _weighted(self, weights: dict[Any, int]) -> Any:
@@ -205,7 +206,7 @@ class RequestStory:
 
     def _targets(self, start: datetime, priority: str, environment: Environment) -> tuple[timedelta, timedelta]:
         """Rough wall-clock goals that pace the story; the stored due times come from the SLA engine."""
-        return STORY_PACE[priority]
+        return STORY_PACE[Priority(priority)]
 
     def _needed_by(self, start: datetime, environment: Environment) -> date | None:
         if self.needed_by_days is None:
@@ -242,8 +243,13 @@ class RequestStory:
         )
         self.vendor = vendor
 
+    def _vendor_id(self) -> int:
+        if self.vendor is None:
+            raise RuntimeError("The story has no vendor before triage.")
+        return self.vendor.pk
+
     def _engineer(self, *, other_than: int | None = None) -> int:
-        engineers = [pk for pk in self.world.engineers[self.vendor.pk] if pk != other_than]
+        engineers = [pk for pk in self.world.engineers[self._vendor_id()] if pk != other_than]
         return self._pick(engineers)
 
     def _due_point(self, target: timedelta, breach_chance: float) -> timedelta:
@@ -312,11 +318,11 @@ class RequestStory:
                 self._add(
                     gap / 2, K.UNBLOCK, self._pick(self.world.egov_devops), to=S.IN_PROGRESS, message="Sorted out."
                 )
-        elif episode == "reassign" and len(self.world.engineers[self.vendor.pk]) > 1:
+        elif episode == "reassign" and len(self.world.engineers[self._vendor_id()]) > 1:
             new = self._engineer(other_than=self.assignee_id)
-            actor = self._pick([*self.world.leads[self.vendor.pk], self.pm_id])
+            actor = self._pick([*self.world.leads[self._vendor_id()], self.pm_id])
             payload = {
-                "vendor": {"from": self.vendor.pk, "to": self.vendor.pk},
+                "vendor": {"from": self._vendor_id(), "to": self._vendor_id()},
                 "assignee": {"from": self.assignee_id, "to": new},
             }
             self._add(gap, K.REASSIGN, actor, to=S.IN_PROGRESS, message="Rebalancing the queue.", payload=payload)
@@ -349,7 +355,7 @@ class RequestStory:
 
     def _ledger(self, pk: int, created: datetime) -> list[ClockLedgerEntry]:
         """The clock events this history caused, by the same rule the live workflow uses."""
-        vendor_id = self.vendor.pk if self.vendor else None
+        vendor_id = self._vendor_id() if self.vendor else None
         entries = []
         for step in self.steps:
             at = created + step.at
@@ -377,7 +383,7 @@ class RequestStory:
                     {"clock": clock, "kind": LedgerKind.RETARGET, "at": at, "policy": policy, "reason": step.message}
                     for clock in (Clock.SLA, Clock.OLA)
                 ]
-        return [ClockLedgerEntry(service_request_id=pk, measure=e.pop("measure", ""), **e) for e in entries]
+        return [ClockLedgerEntry(service_request_id=pk, measure=str(e.pop("measure", "")), **e) for e in entries]
 
     def rows(
         self, pk: int, first_event_pk: int
@@ -393,7 +399,7 @@ class RequestStory:
             environment=environment,
             needed_by=needed_by,
             created_at=created,
-            vendor_id=self.vendor.pk if self.vendor else None,
+            vendor_id=self._vendor_id() if self.vendor else None,
         )
         computed = sla_compute(probe, entries=ledger)
         response_due, resolution_due = due_times_of(computed)
@@ -409,7 +415,7 @@ class RequestStory:
             environment_id=environment.pk,
             team_id=self.fields["team"].pk,
             stack_id=self.fields["stack"].pk if self.fields["stack"] else None,
-            vendor_id=self.vendor.pk if self.vendor else None,
+            vendor_id=self._vendor_id() if self.vendor else None,
             assignee_id=self.assignee_id,
             needed_by=needed_by,
             state=self.state,

@@ -183,12 +183,12 @@ def demo_world_ensure() -> DemoWorld:
         },
     )
 
-    for request_type, env_code, stack_code, vendor_slug, note in ROUTING:
+    for rule_type, rule_env, rule_stack, rule_vendor, note in ROUTING:
         RoutingRule.objects.update_or_create(
-            request_type=request_type,
-            environment=environments.get(env_code) if env_code else None,
-            stack=stacks.get(stack_code) if stack_code else None,
-            defaults={"vendor": vendors[vendor_slug], "is_active": True, "note": note},
+            request_type=rule_type or "",
+            environment=environments.get(rule_env) if rule_env else None,
+            stack=stacks.get(rule_stack) if rule_stack else None,
+            defaults={"vendor": vendors[rule_vendor], "is_active": True, "note": note},
         )
 
     by_vendor_role: dict[tuple[int, str], list[int]] = {}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from .choices import TokenScope
 from .exceptions import PortalError
+from .models import DEFAULT_TOKEN_SCOPES
 from .tokens import DEFAULT_DAYS, MAX_DAYS
 
 
@@ -21,15 +23,26 @@ def apply_portal_error(form: forms.Form, error: PortalError) -> None:
 
 
 class ApiTokenForm(forms.Form):
-    """Name a new API token and choose how long it lives."""
+    """Name a new API token, choose how long it lives (at most `max_days`, the owner's role's limit) and its scopes."""
 
     name = forms.CharField(
         label="Name", max_length=100, help_text="What it is for, so you recognise it later, e.g. “CI pipeline”."
     )
-    expires_in_days = forms.IntegerField(
-        label="Expires after (days)",
-        min_value=1,
-        max_value=MAX_DAYS,
-        initial=DEFAULT_DAYS,
-        help_text=f"1 to {MAX_DAYS} days. The token stops working after that; create a new one then.",
+    expires_in_days = forms.IntegerField(label="Expires after (days)")
+    scopes = forms.MultipleChoiceField(
+        label="What it may do",
+        choices=TokenScope.choices,
+        initial=DEFAULT_TOKEN_SCOPES.split(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Give a script only what it needs. A token that may create tokens can grant only its own scopes.",
     )
+
+    def __init__(self, *args: object, max_days: int = MAX_DAYS, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["expires_in_days"] = forms.IntegerField(
+            label="Expires after (days)",
+            min_value=1,
+            max_value=max_days,
+            initial=min(DEFAULT_DAYS, max_days),
+            help_text=f"1 to {max_days} days. The token stops working after that; create a new one then.",
+        )

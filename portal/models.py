@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
-from .choices import VendorRole
+from .choices import TokenScope, VendorRole
 
 
 class User(AbstractUser):
@@ -90,8 +90,12 @@ class ApiTokenQuerySet(models.QuerySet):
         return self.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
 
 
+# What a token may do unless its creator chose otherwise; tokens made before scopes existed got the same.
+DEFAULT_TOKEN_SCOPES = f"{TokenScope.READ.value} {TokenScope.WRITE.value}"
+
+
 class ApiToken(models.Model):
-    """A personal API token: only its SHA-256 is stored; it expires, and its owner can revoke it."""
+    """A personal API token: only its SHA-256 is stored; it has scopes, it expires, and its owner can revoke it."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, help_text="What it is for, e.g. 'CI pipeline'.")
@@ -101,6 +105,17 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.CharField(
+        max_length=32, default=DEFAULT_TOKEN_SCOPES, help_text="What it may do: TokenScope values, space-separated."
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="The token that created this one: this one never outlives it, and goes when it is revoked.",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -109,3 +124,12 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        """The token's scopes in TokenScope's order."""
+        granted = set(self.scopes.split())
+        return [scope.value for scope in TokenScope if scope in granted]
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes.split()

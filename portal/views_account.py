@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .exceptions import NotFound, ValidationFailed
 from .forms import ApiTokenForm, apply_portal_error
 from .models import ApiToken
-from .tokens import api_token_create, api_token_revoke
+from .tokens import api_token_create, api_token_max_days, api_token_revoke
 
 
 def _status(token: ApiToken, now: datetime) -> str:
@@ -34,8 +34,10 @@ def _list(request: HttpRequest, form: ApiTokenForm) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def account_tokens(request: HttpRequest) -> HttpResponse:
-    """GET: my tokens and the form. POST: create one and show its key, once, on the page answering the POST."""
-    form = ApiTokenForm(request.POST or None)
+    """GET: my tokens and the form. POST: create one and show its key, once, on the page answering the POST.
+
+    The two-factor gate (portal.otp.middleware) keeps a session that owes its code away from this page."""
+    form = ApiTokenForm(request.POST or None, max_days=api_token_max_days(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             token, key = api_token_create(user=request.user, **form.cleaned_data)

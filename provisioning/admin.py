@@ -6,12 +6,14 @@ from portal.admin import ReadOnlyAdmin
 
 from .models import AccessGrant, ProvisioningRun, ProvisioningStep
 
+STEP_FIELDS = ("position", "key", "title", "status", "started_at", "finished_at", "output_text", "external_id", "link")
+
 
 class ProvisioningStepInline(admin.TabularInline):
     model = ProvisioningStep
     extra = 0
-    fields = ["position", "key", "title", "status", "started_at", "finished_at", "output_text", "external_id", "link"]
-    readonly_fields = fields
+    fields = STEP_FIELDS
+    readonly_fields = STEP_FIELDS
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -24,8 +24,8 @@ def provisioning_runs(now: datetime) -> Iterator[Metric]:
     )
     took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     finished = ProvisioningRun.objects.filter(started_at__isnull=False, finished_at__isnull=False)
-    for row in finished.values("action").annotate(n=Count("pk"), total=Sum(took)):
-        duration.add_metric([row["action"]], count_value=row["n"], sum_value=row["total"].total_seconds())
+    for group in finished.values("action").annotate(n=Count("pk"), total=Sum(took)):
+        duration.add_metric([group["action"]], count_value=group["n"], sum_value=group["total"].total_seconds())
     yield duration
 
 

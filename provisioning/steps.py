@@ -188,7 +188,10 @@ def gitlab_member(ctx: StepContext) -> StepResult:
 
 def kubernetes_role_binding(ctx: StepContext) -> StepResult:
     p = ctx.parameters
-    name = jit_binding_name(ctx.service_request.reference, p["username"])
+    reference = ctx.service_request.reference
+    if reference is None:  # set when the request is filed, long before its automation can run
+        raise ValueError(f"Request {ctx.service_request.pk} has no reference to name the RoleBinding after.")
+    name = jit_binding_name(reference, p["username"])
     resource = ctx.adapter("kubernetes").ensure_role_binding(
         namespace=p["kubernetes_namespace"],
         name=name,

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.exceptions import NotFound, PortalError
+from portal.http import AuthenticatedHttpRequest
 from requests_app.models import ServiceRequest
 
 from . import services
@@ -20,18 +21,20 @@ from .models import ProvisioningRun
 PARTIAL = "provisioning/partials/runs.html"
 
 
-def _request_or_404(request: HttpRequest, reference: str) -> ServiceRequest:
+def _request_or_404(request: AuthenticatedHttpRequest, reference: str) -> ServiceRequest:
     queryset = ServiceRequest.objects.visible_to(request.user).select_related("environment", "team", "vendor")
     return get_object_or_404(queryset, reference=reference)
 
 
-def _panel(request: HttpRequest, service_request: ServiceRequest, *, notice: str = "", error: str = "") -> HttpResponse:
+def _panel(
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, *, notice: str = "", error: str = ""
+) -> HttpResponse:
     context = {"service_request": service_request, "runs_notice": notice, "runs_error": error}
     return render(request, PARTIAL, context)
 
 
 def _act(
-    request: HttpRequest, service_request: ServiceRequest, call: Callable[[], ProvisioningRun], done: str
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, call: Callable[[], ProvisioningRun], done: str
 ) -> HttpResponse:
     """Run one service; htmx gets the refreshed panel back, a plain form goes back to the request page."""
     try:
@@ -52,7 +55,7 @@ def _act(
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_runs(request: HttpRequest, reference: str) -> HttpResponse:
+def request_runs(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """GET: the runs panel. POST: start the request's automation."""
     service_request = _request_or_404(request, reference)
     if request.method == "GET":
@@ -68,7 +71,7 @@ def request_runs(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_run_retry(request: HttpRequest, reference: str, run_id: int) -> HttpResponse:
+def request_run_retry(request: AuthenticatedHttpRequest, reference: str, run_id: int) -> HttpResponse:
     """Retry a failed run from the step that failed."""
     service_request = _request_or_404(request, reference)
     run = get_object_or_404(ProvisioningRun.objects.filter(service_request=service_request), pk=run_id)

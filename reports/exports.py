@@ -4,9 +4,9 @@ Both take the `WeeklyReport` the selector built; neither computes a figure of it
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -15,6 +15,8 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from portal.csv_export import csv_writer
 
 from .formatting import (
     AGE_LABELS,
@@ -31,15 +33,18 @@ from .selectors import DIMENSIONS, FIGURES, WeeklyReport
 CSV_HEADER = ("section", "dimension", "key", "label", "metric", "value")
 
 
-def _raw(value: Any) -> str:
+def _raw(value: Any) -> Any:
+    """A figure as a CSV cell: numbers stay numbers (never defused as text), dates in ISO 8601, None empty."""
     if value is None:
         return ""
+    if isinstance(value, int | float | Decimal):
+        return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
 
 
-def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[str, ...]]:
+def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
     """Every figure of the report as (section, dimension, key, label, metric, value)."""
     for section, figures in (("summary", report.summary), ("previous_week", report.previous)):
         for name in FIGURES:
@@ -61,9 +66,9 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[str, ...]]:
     for week in report.traction:
         yield ("traction", "week", week.week, week.week, "created", _raw(week.created))
         yield ("traction", "week", week.week, week.week, "resolved", _raw(week.resolved))
-    for week in report.compliance_trend:
+    for point in report.compliance_trend:
         for name in ("sla_response_compliance", "sla_resolution_compliance", "ola_compliance"):
-            yield ("compliance_trend", "week", week.week, week.week, name, _raw(getattr(week, name)))
+            yield ("compliance_trend", "week", point.week, point.week, name, _raw(getattr(point, name)))
     for breach in report.breaches:
         key = f"{breach.reference}/{breach.measure}"
         for name in ("vendor", "priority", "measure", "due_at", "settled_at", "late_seconds", "reason"):
@@ -72,9 +77,9 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[str, ...]]:
 
 
 def report_csv(report: WeeklyReport) -> str:
-    """The CSV export."""
+    """The CSV export; labels, keys and breach reasons are user text, defused by `csv_writer`."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv_writer(out)
     writer.writerow(CSV_HEADER)
     writer.writerows(report_csv_rows(report))
     return out.getvalue()
@@ -161,7 +166,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
         Spacer(1, 4 * mm),
         Paragraph("Headline", styles["Heading2"]),
     ]
-    rows = [["Figure", report.week, report.previous_week, "Change"]]
+    rows: list[list[Any]] = [["Figure", report.week, report.previous_week, "Change"]]
     for name, label, kind in HEADLINES:
         rows.append(
             [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -26,8 +26,14 @@ class ReportFilterForm(forms.Form):
 
     def __init__(self, *args: Any, vendor_locked: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["vendor"].choices = [("", "All"), *Vendor.objects.values_list("slug", "name")]
-        self.fields["environment"].choices = [("", "All"), *Environment.objects.values_list("code", "name")]
+        cast(forms.ChoiceField, self.fields["vendor"]).choices = [
+            ("", "All"),
+            *Vendor.objects.values_list("slug", "name"),
+        ]
+        cast(forms.ChoiceField, self.fields["environment"]).choices = [
+            ("", "All"),
+            *Environment.objects.values_list("code", "name"),
+        ]
         if vendor_locked:
             # A vendor lead's report is always their own vendor's; the selector enforces it, the form just hides it.
             del self.fields["vendor"]

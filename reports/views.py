@@ -6,12 +6,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from portal.exceptions import Forbidden, ValidationFailed
+from portal.http import AuthenticatedHttpRequest
 from requests_app.permissions import sees_every_vendors_report
 
 from . import charts
@@ -23,7 +24,7 @@ from .selectors import DIMENSIONS, WeeklyReport, report_dashboard, report_week_d
 QUERY_KEYS = ("week", "vendor", "environment", "priority", "type")
 
 
-def _arguments(request: HttpRequest) -> dict[str, Any]:
+def _arguments(request: AuthenticatedHttpRequest) -> dict[str, Any]:
     """The selector's keyword arguments from the query string; no week means the last complete one."""
     query = {key: request.GET.get(key, "").strip() for key in QUERY_KEYS}
     return {
@@ -35,7 +36,7 @@ def _arguments(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _report(request: HttpRequest) -> WeeklyReport:
+def _report(request: AuthenticatedHttpRequest) -> WeeklyReport:
     try:
         return report_weekly(user=request.user, **_arguments(request))
     except Forbidden as exc:
@@ -107,7 +108,7 @@ def _charts(report: WeeklyReport) -> dict[str, Any]:
 
 
 @login_required
-def report_weekly_page(request: HttpRequest) -> HttpResponse:
+def report_weekly_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The weekly report for any week, with charts, tables, breaches and the downloads."""
     locked = not sees_every_vendors_report(request.user)
     try:
@@ -141,7 +142,7 @@ def _query_for(report: WeeklyReport, week: str) -> str:
     return urlencode({"week": week, **{k: v for k, v in report.filters.items() if v}})
 
 
-def _download_or_400(request: HttpRequest) -> WeeklyReport | HttpResponse:
+def _download_or_400(request: AuthenticatedHttpRequest) -> WeeklyReport | HttpResponse:
     try:
         return _report(request)
     except ValidationFailed as exc:
@@ -150,7 +151,7 @@ def _download_or_400(request: HttpRequest) -> WeeklyReport | HttpResponse:
 
 
 @login_required
-def report_weekly_csv(request: HttpRequest) -> HttpResponse:
+def report_weekly_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Every figure of the weekly report as one long CSV table."""
     report = _download_or_400(request)
     if isinstance(report, HttpResponse):
@@ -161,7 +162,7 @@ def report_weekly_csv(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def report_weekly_pdf(request: HttpRequest) -> HttpResponse:
+def report_weekly_pdf(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The whole weekly report as a PDF."""
     report = _download_or_400(request)
     if isinstance(report, HttpResponse):
@@ -172,7 +173,7 @@ def report_weekly_pdf(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def report_dashboard_page(request: HttpRequest) -> HttpResponse:
+def report_dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The program manager's live counts and the current week so far."""
     try:
         dashboard = report_dashboard(user=request.user)

@@ -14,11 +14,13 @@ class RequestsAppConfig(AppConfig):
 
     def ready(self) -> None:
         from portal.otp.services import otp_staff_rule_register
+        from portal.tokens import api_token_role_register
 
         from . import handlers  # noqa: F401  registers the notification handler
-        from .roles import is_otp_staff
+        from .roles import is_otp_staff, role_of
 
         otp_staff_rule_register(is_otp_staff)
+        api_token_role_register(role_of)  # PORTICO_API_TOKEN_MAX_DAYS is keyed by these roles
 
         # Permissions exist only after every app's post_migrate, so the groups are (re)made then, idempotently.
         post_migrate.connect(_create_role_groups, dispatch_uid="portico-role-groups")

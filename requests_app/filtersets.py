@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import django_filters
 import django_filters.constants
 from django.core.exceptions import ValidationError
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
@@ -27,7 +28,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     PostgreSQL refuses UTC offsets beyond ±15:59 that ISO 8601 allows (and an error inside a transaction poisons
     it), and years far out of range cannot be stored at all; both are a 400 here, never a database error."""
 
-    def to_python(self, value: object) -> datetime | None:
+    def to_python(self, value: str | datetime | date | None) -> datetime | None:
         parsed = super().to_python(value)
         if parsed is None:
             return None
@@ -51,11 +52,11 @@ class KeyFilter(django_filters.CharFilter):
     joining the related table to compare keys kept it from doing so, as joins run in the order Django writes
     them (portal/settings/base.py). An unknown key matches nothing, as the join did."""
 
-    def __init__(self, *, key: str, **kwargs: object) -> None:
+    def __init__(self, *, key: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.key = key
 
-    def filter(self, queryset: ServiceRequestQuerySet, value: str) -> ServiceRequestQuerySet:
+    def filter(self, queryset: QuerySet[ServiceRequest], value: str) -> QuerySet[ServiceRequest]:
         if value in django_filters.constants.EMPTY_VALUES:
             return queryset
         related = ServiceRequest._meta.get_field(self.field_name).related_model
@@ -88,7 +89,7 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
         model = ServiceRequest
         fields: list[str] = []
 
-    def filter_sla_status(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
+    def filter_sla_status(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> QuerySet[ServiceRequest]:
         return requests_with_sla_status(queryset, value, timezone.now())
 
     def filter_text(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -67,8 +67,9 @@ class KeyValueField(forms.CharField):
 
     widget = forms.Textarea(attrs={"rows": 3})
 
-    def to_python(self, value: Any) -> dict[str, str]:
-        text = super().to_python(value)
+    def to_python(self, value: Any) -> Any:
+        """The text as a `dict[str, str]` (typed Any, as Django's own JSONField, a CharField too, does)."""
+        text = super().to_python(value) or ""
         pairs: dict[str, str] = {}
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -128,10 +129,10 @@ class ServiceRequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         teams = user.teams.all()
         if teams.count() > 1:
-            self.fields["team"].queryset = teams
+            cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
         else:
             del self.fields["team"]
-        self.automation = []
+        self.automation: list[dict[str, Any]] = []
         for action in catalogue_actions():
             names = []
             for spec in schema_description(action):
@@ -209,6 +210,8 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
         if perms.is_program_manager(user):
             vendors = live_vendors(service_request.environment_id)
             engineers = UserModel.objects.filter(vendor__in=vendors, is_active=True)
+        elif service_request.vendor_id is None:
+            engineers = UserModel.objects.none()  # no vendor yet, so no engineer to pick
         else:
             engineers = UserModel.objects.filter(vendor_id=service_request.vendor_id, is_active=True)
         return forms.ModelChoiceField(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
-from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMModelMixin
 
 from . import permissions as perms
 from .catalogue import needs_approval as catalogue_needs_approval
@@ -23,6 +25,29 @@ from .choices import (
 )
 from .constants import SYSTEM_ACTOR
 from .querysets import RequestEventQuerySet, ServiceRequestQuerySet
+
+if TYPE_CHECKING:
+    from django_fsm import Transition
+
+    from portal.models import User
+
+    _Method = TypeVar("_Method", bound=Callable[..., None])
+
+    def transition(
+        *,
+        field: Any,
+        source: Any,
+        target: Any,
+        conditions: list[Callable[[ServiceRequest], bool]] | None = None,
+        permission: Callable[[ServiceRequest, User], bool] | None = None,
+    ) -> Callable[[_Method], _Method]:
+        """django-fsm-2's `transition` as this module uses it. Its own annotations take checks over any Model and
+        any user, which a check written for ServiceRequest and portal's User cannot satisfy (a callable's
+        parameters are contravariant); at run time it is the library's function."""
+        ...
+
+else:
+    from django_fsm import transition
 
 S = RequestState
 
@@ -206,6 +231,11 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     objects = ServiceRequestQuerySet.as_manager()
 
+    if TYPE_CHECKING:  # FSMField adds these for the `state` field when the class is created
+
+        def get_available_state_transitions(self) -> Iterator[Transition]: ...
+        def get_available_user_state_transitions(self, user: User) -> Iterator[Transition]: ...
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [
@@ -366,12 +396,12 @@ class RequestEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.service_request_id} {self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
             raise AppendOnlyError("Audit events cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args: object, **kwargs: object) -> None:
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit events cannot be deleted.")
 
     @property

@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.mail import mail_header_text
+
 from . import permissions as perms
 from .choices import EventKind, VendorRole
 from .models import Notification, RequestEvent
@@ -83,11 +85,14 @@ def notify(event: RequestEvent) -> int:
 
 def _subject(event: RequestEvent) -> str:
     service_request = event.service_request
-    return SUBJECTS[event.kind].format(
-        ref=service_request.reference,
-        title=service_request.title,
-        vendor=service_request.vendor or "—",
-        assignee=service_request.assignee or "—",
+    # Titles and names are user text: a line break in one would make Django refuse the whole e-mail.
+    return mail_header_text(
+        SUBJECTS[event.kind].format(
+            ref=service_request.reference,
+            title=service_request.title,
+            vendor=service_request.vendor or "—",
+            assignee=service_request.assignee or "—",
+        )
     )
 
 

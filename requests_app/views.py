@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -17,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
 from sla.selectors import clock_snapshots
 
@@ -31,11 +33,11 @@ PAGE_SIZE = 25
 HIDDEN_TRANSITIONS = {"auto_close"}
 
 
-def _visible(request: HttpRequest) -> Any:
+def _visible(request: AuthenticatedHttpRequest) -> Any:
     return ServiceRequest.objects.visible_to(request.user).with_related()
 
 
-def _request_or_404(request: HttpRequest, reference: str) -> ServiceRequest:
+def _request_or_404(request: AuthenticatedHttpRequest, reference: str) -> ServiceRequest:
     # The page shows both clocks with their policy and the OLA's vendor.
     return get_object_or_404(
         _visible(request).prefetch_related("clocks__policy", "clocks__vendor"), reference=reference
@@ -49,6 +51,7 @@ class CappedPaginator(Paginator):
 
     COUNT_CAP = 1_000
     capped = False
+    object_list: QuerySet[Any]  # only querysets: the cap is applied in the database
 
     @cached_property
     def count(self) -> int:
@@ -62,11 +65,11 @@ class CappedPaginator(Paginator):
         return f"{self.count:,}+" if self.count and self.capped else f"{self.count:,}"
 
 
-def _page(request: HttpRequest, queryset: Any) -> Page:
+def _page(request: AuthenticatedHttpRequest, queryset: Any) -> Page:
     return CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _requests_page(request: HttpRequest, queryset: Any) -> Page:
+def _requests_page(request: AuthenticatedHttpRequest, queryset: Any) -> Page:
     """A page of requests; every row shows its SLA badge, so the page's clocks are read in one flat query."""
     page = _page(request, queryset)
     snapshots = clock_snapshots(row.pk for row in page)
@@ -75,7 +78,7 @@ def _requests_page(request: HttpRequest, queryset: Any) -> Page:
     return page
 
 
-def _back(request: HttpRequest, service_request: ServiceRequest) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest, service_request: ServiceRequest) -> HttpResponse:
     """Where a POST returns to: a same-site `next` (the queue, the inbox) or the request page."""
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
@@ -94,7 +97,7 @@ LIST_HEADINGS = {
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The requests the viewer can see, searchable and filterable."""
     form = ServiceRequestFilterForm(request.GET or None)
     page = _requests_page(request, form.filter(_visible(request)))
@@ -103,7 +106,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def vendor_queue(request: HttpRequest) -> HttpResponse:
+def vendor_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A vendor's open work, soonest response due first."""
     if not request.user.vendor_id:
         raise PermissionDenied("The queue is for vendor engineers and leads.")
@@ -112,7 +115,7 @@ def vendor_queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def triage_inbox(request: HttpRequest) -> HttpResponse:
+def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The program manager's submitted requests, oldest first, each with its routing suggestion."""
     if not perms.is_program_manager(request.user):
         raise PermissionDenied("The triage inbox is for the program manager.")
@@ -136,7 +139,7 @@ def triage_inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def approvals(request: HttpRequest) -> HttpResponse:
+def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     """eGov DevOps' requests waiting for approval, oldest first."""
     if not perms.is_egov_devops(request.user):
         raise PermissionDenied("Approvals are for eGov DevOps.")
@@ -160,7 +163,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 
 # --- filing ---------------------------------------------------------------------------------------------
 @login_required
-def request_new(request: HttpRequest) -> HttpResponse:
+def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """File a request; works without JavaScript, htmx only adds inline checks."""
     if request.method != "POST" and not perms.files_requests(request.user):
         # Don't offer a form that can only fail; a POST still reaches request_file, which says why (403).
@@ -183,7 +186,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_new_validate(request: HttpRequest) -> HttpResponse:
+def request_new_validate(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Re-render one field of the new-request form with its errors (htmx, on change)."""
     form = ServiceRequestForm(request.POST, user=request.user)
     name = request.GET.get("field", "")
@@ -203,7 +206,7 @@ def request_new_validate(request: HttpRequest) -> HttpResponse:
 
 # --- one request ----------------------------------------------------------------------------------------
 def _action_forms(
-    request: HttpRequest, service_request: ServiceRequest, bound: TransitionForm | None = None
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, bound: TransitionForm | None = None
 ) -> list[TransitionForm]:
     forms = []
     for name in services.allowed_transitions(service_request, request.user):
@@ -219,12 +222,12 @@ def _action_forms(
     return forms
 
 
-def _timeline(request: HttpRequest, service_request: ServiceRequest) -> Any:
+def _timeline(request: AuthenticatedHttpRequest, service_request: ServiceRequest) -> Any:
     return RequestEvent.objects.visible_to(request.user).filter(service_request=service_request).select_related("actor")
 
 
 def _detail(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     service_request: ServiceRequest,
     *,
     bound: TransitionForm | None = None,
@@ -242,14 +245,14 @@ def _detail(
 
 
 @login_required
-def request_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """One request: header, due times, actions, timeline and comments."""
     return _detail(request, _request_or_404(request, reference))
 
 
 @login_required
 @require_POST
-def request_transition(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+def request_transition(request: AuthenticatedHttpRequest, reference: str, name: str) -> HttpResponse:
     """Run one workflow action through its service, then go back (PRG) with a message."""
     service_request = _request_or_404(request, reference)
     spec = services.TRANSITIONS.get(name)
@@ -276,7 +279,7 @@ def request_transition(request: HttpRequest, reference: str, name: str) -> HttpR
 
 @login_required
 @require_POST
-def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
+def request_comment(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """Add a comment; an htmx post gets the refreshed timeline back instead of a redirect."""
     service_request = _request_or_404(request, reference)
     form = CommentForm(request.POST, service_request=service_request, user=request.user)
@@ -302,7 +305,7 @@ def request_comment(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 def _timeline_partial(
-    request: HttpRequest, service_request: ServiceRequest, form: CommentForm, announce: str = ""
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, form: CommentForm, announce: str = ""
 ) -> HttpResponse:
     context = {
         "service_request": service_request,
@@ -315,7 +318,7 @@ def _timeline_partial(
 
 # --- notifications --------------------------------------------------------------------------------------
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """My notifications, newest first; reading the list marks nothing read."""
     queryset = notifications.notification_list(user=request.user).select_related(
         "event__actor", "event__service_request__vendor", "event__service_request__assignee"
@@ -327,7 +330,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def notification_mark_all_read(request: HttpRequest) -> HttpResponse:
+def notification_mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Mark every notification read, then back to the list."""
     changed = notifications.notifications_mark_read(user=request.user)
     messages.success(

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything and run every check and test against PostgreSQL and Redis on localhost:
-# ruff check, ruff format --check, manage.py check, makemigrations --check, pytest. Exits non-zero on any failure.
+# ruff check, ruff format --check, manage.py check, makemigrations --check, mypy (with PORTICO_TYPECHECK=1, see
+# below), pytest. Exits non-zero on any failure.
 #
 # DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portico (pytest-django creates test_portico_gw0, …),
 # REDIS_URL to redis://127.0.0.1:6379/15 (used as is by a run without xdist: `-n 0`); RabbitMQ is
@@ -42,8 +43,14 @@ step "ruff check" "$VENV/bin/ruff" check .
 step "ruff format --check" "$VENV/bin/ruff" format --check .
 step "manage.py check" "$PY" manage.py check
 step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
+step "import contracts (lint-imports)" "$VENV/bin/lint-imports"
+# Off by default until the type errors left in files other work of issue 10 was moving are fixed (portal, demo,
+# requests_app.notifications). `PORTICO_TYPECHECK=1 make test` runs it now; then drop the condition.
+if [ "${PORTICO_TYPECHECK:-0}" = 1 ]; then
+  step "mypy" "$VENV/bin/mypy"
+fi
 # In parallel (pytest-xdist): PORTICO_TEST_WORKERS processes (default: one per core), each with its own test
-# database (test_<name>_gw0, …) and its own redis-server on a free port (portal/testing/brokers.py).
+# database (test_<name>_gw0, …) and its own redis-server on a free port (tests/support/brokers.py).
 # Tests that share something else (the browser, a module's scratch database) carry an xdist_group mark and run on
 # one process. PYTEST_ARGS="-n 0" runs everything in this process.
 step "pytest" "$VENV/bin/pytest" -n "${PORTICO_TEST_WORKERS:-auto}" --dist loadgroup "$@"

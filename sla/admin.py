@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from portal.admin import ReadOnlyAdmin
 
+from .calendars import WEEKDAYS
 from .models import (
     BusinessCalendar,
     CalendarClosure,
@@ -37,7 +38,7 @@ class WorkingHoursFormSet(forms.BaseInlineFormSet):
             intervals.sort()
             for (s1, e1), (s2, e2) in pairwise(intervals):
                 if s2 < e1:
-                    day = dict(WorkingHours._meta.get_field("weekday").choices)[weekday]
+                    day = WEEKDAYS[weekday]
                     raise ValidationError(
                         f"{day}: {s1:%H:%M}–{e1:%H:%M} and {s2:%H:%M}–{e2:%H:%M} overlap; working intervals must not."
                     )

@@ -218,9 +218,9 @@ class WorkingCalendar:
         set_(self, "_holiday_names", names)
 
         extras = self.extra_working_days
-        extras = extras.items() if isinstance(extras, Mapping) else extras
+        extra_pairs = extras.items() if isinstance(extras, Mapping) else extras
         extra: dict[date, Intervals] = {}
-        for day, intervals in extras:
+        for day, intervals in extra_pairs:
             if not isinstance(day, date) or isinstance(day, datetime):
                 raise CalendarError(f"An extra working day must be a date, got {day!r}.")
             if day in extra:

@@ -113,8 +113,12 @@ def replay(
     if goal is not None and started_at is not None:
         # When not running, project from where it stopped as if work went on at once: a paused clock's due time
         # then shifts by exactly the pause when it resumes, and a met clock shows when it would have been due.
-        tail = pauses[-1][0] if paused else (met_at or ended_at)
-        projection = segments if running else [*closed, (tail, None)]
+        projection: list[tuple[datetime, datetime | None]] = segments
+        if not running:
+            tail = pauses[-1][0] if paused else (met_at or ended_at)
+            if tail is None:  # cannot happen: a started clock that is not running was paused, met or cancelled
+                raise AssertionError("a started clock that is not running has no pause, stop or cancel")
+            projection = [*closed, (tail, None)]
         due_at = _crossing(calendar, projection, goal)
         at_risk_at = _crossing(calendar, projection, goal * at_risk_ratio)
     finished_at = met_at or ended_at

@@ -5,6 +5,7 @@ The time math lives in `sla/clock.py` and `sla/ledger.py` (pure); these models h
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -57,11 +58,13 @@ class CalendarPart(models.Model):
     class Meta:
         abstract = True
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    calendar_id: int  # every part has a `calendar` foreign key
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
         self._touch()
 
-    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         result = super().delete(*args, **kwargs)
         self._touch()
         return result
@@ -132,7 +135,7 @@ class CalendarDay(CalendarPart):
     def clean(self) -> None:
         if (self.starts is None) != (self.ends is None):
             raise ValidationError("Give both the start and the end of the working day, or neither.")
-        if self.starts is not None and self.starts >= self.ends:
+        if self.starts is not None and self.ends is not None and self.starts >= self.ends:
             raise ValidationError({"ends": "The working day must end after it starts."})
         if self.kind == CalendarDayKind.HOLIDAY and self.starts is not None:
             raise ValidationError("A holiday has no working hours.")
@@ -322,8 +325,8 @@ class RequestClock(models.Model):
     # The two figures `sla_summary` reads from related rows, named as `sla.selectors.ClockSnapshot` has them.
     @property
     def policy_version(self) -> int | None:
-        return self.policy.version if self.policy_id else None
+        return self.policy.version if self.policy is not None else None
 
     @property
     def vendor_slug(self) -> str | None:
-        return self.vendor.slug if self.vendor_id else None
+        return self.vendor.slug if self.vendor is not None else None

@@ -46,14 +46,14 @@ def _calendar_cached(calendar_id: int, version: datetime) -> tuple[WorkingCalend
         if stored.country
         else {}
     )
-    extra_days = {}
+    extra_days: dict[date, list[tuple[time, time]]] = {}
     for day in stored.days.all():
         if day.kind == "holiday":
             holidays[day.date] = day.name
         else:
             holidays.pop(day.date, None)
             default = weekly[day.date.weekday()] or weekly[0] or [(time(9, 30), time(18))]
-            extra_days[day.date] = [(day.starts, day.ends)] if day.starts else default
+            extra_days[day.date] = [(day.starts, day.ends)] if day.starts and day.ends else default
     closures = [Closure(c.starts_at, c.ends_at, c.reason) for c in stored.closures.all()]
     calendar = WorkingCalendar.build(
         timezone=stored.timezone,
@@ -76,16 +76,17 @@ def _span(starts: time, ends: time) -> timedelta:
 
 def stored_calendar_for(environment: Environment) -> BusinessCalendar:
     """The environment's working calendar, or the national default when none is set."""
-    if environment.calendar_id:
+    if environment.calendar is not None:  # no query when calendar_id is None
         return environment.calendar
-    # Remembered on the environment object: a request page or a bulk replay asks several times per request.
-    default = getattr(environment, "_default_calendar", None)
+    # Remembered on the environment object (in its __dict__, as cached_property does): a request page or a bulk
+    # replay asks several times per request.
+    default: BusinessCalendar | None = vars(environment).get("_default_calendar")
     if default is None:
         default = BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG).first()
         if default is None:
             ensure_defaults()
             default = BusinessCalendar.objects.get(slug=DEFAULT_CALENDAR_SLUG)
-        environment._default_calendar = default
+        vars(environment)["_default_calendar"] = default
     return default
 
 

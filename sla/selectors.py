@@ -112,10 +112,10 @@ def sla_summary(
     if clocks is None:
         clocks = getattr(service_request, "clock_snapshots", None)
     rows = service_request.clocks.all() if clocks is None else clocks
-    clocks = {(c.clock, c.measure): c for c in rows}
+    by_key: dict[tuple[str, str], RequestClock | ClockSnapshot] = {(c.clock, c.measure): c for c in rows}
     result: dict[str, Any] = {}
     for clock in (Clock.SLA, Clock.OLA):
-        response, resolution = clocks.get((clock, Measure.RESPONSE)), clocks.get((clock, Measure.RESOLUTION))
+        response, resolution = by_key.get((clock, Measure.RESPONSE)), by_key.get((clock, Measure.RESOLUTION))
         either = resolution or response
         result[clock.value] = {
             "response": clock_reading(response, now),

@@ -189,7 +189,7 @@ def sla_compute(
     """Replay the request's ledger (optionally under a candidate policy) without writing anything."""
     rows = entries if entries is not None else _ledger_of(service_request)
     policy = policy or _policy_of(service_request, rows)
-    results = {}
+    results: dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]] = {}
     for clock in (Clock.SLA, Clock.OLA):
         clock_rows = [ledger.Entry(kind=r.kind, at=r.at, measure=r.measure or None) for r in rows if r.clock == clock]
         starts = [r.at for r in rows if r.clock == clock and r.kind in (LedgerKind.START, LedgerKind.VENDOR_CHANGE)]
@@ -254,7 +254,7 @@ def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEnt
     RequestClock.objects.bulk_create(
         [
             RequestClock(**row)
-            for row in clock_rows(service_request, computed, ola_vendor_id=(ola_vendors or [None])[-1])
+            for row in clock_rows(service_request, computed, ola_vendor_id=ola_vendors[-1] if ola_vendors else None)
         ],
         update_conflicts=True,
         unique_fields=["service_request", "clock", "measure"],

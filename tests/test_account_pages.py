@@ -192,7 +192,7 @@ def test_the_tokens_page_lists_only_my_tokens_with_their_status(client, world):
 def test_creating_a_token_shows_its_key_once(client, world):
     client.force_login(world.requester)
 
-    response = client.post(TOKENS, {"name": "CI pipeline", "expires_in_days": "30"})
+    response = client.post(TOKENS, {"name": "CI pipeline", "expires_in_days": "30", "scopes": ["read", "write"]})
 
     html = response.content.decode()
     key = re.search(r'<code id="token-key">(pt_[0-9a-f]+)</code>', html).group(1)

@@ -44,7 +44,8 @@ def wsgi_keeps_the_test_transaction():
 def fuzz_targets(world, wsgi_keeps_the_test_transaction) -> dict[str, str]:
     """The rows the fuzzer aims at, and the PM's bearer token."""
     service_request = walk_to(world, RequestState.IN_PROGRESS)
-    _, key = api_token_create(user=world.pm, name="fuzzer")
+    # Every scope, so token creation is fuzzed too (a token without `tokens` gets 403 there before any input check).
+    _, key = api_token_create(user=world.pm, name="fuzzer", scopes=["read", "write", "tokens"])
     spare, _ = api_token_create(user=world.pm, name="to revoke")
     return {"reference": service_request.reference, "token_id": str(spare.pk), "key": key}
 

@@ -149,7 +149,7 @@ def filing_json(o: Objects) -> dict[str, Any]:
 COMMENT = {"body": "Checking in from the matrix."}
 RESOLVE = {"reason": "Done"}
 RESOLVE_FORM = {"resolve-reason": "Done"}  # the page's form fields carry the action's name as prefix
-TOKEN = {"name": "matrix", "expires_in_days": "30"}
+TOKEN = {"name": "matrix", "expires_in_days": "30", "scopes": ["read", "write"]}
 DETAIL = ref("request-detail")
 
 CALLS: dict[tuple[str, ...], Call] = {

@@ -40,18 +40,13 @@ from portal.models import OutboxMessage
 from portal.outbox import SWEEP_GRACE, outbox_dispatch
 from requests_app.choices import EventKind, Priority, RequestType
 from requests_app.models import RequestEvent, ServiceRequest
+from tests.support.waiting import free_port, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 QUEUE = "celery"
 API_LIST = "/api/v1/requests/"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _api_filing(world, **overrides) -> dict:
@@ -105,11 +100,10 @@ class RedisServer:
             "--daemonize", "no", "--dir", str(self.workdir),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            assert self.process.poll() is None, "redis-server exited at start"
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.05)
+        process = self.process
+        answered = wait_until(lambda: self._answers() or process.poll() is not None, seconds=10, interval=0.05)
+        assert process.poll() is None, "redis-server exited at start"
+        assert answered, "redis-server did not start"
 
     def stop(self) -> None:
         if self.process is None:
@@ -138,7 +132,7 @@ def _use_broker(url: str) -> None:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """Our own redis-server, made Celery's broker for the test; the configured broker is restored afterwards."""
-    server = RedisServer(_free_port(), tmp_path)
+    server = RedisServer(free_port(), tmp_path)
     server.start()
     original = app.conf.broker_url
     _use_broker(server.url)
@@ -287,7 +281,7 @@ def test_when_postgres_refuses_connections_probes_api_and_pages_say_so_and_recov
     database = connections["default"]
     port = database.settings_dict["PORT"]
     database.close()
-    database.settings_dict["PORT"] = str(_free_port())  # nothing listens there: every connect is refused
+    database.settings_dict["PORT"] = str(free_port())  # nothing listens there: every connect is refused
     try:
         ready = client.get("/readyz")
         api = client.get(API_LIST)

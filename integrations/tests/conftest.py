@@ -1,4 +1,5 @@
-"""Stub servers and real adapters pointed at them. No database, no monkeypatching: HTTP over loopback."""
+"""Real adapters pointed at the stub servers (the `*_stub` fixtures come from tests/support/stubs.py). No database,
+no monkeypatching: HTTP over loopback."""
 
 from __future__ import annotations
 
@@ -21,22 +22,10 @@ FAST_TIMEOUT = 0.3
 
 
 @pytest.fixture
-def k8s_stub() -> Iterator[KubernetesStub]:
-    with KubernetesStub() as stub:
-        yield stub
-
-
-@pytest.fixture
 def k8s(k8s_stub: KubernetesStub) -> Iterator[KubernetesAdapter]:
     adapter = KubernetesAdapter(KubernetesConfig(url=k8s_stub.url, token=k8s_stub.token, timeout=TIMEOUT))
     yield adapter
     adapter.close()
-
-
-@pytest.fixture
-def gitlab_stub() -> Iterator[GitLabStub]:
-    with GitLabStub() as stub:
-        yield stub
 
 
 @pytest.fixture
@@ -45,25 +34,11 @@ def gitlab(gitlab_stub: GitLabStub) -> GitLabAdapter:
 
 
 @pytest.fixture
-def jenkins_stub() -> Iterator[JenkinsStub]:
-    with JenkinsStub() as stub:
-        stub.add_job("deploy")
-        stub.add_job("team/release", result="FAILURE")
-        yield stub
-
-
-@pytest.fixture
 def jenkins(jenkins_stub: JenkinsStub) -> JenkinsAdapter:
     config = JenkinsConfig(
         url=jenkins_stub.url, user=jenkins_stub.user, api_token=jenkins_stub.api_token, timeout=TIMEOUT
     )
     return JenkinsAdapter(config)
-
-
-@pytest.fixture
-def jira_stub() -> Iterator[JiraStub]:
-    with JiraStub() as stub:
-        yield stub
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import pytest
 
 from integrations.jira.stub import JiraStub
 from integrations.tests.conftest import TIMEOUT
-from integrations.tests.conftest import jira_stub as jira_stub  # the stub server fixture, shared with the adapter tests
 
 JIRA_TOKEN_ENV = "PORTICO_TEST_JIRA_TOKEN"
 JIRA_WEBHOOK_ENV = "PORTICO_TEST_JIRA_WEBHOOK_SECRET"

@@ -43,7 +43,14 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "apiToken"
 
     def get_security_definition(self, auto_schema: object) -> dict:
-        return {"type": "http", "scheme": "bearer", "description": "A personal token from POST /api/v1/me/tokens/."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "A personal token from POST /api/v1/me/tokens/. Its scopes decide what it may call: `read` for GET, "
+                "`write` for every other method, `tokens` to create and revoke tokens; anything else answers 403."
+            ),
+        }
 
 
 PAGE_ERRORS = {
@@ -70,4 +77,21 @@ def document_page_errors(result: dict, generator: object, request: object, publi
                         "description": description,
                     },
                 )
+    return result
+
+
+def document_token_scopes(result: dict, generator: object, request: object, public: bool) -> dict:
+    """drf-spectacular post-processing hook: every call that changes something can answer 403 to a token without
+    the `write` scope (portal.tokens.TokenScopePermission), whether or not its view listed 403."""
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in ("post", "put", "patch", "delete") or not isinstance(operation, dict):
+                continue
+            operation.setdefault("responses", {}).setdefault(
+                "403",
+                {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    "description": ERROR_DESCRIPTIONS[403],
+                },
+            )
     return result

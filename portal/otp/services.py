@@ -29,12 +29,13 @@ def otp_staff_rule_register(rule: Callable[[User], bool]) -> None:
 
 
 def otp_enforced_for(user: User) -> bool:
-    """True when the staff rule makes two-factor mandatory for `user`, device or not."""
+    """True when the staff rule makes two-factor mandatory for `user`, device or not: Django's own staff (the admin
+    site's users and superusers) and whoever a registered rule names (the program manager, eGov DevOps)."""
     if not settings.PORTICO_REQUIRE_OTP_FOR_STAFF:
         return False
     if not _staff_rules:  # fail closed: the setting is on but no app said who staff are
         raise ImproperlyConfigured("PORTICO_REQUIRE_OTP_FOR_STAFF is on, but no app registered who staff are.")
-    return any(rule(user) for rule in _staff_rules)
+    return user.is_staff or user.is_superuser or any(rule(user) for rule in _staff_rules)
 
 
 def otp_confirmed_device(user: User) -> TOTPDevice | None:

@@ -152,7 +152,8 @@ REST_FRAMEWORK = {
         # DRF's session authentication, refusing (403) a session that still owes its two-factor code.
         "portal.otp.authentication.OtpSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # An API token also needs the scope for the call: read for GET, write for the rest (portal.tokens).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "portal.tokens.TokenScopePermission"],
     "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.PortalPagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -178,22 +179,33 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         # Paginated lists answer 400/404 for bad pages; found by the API fuzz test (tests/test_api_fuzz.py).
         "portal.api.schema.document_page_errors",
+        # Writes answer 403 to a token without the write scope (portal.tokens.TokenScopePermission).
+        "portal.api.schema.document_token_scopes",
     ],
     "ENUM_NAME_OVERRIDES": {
         "RequestStateEnum": "requests_app.choices.RequestState",
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
+        "TokenScopeEnum": "portal.choices.TokenScope",
     },
 }
 
 # --- Security ------------------------------------------------------------------------------------------
-# Log-in lockout (django-axes): this many failures for one username from one address lock that pair out for
-# PORTICO_LOGIN_LOCKOUT_MINUTES; API tokens never go through it. Counted in the database, so every web process
-# shares the count.
+# Log-in lockout (django-axes). Three counts of failed log-ins within PORTICO_LOGIN_LOCKOUT_MINUTES, each with its own
+# limit; reaching any one refuses further log-ins (even with the right password) until the oldest failures age out:
+#   one username from one address:   PORTICO_LOGIN_FAILURE_LIMIT (5): a person mistyping locks only themselves;
+#   one username from any address:   PORTICO_LOGIN_USERNAME_FAILURE_LIMIT (10): guessing one account from many places;
+#   one address, for any usernames:  PORTICO_LOGIN_IP_FAILURE_LIMIT (20): one password tried across many accounts.
+# The address is the client's as PORTICO_PROXY_COUNT says (behind an uncounted proxy, every client shares its address).
+# A successful log-in forgives only that username's failures. API tokens never go through it. Counted in the
+# database, so every web process shares the counts.
 AXES_FAILURE_LIMIT = env.int("PORTICO_LOGIN_FAILURE_LIMIT", default=5)
+PORTICO_LOGIN_USERNAME_FAILURE_LIMIT = 10
+PORTICO_LOGIN_IP_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTICO_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username", "ip_address"]
+AXES_HANDLER = "portal.security.LoginThrottleHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "portal.security.client_ip"
@@ -202,8 +214,22 @@ AXES_VERBOSE = False  # no banner on every process start; lockouts are still log
 # address, since without a proxy that strips it the header is whatever the client wrote.
 PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
 
+# The longest a personal API token may live, in days, by its owner's role (requests_app.roles.Role values; "admin"
+# is Django's staff and superusers; "default" every role not named). The shortest that applies wins, never above 365:
+# the wider a role's reach, the sooner its tokens expire.
+PORTICO_API_TOKEN_MAX_DAYS = {
+    "default": 365,
+    "vendor_engineer": 180,
+    "vendor_lead": 180,
+    "program_manager": 90,
+    "egov_devops": 90,
+    "admin": 30,
+}
+
 # Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
-# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager and eGov DevOps must set one up before anything else.
+# PORTICO_REQUIRE_OTP_FOR_STAFF the program manager, eGov DevOps and Django staff (is_staff, superusers) must set one
+# up before anything else. Off here, so the embedded demo and the tests log in with a password alone; production.py
+# turns it on unless the environment says otherwise.
 PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=False)
 OTP_TOTP_ISSUER = "Portico"
 

@@ -24,3 +24,5 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Whoever sees and steers every request, and Django's staff, log in with a second factor unless explicitly turned off.
+PORTICO_REQUIRE_OTP_FOR_STAFF = env.bool("PORTICO_REQUIRE_OTP_FOR_STAFF", default=True)

@@ -1,1 +1,1 @@
-"""Helpers shared by tests across apps; never imported by the running portal."""
+"""Test helpers the kernel offers every app (stub servers for what the kernel talks to)."""

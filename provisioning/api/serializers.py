@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from portal.models import User
 from provisioning.models import ProvisioningRun, ProvisioningStep
 
 
@@ -26,7 +27,9 @@ class ProvisioningStepSerializer(serializers.ModelSerializer):
 
 class ProvisioningRunSerializer(serializers.ModelSerializer):
     request = serializers.CharField(source="service_request.reference", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     steps = ProvisioningStepSerializer(many=True, read_only=True)
 
     class Meta:

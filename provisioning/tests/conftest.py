@@ -1,4 +1,5 @@
-"""Stub servers, Connection rows pointing at them, and helpers that file requests with parameters and drive runs.
+"""Connection rows pointing at the stub servers (the `k8s_stub`, `gitlab_stub` and `jenkins_stub` fixtures come
+from tests/support/stubs.py), and helpers that file requests with parameters and drive runs.
 
 Real adapters over HTTP against the stubs; the token reaches the adapter through the environment variable the
 Connection names (set with monkeypatch.setenv: environment config, not a patched client library).
@@ -6,14 +7,10 @@ Connection names (set with monkeypatch.setenv: environment config, not a patched
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from integrations.gitlab.stub import GitLabStub
-from integrations.jenkins.stub import JenkinsStub
-from integrations.kubernetes.stub import KubernetesStub
 from integrations.models import Connection
 
 TOKEN_ENV = {
@@ -21,26 +18,6 @@ TOKEN_ENV = {
     "gitlab": "PORTICO_TEST_GITLAB_TOKEN",
     "jenkins": "PORTICO_TEST_JENKINS_TOKEN",
 }
-
-
-@pytest.fixture
-def k8s_stub() -> Iterator[KubernetesStub]:
-    with KubernetesStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def gitlab_stub() -> Iterator[GitLabStub]:
-    with GitLabStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def jenkins_stub() -> Iterator[JenkinsStub]:
-    with JenkinsStub() as stub:
-        stub.add_job("deploy")
-        stub.add_job("team/release", result="FAILURE")
-        yield stub
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.schema import error_responses
+from portal.http import AuthenticatedRequest
 
 from ..selectors import report_week_default, report_weekly
 from .serializers import ReportQuerySerializer, WeeklyReportSerializer
@@ -22,7 +22,7 @@ class ReportSlaView(APIView):
         parameters=[ReportQuerySerializer],
         responses={200: WeeklyReportSerializer, **error_responses(400, 401, 403)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         query = ReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data

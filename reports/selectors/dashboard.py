@@ -43,7 +43,9 @@ def report_dashboard(*, user: User | None, now: datetime | None = None, tz: str 
     week = report_weekly(user=user, week=week_containing(now, tz=tz).label, tz=tz, now=now)
     scope = _scope(user, vendor=None, environment=None, priority=None, request_type=None)
     rows = list(scope.requests.open().order_by().values("state", "priority", "vendor_id").annotate(n=Count("pk")))
-    by_state, by_priority, by_vendor = Counter(), Counter(), Counter()
+    by_state: Counter[str] = Counter()
+    by_priority: Counter[str] = Counter()
+    by_vendor: Counter[int | None] = Counter()
     for row in rows:  # groups of (state, priority, vendor), not requests
         by_state[row["state"]] += row["n"]
         by_priority[row["priority"]] += row["n"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -27,6 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,6 +36,7 @@ from requests_app.catalogue import request_type_choices
 from requests_app.choices import EventKind, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendor
 from requests_app.permissions import sees_every_vendors_report, sees_reports
+from requests_app.querysets import ServiceRequestQuerySet
 from sla import conditions
 from sla.choices import Clock, Measure
 from sla.models import RequestClock
@@ -93,7 +95,7 @@ class _Scope:
     `related()` is exact because every report scope is "everything" (staff, the system) or "one vendor's
     requests" (a vendor lead), both of which the filters alone describe."""
 
-    requests: QuerySet
+    requests: ServiceRequestQuerySet
     filters: dict[str, Any]
     vendor: Vendor | None
 
@@ -139,7 +141,7 @@ def _scope(
         requests = ServiceRequest.objects.visible_to(user)
     filters: dict[str, Any] = {}
     vendor_obj = None
-    if own_vendor:
+    if own_vendor and user is not None:  # own_vendor is only set for a signed-in vendor lead
         vendor_obj = user.vendor
         filters["vendor_id"] = user.vendor_id
     elif vendor:
@@ -173,12 +175,12 @@ def _clocks(scope: _Scope) -> QuerySet:
     return clocks
 
 
-def _request_keys(prefix: str = "") -> dict[str, F]:
+def _request_keys(prefix: str = "") -> dict[str, Combinable]:
     return {KEYS[d]: F(f"{prefix}{REQUEST_FIELDS[d]}") for d in DIMENSIONS}
 
 
 # --- rolling grouped rows up (rows are groups of the four dimensions, never requests) ------------------
-def _rollup(rows: Iterable[dict[str, Any]], measures: Iterable[str]) -> dict[str, dict[Any, Counter]]:
+def _rollup(rows: Iterable[Mapping[str, Any]], measures: Iterable[str]) -> dict[str, dict[Any, Counter]]:
     """Sum grouped rows into the whole scope ("all" → None) and each dimension's values."""
     measures = tuple(measures)
     out: dict[str, dict[Any, Counter]] = {"all": defaultdict(Counter), **{d: defaultdict(Counter) for d in DIMENSIONS}}
@@ -211,7 +213,7 @@ def _flow_rows(scope: _Scope, start: datetime, end: datetime) -> list[dict[str, 
     )
 
 
-def _reopen_rows(scope: _Scope, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def _reopen_rows(scope: _Scope, start: datetime, end: datetime) -> list[Mapping[str, Any]]:
     """Requests with a reopen event in the period, per group."""
     return list(
         RequestEvent.objects.filter(scope.related(), _period("created_at", start, end), kind=EventKind.REOPEN)

@@ -118,12 +118,20 @@ def sla_block(summary: dict[str, Any]) -> dict[str, Any]:
 class ServiceRequestSerializer(portal_fields.ModelSerializer):
     """A request as the API shows it, with where its SLA clocks stand now."""
 
-    environment = serializers.SlugRelatedField(read_only=True, slug_field="code")
-    stack = serializers.SlugRelatedField(read_only=True, slug_field="code", allow_null=True)
-    team = serializers.SlugRelatedField(read_only=True, slug_field="slug")
-    requester = serializers.SlugRelatedField(read_only=True, slug_field="username")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
-    assignee = serializers.SlugRelatedField(read_only=True, slug_field="username", allow_null=True)
+    environment: serializers.SlugRelatedField[Environment] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code"
+    )
+    stack: serializers.SlugRelatedField[Stack] = serializers.SlugRelatedField(
+        read_only=True, slug_field="code", allow_null=True
+    )
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    requester: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug", allow_null=True
+    )
+    assignee: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username", allow_null=True
+    )
     sla = serializers.SerializerMethodField()
     ola = serializers.SerializerMethodField()
 
@@ -159,7 +167,8 @@ class ServiceRequestSerializer(portal_fields.ModelSerializer):
         read_only_fields = fields
 
     def _summary(self, service_request: ServiceRequest) -> dict[str, Any]:
-        cache = self.context.setdefault("sla_summaries", {})
+        # The context is the dict the view passed in; DRF's stubs type it as a read-only Mapping.
+        cache = self.context.setdefault("sla_summaries", {})  # type: ignore[attr-defined]
         if service_request.pk not in cache:
             snapshots = self.context.get("clocks")  # a list's clocks, read in one query by the view
             cache[service_request.pk] = sla_summary(
@@ -236,10 +245,14 @@ class TransitionSerializer(serializers.Serializer):
     """A transition the user may run now, and what it asks for."""
 
     name = serializers.CharField()
-    label = serializers.CharField()
+    # `label` and `fields` shadow Field.label and Serializer.fields only in the stubs: DRF's metaclass pops declared
+    # fields off the class.
+    label = serializers.CharField()  # type: ignore[assignment]
     reason_label = serializers.CharField()
     reason_required = serializers.BooleanField()
-    fields = serializers.ListField(child=serializers.CharField(), help_text="Extra fields the transition takes.")
+    fields = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="Extra fields the transition takes."
+    )
 
 
 class TransitionInputSerializer(StrictSerializer):
@@ -260,7 +273,7 @@ class TransitionInputSerializer(StrictSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         taken = {"reason", *self.context.get("fields", ())}
-        for name in [name for name in self.fields if name not in taken]:
+        for name in [name for name in self.fields.keys() if name not in taken]:  # noqa: SIM118 (the stubs iterate values)
             del self.fields[name]
 
 
@@ -268,7 +281,7 @@ class TransitionInputSerializer(StrictSerializer):
 class EventSerializer(portal_fields.ModelSerializer):
     """One line of the timeline."""
 
-    actor = serializers.SlugRelatedField(
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         read_only=True, slug_field="username", allow_null=True, help_text="null means Portico."
     )
     # "" for events that change no state (comments); declared so the schema admits it.
@@ -282,7 +295,9 @@ class EventSerializer(portal_fields.ModelSerializer):
 
 
 class CommentSerializer(portal_fields.ModelSerializer):
-    author = serializers.SlugRelatedField(source="actor", read_only=True, slug_field="username", allow_null=True)
+    author: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        source="actor", read_only=True, slug_field="username", allow_null=True
+    )
     body = serializers.CharField(source="message", read_only=True)
 
     class Meta:
@@ -331,16 +346,21 @@ class VendorSerializer(portal_fields.ModelSerializer):
         read_only_fields = fields
 
     def get_environments(self, vendor: Vendor) -> list[str]:
-        # `live_onboardings` is prefetched by the viewset.
-        return [onboarding.environment.code for onboarding in vendor.live_onboardings]
+        # `live_onboardings` is prefetched by the viewset (Prefetch to_attr), which the model's type cannot know;
+        # typing the parameter WithAnnotations[...] instead would break drf-spectacular's get_type_hints().
+        return [onboarding.environment.code for onboarding in vendor.live_onboardings]  # type: ignore[attr-defined]
 
 
 # --- the signed-in user -----------------------------------------------------------------------------------
 class MeSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="get_full_name", read_only=True)
     role = serializers.SerializerMethodField()
-    teams = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    teams: serializers.RelatedField[Team, str, str] | serializers.ManyRelatedField = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="slug"
+    )
+    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug", allow_null=True
+    )
     # Declared so the schema admits "" (not a vendor member); ModelSerializer drops allow_blank on read-only fields.
     vendor_role = serializers.ChoiceField(choices=VendorRole.choices, allow_blank=True, read_only=True)
 

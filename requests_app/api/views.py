@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from portal.api.filters import StableOrderingFilter
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
+from portal.http import AuthenticatedRequest
 from requests_app import services
 from requests_app.choices import EventKind, OnboardingStatus
 from requests_app.filtersets import ServiceRequestFilterSet
@@ -71,6 +72,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     filterset_class = ServiceRequestFilterSet
     ordering_fields = ["response_due_at", "resolution_due_at", "created_at"]
+    request: AuthenticatedRequest
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
@@ -78,10 +80,9 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         return queryset.prefetch_related(None) if self.action == "list" else queryset
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        serializer = self.get_serializer(page, many=True)
-        serializer.context["clocks"] = clock_snapshots(row.pk for row in page)
-        return self.get_paginated_response(serializer.data)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        context = {**self.get_serializer_context(), "clocks": clock_snapshots(row.pk for row in page)}
+        return self.get_paginated_response(self.get_serializer(page, many=True, context=context).data)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters and ordering shape lists; a request named by its reference is found whatever the query says.
@@ -98,7 +99,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         request=ServiceRequestFileSerializer,
         responses={201: ServiceRequestSerializer, **error_responses(400, 401, 403)},
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         fields = _parse(ServiceRequestFileSerializer, request.data)
         service_request = services.request_file(actor=request.user, **fields)
         return self._render(service_request, status.HTTP_201_CREATED)
@@ -108,7 +109,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         request=ServiceRequestUpdateSerializer,
         responses={200: ServiceRequestSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
-    def partial_update(self, request: Request, reference: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = self.get_object()
         changes = _parse(ServiceRequestUpdateSerializer, request.data)
         reason = changes.pop("reason", "")
@@ -120,7 +121,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         responses={200: TransitionSerializer(many=True), **error_responses(401, 404)},
     )
     @action(detail=True, methods=["get"], url_path="transitions", pagination_class=None, filter_backends=[])
-    def transitions(self, request: Request, reference: str) -> Response:
+    def transitions(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = self.get_object()
         allowed = [
             {"name": name, **asdict(services.TRANSITIONS[name])}
@@ -144,7 +145,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         url_name="transition",
         filter_backends=[],
     )
-    def transition(self, request: Request, reference: str, name: str) -> Response:
+    def transition(self, request: AuthenticatedRequest, reference: str, name: str) -> Response:
         service_request = self.get_object()
         # Refusals (404/409/403) come before input errors, so a 400 never hides that the step is impossible.
         services.request_transition_check(service_request, name, actor=request.user)
@@ -165,7 +166,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         responses={201: CommentSerializer, **error_responses(400, 401, 404)},
     )
     @action(detail=True, methods=["get", "post"], filter_backends=[])
-    def comments(self, request: Request, reference: str) -> Response:
+    def comments(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = self.get_object()
         if request.method == "POST":
             fields = _parse(CommentInputSerializer, request.data)

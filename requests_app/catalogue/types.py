@@ -5,9 +5,9 @@ call (plus, if it automates against a new system, that system's adapter); nothin
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from portal.exceptions import NotFound, ValidationFailed
 
@@ -81,12 +81,22 @@ def request_type_choices() -> list[tuple[str, str]]:
     return [(spec.code, spec.label) for spec in _TYPES.values()]
 
 
-class TypeChoices:
-    """An iterable of the current (code, label) pairs, re-read on every pass, for fields that take an iterable
+class TypeChoices(Sequence[tuple[str, str]]):
+    """A sequence of the current (code, label) pairs, re-read on every pass, for fields that take a sequence
     rather than a callable (DRF's ChoiceField copies its choices when each serializer is built)."""
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(request_type_choices())
+
+    def __len__(self) -> int:
+        return len(_TYPES)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, str]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | Sequence[tuple[str, str]]:
+        return request_type_choices()[index]
 
 
 TYPE_CHOICES = TypeChoices()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable data sets.")
         parser.add_argument("--batch-size", type=int, default=20_000, help="Requests written per transaction.")
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["logins"]:
             self._logins()
             return

@@ -1,6 +1,6 @@
 """Real brokers for tests: Redis and RabbitMQ, kept apart per pytest-xdist worker and per test.
 
-A pytest plugin (root conftest's `pytest_plugins`):
+A pytest plugin (root conftest's `pytest_plugins`), used by tests/support/worker.py:
 - each xdist worker publishes to a redis-server of its own, started for the session on a free port (without xdist,
   REDIS_URL's server as before), so no other process's Celery worker takes its tasks, nor its Celery worker
   theirs; subprocesses inherit it through REDIS_URL;
@@ -57,7 +57,7 @@ def use_broker(url: str) -> None:
 
 def rabbitmqctl(*args: str) -> str:
     command = ["rabbitmqctl", "-q", *args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stdout}{result.stderr}")
     return result.stdout
@@ -137,9 +137,7 @@ def _redis_server_per_xdist_worker(tmp_path_factory: pytest.TempPathFactory) -> 
         shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", "no", "--dir", str(tmp_path_factory.mktemp("redis")),
     ]  # fmt: skip
-    server = subprocess.Popen(  # noqa: S603
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
-    )
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url, socket_connect_timeout=1)
     deadline = time.monotonic() + 30
