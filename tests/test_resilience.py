@@ -101,7 +101,7 @@ class RedisServer:
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         process = self.process
-        answered = wait_until(lambda: self._answers() or process.poll() is not None, seconds=10, interval=0.05)
+        answered = wait_until(lambda: self._answers() or process.poll() is not None, seconds=30, interval=0.05)
         assert process.poll() is None, "redis-server exited at start"
         assert answered, "redis-server did not start"
 
