@@ -10,8 +10,16 @@ from portal.models import User
 from requests_app.models import Environment, Stack, Team, Vendor
 from requests_app.tests import factories as f
 
-# A real Celery worker (`start_worker`, `broker`) and the stub servers (`k8s_stub`, `gitlab_stub`, `jenkins_stub`).
-pytest_plugins = ["tests.support.worker", "tests.support.stubs"]
+# A real Celery worker (`start_worker`) on Redis or RabbitMQ (`celery_broker`, a redis-server per pytest-xdist
+# worker), and the stub servers (`k8s_stub`, `gitlab_stub`, `jenkins_stub`).
+pytest_plugins = ["tests.support.brokers", "tests.support.worker", "tests.support.stubs"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the browser tests share one process: one Chromium at a time."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @dataclass

@@ -12,6 +12,7 @@ from django.utils import timezone
 from kombu import pools
 from kombu.pools import ProducerPool
 
+from .broker import broker_kind
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -42,11 +43,15 @@ def _producers() -> ProducerPool:
     kombu keeps one pool per broker URL and options, so this is built once per process."""
     from portal.celery import app
 
-    options = {}
-    if app.conf.broker_url.startswith(("redis:", "rediss:")):
-        timeout = settings.PORTICO_OUTBOX_PUBLISH_TIMEOUT
+    timeout = settings.PORTICO_OUTBOX_PUBLISH_TIMEOUT
+    options: dict[str, float] = {}
+    kind = broker_kind(app.conf.broker_url)
+    if kind == "redis":
         options = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
-    return pools.producers[app.connection_for_write(transport_options=options)]
+    elif kind == "amqp":
+        # The handshake waits connect_timeout; each read (a publisher confirm) and write waits the others.
+        options = {"read_timeout": timeout, "write_timeout": timeout}
+    return pools.producers[app.connection_for_write(connect_timeout=timeout, transport_options=options)]
 
 
 def _publish(message: OutboxMessage) -> bool:

@@ -3,8 +3,9 @@
 # ruff check, ruff format --check, manage.py check, makemigrations --check, mypy (with PORTICO_TYPECHECK=1, see
 # below), pytest. Exits non-zero on any failure.
 #
-# DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portico (pytest-django creates test_portico),
-# REDIS_URL to redis://127.0.0.1:6379/15. Extra arguments go to pytest (e.g. `make test PYTEST_ARGS="-k race"`).
+# DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/portico (pytest-django creates test_portico_gw0, …),
+# REDIS_URL to redis://127.0.0.1:6379/15 (used as is by a run without xdist: `-n 0`); RabbitMQ is
+# guest@127.0.0.1:5672, a virtual host per test. Extra arguments go to pytest (`make test PYTEST_ARGS="-k race"`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PORTICO_ROOT"
@@ -44,7 +45,11 @@ step "manage.py check" "$PY" manage.py check
 step "makemigrations --check" "$PY" manage.py makemigrations --check --dry-run
 step "import contracts (lint-imports)" "$VENV/bin/lint-imports"
 step "mypy" "$VENV/bin/mypy"
-step "pytest" "$VENV/bin/pytest" "$@"
+# In parallel (pytest-xdist): PORTICO_TEST_WORKERS processes (default: one per core), each with its own test
+# database (test_<name>_gw0, …) and its own redis-server on a free port (tests/support/brokers.py).
+# Tests that share something else (the browser, a module's scratch database) carry an xdist_group mark and run on
+# one process. PYTEST_ARGS="-n 0" runs everything in this process.
+step "pytest" "$VENV/bin/pytest" -n "${PORTICO_TEST_WORKERS:-auto}" --dist loadgroup "$@"
 
 if [ "${#failed[@]}" -gt 0 ]; then
   printf '\033[31mFAILED: %s\033[0m\n' "${failed[@]}" >&2

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -40,6 +42,14 @@ def command_of(service: dict) -> list[str]:
     return command.split() if isinstance(command, str) else command
 
 
+def shell_steps(service: dict) -> list[list[str]]:
+    """The commands of a `sh -c "a && b"` service, each split into words; a plain command is one step."""
+    command = command_of(service)
+    if command[:2] != ["sh", "-c"]:
+        return [command]
+    return [shlex.split(step) for step in command[2].split("&&")]
+
+
 def test_the_settings_scan_finds_the_variables_it_should():
     names = settings_variables()
     assert names >= REQUIRED_IN_PRODUCTION
@@ -47,12 +57,14 @@ def test_the_settings_scan_finds_the_variables_it_should():
 
 
 def test_compose_has_every_service(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "rabbitmq", "migrate", "web", "worker", "beat"}
 
 
 def test_each_app_service_runs_the_right_command(compose):
     services = compose["services"]
-    assert command_of(services["migrate"])[:3] == ["python", "manage.py", "migrate"]
+    # As the owner: the application role's grants first (tables this release creates inherit them), then migrate.
+    steps = shell_steps(services["migrate"])
+    assert [step[:3] for step in steps] == [["python", "manage.py", "db_roles"], ["python", "manage.py", "migrate"]]
     web = command_of(services["web"])
     assert web[0] == "gunicorn" and "portal.wsgi:application" in web
     assert command_of(services["worker"])[:4] == ["celery", "-A", "portal", "worker"]
@@ -68,6 +80,9 @@ def test_app_services_use_production_settings_and_only_variables_the_settings_re
     assert environment["DJANGO_SETTINGS_MODULE"] == "portal.settings.production"
     assert environment["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in environment["DATABASE_URL"]
     assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+    assert (
+        environment["CELERY_BROKER_URL"].startswith("amqp://") and "@rabbitmq:5672/" in environment["CELERY_BROKER_URL"]
+    )
     assert set(environment) >= REQUIRED_IN_PRODUCTION
     assert set(environment) - {"DJANGO_SETTINGS_MODULE"} <= settings_variables()
     assert "build" in service
@@ -79,27 +94,50 @@ def test_secret_key_must_be_supplied_not_defaulted(compose):
 
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "rabbitmq", "web", "worker"):
         assert services[name]["healthcheck"]["test"], name
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    assert "rabbitmq-diagnostics" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
-    assert services["migrate"]["depends_on"] == {
-        "postgres": {"condition": "service_healthy"},
-        "redis": {"condition": "service_healthy"},
-    }
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     for name in ("web", "worker", "beat"):
         assert services[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
+            "rabbitmq": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"},
         }, name
 
 
-def test_postgres_credentials_match_the_database_url(compose):
-    postgres = compose["services"]["postgres"]["environment"]
-    url = compose["services"]["web"]["environment"]["DATABASE_URL"]
-    assert url.startswith(f"postgres://{postgres['POSTGRES_USER']}:")
-    assert url.endswith(f"/{postgres['POSTGRES_DB']}")
+def test_migrations_run_as_the_owner_and_everything_else_as_the_application_role(compose):
+    services = compose["services"]
+    postgres = services["postgres"]["environment"]
+    owner, app, database = postgres["PORTICO_DB_OWNER"], postgres["PORTICO_DB_APP"], postgres["PORTICO_DB_NAME"]
+    assert owner != app
+    migrate = urlsplit(services["migrate"]["environment"]["DATABASE_URL"])
+    assert (migrate.username, migrate.path) == (owner, f"/{database}")
+    for name in ("web", "worker", "beat"):
+        url = urlsplit(services[name]["environment"]["DATABASE_URL"])
+        assert (url.username, url.path) == (app, f"/{database}"), name
+    db_roles = shell_steps(services["migrate"])[0]
+    assert db_roles[db_roles.index("--app-role") + 1] == app
+    # The roles and the database are made by deploy/postgres/roles.sql when the volume is first initialised.
+    volumes = services["postgres"]["volumes"]
+    assert "./deploy/postgres:/portico-postgres:ro" in volumes
+    assert any(v.startswith("./deploy/postgres/initdb.sh:/docker-entrypoint-initdb.d/") for v in volumes)
+    initdb = (ROOT / "deploy" / "postgres" / "initdb.sh").read_text()
+    assert "/portico-postgres/roles.sql" in initdb
+    for variable in ("PORTICO_DB_NAME", "PORTICO_DB_OWNER", "PORTICO_DB_APP"):
+        assert f"${{{variable}" in initdb, variable
+
+
+def test_rabbitmq_credentials_match_the_broker_url(compose):
+    rabbitmq = compose["services"]["rabbitmq"]["environment"]
+    url = urlsplit(compose["services"]["worker"]["environment"]["CELERY_BROKER_URL"])
+    assert url.username == rabbitmq["RABBITMQ_DEFAULT_USER"]
+    assert url.password == rabbitmq["RABBITMQ_DEFAULT_PASS"]
+    assert url.path == f"/{rabbitmq['RABBITMQ_DEFAULT_VHOST']}"
+    assert compose["services"]["rabbitmq"]["hostname"]  # its data lives under rabbit@<hostname>
 
 
 def test_dockerfile_is_slim_non_root_gunicorn_with_collected_static():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kubernetes_validate
 import pytest
@@ -42,9 +44,11 @@ def test_every_manifest_passes_the_kubernetes_schema(name, doc):
     assert kubernetes_validate.validate(doc, "1.31", strict=True) == "1.31"
 
 
-def test_kustomization_lists_every_manifest_but_the_secret_example():
+def test_kustomization_lists_every_manifest_but_the_secret_examples():
     listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
-    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
+    examples = {p.name for p in K8S.glob("*.example.yaml")}
+    assert examples == {"secret.example.yaml", "secret-migrate.example.yaml"}
+    present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - examples
     assert listed == present
 
 
@@ -69,7 +73,32 @@ def test_config_names_only_variables_the_settings_read():
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_text)) | {"DJANGO_SETTINGS_MODULE"}
     config = yaml.safe_load((K8S / "configmap.yaml").read_text())["data"]
     secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]
-    assert set(config) | set(secret) <= read
+    migrate_secret = yaml.safe_load((K8S / "secret-migrate.example.yaml").read_text())["stringData"]
+    assert set(config) | set(secret) | set(migrate_secret) <= read
+
+
+def test_migrations_run_as_the_owner_and_only_the_migrate_job_holds_its_credentials():
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())
+    migrate_secret = yaml.safe_load((K8S / "secret-migrate.example.yaml").read_text())
+    app_user = urlsplit(secret["stringData"]["DATABASE_URL"]).username
+    owner = urlsplit(migrate_secret["stringData"]["DATABASE_URL"]).username
+    assert owner != app_user
+    containers = dict(_containers())
+    migrate = containers.pop("migrate-job.yaml:migrate")
+    (database_url,) = [variable for variable in migrate["env"] if variable["name"] == "DATABASE_URL"]
+    reference = database_url["valueFrom"]["secretKeyRef"]
+    assert reference == {"name": migrate_secret["metadata"]["name"], "key": "DATABASE_URL"}
+    assert migrate["command"][:2] == ["sh", "-c"]
+    steps = [shlex.split(step) for step in migrate["command"][2].split("&&")]
+    assert [step[:3] for step in steps] == [["python", "manage.py", "db_roles"], ["python", "manage.py", "migrate"]]
+    assert steps[0][steps[0].index("--app-role") + 1] == app_user
+    for name, container in containers.items():  # web, worker, beat: the application's role only
+        assert migrate_secret["metadata"]["name"] not in json.dumps(container), name
+
+
+def test_the_broker_is_rabbitmq():
+    secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]
+    assert secret["CELERY_BROKER_URL"].startswith("amqp://")
 
 
 def test_prometheus_rules_pass_promtool():

@@ -8,6 +8,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.broker import broker_kind, celery_broker_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -301,26 +303,28 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Celery --------------------------------------------------------------------------------------------
-# REDIS_URL (or CELERY_BROKER_URL, which may name RabbitMQ) selects a real broker; with neither set, kombu's
+# CELERY_BROKER_URL names the broker: RabbitMQ (amqp://, production: quorum queues, publisher confirms, a dead
+# worker's task redelivered at once) or Redis; without it REDIS_URL is the broker, and with neither kombu's
 # filesystem transport under var/ gives the embedded default a real worker and beat with no server at all.
+# What follows from the broker's kind (queues, transport options) is built in portal/broker.py.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=env("REDIS_URL", default="filesystem://"))
 _broker_folder = VAR_DIR / "broker"
-if CELERY_BROKER_URL.startswith("filesystem"):
+if broker_kind(CELERY_BROKER_URL) == "filesystem":
     for _sub in ("queue", "processed", "control"):
         (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
-CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {
-        "data_folder_in": str(_broker_folder / "queue"),
-        "data_folder_out": str(_broker_folder / "queue"),
-        "processed_folder": str(_broker_folder / "processed"),
-        # kombu otherwise creates ./control in whatever directory the worker starts from
-        "control_folder": str(_broker_folder / "control"),
-        "store_processed": False,
-    }
-    if CELERY_BROKER_URL.startswith("filesystem")
-    # Longer than the longest task and the longest countdown, or Redis redelivers work that is still running.
-    else {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60)}
+_broker = celery_broker_settings(
+    CELERY_BROKER_URL,
+    folder=_broker_folder,
+    # Redis only: longer than the longest task and the longest countdown, or it redelivers work still running.
+    visibility_timeout=env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 60 * 60),
 )
+CELERY_BROKER_TRANSPORT_OPTIONS = _broker["broker_transport_options"]
+CELERY_TASK_QUEUES = _broker["task_queues"]
+CELERY_TASK_DEFAULT_EXCHANGE_TYPE = _broker["task_default_exchange_type"]
+CELERY_TASK_DEFAULT_QUEUE_TYPE = _broker["task_default_queue_type"]
+CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = _broker["task_create_missing_queue_type"]
+CELERY_TASK_CREATE_MISSING_QUEUE_EXCHANGE_TYPE = _broker["task_create_missing_queue_exchange_type"]
+CELERY_WORKER_DETECT_QUORUM_QUEUES = _broker["worker_detect_quorum_queues"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

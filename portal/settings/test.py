@@ -1,4 +1,7 @@
-"""Test settings: PostgreSQL and Redis on localhost unless DATABASE_URL / REDIS_URL say otherwise."""
+"""Test settings: PostgreSQL and Redis on localhost unless DATABASE_URL / REDIS_URL say otherwise.
+
+The broker is REDIS_URL unless CELERY_BROKER_URL names another (the worker tests start workers on RabbitMQ that way).
+"""
 
 import os
 
@@ -6,7 +9,6 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portic
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 from .base import *  # noqa: F403
-from .base import env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never outside tests
@@ -15,8 +17,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-CELERY_BROKER_URL = env("REDIS_URL")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405  (a plain dict in base.py)
 # Tests change data between two reads of a report; the cache has its own tests (reports/tests/test_cache.py).
 PORTICO_REPORT_CACHE_SECONDS = 0

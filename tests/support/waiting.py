@@ -7,8 +7,11 @@ import time
 from collections.abc import Callable
 
 
-def wait_until(condition: Callable[[], object], *, seconds: float = 20, interval: float = 0.1) -> bool:
-    """Poll `condition` until it is truthy or `seconds` pass; its last answer decides."""
+def wait_until(condition: Callable[[], object], *, seconds: float = 60, interval: float = 0.1) -> bool:
+    """Poll `condition` until it is truthy or `seconds` pass; its last answer decides.
+
+    The default is generous: on a loaded CI machine a worker takes seconds to start and run a task, and a deadline
+    only costs time when something is broken."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

@@ -1,13 +1,13 @@
 """A real Celery worker for tests marked `worker`: a `celery -A portal worker` subprocess on the test database
-pytest-django created and on the suite's Redis, so everything it does is seen through the database and its log,
+pytest-django created and on the test's broker, so everything it does is seen through the database and its log,
 as in production.
 
     def test_something(world, start_worker):
         worker = start_worker(pool="prefork")   # waits until the worker says it is ready; stopped after the test
 
-`start_worker(pool="prefork", own_group=True)` makes the worker the leader of its own process group, so
-`worker.kill_group()` can SIGKILL it whole (main process and pool children at once, as the OOM killer or a lost
-node does); `settings=` runs it on another settings module (say, with a shorter lease).
+A test that uses `start_worker` runs twice, on Redis and on RabbitMQ (`celery_broker`, tests/support/brokers.py);
+`@pytest.mark.parametrize("celery_broker", ["amqp"], indirect=True)` keeps it to one. Each worker runs in a process
+group of its own, so `worker.kill_group()` can kill it whole, as the OOM killer or a lost node does.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection
 
+from .brokers import Broker
 from .waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "celery"
-READY_SECONDS = 30
+# Generous: a loaded CI machine starts a worker in seconds; a broken one fails here, never hangs.
+READY_SECONDS = 60
 
 
 def worker_database_url() -> str:
@@ -45,11 +45,10 @@ def worker_database_url() -> str:
 class Worker:
     """A running worker process and its log."""
 
-    def __init__(self, process: subprocess.Popen, log: Path, *, pool: str, own_group: bool = False) -> None:
+    def __init__(self, process: subprocess.Popen, log: Path, *, pool: str) -> None:
         self.process = process
         self.log = log
         self.pool = pool
-        self.own_group = own_group
 
     def text(self) -> str:
         return self.log.read_text(errors="replace")
@@ -67,15 +66,14 @@ class Worker:
         return [int(pid) for pid in path.read_text().split()] if path.exists() else []
 
     def kill_group(self) -> None:
-        """SIGKILL the whole process group at once (`own_group` workers): nothing gets to clean up or requeue."""
-        assert self.own_group, "start the worker with own_group=True to kill it whole"
+        """SIGKILL the whole process group, main process and pool alike, as the OOM killer or a lost node does."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def group_alive(self) -> list[int]:
-        """Processes of an `own_group` worker's group still running; zombies waiting for whoever inherited them to
-        reap them are dead already."""
+        """Processes of the worker's group still running; zombies waiting for whoever inherited them to reap them
+        are dead already."""
         running = []
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -87,46 +85,25 @@ class Worker:
         return running
 
     def stop(self) -> None:
-        """Stop the worker; nothing it started may outlive the test."""
-        if self.own_group:
-            self.kill_group()
-            return
-        if self.pool == "solo":
-            # A warm shutdown, SIGKILL if it does not finish in time.
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-            return
-        # Prefork: SIGKILL the main process, then its pool children, read before it goes (/proc forgets them then;
-        # killed this way they are orphans, still alive, so their ids are still theirs).
-        children = self.pool_children()
-        self.process.kill()
-        self.process.wait(timeout=10)
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)
+        """Stop the worker once the test is over; nothing it started may outlive the test.
+
+        SIGKILL to the group, whatever the pool: nothing is in flight any more, and a warm or cold shutdown on
+        RabbitMQ waits 10-15 s for the worker's event loop to wake from its poll."""
+        self.kill_group()
 
 
 def worker_start(
-    *,
-    log: Path,
-    pool: str = "solo",
-    queue: str = QUEUE,
-    own_group: bool = False,
-    settings_module: str = "portal.settings.test",
+    *, log: Path, broker: Broker, pool: str = "solo", queue: str = QUEUE, settings_module: str = "portal.settings.test"
 ) -> Worker:
-    """Start one worker process with one slot on `queue` and wait until it is ready (bounded)."""
+    """Start one worker process with one slot on `queue` of `broker` and wait until it is ready (bounded);
+    `settings_module` runs it on other settings (say, with a shorter lease)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
         "DATABASE_URL": worker_database_url(),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
+        **broker.worker_env(),
         "PYTHONUNBUFFERED": "1",
     }
-    env.pop("CELERY_BROKER_URL", None)  # the test settings take the broker from REDIS_URL
     command = [
         sys.executable, "-m", "celery", "-A", "portal", "worker",
         f"--pool={pool}", "-c", "1", "-Q", queue, "--loglevel=INFO",
@@ -135,9 +112,9 @@ def worker_start(
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=own_group
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
         )
-    worker = Worker(process, log, pool=pool, own_group=own_group)
+    worker = Worker(process, log, pool=pool)
     ready = wait_until(lambda: " ready." in worker.text() or process.poll() is not None, seconds=READY_SECONDS)
     if not ready or process.poll() is not None:
         worker.stop()
@@ -146,24 +123,15 @@ def worker_start(
 
 
 @pytest.fixture
-def broker() -> Iterator[redis.Redis]:
-    """The Redis the tests and the worker share, with the queue purged before and after the test."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    client.delete(QUEUE, "unacked", "unacked_index")
-    yield client
-    client.delete(QUEUE, "unacked", "unacked_index")
-    client.close()
-
-
-@pytest.fixture
-def start_worker(broker: redis.Redis, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """start_worker(pool="solo" | "prefork", own_group=False, settings=...): a worker on a purged queue, stopped
-    after the test, its log kept in tests/artifacts/ when that folder exists (as in CI)."""
+def start_worker(celery_broker: Broker, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """start_worker(pool="solo" | "prefork"): a worker on the test's broker (an emptied Redis queue, or a RabbitMQ
+    vhost of the test's own), stopped after the test, its log kept in tests/artifacts/ when that folder exists."""
     started: list[Worker] = []
 
-    def start(*, pool: str = "solo", own_group: bool = False, settings: str = "portal.settings.test") -> Worker:
+    def start(*, pool: str = "solo", own_group: bool = True, settings: str = "portal.settings.test") -> Worker:
+        # Every worker leads its own process group (`own_group` is accepted for the tests that say so).
         log = tmp_path / f"worker-{len(started)}.log"
-        worker = worker_start(log=log, pool=pool, own_group=own_group, settings_module=settings)
+        worker = worker_start(log=log, broker=celery_broker, pool=pool, settings_module=settings)
         started.append(worker)
         return worker
 
