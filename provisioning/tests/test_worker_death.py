@@ -14,6 +14,7 @@ import re
 import time
 
 import pytest
+import redis
 
 from integrations.kubernetes.stub import KubernetesStub
 from integrations.models import Connection
@@ -52,9 +53,13 @@ def _restore_unacked(tag: str) -> None:
         conn.default_channel.qos.restore_by_tag(tag)
 
 
+# Redis: the point is that the sweeper resumes the run long before Redis's visibility timeout would (RabbitMQ
+# redelivers at once, which tests/test_celery_worker.py and provisioning/tests/test_worker.py cover).
+@pytest.mark.parametrize("celery_broker", ["redis"], indirect=True)
 def test_a_worker_killed_whole_mid_run_is_resumed_by_the_sweeper_and_the_run_finishes_exactly_once(
-    world, k8s, broker, start_worker, settings
+    world, k8s, celery_broker, start_worker, settings
 ):
+    broker = redis.Redis.from_url(celery_broker.url)
     settings.PORTICO_PROVISIONING_LEASE_SECONDS = 3.0  # as WORKER_SETTINGS has it; this process starts the run
     k8s.slow(QUOTAS, 30, method="POST")  # the first quota call hangs: the worker dies with it in flight
 
