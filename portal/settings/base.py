@@ -118,7 +118,15 @@ else:
     # Django spells out every join, and ours are foreign keys to small tables in a sensible order; letting
     # PostgreSQL search all orders of a request with its six related rows took ~4 ms of planning for 0.3 ms of
     # execution on every list and page (bench/RESULTS.md). Subqueries are still planned freely.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c join_collapse_limit=1")
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # Behind PgBouncer in transaction mode (deploy/kubernetes/pgbouncer.yaml) a server connection is ours for one
+    # transaction only: a WITH HOLD cursor (Django's server-side cursors outside a transaction) may be gone by the
+    # next fetch, and PgBouncer refuses the `options` startup parameter, so join_collapse_limit comes from the role
+    # (deploy/postgres/roles.sql) instead.
+    if env.bool("PORTICO_DB_TRANSACTION_POOLER", default=False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c join_collapse_limit=1")
     # libpq waits for ever by default when PostgreSQL cannot be reached; a request (or /readyz) gives up after this.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("PORTICO_DB_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
