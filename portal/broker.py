@@ -100,7 +100,8 @@ def queue_depth(url: str, queue: str = DEFAULT_QUEUE, *, timeout: float = 2.0) -
     options = broker_deadline_options(url, timeout)
     with Connection(url, connect_timeout=timeout, transport_options=options) as connection:
         connection.ensure_connection(max_retries=0)  # one attempt: a reading reports, it does not wait for recovery
+        channel: Any = connection.default_channel  # kombu types it as the abstract StdChannel
         try:
-            return int(connection.default_channel.queue_declare(queue, passive=True).message_count)
+            return int(channel.queue_declare(queue, passive=True).message_count)
         except (ChannelError, amqp.exceptions.NotFound):
             return 0
