@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from portal.broker import DEFAULT_QUEUE, queue_depth
+from portal.replica import on_replica
 
 logger = logging.getLogger(__name__)
 # Seconds a scrape waits for the broker's answer; Prometheus's own scrape timeout is 10 s by default.
@@ -118,4 +119,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse("metrics are not public\n", status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PorticoCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(on_replica(generate_latest)(registry), content_type=CONTENT_TYPE_LATEST)
