@@ -14,7 +14,8 @@ from requests_app.choices import OnboardingStatus, RequestType, VendorRole
 from requests_app.models import Environment, RoutingRule, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
 from requests_app.roles import EGOV_DEVOPS, PROGRAM_MANAGERS, Role, ensure_role_groups
 from requests_app.routing import routing_suggest
-from sla.models import SlaPolicy
+from sla.defaults import ensure_defaults
+from sla.models import BusinessCalendar, SlaPolicy
 from sla.policies import policy_current
 
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 — a published demo password, printed on purpose
@@ -27,11 +28,11 @@ DEMO_LOGINS: dict[str, str] = {
 }
 DEMO_EMAIL_DOMAIN = "portico.example"
 
-ENVIRONMENTS = [  # code, name, Jira project
-    ("internal", "Internal", "INT"),
-    ("punjab", "Punjab", "PB"),
-    ("ap", "Andhra Pradesh", "AP"),
-    ("bihar", "Bihar", "BR"),
+ENVIRONMENTS = [  # code, name, Jira project, working calendar (sla/defaults.py; None: the national one)
+    ("internal", "Internal", "INT", None),
+    ("punjab", "Punjab", "PB", "punjab"),
+    ("ap", "Andhra Pradesh", "AP", "andhra-pradesh"),
+    ("bihar", "Bihar", "BR", "bihar"),
 ]
 STACKS = [("microservices", "Microservices"), ("erp", "ERP"), ("coex", "Co-Ex"), ("portal", "Portal")]
 VENDORS = [("optit", "OptIT"), ("gwl", "GWL"), ("macroskies", "MacroSkies")]
@@ -131,11 +132,19 @@ class DemoWorld:
 @transaction.atomic
 def demo_world_ensure() -> DemoWorld:
     """Create or refresh the demo's environments, stacks, vendors, people, teams and routing (idempotent)."""
+    ensure_defaults()  # the state calendars, in a database flushed since its migration wrote them
+    calendars = {calendar.slug: calendar for calendar in BusinessCalendar.objects.all()}
     environments = {
         code: Environment.objects.update_or_create(
-            code=code, defaults={"name": name, "timezone": "Asia/Kolkata", "jira_project_key": jira}
+            code=code,
+            defaults={
+                "name": name,
+                "timezone": "Asia/Kolkata",
+                "jira_project_key": jira,
+                "calendar": calendars[calendar] if calendar else None,
+            },
         )[0]
-        for code, name, jira in ENVIRONMENTS
+        for code, name, jira, calendar in ENVIRONMENTS
     }
     stacks = {code: Stack.objects.update_or_create(code=code, defaults={"name": name})[0] for code, name in STACKS}
     vendors = {

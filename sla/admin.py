@@ -62,7 +62,7 @@ class CalendarClosureInline(admin.TabularInline):
 
 @admin.register(BusinessCalendar)
 class BusinessCalendarAdmin(admin.ModelAdmin):
-    list_display = ("name", "timezone", "country", "subdivision", "round_the_clock", "include_optional_holidays")
+    list_display = ("name", "timezone", "country", "subdivision", "holiday_categories", "round_the_clock")
     inlines = [WorkingHoursInline, CalendarDayInline, CalendarClosureInline]
 
 

@@ -11,7 +11,7 @@ An interval ending at 00:00 runs to the end of the day (24:00), so a 24×7 calen
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -187,9 +187,14 @@ class WorkingCalendar:
     extra_working_days: tuple[tuple[date, Intervals], ...] = ()
     closures: tuple[Closure, ...] = ()
     name: str = ""
+    # Year → that year's holidays (the `holidays` package's, for a stored calendar), asked the first time the math
+    # touches a date of that year: any year a request or a replay reaches, however long the process has run.
+    # `holidays` given explicitly win over these on the same date.
+    holiday_years: Callable[[int], Mapping[date, str]] | None = field(default=None, compare=False)
     _tz: ZoneInfo = field(init=False, repr=False, compare=False)
     _weekly: tuple[tuple[Span, ...], ...] = field(init=False, repr=False, compare=False)
     _holiday_names: dict[date, str] = field(init=False, repr=False, compare=False)
+    _years_loaded: set[int] = field(init=False, repr=False, compare=False)
     _extra: dict[date, tuple[Span, ...]] = field(init=False, repr=False, compare=False)
     _extra_hours: dict[date, Intervals] = field(init=False, repr=False, compare=False)
     _closures_utc: tuple[tuple[datetime, datetime, str], ...] = field(init=False, repr=False, compare=False)
@@ -216,6 +221,7 @@ class WorkingCalendar:
             names[day] = "; ".join(n for n in (names.get(day), str(label)) if n)
         set_(self, "holidays", tuple(sorted(names.items())))
         set_(self, "_holiday_names", names)
+        set_(self, "_years_loaded", set())
 
         extras = self.extra_working_days
         extra_pairs = extras.items() if isinstance(extras, Mapping) else extras
@@ -243,7 +249,13 @@ class WorkingCalendar:
             raise CalendarError(f"Calendar {self.label!r} has no working hours on any day; time could never run.")
         full_day = ((timedelta(0), DAY),)
         set_(
-            self, "_always_open", all(d == full_day for d in self._weekly) and not names and not closures and not extra
+            self,
+            "_always_open",
+            all(d == full_day for d in self._weekly)
+            and not names
+            and self.holiday_years is None
+            and not closures
+            and not extra,
         )
 
     @classmethod
@@ -256,6 +268,7 @@ class WorkingCalendar:
         extra_working_days: Mapping[date, Iterable[Interval] | str] | None = None,
         closures: Iterable[Closure] = (),
         name: str = "",
+        holiday_years: Callable[[int], Mapping[date, str]] | None = None,
     ) -> WorkingCalendar:
         """A calendar from friendly inputs: hours as pairs of times or text like `09:30-13:00, 14:00-18:00`.
 
@@ -278,6 +291,7 @@ class WorkingCalendar:
             extra_working_days=tuple((d, hours(h)) for d, h in (extra_working_days or {}).items()),
             closures=tuple(closures),
             name=name,
+            holiday_years=holiday_years,
         )
 
     @classmethod
@@ -318,8 +332,18 @@ class WorkingCalendar:
         return any(self._weekly)
 
     def holiday_name(self, day: date) -> str | None:
-        """The holiday's name on `day`, if it is one."""
-        return self._holiday_names.get(day)
+        """The holiday's name on `day`, if it is one (an extra working day is none)."""
+        return None if day in self._extra else self._holidays_of(day).get(day)
+
+    def _holidays_of(self, day: date) -> dict[date, str]:
+        """The holiday names, with `day`'s year loaded from `holiday_years` first if it was not yet."""
+        year = day.year
+        if self.holiday_years is not None and year not in self._years_loaded:
+            # Idempotent, so two threads loading the same year at once do no harm.
+            for found, label in self.holiday_years(year).items():
+                self._holiday_names.setdefault(found, label)
+            self._years_loaded.add(year)
+        return self._holiday_names
 
     def extra_hours(self, day: date) -> Intervals | None:
         """The hours of an extra working day, or None if `day` is not one."""
@@ -345,14 +369,14 @@ class WorkingCalendar:
         """`day`'s hours after extra days and holidays, before closures, as UTC intervals."""
         spans = self._extra.get(day)
         if spans is None:
-            spans = () if day in self._holiday_names else self._weekly[day.weekday()]
+            spans = () if day in self._holidays_of(day) else self._weekly[day.weekday()]
         return _localize(self.timezone, day, spans) if spans else ()
 
     def has_scheduled_hours(self, day: date) -> bool:
         """Cheap check (no time zone work) whether `day` could have working time."""
         if day in self._extra:
             return True
-        return day not in self._holiday_names and bool(self._weekly[day.weekday()])
+        return day not in self._holidays_of(day) and bool(self._weekly[day.weekday()])
 
     def closures_over(self, opens: datetime, closes: datetime) -> list[tuple[datetime, datetime, str]]:
         """Closures (UTC) overlapping the UTC span [opens, closes)."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 import holidays
 
 DEFAULT_CATEGORIES = ("public",)
+# A state calendar's default: the package keeps some states' days under `public` (Punjab) and others only under
+# `government`, the list the state's offices observe (Andhra Pradesh's Bhogi, Sankranti and Ugadi; Bihar's Chhath).
+STATE_CATEGORIES = ("public", "government")
 
 
 class UnknownCountry(ValueError):
@@ -79,3 +83,9 @@ def public_holidays(
     year_list = [years] if isinstance(years, int) else sorted(set(years))
     found = holidays.country_holidays(country.strip().upper(), subdiv=code, years=year_list, categories=wanted)
     return dict(sorted(found.items()))
+
+
+@lru_cache(maxsize=1024)
+def holidays_of_year(country: str, subdiv: str | None, categories: tuple[str, ...], year: int) -> dict[date, str]:
+    """One year's holidays, cached: WorkingCalendar.holiday_years asks year by year as its math reaches them."""
+    return public_holidays(country, subdiv, years=year, categories=categories)

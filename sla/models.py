@@ -17,6 +17,7 @@ from requests_app.models import validate_timezone
 
 from . import conditions
 from .choices import CalendarDayKind, Clock, ClockKind, GoalUnit, LedgerKind, Measure
+from .holidays_source import STATE_CATEGORIES
 
 
 class BusinessCalendar(models.Model):
@@ -30,6 +31,14 @@ class BusinessCalendar(models.Model):
     subdivision = models.CharField(
         max_length=10, blank=True, help_text="State code for state holidays, e.g. PB, AP, BR; blank for national only."
     )
+    holiday_categories = models.CharField(
+        max_length=100,
+        default=",".join(STATE_CATEGORIES),
+        help_text=(
+            "The holidays package's categories to close on, comma-separated: public, government, optional. "
+            "State offices' days are under 'government' for some states (Andhra Pradesh, Bihar)."
+        ),
+    )
     include_optional_holidays = models.BooleanField(
         default=False, help_text="Also close on the package's 'optional' (restricted) holidays."
     )
@@ -41,15 +50,26 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def holiday_category_list(self) -> tuple[str, ...]:
+        """The categories whose holidays close this calendar, optional ones included when asked for."""
+        named = [c.strip().lower() for c in self.holiday_categories.split(",") if c.strip()]
+        if self.include_optional_holidays:
+            named.append("optional")
+        return tuple(dict.fromkeys(named))
+
     def clean(self) -> None:
         if self.round_the_clock or not self.country:
             return
-        from .holidays_source import UnknownSubdivision, validate_subdivision
+        from .holidays_source import UnknownCategory, UnknownSubdivision, public_holidays, validate_subdivision
 
         try:
             validate_subdivision(self.country, self.subdivision or None)
         except UnknownSubdivision as exc:
             raise ValidationError({"subdivision": str(exc)}) from exc
+        try:
+            public_holidays(self.country, None, years=2000, categories=self.holiday_category_list())
+        except UnknownCategory as exc:
+            raise ValidationError({"holiday_categories": str(exc)}) from exc
 
 
 class CalendarPart(models.Model):

@@ -4,13 +4,12 @@ Stored due times come only from the engine (`sla/services.py`, replaying each re
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING
-
-from django.utils import timezone
 
 from requests_app.choices import Priority
 
@@ -18,14 +17,13 @@ from .calendars import Closure, WorkingCalendar
 from .choices import ClockKind, GoalUnit, Measure
 from .clock import working_time_between
 from .defaults import ensure_defaults
-from .holidays_source import public_holidays
+from .holidays_source import holidays_of_year
 from .models import BusinessCalendar, SlaPolicy
 
 if TYPE_CHECKING:
     from requests_app.models import Environment, ServiceRequest
 
 DEFAULT_CALENDAR_SLUG = "india"
-HOLIDAY_YEARS_BACK, HOLIDAY_YEARS_AHEAD = 3, 3
 
 
 # --- calendars ------------------------------------------------------------------------------------------
@@ -38,20 +36,20 @@ def _calendar_cached(calendar_id: int, version: datetime) -> tuple[WorkingCalend
     weekly: list[list[tuple[time, time]]] = [[] for _ in range(7)]
     for hours in stored.working_hours.all():
         weekly[hours.weekday].append((hours.starts, hours.ends))
-    now_year = timezone.now().year
-    years = range(now_year - HOLIDAY_YEARS_BACK, now_year + HOLIDAY_YEARS_AHEAD + 1)
-    categories = ("public", "optional") if stored.include_optional_holidays else ("public",)
-    holidays = (
-        public_holidays(stored.country, stored.subdivision or None, years=years, categories=categories)
+    # The package's holidays are read year by year as the clock math reaches them (any year, without a restart);
+    # the calendar's own days are given whole.
+    categories = stored.holiday_category_list()
+    holiday_years = (
+        functools.partial(holidays_of_year, stored.country, stored.subdivision or None, categories)
         if stored.country
-        else {}
+        else None
     )
+    holidays: dict[date, str] = {}
     extra_days: dict[date, list[tuple[time, time]]] = {}
     for day in stored.days.all():
         if day.kind == "holiday":
             holidays[day.date] = day.name
-        else:
-            holidays.pop(day.date, None)
+        else:  # an extra working day wins over any holiday on its date (WorkingCalendar)
             default = weekly[day.date.weekday()] or weekly[0] or [(time(9, 30), time(18))]
             extra_days[day.date] = [(day.starts, day.ends)] if day.starts and day.ends else default
     closures = [Closure(c.starts_at, c.ends_at, c.reason) for c in stored.closures.all()]
@@ -62,6 +60,7 @@ def _calendar_cached(calendar_id: int, version: datetime) -> tuple[WorkingCalend
         extra_working_days=extra_days,
         closures=closures,
         name=stored.name,
+        holiday_years=holiday_years,
     )
     day_length = max(
         (sum((_span(s, e) for s, e in day), timedelta(0)) for day in weekly), default=timedelta(hours=8, minutes=30)

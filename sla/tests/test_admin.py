@@ -20,6 +20,7 @@ def _post_calendar(client, **overrides):
         "timezone": "Asia/Kolkata",
         "country": "IN",
         "subdivision": "KL",
+        "holiday_categories": "public,government",
         "working_hours-TOTAL_FORMS": "2",
         "working_hours-INITIAL_FORMS": "0",
         "working_hours-0-weekday": "0",
