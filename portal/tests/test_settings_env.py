@@ -26,7 +26,7 @@ PRINT_SETTINGS = (
 def _settings_with(**variables: str) -> dict:
     env = {key: value for key, value in os.environ.items() if key not in NAMES}
     env |= {"DJANGO_SETTINGS_MODULE": "portal.settings.base", **variables}
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
