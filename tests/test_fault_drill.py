@@ -40,7 +40,7 @@ from tests.support.brokers import Broker
 from tests.support.waiting import wait_until
 from tests.support.worker import QUEUE
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("fault_drill")]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 FLOWS = 200
 THREADS = 8
