@@ -76,3 +76,14 @@ def test_api_answers_every_generated_request_without_5xx_and_as_documented(case,
         checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
     )
     assert response.status_code < 500
+
+
+def test_every_operation_is_a_case_with_an_id_of_its_own(request):
+    """pytest-xdist schedules by node id: cases sharing one ran once between them (root conftest names them)."""
+    cases = [item for item in request.session.items if getattr(item, "operation_label", None)]
+    if not cases:  # selected alone (-k): no case was collected to look at
+        pytest.skip("no schemathesis case selected")
+
+    ids = [case.nodeid for case in cases]
+    assert len(ids) == len(set(ids))
+    assert all(case.nodeid.endswith(f"[{case.operation_label}]") for case in cases), ids

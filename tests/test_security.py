@@ -535,3 +535,14 @@ def test_the_api_offers_no_way_to_change_events(world, method):
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert not service_request.events.filter(message="rewritten").exists()
+
+
+def test_production_needs_a_broker_but_not_redis_when_rabbitmq_is_the_broker():
+    rabbitmq_only = _manage(
+        "check", env=_production_env(REDIS_URL="", CELERY_BROKER_URL="amqp://portico:secret@rabbitmq:5672/portico")
+    )
+    neither = _manage("check", env=_production_env(REDIS_URL="", CELERY_BROKER_URL=""))
+
+    assert rabbitmq_only.returncode == 0, rabbitmq_only.stdout + rabbitmq_only.stderr
+    assert neither.returncode != 0
+    assert "CELERY_BROKER_URL or REDIS_URL must be set in production" in neither.stderr

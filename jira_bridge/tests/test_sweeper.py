@@ -4,14 +4,11 @@ manager. Deliveries arrive through the real signed webhook; the outbox is run li
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timedelta
 
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,6 +25,7 @@ from portal.models import OutboxMessage
 from requests_app.choices import EventKind
 from requests_app.models import Notification
 from requests_app.notifications import notify
+from tests.support.locking import sweep_past_a_locked_row
 
 pytestmark = pytest.mark.django_db
 
@@ -128,25 +126,6 @@ def test_a_delivery_being_processed_is_skipped_not_waited_for(client, jira_conne
     broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     broker.delete("celery")
     broker.close()
-    locked, release = threading.Event(), threading.Event()
-
-    def processing() -> None:  # what jira_delivery_process holds while it applies the delivery
-        try:
-            with transaction.atomic():
-                JiraDelivery.objects.select_for_update().get(pk=delivery.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=processing)
-    thread.start()
-    try:
-        assert locked.wait(10)
-        started = time.monotonic()
-        assert jira_deliveries_sweep(now=_later(settings)) == 0
-        assert time.monotonic() - started < 5
-    finally:
-        release.set()
-        thread.join(10)
+    # The lock is what jira_delivery_process holds while it applies the delivery.
+    assert sweep_past_a_locked_row(JiraDelivery, delivery.pk, lambda: jira_deliveries_sweep(now=_later(settings))) == 0
     assert jira_deliveries_sweep(now=_later(settings)) == 1

@@ -97,12 +97,14 @@ RETRY_AFTER_HEADER = {
 
 def document_transport_errors(result: dict, generator: object, request: object, public: bool) -> dict:
     """drf-spectacular post-processing hook: what any endpoint may answer before or around its view, in the one
-    error shape (portal.middleware): 503 with Retry-After while the database is unavailable, and 413 for a body
-    over DATA_UPLOAD_MAX_MEMORY_SIZE where the endpoint takes one."""
+    error shape (portal.middleware): 503 with Retry-After while the database is unavailable, and, where the
+    endpoint takes a body, 413 for one over DATA_UPLOAD_MAX_MEMORY_SIZE and 415 for a Content-Type it does not
+    parse (DRF's parser negotiation, before the view)."""
     for operation in _operations(result):
         responses = operation.setdefault("responses", {})
         if "requestBody" in operation:
             responses.setdefault("413", _error_response("The body is larger than the server accepts."))
+            responses.setdefault("415", _error_response("The body's Content-Type is not one this endpoint reads."))
         responses.setdefault(
             "503",
             _error_response("The database is unavailable; try again after Retry-After.", headers=RETRY_AFTER_HEADER),

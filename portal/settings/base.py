@@ -250,6 +250,7 @@ PORTICO_PROXY_COUNT = env.int("PORTICO_PROXY_COUNT", default=0)
 # The longest a personal API token may live, in days, by its owner's role (requests_app.roles.Role values; "admin"
 # is Django's staff and superusers; "default" every role not named). The shortest that applies wins, never above 365:
 # the wider a role's reach, the sooner its tokens expire.
+# PORTICO_API_TOKEN_MAX_DAYS in the environment ("program_manager=30,admin=7") overrides the roles it names.
 PORTICO_API_TOKEN_MAX_DAYS = {
     "default": 365,
     "vendor_engineer": 180,
@@ -257,6 +258,7 @@ PORTICO_API_TOKEN_MAX_DAYS = {
     "program_manager": 90,
     "egov_devops": 90,
     "admin": 30,
+    **{role: int(days) for role, days in env.dict("PORTICO_API_TOKEN_MAX_DAYS", default={}).items()},
 }
 
 # Two-factor (django-otp, TOTP): anyone with a confirmed authenticator gives a code after the password; with
@@ -373,15 +375,15 @@ PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", def
 # A provisioning run is in a worker's hands for this long after its last heartbeat; past it, the sweeper (every
 # 30 s, from beat) resumes it on another worker. The executing worker renews it every HEARTBEAT seconds, so a
 # worker killed whole is noticed within LEASE + 30 s. The sweeper resumes one run at most MAX_RESUMES times,
-# then fails it: a run that keeps killing its worker needs a person. (Not read from the environment yet: the
-# README's table of variables would have to list them first.)
-PORTICO_PROVISIONING_LEASE_SECONDS = 60.0
-PORTICO_PROVISIONING_HEARTBEAT_SECONDS = 10.0
-PORTICO_PROVISIONING_MAX_RESUMES = 3
+# then fails it: a run that keeps killing its worker needs a person. Keep the heartbeat well inside the lease
+# (a third of it or less), or a slow database write can let the lease lapse under a live worker.
+PORTICO_PROVISIONING_LEASE_SECONDS = env.float("PORTICO_PROVISIONING_LEASE_SECONDS", default=60.0)
+PORTICO_PROVISIONING_HEARTBEAT_SECONDS = env.float("PORTICO_PROVISIONING_HEARTBEAT_SECONDS", default=10.0)
+PORTICO_PROVISIONING_MAX_RESUMES = env.int("PORTICO_PROVISIONING_MAX_RESUMES", default=3)
 # A Jira delivery still unprocessed this long after it arrived (or after its last re-send) is sent again by the
 # sweeper, at most MAX_ATTEMPTS times in all; then it is marked failed for the program manager.
-PORTICO_JIRA_DELIVERY_GRACE_SECONDS = 300.0
-PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS = 3
+PORTICO_JIRA_DELIVERY_GRACE_SECONDS = env.float("PORTICO_JIRA_DELIVERY_GRACE_SECONDS", default=300.0)
+PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS = env.int("PORTICO_JIRA_DELIVERY_MAX_ATTEMPTS", default=3)
 
 # /readyz checks PostgreSQL and the broker at most once per PORTICO_READYZ_CACHE_SECONDS in each web process and
 # answers every probe in between from that result, so probes can never occupy the workers; each step of a check

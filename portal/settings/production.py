@@ -4,9 +4,13 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-for _name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
+for _name in ("DATABASE_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
     if not os.environ.get(_name):
         raise ImproperlyConfigured(f"{_name} must be set in production")
+# A broker: RabbitMQ (CELERY_BROKER_URL, as docker compose and deploy/kubernetes have it) or Redis (REDIS_URL).
+# Nothing else uses Redis (the caches are per process), so with RabbitMQ it is not needed.
+if not (os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL")):
+    raise ImproperlyConfigured("CELERY_BROKER_URL or REDIS_URL must be set in production")
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("LOG_FORMAT", "json")
 

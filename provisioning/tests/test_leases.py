@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from integrations.errors import TransientIntegrationError
@@ -26,6 +26,7 @@ from provisioning.services.execute import _claim
 from provisioning.tasks import provisioning_runs_resume_stuck as provisioning_runs_resume_stuck_task
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app.choices import EventKind, RequestType
+from tests.support.locking import sweep_past_a_locked_row
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
@@ -172,27 +173,8 @@ def test_a_poll_lets_go_of_the_run_and_its_lease_covers_the_countdown(world, jen
 def test_a_sweeper_skips_a_run_another_sweeper_has_locked(world, k8s):
     run = services.run_start(in_progress(world), actor=world.vendor_engineer)
     _dead_worker_left(run)
-    locked, release = threading.Event(), threading.Event()
-
-    def other_sweeper() -> None:
-        try:
-            with transaction.atomic():
-                ProvisioningRun.objects.select_for_update().get(pk=run.pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other_sweeper)
-    thread.start()
-    try:
-        assert locked.wait(10)
-        started = time.monotonic()
-        assert services.runs_resume_stuck() == 0  # skipped, not waited for
-        assert time.monotonic() - started < 5
-    finally:
-        release.set()
-        thread.join(10)
+    # The lock is what another sweeper holds while it resumes the run.
+    assert sweep_past_a_locked_row(ProvisioningRun, run.pk, services.runs_resume_stuck) == 0
 
     assert services.runs_resume_stuck() == 1
     assert services.runs_resume_stuck() == 0  # resumed once: its new lease holds

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 
 from requests_app.choices import RequestState
 from requests_app.models import ServiceRequest
-from requests_app.testing.workflow import walk_to
+from requests_app.testing.workflow import file_request, walk_to
 
 from .helpers import LIST_URL, detail_url, error_of, transition_url
 
@@ -154,6 +155,20 @@ def test_form_encoded_bodies_are_415(world, api):
     response = api(world.requester).post(LIST_URL, {"title": "x"}, format="multipart")
     assert response.status_code == 415
     assert error_of(response)["code"] == "unsupported_media_type"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "image/png"])
+def test_a_comment_in_an_odd_content_type_is_a_documented_415_in_the_error_shape(world, api, content_type):
+    reference = file_request(world).reference
+    url = f"{LIST_URL}{reference}/comments/"
+
+    response = api(world.requester).generic("POST", url, "body=Hello", content_type=content_type)
+
+    assert response.status_code == 415
+    assert error_of(response)["code"] == "unsupported_media_type"
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    documented = schema["paths"]["/api/v1/requests/{reference}/comments/"]["post"]["responses"]
+    assert documented["415"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
 
 
 # --- PATCH -----------------------------------------------------------------------------------------------
