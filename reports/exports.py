@@ -1,4 +1,5 @@
-"""The report as CSV (raw numbers, one long table) and as PDF (the whole report, as people read it).
+"""The report as CSV (raw numbers, one wide table; the long v1 table on request) and as PDF (the whole report, as
+people read it).
 
 Both take the `WeeklyReport` the selector built; neither computes a figure of its own."""
 
@@ -36,9 +37,15 @@ from .formatting import (
     figure_text,
     headline_columns,
 )
-from .selectors import DIMENSIONS, FIGURES, WeeklyReport
+from .periods import week_parse
+from .selectors import BACKLOG_STATES, DIMENSIONS, FIGURES, Figures, WeeklyReport
 
-CSV_HEADER = ("section", "dimension", "key", "label", "metric", "value")
+CSV_FORMATS = ("v2", "v1")
+CSV_HEADER_V1 = ("section", "dimension", "key", "label", "metric", "value")
+# A byte-order mark first: Excel otherwise reads a UTF-8 CSV as the local code page and mangles "1–3 days" and
+# any vendor name outside ASCII. LibreOffice, Numbers, pandas and Python's "utf-8-sig" all skip it.
+BOM = "\ufeff"
+DURATIONS = tuple(name for name in FIGURES if name.endswith(("_p50", "_p90")))
 
 
 def _raw(value: Any) -> Any:
@@ -52,8 +59,147 @@ def _raw(value: Any) -> Any:
     return str(value)
 
 
+def hours(seconds: float | None) -> float | None:
+    """A duration for a spreadsheet: hours with one decimal (48777.12 s is 13.5)."""
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def _metric_columns() -> list[str]:
+    return [f"{name}_hours" if name in DURATIONS else name for name in FIGURES]
+
+
+def csv_header() -> list[str]:
+    """The wide CSV's columns: what a row is, its period, one column per figure, then the backlog's split."""
+    return [
+        "section",
+        "dimension",
+        "key",
+        "label",
+        "period_start",
+        "period_end",
+        *_metric_columns(),
+        *[f"backlog_age_{key}" for key in AGE_LABELS],
+        *[f"backlog_state_{state}" for state in BACKLOG_STATES],
+    ]
+
+
+def _metrics(values: dict[str, Any]) -> list[Any]:
+    return [_raw(hours(values[name]) if name in DURATIONS else values[name]) for name in FIGURES]
+
+
+def _figures(figures: Figures) -> dict[str, Any]:
+    return {name: getattr(figures, name) for name in FIGURES}
+
+
+def _backlog(ages: dict[str, int] | None, states: dict[str, int] | None) -> list[Any]:
+    return [_raw((ages or {}).get(k)) for k in AGE_LABELS] + [_raw((states or {}).get(s)) for s in BACKLOG_STATES]
+
+
+def report_csv_wide_rows(report: WeeklyReport) -> Iterator[list[Any]]:
+    """One row per thing measured (the week, the week before, the change, each vendor, environment, priority and
+    type, each week of the trend), one column per figure; durations in hours, instants in ISO 8601 with offset."""
+    tz = report.timezone
+    previous = week_parse(report.previous_week, tz=tz)
+    period = [_raw(report.start), _raw(report.end)]
+    yield [
+        "summary",
+        "all",
+        "",
+        "All",
+        *period,
+        *_metrics(_figures(report.summary)),
+        *_backlog(report.backlog_by_age, report.backlog_by_state),
+    ]
+    yield [
+        "previous_week",
+        "all",
+        "",
+        "All",
+        _raw(previous.start),
+        _raw(previous.end),
+        *_metrics(_figures(report.previous)),
+        *_backlog(None, None),
+    ]
+    yield ["change", "all", "", "All", *period, *_metrics(report.change), *_backlog(None, None)]
+    for dimension in DIMENSIONS:
+        for row in report.breakdowns[dimension]:
+            yield [
+                "breakdown",
+                dimension,
+                row.key,
+                row.label,
+                *period,
+                *_metrics(_figures(row.figures)),
+                *_backlog(row.backlog_by_age, row.backlog_by_state),
+            ]
+    for trend, traction in zip(report.compliance_trend, report.traction, strict=True):
+        week = week_parse(trend.week, tz=tz)
+        values: dict[str, Any] = dict.fromkeys(FIGURES)
+        values.update(
+            created=traction.created,
+            resolved=traction.resolved,
+            sla_response_compliance=trend.sla_response_compliance,
+            sla_resolution_compliance=trend.sla_resolution_compliance,
+            ola_compliance=trend.ola_compliance,
+        )
+        yield [
+            "trend",
+            "week",
+            trend.week,
+            trend.week,
+            _raw(week.start),
+            _raw(week.end),
+            *_metrics(values),
+            *_backlog(None, None),
+        ]
+
+
+BREACH_HEADER = ("reference", "title", "vendor", "priority", "measure", "due_at", "settled_at", "late_hours", "reason")
+
+
+def report_breaches_csv(report: WeeklyReport) -> str:
+    """The week's breaches, one row each; due and settled times in the report's timezone, with their offset."""
+    zone = zoneinfo.ZoneInfo(report.timezone)
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv_writer(out)
+    writer.writerow(BREACH_HEADER)
+    for breach in report.breaches:
+        writer.writerow(
+            [
+                breach.reference,
+                breach.title,
+                breach.vendor,
+                breach.priority,
+                breach.measure,
+                _raw(breach.due_at.astimezone(zone)),
+                _raw(breach.settled_at.astimezone(zone) if breach.settled_at else None),
+                _raw(hours(breach.late_seconds)),
+                breach.reason,
+            ]
+        )
+    return out.getvalue()
+
+
+def report_csv(report: WeeklyReport, version: str = "v2") -> str:
+    """The CSV export: v2 (wide, the default) or v1 (the long table of earlier releases, without a BOM).
+
+    Labels, keys and breach reasons are user text, defused by `csv_writer`."""
+    out = io.StringIO()
+    if version == "v1":
+        writer = csv_writer(out)
+        writer.writerow(CSV_HEADER_V1)
+        writer.writerows(report_csv_rows(report))
+        return out.getvalue()
+    out.write(BOM)
+    writer = csv_writer(out)
+    writer.writerow(csv_header())
+    writer.writerows(report_csv_wide_rows(report))
+    return out.getvalue()
+
+
 def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
-    """Every figure of the report as (section, dimension, key, label, metric, value)."""
+    """v1: every figure of the report as (section, dimension, key, label, metric, value); durations in seconds."""
     for section, figures in (("summary", report.summary), ("previous_week", report.previous)):
         for name in FIGURES:
             yield (section, "all", "", "All", name, _raw(getattr(figures, name)))
@@ -82,15 +228,6 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
         for name in ("vendor", "priority", "measure", "due_at", "settled_at", "late_seconds", "reason"):
             yield ("breach", "request", key, breach.reference, name, _raw(getattr(breach, name)))
     yield ("breach", "all", "", "All", "breaches_total", _raw(report.breaches_total))
-
-
-def report_csv(report: WeeklyReport) -> str:
-    """The CSV export; labels, keys and breach reasons are user text, defused by `csv_writer`."""
-    out = io.StringIO()
-    writer = csv_writer(out)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(report_csv_rows(report))
-    return out.getvalue()
 
 
 # --- PDF -------------------------------------------------------------------------------------------------

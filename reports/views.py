@@ -18,7 +18,7 @@ from requests_app.permissions import sees_every_vendors_report
 
 from .chart_sets import dashboard_charts, weekly_charts
 from .charts import Chart, responsive
-from .exports import report_csv, report_pdf
+from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_pdf
 from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
 from .forms import ReportFilterForm
 from .selectors import DIMENSIONS, WeeklyReport, report_dashboard, report_week_default, report_weekly
@@ -108,6 +108,7 @@ def report_weekly_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "trend": list(zip(report.compliance_trend, report.traction, strict=True)),
         "breaches": [(breach, figure_text(breach.late_seconds, "duration")) for breach in report.breaches],
         "csv_url": f"{reverse('reports-weekly-csv')}?{query}",
+        "breaches_csv_url": f"{reverse('reports-weekly-breaches-csv')}?{query}",
         "pdf_url": f"{reverse('reports-weekly-pdf')}?{query}",
         "previous_url": f"{reverse('reports-weekly')}?{_query_for(report, report.previous_week)}",
     }
@@ -128,12 +129,30 @@ def _download_or_400(request: AuthenticatedHttpRequest) -> WeeklyReport | HttpRe
 
 @login_required
 def report_weekly_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Every figure of the weekly report as one long CSV table."""
+    """Every figure of the weekly report as one wide CSV table (`?format=v1`: the long table of earlier releases)."""
+    version = request.GET.get("format", "").strip() or CSV_FORMATS[0]
+    if version not in CSV_FORMATS:
+        message = f"format: “{version}” is not a CSV format; use {' or '.join(CSV_FORMATS)}."
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     report = _download_or_400(request)
     if isinstance(report, HttpResponse):
         return report
-    response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="portico-sla-{report.week}.csv"'
+    suffix = "" if version == CSV_FORMATS[0] else f"-{version}"
+    return _csv_response(report_csv(report, version), f"portico-sla-{report.week}{suffix}.csv")
+
+
+@login_required
+def report_weekly_breaches_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The week's breached SLA clocks, one row each."""
+    report = _download_or_400(request)
+    if isinstance(report, HttpResponse):
+        return report
+    return _csv_response(report_breaches_csv(report), f"portico-sla-{report.week}-breaches.csv")
+
+
+def _csv_response(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content.encode(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
