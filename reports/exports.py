@@ -26,7 +26,7 @@ from svglib.svglib import svg2rlg
 from portal.csv_export import csv_writer
 
 from .chart_sets import weekly_charts
-from .charts import WIDE, Chart, svg
+from .charts import Chart, svg
 from .formatting import (
     AGE_LABELS,
     DIMENSION_LABELS,
@@ -232,7 +232,8 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
 
 # --- PDF -------------------------------------------------------------------------------------------------
 MARGIN = 12 * mm
-CHART_WIDTH = 230 * mm
+CHART_WIDTH = 220 * mm
+PAPER = (960, 250)
 # Room a heading needs below it (itself, a table header and a few rows, or most of a chart) before the page ends.
 HEADING_ROOM = 35 * mm
 
@@ -353,8 +354,8 @@ def _svg_drawing(source: str | io.StringIO, width: float) -> Drawing:
 
 
 def _chart(chart: Chart) -> Drawing:
-    """The page's wide drawing of `chart`, converted: the same chart on paper."""
-    drawing = _svg_drawing(io.StringIO(str(svg(chart, WIDE))), CHART_WIDTH)
+    """`chart` drawn as on the page (a little flatter, so two fit a page), converted: the same chart on paper."""
+    drawing = _svg_drawing(io.StringIO(str(svg(chart, PAPER))), CHART_WIDTH)
     drawing.hAlign = "LEFT"
     return drawing
 
