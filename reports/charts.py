@@ -134,11 +134,11 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
             y = plot_top + step * index
             parts.append(_text(left - 8, y + step / 2 + FONT / 3, category, anchor="end"))
             for s_index, s in enumerate(chart.series):
-                value = s.values[index] or 0
+                amount = s.values[index] or 0
                 parts.append(
-                    f'<rect x="{left}" y="{y + step * 0.15 + bar * s_index:.1f}" width="{plot_w * value / top:.1f}" '
+                    f'<rect x="{left}" y="{y + step * 0.15 + bar * s_index:.1f}" width="{plot_w * amount / top:.1f}" '
                     f'height="{bar:.1f}" fill="{COLOURS[s_index % len(COLOURS)]}"><title>{escape(s.name)}, '
-                    f"{escape(category)}: {escape(_number(value))}{unit}</title></rect>"
+                    f"{escape(category)}: {escape(_number(amount))}{unit}</title></rect>"
                 )
         parts.append("</svg>")
         return mark_safe("".join(parts))

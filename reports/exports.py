@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.staticfiles import finders
 from reportlab.graphics.shapes import Drawing
@@ -231,6 +231,7 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
 
 
 # --- PDF -------------------------------------------------------------------------------------------------
+PAGE_SIZE = landscape(A4)
 MARGIN = 12 * mm
 CHART_WIDTH = 220 * mm
 PAPER = (960, 250)
@@ -325,13 +326,13 @@ def _canvas_maker(report: WeeklyReport) -> type[Canvas]:
 
         def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
-            self._startPage()
+            self._startPage()  # type: ignore[attr-defined]  # reportlab's own reset, missing from its stubs
 
         def save(self) -> None:
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                width, _ = self._pagesize
+                width, _ = PAGE_SIZE
                 self.setFont("Helvetica", 8)
                 self.setFillColor(colors.HexColor("#55606e"))
                 self.drawString(MARGIN, 7 * mm, footer)
@@ -364,7 +365,8 @@ def _styles() -> dict[str, ParagraphStyle]:
     sheet = getSampleStyleSheet()
     heading = ParagraphStyle("ReportHeading", parent=sheet["Heading2"], spaceBefore=2 * mm)
     title = ParagraphStyle("ReportTitle", parent=sheet["Title"], alignment=0, spaceAfter=1 * mm, fontSize=18)
-    return {"title": title, "heading": heading, "normal": sheet["Normal"], "body": sheet["BodyText"]}
+    normal, body = cast(ParagraphStyle, sheet["Normal"]), cast(ParagraphStyle, sheet["BodyText"])
+    return {"title": title, "heading": heading, "normal": normal, "body": body}
 
 
 def _heading(text: str, styles: dict[str, ParagraphStyle]) -> list[Any]:
@@ -419,7 +421,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
-        pagesize=landscape(A4),
+        pagesize=PAGE_SIZE,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
         topMargin=MARGIN,
