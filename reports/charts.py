@@ -16,7 +16,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDE = (960, 300)
-NARROW = (420, 340)
+NARROW = (320, 300)
 FONT = 13
 CHAR_WIDTH = 7.2  # an average sans-serif glyph at FONT px: enough to lay out labels and the legend
 TOP_PAD, RIGHT_PAD, BOTTOM_PAD = 12, 16, 34
