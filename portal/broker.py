@@ -15,7 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kombu import Exchange, Queue
+import amqp
+from kombu import Connection, Exchange, Queue
+from kombu.exceptions import ChannelError
 
 DEFAULT_QUEUE = "celery"
 
@@ -73,3 +75,33 @@ def celery_broker_settings(url: str, *, folder: Path, visibility_timeout: int) -
         return classic | {"broker_transport_options": options}
     # Longer than the longest task and the longest countdown, or Redis redelivers work that is still running.
     return classic | {"broker_transport_options": {"visibility_timeout": visibility_timeout}}
+
+
+def broker_deadline_options(url: str, timeout: float) -> dict[str, Any]:
+    """Transport options putting socket deadlines on connecting to the broker *and* on every read and write after
+    it: a broker that accepts the connection and never answers must fail the caller, not hold it."""
+    kind = broker_kind(url)
+    if kind == "redis":
+        return {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    if kind == "amqp":
+        # py-amqp bounds the TCP connect and the AMQP handshake by connect_timeout, later reads and writes by these.
+        return {"read_timeout": timeout, "write_timeout": timeout}
+    return {}
+
+
+def queue_depth(url: str, queue: str = DEFAULT_QUEUE, *, timeout: float = 2.0) -> int | None:
+    """Messages waiting in `queue` on broker `url` (not those a worker has taken), read within the deadlines.
+
+    0 when nobody declared the queue yet (Redis drops an empty list's key); None for a broker that cannot say (the
+    embedded filesystem transport). Raises the client's connection error when the broker does not answer in
+    time, so a caller can report the broker as down instead of hanging."""
+    if broker_kind(url) not in ("redis", "amqp"):
+        return None
+    options = broker_deadline_options(url, timeout)
+    with Connection(url, connect_timeout=timeout, transport_options=options) as connection:
+        connection.ensure_connection(max_retries=0)  # one attempt: a reading reports, it does not wait for recovery
+        channel: Any = connection.default_channel  # kombu types it as the abstract StdChannel
+        try:
+            return int(channel.queue_declare(queue, passive=True).message_count)
+        except (ChannelError, amqp.exceptions.NotFound):
+            return 0

@@ -8,6 +8,7 @@ own with `metrics_register` in its `metrics` module, which the kernel imports at
 from __future__ import annotations
 
 import ipaddress
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -20,6 +21,13 @@ from django.utils.module_loading import autodiscover_modules
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from portal.broker import DEFAULT_QUEUE, queue_depth
+from portal.replica import on_replica
+
+logger = logging.getLogger(__name__)
+# Seconds a scrape waits for the broker's answer; Prometheus's own scrape timeout is 10 s by default.
+BROKER_READ_TIMEOUT = 1.0
 
 MetricsCollect = Callable[[datetime], Iterable[Metric]]
 
@@ -60,6 +68,8 @@ class PorticoCollector:
             tasks.add_metric([task, outcome], count)
         yield tasks
 
+        yield from _broker_figures()
+
         last = WorkerHeartbeat.objects.aggregate(last=Max("seen_at"))["last"]
         if last is not None:
             yield GaugeMetricFamily(
@@ -67,6 +77,28 @@ class PorticoCollector:
                 "Seconds since a worker last ran the heartbeat",
                 value=(now - last).total_seconds(),
             )
+
+
+def _broker_figures() -> Iterator[Metric]:
+    """The queue's depth, which the worker autoscaler follows (deploy/kubernetes/hpa.yaml), and whether the broker
+    answered within BROKER_READ_TIMEOUT: a scrape must never hang on a broker that accepts and stays silent."""
+    from portal.celery import app
+
+    url = app.conf.broker_url
+    try:
+        depth = queue_depth(url, DEFAULT_QUEUE, timeout=BROKER_READ_TIMEOUT)
+    except Exception as exc:  # every client's connection errors differ; any of them means "no answer"
+        logger.warning("broker queue depth unavailable: %s", exc.__class__.__name__)
+        yield GaugeMetricFamily("portico_broker_up", "1 if the broker answered the last scrape in time", value=0)
+        return
+    if depth is None:  # the embedded filesystem transport: nothing to scale on
+        return
+    yield GaugeMetricFamily("portico_broker_up", "1 if the broker answered the last scrape in time", value=1)
+    messages = GaugeMetricFamily(
+        "portico_broker_queue_messages", "Tasks waiting in the broker for a worker", labels=["queue"]
+    )
+    messages.add_metric([DEFAULT_QUEUE], depth)
+    yield messages
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -87,4 +119,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         return HttpResponse("metrics are not public\n", status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PorticoCollector())
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(on_replica(generate_latest)(registry), content_type=CONTENT_TYPE_LATEST)

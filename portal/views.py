@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 
+from .broker import broker_deadline_options
 from .constants import RETRY_AFTER_SECONDS
 
 # The last readiness check in this process: (time.monotonic() when it ran, its problems). Per process on purpose:
@@ -40,23 +40,11 @@ def _database_problem(timeout: float) -> str | None:
     return None
 
 
-def _broker_options(url: str, timeout: float) -> dict[str, Any]:
-    """Socket deadlines for connecting to the broker *and* for every read and write after it: a broker that accepts
-    the connection and never answers must fail the probe, not hold the worker."""
-    scheme = url.split(":", 1)[0]
-    if scheme in ("redis", "rediss"):
-        return {"socket_connect_timeout": timeout, "socket_timeout": timeout}
-    if scheme in ("amqp", "amqps", "pyamqp"):
-        # py-amqp bounds the TCP connect and the AMQP handshake by connect_timeout, later reads and writes by these.
-        return {"read_timeout": timeout, "write_timeout": timeout}
-    return {}
-
-
 def _broker_problem(timeout: float) -> str | None:
     """None if the broker completes a connection (for Redis a PING, for AMQP the handshake) within the deadlines."""
     from portal.celery import app
 
-    options = _broker_options(app.conf.broker_url, timeout)
+    options = broker_deadline_options(app.conf.broker_url, timeout)
     try:
         with app.connection_for_write(connect_timeout=timeout, transport_options=options) as conn:
             conn.ensure_connection(max_retries=0)  # one attempt: a probe reports, it does not wait for recovery

@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "kubernetes"
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+ADAPTER_RULES = ROOT / "deploy" / "prometheus" / "adapter-rules.yaml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "portico-dashboard.json"
 
 
@@ -34,7 +35,8 @@ def _containers() -> list[tuple[str, dict]]:
     found = []
     for name, doc in _documents():
         if doc["kind"] in ("Deployment", "Job"):
-            found += [(f"{name}:{c['name']}", c) for c in doc["spec"]["template"]["spec"]["containers"]]
+            containers = doc["spec"]["template"]["spec"]["containers"]
+            found += [(f"{name}:{c['name']}", c) for c in containers if c["image"] == "portico"]
     return found
 
 
@@ -47,7 +49,7 @@ def test_every_manifest_passes_the_kubernetes_schema(name, doc):
 def test_kustomization_lists_every_manifest_but_the_secret_examples():
     listed = set(yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"])
     examples = {p.name for p in K8S.glob("*.example.yaml")}
-    assert examples == {"secret.example.yaml", "secret-migrate.example.yaml"}
+    assert examples == {"secret.example.yaml", "secret-migrate.example.yaml", "secret-pgbouncer.example.yaml"}
     present = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"} - examples
     assert listed == present
 
@@ -127,3 +129,41 @@ def test_alerts_and_dashboard_only_use_metrics_portico_exposes():
     expressions += [t["expr"] for panel in json.loads(DASHBOARD.read_text())["panels"] for t in panel["targets"]]
     used = {name for expr in expressions for name in re.findall(r"\bportico_[a-z_]+", expr)}
     assert used and used <= exposed, used - exposed
+
+
+def _named(kind: str, name: str) -> dict:
+    return next(doc for _, doc in _documents() if doc["kind"] == kind and doc["metadata"]["name"] == name)
+
+
+def test_web_and_workers_scale_horizontally_and_beat_never_does():
+    autoscalers = {doc["metadata"]["name"]: doc for _, doc in _documents() if doc["kind"] == "HorizontalPodAutoscaler"}
+    targets = {doc["spec"]["scaleTargetRef"]["name"] for doc in autoscalers.values()}
+    assert targets == {"portico-web", "portico-worker"}
+    for doc in autoscalers.values():
+        _named("Deployment", doc["spec"]["scaleTargetRef"]["name"])  # scales a deployment that exists
+        assert doc["spec"]["minReplicas"] >= 2
+
+    worker_metrics = {m["type"]: m for m in autoscalers["portico-worker"]["spec"]["metrics"]}
+    assert set(worker_metrics) == {"External", "Resource"}
+    external = worker_metrics["External"]["external"]["metric"]["name"]
+    adapter = yaml.safe_load(ADAPTER_RULES.read_text())["externalRules"]
+    served = {rule["name"]["as"] for rule in adapter}
+    assert external in served  # prometheus-adapter serves the metric the autoscaler asks for…
+    queried = {name for rule in adapter for name in re.findall(r"\bportico_[a-z_]+", rule["metricsQuery"])}
+    assert queried <= _exposed_metric_names()  # …from a series /metrics really reports
+
+
+def test_the_portal_reaches_postgres_through_pgbouncer_in_transaction_mode_and_migrations_do_not():
+    ini = _named("ConfigMap", "portico-pgbouncer")["data"]["pgbouncer.ini"]
+    assert re.search(r"^pool_mode = transaction$", ini, re.MULTILINE)
+    service = _named("Service", "pgbouncer")
+    port = service["spec"]["ports"][0]["port"]
+
+    app_url = urlsplit(yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]["DATABASE_URL"])
+    assert (app_url.hostname.split(".")[0], app_url.port) == ("pgbouncer", port)
+    config = yaml.safe_load((K8S / "configmap.yaml").read_text())["data"]
+    assert config["PORTICO_DB_TRANSACTION_POOLER"] == "1"  # what tests/test_db_roles.py proves it needs
+    owner_url = urlsplit(
+        yaml.safe_load((K8S / "secret-migrate.example.yaml").read_text())["stringData"]["DATABASE_URL"]
+    )
+    assert owner_url.hostname.split(".")[0] == "postgres"

@@ -31,6 +31,9 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'database', :'owner')
 SELECT format('ALTER DATABASE %I OWNER TO %I', :'database', :'owner') \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'database') \gexec
 SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'database', :'app') \gexec
+-- Joins in the order Django writes them (docs/adr/0004-fixed-join-order.md), set on the role because a connection
+-- pooler in transaction mode does not pass the `options` startup parameter the settings use without one.
+SELECT format('ALTER ROLE %I IN DATABASE %I SET join_collapse_limit = 1', :'app', :'database') \gexec
 
 \connect :"database"
 -- The owner owns the schema (before PostgreSQL 15 `public` belongs to the bootstrap superuser) and nobody else may

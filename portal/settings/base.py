@@ -118,9 +118,30 @@ else:
     # Django spells out every join, and ours are foreign keys to small tables in a sensible order; letting
     # PostgreSQL search all orders of a request with its six related rows took ~4 ms of planning for 0.3 ms of
     # execution on every list and page (bench/RESULTS.md). Subqueries are still planned freely.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c join_collapse_limit=1")
+    DATABASES["default"].setdefault("OPTIONS", {})
+    # Behind PgBouncer in transaction mode (deploy/kubernetes/pgbouncer.yaml) a server connection is ours for one
+    # transaction only: a WITH HOLD cursor (Django's server-side cursors outside a transaction) may be gone by the
+    # next fetch, and PgBouncer refuses the `options` startup parameter, so join_collapse_limit comes from the role
+    # (deploy/postgres/roles.sql) instead.
+    if env.bool("PORTICO_DB_TRANSACTION_POOLER", default=False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        DATABASES["default"]["OPTIONS"].setdefault("options", "-c join_collapse_limit=1")
     # libpq waits for ever by default when PostgreSQL cannot be reached; a request (or /readyz) gives up after this.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("PORTICO_DB_CONNECT_TIMEOUT", default=5))
+# Reports, exports and /metrics may read a streaming replica (portal/replica.py); the primary whenever the replica is
+# down or further behind than PORTICO_REPLICA_MAX_LAG seconds. Writes always go to the primary.
+if env("DATABASE_REPLICA_URL", default="") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2}
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
+PORTICO_REPLICA_MAX_LAG = env.float("PORTICO_REPLICA_MAX_LAG", default=30.0)
+PORTICO_REPLICA_CHECK_SECONDS = env.float("PORTICO_REPLICA_CHECK_SECONDS", default=5.0)
+PORTICO_REPLICA_CHECK_TIMEOUT = 2.0  # seconds for the health check's query
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "portal.User"

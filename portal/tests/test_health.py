@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -12,6 +10,7 @@ from django.db import connections
 
 from portal import views
 from portal.celery import app
+from tests.support.network import BlackHole
 
 
 def test_healthz_answers_without_touching_dependencies(client):
@@ -46,36 +45,6 @@ def test_readyz_is_503_when_the_broker_is_unreachable(client):
 
 # --- hard deadlines and the cached answer -------------------------------------------------------------------
 PROBE_DEADLINE = 10.0  # generous on a busy machine; without socket timeouts the probe never returns at all
-
-
-class BlackHole:
-    """A TCP server that accepts every connection and never sends a byte: a hung Redis, RabbitMQ or PostgreSQL.
-
-    Closing it resets the connections it holds, so a client without a read timeout is released at the end of the
-    test (which then fails) instead of hanging the suite."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:  # closed
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        self.listener.close()
-        self._thread.join(timeout=5)
-        for conn in self.accepted:
-            conn.close()
 
 
 @pytest.fixture

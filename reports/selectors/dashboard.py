@@ -13,6 +13,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from portal.replica import on_replica
 from requests_app.choices import OPEN_STATES, Priority
 from sla.choices import Clock
 from sla.models import RequestClock
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from portal.models import User
 
 
+@on_replica  # outermost: the snapshot's transaction opens on the copy it chose
 @report_snapshot
 def report_dashboard(*, user: User | None, now: datetime | None = None, tz: str | None = None) -> Dashboard:
     """Open work by state, priority and vendor; SLA at risk and breached now; today's intake; this week so far."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from django.db import connection, transaction
+from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -32,6 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.exceptions import Forbidden, ValidationFailed
+from portal.replica import read_alias
 from requests_app.catalogue import request_type_choices
 from requests_app.choices import EventKind, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendor
@@ -76,8 +77,9 @@ def report_snapshot(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        connection = connections[read_alias()]  # the replica when reading one (portal/replica.py)
         outermost = not connection.in_atomic_block
-        with transaction.atomic():
+        with transaction.atomic(using=connection.alias):
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     if outermost:
@@ -307,6 +309,7 @@ def _percentiles(
     queryset = _percentile_queryset(scope, start, end)
     durations = _durations()
     dimensions = list(dimensions)
+    connection = connections[read_alias()]
     if connection.vendor != "postgresql":
         return _percentiles_python(queryset, start, end, dimensions, durations)
     keyed = [d for d in dimensions if d is not None]

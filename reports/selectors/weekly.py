@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from portal.replica import on_replica
 from requests_app.catalogue import request_type_choices
 from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
@@ -96,6 +97,7 @@ def _order(dimension: str, keys: Iterable[Any], labels: dict[Any, tuple[str, str
     return sorted(keys, key=lambda k: (k is None, labels.get(k, ("", str(k)))[1].lower()))
 
 
+@on_replica  # outermost: the snapshot's transaction opens on the copy it chose
 @report_snapshot
 def report_weekly(
     *,

@@ -24,13 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import amqp
 import pytest
 import redis
 from django.conf import settings
-from kombu import Connection
 
-from portal.broker import DEFAULT_QUEUE, broker_kind, celery_broker_settings
+from portal.broker import DEFAULT_QUEUE, broker_kind, celery_broker_settings, queue_depth
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672"
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
@@ -76,17 +74,7 @@ class Broker:
 
     def depth(self, queue: str = DEFAULT_QUEUE) -> int:
         """Messages waiting in `queue` (not those a worker has taken); 0 if it does not exist yet."""
-        if self.kind == "redis":
-            client = redis.Redis.from_url(self.url)
-            try:
-                return int(client.llen(queue))
-            finally:
-                client.close()
-        with Connection(self.url, connect_timeout=10) as connection:
-            try:
-                return connection.channel().queue_declare(queue, passive=True).message_count
-            except amqp.exceptions.NotFound:  # nobody declared it yet
-                return 0
+        return queue_depth(self.url, queue, timeout=10) or 0
 
     def queue_types(self) -> dict[str, str]:
         """RabbitMQ only: the type ("quorum", "classic") of each queue in this test's virtual host."""
