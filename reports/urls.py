@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.report_dashboard_page, name="reports-dashboard"),
     path("weekly/", views.report_weekly_page, name="reports-weekly"),
     path("weekly.csv", views.report_weekly_csv, name="reports-weekly-csv"),
+    path("weekly-breaches.csv", views.report_weekly_breaches_csv, name="reports-weekly-breaches-csv"),
     path("weekly.pdf", views.report_weekly_pdf, name="reports-weekly-pdf"),
 ]

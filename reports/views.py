@@ -10,13 +10,15 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 
 from portal.exceptions import Forbidden, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.permissions import sees_every_vendors_report
 
-from . import charts
-from .exports import report_csv, report_pdf
+from .chart_sets import dashboard_charts, weekly_charts
+from .charts import Chart, responsive
+from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_pdf
 from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
 from .forms import ReportFilterForm
 from .selectors import DIMENSIONS, WeeklyReport, report_dashboard, report_week_default, report_weekly
@@ -77,34 +79,8 @@ def _breakdowns(report: WeeklyReport) -> list[dict[str, Any]]:
     return out
 
 
-def _charts(report: WeeklyReport) -> dict[str, Any]:
-    weeks = [w.week.split("-")[1] for w in report.compliance_trend]
-    return {
-        "compliance": charts.line_chart(
-            f"SLA and OLA compliance per week, {report.compliance_trend[0].week} to {report.week}",
-            weeks,
-            [
-                charts.Series("Response SLA", [w.sla_response_compliance for w in report.compliance_trend]),
-                charts.Series("Resolution SLA", [w.sla_resolution_compliance for w in report.compliance_trend]),
-                charts.Series("Vendor OLA", [w.ola_compliance for w in report.compliance_trend]),
-            ],
-            top=100,
-            unit="%",
-        ),
-        "traction": charts.bar_chart(
-            f"Requests created and resolved per week, {report.traction[0].week} to {report.week}",
-            [w.week.split("-")[1] for w in report.traction],
-            [
-                charts.Series("Created", [w.created for w in report.traction]),
-                charts.Series("Resolved", [w.resolved for w in report.traction]),
-            ],
-        ),
-        "ageing": charts.bar_chart(
-            f"Backlog at the end of {report.week} by age",
-            list(AGE_LABELS.values()),
-            [charts.Series("Open requests", list(report.backlog_by_age.values()))],
-        ),
-    }
+def _charts(charts: dict[str, Chart]) -> dict[str, SafeString]:
+    return {name: responsive(chart) for name, chart in charts.items()}
 
 
 @login_required
@@ -124,7 +100,7 @@ def report_weekly_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "report": report,
         "headline": _headline(report),
         "breakdowns": _breakdowns(report),
-        "charts": _charts(report),
+        "charts": _charts(weekly_charts(report)),
         "age_labels": list(AGE_LABELS.values()),
         "state_labels": [STATE_LABELS[s] for s in report.backlog_by_state],
         "backlog_by_age": [(AGE_LABELS[k], v) for k, v in report.backlog_by_age.items()],
@@ -132,6 +108,7 @@ def report_weekly_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "trend": list(zip(report.compliance_trend, report.traction, strict=True)),
         "breaches": [(breach, figure_text(breach.late_seconds, "duration")) for breach in report.breaches],
         "csv_url": f"{reverse('reports-weekly-csv')}?{query}",
+        "breaches_csv_url": f"{reverse('reports-weekly-breaches-csv')}?{query}",
         "pdf_url": f"{reverse('reports-weekly-pdf')}?{query}",
         "previous_url": f"{reverse('reports-weekly')}?{_query_for(report, report.previous_week)}",
     }
@@ -152,12 +129,30 @@ def _download_or_400(request: AuthenticatedHttpRequest) -> WeeklyReport | HttpRe
 
 @login_required
 def report_weekly_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Every figure of the weekly report as one long CSV table."""
+    """Every figure of the weekly report as one wide CSV table (`?format=v1`: the long table of earlier releases)."""
+    version = request.GET.get("format", "").strip() or CSV_FORMATS[0]
+    if version not in CSV_FORMATS:
+        message = f"format: “{version}” is not a CSV format; use {' or '.join(CSV_FORMATS)}."
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     report = _download_or_400(request)
     if isinstance(report, HttpResponse):
         return report
-    response = HttpResponse(report_csv(report), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="portico-sla-{report.week}.csv"'
+    suffix = "" if version == CSV_FORMATS[0] else f"-{version}"
+    return _csv_response(report_csv(report, version), f"portico-sla-{report.week}{suffix}.csv")
+
+
+@login_required
+def report_weekly_breaches_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The week's breached SLA clocks, one row each."""
+    report = _download_or_400(request)
+    if isinstance(report, HttpResponse):
+        return report
+    return _csv_response(report_breaches_csv(report), f"portico-sla-{report.week}-breaches.csv")
+
+
+def _csv_response(content: str, filename: str) -> HttpResponse:
+    response = HttpResponse(content.encode(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -185,6 +180,7 @@ def report_dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "headline": [row for row in _headline(week) if row["name"] in DASHBOARD_FIGURES],
         "open_by_state": [(STATE_LABELS[k], v) for k, v in dashboard.open_by_state.items()],
         "week_url": f"{reverse('reports-weekly')}?{_query(week)}",
+        "charts": _charts(dashboard_charts(dashboard)),
     }
     return render(request, "reports/report_dashboard.html", context)
 

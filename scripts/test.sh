@@ -11,10 +11,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PORTICO_ROOT"
 
 # The browser tests drive Debian's chromium through Playwright; promtool (Debian's prometheus package)
-# checks the alert rules in deploy/prometheus.
+# checks the alert rules in deploy/prometheus; pdftoppm and pdftotext (poppler-utils) read the PDF report's pages.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 # tests/test_db_roles.py runs the portal through a real PgBouncer in transaction mode.
 [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 if [ "${#missing[@]}" -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

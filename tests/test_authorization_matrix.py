@@ -246,6 +246,7 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
     ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
     ("reports-weekly-csv", "GET"): Call(url("reports-weekly-csv", query=f"week={WEEK}")),
+    ("reports-weekly-breaches-csv", "GET"): Call(url("reports-weekly-breaches-csv", query=f"week={WEEK}")),
     ("reports-weekly-pdf", "GET"): Call(url("reports-weekly-pdf", query=f"week={WEEK}")),
     # the request portal
     ("home", "GET"): Call(url("home")),
@@ -341,6 +342,7 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-csv", "GET"):             "L302   403    403    403    200    403    200    200    200",
+    ("reports-weekly-breaches-csv", "GET"):    "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-pdf", "GET"):             "L302   403    403    403    200    403    200    200    200",
     # the request portal (outside visibility 404; refused actions go back with a message and write nothing)
     ("home", "GET"):                           "L302   200    200    200    200    200    200    200    200",

@@ -184,7 +184,7 @@ def test_a_week_outside_the_supported_range_is_a_400_page(world, week):
     assert "0002-W01 to 9999-W51" in page
 
 
-@pytest.mark.parametrize("download", ["weekly.csv", "weekly.pdf"])
+@pytest.mark.parametrize("download", ["weekly.csv", "weekly-breaches.csv", "weekly.pdf"])
 @pytest.mark.parametrize("week", OUT_OF_RANGE_WEEKS)
 def test_a_week_outside_the_supported_range_is_a_400_download(world, week, download):
     response = _session(world.pm).get(f"/reports/{download}?week={week}")

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from reports.exports import report_csv
+from reports.exports import report_breaches_csv, report_csv
 from reports.selectors import report_weekly
 from requests_app.choices import EventKind
 
@@ -36,18 +36,23 @@ def test_no_csv_cell_starts_a_formula_and_the_figures_stay_numbers(dataset):
     # A comment before R1's resolution fell due becomes the breach's reason.
     make_event(dataset.requests["R1"], EventKind.COMMENT, ist(16, 21), REASON)
 
-    rows = list(csv.DictReader(io.StringIO(report_csv(report_weekly(user=world.pm, week=WEEK)))))
+    report = report_weekly(user=world.pm, week=WEEK)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report).lstrip("\ufeff"))))
+    breaches = list(csv.DictReader(io.StringIO(report_breaches_csv(report).lstrip("\ufeff"))))
+    long_rows = list(csv.DictReader(io.StringIO(report_csv(report, "v1"))))
 
-    reasons = {row["value"] for row in rows if row["section"] == "breach" and row["metric"] == "reason"}
-    assert f"'{REASON}" in reasons
+    assert f"'{REASON}" in {row["reason"] for row in breaches}
     assert {row["label"] for row in rows if row["dimension"] == "vendor"} >= {"'=cmd|' /C calc'!A0"}
     assert {row["label"] for row in rows if row["dimension"] == "environment"} >= {"'@SUM(1+1)"}
+    assert f"'{REASON}" in {row["value"] for row in long_rows if row["metric"] == "reason"}
     dangerous = [
-        (row["section"], row["metric"], name, cell)
-        for row in rows
+        (name, cell)
+        for table in (rows, breaches, long_rows)
+        for row in table
         for name, cell in row.items()
-        if cell.startswith(TRIGGERS) and not (name == "value" and _is_number(cell))
+        if cell.startswith(TRIGGERS) and not _is_number(cell)
     ]
     assert dangerous == []
-    negative_changes = [row for row in rows if row["section"] == "change" and row["value"].startswith("-")]
-    assert negative_changes and all(_is_number(row["value"]) for row in negative_changes)
+    (change,) = [row for row in rows if row["section"] == "change"]
+    negative = [cell for cell in change.values() if cell.startswith("-")]
+    assert negative and all(_is_number(cell) for cell in negative)

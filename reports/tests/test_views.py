@@ -13,7 +13,7 @@ import time_machine
 from django.urls import reverse
 from pypdf import PdfReader
 
-from reports.exports import pdf_text
+from reports.exports import hours, pdf_text
 from reports.formatting import HEADLINES, change_text, figure_text
 from reports.selectors import FIGURES, report_weekly
 from reports.selectors.queries import _durations, _percentile_queryset, _percentiles, _percentiles_python, _scope
@@ -37,7 +37,17 @@ def _get(client, user, name: str, **params):
 
 
 def _csv(content: bytes) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(content.decode())))
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def _column(name: str) -> str:
+    """The wide CSV's column of a figure: durations are in hours."""
+    return f"{name}_hours" if name.endswith(("_p50", "_p90")) else name
+
+
+def _csv_value(name: str, value: float | None) -> float | None:
+    """What the wide CSV holds for a figure the selector gave."""
+    return hours(value) if name.endswith(("_p50", "_p90")) else value
 
 
 def _pdf(content: bytes) -> str:
@@ -57,8 +67,9 @@ def test_page_api_csv_and_pdf_agree_with_the_selector(client, dataset, frozen):
     api = _get(client, pm, "api:reports-sla", week=WEEK)
     export = _get(client, pm, "reports-weekly-csv", week=WEEK)
     pdf = _get(client, pm, "reports-weekly-pdf", week=WEEK)
+    breaches_csv = _get(client, pm, "reports-weekly-breaches-csv", week=WEEK)
 
-    assert [r.status_code for r in (page, api, export, pdf)] == [200, 200, 200, 200]
+    assert [r.status_code for r in (page, api, export, pdf, breaches_csv)] == [200] * 5
     assert export["Content-Type"].startswith("text/csv") and pdf["Content-Type"] == "application/pdf"
     html, data, rows, text = unescape(page.content.decode()), api.json(), _csv(export.content), _pdf(pdf.content)
 
@@ -72,23 +83,27 @@ def test_page_api_csv_and_pdf_agree_with_the_selector(client, dataset, frozen):
     vendor_rows = {row["key"]: row["figures"] for row in data["breakdowns"]["vendor"]}
     assert vendor_rows == {row.key: asdict(row.figures) for row in report.breakdowns["vendor"]}
 
-    # CSV: the same raw numbers.
-    summary = {row["metric"]: _number(row["value"]) for row in rows if row["section"] == "summary"}
-    assert summary == {name: getattr(report.summary, name) for name in FIGURES}
+    # CSV: the same numbers, one row per slice; durations in hours with one decimal.
+    (summary,) = [row for row in rows if row["section"] == "summary"]
+    assert {name: _number(summary[_column(name)]) for name in FIGURES} == {
+        name: _csv_value(name, getattr(report.summary, name)) for name in FIGURES
+    }
+    assert summary["pick_up_wall_p50_hours"] == "4.0" and summary["resolve_working_p90_hours"] == "23.6"
+    # The API's seconds and the CSV's hours are the same figures.
+    assert summary["resolve_wall_p50_hours"] == str(round(data["summary"]["resolve_wall_p50"] / 3600, 1))
     by_vendor = {
-        (row["key"], row["metric"]): _number(row["value"])
+        row["key"]: {name: _number(row[_column(name)]) for name in FIGURES}
         for row in rows
-        if row["section"] == "breakdown" and row["dimension"] == "vendor" and row["metric"] in FIGURES
+        if row["section"] == "breakdown" and row["dimension"] == "vendor"
     }
     assert by_vendor == {
-        (s.key, name): getattr(s.figures, name) for s in report.breakdowns["vendor"] for name in FIGURES
+        s.key: {name: _csv_value(name, getattr(s.figures, name)) for name in FIGURES}
+        for s in report.breakdowns["vendor"]
     }
-    breach_late = {
-        row["label"]: float(row["value"])
-        for row in rows
-        if row["section"] == "breach" and row["metric"] == "late_seconds"
+    breach_rows = _csv(breaches_csv.content)
+    assert {row["reference"]: float(row["late_hours"]) for row in breach_rows} == {
+        b.reference: hours(b.late_seconds) for b in report.breaches
     }
-    assert breach_late == {b.reference: b.late_seconds for b in report.breaches}
 
     # Page and PDF: the same figures, formatted the same way, on the same headline rows.
     for name, label, kind in HEADLINES:
@@ -103,6 +118,12 @@ def test_page_api_csv_and_pdf_agree_with_the_selector(client, dataset, frozen):
         assert f">{breach.reference}</a></th>" in html and f"<td>{late}</td>" in html
         assert f"{breach.reference} {breach.vendor} {breach.priority} {breach.measure}" in text
     assert "Breaches (5)" in text and 'Breaches <span class="muted">(5)</span>' in html
+    # The breakdowns: each vendor's row reads the same on the page and in the PDF.
+    for s in report.breakdowns["vendor"]:
+        created, resolved = (figure_text(getattr(s.figures, n), "count") for n in ("created", "resolved"))
+        compliance = figure_text(s.figures.sla_response_compliance, "percent")
+        assert f'<tr><th scope="row">{s.label}</th><td>{created}</td>' in html
+        assert re.search(rf"{re.escape(s.label)} {created} \d+ {resolved} .*? {re.escape(pdf_text(compliance))}", text)
 
 
 def test_csv_and_api_for_a_vendor_lead_hold_none_of_the_other_vendors_numbers(client, dataset, frozen):
@@ -115,12 +136,10 @@ def test_csv_and_api_for_a_vendor_lead_hold_none_of_the_other_vendors_numbers(cl
     assert api["summary"]["created"] == 2
     assert [row["key"] for row in api["breakdowns"]["vendor"]] == ["gwl"]
     assert {b["reference"] for b in api["breaches"]} == {"R3", "R4", "R12"}
+    breaches = _csv(_get(client, lead, "reports-weekly-breaches-csv", week=WEEK, vendor="optit").content)
     assert not [row for row in rows if "OptIT" in row["label"] or row["key"] == "optit"]
-    assert {row["label"] for row in rows if row["section"] == "breach" and row["dimension"] == "request"} == {
-        "R3",
-        "R4",
-        "R12",
-    }
+    assert {row["reference"] for row in breaches} == {"R3", "R4", "R12"}
+    assert {row["vendor"] for row in breaches} == {"GWL"}
     assert "OptIT" not in re.sub(r"<select.*?</select>", "", html, flags=re.S) and ">R11<" not in html
     assert 'name="vendor"' not in html  # no vendor picker for a lead
 
@@ -177,7 +196,8 @@ def test_charts_are_accessible_svg_with_tables(client, dataset, frozen):
     html = _get(client, dataset.world.pm, "reports-weekly", week=WEEK).content.decode()
 
     assert html.count("<figure") == 3 and html.count("<figcaption>") == 3
-    assert html.count('role="img"') == 3 and html.count("aria-label=") >= 4
+    # Each chart is drawn wide and narrow; CSS shows one (display: none takes the other out of the a11y tree).
+    assert html.count('role="img"') == 6 and html.count('class="chart chart--narrow"') == 3
     assert 'aria-label="Requests created and resolved per week, 2026-W40 to 2026-W47"' in html
     assert "<caption>Compliance and traction per week</caption>" in html and 'id="backlog-age"' in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
