@@ -255,7 +255,7 @@ def update_summary(
         parts.append(f"{'edited' if parts else 'Edited'} {', '.join(others)}")
     text = "; ".join(parts) + f" by {actor_name}"
     if reason.strip():
-        text += f": {reason.strip()}"
+        text += f": {reason.strip().rstrip('.')}"
     zone = zoneinfo.ZoneInfo(environment.timezone)
     if moves:
         moved = [f"{measure} due moved from {_when(old, zone)} to {_when(new, zone)}" for measure, old, new in moves]
