@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from integrations.connections import connection_for
-from integrations.errors import IntegrationError
+from integrations.errors import SYSTEM_NAMES, IntegrationError
 from integrations.registry import get_adapter
 from portal.exceptions import PortalError
 from requests_app import catalogue
@@ -142,8 +142,8 @@ class RunPlan:
     starts_on_approval: bool = False
 
     @property
-    def call_count(self) -> int:
-        return sum(len(step.calls) for step in self.steps)
+    def system_names(self) -> str:
+        return " and ".join(SYSTEM_NAMES.get(system, system) for system in self.systems)
 
 
 class _PlanContext(StepContext):
