@@ -150,7 +150,7 @@ class ServiceRequestForm(forms.Form):
         """Each catalogue action with its bound fields, for the template's fieldsets."""
         return [{**group, "fields": [self[name] for name in group["field_names"]]} for group in self.automation]
 
-    def clean(self) -> dict[str, Any]:
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         if "team" not in self.fields and self.data.get("team"):
             # A hand-made POST naming a team: only staff file on behalf of another team; never ignore it silently.

@@ -351,6 +351,7 @@ def request_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
         )
     bound = form if which == "details" else parameters_form if which == "parameters" else None
     if bound is not None and bound.is_valid():
+        arguments: dict[str, Any]
         if isinstance(bound, ParametersForm):
             arguments = {"changes": {"parameters": bound.parameters()}, "reason": ""}
         else:

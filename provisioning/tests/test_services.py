@@ -437,7 +437,7 @@ def test_jit_access_grants_gitlab_membership_and_a_role_binding_with_an_expiry(w
 
 
 def test_a_second_jit_grant_is_refused_while_the_first_is_active(world, jit_world, gitlab_stub, k8s_stub):
-    service_request, run, project = jit_world
+    service_request, _, project = jit_world
 
     with pytest.raises(Conflict) as refused:
         services.run_start(service_request, actor=world.vendor_engineer, reason="Once more")
