@@ -15,6 +15,7 @@ from integrations.errors import SYSTEM_NAMES, IntegrationError
 from integrations.registry import get_adapter
 from portal.exceptions import PortalError
 from requests_app import catalogue
+from requests_app.choices import RequestState
 
 from .choices import RunStatus
 from .models import ProvisioningRun, ProvisioningStep
@@ -196,5 +197,6 @@ def run_plan(service_request: ServiceRequest, *, now: datetime | None = None) ->
         systems=systems,
         access_hours=hours,
         access_until=parse_datetime(parameters["expires_at"]) if "expires_at" in parameters else None,
-        starts_on_approval=service_request.needs_approval,
+        starts_on_approval=service_request.needs_approval
+        and service_request.state in (RequestState.SUBMITTED, RequestState.PENDING_APPROVAL),
     )

@@ -212,7 +212,7 @@ FIELD_LABELS = {
     "title": "Title",
     "description": "Description",
     "stack": "Stack",
-    "needed_by": "Needed by",
+    "needed_by": "Needed-by date",
     "affects_production": "Affects production",
     "parameters": "Automation parameters",
 }
