@@ -90,7 +90,7 @@ class ProvisioningRun(models.Model):
     def run_key(self) -> str:
         """What rides along as PORTICO_RUN_ID, so a redelivered task finds the build it already started."""
         # A retry after a red build must start a new one, so each retry gets its own key.
-        return f"portico-run-{self.pk}" + (f".{self.retries}" if self.retries else "")
+        return f"portico-run-{self.pk or 'new'}" + (f".{self.retries}" if self.retries else "")
 
 
 class ProvisioningStep(models.Model):

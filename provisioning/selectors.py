@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from integrations.connections import connection_for
+from integrations.errors import SYSTEM_NAMES, IntegrationError
+from integrations.registry import get_adapter
 from portal.exceptions import PortalError
 from requests_app import catalogue
+from requests_app.choices import RequestState
 
 from .choices import RunStatus
 from .models import ProvisioningRun, ProvisioningStep
+from .steps import EXECUTORS, StepContext, StepFailed
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from portal.models import User
     from requests_app.models import ServiceRequest
 
@@ -44,6 +49,9 @@ class RunsPanel:
     can_start: bool
     start_refusal: str
     retryable: frozenset[int]
+    # After a success the start button gives way to "Run again", which asks for a reason.
+    succeeded_run: ProvisioningRun | None = None
+    can_run_again: bool = False
     cancellable: frozenset[int] = frozenset()
     resumable: frozenset[int] = frozenset()
     stuck: frozenset[int] = frozenset()
@@ -71,18 +79,22 @@ def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
     runs = list(runs_for_request(service_request, user=user))
     offered = catalogue.actions_for(service_request.request_type)
     action = offered[0] if offered else None
-    can_start, refusal = False, ""
+    can_start = can_run_again = False
+    refusal = ""
+    succeeded = None
     if action is not None:
+        succeeded = next((run for run in runs if run.action == action.name and run.status == RunStatus.SUCCEEDED), None)
         try:
-            run_start_check(service_request, actor=user, action=action.name)
-            can_start = True
+            # A "run again" is judged as if its reason were given: the form asks for it.
+            run_start_check(service_request, actor=user, action=action.name, reason="?" if succeeded else "")
+            can_start, can_run_again = succeeded is None, succeeded is not None
         except PortalError as exc:
             refusal = exc.message
     retryable = set()
     for run in runs:
         if run.status == RunStatus.FAILED:
             try:
-                run_start_check(service_request, actor=user, action=run.action)
+                run_start_check(service_request, actor=user, action=run.action, retrying=run.pk)
                 retryable.add(run.pk)
             except PortalError:
                 pass
@@ -97,7 +109,94 @@ def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
         can_start,
         refusal,
         frozenset(retryable),
+        succeeded_run=succeeded,
+        can_run_again=can_run_again,
         cancellable=frozenset(run.pk for run in active if _may(run, user, "cancel", now)),
         resumable=frozenset(run.pk for run in active if _may(run, user, "resume", now)),
         stuck=stuck,
+    )
+
+
+# --- the plan: what a run would do -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlannedStep:
+    """One step of the plan and the calls the dry-run twins record for it (method, HTTP method, path, params)."""
+
+    key: str
+    title: str
+    calls: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What the request's automation would do if it started now: its parameters, each step with the target system
+    calls, whether the real run would send them (or be a dry run), and for just-in-time access how long it lasts."""
+
+    action: catalogue.Action
+    parameters: dict[str, Any]
+    steps: list[PlannedStep] = field(default_factory=list)
+    problem: str = ""  # why there is no plan (no or invalid parameters)
+    dry_run: bool = True
+    systems: tuple[str, ...] = ()
+    access_hours: int | None = None
+    access_until: datetime | None = None
+    starts_on_approval: bool = False
+
+    @property
+    def system_names(self) -> str:
+        return " and ".join(SYSTEM_NAMES.get(system, system) for system in self.systems)
+
+
+class _PlanContext(StepContext):
+    """A step context whose adapters are always the dry-run twins, whatever connection the environment has:
+    planning must never touch a real system."""
+
+    def adapter(self, system: str) -> Any:
+        if system not in self._adapters:
+            self._adapters[system] = get_adapter(system, None, recorder=self.recorder)
+        return self._adapters[system]
+
+
+def run_plan(service_request: ServiceRequest, *, now: datetime | None = None) -> RunPlan | None:
+    """The plan of the request's automation (None when its type has none), made by executing the action's own
+    steps against the dry-run twins: the same code and the same calls a dry-run execution records."""
+    from .services import run_parameters_snapshot
+
+    offered = catalogue.actions_for(service_request.request_type)
+    if not offered:
+        return None
+    action = offered[0]
+    if not service_request.parameters:
+        return RunPlan(action, {}, problem="No automation parameters were given; the vendor does this by hand.")
+    now = now or timezone.now()
+    try:
+        parameters = run_parameters_snapshot(action, service_request.parameters, now)
+    except PortalError as exc:
+        return RunPlan(action, dict(service_request.parameters), problem=exc.message)
+    run = ProvisioningRun(service_request=service_request, action=action.name, parameters=parameters, created_at=now)
+    context = _PlanContext(run, poll_seconds=0)
+    steps = []
+    try:
+        for planned in action.plan(parameters):
+            context.recorder.calls.clear()
+            result = EXECUTORS[planned.key](context)
+            # Later steps read what earlier ones produced (a pipeline's id), as in a real run.
+            run.external_ids = {**run.external_ids, **result.run_external_ids}
+            steps.append(PlannedStep(planned.key, planned.title, context.recorder.as_steps()))
+    except (IntegrationError, StepFailed) as exc:
+        return RunPlan(action, parameters, problem=f"The plan could not be made: {exc}")
+    finally:
+        context.close()
+    systems = action.systems(parameters)
+    hours = int(parameters["duration_hours"]) if "duration_hours" in parameters else None
+    return RunPlan(
+        action,
+        {name: value for name, value in parameters.items() if name != "expires_at"},
+        steps,
+        dry_run=any(connection_for(service_request.environment, system) is None for system in systems),
+        systems=systems,
+        access_hours=hours,
+        access_until=parse_datetime(parameters["expires_at"]) if "expires_at" in parameters else None,
+        starts_on_approval=service_request.needs_approval
+        and service_request.state in (RequestState.SUBMITTED, RequestState.PENDING_APPROVAL),
     )

@@ -62,10 +62,11 @@ def request_runs(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
     if request.method == "GET":
         return _panel(request, service_request)
     action = request.POST.get("action") or None
+    reason = request.POST.get("reason", "")
     return _act(
         request,
         service_request,
-        lambda: services.run_start(service_request, actor=request.user, action=action),
+        lambda: services.run_start(service_request, actor=request.user, action=action, reason=reason),
         "Automation run #{run.pk} started.",
     )
 

@@ -127,9 +127,14 @@ class ServiceRequestForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        teams = user.teams.all()
-        if teams.count() > 1:
-            cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
+        team = cast(forms.ModelChoiceField, self.fields["team"])
+        if perms.is_staff_side(user):
+            # The program manager and eGov DevOps file on behalf of any team (as the API lets them).
+            team.queryset = Team.objects.order_by("name")
+            team.empty_label = "Choose the team this is for"
+            team.label = "On behalf of team"
+        elif user.teams.count() > 1:
+            team.queryset = user.teams.all()
         else:
             del self.fields["team"]
         self.automation: list[dict[str, Any]] = []
@@ -144,6 +149,13 @@ class ServiceRequestForm(forms.Form):
     def automation_groups(self) -> list[dict[str, Any]]:
         """Each catalogue action with its bound fields, for the template's fieldsets."""
         return [{**group, "fields": [self[name] for name in group["field_names"]]} for group in self.automation]
+
+    def clean(self) -> dict[str, Any] | None:
+        data = super().clean()
+        if "team" not in self.fields and self.data.get("team"):
+            # A hand-made POST naming a team: only staff file on behalf of another team; never ignore it silently.
+            self.add_error(None, "You can file requests only for your own team.")
+        return data
 
     def _action(self) -> Any:
         offered = actions_for(self.cleaned_data.get("request_type") or "")
@@ -171,6 +183,82 @@ class ServiceRequestForm(forms.Form):
                 name = f"{action.name}__{name.removeprefix('parameters.')}"
             fields[name] = messages
         apply_portal_error(self, PortalError(error.message, fields=fields))
+
+
+def _form_error_fields(error: PortalError, rename: dict[str, str]) -> PortalError:
+    fields = {rename.get(name, name): messages for name, messages in error.fields.items()}
+    return PortalError(error.message, fields=fields)
+
+
+class RequestEditForm(forms.Form):
+    """Editing an open request's details; priority and type (with a reason) only for the program manager. The
+    service decides who may change what (`request_editable_fields`); the form offers exactly that."""
+
+    title = forms.CharField(label="Title", max_length=200)
+    description = forms.CharField(
+        label="Description", max_length=settings.PORTICO_MAX_TEXT_LENGTH, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    needed_by = forms.DateField(
+        label="Needed by",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=f"Required for P4, at least {settings.PORTICO_P4_MIN_NOTICE_DAYS} days from today.",
+    )
+    priority = forms.ChoiceField(label="Priority", choices=priority_choices)
+    request_type = forms.ChoiceField(label="Type", choices=request_type_choices)
+    reason = forms.CharField(
+        label="Reason (required when priority or type changes)",
+        required=False,
+        max_length=settings.PORTICO_MAX_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown on the timeline with the change and how the due times moved.",
+    )
+
+    def __init__(self, *args: Any, service_request: ServiceRequest, editable: tuple[str, ...], **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {name: getattr(service_request, name) for name in ("title", "description", "needed_by", "priority",
+                                                                 "request_type")},
+        )  # fmt: skip
+        super().__init__(*args, **kwargs)
+        for name in [name for name in self.fields if name != "reason" and name not in editable]:
+            del self.fields[name]
+        if "priority" not in self.fields and "request_type" not in self.fields:
+            del self.fields["reason"]
+
+    def service_arguments(self) -> dict[str, Any]:
+        """`changes` and `reason` for `services.request_update`; unchanged fields are dropped there."""
+        changes = {name: value for name, value in self.cleaned_data.items() if name != "reason"}
+        return {"changes": changes, "reason": self.cleaned_data.get("reason", "")}
+
+
+class ParametersForm(forms.Form):
+    """The automation parameters of a request, generated from its action's schema; the schema (the same one the
+    API checks) stays the only validator, and its `parameters.<field>` errors land on the fields."""
+
+    def __init__(self, *args: Any, action: Any, parameters: dict[str, Any], **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "parameters")
+        kwargs.setdefault("initial", {name: _initial(value) for name, value in parameters.items()})
+        super().__init__(*args, **kwargs)
+        self.action = action
+        schema = action.schema()
+        for spec in schema_description(action):
+            self.fields[spec["name"]] = _parameter_field(schema.fields[spec["name"]], spec)
+
+    def parameters(self) -> dict[str, Any]:
+        """The filled-in values, as the API would take them (empty means "not given")."""
+        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "", {})}
+
+    def add_service_error(self, error: PortalError) -> None:
+        rename = {f"parameters.{name}": name for name in self.fields}
+        rename["parameters"] = "__all__"
+        apply_portal_error(self, _form_error_fields(error, rename))
+
+
+def _initial(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "\n".join(f"{key}={item}" for key, item in value.items())
+    return value
 
 
 class CommentForm(forms.Form):

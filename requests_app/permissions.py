@@ -65,8 +65,11 @@ def is_requester_side(service_request: ServiceRequest, user: User) -> bool:
 
 
 def files_requests(user: User) -> bool:
-    """Members of an implementation team file requests (in the browser, for their team); vendor accounts never do."""
-    return bool(user and user.is_authenticated and not user.vendor_id and user.teams.exists())
+    """Members of an implementation team file requests (in the browser, for their team); the program manager and
+    eGov DevOps file on behalf of any team; vendor accounts never do."""
+    if not (user and user.is_authenticated and not user.vendor_id):
+        return False
+    return is_staff_side(user) or user.teams.exists()
 
 
 def sees_reports(user: User) -> bool:

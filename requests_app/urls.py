@@ -9,6 +9,7 @@ urlpatterns = [
     path("requests/new/", views.request_new, name="request-new"),
     path("requests/new/validate/", views.request_new_validate, name="request-new-validate"),
     path("requests/<str:reference>/", views.request_detail, name="request-detail"),
+    path("requests/<str:reference>/edit/", views.request_edit, name="request-edit"),
     path("requests/<str:reference>/transitions/<str:name>/", views.request_transition, name="request-transition"),
     path("requests/<str:reference>/comments/", views.request_comment, name="request-comment"),
     path("queue/", views.vendor_queue, name="vendor-queue"),

@@ -24,7 +24,16 @@ from sla.selectors import clock_snapshots
 
 from . import notifications, services
 from . import permissions as perms
-from .forms import CommentForm, ServiceRequestFilterForm, ServiceRequestForm, TransitionForm, apply_portal_error
+from .catalogue import actions_for
+from .forms import (
+    CommentForm,
+    ParametersForm,
+    RequestEditForm,
+    ServiceRequestFilterForm,
+    ServiceRequestForm,
+    TransitionForm,
+    apply_portal_error,
+)
 from .models import RequestEvent, ServiceRequest
 from .routing import routing_suggest
 
@@ -240,6 +249,7 @@ def _detail(
         "events": _timeline(request, service_request),
         "comment_form": comment_form or CommentForm(service_request=service_request, user=request.user),
         "sees_internal": perms.sees_internal_notes(service_request, request.user),
+        "can_edit": bool(services.request_editable_fields(service_request, request.user)),
     }
     return render(request, "requests_app/servicerequest_detail.html", context, status=status)
 
@@ -314,6 +324,56 @@ def _timeline_partial(
         "announce": announce,
     }
     return render(request, "requests_app/partials/timeline.html", context)
+
+
+# --- editing --------------------------------------------------------------------------------------------
+@login_required
+def request_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Edit an open request's details (the requester's team; the PM also priority and type, with a reason) and its
+    automation parameters, through the same service as the API's PATCH."""
+    service_request = _request_or_404(request, reference)
+    editable = services.request_editable_fields(service_request, request.user)
+    if not editable:
+        if not service_request.is_open:
+            messages.error(request, f"{service_request.reference} is closed to edits.")
+            return redirect("request-detail", reference=service_request.reference)
+        raise PermissionDenied("Only the requester's team or the program manager can edit a request.")
+    offered = actions_for(service_request.request_type)
+    action = offered[0] if offered and "parameters" in editable else None
+    which = request.POST.get("form") if request.method == "POST" else None
+    form = RequestEditForm(
+        request.POST if which == "details" else None, service_request=service_request, editable=editable
+    )
+    parameters_form = None
+    if action is not None:
+        parameters_form = ParametersForm(
+            request.POST if which == "parameters" else None, action=action, parameters=service_request.parameters
+        )
+    bound = form if which == "details" else parameters_form if which == "parameters" else None
+    if bound is not None and bound.is_valid():
+        arguments: dict[str, Any]
+        if isinstance(bound, ParametersForm):
+            arguments = {"changes": {"parameters": bound.parameters()}, "reason": ""}
+        else:
+            arguments = form.service_arguments()
+        try:
+            services.request_update(service_request, actor=request.user, **arguments)
+        except ValidationFailed as exc:
+            if isinstance(bound, ParametersForm):
+                bound.add_service_error(exc)
+            else:
+                apply_portal_error(form, exc)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        except Conflict as exc:
+            messages.error(request, exc.message)
+            return redirect("request-detail", reference=service_request.reference)
+        else:
+            what = "Details" if bound is form else "Automation parameters"
+            messages.success(request, f"{what} of {service_request.reference} saved.")
+            return redirect("request-detail", reference=service_request.reference)
+    context = {"service_request": service_request, "form": form, "parameters_form": parameters_form}
+    return render(request, "requests_app/servicerequest_edit.html", context)
 
 
 # --- notifications --------------------------------------------------------------------------------------

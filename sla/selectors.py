@@ -214,3 +214,12 @@ def requests_with_sla_status(requests: models.QuerySet, status: str, now: dateti
         case "met":
             return requests.filter(resolved_at__isnull=False).exclude(breached)
     return requests.none()
+
+
+def sla_due_times(service_request: ServiceRequest) -> dict[str, datetime | None]:
+    """The end-to-end SLA's response and resolution due times as stored now (read fresh, never from a prefetch):
+    what an edit compares before and after it retargets the clocks."""
+    due = dict(
+        RequestClock.objects.filter(service_request=service_request, clock=Clock.SLA).values_list("measure", "due_at")
+    )
+    return {"response": due.get(Measure.RESPONSE), "resolution": due.get(Measure.RESOLUTION)}

@@ -178,6 +178,9 @@ PASSWORD_CHANGE = {
     "new_password2": "Matrix-pass-4821",
 }
 CANCEL_FORM = {"confirm": "yes", "reason": "Stuck"}
+# The page's details form; the program manager's version also carries priority and type (unchanged: no reason).
+EDIT_FORM = {"form": "details", "title": "Edited in the matrix", "description": "Four CPUs.", "priority": "P2",
+             "request_type": RequestType.INFRA_PROVISION}  # fmt: skip
 DETAIL = ref("request-detail")
 
 CALLS: dict[tuple[str, ...], Call] = {
@@ -254,6 +257,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("request-new", "POST"): Call(url("request-new"), filing_form),
     ("request-new-validate", "POST"): Call(url("request-new-validate", query="field=title"), {"title": "x"}),
     ("request-detail", "GET"): Call(DETAIL),
+    ("request-edit", "GET"): Call(ref("request-edit")),
+    ("request-edit", "POST"): Call(ref("request-edit"), EDIT_FORM),
     ("request-transition", "POST"): Call(ref("request-transition", "resolve"), RESOLVE_FORM),
     ("request-transition", "GET"): Call(ref("request-transition", "resolve")),
     ("request-comment", "POST"): Call(ref("request-comment"), COMMENT),
@@ -346,10 +351,13 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("reports-weekly-pdf", "GET"):             "L302   403    403    403    200    403    200    200    200",
     # the request portal (outside visibility 404; refused actions go back with a message and write nothing)
     ("home", "GET"):                           "L302   200    200    200    200    200    200    200    200",
-    ("request-new", "GET"):                    "L302   200    200    403    403    403    403    403    403",
-    ("request-new", "POST"):                   "L302   302w   302w   403    403    403    403    403    403",
+    # the PM and eGov DevOps file on behalf of a team: the form asks which (without one, the form again)
+    ("request-new", "GET"):                    "L302   200    200    403    403    403    403    200    200",
+    ("request-new", "POST"):                   "L302   302w   302w   403    403    403    403    200    200",
     ("request-new-validate", "POST"):          "L302   200    200    200    200    200    200    200    200",
     ("request-detail", "GET"):                 "L302   200    404    200    200    404    404    200    200",
+    ("request-edit", "GET"):                   "L302   200    404    403    403    404    404    200    403",
+    ("request-edit", "POST"):                  "L302   302w   404    403    403    404    404    302w   403",
     ("request-transition", "POST"):            "L302   302    404    302w   302w   404    404    302    302",
     ("request-transition", "GET"):             "L302   405    405    405    405    405    405    405    405",
     ("request-comment", "POST"):               "L302   302w   404    302w   302w   404    404    302w   302w",

@@ -77,9 +77,10 @@ def test_the_pm_raising_the_priority_in_jira_raises_it_in_the_portal_as_the_pm(c
     assert mirrored.priority == Priority.P1
     event = mirrored.events.get(kind=EventKind.PRIORITY_CHANGED)
     assert event.actor == world.pm and event.payload["changes"] == {"priority": {"from": "P2", "to": "P1"}}
-    assert event.message == f"Priority changed in Jira by {in_jira(world.pm)['displayName']} (OPS-1: Medium → High)."
+    reason = f"Priority changed in Jira by {in_jira(world.pm)['displayName']} (OPS-1: Medium → High)"
+    assert event.message.startswith(f"Priority P2 → P1 by {world.pm.get_full_name()}: {reason}; response due moved")
     # The service retargets the SLA clocks, as for a change made in the UI.
-    assert mirrored.clock_ledger.filter(kind="retarget", reason=event.message).count() == 2
+    assert mirrored.clock_ledger.filter(kind="retarget", reason=f"{reason}.").count() == 2
     # Mirroring the portal's change back would only echo: Jira already says High.
     edits = len(jira_stub.calls_to("PUT", "/rest/api/2/issue/OPS-1"))
     run_outbox(jira_sync_event_task)

@@ -79,6 +79,12 @@ class RunStartSerializer(_StrictSerializer):
     action = serializers.CharField(
         required=False, allow_blank=True, max_length=64, help_text="Catalogue action; default: the type's only one."
     )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=REASON_MAX_LENGTH,
+        help_text="Required to run an action again after it succeeded; shown on the timeline.",
+    )
 
 
 class RunCancelSerializer(_StrictSerializer):

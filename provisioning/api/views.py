@@ -45,7 +45,9 @@ class RequestRunListView(_RequestRunsView):
     @extend_schema(
         summary="Start the request's automation",
         description="Engineers of the assigned vendor, while the request is in progress; access and production "
-        "work only after approval. 409 when a run of the action is already under way or the state forbids it.",
+        "work only after approval. 409 when a run of the action is already under way, the state forbids it, or "
+        "(just-in-time access) the same user already has active access to the same target. Once the action has "
+        "succeeded, running it again needs a `reason` (400 without one).",
         request=RunStartSerializer,
         responses={201: ProvisioningRunSerializer, **error_responses(400, 401, 403, 404, 409)},
     )
@@ -53,7 +55,12 @@ class RequestRunListView(_RequestRunsView):
         service_request = self.service_request()
         body = RunStartSerializer(data=request.data if request.data else {})
         body.is_valid(raise_exception=True)
-        run = services.run_start(service_request, actor=request.user, action=body.validated_data.get("action") or None)
+        run = services.run_start(
+            service_request,
+            actor=request.user,
+            action=body.validated_data.get("action") or None,
+            reason=body.validated_data.get("reason", ""),
+        )
         return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
 
 

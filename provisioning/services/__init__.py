@@ -9,20 +9,31 @@ from .control import run_cancel, run_control_check, run_resume, runs_resume_stuc
 from .execute import run_execute, run_fail
 from .grants import access_grants_revoke_expired
 from .leases import lease_wait
-from .runs import run_retry, run_start, run_start_after_approval, run_start_check
+from .runs import (
+    grant_targets,
+    run_parameters_snapshot,
+    run_retry,
+    run_start,
+    run_start_after_approval,
+    run_start_check,
+    run_succeeded_before,
+)
 
 __all__ = [
     "EXECUTE_TASK",
     "access_grants_revoke_expired",
+    "grant_targets",
     "lease_wait",
     "run_cancel",
     "run_control_check",
     "run_execute",
     "run_fail",
+    "run_parameters_snapshot",
     "run_resume",
     "run_retry",
     "run_start",
     "run_start_after_approval",
     "run_start_check",
+    "run_succeeded_before",
     "runs_resume_stuck",
 ]

@@ -18,10 +18,11 @@ from requests_app.models import ServiceRequest
 from requests_app.timeline import SYSTEM_ACTOR, timeline_append
 
 from ..choices import DONE_STEP_STATUSES, RunStatus, StepStatus
-from ..models import ProvisioningRun, ProvisioningStep
+from ..models import AccessGrant, ProvisioningRun, ProvisioningStep
 from ._shared import enqueue as _enqueue
 from ._shared import event as _event
 from ._shared import lock_request as _lock_request
+from .grants import SYSTEM_LABELS
 from .leases import lease_until
 
 if TYPE_CHECKING:
@@ -34,10 +35,59 @@ def _approved(service_request: ServiceRequest) -> bool:
 
 
 # --- starting and retrying -----------------------------------------------------------------------------------
+def run_succeeded_before(service_request: ServiceRequest, action: str) -> ProvisioningRun | None:
+    """The latest succeeded run of `action` on this request: once there is one, running it again needs a reason."""
+    runs = ProvisioningRun.objects.filter(service_request=service_request, action=action, status=RunStatus.SUCCEEDED)
+    return runs.order_by("-finished_at", "-pk").first()
+
+
+def grant_targets(action: catalogue.Action, parameters: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(system, target, subject) of each just-in-time grant the action would give: what must not be granted twice."""
+    if action.name != "jit_access":
+        return []
+    targets = []
+    if parameters["system"] in ("gitlab", "both"):
+        targets.append(("gitlab", str(parameters["gitlab_project"]), parameters["username"]))
+    if parameters["system"] in ("kubernetes", "both"):
+        targets.append(("kubernetes", parameters["kubernetes_namespace"], parameters["username"]))
+    return targets
+
+
+def _refuse_active_grant(
+    action: catalogue.Action, parameters: Mapping[str, Any], now: datetime, *, retrying: int | None
+) -> None:
+    """A second just-in-time grant for the same user and target while one is active would silently extend it
+    (and a second revoke would cut the first): refuse, saying until when the first one lasts."""
+    for system, target, subject in grant_targets(action, parameters):
+        grant = (
+            AccessGrant.objects.live()
+            .filter(system=system, target=target, subject=subject, expires_at__gt=now)
+            .exclude(run_id=retrying)  # a retry finishes its own run's grants; it does not add a second one
+            .order_by("-expires_at")
+            .first()
+        )
+        if grant is not None:
+            where = f"project {target}" if system == "gitlab" else f"namespace {target}"
+            raise Conflict(
+                f"{subject} already has {SYSTEM_LABELS[system]} access to {where} until "
+                f"{grant.expires_at:%Y-%m-%d %H:%M} UTC; a second grant is refused while it is active. "
+                "Run it again after it expires or is revoked.",
+                extra={"grant_expires_at": grant.expires_at.isoformat(), "system": system, "target": target},
+            )
+
+
 def run_start_check(
-    service_request: ServiceRequest, *, actor: User | None, action: str | None = None
+    service_request: ServiceRequest,
+    *,
+    actor: User | None,
+    action: str | None = None,
+    reason: str | None = None,
+    retrying: int | None = None,
 ) -> catalogue.Action:
-    """Raise what starting `action` as `actor` now would (404, 409, 403, 400); return the action otherwise."""
+    """Raise what starting `action` as `actor` now would (404, 409, 403, 400); return the action otherwise.
+
+    `reason` is what a "run again" says: once the action has succeeded on this request, another run needs one
+    (None skips that question, for callers that only ask whether the rest would pass)."""
     if actor is not None and not ServiceRequest.objects.visible_to(actor).filter(pk=service_request.pk).exists():
         raise NotFound(f"No request {service_request.reference}.")
     chosen = catalogue.action_for(service_request.request_type, action)
@@ -65,9 +115,17 @@ def run_start_check(
             f"{service_request.reference} has no parameters for “{chosen.label}”; this work is done by hand.",
             fields={"parameters": "No automation parameters were given when the request was filed."},
         )
-    catalogue.parameters_clean(chosen, service_request.parameters)
+    parameters = catalogue.parameters_clean(chosen, service_request.parameters)
     if ProvisioningRun.objects.active().filter(service_request=service_request, action=chosen.name).exists():
         raise Conflict(f"“{chosen.label}” is already running for {service_request.reference}; wait for it to finish.")
+    _refuse_active_grant(chosen, parameters, timezone.now(), retrying=retrying)
+    previous = run_succeeded_before(service_request, chosen.name)
+    if previous is not None and reason is not None and not reason.strip():
+        raise ValidationFailed(
+            f"“{chosen.label}” already succeeded (run #{previous.pk}); to run it again, say why.",
+            fields={"reason": "Say why the action must run again; it goes on the timeline."},
+            extra={"succeeded_run": previous.pk},
+        )
     return chosen
 
 
@@ -79,13 +137,22 @@ def _snapshot(action: catalogue.Action, parameters: Mapping[str, Any], now: date
     return snapshot
 
 
+def run_parameters_snapshot(action: catalogue.Action, parameters: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The parameters a run starting at `now` freezes (a grant's expiry included): what the plan shows, too."""
+    return _snapshot(action, catalogue.parameters_clean(action, parameters), now)
+
+
 @transaction.atomic
-def run_start(service_request: ServiceRequest, *, actor: User | None, action: str | None = None) -> ProvisioningRun:
-    """Start the request's automation (an engineer of its vendor, or Portico itself after approval)."""
+def run_start(
+    service_request: ServiceRequest, *, actor: User | None, action: str | None = None, reason: str = ""
+) -> ProvisioningRun:
+    """Start the request's automation (an engineer of its vendor, or Portico itself after approval); once the
+    action has succeeded, only as an explicit "run again" with a `reason`."""
     locked = _lock_request(service_request)  # two clicks at once: the second sees the first run
-    chosen = run_start_check(locked, actor=actor, action=action)
+    chosen = run_start_check(locked, actor=actor, action=action, reason=reason)
+    again = run_succeeded_before(locked, chosen.name)
     now = timezone.now()
-    parameters = _snapshot(chosen, catalogue.parameters_clean(chosen, locked.parameters), now)
+    parameters = run_parameters_snapshot(chosen, locked.parameters, now)
     systems = chosen.systems(parameters)
     run = ProvisioningRun(
         service_request=locked,
@@ -108,11 +175,17 @@ def run_start(service_request: ServiceRequest, *, actor: User | None, action: st
     )
     who = f" by {SYSTEM_ACTOR} after approval" if actor is None else ""
     dry = " (dry run: no connection, calls are recorded, not sent)" if run.dry_run else ""
+    extra: dict[str, Any] = {}
+    if again is not None:
+        who = f" again (run #{again.pk} had succeeded)"
+        dry += f" Reason: {reason.strip()}"
+        extra = {"again_after": again.pk, "reason": reason.strip()}
     _event(
         run,
         actor=actor,
         kind=EventKind.PROVISIONING_STARTED,
         message=f"Automation run #{run.pk} started{who}: {chosen.label}{dry}.",
+        **extra,
     )
     _enqueue(run)
     return run
@@ -159,7 +232,7 @@ def run_retry(run: ProvisioningRun, *, actor: User | None) -> ProvisioningRun:
         raise NotFound(f"No request {locked_request.reference}.")
     if run.status != RunStatus.FAILED:
         raise Conflict(f"Only a failed run can be retried; run #{run.pk} is {run.get_status_display().lower()}.")
-    chosen = run_start_check(locked_request, actor=actor, action=run.action)
+    chosen = run_start_check(locked_request, actor=actor, action=run.action, retrying=run.pk)
     steps = list(run.steps.order_by("position"))
     start = _retry_from(run, steps)
     for step in steps:

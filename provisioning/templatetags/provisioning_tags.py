@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from provisioning.selectors import RunsPanel, runs_panel
+from provisioning.selectors import RunPlan, RunsPanel, run_plan, runs_panel
 
 register = template.Library()
 
@@ -37,3 +37,22 @@ def run_status_class(status: str) -> str:
 @register.filter
 def link_label(key: str) -> str:
     return LINK_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+@register.simple_tag
+def run_plan_for(service_request: Any) -> RunPlan | None:
+    """What the request's automation would do if it started now (None when its type has no automation)."""
+    return run_plan(service_request)
+
+
+@register.filter
+def parameter_label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+@register.filter
+def parameter_value(value: Any) -> str:
+    """Variables and job parameters as NAME=value pairs; everything else as it is."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={item}" for key, item in value.items()) or "—"
+    return str(value)

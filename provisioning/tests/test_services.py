@@ -73,7 +73,7 @@ def test_running_the_namespace_action_twice_creates_one_namespace(world, k8s_stu
     service_request = in_progress(world)
 
     first = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
-    second = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
+    second = drive(services.run_start(service_request, actor=world.vendor_engineer, reason="Quota drifted")).run
 
     assert first.status == second.status == RunStatus.SUCCEEDED
     assert sum(1 for (plural, _, name) in k8s_stub.objects if plural == "namespaces" and name == "mgramseva-uat") == 1
@@ -171,7 +171,7 @@ def test_retrying_a_failed_run_redoes_only_the_failed_step(world, k8s_stub, conn
     service_request = in_progress(world)
     run = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
     assert run.status == RunStatus.SUCCEEDED
-    run = services.run_start(service_request, actor=world.vendor_engineer)
+    run = services.run_start(service_request, actor=world.vendor_engineer, reason="The quota was deleted")
     k8s_stub.fail(QUOTAS, 401, method="POST")
     assert drive(run).run.status == RunStatus.FAILED
     k8s_stub.reset_calls()
@@ -360,7 +360,7 @@ def test_gitlab_project_is_created_once(world, gitlab_stub, connect):
     service_request = in_progress(world, request_type=RequestType.GIT_OPS, group="platform/punjab", name="mseva-api")
 
     first = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
-    second = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
+    second = drive(services.run_start(service_request, actor=world.vendor_engineer, reason="Check it is there")).run
 
     assert first.status == second.status == RunStatus.SUCCEEDED
     assert [p["path_with_namespace"] for p in gitlab_stub.projects.values()] == ["platform/punjab/mseva-api"]
@@ -436,15 +436,32 @@ def test_jit_access_grants_gitlab_membership_and_a_role_binding_with_an_expiry(w
     assert len(_events(service_request, EventKind.ACCESS_GRANTED)) == 2
 
 
-def test_running_jit_access_twice_leaves_one_member_and_one_binding(world, jit_world, gitlab_stub, k8s_stub):
+def test_a_second_jit_grant_is_refused_while_the_first_is_active(world, jit_world, gitlab_stub, k8s_stub):
     service_request, _, project = jit_world
 
-    again = drive(services.run_start(service_request, actor=world.vendor_engineer)).run
+    with pytest.raises(Conflict) as refused:
+        services.run_start(service_request, actor=world.vendor_engineer, reason="Once more")
+
+    assert "asha already has GitLab access to project" in refused.value.message
+    assert refused.value.status_code == 409
+    assert ProvisioningRun.objects.filter(service_request=service_request).count() == 1
+    assert len(gitlab_stub.calls_to("POST", f"/api/v4/projects/{project}/members")) == 1
+    assert k8s_stub.count("rolebindings", "default") == 1
+
+
+def test_after_the_grant_is_revoked_running_jit_access_again_leaves_one_member_and_one_binding(
+    world, jit_world, gitlab_stub, k8s_stub
+):
+    service_request, _, project = jit_world
+    assert services.access_grants_revoke_expired(now=timezone.now() + timedelta(hours=3)) == 2
+
+    again = drive(services.run_start(service_request, actor=world.vendor_engineer, reason="Needs another day")).run
 
     assert again.status == RunStatus.SUCCEEDED
     assert [key for key in gitlab_stub.members if key[0] == project] == [(project, 7)]
-    assert len(gitlab_stub.calls_to("POST", f"/api/v4/projects/{project}/members")) == 1
     assert k8s_stub.count("rolebindings", "default") == 1
+    started = _events(service_request, EventKind.PROVISIONING_STARTED)[-1]
+    assert "again" in started.message and "Needs another day" in started.message
 
 
 def test_expired_grants_are_revoked_by_one_scan_after_downtime_and_a_second_scan_does_nothing(

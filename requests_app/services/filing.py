@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from portal.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
 from sla import services as sla
+from sla.selectors import sla_due_times
 
 from .. import permissions as perms
 from ..catalogue import parameters_validate
@@ -129,6 +130,18 @@ EDITABLE_BY_REQUESTER = ("title", "description", "stack", "needed_by", "affects_
 EDITABLE_BY_PM = (*EDITABLE_BY_REQUESTER, "priority", "request_type")
 
 
+def request_editable_fields(service_request: ServiceRequest, user: User) -> tuple[str, ...]:
+    """The fields `user` may change on `service_request` now (the browser offers exactly these): the requester's
+    team its details, the program manager also priority and type; nobody once it is closed."""
+    if not service_request.is_open:
+        return ()
+    if perms.is_program_manager(user):
+        return EDITABLE_BY_PM
+    if perms.is_requester_side(service_request, user):
+        return EDITABLE_BY_REQUESTER
+    return ()
+
+
 @transaction.atomic
 def request_update(
     service_request: ServiceRequest, *, actor: User, changes: dict[str, Any], reason: str = ""
@@ -141,8 +154,8 @@ def request_update(
         raise Conflict(
             f"{service_request.reference} is {service_request.get_state_display().lower()}; it can no longer be edited."
         )
-    allowed = EDITABLE_BY_PM if perms.is_program_manager(actor) else EDITABLE_BY_REQUESTER
-    if not (perms.is_program_manager(actor) or perms.is_requester_side(service_request, actor)):
+    allowed = request_editable_fields(service_request, actor)
+    if not allowed:
         raise Forbidden("Only the requester's team or the program manager can edit a request.")
     refused = sorted(set(changes) - set(allowed))
     if refused:
@@ -172,14 +185,82 @@ def request_update(
             needed_by=service_request.needed_by,
             environment=service_request.environment,
         )
+    retargets = "priority" in changed or "needed_by" in changed
+    due_before = sla_due_times(service_request) if retargets else {}
     service_request.save()
+    at = timezone.now()
+    if retargets:
+        # Retargeted before the event is written, so the timeline can say where the due times moved.
+        sla.sla_retarget(service_request, at=at, reason=reason.strip() or "needed-by date changed")
+    moves = _due_moves(due_before, sla_due_times(service_request)) if retargets else []
     kind = EventKind.PRIORITY_CHANGED if "priority" in changed else EventKind.UPDATED
-    event = timeline_append(
-        service_request, actor=actor, kind=kind, message=reason.strip(), payload={"changes": changed}
+    payload: dict[str, Any] = {"changes": changed}
+    if moves:
+        payload["due_moves"] = [{"measure": measure, "from": _iso(old), "to": _iso(new)} for measure, old, new in moves]
+    message = update_summary(
+        changed,
+        reason=reason,
+        moves=moves,
+        environment=service_request.environment,
+        actor_name=actor.get_full_name() or actor.username,
     )
-    if "priority" in changed or "needed_by" in changed:
-        sla.sla_retarget(service_request, at=event.created_at, reason=reason.strip() or "needed-by date changed")
+    timeline_append(service_request, actor=actor, kind=kind, message=message, payload=payload)
     return service_request
+
+
+FIELD_LABELS = {
+    "title": "Title",
+    "description": "Description",
+    "stack": "Stack",
+    "needed_by": "Needed-by date",
+    "affects_production": "Affects production",
+    "parameters": "Automation parameters",
+}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _due_moves(
+    before: dict[str, datetime | None], after: dict[str, datetime | None]
+) -> list[tuple[str, datetime | None, datetime | None]]:
+    return [(measure, before.get(measure), new) for measure, new in after.items() if before.get(measure) != new]
+
+
+def _when(value: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
+    if value is None:
+        return "none"
+    local = value.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
+
+
+def update_summary(
+    changed: dict[str, dict[str, Any]],
+    *,
+    reason: str,
+    moves: list[tuple[str, datetime | None, datetime | None]],
+    environment: Environment,
+    actor_name: str,
+) -> str:
+    """The timeline's words for an edit: what changed (priority and type from → to), why, and how the due times
+    moved, in the environment's own time zone."""
+    parts = []
+    if "priority" in changed:
+        parts.append(f"Priority {changed['priority']['from']} → {changed['priority']['to']}")
+    if "request_type" in changed:
+        parts.append(f"Type {changed['request_type']['from']} → {changed['request_type']['to']}")
+    others = [FIELD_LABELS.get(name, name).lower() for name in changed if name not in ("priority", "request_type")]
+    if others:
+        parts.append(f"{'edited' if parts else 'Edited'} {', '.join(others)}")
+    text = "; ".join(parts) + f" by {actor_name}"
+    if reason.strip():
+        text += f": {reason.strip().rstrip('.')}"
+    zone = zoneinfo.ZoneInfo(environment.timezone)
+    if moves:
+        moved = [f"{measure} due moved from {_when(old, zone)} to {_when(new, zone)}" for measure, old, new in moves]
+        text += "; " + "; ".join(moved)
+    return text + "."
 
 
 def _plain(value: Any) -> Any:
