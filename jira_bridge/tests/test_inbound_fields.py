@@ -17,7 +17,7 @@ from jira_bridge.tests.test_webhooks import RAVI, T0, in_jira, post
 from requests_app import services
 from requests_app.choices import EventKind, Priority
 from requests_app.models import Notification, RequestEvent
-from requests_app.notifications import notify
+from conversations.delivery import notify
 from requests_app.tests import factories as f
 
 pytestmark = pytest.mark.django_db

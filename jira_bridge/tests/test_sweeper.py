@@ -27,7 +27,7 @@ from portal.celery import app
 from portal.models import OutboxMessage
 from requests_app.choices import EventKind
 from requests_app.models import Notification
-from requests_app.notifications import notify
+from conversations.delivery import notify
 
 pytestmark = pytest.mark.django_db
 

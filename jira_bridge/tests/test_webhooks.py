@@ -22,7 +22,7 @@ from portal.models import OutboxMessage
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
-from requests_app.notifications import notify
+from conversations.delivery import notify
 from requests_app.testing.workflow import walk_to
 from requests_app.tests import factories as f
 
