@@ -20,7 +20,7 @@ from django.utils import timezone
 from requests_app.models import RequestEvent
 
 from .emails import notice_subject, request_link
-from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, notice_of
+from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, notice_for
 from .models import ChatDelivery, ChatKind, ChatWebhook, DeliveryState
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ChatLater(Exception):
 
 def webhooks_for(event: RequestEvent) -> list[ChatWebhook]:
     """The chat channels that hear `event`: its matrix row says chat (or its priority does, for filings)."""
-    notice = notice_of(event.kind, to_state=event.to_state)
+    notice = notice_for(event)
     service_request = event.service_request
     if notice is None or not MATRIX[notice].goes_to_chat(service_request.priority):
         return []

@@ -26,7 +26,7 @@ from requests_app.choices import EventKind
 from requests_app.models import Notification, RequestEvent
 
 from .emails import batch_email, notice_email
-from .matrix import notice_of
+from .matrix import notice_for
 from .models import Batch, Channel, ChannelSetting, Delivery, DeliveryState, Mode
 from .recipients import recipients_for
 
@@ -58,12 +58,12 @@ def is_catch_up(event: RequestEvent) -> bool:
 
 def plan(event: RequestEvent) -> int:
     """Record every notice `event` owes and write its immediate in-portal ones; returns the e-mails owed now."""
-    if notice_of(event.kind, to_state=event.to_state) is None:
+    if notice_for(event) is None:
         return 0
     people = recipients_for(event)
     if not people:
         return 0
-    notice = notice_of(event.kind, to_state=event.to_state) or event.kind
+    notice = notice_for(event) or event.kind
     modes = channel_modes(list(people))
     catch_up = is_catch_up(event)
     rows: list[Delivery] = []

@@ -13,7 +13,7 @@ from portal.mail import mail_header_text
 from requests_app.models import RequestEvent
 
 from .addresses import message_id, reply_address, thread_root_id
-from .matrix import MATRIX, notice_of
+from .matrix import MATRIX, notice_for
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -26,7 +26,7 @@ def request_link(reference: str) -> str:
 def notice_subject(event: RequestEvent) -> str:
     """One line about `event`: the e-mail's subject and the in-portal list's text. Safe as a header."""
     service_request = event.service_request
-    notice = notice_of(event.kind, to_state=event.to_state) or event.kind
+    notice = notice_for(event) or event.kind
     template = MATRIX[notice].subject if notice in MATRIX else "{ref}: " + event.get_kind_display()
     # Titles and names are user text: a line break in one would make Django refuse the whole e-mail.
     return mail_header_text(

@@ -11,7 +11,7 @@ from requests_app.choices import EventKind
 
 from .chat import plan_chat
 from .delivery import plan
-from .matrix import APPROVAL_REQUESTED, MATRIX
+from .matrix import MATRIX, kinds_heard
 from .watchers import mentions_apply
 
 if TYPE_CHECKING:
@@ -20,9 +20,8 @@ if TYPE_CHECKING:
 NOTIFY_TASK = "conversations.tasks.conversations_notify"
 CHAT_TASK = "conversations.tasks.conversations_chat_deliver"
 # Every kind the matrix has a row for; a derived notice (approval_requested) arrives as its event kind (triage).
-HEARD = sorted({str(kind) for kind in MATRIX if kind in EventKind.values})
-_CHAT_NOTICES = {notice for notice, row in MATRIX.items() if row.chat or row.chat_priorities}
-CHAT_HEARD = sorted({EventKind.TRIAGE if n == APPROVAL_REQUESTED else str(n) for n in _CHAT_NOTICES})
+HEARD = kinds_heard(MATRIX)
+CHAT_HEARD = kinds_heard(notice for notice, row in MATRIX.items() if row.chat or row.chat_priorities)
 
 
 @registry.register("conversations: mentions make watchers", kinds=[EventKind.COMMENT])

@@ -10,6 +10,7 @@ an internal note that `visible_to` hides from them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
 
@@ -28,6 +29,9 @@ class Audience(models.TextChoices):
 
 
 APPROVAL_REQUESTED = "approval_requested"
+TYPE_CHANGED = "type_changed"
+# Derived notices and the event kind each is told from.
+DERIVED = {APPROVAL_REQUESTED: EventKind.TRIAGE, TYPE_CHANGED: EventKind.UPDATED}
 
 R, T, W, A = Audience.REQUESTER, Audience.TEAM, Audience.WATCHERS, Audience.ASSIGNEE
 V, L, PM, EG = Audience.VENDOR, Audience.VENDOR_LEADS, Audience.PROGRAM_MANAGER, Audience.EGOV_DEVOPS
@@ -65,7 +69,8 @@ MATRIX: dict[str, Row] = {
     EventKind.PROVIDE_INFO: _row("Information provided", "{ref}: the requester answered", W, A),
     EventKind.ESCALATE: _row("Escalated", "{ref} escalated: blocked", W, L, PM, EG, chat=True),
     EventKind.UNBLOCK: _row("Unblocked", "{ref} unblocked", W, A),
-    EventKind.PRIORITY_CHANGED: _row("Priority or type changed", "{ref}: priority changed", R, W, A, L),
+    EventKind.PRIORITY_CHANGED: _row("Priority changed", "{ref}: priority changed", R, W, A, L),
+    TYPE_CHANGED: _row("Type changed", "{ref}: request type changed", R, W, A, L),
     EventKind.RESOLVE: _row("Resolved", "{ref} resolved — please confirm", R, T, W),
     EventKind.CONFIRM: _row("Confirmed", "{ref} confirmed by the requester", W, A, L),
     EventKind.REOPEN: _row("Reopened", "{ref} reopened", W, A, L),
@@ -82,10 +87,10 @@ MATRIX: dict[str, Row] = {
     EventKind.JIRA_CONFLICT: _row("Jira conflict", "{ref}: Jira and the portal disagree", PM),
     EventKind.JIRA_SYNC_FAILED: _row("Jira sync failed", "{ref}: could not mirror to Jira", PM),
 }
-# Events nobody is told about: bookkeeping, or progress the requester follows on the request's page.
+# Events nobody is told about: bookkeeping, or progress the requester follows on the request's page (an edit of
+# the title or description is `updated`, told only when it changes the type).
 SILENT = frozenset(
     {
-        EventKind.UPDATED,
         EventKind.SLA_RECOMPUTED,
         EventKind.PROVISIONING_STARTED,
         EventKind.PROVISIONING_RESUMED,
@@ -97,11 +102,23 @@ VENDOR_AUDIENCES = frozenset({V, L, A})
 SILENT_STATES_FOR_VENDOR = frozenset({RequestState.SUBMITTED, RequestState.PENDING_APPROVAL})
 
 
-def notice_of(kind: str, *, to_state: str = "") -> str | None:
+def notice_of(kind: str, *, to_state: str = "", payload: dict | None = None) -> str | None:
     """The matrix row an event is told under, or None when nobody is told."""
     if kind == EventKind.TRIAGE and to_state == RequestState.PENDING_APPROVAL:
         return APPROVAL_REQUESTED
+    if kind == EventKind.UPDATED and "request_type" in (payload or {}).get("changes", {}):
+        return TYPE_CHANGED
     return kind if kind in MATRIX else None
+
+
+def notice_for(event: Any) -> str | None:
+    """`notice_of` for a timeline event."""
+    return notice_of(event.kind, to_state=event.to_state, payload=event.payload)
+
+
+def kinds_heard(notices: Any) -> list[str]:
+    """The event kinds to register a handler for, so that these notices reach it."""
+    return sorted({str(DERIVED.get(notice, notice)) for notice in notices})
 
 
 def matrix_table() -> str:

@@ -10,7 +10,7 @@ from requests_app import permissions as perms
 from requests_app.choices import VendorRole
 from requests_app.models import RequestEvent
 
-from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, VENDOR_AUDIENCES, Audience, notice_of
+from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, VENDOR_AUDIENCES, Audience, notice_for
 from .models import RequestMute, Watcher
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def may_hear(event: RequestEvent, user: User) -> bool:
 
 def recipients_for(event: RequestEvent) -> dict[int, User]:
     """Everyone to tell about `event`, by user id; empty when nobody is told."""
-    notice = notice_of(event.kind, to_state=event.to_state)
+    notice = notice_for(event)
     if notice is None:
         return {}
     service_request = event.service_request
