@@ -11,12 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations.delivery import notify
 from portal.models import ApiToken
 from portal.tokens import api_token_create
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification
-from conversations.delivery import notify
 from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db

@@ -9,14 +9,14 @@ import pytest
 from django.core import mail
 from django.db import OperationalError
 
+from conversations.emails import notice_subject
+from conversations.models import Channel, DeliveryState
+from conversations.tasks import conversations_notify as request_notify_task
 from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_header_text
 from portal.testing.mail import FailingBackend
 from portal.testing.smtp import Refusal, SmtpStub
 from reports.models import WeeklyReportEmail
 from reports.tasks import report_weekly_email as report_weekly_email_task
-from conversations.emails import notice_subject
-from conversations.models import Channel, DeliveryState
-from conversations.tasks import conversations_notify as request_notify_task
 from requests_app.choices import EventKind
 from requests_app.testing.workflow import file_request
 

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations.delivery import notify
 from jira_bridge.choices import DeliveryOutcome
 from jira_bridge.constants import PROCESS_TASK
 from jira_bridge.models import JiraDelivery
@@ -27,7 +28,6 @@ from portal.celery import app
 from portal.models import OutboxMessage
 from requests_app.choices import EventKind
 from requests_app.models import Notification
-from conversations.delivery import notify
 
 pytestmark = pytest.mark.django_db
 

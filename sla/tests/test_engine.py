@@ -11,10 +11,10 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
+from conversations.delivery import notify
 from requests_app import services
 from requests_app.choices import EventKind, Priority
 from requests_app.models import RequestEvent
-from conversations.delivery import notify
 from requests_app.testing.workflow import file_request
 from sla.choices import Clock, ClockStatus, Measure
 from sla.defaults import ensure_defaults
@@ -156,7 +156,9 @@ def test_scan_flags_at_risk_then_breach_once_each_and_notifies(bihar, mailoutbox
     assert [m.to for m in mailoutbox] == [[world.vendor_lead.email]]  # no assignee yet: the vendor lead hears
     mailoutbox.clear()
     notify(breach)  # one e-mail per person (each has its own reply address)
-    assert sorted(m.to[0] for m in mailoutbox) == sorted([world.vendor_lead.email, world.pm.email, world.approver.email])
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        [world.vendor_lead.email, world.pm.email, world.approver.email]
+    )
     assert all("breached" in m.subject for m in mailoutbox)
 
 
