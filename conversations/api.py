@@ -126,6 +126,7 @@ class ChatWebhookViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.
     queryset = ChatWebhook.objects.select_related("vendor", "environment")
     serializer_class = ChatWebhookSerializer
     pagination_class = None
+    filter_backends: list = []
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

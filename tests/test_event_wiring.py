@@ -16,7 +16,7 @@ EXPECTED_WIRING = [
     "access_revoked, approve, auto_close, cancel, comment, confirm, deny, escalate, filed, jira_comment, "
     "jira_conflict, jira_sync_failed, pick_up, priority_changed, provide_info, provisioning_failed, "
     "provisioning_succeeded, reassign, reject, reopen, request_info, resolve, sla_at_risk, sla_breached, triage, "
-    "unblock",
+    "unblock, updated",
     "conversations: post to chat channels: escalate, filed, sla_breached, triage",
 ]
 

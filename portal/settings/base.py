@@ -212,6 +212,7 @@ SPECTACULAR_SETTINGS = {
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
         "TokenScopeEnum": "portal.choices.TokenScope",
+        "NotificationModeEnum": "conversations.models.Mode",
     },
 }
 
