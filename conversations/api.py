@@ -15,6 +15,7 @@ from portal.api.parsers import PortalJSONParser
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
 from portal.exceptions import Forbidden, NotFound
+from portal.http import AuthenticatedRequest
 from requests_app import permissions as perms
 from requests_app.models import ServiceRequest
 
@@ -36,7 +37,7 @@ def _parse(serializer_class: type, data: Any) -> dict[str, Any]:
     return dict(serializer.validated_data)
 
 
-def _visible_request(request: Request, reference: str) -> ServiceRequest:
+def _visible_request(request: AuthenticatedRequest, reference: str) -> ServiceRequest:
     found = ServiceRequest.objects.visible_to(request.user).filter(reference=reference).first()
     if found is None:
         raise NotFound("No such request.")
@@ -49,14 +50,14 @@ class NotificationSettingsView(APIView):
     parser_classes = [PortalJSONParser]
 
     @extend_schema(responses={200: NotificationSettingsSerializer, **error_responses(401)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(user_modes(request.user))
 
     @extend_schema(
         request=NotificationSettingsSerializer,
         responses={200: NotificationSettingsSerializer, **error_responses(400, 401)},
     )
-    def put(self, request: Request) -> Response:
+    def put(self, request: AuthenticatedRequest) -> Response:
         return Response(user_modes_set(request.user, _parse(NotificationSettingsSerializer, request.data)))
 
 
@@ -65,7 +66,7 @@ class RequestWatchersView(APIView):
 
     parser_classes = [PortalJSONParser]
 
-    def _render(self, service_request: ServiceRequest, request: Request) -> Response:
+    def _render(self, service_request: ServiceRequest, request: AuthenticatedRequest) -> Response:
         people = [w.user for w in service_request.watchers.select_related("user").order_by("user__username")]
         return Response(
             WatchersSerializer(
@@ -78,11 +79,11 @@ class RequestWatchersView(APIView):
         )
 
     @extend_schema(responses={200: WatchersSerializer, **error_responses(401, 404)})
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         return self._render(_visible_request(request, reference), request)
 
     @extend_schema(request=WatchInputSerializer, responses={200: WatchersSerializer, **error_responses(400, 401, 404)})
-    def post(self, request: Request, reference: str) -> Response:
+    def post(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = _visible_request(request, reference)
         fields = _parse(WatchInputSerializer, request.data)
         if fields.get("copy_team"):
@@ -94,7 +95,7 @@ class RequestWatchersView(APIView):
         return self._render(service_request, request)
 
     @extend_schema(responses={200: WatchersSerializer, **error_responses(401, 404)})
-    def delete(self, request: Request, reference: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = _visible_request(request, reference)
         watchers.unwatch(service_request, request.user)
         return self._render(service_request, request)
@@ -107,7 +108,7 @@ class MentionableView(APIView):
         parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="What was typed after the @.")],
         responses={200: PersonSerializer(many=True), **error_responses(401, 404)},
     )
-    def get(self, request: Request, reference: str) -> Response:
+    def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = _visible_request(request, reference)
         people = watchers.mentionable(service_request, prefix=request.query_params.get("q", ""))
         return Response(PersonSerializer(people, many=True).data)
@@ -130,7 +131,7 @@ class ChatWebhookViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if not perms.is_program_manager(request.user):
+        if not (request.user.is_authenticated and perms.is_program_manager(request.user)):
             raise Forbidden("Only the program manager manages chat webhooks.")
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -23,13 +23,13 @@ def audience_members(event: RequestEvent, audience: Audience) -> list[User]:
     active = get_user_model().objects.filter(is_active=True)
     match audience:
         case Audience.REQUESTER:
-            return [service_request.requester]
+            return [service_request.requester] if service_request.requester else []
         case Audience.TEAM:
             return list(active.filter(teams=service_request.team_id)) if service_request.team_id else []
         case Audience.WATCHERS:
             return list(active.filter(watching__service_request=service_request))
         case Audience.ASSIGNEE:
-            if service_request.assignee_id:
+            if service_request.assignee is not None:
                 return [service_request.assignee]
             return audience_members(event, Audience.VENDOR_LEADS)
         case Audience.VENDOR:

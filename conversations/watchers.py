@@ -68,7 +68,9 @@ def mentions_apply(event: RequestEvent) -> list[User]:
     names = mentioned_usernames(event.message)
     if not names:
         return []
-    candidates = get_user_model().objects.filter(is_active=True, username__in=names).exclude(pk=event.actor_id)
+    candidates = get_user_model().objects.filter(is_active=True, username__in=names)
+    if event.actor_id is not None:
+        candidates = candidates.exclude(pk=event.actor_id)
     watching = []
     for user in candidates:
         if may_hear(event, user):  # someone who cannot see the request (or the note) is not told it exists
