@@ -20,11 +20,10 @@ from requests_app.models import ServiceRequest
 from requests_app.views import CappedPaginator
 
 from . import watchers
-from .chat import ChatDelivery
 from .delivery import troubled_deliveries, user_modes, user_modes_set
 from .emails import notice_subject
 from .forms import ChannelSettingsForm, WatchForm
-from .models import DeliveryState
+from .models import ChatDelivery, DeliveryState
 
 PAGE_SIZE = 25
 
