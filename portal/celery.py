@@ -48,6 +48,21 @@ app.conf.beat_schedule = {
         "task": "jira_bridge.tasks.jira_deliveries_sweep",
         "schedule": 60.0,
     },
+    # Slack/Teams posts whose backoff or Retry-After is over.
+    "conversations-chat-retry": {
+        "task": "conversations.tasks.conversations_chat_retry",
+        "schedule": 30.0,
+    },
+    # SLA flags raised while catching up (first scan, after downtime): one summary per person.
+    "conversations-send-summaries": {
+        "task": "conversations.tasks.conversations_send_summaries",
+        "schedule": 60.0,
+    },
+    # The daily digest for those who chose it, at 08:00 in CELERY_TIMEZONE.
+    "conversations-send-digests": {
+        "task": "conversations.tasks.conversations_send_digests",
+        "schedule": crontab(minute=0, hour=8),
+    },
     # Monday 09:00 in CELERY_TIMEZONE, which follows TIME_ZONE; reports.W001 warns if the report timezone differs.
     "reports-weekly-email": {
         "task": "reports.tasks.report_weekly_email",

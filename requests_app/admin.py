@@ -71,4 +71,4 @@ class RequestEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ("user", "event", "created_at", "emailed_at", "read_at")
+    list_display = ("user", "event", "summary", "created_at", "read_at")

@@ -16,10 +16,7 @@ class RequestsAppConfig(AppConfig):
         from portal.otp.services import otp_staff_rule_register
         from portal.tokens import api_token_role_register
 
-        from . import (
-            handlers,  # noqa: F401  registers the notification handler
-            sso,  # noqa: F401  registers the check of PORTICO_SSO_GROUP_MAP
-        )
+        from . import sso  # noqa: F401  registers the check of PORTICO_SSO_GROUP_MAP
         from .roles import is_otp_staff, role_of
 
         otp_staff_rule_register(is_otp_staff)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from .notifications import notification_unread_count
@@ -26,4 +27,5 @@ def navigation(request: HttpRequest) -> dict:
         "viewer_sees_reports": sees_reports(user),
         # One COUNT, run only if a template shows it and at most once per response (cache), however often it is used.
         "unread_notifications": cache(lambda: notification_unread_count(user=user)),
+        "notification_poll_seconds": settings.PORTICO_NOTIFY_POLL_SECONDS,
     }

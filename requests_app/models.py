@@ -412,12 +412,14 @@ class RequestEvent(models.Model):
 
 
 class Notification(models.Model):
-    """One person told about one event: the in-portal list, and the record that makes e-mail idempotent."""
+    """One entry of a person's in-portal list: about one event, or (`summary`) a digest ending with that event.
+
+    Who gets one, and the e-mail beside it, is decided by the conversations app's notification matrix."""
 
     event = models.ForeignKey(RequestEvent, on_delete=models.PROTECT, related_name="notifications")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    summary = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    emailed_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

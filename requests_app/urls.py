@@ -15,6 +15,4 @@ urlpatterns = [
     path("queue/", views.vendor_queue, name="vendor-queue"),
     path("triage/", views.triage_inbox, name="triage-inbox"),
     path("approvals/", views.approvals, name="approvals"),
-    path("notifications/", views.notification_list, name="notification-list"),
-    path("notifications/read/", views.notification_mark_all_read, name="notification-mark-all-read"),
 ]

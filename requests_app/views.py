@@ -11,7 +11,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -22,8 +21,8 @@ from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
 from sla.selectors import clock_snapshots
 
-from . import notifications, services
 from . import permissions as perms
+from . import services
 from .catalogue import actions_for
 from .forms import (
     CommentForm,
@@ -374,26 +373,3 @@ def request_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
             return redirect("request-detail", reference=service_request.reference)
     context = {"service_request": service_request, "form": form, "parameters_form": parameters_form}
     return render(request, "requests_app/servicerequest_edit.html", context)
-
-
-# --- notifications --------------------------------------------------------------------------------------
-@login_required
-def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """My notifications, newest first; reading the list marks nothing read."""
-    queryset = notifications.notification_list(user=request.user).select_related(
-        "event__actor", "event__service_request__vendor", "event__service_request__assignee"
-    )
-    page = _page(request, queryset)
-    rows = [{"notification": n, "subject": notifications.notification_subject(n)} for n in page]
-    return render(request, "requests_app/notification_list.html", {"page": page, "rows": rows})
-
-
-@login_required
-@require_POST
-def notification_mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Mark every notification read, then back to the list."""
-    changed = notifications.notifications_mark_read(user=request.user)
-    messages.success(
-        request, f"Marked {changed} notification{pluralize(changed)} read." if changed else "Nothing unread."
-    )
-    return redirect("notification-list")

@@ -79,11 +79,11 @@ def worker_emailed(database: Path, reference: str) -> str | None:
     """When the worker e-mailed the program manager about the filed request (read straight from SQLite)."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
         row = db.execute(
-            """SELECT n.emailed_at FROM requests_app_notification n
-               JOIN requests_app_requestevent e ON e.id = n.event_id
+            """SELECT d.sent_at FROM conversations_delivery d
+               JOIN requests_app_requestevent e ON e.id = d.event_id
                JOIN requests_app_servicerequest r ON r.id = e.service_request_id
-               JOIN portal_user u ON u.id = n.user_id
-               WHERE r.reference = ? AND u.username = 'pm' AND e.kind = 'filed'""",
+               JOIN portal_user u ON u.id = d.user_id
+               WHERE r.reference = ? AND u.username = 'pm' AND e.kind = 'filed' AND d.channel = 'email'""",
             (reference,),
         ).fetchone()
     return row[0] if row else None

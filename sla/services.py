@@ -300,6 +300,7 @@ def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
     if field == "breached_flagged_at" and row.at_risk_flagged_at is None:
         updates["at_risk_flagged_at"] = now  # a clock that jumped straight to breached is never "at risk" later
     RequestClock.objects.filter(pk=row.pk).update(**updates)
+    crossed = row.due_at if kind == EventKind.SLA_BREACHED else row.at_risk_at
     due = timezone.localtime(row.due_at).strftime("%d %b %H:%M %Z") if row.due_at else "—"
     label = f"{row.get_clock_display()} {row.get_measure_display().lower()}"
     message = f"{label} breached: was due {due}." if kind == EventKind.SLA_BREACHED else f"{label} at risk: due {due}."
@@ -308,7 +309,14 @@ def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
         kind=kind,
         message=message,
         internal=row.clock == Clock.OLA,
-        payload={"clock": row.clock, "measure": row.measure, "due_at": row.due_at.isoformat() if row.due_at else None},
+        payload={
+            "clock": row.clock,
+            "measure": row.measure,
+            "due_at": row.due_at.isoformat() if row.due_at else None,
+            # How long ago the threshold passed: large on a fresh install's first scan or after downtime, when
+            # notifications sum these up instead of sending one per clock.
+            "late_by_seconds": int((now - crossed).total_seconds()) if crossed else None,
+        },
     )
 
 

@@ -11,12 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations.delivery import notify
 from portal.models import ApiToken
 from portal.tokens import api_token_create
 from requests_app import services
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification
-from requests_app.notifications import notify
 from requests_app.testing.workflow import file_request, walk_to
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ BADGE = re.compile(r'<span class="nav-badge" aria-hidden="true">(\d+)</span>')
 
 
 def notified(service_request, kind: str) -> list[Notification]:
-    """Run the real notifier for the request's latest `kind` event, as the Celery task would."""
+    """The in-portal rows of the request's latest `kind` event (written with it), after the e-mail task ran."""
     event = service_request.events.filter(kind=kind).latest("created_at", "pk")
     notify(event)
     return list(Notification.objects.filter(event=event))
@@ -54,13 +54,16 @@ def test_the_list_shows_my_notifications_newest_first_with_links_and_unread_mark
 
     html = response.content.decode()
     assert response.status_code == 200
+    # The requester hears of the triage and the pick-up of each, written as the events happen.
     assert subjects(response) == [
         f"{second.reference} picked up by {world.vendor_engineer}",
+        f"{second.reference} triaged to {world.vendor_a}",
         f"{first.reference} picked up by {world.vendor_engineer}",
+        f"{first.reference} triaged to {world.vendor_a}",
     ]
-    assert html.count("notification--unread") == 1
+    assert html.count("notification--unread") == 2
     assert f'href="{reverse("request-detail", args=[second.reference])}"' in html
-    assert BADGE.findall(html) == ["1"]
+    assert BADGE.findall(html) == ["2"]
     assert "Mark all read" in html
 
 
@@ -70,7 +73,7 @@ def test_opening_the_list_marks_nothing_read_and_the_button_marks_all(client, wo
     client.force_login(world.requester)
 
     client.get(NOTIFICATIONS)
-    assert Notification.objects.filter(user=world.requester, read_at__isnull=True).count() == 2
+    assert Notification.objects.filter(user=world.requester, read_at__isnull=True).count() == 4  # triage, pick-up
 
     response = client.post(reverse("notification-mark-all-read"))
 
@@ -78,7 +81,7 @@ def test_opening_the_list_marks_nothing_read_and_the_button_marks_all(client, wo
     assert not Notification.objects.filter(user=world.requester, read_at__isnull=True).exists()
     page = client.get(NOTIFICATIONS).content.decode()
     assert "notification--unread" not in page and not BADGE.findall(page)
-    assert "Marked 2 notifications read." in page
+    assert "Marked 4 notifications read." in page
 
 
 def test_marking_all_read_is_post_only_and_touches_only_my_notifications(client, world):
@@ -133,14 +136,14 @@ def test_the_list_pages_by_25(client, world):
 
 
 def test_the_unread_badge_costs_one_count_query(client, world):
-    notified(walk_to(world, RequestState.IN_PROGRESS), EventKind.PICK_UP)
+    notified(walk_to(world, RequestState.IN_PROGRESS), EventKind.PICK_UP)  # and the triage before it
     client.force_login(world.requester)
 
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("home"))
 
     notification_queries = [q["sql"] for q in captured.captured_queries if "requests_app_notification" in q["sql"]]
-    assert BADGE.findall(response.content.decode()) == ["1"]
+    assert BADGE.findall(response.content.decode()) == ["2"]
     assert len(notification_queries) == 1 and notification_queries[0].startswith("SELECT COUNT(*)")
 
 

@@ -29,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from conftest import World, build_world
+from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
 from portal.models import ApiToken, User
 from portal.tokens import api_token_create
 from provisioning import services as run_services
@@ -68,6 +69,7 @@ class Objects:
     run: ProvisioningRun
     stuck_run: ProvisioningRun
     token: ApiToken
+    chat_webhook: ChatWebhook
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -91,7 +93,8 @@ def _build() -> Objects:
     # One unread notification each, about a request they see, so "mark all read" has something to do.
     for role, name in ROLE_USERS.items():
         seen = other if role in ("req_b", "eng_b", "lead_b") else service_request
-        Notification.objects.create(event=seen.events.get(kind=EventKind.FILED), user=getattr(world, name))
+        # (The program manager already has one: the filing told them.)
+        Notification.objects.get_or_create(event=seen.events.get(kind=EventKind.FILED), user=getattr(world, name))
     users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
     sessions = {}
     for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
@@ -104,6 +107,7 @@ def _build() -> Objects:
         run=run,
         stuck_run=stuck_run,
         token=token,
+        chat_webhook=ChatWebhook.objects.create(name="ops", kind=ChatKind.SLACK, url=CHAT_WEBHOOK["url"]),
         users=users,
         sessions=sessions,
     )
@@ -169,6 +173,7 @@ def filing_json(o: Objects) -> dict[str, Any]:
 
 
 COMMENT = {"body": "Checking in from the matrix."}
+CHAT_WEBHOOK = {"name": "matrix", "kind": "slack", "url": "http://127.0.0.1:9/services/T0/B0/x"}
 RESOLVE = {"reason": "Done"}
 RESOLVE_FORM = {"resolve-reason": "Done"}  # the page's form fields carry the action's name as prefix
 TOKEN = {"name": "matrix", "expires_in_days": "30", "scopes": ["read", "write"]}
@@ -267,6 +272,20 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("approvals", "GET"): Call(url("approvals")),
     ("notification-list", "GET"): Call(url("notification-list")),
     ("notification-mark-all-read", "POST"): Call(url("notification-mark-all-read")),
+    ("notification-unread", "GET"): Call(url("notification-unread")),
+    ("notification-deliveries", "GET"): Call(url("notification-deliveries")),
+    ("notification-settings", "GET"): Call(url("notification-settings")),
+    ("notification-settings", "POST"): Call(url("notification-settings"), {"email": "digest", "in_app": "immediate"}),
+    ("request-watch", "POST"): Call(ref("request-watch"), {"action": "watch"}),
+    ("api:me-notification-settings", "GET"): Call(url("api:me-notification-settings")),
+    ("api:me-notification-settings", "PUT"): Call(url("api:me-notification-settings"), {"email": "off"}, json=True),
+    ("api:request-watchers", "GET"): Call(ref("api:request-watchers")),
+    ("api:request-watchers", "POST"): Call(ref("api:request-watchers"), {}, json=True),
+    ("api:request-watchers", "DELETE"): Call(ref("api:request-watchers")),
+    ("api:request-mentionable", "GET"): Call(ref("api:request-mentionable", q="a")),
+    ("api:chat-webhook-list", "GET"): Call(url("api:chat-webhook-list")),
+    ("api:chat-webhook-list", "POST"): Call(url("api:chat-webhook-list"), CHAT_WEBHOOK, json=True),
+    ("api:chat-webhook-detail", "DELETE"): Call(lambda o: reverse("api:chat-webhook-detail", args=[o.chat_webhook.pk])),
     ("provisioning-runs", "GET"): Call(ref("provisioning-runs")),
     ("provisioning-runs", "POST"): Call(ref("provisioning-runs")),
     ("provisioning-run-retry", "POST"): Call(run_url("provisioning-run-retry")),
@@ -366,6 +385,21 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("approvals", "GET"):                      "L302   403    403    403    403    403    403    403    200",
     ("notification-list", "GET"):              "L302   200    200    200    200    200    200    200    200",
     ("notification-mark-all-read", "POST"):    "L302   302w   302w   302w   302w   302w   302w   302w   302w",
+    # conversations: settings are anyone's own; watching needs sight of the request; deliveries and chat: the PM
+    ("notification-unread", "GET"):            "L302   200    200    200    200    200    200    200    200",
+    ("notification-deliveries", "GET"):        "L302   403    403    403    403    403    403    200    403",
+    ("notification-settings", "GET"):          "L302   200    200    200    200    200    200    200    200",
+    ("notification-settings", "POST"):         "L302   302w   302w   302w   302w   302w   302w   302w   302w",
+    ("request-watch", "POST"):                 "L302   302w   404    302w   302w   404    404    302w   302w",
+    ("api:me-notification-settings", "GET"):   "401    200    200    200    200    200    200    200    200",
+    ("api:me-notification-settings", "PUT"):   "401    200w   200w   200w   200w   200w   200w   200w   200w",
+    ("api:request-watchers", "GET"):           "401    200    404    200    200    404    404    200    200",
+    ("api:request-watchers", "POST"):          "401    200w   404    200w   200w   404    404    200w   200w",
+    ("api:request-watchers", "DELETE"):        "401    200    404    200    200    404    404    200    200",
+    ("api:request-mentionable", "GET"):        "401    200    404    200    200    404    404    200    200",
+    ("api:chat-webhook-list", "GET"):          "401    403    403    403    403    403    403    200    403",
+    ("api:chat-webhook-list", "POST"):         "401    403    403    403    403    403    403    201w   403",
+    ("api:chat-webhook-detail", "DELETE"):     "401    403    403    403    403    403    403    204w   403",
     ("provisioning-runs", "GET"):              "L302   200    404    200    200    404    404    200    200",
     ("provisioning-runs", "POST"):             "L302   302    404    302w   302w   404    404    302    302",
     ("provisioning-run-retry", "POST"):        "L302   302    404    302w   302w   404    404    302    302",
@@ -402,6 +436,9 @@ def _writes() -> dict[str, Any]:
         tokens=_count(ApiToken.objects.all()),
         live_tokens=_count(ApiToken.objects.filter(revoked_at__isnull=True)),
         unread=_count(Notification.objects.filter(read_at__isnull=True)),
+        watch_rows=_count(Watcher.objects.all()),
+        channel_choices=_count(ChannelSetting.objects.all()),
+        chat_hooks=_count(ChatWebhook.objects.all()),
     )[0]
 
 

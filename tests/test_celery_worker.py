@@ -13,9 +13,10 @@ import pytest
 from django.core import mail
 from django.db import transaction
 
+from conversations.models import Channel, Delivery, DeliveryState
+from conversations.tasks import conversations_notify as request_notify_task
 from requests_app.choices import EventKind, RequestState
 from requests_app.models import Notification, RequestEvent
-from requests_app.tasks import request_notify as request_notify_task
 from requests_app.testing.workflow import file_request, walk_to
 from tests.support.brokers import Broker
 from tests.support.waiting import wait_until
@@ -24,7 +25,7 @@ from tests.support.worker import QUEUE, Worker
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-NOTIFY = "requests_app.tasks.request_notify"
+NOTIFY = "conversations.tasks.conversations_notify"
 
 
 @pytest.fixture
@@ -34,11 +35,12 @@ def worker(start_worker) -> Worker:
 
 
 def _pm_notified(service_request, world) -> bool:
-    return Notification.objects.filter(
+    return Delivery.objects.filter(
         event__service_request=service_request,
         event__kind=EventKind.FILED,
         user=world.pm,
-        emailed_at__isnull=False,
+        channel=Channel.EMAIL,
+        state=DeliveryState.SENT,
     ).exists()
 
 
@@ -70,17 +72,17 @@ def test_a_redelivered_notification_is_not_sent_twice_by_the_worker(world, worke
     service_request = file_request(world)
     assert wait_until(lambda: _pm_notified(service_request, world)), worker.text()[-3000:]
     event = service_request.events.get(kind=EventKind.FILED)
-    first = Notification.objects.get(event=event, user=world.pm)
+    first = Delivery.objects.get(event=event, user=world.pm, channel=Channel.EMAIL)
 
     # What a redelivery after a lost acknowledgement looks like: the same message, twice more.
     request_notify_task.apply_async(kwargs={"event_id": event.pk})
     request_notify_task.apply_async(kwargs={"event_id": event.pk})
 
     assert wait_until(lambda: worker.task_count(NOTIFY, "succeeded") == 3), worker.text()[-3000:]
-    again = Notification.objects.get(event=event, user=world.pm)  # .get(): still exactly one row
-    assert again.emailed_at == first.emailed_at
+    again = Delivery.objects.get(event=event, user=world.pm, channel=Channel.EMAIL)  # .get(): still one row
+    assert again.sent_at == first.sent_at and again.attempts == 1
     assert re.findall(
-        r"Task requests_app\.tasks\.request_notify\[[^\]]+\] succeeded in [0-9.e-]+s: (\d+)", worker.text()
+        r"Task conversations\.tasks\.conversations_notify\[[^\]]+\] succeeded in [0-9.e-]+s: (\d+)", worker.text()
     ) == [
         "1",
         "0",
@@ -99,9 +101,10 @@ def test_running_request_notify_twice_sends_one_email_and_one_notification_per_u
     recipients = {world.requester.pk, world.vendor_engineer.pk, world.vendor_lead.pk}
     rows = Notification.objects.filter(event=event)
     assert sorted(rows.values_list("user_id", flat=True)) == sorted(recipients)
-    assert all(row.emailed_at is not None for row in rows)
+    emails = Delivery.objects.filter(event=event, channel=Channel.EMAIL)
+    assert all(row.state == DeliveryState.SENT for row in emails) and emails.count() == 3
     assert (first, second) == (3, 0)
-    assert len(mail.outbox) == 1
-    assert sorted(mail.outbox[0].to) == sorted(
+    # One message each: each carries its own reply address.
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [world.requester.email, world.vendor_engineer.email, world.vendor_lead.email]
     )

@@ -6,7 +6,7 @@ quota call hangs at the Kubernetes stub, so the worker is caught in the middle o
 lands is not left to chance: with one slot, nothing else is half-done then). The worker is SIGKILLed whole, process
 group and all, and a new one started. Then, within deadlines, every flow must have finished (each request's
 "filed" e-mail sent, its notifications recorded, the run succeeded) and nothing may have happened twice (one
-e-mail per event in the worker's mail files, one notification per person and event, each Kubernetes object
+e-mail per person and event in the worker's mail files, one notification per person and event, each Kubernetes object
 created once, one "succeeded" event).
 
 On RabbitMQ the dead worker's message comes back at once; on Redis it waits for the visibility timeout, and the
@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
+from conversations.emails import notice_subject
+from conversations.models import Channel, Delivery, DeliveryState
 from integrations.kubernetes.stub import KubernetesStub
 from integrations.models import Connection
 from portal.models import OutboxMessage
@@ -34,8 +36,7 @@ from provisioning.tasks import provisioning_runs_resume_stuck as provisioning_ru
 from provisioning.tests.conftest import connect  # noqa: F401  (the fixture that points Connections at stubs)
 from provisioning.tests.helpers import in_progress
 from requests_app.choices import EventKind
-from requests_app.models import Notification, ServiceRequest
-from requests_app.notifications import notification_subject
+from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.testing.workflow import file_request
 from tests.support.brokers import Broker
 from tests.support.waiting import wait_until
@@ -80,16 +81,29 @@ def _file_wave(world, numbers: range) -> list[str]:
         return list(pool.map(file_one, numbers))
 
 
-def _subjects(mail_dir: Path) -> Counter[str]:
-    """Every e-mail subject the workers wrote, with how often each was sent."""
+def _sent(mail_dir: Path) -> Counter[tuple[str, str]]:
+    """Every e-mail the workers wrote, as (recipient, subject), with how often each was sent. Django's file backend
+    separates the messages of one connection by a line of dashes."""
     text = "\n".join(path.read_text(errors="replace") for path in sorted(mail_dir.iterdir()))
-    return Counter(re.findall(r"^Subject: (.*)$", text, flags=re.MULTILINE))
+    sent: Counter[tuple[str, str]] = Counter()
+    for message in re.split(r"^-{79}$", text, flags=re.MULTILINE):
+        recipient = re.search(r"^To: (.*)$", message, flags=re.MULTILINE)
+        subject = re.search(r"^Subject: (.*)$", message, flags=re.MULTILINE)
+        if recipient and subject:
+            sent[(recipient.group(1).strip(), subject.group(1).strip())] += 1
+    return sent
 
 
 def _flows_notified(references: list[str]) -> int:
-    return Notification.objects.filter(
-        event__kind=EventKind.FILED, event__service_request__reference__in=references, emailed_at__isnull=False
-    ).count()
+    """Filings whose e-mails have all gone out."""
+    filings = RequestEvent.objects.filter(kind=EventKind.FILED, service_request__reference__in=references)
+    emails = Delivery.objects.filter(event__in=filings, channel=Channel.EMAIL)
+    return (
+        filings.filter(deliveries__in=emails)
+        .exclude(deliveries__in=emails.exclude(state=DeliveryState.SENT))
+        .distinct()
+        .count()
+    )
 
 
 def test_200_concurrent_flows_survive_a_worker_restart_with_nothing_lost_or_done_twice(
@@ -133,21 +147,20 @@ def test_200_concurrent_flows_survive_a_worker_restart_with_nothing_lost_or_done
     assert run.status == RunStatus.SUCCEEDED, run.error_message
     assert set(run.steps.values_list("status", flat=True)) == {StepStatus.SUCCEEDED}
 
-    # Nothing done twice: one notification per person and event, one e-mail per notified event (the 200 filings
-    # and the run's request's filing, triage and pick-up), and no other e-mail.
+    # Nothing done twice: one in-portal notification per person and event, one e-mail delivery per person, event and
+    # channel (a unique key), every one of them sent, and exactly one message in the mail files for each.
     requests = ServiceRequest.objects.filter(reference__in=[*references, run.service_request.reference])
-    notifications = Notification.objects.filter(event__service_request__in=requests).select_related(
-        "event__service_request"
+    pairs = Counter(Notification.objects.filter(event__service_request__in=requests).values_list("event_id", "user_id"))
+    assert pairs and set(pairs.values()) == {1}
+    deliveries = Delivery.objects.filter(event__service_request__in=requests, channel=Channel.EMAIL).select_related(
+        "event__service_request", "user"
     )
-    pairs = Counter(notifications.values_list("event_id", "user_id"))
-    assert set(pairs.values()) == {1}
-    assert all(notification.emailed_at for notification in notifications)
-    expected = {notification_subject(notification) for notification in notifications}
-    sent = _subjects(mail_dir)
-    assert len(expected) == FLOWS + 3
-    assert set(sent) == expected, set(sent) ^ expected
-    twice = {subject: count for subject, count in sent.items() if count != 1}
-    assert not twice, twice
+    assert {d.state for d in deliveries} == {DeliveryState.SENT}
+    filed = deliveries.filter(event__kind=EventKind.FILED, event__service_request__reference__in=references)
+    assert filed.values("event").distinct().count() == FLOWS
+    expected = Counter((d.user.email, notice_subject(d.event)) for d in deliveries)
+    sent = _sent(mail_dir)
+    assert sent == expected, set(sent) ^ set(expected)
     # Each Kubernetes object was created once; the one step in flight at the kill left one quota, not two.
     assert len(k8s.calls_to("POST", "/api/v1/namespaces")) == 1
     assert k8s.count("resourcequotas", NS) == 1

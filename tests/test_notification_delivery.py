@@ -9,14 +9,15 @@ import pytest
 from django.core import mail
 from django.db import OperationalError
 
+from conversations.emails import notice_subject
+from conversations.models import Channel, DeliveryState
+from conversations.tasks import conversations_notify as request_notify_task
 from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_header_text
 from portal.testing.mail import FailingBackend
 from portal.testing.smtp import Refusal, SmtpStub
 from reports.models import WeeklyReportEmail
 from reports.tasks import report_weekly_email as report_weekly_email_task
 from requests_app.choices import EventKind
-from requests_app.notifications import notification_subject
-from requests_app.tasks import request_notify as request_notify_task
 from requests_app.testing.workflow import file_request
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_a_title_with_line_breaks_is_delivered_with_a_clean_subject(world):
     assert message.to == [world.pm.email] and message.bcc == []
     headers = message.message()
     assert headers["Bcc"] is None and "\n" not in headers["Subject"]
-    assert notification_subject(world.pm.notifications.get(event=event)) == message.subject
+    assert notice_subject(event) == message.subject  # the in-portal list shows the same line
 
 
 def test_a_line_break_in_a_title_reaches_a_real_smtp_server_as_one_header(world, smtp):
@@ -115,7 +116,7 @@ def test_an_address_refused_for_now_is_retried_and_then_delivered(world, smtp):
     assert result.successful(), result.traceback
     assert smtp.connections == 4  # busy (421), greylisted twice (451), delivered
     assert [d.recipients for d in smtp.deliveries] == [[world.pm.email]]
-    assert event.notifications.get(user=world.pm).emailed_at is not None
+    assert event.deliveries.get(user=world.pm, channel=Channel.EMAIL).state == DeliveryState.SENT
 
 
 def test_a_server_that_stays_down_is_retried_a_bounded_number_of_times(world, smtp):
@@ -126,7 +127,9 @@ def test_a_server_that_stays_down_is_retried_a_bounded_number_of_times(world, sm
 
     assert result.failed()
     assert smtp.connections == ATTEMPTS
-    assert event.notifications.get(user=world.pm).emailed_at is None  # still owed, nothing marked sent
+    delivery = event.deliveries.get(user=world.pm, channel=Channel.EMAIL)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, ATTEMPTS)  # listed for the PM
+    assert "SMTP" in delivery.last_error
 
 
 def test_a_failure_that_is_not_a_socket_error_is_retried_too(world, failing_backend):

@@ -152,7 +152,7 @@ def test_publishing_goes_to_the_test_redis_server(world, redis_server):
 
     assert response.status_code == 201, response.content
     assert redis_server.client.llen(QUEUE) >= 1
-    assert "requests_app.tasks.request_notify" in redis_server.queued_tasks()
+    assert "conversations.tasks.conversations_notify" in redis_server.queued_tasks()
     assert not OutboxMessage.objects.filter(dispatched_at__isnull=True).exists()
 
 
@@ -182,7 +182,7 @@ def test_a_request_filed_while_redis_is_down_is_saved_and_its_work_sent_when_red
 
     # The work is kept in PostgreSQL, not sent, with the reason.
     pending = list(OutboxMessage.objects.filter(dispatched_at__isnull=True))
-    notify = {m.kwargs["event_id"] for m in pending if m.task == "requests_app.tasks.request_notify"}
+    notify = {m.kwargs["event_id"] for m in pending if m.task == "conversations.tasks.conversations_notify"}
     assert notify == set(events.values_list("pk", flat=True))
     assert all(m.attempts == 1 and "Connection refused" in m.last_error for m in pending), [
         (m.attempts, m.last_error) for m in pending

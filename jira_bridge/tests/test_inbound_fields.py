@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from conversations.delivery import notify
 from jira_bridge.models import JiraDelivery, JiraLink, JiraPush
 from jira_bridge.tasks import jira_delivery_process as jira_delivery_process_task
 from jira_bridge.tasks import jira_sync_event as jira_sync_event_task
@@ -17,7 +18,6 @@ from jira_bridge.tests.test_webhooks import RAVI, T0, in_jira, post
 from requests_app import services
 from requests_app.choices import EventKind, Priority
 from requests_app.models import Notification, RequestEvent
-from requests_app.notifications import notify
 from requests_app.tests import factories as f
 
 pytestmark = pytest.mark.django_db

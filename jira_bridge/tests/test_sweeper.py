@@ -12,6 +12,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations.delivery import notify
 from jira_bridge.choices import DeliveryOutcome
 from jira_bridge.constants import PROCESS_TASK
 from jira_bridge.models import JiraDelivery
@@ -24,7 +25,6 @@ from portal.celery import app
 from portal.models import OutboxMessage
 from requests_app.choices import EventKind
 from requests_app.models import Notification
-from requests_app.notifications import notify
 from tests.support.locking import sweep_past_a_locked_row
 
 pytestmark = pytest.mark.django_db

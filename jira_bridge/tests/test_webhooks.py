@@ -9,6 +9,7 @@ import json
 import pytest
 from django.test import Client
 
+from conversations.delivery import notify
 from integrations.registry import get_adapter
 from integrations.signatures import sign
 from jira_bridge.choices import DeliveryOutcome
@@ -22,7 +23,6 @@ from portal.models import OutboxMessage
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
-from requests_app.notifications import notify
 from requests_app.testing.workflow import walk_to
 from requests_app.tests import factories as f
 

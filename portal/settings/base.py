@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "jira_bridge",
     "provisioning",
     "reports",
+    "conversations",
     "demo",
 ]
 
@@ -175,6 +176,17 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Portico <portico@localhost>")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Notification e-mails: replies go to this mailbox plus-addressed per request and person (conversations/addresses.py);
+# Message-IDs use PORTICO_MAIL_DOMAIN (blank: the reply address's domain), so threads survive a change of host.
+PORTICO_MAIL_REPLY_ADDRESS = env("PORTICO_MAIL_REPLY_ADDRESS", default="portico@localhost")
+PORTICO_MAIL_DOMAIN = env("PORTICO_MAIL_DOMAIN", default="")
+# An SLA flag raised this long after its threshold passed (a fresh install's first scan, or after downtime) is
+# summed up in one message per person rather than sent one per clock.
+PORTICO_NOTIFY_CATCH_UP_SECONDS = env.int("PORTICO_NOTIFY_CATCH_UP_SECONDS", default=15 * 60)
+# How often open pages ask for the unread count and the notification list for new entries.
+PORTICO_NOTIFY_POLL_SECONDS = env.int("PORTICO_NOTIFY_POLL_SECONDS", default=30)
+# Slack/Teams webhook calls give up after this long (the delivery is retried with backoff).
+PORTICO_CHAT_TIMEOUT_SECONDS = env.float("PORTICO_CHAT_TIMEOUT_SECONDS", default=10.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -221,6 +233,7 @@ SPECTACULAR_SETTINGS = {
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
         "TokenScopeEnum": "portal.choices.TokenScope",
+        "NotificationModeEnum": "conversations.models.Mode",
     },
 }
 

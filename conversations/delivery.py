@@ -1,0 +1,226 @@
+"""Planning and sending notices: one `Delivery` per (event, person, channel), sent at most once.
+
+`plan(event)` runs in the event's transaction (a handler): it decides who hears what on which channel, writes
+the in-portal notifications at once and records the e-mails owed. `notify(event)` (a Celery task, after commit)
+sends the e-mails owed: each is claimed (`sending`, committed) before it leaves and marked `sent` after, so a
+redelivered task, or a retry after a worker died between the two, never sends it again. A failed send goes back
+to `pending` and the task raises, so Celery retries it with backoff (`portal.mail.MAIL_TASK_RETRY`); an address
+refused for good, or one failing past the last retry, ends `failed` and is listed for the program manager.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_error_is_permanent
+from requests_app.choices import EventKind
+from requests_app.models import Notification, RequestEvent
+
+from .emails import batch_email, notice_email
+from .matrix import notice_for
+from .models import Batch, Channel, ChannelSetting, Delivery, DeliveryState, Mode
+from .recipients import recipients_for
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = MAIL_TASK_RETRY["max_retries"] + 1
+# A claim older than this with no outcome means the worker stopped mid-send: shown to the PM, never resent.
+STALE_CLAIM = timedelta(minutes=10)
+SLA_KINDS = frozenset({EventKind.SLA_AT_RISK, EventKind.SLA_BREACHED})
+
+
+def channel_modes(user_ids: list[int]) -> dict[tuple[int, str], str]:
+    """Each person's chosen mode per channel; a missing pair means immediately."""
+    rows = ChannelSetting.objects.filter(user_id__in=user_ids).values_list("user_id", "channel", "mode")
+    return {(user_id, channel): mode for user_id, channel, mode in rows}
+
+
+def is_catch_up(event: RequestEvent) -> bool:
+    """An SLA flag raised long after its threshold passed: the first scan of a fresh install or after downtime.
+
+    Those are summed up per person (`send_batches(Batch.SUMMARY)`) instead of one notice per clock."""
+    if event.kind not in SLA_KINDS:
+        return False
+    late_by = event.payload.get("late_by_seconds")
+    return late_by is not None and late_by > settings.PORTICO_NOTIFY_CATCH_UP_SECONDS
+
+
+def plan(event: RequestEvent) -> int:
+    """Record every notice `event` owes and write its immediate in-portal ones; returns the e-mails owed now."""
+    if notice_for(event) is None:
+        return 0
+    people = recipients_for(event)
+    if not people:
+        return 0
+    notice = notice_for(event) or event.kind
+    modes = channel_modes(list(people))
+    catch_up = is_catch_up(event)
+    rows: list[Delivery] = []
+    for user in people.values():
+        for channel in Channel:
+            mode = modes.get((user.pk, channel), Mode.IMMEDIATE)
+            if mode == Mode.OFF or (channel == Channel.EMAIL and not user.email):
+                continue
+            batch = Batch.SUMMARY if catch_up else Batch.DIGEST if mode == Mode.DIGEST else Batch.NONE
+            state = DeliveryState.HELD if batch else DeliveryState.PENDING
+            rows.append(Delivery(event=event, user=user, channel=channel, notice=notice, state=state, batch=batch))
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    in_app = Delivery.objects.filter(event=event, channel=Channel.IN_APP, state=DeliveryState.PENDING)
+    for user_id in in_app.values_list("user_id", flat=True):
+        Notification.objects.get_or_create(event=event, user_id=user_id)
+    in_app.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=1)
+    return Delivery.objects.filter(event=event, channel=Channel.EMAIL, state=DeliveryState.PENDING).count()
+
+
+def notify(event: RequestEvent) -> int:
+    """Send the e-mails `event` still owes; returns how many left now. Safe to repeat: nothing goes twice.
+
+    Every owed e-mail is tried; then a transient failure is raised (Celery retries the task) or, with only
+    permanent ones, `MailRefused` (not retried)."""
+    sent = 0
+    transient: Exception | None = None
+    permanent: Exception | None = None
+    owed = Delivery.objects.filter(event=event, channel=Channel.EMAIL, state=DeliveryState.PENDING)
+    for delivery in owed.select_related("user").order_by("pk"):
+        try:
+            if _send_one(delivery, event):
+                sent += 1
+        except Exception as exc:
+            if mail_error_is_permanent(exc):
+                permanent = exc
+            else:
+                transient = exc
+    if transient is not None:
+        raise transient
+    if permanent is not None:
+        raise MailRefused(str(permanent)) from permanent
+    return sent
+
+
+def _claim(delivery: Delivery, *, message_id: str) -> bool:
+    """Take `delivery` for sending; committed at once, so a dead worker leaves it claimed rather than owed."""
+    with transaction.atomic():
+        return bool(
+            Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.PENDING).update(
+                state=DeliveryState.SENDING,
+                claimed_at=timezone.now(),
+                attempts=F("attempts") + 1,
+                message_id=message_id,
+            )
+        )
+
+
+def _mark_sent(delivery: Delivery) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.SENT, sent_at=timezone.now(), last_error="")
+
+
+def _mark_failed(delivery: Delivery, exc: Exception) -> None:
+    attempts = Delivery.objects.values_list("attempts", flat=True).get(pk=delivery.pk)
+    done = mail_error_is_permanent(exc) or attempts >= MAX_ATTEMPTS
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.FAILED if done else DeliveryState.PENDING,
+        last_error=f"{exc.__class__.__name__}: {exc}"[:500],
+    )
+
+
+def _send_one(delivery: Delivery, event: RequestEvent) -> bool:
+    earlier = Delivery.objects.filter(
+        user_id=delivery.user_id,
+        channel=Channel.EMAIL,
+        event__service_request_id=event.service_request_id,
+        batch=Batch.NONE,
+        state__in=[DeliveryState.SENT, DeliveryState.SENDING],
+    ).exclude(pk=delivery.pk)
+    message = notice_email(event, delivery.user, first_in_thread=not earlier.exists())
+    if not _claim(delivery, message_id=message.extra_headers["Message-ID"]):
+        return False  # another worker has it, or a previous attempt died after claiming it
+    try:
+        with get_connection() as connection:
+            connection.send_messages([message])
+    except Exception as exc:
+        _mark_failed(delivery, exc)
+        raise
+    _mark_sent(delivery)
+    return True
+
+
+# --- digests and catch-up summaries -------------------------------------------------------------------------
+def batch_title(batch: str, count: int) -> str:
+    if batch == Batch.SUMMARY:
+        return f"Portico: {count} SLA notice{'s' if count != 1 else ''} since the last check"
+    return f"Portico daily digest: {count} update{'s' if count != 1 else ''}"
+
+
+def send_batches(batch: str) -> int:
+    """Send every held notice of `batch` as one message per person and channel; returns the messages sent."""
+    with transaction.atomic():
+        held = list(
+            Delivery.objects.filter(state=DeliveryState.HELD, batch=batch)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("user", "event__service_request")
+            .order_by("event__created_at", "pk")
+        )
+        Delivery.objects.filter(pk__in=[d.pk for d in held]).update(
+            state=DeliveryState.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+    groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+    for delivery in held:
+        groups[(delivery.user_id, delivery.channel)].append(delivery)
+    sent = 0
+    for (_, channel), deliveries in groups.items():
+        user = deliveries[0].user
+        events = [d.event for d in deliveries]
+        title = batch_title(batch, len(events))
+        ids = [d.pk for d in deliveries]
+        try:
+            if channel == Channel.EMAIL:
+                with get_connection() as connection:
+                    connection.send_messages([batch_email(user, events, title=title)])
+            else:
+                Notification.objects.get_or_create(event=events[-1], user=user, defaults={"summary": title})
+        except Exception as exc:
+            logger.warning("conversations: %s to %s not sent (%s)", batch, user, exc.__class__.__name__)
+            Delivery.objects.filter(pk__in=ids).update(
+                state=DeliveryState.HELD, last_error=f"{exc.__class__.__name__}: {exc}"[:500]
+            )
+            continue
+        Delivery.objects.filter(pk__in=ids).update(state=DeliveryState.BATCHED, sent_at=timezone.now())
+        sent += 1
+    return sent
+
+
+# --- what the program manager sees -------------------------------------------------------------------------
+def troubled_deliveries() -> QuerySet[Delivery]:
+    """Failed e-mails, ones waiting for a retry, and claims whose worker stopped mid-send."""
+    stale = timezone.now() - STALE_CLAIM
+    return (
+        Delivery.objects.filter(
+            Q(state=DeliveryState.FAILED)
+            | Q(state=DeliveryState.PENDING, attempts__gt=0)
+            | Q(state=DeliveryState.SENDING, claimed_at__lt=stale)
+        )
+        .select_related("user", "event__service_request")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def user_modes(user: User) -> dict[str, str]:
+    chosen = dict(ChannelSetting.objects.filter(user=user).values_list("channel", "mode"))
+    return {channel.value: chosen.get(channel.value, Mode.IMMEDIATE) for channel in Channel}
+
+
+def user_modes_set(user: User, modes: dict[str, str]) -> dict[str, str]:
+    for channel, mode in modes.items():
+        ChannelSetting.objects.update_or_create(user=user, channel=channel, defaults={"mode": mode})
+    return user_modes(user)

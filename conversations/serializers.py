@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from requests_app.models import Environment, Vendor
+
+from .models import ChatWebhook, Mode
+
+
+class NotificationSettingsSerializer(serializers.Serializer):
+    """How I hear, per channel: `immediate`, `digest` (once a day) or `off`."""
+
+    email = serializers.ChoiceField(choices=Mode.choices, required=False)
+    in_app = serializers.ChoiceField(choices=Mode.choices, required=False)
+
+
+class PersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user: object) -> str:
+        return user.get_full_name() or user.username  # type: ignore[attr-defined]
+
+
+class WatchersSerializer(serializers.Serializer):
+    watching = serializers.BooleanField(help_text="Whether I watch the request.")
+    muted = serializers.BooleanField(help_text="Whether I muted the request.")
+    watchers = PersonSerializer(many=True)
+
+
+class WatchInputSerializer(serializers.Serializer):
+    muted = serializers.BooleanField(required=False, help_text="Mute (true) or unmute (false) the request for me.")
+    copy_team = serializers.BooleanField(required=False, help_text="Make every member of the requester's team watch.")
+
+
+class ChatWebhookSerializer(serializers.ModelSerializer):
+    vendor = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Vendor.objects.all(), required=False, allow_null=True
+    )
+    environment = serializers.SlugRelatedField(
+        slug_field="code", queryset=Environment.objects.all(), required=False, allow_null=True
+    )
+
+    class Meta:
+        model = ChatWebhook
+        fields = ["id", "name", "kind", "url", "vendor", "environment", "active"]

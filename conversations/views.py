@@ -1,0 +1,119 @@
+"""The in-portal notification list (live), the account's notification settings, following a request, and the
+program manager's list of deliveries that failed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.views.decorators.http import require_POST
+
+from portal.exceptions import ValidationFailed
+from portal.http import AuthenticatedHttpRequest
+from requests_app import notifications
+from requests_app import permissions as perms
+from requests_app.models import ServiceRequest
+from requests_app.views import CappedPaginator
+
+from . import watchers
+from .delivery import troubled_deliveries, user_modes, user_modes_set
+from .emails import notice_subject
+from .forms import ChannelSettingsForm, WatchForm
+from .models import ChatDelivery, DeliveryState
+
+PAGE_SIZE = 25
+
+
+def _rows(page: object) -> list[dict]:
+    return [{"notification": n, "subject": n.summary or notice_subject(n.event)} for n in page]  # type: ignore[attr-defined]
+
+
+@login_required
+def notification_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """My notifications, newest first; reading the list marks nothing read. htmx polls it for the list alone."""
+    queryset = notifications.notification_list(user=request.user).select_related(
+        "event__actor", "event__service_request__vendor", "event__service_request__assignee"
+    )
+    page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "rows": _rows(page), "poll_seconds": settings.PORTICO_NOTIFY_POLL_SECONDS}
+    if request.htmx:
+        return render(request, "conversations/partials/notification_items.html", context)
+    return render(request, "conversations/notification_list.html", context)
+
+
+@login_required
+def notification_unread(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The navigation's notifications link with its unread count, which every page polls."""
+    return render(request, "conversations/partials/nav_notifications.html")
+
+
+@login_required
+@require_POST
+def notification_mark_all_read(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Mark every notification read, then back to the list."""
+    changed = notifications.notifications_mark_read(user=request.user)
+    messages.success(
+        request, f"Marked {changed} notification{pluralize(changed)} read." if changed else "Nothing unread."
+    )
+    return redirect("notification-list")
+
+
+@login_required
+def notification_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """How I hear about requests: per channel, immediately, in a daily digest, or not at all."""
+    form = ChannelSettingsForm(request.POST or None, initial=user_modes(request.user))
+    if request.method == "POST" and form.is_valid():
+        user_modes_set(request.user, form.modes())
+        messages.success(request, "Notification settings saved.")
+        return redirect("notification-settings")
+    muted = request.user.request_mutes.select_related("service_request").order_by("-created_at")
+    watching = request.user.watching.select_related("service_request").order_by("-created_at")
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "muted": muted, "watching": watching}
+    return render(request, "conversations/notification_settings.html", context, status=status)
+
+
+@login_required
+@require_POST
+def request_watch(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Watch, unwatch, mute, unmute a request, or copy the requester's team onto it."""
+    service_request = get_object_or_404(ServiceRequest.objects.visible_to(request.user), reference=reference)
+    form = WatchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose what to do.")
+        return redirect("request-detail", reference=reference)
+    action = form.cleaned_data["action"]
+    try:
+        if action == "watch":
+            watchers.watch(service_request, request.user)
+            messages.success(request, f"You are watching {reference}.")
+        elif action == "unwatch":
+            watchers.unwatch(service_request, request.user)
+            messages.success(request, f"You no longer watch {reference}.")
+        elif action in ("mute", "unmute"):
+            watchers.mute(service_request, request.user, muted=action == "mute")
+            messages.success(request, f"{reference} is {'muted' if action == 'mute' else 'no longer muted'}.")
+        else:
+            added = watchers.copy_team(service_request, request.user)
+            messages.success(request, f"Copied {added} team member{pluralize(added)} onto {reference}.")
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    return redirect("request-detail", reference=reference)
+
+
+@login_required
+def delivery_failures(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """For the program manager: e-mails and chat posts that failed, wait for a retry, or stopped mid-send."""
+    if not perms.is_program_manager(request.user):
+        raise PermissionDenied
+    emails = troubled_deliveries()[:200]
+    chats = (
+        ChatDelivery.objects.exclude(state=DeliveryState.SENT)
+        .filter(attempts__gt=0)
+        .select_related("webhook", "event__service_request")[:200]
+    )
+    return render(request, "conversations/delivery_failures.html", {"emails": emails, "chats": chats})
