@@ -6,7 +6,9 @@ from typing import Any
 
 from django import template
 
+from portal.exceptions import NotFound
 from provisioning.selectors import RunsPanel, runs_panel
+from requests_app.catalogue import action_named
 
 register = template.Library()
 
@@ -37,3 +39,12 @@ def run_status_class(status: str) -> str:
 @register.filter
 def link_label(key: str) -> str:
     return LINK_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+@register.filter
+def action_label(name: str) -> str:
+    """The catalogue's words for an action ("Create namespace with quota"), not its identifier."""
+    try:
+        return action_named(name).label
+    except NotFound:  # an action since removed from the catalogue: its name is all there is
+        return name.replace("_", " ").capitalize()
