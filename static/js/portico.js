@@ -152,6 +152,25 @@
     });
   }
 
+  // A table wider than its card scrolls inside it; a keyboard can scroll it only if it can take focus, so a
+  // scroll box with nothing focusable inside becomes a named, focusable region (only while it overflows).
+  function scrollRegions() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      var overflowing = box.scrollWidth > box.clientWidth + 1;
+      var focusable = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (overflowing && !focusable) {
+        var caption = box.querySelector("caption");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+      } else if (!overflowing && box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
   function enhance(root) {
     localTimes(root);
     refreshCountdowns(root);
@@ -163,6 +182,8 @@
     copyButtons();
     neededByRecheck();
     conditionalFields();
+    scrollRegions();
+    window.addEventListener("resize", scrollRegions);
     confirmations();
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
