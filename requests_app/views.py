@@ -24,7 +24,14 @@ from sla.selectors import clock_snapshots
 
 from . import notifications, services
 from . import permissions as perms
-from .forms import CommentForm, ServiceRequestFilterForm, ServiceRequestForm, TransitionForm, apply_portal_error
+from .forms import (
+    CONFIRMATIONS,
+    CommentForm,
+    ServiceRequestFilterForm,
+    ServiceRequestForm,
+    TransitionForm,
+    apply_portal_error,
+)
 from .models import RequestEvent, ServiceRequest
 from .routing import routing_suggest
 
@@ -274,6 +281,8 @@ def _confirm_page(
 def request_transition(request: AuthenticatedHttpRequest, reference: str, name: str) -> HttpResponse:
     """Run one workflow action through its service, then go back (PRG) with a message. A destructive action asks
     first: a GET, or a POST without `confirmed` (no JavaScript to open the dialog), shows a confirmation page."""
+    if request.method == "GET" and name not in CONFIRMATIONS:
+        return HttpResponseNotAllowed(["POST"])  # only the actions that ask first have a page of their own
     service_request = _request_or_404(request, reference)
     spec = services.TRANSITIONS.get(name)
     if spec is None or name in HIDDEN_TRANSITIONS:
