@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -103,12 +103,19 @@ class Session:
         self.page.on("request", lambda request: self.requested.append(request.url))
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        # An aborted or failed htmx request (a check cancelled by the next keystroke) counts as a console error; an
+        # image cut off by leaving the page does not.
+        self.page.on("requestfailed", self._request_failed)
         if username:
             self.page.goto("/accounts/login/")
             self.page.get_by_label("Username").fill(username)
             self.page.get_by_label("Password").fill(PASSWORD)
             self.page.get_by_role("button", name="Log in").click()
             expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+
+    def _request_failed(self, request: Request) -> None:
+        if request.resource_type in {"xhr", "fetch"}:
+            self.console_errors.append(f"request failed: {request.method} {request.url}")
 
     def _console(self, message: ConsoleMessage) -> None:
         # The walk visits error pages on purpose; the browser logs their status as a failed resource load.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from playwright.sync_api import expect
 
 from integrations.models import Connection
 from provisioning import services as provisioning_services
@@ -83,10 +84,26 @@ def _fill_new_request(session: Session) -> None:
     page = session.page
     page.get_by_label("Title").fill("Namespace for mGramSeva UAT")
     page.get_by_label("Description").fill("A namespace with 4 CPUs and 8 GiB for the UAT rollout.")
+    page.get_by_label("Request type").select_option("AccessOps")
+    # Just-in-time access: only the chosen system's fields show.
+    page.locator('[name="jit_access__system"]').select_option("kubernetes")
+    expect(page.locator('[name="jit_access__kubernetes_namespace"]')).to_be_visible()
+    expect(page.locator('[name="jit_access__gitlab_project"]')).to_be_hidden()
     page.get_by_label("Request type").select_option("InfraProvision")
     page.get_by_label("Environment").select_option(index=1)
-    page.get_by_label("Priority").select_option("P4")
+    for priority in ("P2", "P3", "P4"):  # quick changes: the check waits for the last one, nothing is aborted
+        page.get_by_label("Priority").select_option(priority)
     page.locator("#field-needed_by .field-error").wait_for()
+    expect(page.locator("#field-needed_by .field-error")).to_contain_text("Required for P4")
+
+
+def _comment(session: Session) -> None:
+    """Post a comment: htmx swaps the timeline and a fresh form in, with no style attribute for the CSP to refuse."""
+    page = session.page
+    page.get_by_label("Comment").fill("Checked from a phone and a laptop.")
+    page.get_by_label("Comment").evaluate("element => element.focus()")
+    page.get_by_role("button", name="Add comment").click()
+    page.locator("#timeline").get_by_text("Checked from a phone and a laptop.").first.wait_for()
 
 
 def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
@@ -106,6 +123,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
     by_role = {
         "requester": [
             Stop("request-new", "/requests/new/", "new-request", _fill_new_request),
+            Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
         ],
         "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
