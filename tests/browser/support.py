@@ -41,6 +41,7 @@ document.addEventListener("securitypolicyviolation", function (event) {
 RAW_LABELS = [
     re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"),
     re.compile(r"\b(?:Cpu|Gitlab|Github|Jenkins job|kubernetes|gitlab|jenkins|sla|Sla|Api|Url|Id)\b"),
+    re.compile(r"\{[#%{]"),  # template syntax that leaked (a multi-line {# #} comment renders as text)
 ]
 # The visible text, minus what is code on purpose (paths, namespaces, keys) and the values of form fields.
 VISIBLE_TEXT = """
