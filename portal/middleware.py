@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
+from django.urls import Resolver404, resolve
+from django.views.defaults import page_not_found
 
 from . import views
 from .api.exceptions import error_body
@@ -105,3 +107,28 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(get_template("503.html").render({}), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class StyledNotFoundMiddleware:
+    """With DEBUG on (`make run`), Django answers a 404 with its yellow page listing every URL pattern; serve the
+    portal's own 404 page instead, as production does, unless PORTICO_DEBUG_404 asks for Django's. Tracebacks for
+    500s stay: they are what DEBUG is for. Innermost, so the page knows who is signed in."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def _styled(self, request: HttpRequest) -> bool:
+        return settings.DEBUG and not settings.PORTICO_DEBUG_404 and not is_api(request)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._styled(request):
+            try:
+                resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404 as exc:
+                return page_not_found(request, exc)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, Http404) and self._styled(request):
+            return page_not_found(request, exception)
+        return None

@@ -8,6 +8,8 @@ from .sso import SsoCallbackView, SsoLoginView
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on their own (feeds, bookmarks, pages without the <link rel=icon>).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),

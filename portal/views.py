@@ -8,7 +8,8 @@ import time
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 
 from .broker import broker_deadline_options
 from .constants import RETRY_AFTER_SECONDS
@@ -18,6 +19,11 @@ from .constants import RETRY_AFTER_SECONDS
 _readiness: tuple[float, list[str]] | None = None
 # One check at a time per process: concurrent probes wait for it (bounded by its deadlines) and share its answer.
 _readiness_lock = threading.Lock()
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """The portal's icon; resolved per request so the hashed static name is looked up after collectstatic."""
+    return HttpResponseRedirect(static("img/portico.svg"))
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -15,7 +16,14 @@ from sla.policies import priority_choices
 from sla.selectors import requests_with_sla_status
 
 from . import permissions as perms
-from .catalogue import actions_for, catalogue_actions, request_type_choices, schema_description, types_offering
+from .catalogue import (
+    actions_for,
+    catalogue_actions,
+    request_type_choices,
+    request_type_label,
+    schema_description,
+    types_offering,
+)
 from .choices import Priority, RequestState
 from .filtersets import SLA_FILTER_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
@@ -83,10 +91,11 @@ class KeyValueField(forms.CharField):
 
 def _parameter_field(schema_field: Any, spec: dict[str, Any]) -> forms.Field:
     """A form field for one catalogue parameter; the catalogue's schema stays the one validator."""
-    label = spec["name"].replace("_", " ").capitalize()
+    label = schema_field.label or spec["name"].replace("_", " ").capitalize()
     common = {"label": label, "required": False, "help_text": spec["help_text"]}
     if spec["choices"]:
-        return forms.ChoiceField(choices=[("", "—"), *[(c, c) for c in spec["choices"]]], **common)
+        shown = getattr(schema_field, "choices", {})
+        return forms.ChoiceField(choices=[("", "—"), *[(c, shown.get(c, c)) for c in spec["choices"]]], **common)
     if isinstance(schema_field, drf_serializers.DictField):
         return KeyValueField(**common)
     if isinstance(schema_field, drf_serializers.IntegerField):
@@ -144,11 +153,32 @@ class ServiceRequestForm(forms.Form):
                 name = f"{action.name}__{spec['name']}"
                 self.fields[name] = _parameter_field(action.schema().fields[spec["name"]], spec)
                 names.append(name)
-            self.automation.append({"action": action, "types": types_offering(action), "field_names": names})
+            types = types_offering(action)
+            self.automation.append(
+                {
+                    "action": action,
+                    "types": types,
+                    "type_labels": [request_type_label(code) for code in types],
+                    "field_names": names,
+                    "shown_when": getattr(action.schema, "SHOWN_WHEN", {}),
+                }
+            )
 
     def automation_groups(self) -> list[dict[str, Any]]:
-        """Each catalogue action with its bound fields, for the template's fieldsets."""
-        return [{**group, "fields": [self[name] for name in group["field_names"]]} for group in self.automation]
+        """Each catalogue action with its bound fields, for the template's fieldsets; a field that applies only
+        to some values of another (GitLab-only fields of JIT access) names that field and those values."""
+        groups = []
+        for group in self.automation:
+            prefix = f"{group['action'].name}__"
+            fields = []
+            for name in group["field_names"]:
+                controller, values = group["shown_when"].get(name.removeprefix(prefix), ("", ()))
+                shown_when = (
+                    {"field": self[prefix + controller].html_name, "values": " ".join(values)} if controller else None
+                )
+                fields.append({"field": self[name], "shown_when": shown_when})
+            groups.append({**group, "fields": fields})
+        return groups
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean()
@@ -302,11 +332,12 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
             engineers = UserModel.objects.none()  # no vendor yet, so no engineer to pick
         else:
             engineers = UserModel.objects.filter(vendor_id=service_request.vendor_id, is_active=True)
+        if service_request.assignee_id:
+            engineers = engineers.exclude(pk=service_request.assignee_id)  # reassigning to them changes nothing
         return forms.ModelChoiceField(
             label="Assignee",
             queryset=engineers.select_related("vendor").order_by("vendor__name", "username"),
             required=False,
-            initial=service_request.assignee_id,
             empty_label="Unassigned (back to the queue)",
         )
     if name == "priority":
@@ -325,6 +356,36 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
 
 
 DEFAULT_REASON_LABEL = TransitionSpec.__dataclass_fields__["reason_label"].default
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a destructive action says before it runs: a question, what will happen, and the button's words."""
+
+    title: str
+    consequence: str
+    yes: str
+
+
+# The actions that end a request for good ask first (a dialog with JavaScript, a confirmation page without).
+CONFIRMATIONS = {
+    "cancel": Confirmation(
+        "Cancel {reference}?",
+        "The request is withdrawn: nobody works on it any more and its SLA clocks stop. It cannot be reopened.",
+        "Yes, cancel the request",
+    ),
+    "reject": Confirmation(
+        "Reject {reference}?",
+        "The requester is told it will not be done, with your reason; its SLA clocks stop. It cannot be reopened.",
+        "Yes, reject it",
+    ),
+    "deny": Confirmation(
+        "Deny approval for {reference}?",
+        "The change is not approved: the request ends as rejected, the requester and vendor see your reason, "
+        "and its SLA clocks stop.",
+        "Yes, deny it",
+    ),
+}
 
 
 class TransitionForm(forms.Form):
@@ -347,6 +408,16 @@ class TransitionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.name = name
         self.spec = spec
+        confirmation = CONFIRMATIONS.get(name)
+        self.confirmation = (
+            Confirmation(
+                confirmation.title.format(reference=service_request.reference),
+                confirmation.consequence,
+                confirmation.yes,
+            )
+            if confirmation
+            else None
+        )
         if spec.reason_required or spec.fields or spec.reason_label != DEFAULT_REASON_LABEL:
             self.fields["reason"].label = spec.reason_label
             self.fields["reason"].required = spec.reason_required

@@ -9,12 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
@@ -25,6 +25,7 @@ from . import permissions as perms
 from . import services
 from .catalogue import actions_for
 from .forms import (
+    CONFIRMATIONS,
     CommentForm,
     ParametersForm,
     RequestEditForm,
@@ -259,15 +260,44 @@ def request_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpRes
     return _detail(request, _request_or_404(request, reference))
 
 
+def _done_message(name: str, spec: services.TransitionSpec, service_request: ServiceRequest) -> str:
+    """Say what changed: who has the request now, or which state it is in."""
+    reference = service_request.reference
+    if name == "reassign":
+        if service_request.assignee:
+            return f"{reference} is assigned to {service_request.assignee}."
+        return f"{reference} is back in {service_request.vendor}'s queue, unassigned."
+    if name in {"cancel", "reject", "deny"}:
+        return f"{reference} is {service_request.get_state_display().lower()}; its SLA clocks are stopped."
+    return f"{spec.label}: {reference} is now {service_request.get_state_display().lower()}."
+
+
+def _confirm_page(
+    request: AuthenticatedHttpRequest, service_request: ServiceRequest, form: TransitionForm
+) -> HttpResponse:
+    context = {"service_request": service_request, "form": form, "next": request.POST.get("next", "")}
+    return render(request, "requests_app/servicerequest_confirm.html", context)
+
+
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_transition(request: AuthenticatedHttpRequest, reference: str, name: str) -> HttpResponse:
-    """Run one workflow action through its service, then go back (PRG) with a message."""
+    """Run one workflow action through its service, then go back (PRG) with a message. A destructive action asks
+    first: a GET, or a POST without `confirmed` (no JavaScript to open the dialog), shows a confirmation page."""
+    if request.method == "GET" and name not in CONFIRMATIONS:
+        return HttpResponseNotAllowed(["POST"])  # only the actions that ask first have a page of their own
     service_request = _request_or_404(request, reference)
     spec = services.TRANSITIONS.get(name)
     if spec is None or name in HIDDEN_TRANSITIONS:
         raise Http404("No such action.")
+    if request.method == "GET":
+        form = TransitionForm(name=name, spec=spec, service_request=service_request, user=request.user)
+        if form.confirmation is None or name not in services.allowed_transitions(service_request, request.user):
+            return HttpResponseNotAllowed(["POST"])
+        return _confirm_page(request, service_request, form)
     form = TransitionForm(request.POST, name=name, spec=spec, service_request=service_request, user=request.user)
+    if form.is_valid() and form.confirmation and request.POST.get("confirmed") != "yes":
+        return _confirm_page(request, service_request, form)
     if form.is_valid():
         try:
             service_request = spec.service(service_request, actor=request.user, **form.service_arguments())
@@ -279,8 +309,7 @@ def request_transition(request: AuthenticatedHttpRequest, reference: str, name: 
             messages.error(request, exc.message)
             return _back(request, service_request)
         else:
-            state = service_request.get_state_display().lower()
-            messages.success(request, f"{spec.label}: {service_request.reference} is now {state}.")
+            messages.success(request, _done_message(name, spec, service_request))
             return _back(request, service_request)
     messages.error(request, f"{spec.label}: please correct the highlighted fields.")
     return _detail(request, service_request, bound=form)

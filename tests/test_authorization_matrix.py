@@ -190,6 +190,7 @@ DETAIL = ref("request-detail")
 
 CALLS: dict[tuple[str, ...], Call] = {
     ("healthz", "GET"): Call(url("healthz")),
+    ("favicon", "GET"): Call(url("favicon")),
     ("readyz", "GET"): Call(url("readyz")),
     ("metrics", "GET"): Call(url("metrics"), extra={"REMOTE_ADDR": OUTSIDE}),
     ("metrics", "GET", "allowed network"): Call(url("metrics")),
@@ -300,6 +301,7 @@ CALLS: dict[tuple[str, ...], Call] = {
 MATRIX: dict[tuple[str, ...], str] = {
     # route, method[, variant]                  anon   req_a  req_b  eng_a  lead_a eng_b  lead_b pm     egov
     ("healthz", "GET"):                        "200    200    200    200    200    200    200    200    200",
+    ("favicon", "GET"):                        "302    302    302    302    302    302    302    302    302",
     ("readyz", "GET"):                         "200    200    200    200    200    200    200    200    200",
     ("metrics", "GET"):                        "403    403    403    403    403    403    403    403    403",
     ("metrics", "GET", "allowed network"):     "200    200    200    200    200    200    200    200    200",

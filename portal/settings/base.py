@@ -73,9 +73,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # After htmx (it answers htmx requests with HX-Redirect) and after OTPMiddleware, which it reads.
     "portal.otp.middleware.OtpRequiredMiddleware",
+    # With DEBUG (`make run`), the portal's own 404 page rather than Django's URL listing (PORTICO_DEBUG_404=1 to
+    # get Django's back).
+    "portal.middleware.StyledNotFoundMiddleware",
     # Last, as django-axes asks: it turns a login refused for lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+PORTICO_DEBUG_404 = env.bool("PORTICO_DEBUG_404", default=False)
 
 ROOT_URLCONF = "portal.urls"
 # A CSRF failure under /api/ (a session's write without its token) answers in the API's JSON shape.

@@ -6,7 +6,9 @@ from typing import Any
 
 from django import template
 
+from portal.exceptions import NotFound
 from provisioning.selectors import RunPlan, RunsPanel, run_plan, runs_panel
+from requests_app.catalogue import action_named
 
 register = template.Library()
 
@@ -56,3 +58,11 @@ def parameter_value(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{key}={item}" for key, item in value.items()) or "—"
     return str(value)
+
+@register.filter
+def action_label(name: str) -> str:
+    """The catalogue's words for an action ("Create namespace with quota"), not its identifier."""
+    try:
+        return action_named(name).label
+    except NotFound:  # an action since removed from the catalogue: its name is all there is
+        return name.replace("_", " ").capitalize()

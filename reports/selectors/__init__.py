@@ -20,7 +20,7 @@ How each figure is counted (the report page repeats this in plain words):
   else the `to_state` of its last timeline event before then.
 - Bandwidth: backlog with a vendor ÷ that vendor's active engineers (`vendor_role` engineer).
 - Breaches: the SLA clocks breached in the week (as above), latest first by lateness; late by = (met, ended or
-  now) − due. Reason: the latest escalation, information request or comment written on the request up to the
+  now) − due. Reason: the latest escalation or information request written on the request up to the
   due time, or "—".
 """
 

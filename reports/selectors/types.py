@@ -24,7 +24,9 @@ BACKLOG_STATES = tuple(str(state) for state in (*OPEN_STATES, RequestState.RESOL
 TRACTION_WEEKS = 8
 BREACH_LIST_LIMIT = 1000
 NO_VENDOR = "No vendor yet"
-REASON_KINDS = (EventKind.ESCALATE, EventKind.REQUEST_INFO, EventKind.COMMENT)
+# Only what explains a delay: an escalation (what blocks the work) or a question to the requester. A comment such
+# as "Any update on this?" is not a reason.
+REASON_KINDS = (EventKind.ESCALATE, EventKind.REQUEST_INFO)
 PERCENTILES = {
     "pick_up_wall": ("responded_at", "wall"),
     "pick_up_working": ("responded_at", "working"),

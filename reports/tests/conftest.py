@@ -125,7 +125,8 @@ def dataset(world) -> Dataset:
     )  # fmt: skip
     both(r["R4"], Measure.RESPONSE, due_at=ist(12, 12), met_at=ist(12, 10), elapsed=8 * H)
     both(r["R4"], Measure.RESOLUTION, due_at=ist(19, 10), running_since=ist(12, 10))
-    make_event(r["R4"], EventKind.COMMENT, ist(18, 9), "Need firewall change", internal=True)
+    make_event(r["R4"], EventKind.ESCALATE, ist(18, 9), "Need firewall change", to_state=S.BLOCKED)
+    make_event(r["R4"], EventKind.COMMENT, ist(18, 11), "Any update on this?")  # a comment is not a reason
 
     r["R5"] = make_request(
         world, "R5", vendor=a, priority=Priority.P2, request_type=T.ACCESS_OPS, state=S.REJECTED,

@@ -33,8 +33,8 @@ def test_no_csv_cell_starts_a_formula_and_the_figures_stay_numbers(dataset):
     world.vendor_a.save()
     dataset.bihar.name = "@SUM(1+1)"
     dataset.bihar.save()
-    # A comment before R1's resolution fell due becomes the breach's reason.
-    make_event(dataset.requests["R1"], EventKind.COMMENT, ist(16, 21), REASON)
+    # An escalation before R1's resolution fell due becomes the breach's reason.
+    make_event(dataset.requests["R1"], EventKind.ESCALATE, ist(16, 21), REASON)
 
     report = report_weekly(user=world.pm, week=WEEK)
     rows = list(csv.DictReader(io.StringIO(report_csv(report).lstrip("\ufeff"))))

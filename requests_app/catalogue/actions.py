@@ -94,7 +94,7 @@ class Schema(serializers.Serializer):
 # --- schemas -------------------------------------------------------------------------------------------------
 class NamespaceWithQuotaSchema(Schema):
     namespace = DnsLabelField(help_text="Namespace name, e.g. mgramseva-uat.")
-    cpu = QuantityField(max_length=16, help_text="CPU for the whole namespace, e.g. 4 or 2500m.")
+    cpu = QuantityField(label="CPU", max_length=16, help_text="CPU for the whole namespace, e.g. 4 or 2500m.")
     memory = QuantityField(max_length=16, help_text="Memory for the whole namespace, e.g. 8Gi.")
     team_group = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=200, help_text="Group given 'edit' in the namespace."
@@ -102,18 +102,31 @@ class NamespaceWithQuotaSchema(Schema):
 
 
 class JitAccessSchema(Schema):
-    SYSTEMS = ("gitlab", "kubernetes", "both")
-    LEVELS = ("guest", "reporter", "developer", "maintainer")
-    CLUSTER_ROLES = ("view", "edit", "admin")
+    SYSTEMS = (("gitlab", "GitLab"), ("kubernetes", "Kubernetes"), ("both", "Both"))
+    LEVELS = (("guest", "Guest"), ("reporter", "Reporter"), ("developer", "Developer"), ("maintainer", "Maintainer"))
+    CLUSTER_ROLES = (("view", "View"), ("edit", "Edit"), ("admin", "Admin"))
+    # Which fields apply to which system: forms show only those (and say so in the label without JavaScript).
+    SHOWN_WHEN = {
+        "gitlab_project": ("system", ("gitlab", "both")),
+        "access_level": ("system", ("gitlab", "both")),
+        "kubernetes_namespace": ("system", ("kubernetes", "both")),
+        "cluster_role": ("system", ("kubernetes", "both")),
+    }
 
     username = serializers.RegexField(
-        r"^[A-Za-z0-9_.@-]+$", max_length=100, help_text="GitLab username / Kubernetes user name."
+        r"^[A-Za-z0-9_.@-]+$", label="User name", max_length=100, help_text="GitLab username / Kubernetes user name."
     )
     system = serializers.ChoiceField(choices=SYSTEMS)
-    gitlab_project = serializers.IntegerField(required=False, allow_null=True, min_value=1, help_text="Project id.")
-    access_level = serializers.ChoiceField(choices=LEVELS, default="developer", required=False)
-    kubernetes_namespace = DnsLabelField(required=False, allow_blank=True, default="")
-    cluster_role = serializers.ChoiceField(choices=CLUSTER_ROLES, default="edit", required=False)
+    gitlab_project = serializers.IntegerField(
+        label="GitLab project", required=False, allow_null=True, min_value=1, help_text="Project id."
+    )
+    access_level = serializers.ChoiceField(
+        label="GitLab access level", choices=LEVELS, default="developer", required=False
+    )
+    kubernetes_namespace = DnsLabelField(label="Kubernetes namespace", required=False, allow_blank=True, default="")
+    cluster_role = serializers.ChoiceField(
+        label="Kubernetes cluster role", choices=CLUSTER_ROLES, default="edit", required=False
+    )
     duration_hours = serializers.IntegerField(min_value=1, max_value=JIT_MAX_HOURS)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +141,7 @@ class JitAccessSchema(Schema):
 
 
 class GitLabPipelineSchema(Schema):
-    project = serializers.IntegerField(min_value=1, help_text="GitLab project id.")
+    project = serializers.IntegerField(label="GitLab project", min_value=1, help_text="GitLab project id.")
     ref = serializers.CharField(max_length=255, default="main", required=False)
     variables = VariablesField()
 
@@ -140,7 +153,9 @@ class GitLabProjectSchema(Schema):
 
 
 class JenkinsJobSchema(Schema):
-    job = serializers.RegexField(JOB_NAME, max_length=255, help_text="Job name; folders as team/deploy.")
+    job = serializers.RegexField(
+        JOB_NAME, label="Jenkins job", max_length=255, help_text="Job name; folders as team/deploy."
+    )
     parameters = VariablesField()
 
 

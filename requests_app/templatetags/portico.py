@@ -8,6 +8,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
+from requests_app.choices import FINAL_STATES
 from requests_app.models import ServiceRequest
 from sla.selectors import sla_explain, sla_summary
 
@@ -100,3 +101,9 @@ def time_left(seconds: int | None) -> str:
 @register.filter
 def state_class(state: str) -> str:
     return f"badge badge--state-{state.replace('_', '-')}"
+
+
+@register.simple_tag
+def is_final(service_request: ServiceRequest) -> bool:
+    """Closed, rejected or cancelled: its clocks have stopped for good, so the page says how they ended."""
+    return service_request.state in FINAL_STATES

@@ -629,7 +629,11 @@ def test_approvals_page_approves_and_denies(as_user, world):
     missing_reason = client.post(transition_url(to_deny, "deny"), {"next": "/approvals/", "deny-reason": ""})
     assert missing_reason.status_code == 200
     assert "This field is required." in missing_reason.content.decode()
-    client.post(transition_url(to_deny, "deny"), {"next": "/approvals/", "deny-reason": "Too broad"})
+    asked = client.post(transition_url(to_deny, "deny"), {"next": "/approvals/", "deny-reason": "Too broad"})
+    assert "Deny approval for" in asked.content.decode()  # without JavaScript the server asks first
+    client.post(
+        transition_url(to_deny, "deny"), {"next": "/approvals/", "deny-reason": "Too broad", "confirmed": "yes"}
+    )
     to_approve.refresh_from_db()
     to_deny.refresh_from_db()
     assert (to_approve.state, to_deny.state) == (RequestState.QUEUED, RequestState.REJECTED)

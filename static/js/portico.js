@@ -68,6 +68,22 @@
     sync();
   }
 
+  // Fields that apply only to some values of another field (JIT access: GitLab-only and Kubernetes-only fields)
+  // show only when they apply. Without this script they all show, and their labels say which system they are for.
+  function conditionalFields() {
+    var blocks = document.querySelectorAll("[data-shown-when]");
+    if (!blocks.length) return;
+    function sync() {
+      blocks.forEach(function (block) {
+        var controller = document.querySelector('[name="' + block.getAttribute("data-shown-when") + '"]');
+        var values = block.getAttribute("data-shown-values").split(" ");
+        block.hidden = !controller || values.indexOf(controller.value) === -1;
+      });
+    }
+    document.addEventListener("change", sync);
+    sync();
+  }
+
   // "Copy" buttons (hidden until this script shows them) copy the text of the element they name.
   function copyButtons() {
     document.querySelectorAll("button[data-copy]").forEach(function (button) {
@@ -85,6 +101,76 @@
     });
   }
 
+  // The needed-by check depends on the priority and environment too: ask it to re-check when either changes.
+  // Only those fields trigger it (not every keystroke in the form), and htmx debounces the request.
+  var NEEDED_BY_INPUTS = ["priority", "environment"];
+  function neededByRecheck() {
+    document.addEventListener("change", function (event) {
+      var target = event.target;
+      if (!target || NEEDED_BY_INPUTS.indexOf(target.name) === -1) return;
+      var slot = document.getElementById("field-needed_by");
+      if (slot && window.htmx) window.htmx.trigger(slot, "portico:recheck");
+    });
+  }
+
+  // Destructive actions (cancel, reject, deny, revoke) ask first in a dialog that says what will happen. Without
+  // this script the server asks instead, on a confirmation page: the form posts without `confirmed`.
+  function confirmations() {
+    var dialog = null;
+    var pending = null;
+    function build() {
+      dialog = document.createElement("dialog");
+      dialog.className = "confirm-dialog";
+      dialog.setAttribute("aria-labelledby", "confirm-dialog-title");
+      dialog.innerHTML =
+        '<h2 id="confirm-dialog-title"></h2><p class="confirm-dialog__text"></p>' +
+        '<div class="form-actions"><button type="button" class="button button--danger" data-confirm-yes></button>' +
+        '<button type="button" class="button button--quiet" data-confirm-no>Go back</button></div>';
+      document.body.appendChild(dialog);
+      dialog.querySelector("[data-confirm-no]").addEventListener("click", function () { dialog.close(); });
+      dialog.querySelector("[data-confirm-yes]").addEventListener("click", function () {
+        dialog.close();
+        if (!pending) return;
+        var flag = pending.querySelector('input[name="confirmed"]');
+        if (flag) flag.value = "yes";
+        pending.submit();
+      });
+    }
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (!form.hasAttribute || !form.hasAttribute("data-confirm")) return;
+      var flag = form.querySelector('input[name="confirmed"]');
+      if (flag && flag.value === "yes") return;
+      if (typeof HTMLDialogElement === "undefined") return; // the server's confirmation page takes over
+      event.preventDefault();
+      if (!dialog) build();
+      pending = form;
+      dialog.querySelector("h2").textContent = form.getAttribute("data-confirm-title") || "Are you sure?";
+      dialog.querySelector(".confirm-dialog__text").textContent = form.getAttribute("data-confirm");
+      dialog.querySelector("[data-confirm-yes]").textContent = form.getAttribute("data-confirm-yes") || "Yes";
+      dialog.showModal();
+    });
+  }
+
+  // A table wider than its card scrolls inside it; a keyboard can scroll it only if it can take focus, so a
+  // scroll box with nothing focusable inside becomes a named, focusable region (only while it overflows).
+  function scrollRegions() {
+    document.querySelectorAll(".table-scroll").forEach(function (box) {
+      var overflowing = box.scrollWidth > box.clientWidth + 1;
+      var focusable = box.querySelector("a[href], button, input, select, textarea, [tabindex]");
+      if (overflowing && !focusable) {
+        var caption = box.querySelector("caption");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+      } else if (!overflowing && box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
   function enhance(root) {
     localTimes(root);
     refreshCountdowns(root);
@@ -94,6 +180,11 @@
     enhance(document);
     automationFields();
     copyButtons();
+    neededByRecheck();
+    conditionalFields();
+    scrollRegions();
+    window.addEventListener("resize", scrollRegions);
+    confirmations();
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
     window.setInterval(function () { refreshCountdowns(document); }, 60 * 1000);

@@ -1,21 +1,59 @@
-"""Shared Playwright plumbing for the browser tests: Debian's chromium, one signed-in window per person.
+"""Shared Playwright plumbing for the browser tests: Debian's chromium, one signed-in window per person, and the
+checks every page of a walk must pass.
 
-Every walk uses these, so a rule about the browser (no downloads, no CDN, no CSP violation) is written once.
+Every walk uses these, so a rule about the browser (no downloads, no CDN, no CSP violation, no overflow, no serious
+accessibility finding, no raw label) is written once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "portico-pass-123"
 DESKTOP = {"width": 1280, "height": 900}
+# The widths the walk checks: a phone, a tablet and a laptop.
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 768, "height": 1024}
+LAPTOP = {"width": 1366, "height": 900}
+
+# Every `securitypolicyviolation` the page raises, kept on the window so the test can read them after each step.
+# An init script runs before any of the page's own scripts, so nothing is missed.
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  window.__cspViolations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " " +
+    (event.sourceFile || "") + ":" + (event.lineNumber || 0));
+});
+"""
+
+# Text a person should never read: identifiers (snake_case), and names spelt the way code spells them.
+RAW_LABELS = [
+    re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"),
+    re.compile(r"\b(?:Cpu|Gitlab|Github|Jenkins job|kubernetes|gitlab|jenkins|sla|Sla|Api|Url|Id)\b"),
+    re.compile(r"\{[#%{]"),  # template syntax that leaked (a multi-line {# #} comment renders as text)
+]
+# The visible text, minus what is code on purpose (paths, namespaces, keys) and the values of form fields.
+VISIBLE_TEXT = """
+(() => {
+  const root = document.body.cloneNode(true);
+  root.querySelectorAll("code, pre, kbd, samp, script, style, template, [hidden], .visually-hidden, textarea, select")
+    .forEach((node) => node.remove());
+  return root.innerText;
+})()
+"""
+OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+AXE = Axe()
 
 
 @contextmanager
@@ -30,20 +68,90 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
-class Session:
-    """One person's browser window: its own cookies, and a record of every URL it requested."""
+@dataclass
+class Findings:
+    """What the checks found on one page; empty everywhere means the page passes."""
 
-    def __init__(self, browser: Browser, base_url: str, username: str, viewport: dict[str, int] | None = None) -> None:
-        self.context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP)
+    url: str
+    csp: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    overflow: int = 0
+    axe: list[str] = field(default_factory=list)
+    raw_labels: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.csp or self.console or self.overflow > 0 or self.axe or self.raw_labels)
+
+
+class Session:
+    """One person's browser window: its own cookies, a record of every URL it requested, and every CSP violation
+    and console error its pages raised."""
+
+    def __init__(
+        self,
+        browser: Browser,
+        base_url: str,
+        username: str | None,
+        viewport: dict[str, int] | None = None,
+        *,
+        color_scheme: Any = "light",
+    ) -> None:
+        self.context = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP, color_scheme=color_scheme)
+        self.context.add_init_script(CSP_LISTENER)
         self.page: Page = self.context.new_page()
         self.requested: list[str] = []
+        self.console_errors: list[str] = []
         self.page.on("request", lambda request: self.requested.append(request.url))
-        self.page.goto("/accounts/login/")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(PASSWORD)
-        self.page.get_by_role("button", name="Log in").click()
-        expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.console_errors.append(f"page error: {error}"))
+        # An aborted or failed htmx request (a check cancelled by the next keystroke) counts as a console error; an
+        # image cut off by leaving the page does not.
+        self.page.on("requestfailed", self._request_failed)
+        if username:
+            self.page.goto("/accounts/login/")
+            self.page.get_by_label("Username").fill(username)
+            self.page.get_by_label("Password").fill(PASSWORD)
+            self.page.get_by_role("button", name="Log in").click()
+            expect(self.page.get_by_role("button", name="Log out")).to_be_visible()
+
+    def _request_failed(self, request: Request) -> None:
+        if request.resource_type in {"xhr", "fetch"}:
+            self.console_errors.append(f"request failed: {request.method} {request.url}")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # The walk visits error pages on purpose; the browser logs their status as a failed resource load.
+        if message.type == "error" and "the server responded with a status of" not in message.text:
+            self.console_errors.append(message.text)
+
+    def csp_violations(self) -> list[str]:
+        return list(self.page.evaluate("window.__cspViolations || []"))
 
     def shot(self, name: str) -> None:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    def check(self, *, axe: bool = True) -> Findings:
+        """Run every check on the page as it stands now: CSP, console, overflow, axe-core, raw labels."""
+        findings = Findings(url=self.page.url)
+        findings.csp = self.csp_violations()
+        findings.console, self.console_errors = self.console_errors, []
+        findings.overflow = int(self.page.evaluate(OVERFLOW))
+        if axe:
+            findings.axe = serious_axe_findings(self.page)
+        findings.raw_labels = raw_labels(str(self.page.evaluate(VISIBLE_TEXT)))
+        return findings
+
+
+def serious_axe_findings(page: Page) -> list[str]:
+    """axe-core's serious and critical violations, one line each (rule, first offending elements)."""
+    results = AXE.run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in {"serious", "critical"}:
+            targets = [" ".join(map(str, node["target"])) for node in violation["nodes"][:3]]
+            found.append(f"{violation['id']} ({violation['impact']}): {', '.join(targets)}")
+    return found
+
+
+def raw_labels(text: str) -> list[str]:
+    return sorted({match.group(0) for pattern in RAW_LABELS for match in pattern.finditer(text)})

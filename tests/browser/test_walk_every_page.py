@@ -1,0 +1,220 @@
+"""Every page, for every role, at a phone's and a laptop's width: no CSP violation, no console error, no horizontal
+overflow, no serious or critical axe-core finding, no raw label. Screenshots land in tests/artifacts/screenshots/.
+
+`test_every_page_is_walked_or_excluded` keeps the walk honest: a new browser page must join the walk or be named in
+EXCLUDED with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from playwright.sync_api import expect
+
+from integrations.models import Connection
+from provisioning import services as provisioning_services
+from provisioning.models import ProvisioningRun
+from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
+from requests_app import services
+from requests_app.choices import RequestState
+from requests_app.testing.workflow import walk_to
+from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
+
+# Pages the walk does not open, and why. Everything else that a browser GETs must be walked.
+EXCLUDED = {
+    "request-new-validate": "POST only: the new-request form's inline check, exercised by filling in the form",
+    "request-comment": "POST only: the comment form",
+    "notification-mark-all-read": "POST only",
+    "provisioning-runs": "an htmx partial, walked inside the request page",
+    "provisioning-run-retry": "POST only",
+    "provisioning-run-cancel": "POST only",
+    "provisioning-run-resume": "POST only",
+    "account-token-revoke": "POST only",
+    "reports-weekly-csv": "a CSV download, not a page",
+    "reports-weekly-pdf": "a PDF download, not a page",
+    "healthz": "a probe for the load balancer, plain text",
+    "readyz": "a probe for the load balancer, plain text",
+    "metrics": "Prometheus metrics, plain text",
+    "favicon": "an image (redirects to the SVG icon)",
+    "logout": "POST only",
+    "sso-login": "redirects to the identity provider",
+    "sso-callback": "the identity provider's return address",
+    "otp-verify": "only between password and second factor; covered by portal/otp tests",
+    "password_reset_confirm": "needs a token from an e-mail; covered by the password-reset tests",
+}
+# Namespaces that are not pages of the portal itself.
+EXCLUDED_PREFIXES = ("api/", "admin/")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def browser_url_names() -> set[str]:
+    """Every named URL outside the API and the admin site."""
+    names: set[str] = set()
+
+    def visit(patterns: list, prefix: str) -> None:
+        for entry in patterns:
+            route = prefix + str(entry.pattern)
+            if route.startswith(EXCLUDED_PREFIXES):
+                continue
+            if isinstance(entry, URLResolver):
+                visit(entry.url_patterns, route)
+            elif isinstance(entry, URLPattern) and entry.name:
+                names.add(entry.name)
+
+    visit(get_resolver().url_patterns, "")
+    return names
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One page of the walk: the URL name it proves, the address, and a step to take there (fill a form...)."""
+
+    name: str
+    url: str
+    shot: str
+    act: Callable[[Session], None] | None = None
+
+
+def _fill_new_request(session: Session) -> None:
+    """Type into the form the way a person does; the needed-by check must not spray aborted requests."""
+    page = session.page
+    page.get_by_label("Title").fill("Namespace for mGramSeva UAT")
+    page.get_by_label("Description").fill("A namespace with 4 CPUs and 8 GiB for the UAT rollout.")
+    page.get_by_label("Request type").select_option("AccessOps")
+    # Just-in-time access: only the chosen system's fields show.
+    page.locator('[name="jit_access__system"]').select_option("kubernetes")
+    expect(page.locator('[name="jit_access__kubernetes_namespace"]')).to_be_visible()
+    expect(page.locator('[name="jit_access__gitlab_project"]')).to_be_hidden()
+    page.get_by_label("Request type").select_option("InfraProvision")
+    page.get_by_label("Environment").select_option(index=1)
+    for priority in ("P2", "P3", "P4"):  # quick changes: the check waits for the last one, nothing is aborted
+        page.get_by_label("Priority").select_option(priority)
+    page.locator("#field-needed_by .field-error").wait_for()
+    expect(page.locator("#field-needed_by .field-error")).to_contain_text("Required for P4")
+
+
+def _comment(session: Session) -> None:
+    """Post a comment: htmx swaps the timeline and a fresh form in, with no style attribute for the CSP to refuse."""
+    page = session.page
+    page.get_by_label("Comment").fill("Checked from a phone and a laptop.")
+    page.get_by_label("Comment").evaluate("element => element.focus()")
+    page.get_by_role("button", name="Add comment").click()
+    page.locator("#timeline").get_by_text("Checked from a phone and a laptop.").first.wait_for()
+
+
+def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
+    everyone = [
+        Stop("home", "/", "home"),
+        Stop("notification-list", "/notifications/", "notifications"),
+        Stop("account-tokens", "/account/tokens/", "tokens"),
+        Stop("otp-setup", "/accounts/otp/setup/", "two-factor"),
+        Stop("password_change", "/account/password/", "password"),
+        Stop("password_change_done", "/account/password/changed/", "password-changed"),
+        Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-in-progress"),
+        Stop("request-detail", f"/requests/{refs['cancelled']}/", "request-cancelled"),
+        Stop("request-detail", f"/requests/{refs['closed']}/", "request-closed"),
+        Stop("request-detail", f"/requests/{refs['pending']}/", "request-pending-approval"),
+        Stop("not-found", "/requests/REQ-999999/", "404"),
+    ]
+    by_role = {
+        "requester": [
+            Stop("request-new", "/requests/new/", "new-request", _fill_new_request),
+            Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
+            Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
+        ],
+        "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
+        "vendor_lead": [
+            Stop("vendor-queue", "/queue/", "queue"),
+            Stop("reports-dashboard", "/reports/", "reports"),
+            Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
+        ],
+        "pm": [
+            Stop("triage-inbox", "/triage/", "triage"),
+            Stop("reports-dashboard", "/reports/", "reports"),
+            Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
+            Stop("request-transition", f"/requests/{refs['submitted']}/transitions/reject/", "confirm-reject"),
+        ],
+        "approver": [
+            Stop("approvals", "/approvals/", "approvals"),
+            Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
+        ],
+    }
+    return everyone + by_role[role]
+
+
+ANONYMOUS = [
+    Stop("login", "/accounts/login/", "login"),
+    Stop("password_reset", "/accounts/password/reset/", "password-reset"),
+    Stop("password_reset_done", "/accounts/password/reset/sent/", "password-reset-sent"),
+    Stop("password_reset_complete", "/accounts/password/reset/done/", "password-reset-done"),
+]
+ROLES = ["requester", "vendor_engineer", "vendor_lead", "pm", "approver"]
+WIDTHS = {"390": PHONE, "1366": LAPTOP}
+
+
+def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str, str]:
+    monkeypatch.setenv("PORTICO_TEST_K8S_TOKEN", k8s_stub.token)
+    Connection.objects.create(
+        environment=world.environment,
+        system="kubernetes",
+        url=k8s_stub.url,
+        secret_env="PORTICO_TEST_K8S_TOKEN",
+        timeout=3.0,
+    )
+    running = in_progress(world, **NAMESPACE_PARAMETERS)
+    provisioning_services.run_start(service_request=running, actor=world.vendor_engineer)
+    drive(ProvisioningRun.objects.get(service_request=running))
+    services.request_comment(running, actor=world.requester, body="Any update on this?")
+    return {
+        "submitted": walk_to(world, RequestState.SUBMITTED).reference,
+        "in_progress": running.reference,
+        "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
+        "cancelled": walk_to(world, RequestState.CANCELLED).reference,
+        "closed": walk_to(world, RequestState.CLOSED).reference,
+    }
+
+
+def test_every_page_is_walked_or_excluded():
+    walked = {stop.name for role in ROLES for stop in stops_for(role, _ANY_REFS)} | {s.name for s in ANONYMOUS}
+    names = browser_url_names()
+    forgotten = names - walked - set(EXCLUDED)
+    assert not forgotten, f"walk these pages in test_every_page_every_role_every_width or exclude them: {forgotten}"
+    stale = (set(EXCLUDED) | walked) - names - {"not-found"}
+    assert not stale, f"these URL names no longer exist: {stale}"
+
+
+_ANY_REFS = dict.fromkeys(["submitted", "in_progress", "pending", "cancelled", "closed"], "REQ-000001")
+
+
+def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):
+    refs = _world_with_every_kind_of_request(world, monkeypatch, k8s_stub)
+    users = {role: world.users[role].username for role in ROLES}
+    problems: list[Findings] = []
+    visited = 0
+    with chromium() as browser:
+        for width, viewport in WIDTHS.items():
+            plan: list[tuple[str | None, str, list[Stop]]] = [(None, "anonymous", ANONYMOUS)]
+            plan += [(users[role], role, stops_for(role, refs)) for role in ROLES]
+            for username, label, stops in plan:
+                session = Session(browser, live_server.url, username, viewport)
+                for stop in stops:
+                    session.page.goto(stop.url)
+                    if stop.act:
+                        stop.act(session)
+                    session.shot(f"walk-{width}-{label}-{stop.shot}")
+                    findings = session.check()
+                    findings.url = f"{width} px, {label}: {findings.url}"
+                    visited += 1
+                    if findings:
+                        problems.append(findings)
+                session.context.close()
+    assert visited > 50
+    report = "\n".join(
+        f"{f.url}: csp={f.csp} console={f.console} overflow={f.overflow} axe={f.axe} raw={f.raw_labels}"
+        for f in problems
+    )
+    assert not problems, f"{len(problems)} pages failed:\n{report}"
