@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "provisioning",
     "reports",
     "demo",
+    "desk",
 ]
 
 MIDDLEWARE = [
