@@ -15,15 +15,18 @@ TRANSIENT = frozenset({"page", "view", "format", "partial"})
 def view_query(params: QueryDict) -> str:
     """The filters and sort of `params` as a stored query string: empty values, paging and the view dropped;
     `ordering` (the API's name) stored as `sort` (the page's), so one view serves both."""
-    kept = QueryDict(mutable=True)
-    for key in sorted(params):
+    chosen: dict[str, list[str]] = {}
+    for key in params:
         if key in TRANSIENT:
             continue
         if key not in VIEW_PARAMETERS:
             raise ValidationFailed(f"A view cannot hold “{key}”.", fields={"query": f"Unknown parameter “{key}”."})
         values = [value for value in params.getlist(key) if value.strip()]
         if values:
-            kept.setlist("sort" if key == "ordering" else key, values)
+            chosen["sort" if key == "ordering" else key] = values
+    kept = QueryDict(mutable=True)
+    for key in sorted(chosen):
+        kept.setlist(key, chosen[key])
     return kept.urlencode()
 
 
