@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -10,6 +12,9 @@ from requests_app.filtersets import KeyFilter, ServiceRequestFilterSet
 from requests_app.models import ServiceRequest
 
 from .selectors import QUICK_FILTERS, requests_quick
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 
 class DeskFilterSet(ServiceRequestFilterSet):
@@ -23,7 +28,10 @@ class DeskFilterSet(ServiceRequestFilterSet):
     team = KeyFilter(field_name="team", key="slug", help_text="Team slug.")
 
     def filter_quick(self, queryset: QuerySet[ServiceRequest], name: str, value: str) -> QuerySet[ServiceRequest]:
-        return requests_quick(queryset, value, user=self.request.user, now=timezone.now())
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()  # lists are only ever for a signed-in user
+        return requests_quick(queryset, value, user=cast("User", user), now=timezone.now())
 
 
 # The parameters a saved view may hold: the filters above and the sort (`sort` in pages, `ordering` in the API).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.http import QueryDict
@@ -45,14 +45,15 @@ class DeskFilterForm(forms.Form):
 
     def __init__(self, data: QueryDict, *, user: User, hide: tuple[str, ...] = ()) -> None:
         super().__init__(data)
-        self.fields["environment"].choices = [("", "Any environment")] + [
-            (e.code, e.name) for e in environment_choices(user)
-        ]
-        self.fields["vendor"].choices = [("", "Any vendor")] + [(v.slug, v.name) for v in vendor_choices(user)]
-        self.fields["assignee"].choices = [("", "Anyone")] + [
-            (u.username, u.get_full_name() or u.username) for u in assignee_choices(user)
-        ]
-        self.fields["team"].choices = [("", "Any team")] + [(t.slug, t.name) for t in team_choices(user)]
+        choices = {
+            "environment": [("", "Any environment")] + [(e.code, e.name) for e in environment_choices(user)],
+            "vendor": [("", "Any vendor")] + [(v.slug, v.name) for v in vendor_choices(user)],
+            "assignee": [("", "Anyone")]
+            + [(u.username, u.get_full_name() or u.username) for u in assignee_choices(user)],
+            "team": [("", "Any team")] + [(t.slug, t.name) for t in team_choices(user)],
+        }
+        for name, options in choices.items():
+            cast(forms.ChoiceField, self.fields[name]).choices = options
         for name in hide:
             del self.fields[name]
 
@@ -98,4 +99,4 @@ class BulkForm(forms.Form):
     @property
     def references(self) -> list[str]:
         """The ticked rows, as given: the service says which of them it can act on."""
-        return [str(value) for value in self.data.getlist("references")]
+        return [str(value) for value in cast(QueryDict, self.data).getlist("references")]

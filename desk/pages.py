@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.paginator import Page
 from django.db.models import QuerySet
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse
 from django.shortcuts import redirect
 
 from portal.exceptions import ValidationFailed
@@ -73,8 +73,7 @@ def desk_list(
     params = form.params()
     rows = requests_list(queryset, params, request=request)
     views = list(SavedView.objects.visible_to(user).filter(list_name=list_name).select_related("owner"))
-    shown = QueryDict(mutable=True)
-    shown.update(params)
+    shown = params.copy()
     shown.pop("q", None)
     if form.is_valid() and form.cleaned_data.get("search"):
         shown["search"] = form.cleaned_data["search"]

@@ -44,9 +44,10 @@ def _audience(owner: User, sharing: str, team: Team | None) -> dict[str, Any]:
 
 
 def _clear_default(owner: User, list_name: str, keep: int | None) -> None:
-    SavedView.objects.filter(owner=owner, list_name=list_name, is_default=True).exclude(pk=keep).update(
-        is_default=False
-    )
+    defaults = SavedView.objects.filter(owner=owner, list_name=list_name, is_default=True)
+    if keep is not None:
+        defaults = defaults.exclude(pk=keep)
+    defaults.update(is_default=False)
 
 
 @transaction.atomic

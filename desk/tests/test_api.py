@@ -286,7 +286,9 @@ def test_bulk_assign_and_cancel_across_vendors(world, pm):
     rows = {r["reference"]: r for r in client(world.requester).post(BULK_URL, cancel, format="json").json()["results"]}
     assert rows[ours.reference]["status"] == "done" and rows[theirs.reference]["status"] == "done"
     assert set(ServiceRequest.objects.values_list("state", flat=True)) == {RequestState.CANCELLED}
-    pm_cancel = client(pm).post(BULK_URL, {**cancel, "references": [walk_to(world, "submitted").reference]}, format="json")
+    pm_cancel = client(pm).post(
+        BULK_URL, {**cancel, "references": [walk_to(world, "submitted").reference]}, format="json"
+    )
     assert pm_cancel.json()["results"][0]["message"] == "You may not cancel request this request."
 
 
