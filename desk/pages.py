@@ -22,6 +22,8 @@ from .params import merged, view_query
 from .selectors import COLUMNS, QUICK_FILTERS, assignee_choices, sort_key, vendor_choices
 from .services import BULK_ACTIONS
 
+LEGACY_NAMES = {"q": "search", "request_type": "type"}
+
 
 @dataclass
 class DeskList:
@@ -59,8 +61,12 @@ def desk_list(
     """The list `list_name` over `queryset` (visible to the user), or a redirect to the user's default view when
     they open the list with no parameters at all."""
     user = request.user
+    # One read for the views offered and the default (the page's query budget is tight: see the view tests).
+    views = list(
+        SavedView.objects.visible_to(user).filter(list_name=list_name).select_related("owner", "team", "vendor")
+    )
     if not request.GET:
-        default = SavedView.objects.filter(owner=user, list_name=list_name, is_default=True).first()
+        default = next((v for v in views if v.owner_id == user.pk and v.is_default), None)
         if default is not None:
             return redirect(f"{request.path}?view={default.pk}")
     view_error = ""
@@ -68,11 +74,13 @@ def desk_list(
         active = view_for(user, request.GET.get("view"))
     except ValidationFailed as exc:
         active, view_error = None, exc.message
-    data = merged(active.query, request.GET) if active else request.GET
+    data = merged(active.query, request.GET) if active else request.GET.copy()
+    for old, new in LEGACY_NAMES.items():  # links and bookmarks from before the desk
+        if old in data and new not in data:
+            data.setlist(new, data.getlist(old))
     form = DeskFilterForm(data, user=user, hide=hide)
     params = form.params()
     rows = requests_list(queryset, params, request=request)
-    views = list(SavedView.objects.visible_to(user).filter(list_name=list_name).select_related("owner"))
     shown = params.copy()
     shown.pop("q", None)
     if form.is_valid() and form.cleaned_data.get("search"):
