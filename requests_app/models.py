@@ -285,7 +285,7 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                     ("title", "title"),
                 )
             ),
-            models.Index(fields=["created_at", "id"], name="req_created_id"),
+            models.Index(fields=["created_at", "next_due_at", "id"], name="req_created_urgency"),
         ]
 
     def __str__(self) -> str:

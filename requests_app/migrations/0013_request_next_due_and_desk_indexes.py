@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='servicerequest',
-            index=models.Index(fields=['created_at', 'id'], name='req_created_id'),
+            index=models.Index(fields=['created_at', 'next_due_at', 'id'], name='req_created_urgency'),
         ),
         migrations.RunPython(backfill_next_due, migrations.RunPython.noop),
     ]
