@@ -99,3 +99,22 @@ def test_breached_quick_filter_and_sla_filter_count_open_requests_only(queue, wo
     at_risk = requests_quick(ServiceRequest.objects.all(), "at_risk", user=world.pm, now=now)
     assert {r.title for r in at_risk} == {"On-track P1"}  # 1 h 30 of its 2 h response goal gone
     assert timezone.is_aware(now) and now - at(15) == timedelta(hours=1, minutes=30)
+
+
+def test_filter_values_offered_are_only_those_the_user_may_see(world):
+    from desk.forms import DeskFilterForm
+    from desk.selectors import assignee_choices, team_choices, vendor_choices
+
+    ensure_defaults()
+    file_request(world)
+    file_request(world, actor=world.other_requester)
+    engineer = world.other_vendor_engineer
+    assert list(vendor_choices(engineer)) == [world.vendor_b]
+    assert set(assignee_choices(engineer)) == {world.other_vendor_engineer, world.other_vendor_lead}
+    assert list(team_choices(engineer)) == []  # no request of theirs yet
+    assert list(vendor_choices(world.requester)) == []  # nothing routed yet
+    assert list(team_choices(world.requester)) == [world.team_a]
+    assert set(vendor_choices(world.pm)) == {world.vendor_a, world.vendor_b}
+    form = DeskFilterForm({"vendor": "optit"}, user=engineer)
+    assert not form.is_valid() and "vendor" in form.errors  # another vendor cannot even be asked for
+    assert "q" not in form.params() and form.params()["sort"] == "sla"
