@@ -164,6 +164,8 @@ def test_a_private_view_is_only_its_owners(spread, world, pm):
     assert error_of(other.get(LIST_URL, {"view": view["id"]}))["fields"] == {"view": ["Unknown view."]}
     blocked = ServiceRequest.objects.get(state=RequestState.BLOCKED).reference
     assert references(client(pm).get(LIST_URL, {"view": view["id"]})) == [blocked]
+    waiting = ServiceRequest.objects.get(state=RequestState.WAITING_ON_REQUESTER).reference
+    assert references(client(pm).get(LIST_URL, {"view": view["id"], "quick": "waiting"})) == [waiting]  # overrides
 
 
 def test_a_team_view_is_seen_by_the_team_only_and_changed_by_its_owner_only(spread, world):
