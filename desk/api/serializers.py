@@ -17,7 +17,9 @@ from ..services import BULK_ACTIONS, BULK_LIMIT
 class SavedViewSerializer(serializers.ModelSerializer):
     owner: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(read_only=True, slug_field="username")
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
-    vendor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    vendor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug", allow_null=True
+    )
     query = serializers.CharField(
         required=False,
         allow_blank=True,
