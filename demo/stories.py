@@ -22,7 +22,7 @@ from requests_app.choices import FINAL_STATES, EventKind, Priority, RequestState
 from requests_app.models import Environment, ServiceRequest, Stack, Team, Vendor
 from sla.choices import Clock, LedgerKind
 from sla.models import ClockLedgerEntry
-from sla.services import clock_rows, due_times_of, ledger_for_step, sla_compute
+from sla.services import clock_rows, due_times_of, ledger_for_step, next_due_of, sla_compute
 
 from .world import DemoWorld
 
@@ -421,6 +421,7 @@ class RequestStory:
             state=self.state,
             response_due_at=response_due,
             resolution_due_at=resolution_due,
+            next_due_at=next_due_of(computed),
             created_at=created,
             updated_at=created + self.t,
             **{

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/me/tokens/", ApiTokenListView.as_view(), name="me-tokens"),
     path("v1/me/tokens/<int:token_id>/", ApiTokenDetailView.as_view(), name="me-token"),
     path("v1/", include("conversations.api_urls")),
+    path("v1/", include("desk.api.urls")),
     path("v1/", include("requests_app.api.urls")),
     path("v1/reports/", include("reports.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

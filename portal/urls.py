@@ -35,6 +35,7 @@ urlpatterns = [
     path("api/", include("portal.api_urls")),
     path("reports/", include("reports.urls")),
     path("", include("conversations.urls")),
+    path("desk/", include("desk.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),
 ]

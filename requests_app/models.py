@@ -222,6 +222,9 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     resolution_due_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    next_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Due time of the SLA clock that runs out next (none paused)."
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -261,6 +264,28 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             models.Index(fields=["state", "resolution_due_at"], name="req_state_resolution_due"),
             models.Index(fields=["state", "response_due_at"], name="req_state_response_due"),
             models.Index(fields=["team", "-created_at"], name="req_team_created"),
+            # The desk's orderings (desk/selectors.py SORTS): each column, then urgency, then id, so every sort and
+            # its reverse (a backward scan) reads a page straight from an index instead of sorting the whole table.
+            models.Index(fields=["next_due_at", "id"], name="req_urgency"),
+            models.Index(
+                fields=["vendor", "next_due_at", "id"],
+                condition=models.Q(state__in=OPEN_STATES),
+                name="req_vendor_open_urgency",
+            ),
+            *(
+                models.Index(fields=[column, "next_due_at", "id"], name=f"req_{short}_urgency")
+                for column, short in (
+                    ("state", "state"),
+                    ("priority", "priority"),
+                    ("request_type", "type"),
+                    ("environment", "env"),
+                    ("vendor", "vendor"),
+                    ("assignee", "assignee"),
+                    ("team", "team"),
+                    ("title", "title"),
+                )
+            ),
+            models.Index(fields=["created_at", "next_due_at", "id"], name="req_created_urgency"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,8 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from desk.models import ListName
+from desk.pages import desk_list
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
@@ -29,7 +31,6 @@ from .forms import (
     CommentForm,
     ParametersForm,
     RequestEditForm,
-    ServiceRequestFilterForm,
     ServiceRequestForm,
     TransitionForm,
     apply_portal_error,
@@ -105,69 +106,110 @@ LIST_HEADINGS = {
 }
 
 
+def _desk_page(
+    request: AuthenticatedHttpRequest,
+    list_name: str,
+    queryset: Any,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    hide: tuple[str, ...] = (),
+    rows: Any = None,
+) -> HttpResponse:
+    """A desk list: urgency order by default, sortable columns, quick filters, saved views and the bulk bar.
+    htmx swaps only the results (`hx-select`), so the page is rendered whole either way."""
+    desk = desk_list(request, list_name, queryset, hide=hide)
+    if isinstance(desk, HttpResponse):
+        return desk  # the user's default view
+    page = _requests_page(request, desk.queryset)
+    desk.page = page
+    full = {"desk": desk, "page": page, "form": desk.form, **(context or {})}
+    if rows is not None:
+        full["rows"] = rows(page)
+    return render(request, template, full)
+
+
 @login_required
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The requests the viewer can see, searchable and filterable."""
-    form = ServiceRequestFilterForm(request.GET or None)
-    page = _requests_page(request, form.filter(_visible(request)))
-    context = {"form": form, "page": page, "heading": LIST_HEADINGS[role_of(request.user)]}
-    return render(request, "requests_app/servicerequest_list.html", context)
+    """The requests the viewer can see, most urgent first, searchable and filterable."""
+    heading = LIST_HEADINGS[role_of(request.user)]
+    return _desk_page(
+        request, ListName.REQUESTS, _visible(request), "requests_app/servicerequest_list.html", {"heading": heading}
+    )
 
 
 @login_required
 def vendor_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """A vendor's open work, soonest response due first."""
+    """A vendor's open work, most urgent first: breached, then the least time left on the clock that runs next."""
     if not request.user.vendor_id:
         raise PermissionDenied("The queue is for vendor engineers and leads.")
-    page = _requests_page(request, _visible(request).queue_for(request.user.vendor_id))
-    return render(request, "requests_app/servicerequest_queue.html", {"page": page})
+    queryset = _visible(request).filter(vendor_id=request.user.vendor_id).open()
+    return _desk_page(request, ListName.QUEUE, queryset, "requests_app/servicerequest_queue.html", hide=("vendor",))
 
 
 @login_required
 def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The program manager's submitted requests, oldest first, each with its routing suggestion."""
+    """The program manager's submitted requests, most urgent first, each with its routing suggestion."""
     if not perms.is_program_manager(request.user):
         raise PermissionDenied("The triage inbox is for the program manager.")
-    page = _requests_page(request, _visible(request).awaiting_triage().order_by("created_at", "pk"))
     spec = services.TRANSITIONS["triage"]
-    rows = [
-        {
-            "service_request": service_request,
-            "suggestion": routing_suggest(service_request),
-            "form": TransitionForm(
-                name="triage",
-                spec=spec,
-                service_request=service_request,
-                user=request.user,
-                auto_id=f"id_%s_{service_request.pk}",
-            ),
-        }
-        for service_request in page
-    ]
-    return render(request, "requests_app/servicerequest_triage.html", {"page": page, "rows": rows})
+
+    def rows(page: Page) -> list[dict[str, Any]]:
+        return [
+            {
+                "service_request": service_request,
+                "suggestion": routing_suggest(service_request),
+                "form": TransitionForm(
+                    name="triage",
+                    spec=spec,
+                    service_request=service_request,
+                    user=request.user,
+                    auto_id=f"id_%s_{service_request.pk}",
+                ),
+            }
+            for service_request in page
+        ]
+
+    return _desk_page(
+        request,
+        ListName.TRIAGE,
+        _visible(request).awaiting_triage(),
+        "requests_app/servicerequest_triage.html",
+        hide=("state", "assignee", "quick", "vendor"),
+        rows=rows,
+    )
 
 
 @login_required
 def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """eGov DevOps' requests waiting for approval, oldest first."""
+    """eGov DevOps' requests waiting for approval, most urgent first."""
     if not perms.is_egov_devops(request.user):
         raise PermissionDenied("Approvals are for eGov DevOps.")
-    page = _requests_page(request, _visible(request).awaiting_approval().order_by("created_at", "pk"))
     spec = services.TRANSITIONS["deny"]
-    rows = [
-        {
-            "service_request": service_request,
-            "deny_form": TransitionForm(
-                name="deny",
-                spec=spec,
-                service_request=service_request,
-                user=request.user,
-                auto_id=f"id_%s_{service_request.pk}",
-            ),
-        }
-        for service_request in page
-    ]
-    return render(request, "requests_app/servicerequest_approvals.html", {"page": page, "rows": rows})
+
+    def rows(page: Page) -> list[dict[str, Any]]:
+        return [
+            {
+                "service_request": service_request,
+                "deny_form": TransitionForm(
+                    name="deny",
+                    spec=spec,
+                    service_request=service_request,
+                    user=request.user,
+                    auto_id=f"id_%s_{service_request.pk}",
+                ),
+            }
+            for service_request in page
+        ]
+
+    return _desk_page(
+        request,
+        ListName.APPROVALS,
+        _visible(request).awaiting_approval(),
+        "requests_app/servicerequest_approvals.html",
+        hide=("state", "quick"),
+        rows=rows,
+    )
 
 
 # --- filing ---------------------------------------------------------------------------------------------

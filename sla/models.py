@@ -337,6 +337,12 @@ class RequestClock(models.Model):
                 condition=models.Q(**conditions.NOT_STOPPED, at_risk_flagged_at__isnull=True),
             ),
             models.Index(fields=["vendor", "clock", "measure"], name="clock_vendor"),
+            # Running clocks only (open requests': a few percent of all): the lists' "at risk" filter reads these.
+            models.Index(
+                fields=["service_request", "at_risk_at", "due_at"],
+                name="clock_running",
+                condition=models.Q(**conditions.NOT_STOPPED, started_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

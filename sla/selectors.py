@@ -185,7 +185,7 @@ def _working(calendar: Any, start: datetime, end: datetime) -> timedelta:
 SLA_STATUS_CHOICES = [
     ("on_track", "On track"),
     ("at_risk", "At risk"),
-    ("breached", "Breached"),
+    ("breached", "Breached, still open"),
     ("paused", "Paused"),
     ("met", "Met"),
 ]
@@ -193,13 +193,14 @@ SLA_STATUS_CHOICES = [
 
 def requests_with_sla_status(requests: models.QuerySet, status: str, now: datetime) -> models.QuerySet:
     """`requests` narrowed to those whose requester-facing SLA is `status` now: breached, at_risk, on_track,
-    paused or met (the lists' SLA filter)."""
+    paused or met (the lists' SLA filter). Breached counts open requests only, as the dashboard does: a request
+    closed, cancelled or rejected late is history, not work to chase."""
     clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock=Clock.SLA)
     breached = models.Exists(clocks.filter(conditions.breached(now)))
     at_risk = models.Exists(clocks.filter(conditions.at_risk(now)))
     match status:
         case "breached":
-            return requests.filter(breached)
+            return requests.filter(breached, state__in=OPEN_STATES)
         case "at_risk":
             return requests.filter(at_risk).exclude(breached)
         case "paused":

@@ -235,6 +235,17 @@ def due_times_of(computed: dict) -> tuple[datetime | None, datetime | None]:
     return computed[(Clock.SLA, Measure.RESPONSE)][0].due_at, computed[(Clock.SLA, Measure.RESOLUTION)][0].due_at
 
 
+def next_due_of(computed: dict) -> datetime | None:
+    """The due time of the requester's SLA clock that runs out next (response or resolution), None while neither
+    runs (paused, met, ended): what the queues order by, denormalised onto the request like the due times."""
+    running = [
+        figures.due_at
+        for (clock, _measure), (figures, _policy, _goal) in computed.items()
+        if clock == Clock.SLA and figures.running_since is not None and figures.due_at is not None
+    ]
+    return min(running, default=None)
+
+
 CLOCK_FIELDS = [
     field.name
     for field in RequestClock._meta.concrete_fields
@@ -261,9 +272,13 @@ def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEnt
         update_fields=CLOCK_FIELDS,
     )
     response_due, resolution_due = due_times_of(computed)
-    # Denormalised onto the request so queues sort by due time without a join.
-    Model.objects.filter(pk=service_request.pk).update(response_due_at=response_due, resolution_due_at=resolution_due)
+    next_due = next_due_of(computed)
+    # Denormalised onto the request so queues sort by due time (and urgency) from an index, without a join.
+    Model.objects.filter(pk=service_request.pk).update(
+        response_due_at=response_due, resolution_due_at=resolution_due, next_due_at=next_due
+    )
     service_request.response_due_at, service_request.resolution_due_at = response_due, resolution_due
+    service_request.next_due_at = next_due
 
 
 # --- the scan -------------------------------------------------------------------------------------------

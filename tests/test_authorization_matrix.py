@@ -218,6 +218,24 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("account-token-revoke", "POST"): Call(token_url("account-token-revoke")),
     # API
     ("api:me", "GET"): Call(url("api:me")),
+    # The desk: saved views (none exists with id 999999) and bulk actions (triaging an in-progress request is refused
+    # row by row, so every signed-in caller gets 200 and nothing is written).
+    ("api:saved-view-list", "GET"): Call(url("api:saved-view-list")),
+    ("api:saved-view-list", "POST"): Call(url("api:saved-view-list"), {"name": "matrix"}, json=True),
+    ("api:saved-view-detail", "GET"): Call(url("api:saved-view-detail", 999999)),
+    ("api:requests-bulk", "POST"): Call(
+        url("api:requests-bulk"),
+        lambda o: {"action": "triage", "references": [o.service_request.reference]},
+        json=True,
+    ),
+    ("desk-bulk", "POST"): Call(
+        url("desk-bulk"), lambda o: {"action": "triage", "references": [o.service_request.reference]}
+    ),
+    ("saved-view-save", "POST"): Call(
+        url("saved-view-save"), {"name": "matrix", "list_name": "requests", "sharing": "private", "query": ""}
+    ),
+    ("saved-view-default", "POST"): Call(url("saved-view-default", 999999)),
+    ("saved-view-delete", "POST"): Call(url("saved-view-delete", 999999)),
     ("api:me-tokens", "GET"): Call(url("api:me-tokens")),
     ("api:me-tokens", "POST"): Call(url("api:me-tokens"), {"name": "matrix"}, json=True),
     ("api:me-token", "GET"): Call(token_url("api:me-token")),
@@ -331,6 +349,14 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("account-token-revoke", "POST"):          "L302   302w   404    404    404    404    404    404    404",
     # the API (401 without credentials; outside visibility 404)
     ("api:me", "GET"):                         "401    200    200    200    200    200    200    200    200",
+    ("api:saved-view-list", "GET"):            "401    200    200    200    200    200    200    200    200",
+    ("api:saved-view-list", "POST"):           "401    201    201    201    201    201    201    201    201",
+    ("api:saved-view-detail", "GET"):          "401    404    404    404    404    404    404    404    404",
+    ("api:requests-bulk", "POST"):             "401    200    200    200    200    200    200    200    200",
+    ("desk-bulk", "POST"):                     "L302   200    200    200    200    200    200    200    200",
+    ("saved-view-save", "POST"):               "L302   302    302    302    302    302    302    302    302",
+    ("saved-view-default", "POST"):            "L302   404    404    404    404    404    404    404    404",
+    ("saved-view-delete", "POST"):             "L302   404    404    404    404    404    404    404    404",
     ("api:me-tokens", "GET"):                  "401    200    200    200    200    200    200    200    200",
     ("api:me-tokens", "POST"):                 "401    201w   201w   201w   201w   201w   201w   201w   201w",
     ("api:me-token", "GET"):                   "401    405    405    405    405    405    405    405    405",

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "reports",
     "conversations",
     "demo",
+    "desk",
 ]
 
 MIDDLEWARE = [

@@ -59,6 +59,7 @@ def parameter_value(value: Any) -> str:
         return ", ".join(f"{key}={item}" for key, item in value.items()) or "—"
     return str(value)
 
+
 @register.filter
 def action_label(name: str) -> str:
     """The catalogue's words for an action ("Create namespace with quota"), not its identifier."""

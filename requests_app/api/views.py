@@ -15,13 +15,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.filters import StableOrderingFilter
+from desk.api.filters import DeskOrderingFilter, SavedViewParameter
+from desk.filtersets import DeskFilterSet
+from desk.lists import list_params, requests_list
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
 from portal.http import AuthenticatedRequest
 from requests_app import services
 from requests_app.choices import EventKind, OnboardingStatus
-from requests_app.filtersets import ServiceRequestFilterSet
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
 from sla.selectors import clock_snapshots
 
@@ -69,9 +70,10 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     serializer_class = ServiceRequestSerializer
     lookup_field = "reference"
     lookup_value_regex = r"REQ-[0-9]+"
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
-    filterset_class = ServiceRequestFilterSet
-    ordering_fields = ["response_due_at", "resolution_due_at", "created_at"]
+    # Both backends describe the parameters in the schema; `filter_queryset` applies them through the desk's one
+    # list selector, so a saved view (`?view=`) and the browser's lists filter and sort exactly alike.
+    filter_backends = [DjangoFilterBackend, DeskOrderingFilter, SavedViewParameter]
+    filterset_class = DeskFilterSet
     request: AuthenticatedRequest
 
     def get_queryset(self) -> QuerySet:
@@ -86,7 +88,9 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Filters and ordering shape lists; a request named by its reference is found whatever the query says.
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
+        if self.action != "list":
+            return queryset
+        return requests_list(queryset, list_params(self.request.user, self.request.query_params), request=self.request)
 
     def _render(self, service_request: ServiceRequest, status_code: int = status.HTTP_200_OK) -> Response:
         # The result of the user's own write, read again with the list's joins and prefetches (two queries, not

@@ -171,7 +171,77 @@
     });
   }
 
+  // The desk's lists: "/" searches, j/k move a visible focus through the rows, Enter opens, x ticks, "?" shows
+  // the keys. Listeners sit on the document, so lists swapped in by htmx keep working.
+  function typing(target) {
+    var tag = target && target.tagName;
+    return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (target && target.isContentEditable);
+  }
+
+  function listRows() {
+    return Array.prototype.slice.call(document.querySelectorAll("[data-keyboard-list] tr[data-row]"));
+  }
+
+  function moveFocus(step) {
+    var rows = listRows();
+    if (!rows.length) return;
+    var current = rows.indexOf(document.querySelector("tr[data-row].is-focused"));
+    var next = current === -1 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, current + step));
+    rows.forEach(function (row) { row.classList.remove("is-focused"); row.removeAttribute("aria-current"); });
+    var row = rows[next];
+    row.classList.add("is-focused");
+    row.setAttribute("aria-current", "true");
+    if (!row.hasAttribute("tabindex")) row.setAttribute("tabindex", "-1");
+    row.focus();
+  }
+
+  function deskKeys() {
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (typing(event.target)) {
+        if (event.key === "Escape") event.target.blur();
+        return;
+      }
+      var search = document.querySelector("[data-search-box]");
+      var dialog = document.getElementById("keys-dialog");
+      if (event.key === "/" && search) {
+        event.preventDefault();
+        search.focus();
+        search.select();
+      } else if (event.key === "j" || event.key === "k") {
+        if (!listRows().length) return;
+        event.preventDefault();
+        moveFocus(event.key === "j" ? 1 : -1);
+      } else if (event.key === "Enter") {
+        var focused = document.querySelector("tr[data-row].is-focused");
+        if (!focused || event.target !== focused) return;
+        var link = focused.querySelector("a[href]");
+        if (link) { event.preventDefault(); window.location.assign(link.href); }
+      } else if (event.key === "x") {
+        var row = document.querySelector("tr[data-row].is-focused");
+        var box = row && row.querySelector('input[type="checkbox"]');
+        if (box) { event.preventDefault(); box.checked = !box.checked; }
+      } else if (event.key === "?" && dialog && dialog.showModal) {
+        event.preventDefault();
+        if (!dialog.open) dialog.showModal();
+      }
+    });
+    // "Select all" ticks every row of the page; it is hidden without this script, which is what makes it work.
+    document.addEventListener("change", function (event) {
+      if (!event.target.matches || !event.target.matches("[data-select-all]")) return;
+      var table = event.target.closest("table");
+      table.querySelectorAll('tbody input[type="checkbox"][name="references"]').forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    });
+  }
+
+  function showSelectAll(root) {
+    root.querySelectorAll("[data-select-all]").forEach(function (box) { box.hidden = false; });
+  }
+
   function enhance(root) {
+    showSelectAll(root);
     localTimes(root);
     refreshCountdowns(root);
   }
@@ -185,9 +255,13 @@
     scrollRegions();
     window.addEventListener("resize", scrollRegions);
     confirmations();
+    deskKeys();
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
     window.setInterval(function () { refreshCountdowns(document); }, 60 * 1000);
-    document.body.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
+    document.body.addEventListener("htmx:afterSwap", function (event) {
+      enhance(event.target);
+      scrollRegions(); // a swapped-in table may now overflow its card, or no longer
+    });
   });
 })();

@@ -230,14 +230,15 @@ def spread(world):
     ],
 )
 def test_filters(world, api, spread, params, expected):
-    response = api(world.pm).get(LIST_URL, params)
+    response = api(world.pm).get(LIST_URL, {"ordering": "-created", **params})  # newest first, as listed above
     assert _references(response) == [spread[name].reference for name in expected]
 
 
 def test_created_range(world, api, spread):
     after = spread["working"].created_at
     before = spread["bihar"].created_at
-    response = api(world.pm).get(LIST_URL, {"created_after": after.isoformat(), "created_before": before.isoformat()})
+    window = {"created_after": after.isoformat(), "created_before": before.isoformat(), "ordering": "-created"}
+    response = api(world.pm).get(LIST_URL, window)
     assert _references(response) == [spread["access"].reference, spread["working"].reference]
     day = timezone.localtime(spread["new"].created_at).date().isoformat()
     response = api(world.pm).get(LIST_URL, {"created_after": day})
@@ -273,10 +274,16 @@ def _flip(ordering: str) -> str:
     return ordering[1:] if ordering.startswith("-") else f"-{ordering}"
 
 
-def test_default_order_is_newest_first_and_nonsense_ordering_is_ignored(world, api, spread):
+def test_default_order_is_urgency_and_nonsense_ordering_is_ignored(world, api, spread):
+    rows = ServiceRequest.objects.all()
+    far = timezone.now() + timedelta(days=3650)
+    urgent_first = [
+        r.reference for r in sorted(rows, key=lambda r: (r.next_due_at is None, r.next_due_at or far, r.pk))
+    ]
+    assert _references(api(world.pm).get(LIST_URL)) == urgent_first
+    assert _references(api(world.pm).get(LIST_URL, {"ordering": "nonsense,-title,password"})) == urgent_first
     newest_first = [spread[name].reference for name in ("new", "bihar", "access", "working", "queued")]
-    assert _references(api(world.pm).get(LIST_URL)) == newest_first
-    assert _references(api(world.pm).get(LIST_URL, {"ordering": "nonsense,-title,password"})) == newest_first
+    assert _references(api(world.pm).get(LIST_URL, {"ordering": "-created"})) == newest_first
 
 
 def test_pagination_caps_page_size_at_200(world, api):

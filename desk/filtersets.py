@@ -1,0 +1,38 @@
+"""The request list's filters as the desk adds to them (quick filters, team), for the API and the pages alike."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from requests_app.filtersets import KeyFilter, ServiceRequestFilterSet
+from requests_app.models import ServiceRequest
+
+from .selectors import QUICK_FILTERS, requests_quick
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+class DeskFilterSet(ServiceRequestFilterSet):
+    """Every filter of the request list, plus `quick` and `team`."""
+
+    quick = django_filters.ChoiceFilter(
+        choices=list(QUICK_FILTERS.items()),
+        method="filter_quick",
+        help_text="mine, unassigned, at_risk, breached (open requests only), waiting (on the requester), blocked.",
+    )
+    team = KeyFilter(field_name="team", key="slug", help_text="Team slug.")
+
+    def filter_quick(self, queryset: QuerySet[ServiceRequest], name: str, value: str) -> QuerySet[ServiceRequest]:
+        user = getattr(self.request, "user", None)
+        if user is None or not user.is_authenticated:
+            return queryset.none()  # lists are only ever for a signed-in user
+        return requests_quick(queryset, value, user=cast("User", user), now=timezone.now())
+
+
+# The parameters a saved view may hold: the filters above and the sort (`sort` in pages, `ordering` in the API).
+VIEW_PARAMETERS = frozenset([*DeskFilterSet.base_filters, "search", "sort", "ordering"])

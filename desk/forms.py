@@ -1,0 +1,102 @@
+"""The desk's filter bar and its save-a-view and bulk forms: input shape only; selectors and services decide."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from django import forms
+from django.http import QueryDict
+
+from requests_app.catalogue import request_type_choices
+from requests_app.choices import Priority, RequestState
+from sla.selectors import SLA_STATUS_CHOICES
+
+from .models import Sharing
+from .selectors import (
+    QUICK_FILTERS,
+    assignee_choices,
+    environment_choices,
+    sort_key,
+    team_choices,
+    vendor_choices,
+)
+from .services import BULK_ACTIONS
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+
+class DeskFilterForm(forms.Form):
+    """The filters of a list (GET). Vendors, engineers and teams offered are only those the user may see."""
+
+    search = forms.CharField(label="Search", required=False, max_length=200)
+    quick = forms.ChoiceField(
+        label="Quick filter", required=False, widget=forms.RadioSelect, choices=[("", "All"), *QUICK_FILTERS.items()]
+    )
+    state = forms.ChoiceField(label="State", required=False, choices=[("", "Any state"), *RequestState.choices])
+    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Any priority"), *Priority.choices])
+    type = forms.ChoiceField(label="Type", required=False, choices=lambda: [("", "Any type"), *request_type_choices()])
+    environment = forms.ChoiceField(label="Environment", required=False)
+    vendor = forms.ChoiceField(label="Vendor", required=False)
+    assignee = forms.ChoiceField(label="Assignee", required=False)
+    team = forms.ChoiceField(label="Team", required=False)
+    sla_status = forms.ChoiceField(label="SLA", required=False, choices=[("", "Any SLA status"), *SLA_STATUS_CHOICES])
+    sort = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, data: QueryDict, *, user: User, hide: tuple[str, ...] = ()) -> None:
+        super().__init__(data)
+        choices = {
+            "environment": [("", "Any environment")] + [(e.code, e.name) for e in environment_choices(user)],
+            "vendor": [("", "Any vendor")] + [(v.slug, v.name) for v in vendor_choices(user)],
+            "assignee": [("", "Anyone")]
+            + [(u.username, u.get_full_name() or u.username) for u in assignee_choices(user)],
+            "team": [("", "Any team")] + [(t.slug, t.name) for t in team_choices(user)],
+        }
+        for name, options in choices.items():
+            cast(forms.ChoiceField, self.fields[name]).choices = options
+        for name in hide:
+            del self.fields[name]
+
+    def params(self) -> QueryDict:
+        """The valid filters as the list selector's parameters (an invalid one is shown as an error, not applied)."""
+        self.is_valid()
+        params = QueryDict(mutable=True)
+        for name, value in getattr(self, "cleaned_data", {}).items():
+            if value and name != "search":
+                params[name] = value
+        if getattr(self, "cleaned_data", {}).get("search"):
+            params["q"] = self.cleaned_data["search"]  # the request list's text filter
+        params["sort"] = sort_key(self.cleaned_data.get("sort") if hasattr(self, "cleaned_data") else None)
+        return params
+
+    @property
+    def is_filtered(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return any(data.get(name) for name in self.fields if name != "sort")
+
+    @property
+    def detail_fields(self) -> list[Any]:
+        return [self[name] for name in self.fields if name not in ("search", "quick", "sort")]
+
+
+class SavedViewForm(forms.Form):
+    name = forms.CharField(label="View name", max_length=80)
+    sharing = forms.ChoiceField(label="Share with", choices=Sharing.choices, initial=Sharing.PRIVATE)
+    is_default = forms.BooleanField(label="Open this view by default", required=False)
+    query = forms.CharField(widget=forms.HiddenInput, required=False, max_length=1000)
+    list_name = forms.CharField(widget=forms.HiddenInput)
+    next = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(label="Action", choices=list(BULK_ACTIONS.items()))
+    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Keep priority"), *Priority.choices])
+    vendor = forms.CharField(label="Vendor", required=False, max_length=64)
+    assignee = forms.CharField(label="Engineer", required=False, max_length=150)
+    reason = forms.CharField(label="Reason", required=False, max_length=2000)
+    next = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    @property
+    def references(self) -> list[str]:
+        """The ticked rows, as given: the service says which of them it can act on."""
+        return [str(value) for value in cast(QueryDict, self.data).getlist("references")]

@@ -1,0 +1,182 @@
+"""The desk's reads: urgency order, the sortable columns, quick filters and the filter values a user may pick.
+
+The browser lists and the API call the same functions, so a sort or a quick filter means one thing everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+
+from requests_app.choices import OPEN_STATES, RequestState
+from requests_app.models import Environment, ServiceRequest, Team, Vendor
+from requests_app.permissions import is_staff_side
+from sla import conditions
+from sla.choices import Clock
+from sla.models import RequestClock
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+# --- order -------------------------------------------------------------------------------------------------
+# Urgency: the SLA clock that runs out next (`next_due_at`, kept by the SLA ledger), soonest first. A clock that
+# is already overdue has the earliest due time of all, so breached rows come first, most overdue first; rows with
+# no running clock (paused, finished) follow. Ties go by id so pages never repeat or skip a row.
+URGENCY = (F("next_due_at").asc(nulls_last=True), F("id").asc())
+URGENCY_REVERSED = (F("next_due_at").desc(nulls_first=True), F("id").desc())
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sortable column: its label and the request field it sorts by (then urgency, then id)."""
+
+    label: str
+    field: str | None  # None: the urgency column itself
+
+
+# Each column sorts by its field, then urgency, then id; the reverse reverses all three, so both read one index
+# (`requests_app.models.ServiceRequest.Meta.indexes`) forwards or backwards. Related rows (environment, vendor,
+# assignee, team) group by their id, not their name: sorting by a name would join and sort the whole table.
+COLUMNS: dict[str, Column] = {
+    "sla": Column("SLA", None),
+    "reference": Column("Reference", "reference"),
+    "title": Column("Title", "title"),
+    "state": Column("State", "state"),
+    "priority": Column("Priority", "priority"),
+    "type": Column("Type", "request_type"),
+    "environment": Column("Environment", "environment_id"),
+    "vendor": Column("Vendor", "vendor_id"),
+    "assignee": Column("Assignee", "assignee_id"),
+    "team": Column("Team", "team_id"),
+    "created": Column("Filed", "created_at"),
+}
+DEFAULT_SORT = "sla"
+
+
+def sort_key(value: str | None) -> str:
+    """A valid sort (`sla`, `-priority`, …); anything else is the default, urgency."""
+    name = (value or "").strip()
+    return name if name.lstrip("-") in COLUMNS else DEFAULT_SORT
+
+
+def requests_sorted(queryset: QuerySet[ServiceRequest], sort: str | None) -> QuerySet[ServiceRequest]:
+    """`queryset` in the order `sort` names (`-` reverses), stable: ties go by urgency, then id."""
+    key = sort_key(sort)
+    descending = key.startswith("-")
+    column = COLUMNS[key.lstrip("-")]
+    if column.field is None:
+        return queryset.order_by(*(URGENCY_REVERSED if descending else URGENCY))
+    if column.field == "reference":  # unique: nothing to break ties with
+        return queryset.order_by(
+            F("reference").desc() if descending else F("reference").asc(), "-id" if descending else "id"
+        )
+    lead = F(column.field).desc(nulls_first=True) if descending else F(column.field).asc(nulls_last=True)
+    return queryset.order_by(lead, *(URGENCY_REVERSED if descending else URGENCY))
+
+
+def requests_by_urgency(queryset: QuerySet[ServiceRequest]) -> QuerySet[ServiceRequest]:
+    """The queues' default order: breached first, then the least time left on any running SLA clock."""
+    return queryset.order_by(*URGENCY)
+
+
+# --- quick filters -----------------------------------------------------------------------------------------
+QUICK_FILTERS: dict[str, str] = {
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "at_risk": "At risk",
+    "breached": "Breached, still open",
+    "waiting": "Waiting on requester",
+    "blocked": "Blocked",
+}
+
+
+def _sla_clocks() -> QuerySet[RequestClock]:
+    return RequestClock.objects.filter(service_request=OuterRef("pk"), clock=Clock.SLA)
+
+
+def breached_open(now: datetime) -> Q:
+    """`sla.conditions.breached` for an open request, in a form its indexes answer: a running clock is overdue
+    exactly when the soonest running due time (`next_due_at`) has passed; a clock already met or ended late carries
+    the stored flag. (The list's SLA filter states it over the clocks; a test holds the two to the same rows.)"""
+    return Q(next_due_at__lte=now) | Q(Exists(_sla_clocks().filter(breached=True)))
+
+
+def requests_quick(
+    queryset: QuerySet[ServiceRequest], name: str, *, user: User, now: datetime
+) -> QuerySet[ServiceRequest]:
+    """`queryset` narrowed by one quick filter (an unknown name leaves it as it is).
+
+    mine: assigned to me or filed by me; unassigned: open with nobody assigned; at risk / breached: open requests
+    whose requester-facing SLA is at risk / breached now (the same conditions as the SLA scan and the reports);
+    waiting: waiting on the requester; blocked: escalated and blocked."""
+    match name:
+        case "mine":
+            return queryset.filter(Q(assignee=user) | Q(requester=user))
+        case "unassigned":
+            return queryset.filter(state__in=OPEN_STATES, assignee__isnull=True)
+        case "at_risk":
+            breached = Exists(_sla_clocks().filter(conditions.breached(now)))
+            return queryset.filter(
+                Exists(_sla_clocks().filter(conditions.at_risk(now))), state__in=OPEN_STATES
+            ).exclude(breached)
+        case "breached":
+            return queryset.filter(breached_open(now), state__in=OPEN_STATES)
+        case "waiting":
+            return queryset.filter(state=RequestState.WAITING_ON_REQUESTER)
+        case "blocked":
+            return queryset.filter(state=RequestState.BLOCKED)
+    return queryset
+
+
+# --- what a user may filter by ----------------------------------------------------------------------------
+def _seen(user: User, field: str) -> Exists:
+    return Exists(ServiceRequest.objects.visible_to(user).filter(**{field: OuterRef("pk")}))
+
+
+def vendor_choices(user: User) -> QuerySet[Vendor]:
+    """Vendors the user may filter by: all for staff, their own for a vendor's people, else those of requests
+    they can see. A vendor engineer never sees another vendor listed."""
+    if is_staff_side(user):
+        return Vendor.objects.all()
+    if user.vendor_id:
+        return Vendor.objects.filter(pk=user.vendor_id)
+    return Vendor.objects.filter(_seen(user, "vendor"))
+
+
+def assignee_choices(user: User) -> QuerySet[Any]:
+    """Engineers the user may filter by: any vendor's for staff, their own vendor's, else those on requests they
+    can see."""
+    users = get_user_model().objects.filter(is_active=True, vendor__isnull=False).order_by("username")
+    if is_staff_side(user):
+        return users
+    if user.vendor_id:
+        return users.filter(vendor_id=user.vendor_id)
+    return users.filter(_seen(user, "assignee"))
+
+
+def team_choices(user: User) -> QuerySet[Team]:
+    """Teams the user may filter by: all for staff, else those of requests they can see."""
+    if is_staff_side(user):
+        return Team.objects.all()
+    return Team.objects.filter(_seen(user, "team"))
+
+
+def environment_choices(user: User) -> QuerySet[Environment]:
+    """Every environment: which environments exist is no secret."""
+    return Environment.objects.all()
+
+
+# --- one list -----------------------------------------------------------------------------------------------
+# Orderings the API offered before the desk's columns; still honoured, ties by id.
+LEGACY_ORDERINGS = frozenset({"response_due_at", "resolution_due_at", "created_at"})
+
+
+def requests_ordered(queryset: QuerySet[ServiceRequest], value: str | None) -> QuerySet[ServiceRequest]:
+    """`requests_sorted`, also taking the API's older `ordering=response_due_at` style names."""
+    name = (value or "").strip()
+    if name.lstrip("-") in LEGACY_ORDERINGS:
+        return queryset.order_by(name, "-id" if name.startswith("-") else "id")
+    return requests_sorted(queryset, name)

@@ -1,0 +1,74 @@
+"""Template helpers of the desk's lists: the one SLA column and sortable column headers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django import template
+from django.utils import timezone
+
+from requests_app.models import ServiceRequest
+from requests_app.templatetags.portico import ClockView, _span, clocks_for
+
+from ..selectors import COLUMNS
+
+register = template.Library()
+
+RUNNING = ("on_track", "at_risk", "breached")
+
+
+@dataclass(frozen=True)
+class NextClock:
+    """The clock a queue row is ordered by, in words: "Response due in 2 h", "Resolution breached 3 h ago"."""
+
+    status: str
+    text: str
+    due_at: datetime | None
+
+
+def next_clock(clocks: list[ClockView]) -> NextClock:
+    """The running clock that runs out first (the queue's order); else a paused one; else how the SLA ended."""
+    running = [c for c in clocks if c.running and c.status in RUNNING and c.remaining_seconds is not None]
+    if running:
+        clock = min(running, key=lambda c: c.remaining_seconds or 0)
+        seconds = clock.remaining_seconds or 0
+        if seconds < 0:
+            return NextClock("breached", f"{clock.name} breached {_span(seconds)} ago", clock.due_at)
+        return NextClock(clock.status, f"{clock.name} due in {_span(seconds)}", clock.due_at)
+    paused = [c for c in clocks if c.status == "paused"]
+    if paused:
+        clock = paused[-1]
+        left = clock.remaining_seconds
+        detail = f", {_span(left)} left" if left is not None and left >= 0 else ""
+        return NextClock("paused", f"{clock.name} paused{detail}", clock.due_at)
+    breached = [c for c in clocks if c.status == "breached"]
+    if breached:
+        return NextClock("breached", f"{breached[-1].name} met late", breached[-1].due_at)
+    if any(c.status == "met" for c in clocks):
+        return NextClock("met", "Met", None)
+    return NextClock("stopped", "—", None)
+
+
+@register.simple_tag
+def sla_next(service_request: ServiceRequest, now: datetime | None = None) -> NextClock:
+    return next_clock(clocks_for(service_request, now or timezone.now()))
+
+
+@dataclass(frozen=True)
+class SortHeader:
+    label: str
+    key: str
+    next_sort: str
+    direction: str  # "ascending", "descending" or "none" (aria-sort)
+
+
+@register.simple_tag
+def sort_header(current: str, key: str) -> SortHeader:
+    """A column header's state and the sort its link switches to (same column again reverses it)."""
+    column = COLUMNS[key]
+    if current == key:
+        return SortHeader(column.label, key, f"-{key}", "ascending")
+    if current == f"-{key}":
+        return SortHeader(column.label, key, key, "descending")
+    return SortHeader(column.label, key, key, "none")
