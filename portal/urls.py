@@ -32,6 +32,9 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", views_account.account_token_revoke, name="account-token-revoke"),
     path("api/", include("portal.api_urls")),
     path("reports/", include("reports.urls")),
+    path("", include("attachments.urls")),
+    path("", include("canned.urls")),
+    path("", include("inbound.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),
 ]

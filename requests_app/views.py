@@ -17,6 +17,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from canned.selectors import canned_prefill
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
@@ -238,7 +239,13 @@ def _detail(
         "service_request": service_request,
         "actions": _action_forms(request, service_request, bound),
         "events": _timeline(request, service_request),
-        "comment_form": comment_form or CommentForm(service_request=service_request, user=request.user),
+        "comment_form": comment_form
+        or CommentForm(
+            service_request=service_request,
+            user=request.user,
+            # ?canned=<id> (the picker without JavaScript) starts the comment from that canned response's text.
+            initial={"body": canned_prefill(request.user, request.GET.get("canned"))},
+        ),
         "sees_internal": perms.sees_internal_notes(service_request, request.user),
     }
     return render(request, "requests_app/servicerequest_detail.html", context, status=status)
