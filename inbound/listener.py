@@ -15,7 +15,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from .services import mail_receive, recipient_is_ours
 
@@ -27,7 +27,8 @@ def _receive(raw: bytes, recipients: list[str], sender: str) -> str:
     try:
         outcome = mail_receive(raw, recipients=recipients, envelope_sender=sender)
     finally:
-        close_old_connections()
+        # Each message runs on a pool thread; its connection is not reused reliably, so it is not kept open.
+        connections.close_all()
     logger.info("mail intake: %s (%s) for %s", outcome.status, outcome.detail, ", ".join(recipients))
     return outcome.smtp_reply
 

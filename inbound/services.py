@@ -91,7 +91,7 @@ def mail_receive(
 def _receive(raw: bytes, *, recipient: str, envelope_sender: str, size: int) -> IntakeOutcome:
     limit = settings.PORTICO_MAIL_MAX_BYTES
     if size > limit:
-        reason = f"The message is {filesizeformat(size)}; Portico takes at most {filesizeformat(limit)}."
+        reason = f"The message is {_size(size)}; Portico takes at most {_size(limit)}."
         record = _record(raw[:HEAD_KEPT_BYTES], size=size, status=InboundStatus.REFUSED, reason=reason,
                          sender=envelope_sender, recipient=recipient)  # fmt: skip
         return IntakeOutcome(record.status, EX_DATAERR, f"552 5.3.4 {reason}", reason, record)
@@ -116,6 +116,11 @@ def _receive(raw: bytes, *, recipient: str, envelope_sender: str, size: int) -> 
         _bounce_send(mail, envelope_sender=envelope_sender, recipient=recipient, reason=reason)
         return IntakeOutcome(bounced.status, EX_OK, "250 2.0.0 Accepted; a bounce explains why", reason, bounced)
     return IntakeOutcome(record.status, EX_OK, f"250 2.0.0 {record.get_status_display()}", record.reason, record)
+
+
+def _size(count: int) -> str:
+    # filesizeformat joins with a no-break space, which has no place in an SMTP reply (ASCII only).
+    return str(filesizeformat(count)).replace("\xa0", " ")
 
 
 def _drop_reason(mail: ParsedMail, envelope_sender: str) -> str:
