@@ -53,7 +53,11 @@ def attachment_check(*, filename: str, content: bytes) -> str:
     if content_type not in settings.PORTICO_ATTACHMENT_TYPES:
         raise AttachmentTypeRefused(
             f"Files of type {content_type} cannot be attached.",
-            fields={"file": "Allowed: " + ", ".join(sorted(settings.PORTICO_ATTACHMENT_TYPES)) + "."},
+            fields={
+                "file": f"This file is {content_type}; allowed: "
+                + ", ".join(sorted(settings.PORTICO_ATTACHMENT_TYPES))
+                + "."
+            },
         )
     return content_type
 
