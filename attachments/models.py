@@ -36,9 +36,7 @@ class AttachmentQuerySet(models.QuerySet):
 class Attachment(models.Model):
     service_request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="attachments")
     # The comment (or e-mailed reply) it came with; empty when uploaded on its own.
-    event = models.ForeignKey(
-        RequestEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
-    )
+    event = models.ForeignKey(RequestEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
     file = models.FileField(max_length=300)
     filename = models.CharField(max_length=200)
     # Sniffed from the bytes by `attachments.sniffing`, never the client's word.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -51,7 +51,7 @@ def attachment_upload(request: AuthenticatedHttpRequest, reference: str) -> Http
 
 @login_required
 @require_GET
-def attachment_get(request: AuthenticatedHttpRequest, reference: str, attachment_id: int) -> HttpResponse:
+def attachment_get(request: AuthenticatedHttpRequest, reference: str, attachment_id: int) -> FileResponse:
     try:
         return attachment_download(attachment_visible(request.user, reference, attachment_id))
     except NotFound as exc:

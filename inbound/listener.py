@@ -36,7 +36,7 @@ def _receive(raw: bytes, recipients: list[str], sender: str) -> str:
 class IntakeHandler:
     """aiosmtpd's handler: checks recipients as they come, hands the whole message over at the end."""
 
-    async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook names)
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if not recipient_is_ours(address):
@@ -44,7 +44,7 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         reply: str = await sync_to_async(_receive, thread_sensitive=False)(
             raw, list(envelope.rcpt_tos), envelope.mail_from or ""

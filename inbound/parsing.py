@@ -39,7 +39,8 @@ def mail_parse(raw: bytes) -> ParsedMail:
         message = email.message_from_bytes(raw, policy=email.policy.default)
     except Exception as exc:  # the parser is lenient; anything it still refuses is not mail
         raise MalformedMessage(f"unreadable message: {exc}") from exc
-    assert isinstance(message, EmailMessage)
+    if not isinstance(message, EmailMessage):  # the default policy always makes one; this tells mypy
+        raise MalformedMessage("unreadable message")
     try:
         _, sender = parseaddr(str(message.get("From", "")))
     except Exception:

@@ -82,7 +82,9 @@ def mail_receive(
         return IntakeOutcome("unknown_recipient", EX_NOUSER, "550 5.1.1 No such mailbox here", "unknown recipient")
     recipient = ours[0]
     try:
-        return _receive(raw, recipient=recipient, envelope_sender=envelope_sender, size=len(raw) if size is None else size)
+        return _receive(
+            raw, recipient=recipient, envelope_sender=envelope_sender, size=len(raw) if size is None else size
+        )
     except (ServiceUnavailable, DatabaseError, OSError) as exc:
         logger.exception("mail intake failed for a message to %s", recipient)
         return IntakeOutcome("tempfail", EX_TEMPFAIL, "451 4.3.0 Temporary failure, try again later", str(exc))
@@ -105,7 +107,9 @@ def _receive(raw: bytes, *, recipient: str, envelope_sender: str, size: int) -> 
     dropped = _drop_reason(mail, envelope_sender)
     if dropped:
         record = _record(raw, mail=mail, status=InboundStatus.DROPPED, reason=dropped, recipient=recipient)
-        return IntakeOutcome(record.status, EX_OK, "250 2.0.0 Accepted and dropped (automatic message)", dropped, record)
+        return IntakeOutcome(
+            record.status, EX_OK, "250 2.0.0 Accepted and dropped (automatic message)", dropped, record
+        )
 
     try:
         with transaction.atomic():
@@ -287,7 +291,7 @@ def _bounce_send(mail: ParsedMail, *, envelope_sender: str, recipient: str, reas
         headers["In-Reply-To"] = mail_header_text(mail.message_id, max_length=998)
         headers["References"] = mail_header_text(mail.message_id, max_length=998)
     body = (
-        f"Portico could not accept your message \"{mail.subject or '(no subject)'}\" sent to {recipient}.\n\n"
+        f'Portico could not accept your message "{mail.subject or "(no subject)"}" sent to {recipient}.\n\n'
         f"Why: {reason}\n\n"
         "The message has been kept for the program manager to review. Nothing was filed or commented.\n"
         f"The portal: {settings.PORTAL_BASE_URL}\n"

@@ -167,7 +167,9 @@ def main() -> int:
             query = urllib.parse.urlencode({"q": subject})
             status, body, _ = client.request("GET", f"/api/v1/requests/?{query}")
             filed = json.loads(body)["results"] if status == 200 else []
-            check(len(filed) == 1 and filed[0]["priority"] == "P2", f"the e-mail filed a request ({body[:200]})", results)
+            check(
+                len(filed) == 1 and filed[0]["priority"] == "P2", f"the e-mail filed a request ({body[:200]})", results
+            )
     finally:
         if args.out:
             args.out.write_text("\n".join(results) + "\n")

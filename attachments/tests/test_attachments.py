@@ -60,7 +60,10 @@ def test_upload_list_and_download_through_the_api(world, media):
     assert [item["id"] for item in listed.json()] == [body["id"]]
     download = api(world.requester).get(body["download_url"])
     assert download.status_code == 200
-    assert download["Content-Disposition"].startswith("attachment;") and "screenshot.png" in download["Content-Disposition"]
+    assert (
+        download["Content-Disposition"].startswith("attachment;")
+        and "screenshot.png" in download["Content-Disposition"]
+    )
     assert download["X-Content-Type-Options"] == "nosniff"
     assert download["Content-Type"] == "image/png"
     assert b"".join(download.streaming_content) == PNG
@@ -176,3 +179,14 @@ def test_a_refused_file_on_the_page_is_a_form_error(world, client, settings, con
     html = response.content.decode()
     assert 'class="field-error" id="id_file_error"' in html and message in html
     assert not Attachment.objects.exists()
+
+
+def test_a_file_larger_than_djangos_body_limit_is_taken_on_upload_paths_only(world, settings):
+    service_request = file_request(world)
+    logs = b"pod restarted\n" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 14 + 1000)  # over 2.5 MB, under 10 MB
+    response = upload(world.requester, service_request.reference, logs, name="pod.log")
+    assert response.status_code == 201 and response.json()["content_type"] == "text/plain"
+    client = APIClient()
+    client.force_authenticate(world.requester)
+    elsewhere = client.post(f"/api/v1/requests/{service_request.reference}/comments/", {"body": logs.decode()})
+    assert elsewhere.status_code == 413  # every other body keeps Django's limit

@@ -15,7 +15,9 @@ LIST = "/api/v1/canned-responses/"
 @pytest.fixture
 def sets(world) -> dict[str, CannedResponse]:
     return {
-        "optit": CannedResponse.objects.create(vendor=world.vendor_a, title="Need logs", body="Please attach the pod logs."),
+        "optit": CannedResponse.objects.create(
+            vendor=world.vendor_a, title="Need logs", body="Please attach the pod logs."
+        ),
         "gwl": CannedResponse.objects.create(vendor=world.vendor_b, title="GWL hello", body="GWL is on it."),
         "pm": CannedResponse.objects.create(vendor=None, title="Triage note", body="Routed; expect an answer today."),
     }
@@ -59,7 +61,9 @@ def test_a_vendor_lead_keeps_their_vendors_set_and_cannot_touch_another(world, s
     for foreign in (sets["gwl"], sets["pm"]):
         assert client.post(f"/canned-responses/{foreign.pk}/", {"title": "x", "body": "y"}).status_code == 404
         assert client.post(f"/canned-responses/{foreign.pk}/delete/").status_code == 404
-    assert client.post(f"/canned-responses/{sets['optit'].pk}/", {"title": "Need logs", "body": "New"}).status_code == 302
+    assert (
+        client.post(f"/canned-responses/{sets['optit'].pk}/", {"title": "Need logs", "body": "New"}).status_code == 302
+    )
     sets["optit"].refresh_from_db()
     assert sets["optit"].body == "New"
     assert CannedResponse.objects.filter(pk=sets["gwl"].pk, title="GWL hello").exists()

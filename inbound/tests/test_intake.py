@@ -85,13 +85,15 @@ def send(controller: IntakeController, raw: bytes, *, to: str, sender: str = "as
         return client.sendmail(sender, [to], raw)
 
 
-def pipe(raw: bytes, *, media: Path, to: str | None = None, sender: str = "asha@example.test") -> subprocess.CompletedProcess:
+def pipe(
+    raw: bytes, *, media: Path, to: str | None = None, sender: str = "asha@example.test"
+) -> subprocess.CompletedProcess:
     command = [sys.executable, "manage.py", "mail_intake", "--sender", sender]
     if to:
         command += ["--recipient", to]
     env = {**os.environ, "DATABASE_URL": worker_database_url(), "PORTICO_MEDIA_ROOT": str(media)}
     env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
-    return subprocess.run(command, input=raw, cwd=ROOT, env=env, capture_output=True, timeout=120, check=False)
+    return subprocess.run(command, input=raw, cwd=ROOT, env=env, capture_output=True, timeout=120, check=False)  # noqa: S603
 
 
 # --- filing ---------------------------------------------------------------------------------------------
@@ -114,7 +116,11 @@ def test_a_message_to_the_intake_files_a_request_over_the_listener(world, listen
     attachment = Attachment.objects.get(service_request=service_request)
     assert (attachment.filename, attachment.content_type, attachment.source) == ("screenshot.png", "image/png", "email")
     record = InboundMessage.objects.get()
-    assert (record.status, record.service_request, record.user) == (InboundStatus.FILED, service_request, world.requester)
+    assert (record.status, record.service_request, record.user) == (
+        InboundStatus.FILED,
+        service_request,
+        world.requester,
+    )
 
 
 def test_a_message_through_the_pipe_files_a_request_with_defaults(world, media):

@@ -1,6 +1,7 @@
 """Settings for every deployment; with no environment variables at all this is the embedded default:
 SQLite, a filesystem Celery broker that needs no server, console e-mail and dry-run adapters."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -173,8 +174,10 @@ STORAGES = {
 }
 # Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
 PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
-# A multipart body may be this large (the file plus the form around it); anything else keeps Django's 2.5 MB.
+# A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps
+# Django's 2.5 MB (portal.middleware.RequestLimitsMiddleware).
 PORTICO_UPLOAD_BODY_MAX_BYTES = PORTICO_ATTACHMENT_MAX_BYTES + 1024 * 1024
+PORTICO_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?requests/[^/]+/attachments/$")
 PORTICO_ATTACHMENT_TYPES = env.list(
     "PORTICO_ATTACHMENT_TYPES",
     default=[
