@@ -7,7 +7,9 @@ from ..models import CannedResponse
 
 
 class CannedResponseSerializer(portal_fields.ModelSerializer):
-    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(read_only=True, slug_field="slug", allow_null=True)
+    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug", allow_null=True
+    )
 
     class Meta:
         model = CannedResponse
