@@ -30,7 +30,7 @@ from portal.exceptions import PortalError, ServiceUnavailable
 from portal.mail import mail_header_text
 from requests_app import services as request_services
 from requests_app.choices import Priority, RequestType
-from requests_app.models import Environment, ServiceRequest
+from requests_app.models import Environment, RequestEvent, ServiceRequest
 
 from . import addresses
 from .models import InboundMessage, InboundStatus
@@ -230,7 +230,7 @@ def _environment(code: str) -> Environment:
     raise _Bounce(f"Say which environment the request is for. {_HOW_TO_FILE}")
 
 
-def _attach(mail: ParsedMail, *, user: User, service_request: ServiceRequest, event: object) -> str:
+def _attach(mail: ParsedMail, *, user: User, service_request: ServiceRequest, event: RequestEvent | None) -> str:
     """Store the message's files on the request; say which were refused (too large, wrong type)."""
     skipped: list[str] = []
     for filename, content in mail.attachments:
@@ -241,7 +241,7 @@ def _attach(mail: ParsedMail, *, user: User, service_request: ServiceRequest, ev
                 filename=filename,
                 content=content,
                 source=AttachmentSource.EMAIL,
-                event=event,  # type: ignore[arg-type]
+                event=event,
             )
         except ServiceUnavailable:
             raise
