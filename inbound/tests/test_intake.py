@@ -23,6 +23,7 @@ from inbound.services import EX_DATAERR, EX_NOUSER, EX_OK, EX_TEMPFAIL, mail_rec
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import RequestEvent, ServiceRequest
 from requests_app.testing.workflow import file_request
+from requests_app.tests.factories import EnvironmentFactory
 from tests.support.waiting import free_port
 from tests.support.worker import worker_database_url
 
@@ -147,6 +148,22 @@ def test_an_unknown_part_in_the_address_bounces_with_how_to(world):
     assert "nowhere" in mail.outbox[0].body and "portico+punjab.troubleshooting.p2" in mail.outbox[0].body
 
 
+def test_with_several_environments_the_bare_address_bounces_with_how_to(world):
+    EnvironmentFactory(code="bihar", name="Bihar")
+    outcome = mail_receive(message(to=INTAKE), recipients=[INTAKE])
+    assert outcome.status == InboundStatus.BOUNCED and not ServiceRequest.objects.exists()
+    assert "Say which environment" in mail.outbox[0].body
+    assert mail_receive(message(to="portico+bihar@localhost"), recipients=["portico+bihar@localhost"]).status == (
+        InboundStatus.FILED
+    )
+
+
+def test_what_the_services_refuse_bounces_with_their_reason(world):
+    outcome = mail_receive(message(sender="opti-eng@example.test", to=INTAKE), recipients=[INTAKE])
+    assert outcome.status == InboundStatus.BOUNCED and not ServiceRequest.objects.exists()
+    assert "Vendor accounts work requests; they cannot file them." in mail.outbox[0].body
+
+
 # --- replies --------------------------------------------------------------------------------------------
 REPLY = """Yes, it is the mgramseva-uat namespace.
 
@@ -162,10 +179,12 @@ On Thu, Dec 3, 2026 at 10:12, Portico <portico@localhost> wrote:
 def test_a_reply_to_the_request_address_becomes_a_comment_without_the_quote(world, listener):
     service_request = file_request(world)
     to = addresses.reply_address(service_request.reference)
-    send(listener(), message(to=to, subject=f"Re: {service_request.reference}", body=REPLY), to=to)
+    send(listener(), message(to=to, subject=f"Re: {service_request.reference}", body=REPLY, attach=PNG), to=to)
     comment = RequestEvent.objects.get(service_request=service_request, kind=EventKind.COMMENT)
     assert comment.actor == world.requester
     assert comment.message == "Yes, it is the mgramseva-uat namespace."
+    attachment = Attachment.objects.get(service_request=service_request)
+    assert (attachment.event, attachment.source) == (comment, "email")  # kept with the comment it came with
     assert InboundMessage.objects.get().status == InboundStatus.COMMENTED
 
 
@@ -235,6 +254,11 @@ def test_auto_replies_are_dropped_and_recorded(world, headers):
     assert (outcome.status, outcome.exit_code) == (InboundStatus.DROPPED, EX_OK)
     assert not ServiceRequest.objects.exists() and not mail.outbox  # no request, and no bounce to a robot
     assert InboundMessage.objects.get().status == InboundStatus.DROPPED
+
+
+def test_a_delivery_report_is_dropped(world):
+    outcome = mail_receive(message(to=INTAKE), recipients=[INTAKE], envelope_sender="<>")
+    assert outcome.status == InboundStatus.DROPPED and not mail.outbox and not ServiceRequest.objects.exists()
 
 
 def test_auto_submitted_no_is_a_person(world):
