@@ -19,7 +19,7 @@ COPY --chown=portico:portico . .
 # collectstatic needs importable settings but no real services; these placeholders exist only in this step.
 RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://localhost:6379/0 SECRET_KEY=build-only \
     ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R portico:portico /app/var /app/staticfiles
+    && mkdir -p /app/var/media && chown -R portico:portico /app/var /app/staticfiles
 
 USER portico
 EXPOSE 8000

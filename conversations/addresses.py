@@ -2,8 +2,9 @@
 reads replies with the same functions).
 
 - `reply_address(reference, user_id)` → `portico+REQ-000123.42.Zm9vYmFy@mail.example.org`: the local part of
-  `PORTICO_MAIL_REPLY_ADDRESS` plus the request's reference, the user's id and a signature over both (HMAC-SHA256
-  keyed by SECRET_KEY, cut to 16 base32 characters), so a reply cannot be forged for another request or person.
+  `PORTICO_MAIL_INTAKE_ADDRESS` (the mailbox the e-mail intake reads) plus the request's reference, the user's id
+  and a signature over both (HMAC-SHA256 keyed by SECRET_KEY, cut to 16 base32 characters), so a reply cannot be
+  forged for another request or person.
 - `parse_reply_address(address)` → `ReplyTo(reference, user_id)` or None if it is not ours or the signature fails.
 - `thread_root_id(reference)`, `message_id(reference, event_id, user_id)` and `parse_message_id(value)` →
   `ThreadRef(reference, event_id, user_id)` or None: the `Message-ID`s Portico writes, and which request an
@@ -39,8 +40,9 @@ class ThreadRef:
 
 
 def _base() -> tuple[str, str]:
-    """The reply mailbox's local part and domain, from `PORTICO_MAIL_REPLY_ADDRESS`."""
-    local, _, domain = settings.PORTICO_MAIL_REPLY_ADDRESS.rpartition("@")
+    """The reply mailbox's local part and domain: the intake's own (`PORTICO_MAIL_INTAKE_ADDRESS`), so a reply lands
+    where inbound/ reads it."""
+    local, _, domain = settings.PORTICO_MAIL_INTAKE_ADDRESS.rpartition("@")
     return local, domain.lower()
 
 

@@ -22,5 +22,7 @@ urlpatterns = [
     path("redoc/", redoc_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("v1/webhooks/jira/", include("jira_bridge.urls")),
     path("v1/", include("provisioning.api.urls")),
+    path("v1/", include("attachments.api.urls")),
+    path("v1/", include("canned.api.urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),  # keep last: it answers every path not matched above
 ]

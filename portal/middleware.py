@@ -39,7 +39,9 @@ class ErrorShapeMiddleware:
 
 class RequestLimitsMiddleware:
     """Refuse, before anything reads them, requests no view should see: a body larger than
-    DATA_UPLOAD_MAX_MEMORY_SIZE (413; Portico takes no file uploads, so that limit is the whole body's), and a page
+    DATA_UPLOAD_MAX_MEMORY_SIZE (413; for a multipart upload to one of PORTICO_UPLOAD_PATHS,
+    PORTICO_UPLOAD_BODY_MAX_BYTES: the largest attachment and the form around it, the file itself then checked by
+    the attachment service), and a page
     URL with a NUL byte in its path or query string (400; PostgreSQL cannot store one, so a lookup with it was a
     500). The API answers NUL bytes itself, as a field error or a 404, like any other bad value."""
 
@@ -50,6 +52,8 @@ class RequestLimitsMiddleware:
         if not is_api(request) and _has_nul(request):
             return page_error(400, "400.html")
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if request.content_type == "multipart/form-data" and settings.PORTICO_UPLOAD_PATHS.match(request.path):
+            limit = settings.PORTICO_UPLOAD_BODY_MAX_BYTES
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -36,6 +36,9 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("", include("conversations.urls")),
     path("desk/", include("desk.urls")),
+    path("", include("attachments.urls")),
+    path("", include("canned.urls")),
+    path("", include("inbound.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),
 ]

@@ -93,3 +93,4 @@ class EventKind(models.TextChoices):
     ACCESS_GRANTED = "access_granted", "Access granted"
     ACCESS_REVOKED = "access_revoked", "Access revoked"
     ACCESS_REVOKE_FAILED = "access_revoke_failed", "Access revoke failed"
+    ATTACHMENT_ADDED = "attachment_added", "Attachment added"

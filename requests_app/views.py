@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from canned.selectors import canned_prefill
 from desk.models import ListName
 from desk.pages import desk_list
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -289,7 +290,13 @@ def _detail(
         "service_request": service_request,
         "actions": _action_forms(request, service_request, bound),
         "events": _timeline(request, service_request),
-        "comment_form": comment_form or CommentForm(service_request=service_request, user=request.user),
+        "comment_form": comment_form
+        or CommentForm(
+            service_request=service_request,
+            user=request.user,
+            # ?canned=<id> (the picker without JavaScript) starts the comment from that canned response's text.
+            initial={"body": canned_prefill(request.user, request.GET.get("canned"))},
+        ),
         "sees_internal": perms.sees_internal_notes(service_request, request.user),
         "can_edit": bool(services.request_editable_fields(service_request, request.user)),
     }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install, migrate, seed and start Portico on this machine: the web server, a real Celery worker and beat.
+# Install, migrate, seed and start Portico on this machine: the web server, a real Celery worker and beat, and the
+# mail listener (SMTP) that files requests and comments from e-mail.
 # With no DATABASE_URL/REDIS_URL this is the embedded default (SQLite + kombu's filesystem broker under var/),
 # so nothing but Python 3.11 is needed. Ctrl-C (or SIGTERM) stops every process it started.
 #
-# Environment: PORTICO_HOST (127.0.0.1), PORTICO_PORT (8000; 0 picks a free port), PORTICO_SKIP_INSTALL=1.
+# Environment: PORTICO_HOST (127.0.0.1), PORTICO_PORT (8000; 0 picks a free port), PORTICO_MAIL_PORT (the mail
+# listener's SMTP port, 8025; 0 picks a free one), PORTICO_SKIP_INSTALL=1.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PORTICO_ROOT"
@@ -20,6 +22,10 @@ if [ "$PORT" = 0 ]; then
   PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 fi
 export PORTAL_BASE_URL="${PORTAL_BASE_URL:-http://${HOST}:${PORT}}"
+MAIL_PORT="${PORTICO_MAIL_PORT:-8025}"
+if [ "$MAIL_PORT" = 0 ]; then
+  MAIL_PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+fi
 
 say "Migrating the database"
 "$PY" manage.py migrate --noinput -v0
@@ -60,6 +66,8 @@ pids+=($!)
 pids+=($!)
 "$PY" manage.py runserver --noreload "${HOST}:${PORT}" > >(prefix "web   ") 2>&1 &
 pids+=($!)
+"$PY" manage.py mail_listener --host "$HOST" --port "$MAIL_PORT" > >(prefix "mail  ") 2>&1 &
+pids+=($!)
 
 for _ in $(seq 1 120); do
   if "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" \
@@ -77,7 +85,9 @@ cat >&2 <<BANNER
 
 $("$PY" manage.py seed_demo --logins)
 
-  Worker and beat are running too; e-mails are printed below ("worker |"). Press Ctrl-C to stop.
+  Worker and beat are running too; e-mails are printed below ("worker |"). Mail to
+  portico+punjab.troubleshooting.p2@localhost from a demo user's address (requester@portico.example), sent over
+  SMTP to ${HOST}:${MAIL_PORT}, files a request ("mail  |"). Press Ctrl-C to stop.
 
 BANNER
 

@@ -20,12 +20,13 @@ else
 fi
 ln -s "$VENV" "$tmp/.venv"
 port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+mail_port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 say "Starting the embedded default on port $port"
 (
   cd "$tmp"
   exec env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u DJANGO_SETTINGS_MODULE -u PORTAL_BASE_URL \
-    PORTICO_PORT="$port" PORTICO_SKIP_INSTALL=1 bash scripts/run.sh
+    PORTICO_PORT="$port" PORTICO_MAIL_PORT="$mail_port" PORTICO_SKIP_INSTALL=1 bash scripts/run.sh
 ) >"$artifacts/run.log" 2>&1 &
 run_pid=$!
 
@@ -45,7 +46,7 @@ stop_portal() {
     return 1
   fi
   [ "$status" = 143 ] || { echo "FAILED: run.sh exited with $status, expected 143 (SIGTERM)" >&2; return 1; }
-  echo "ok     run.sh stopped worker, beat and web cleanly on SIGTERM"
+  echo "ok     run.sh stopped worker, beat, web and the mail listener cleanly on SIGTERM"
 }
 cleanup() {
   stop_portal || true
@@ -55,7 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 if ! "$PY" scripts/smoke_check.py --base "http://127.0.0.1:$port" --root "$tmp" \
-  --log "$artifacts/run.log" --out "$artifacts/summary.txt" --timeout 180; then
+  --log "$artifacts/run.log" --out "$artifacts/summary.txt" --timeout 180 --mail-port "$mail_port"; then
   echo "---- last lines of the run log ----" >&2
   tail -n 60 "$artifacts/run.log" >&2
   exit 1

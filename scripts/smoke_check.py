@@ -1,4 +1,5 @@
-"""Smoke checks against a running embedded-default Portico: health, login, API, and the worker at work.
+"""Smoke checks against a running embedded-default Portico: health, login, API, the worker at work, and the mail
+listener filing a request from an e-mail.
 
 Run by scripts/smoke.sh; standard library only, so it works before anything else is known to."""
 
@@ -8,6 +9,7 @@ import argparse
 import http.cookiejar
 import json
 import re
+import smtplib
 import sqlite3
 import sys
 import time
@@ -17,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 DEMO_PASSWORD = "portico-demo"  # noqa: S105 — the published demo password
+DEMO_REQUESTER_EMAIL = "requester@portico.example"  # demo/world.py
 
 
 class Client:
@@ -96,6 +99,7 @@ def main() -> int:
     parser.add_argument("--log", type=Path, help="the run log, to find the e-mail the console backend printed")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--mail-port", type=int, help="the mail listener's SMTP port, to file a request by e-mail")
     args = parser.parse_args()
     results: list[str] = []
     client = Client(args.base)
@@ -150,6 +154,22 @@ def main() -> int:
         if args.log:
             log = args.log.read_text(errors="replace")
             check(f"{reference} filed" in log, "the console e-mail backend printed the e-mail", results)
+        if args.mail_port:
+            subject = f"Smoke test by e-mail {int(time.time())}"
+            message = (
+                f"From: Requester <{DEMO_REQUESTER_EMAIL}>\r\nTo: portico+punjab.troubleshooting.p2@localhost\r\n"
+                f"Subject: {subject}\r\nMessage-ID: <smoke.{int(time.time())}@portico.example>\r\n\r\n"
+                "Filed by the CI smoke run, over SMTP.\r\n"
+            )
+            with smtplib.SMTP("127.0.0.1", args.mail_port, timeout=60) as smtp:
+                refused = smtp.sendmail(DEMO_REQUESTER_EMAIL, ["portico+punjab.troubleshooting.p2@localhost"], message)
+            check(refused == {}, f"the mail listener accepted a message on port {args.mail_port}", results)
+            query = urllib.parse.urlencode({"q": subject})
+            status, body, _ = client.request("GET", f"/api/v1/requests/?{query}")
+            filed = json.loads(body)["results"] if status == 200 else []
+            check(
+                len(filed) == 1 and filed[0]["priority"] == "P2", f"the e-mail filed a request ({body[:200]})", results
+            )
     finally:
         if args.out:
             args.out.write_text("\n".join(results) + "\n")

@@ -41,8 +41,9 @@ def wsgi_keeps_the_test_transaction():
 
 
 @pytest.fixture
-def fuzz_targets(world, wsgi_keeps_the_test_transaction) -> dict[str, str]:
-    """The rows the fuzzer aims at, and the PM's bearer token."""
+def fuzz_targets(world, wsgi_keeps_the_test_transaction, settings, tmp_path) -> dict[str, str]:
+    """The rows the fuzzer aims at, and the PM's bearer token. Fuzzed uploads are stored under `tmp_path`."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
     service_request = walk_to(world, RequestState.IN_PROGRESS)
     # Every scope, so token creation is fuzzed too (a token without `tokens` gets 403 there before any input check).
     _, key = api_token_create(user=world.pm, name="fuzzer", scopes=["read", "write", "tokens"])

@@ -22,14 +22,20 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.admin.sites import site as admin_site
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count, Subquery, Value
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from attachments.models import Attachment
+from attachments.services import attachment_add
+from canned.models import CannedResponse
 from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
+from inbound.models import InboundMessage
+from inbound.services import mail_receive
 from portal.models import ApiToken, User
 from portal.tokens import api_token_create
 from provisioning import services as run_services
@@ -70,6 +76,9 @@ class Objects:
     stuck_run: ProvisioningRun
     token: ApiToken
     chat_webhook: ChatWebhook
+    attachment: Attachment
+    canned: CannedResponse  # vendor A's
+    inbound: InboundMessage
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -95,6 +104,10 @@ def _build() -> Objects:
         seen = other if role in ("req_b", "eng_b", "lead_b") else service_request
         # (The program manager already has one: the filing told them.)
         Notification.objects.get_or_create(event=seen.events.get(kind=EventKind.FILED), user=getattr(world, name))
+    attachment = attachment_add(service_request, actor=world.requester, filename="logs.txt", content=b"OOMKilled\n")
+    canned = CannedResponse.objects.create(vendor=world.vendor_a, title="Need logs", body="Please attach the logs.")
+    CannedResponse.objects.create(vendor=None, title="Triage note", body="Routed.")
+    mail_receive(b"From: someone@elsewhere.test\r\nSubject: hi\r\n\r\nhello\r\n", recipients=["portico@localhost"])
     users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
     sessions = {}
     for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
@@ -108,14 +121,18 @@ def _build() -> Objects:
         stuck_run=stuck_run,
         token=token,
         chat_webhook=ChatWebhook.objects.create(name="ops", kind=ChatKind.SLACK, url=CHAT_WEBHOOK["url"]),
+        attachment=attachment,
+        canned=canned,
+        inbound=InboundMessage.objects.get(),
         users=users,
         sessions=sessions,
     )
 
 
 @pytest.fixture(scope="module")
-def objects(django_db_setup, django_db_blocker) -> Iterator[Objects]:
-    with django_db_blocker.unblock(), transaction.atomic():
+def objects(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Objects]:
+    media = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media")))  # uploads stay out of var/
+    with media, django_db_blocker.unblock(), transaction.atomic():
         yield _build()
         transaction.set_rollback(True)
 
@@ -155,6 +172,18 @@ def stuck_run_url(name: str) -> Callable[[Objects], str]:
 
 def token_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.token.pk])
+
+
+def attachment_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.service_request.reference, o.attachment.pk])
+
+
+def canned_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.canned.pk])
+
+
+def upload(o: Objects) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("matrix.txt", b"uploaded by the matrix\n")}
 
 
 def filing_form(o: Objects) -> dict[str, Any]:
@@ -268,7 +297,23 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:request-run-cancel", "POST", "stuck run"): Call(stuck_run_url("api:request-run-cancel"), {}, json=True),
     ("api:request-run-resume", "POST"): Call(run_url("api:request-run-resume"), {}, json=True),
     ("api:request-run-resume", "POST", "stuck run"): Call(stuck_run_url("api:request-run-resume"), {}, json=True),
+    ("api:request-attachments", "GET"): Call(ref("api:request-attachments")),
+    ("api:request-attachments", "POST"): Call(ref("api:request-attachments"), upload),
+    ("api:request-attachment-download", "GET"): Call(attachment_url("api:request-attachment-download")),
+    ("api:canned-response-list", "GET"): Call(url("api:canned-response-list")),
     ("api/^(?P<path>.*)$", "GET"): Call(lambda o: "/api/v1/no-such-thing/"),
+    # attachments, canned responses, inbound mail
+    ("attachment-upload", "POST"): Call(ref("attachment-upload"), upload),
+    ("attachment-upload", "GET"): Call(ref("attachment-upload")),
+    ("attachment-get", "GET"): Call(attachment_url("attachment-get")),
+    ("canned-list", "GET"): Call(url("canned-list")),
+    ("canned-list", "POST"): Call(url("canned-list"), {"title": "From the matrix", "body": "Hello."}),
+    ("canned-edit", "GET"): Call(canned_url("canned-edit")),
+    ("canned-edit", "POST"): Call(canned_url("canned-edit"), {"title": "Need logs", "body": "Edited by the matrix."}),
+    ("canned-delete", "POST"): Call(canned_url("canned-delete")),
+    ("canned-delete", "GET"): Call(canned_url("canned-delete")),
+    ("inbound-list", "GET"): Call(url("inbound-list")),
+    ("inbound-raw", "GET"): Call(lambda o: reverse("inbound-raw", args=[o.inbound.pk])),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
     ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
@@ -390,6 +435,23 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:request-run-resume", "POST"):        "401    403    404    409    409    404    404    409    403",
     ("api:request-run-resume", "POST", "stuck run"): "401    403    404    200w   200w   404    404    200w   403",
     ("api/^(?P<path>.*)$", "GET"):             "404    404    404    404    404    404    404    404    404",
+    ("api:request-attachments", "GET"):        "401    200    404    200    200    404    404    200    200",
+    ("api:request-attachments", "POST"):       "401    201w   404    201w   201w   404    404    201w   201w",
+    ("api:request-attachment-download", "GET"): "401    200    404    200    200    404    404    200    200",
+    ("api:canned-response-list", "GET"):       "401    200    200    200    200    200    200    200    200",
+    # attachments follow the request's visibility; canned responses are kept by vendor leads (their vendor's: vendor
+    # A's row is another vendor's to lead_b and the PM) and the PM; the inbound mail review is the PM's
+    ("attachment-upload", "POST"):             "L302   302w   404    302w   302w   404    404    302w   302w",
+    ("attachment-upload", "GET"):              "L302   405    405    405    405    405    405    405    405",
+    ("attachment-get", "GET"):                 "L302   200    404    200    200    404    404    200    200",
+    ("canned-list", "GET"):                    "L302   403    403    403    200    403    200    200    403",
+    ("canned-list", "POST"):                   "L302   403    403    403    302w   403    302w   302w   403",
+    ("canned-edit", "GET"):                    "L302   403    403    403    200    403    404    404    403",
+    ("canned-edit", "POST"):                   "L302   403    403    403    302w   403    404    404    403",
+    ("canned-delete", "POST"):                 "L302   403    403    403    302w   403    404    404    403",
+    ("canned-delete", "GET"):                  "L302   405    405    405    405    405    405    405    405",
+    ("inbound-list", "GET"):                   "L302   403    403    403    403    403    403    200    403",
+    ("inbound-raw", "GET"):                    "L302   403    403    403    403    403    403    200    403",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
@@ -467,6 +529,9 @@ def _writes() -> dict[str, Any]:
         watch_rows=_count(Watcher.objects.all()),
         channel_choices=_count(ChannelSetting.objects.all()),
         chat_hooks=_count(ChatWebhook.objects.all()),
+        attachments=_count(Attachment.objects.all()),
+        canned=_count(CannedResponse.objects.all()),
+        canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
     )[0]
 
 

@@ -12,7 +12,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = ROOT / "portal" / "settings"
-APP_SERVICES = ("migrate", "web", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "worker", "beat", "mail")
 REQUIRED_IN_PRODUCTION = {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}
 # env("X"…), env.int("X"…), env.db("X"…), os.environ.get("X"), os.environ.setdefault("X"…), os.environ["X"]
 READ_PATTERN = re.compile(
@@ -57,7 +57,7 @@ def test_the_settings_scan_finds_the_variables_it_should():
 
 
 def test_compose_has_every_service(compose):
-    assert set(compose["services"]) == {"postgres", "redis", "rabbitmq", "migrate", "web", "worker", "beat"}
+    assert set(compose["services"]) == {"postgres", "redis", "rabbitmq", "migrate", "web", "worker", "beat", "mail"}
 
 
 def test_each_app_service_runs_the_right_command(compose):
@@ -71,6 +71,14 @@ def test_each_app_service_runs_the_right_command(compose):
     assert command_of(services["beat"])[:4] == ["celery", "-A", "portal", "beat"]
     assert services["migrate"].get("restart") == "no"  # a one-off job, not a daemon
     assert "8000:8000" in services["web"]["ports"]
+    mail = command_of(services["mail"])
+    assert mail[:3] == ["python", "manage.py", "mail_listener"] and "--lmtp" in mail
+    # Inside its container; the published port below is what limits who can reach it.
+    assert mail[mail.index("--port") + 1] == "8025" and mail[mail.index("--host") + 1] == "0.0.0.0"  # noqa: S104
+    assert services["mail"]["ports"] == ["127.0.0.1:8025:8025"]  # for the MTA on this host, not the internet
+    # Attachments are written by web and mail and read by web: one volume for all of them.
+    for name in ("web", "worker", "mail"):
+        assert "media:/app/var/media" in services[name]["volumes"], name
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -94,13 +102,13 @@ def test_secret_key_must_be_supplied_not_defaulted(compose):
 
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
-    for name in ("postgres", "redis", "rabbitmq", "web", "worker"):
+    for name in ("postgres", "redis", "rabbitmq", "web", "worker", "mail"):
         assert services[name]["healthcheck"]["test"], name
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "rabbitmq-diagnostics" in " ".join(services["rabbitmq"]["healthcheck"]["test"])
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "mail"):
         assert services[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"},
             "redis": {"condition": "service_healthy"},
@@ -116,7 +124,7 @@ def test_migrations_run_as_the_owner_and_everything_else_as_the_application_role
     assert owner != app
     migrate = urlsplit(services["migrate"]["environment"]["DATABASE_URL"])
     assert (migrate.username, migrate.path) == (owner, f"/{database}")
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "mail"):
         url = urlsplit(services[name]["environment"]["DATABASE_URL"])
         assert (url.username, url.path) == (app, f"/{database}"), name
     db_roles = shell_steps(services["migrate"])[0]

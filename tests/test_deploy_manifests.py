@@ -72,7 +72,7 @@ def test_exactly_one_beat():
 
 def test_config_names_only_variables_the_settings_read():
     settings_text = "".join(p.read_text() for p in (ROOT / "portal" / "settings").glob("*.py"))
-    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', settings_text)) | {"DJANGO_SETTINGS_MODULE"}
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', settings_text)) | {"DJANGO_SETTINGS_MODULE"}
     config = yaml.safe_load((K8S / "configmap.yaml").read_text())["data"]
     secret = yaml.safe_load((K8S / "secret.example.yaml").read_text())["stringData"]
     migrate_secret = yaml.safe_load((K8S / "secret-migrate.example.yaml").read_text())["stringData"]

@@ -43,7 +43,7 @@ def smtp(settings):
 
 
 # --- addresses ---------------------------------------------------------------------------------------------
-@override_settings(PORTICO_MAIL_REPLY_ADDRESS="portico@mail.example.org", PORTICO_MAIL_DOMAIN="")
+@override_settings(PORTICO_MAIL_INTAKE_ADDRESS="portico@mail.example.org", PORTICO_MAIL_DOMAIN="")
 def test_a_reply_address_names_its_request_and_person_and_cannot_be_forged():
     address = reply_address("REQ-000123", 42)
 
@@ -58,7 +58,7 @@ def test_a_reply_address_names_its_request_and_person_and_cannot_be_forged():
     assert parse_reply_address("not an address") is None
 
 
-@override_settings(PORTICO_MAIL_REPLY_ADDRESS="portico@mail.example.org", PORTICO_MAIL_DOMAIN="threads.example.org")
+@override_settings(PORTICO_MAIL_INTAKE_ADDRESS="portico@mail.example.org", PORTICO_MAIL_DOMAIN="threads.example.org")
 def test_message_ids_use_the_stable_domain_and_parse_back():
     assert thread_root_id("REQ-000123") == "<REQ-000123@threads.example.org>"
     assert parse_message_id(thread_root_id("REQ-000123")) == ThreadRef("REQ-000123", None, None)

@@ -1,6 +1,7 @@
 """Settings for every deployment; with no environment variables at all this is the embedded default:
 SQLite, a filesystem Celery broker that needs no server, console e-mail and dry-run adapters."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -49,6 +50,9 @@ INSTALLED_APPS = [
     "conversations",
     "demo",
     "desk",
+    "attachments",
+    "inbound",
+    "canned",
 ]
 
 MIDDLEWARE = [
@@ -171,19 +175,58 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (attachments, kept inbound mail): on disk under var/ by default; PORTICO_STORAGE=s3 keeps them in an
+# S3-compatible bucket through django-storages (AWS_* below; credentials may also come from the pod's role).
+MEDIA_ROOT = env("PORTICO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
+PORTICO_STORAGE = env("PORTICO_STORAGE", default="filesystem")
+_default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if PORTICO_STORAGE == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("AWS_S3_REGION_NAME", default=None),
+            "access_key": env("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
+            # Private objects, never a public URL: files are served only through the portal's visibility check.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
+PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps
+# Django's 2.5 MB (portal.middleware.RequestLimitsMiddleware).
+PORTICO_UPLOAD_BODY_MAX_BYTES = PORTICO_ATTACHMENT_MAX_BYTES + 1024 * 1024
+PORTICO_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?requests/[^/]+/attachments/$")
+PORTICO_ATTACHMENT_TYPES = env.list(
+    "PORTICO_ATTACHMENT_TYPES",
+    default=[
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+        "application/gzip",
+    ],
+)
 WHITENOISE_USE_FINDERS = True
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Portico <portico@localhost>")
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
-# Notification e-mails: replies go to this mailbox plus-addressed per request and person (conversations/addresses.py);
+# Notification e-mails: replies go to PORTICO_MAIL_INTAKE_ADDRESS, plus-addressed per request and person
+# (conversations/addresses.py);
 # Message-IDs use PORTICO_MAIL_DOMAIN (blank: the reply address's domain), so threads survive a change of host.
-PORTICO_MAIL_REPLY_ADDRESS = env("PORTICO_MAIL_REPLY_ADDRESS", default="portico@localhost")
 PORTICO_MAIL_DOMAIN = env("PORTICO_MAIL_DOMAIN", default="")
 # An SLA flag raised this long after its threshold passed (a fresh install's first scan, or after downtime) is
 # summed up in one message per person rather than sent one per clock.
@@ -192,6 +235,12 @@ PORTICO_NOTIFY_CATCH_UP_SECONDS = env.int("PORTICO_NOTIFY_CATCH_UP_SECONDS", def
 PORTICO_NOTIFY_POLL_SECONDS = env.int("PORTICO_NOTIFY_POLL_SECONDS", default=30)
 # Slack/Teams webhook calls give up after this long (the delivery is retried with backoff).
 PORTICO_CHAT_TIMEOUT_SECONDS = env.float("PORTICO_CHAT_TIMEOUT_SECONDS", default=10.0)
+
+# E-mail in (inbound/): the intake address (plus-addressed for filing and replies), the largest message taken,
+# and how many messages one sender may send in an hour before the rest are dropped as a loop.
+PORTICO_MAIL_INTAKE_ADDRESS = env("PORTICO_MAIL_INTAKE_ADDRESS", default="portico@localhost")
+PORTICO_MAIL_MAX_BYTES = env.int("PORTICO_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
+PORTICO_MAIL_RATE_PER_HOUR = env.int("PORTICO_MAIL_RATE_PER_HOUR", default=30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

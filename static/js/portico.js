@@ -236,12 +236,31 @@
     });
   }
 
+  // Canned responses: choosing one fills the comment box in place (still editable); without this script the
+  // picker's "Insert" button reloads the page with ?canned=<id>, which prefills the same box on the server.
+  function cannedPickers(root) {
+    root.querySelectorAll("select[data-canned-target]").forEach(function (select) {
+      if (select.dataset.cannedReady) return;
+      select.dataset.cannedReady = "1";
+      var button = select.form && select.form.querySelector("button[type=submit]");
+      if (button) button.hidden = true;
+      select.addEventListener("change", function () {
+        var option = select.options[select.selectedIndex];
+        var target = document.getElementById(select.getAttribute("data-canned-target"));
+        if (!option || !option.value || !target) return;
+        target.value = option.getAttribute("data-body") || "";
+        target.focus();
+      });
+    });
+  }
+
   function showSelectAll(root) {
     root.querySelectorAll("[data-select-all]").forEach(function (box) { box.hidden = false; });
   }
 
   function enhance(root) {
     showSelectAll(root);
+    cannedPickers(root);
     localTimes(root);
     refreshCountdowns(root);
   }
