@@ -243,7 +243,7 @@ def test_the_parameters_form_is_built_from_the_catalogue_schema_and_shows_its_er
     )
     form = response.context["parameters_form"]
     assert form.errors["gitlab_project"] == ["Required for GitLab access: the project's numeric id."]
-    assert "Gitlab project: Required for GitLab access" in response.content.decode()  # in the error summary too
+    assert "GitLab project: Required for GitLab access" in response.content.decode()  # in the error summary too
     service_request.refresh_from_db()
     assert service_request.parameters == {}
 

@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from playwright.sync_api import expect
 
+from canned.models import CannedResponse
 from integrations.models import Connection
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
@@ -44,6 +45,17 @@ EXCLUDED = {
     "sso-callback": "the identity provider's return address",
     "otp-verify": "only between password and second factor; covered by portal/otp tests",
     "password_reset_confirm": "needs a token from an e-mail; covered by the password-reset tests",
+    "reports-weekly-breaches-csv": "a CSV download, not a page",
+    "notification-unread": "an htmx partial (the unread badge), polled inside every page",
+    "request-watch": "POST only: the watch buttons on the request page",
+    "saved-view-save": "POST only: the save form on the lists",
+    "saved-view-default": "POST only",
+    "saved-view-delete": "POST only",
+    "desk-bulk": "POST only: its result page is walked by tests/browser/test_desk.py",
+    "attachment-upload": "POST only: the upload form on the request page",
+    "attachment-get": "a file download, not a page",
+    "canned-delete": "POST only",
+    "inbound-raw": "the raw message as received, a download",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -114,6 +126,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         Stop("otp-setup", "/accounts/otp/setup/", "two-factor"),
         Stop("password_change", "/account/password/", "password"),
         Stop("password_change_done", "/account/password/changed/", "password-changed"),
+        Stop("notification-settings", "/account/notifications/", "notification-settings"),
         Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-in-progress"),
         Stop("request-detail", f"/requests/{refs['cancelled']}/", "request-cancelled"),
         Stop("request-detail", f"/requests/{refs['closed']}/", "request-closed"),
@@ -125,18 +138,25 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("request-new", "/requests/new/", "new-request", _fill_new_request),
             Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
+            Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit"),
         ],
         "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
         "vendor_lead": [
             Stop("vendor-queue", "/queue/", "queue"),
             Stop("reports-dashboard", "/reports/", "reports"),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
+            Stop("canned-list", "/canned-responses/", "canned-responses"),
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
             Stop("reports-dashboard", "/reports/", "reports"),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/reject/", "confirm-reject"),
+            Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit-pm"),
+            Stop("canned-list", "/canned-responses/", "canned-responses"),
+            Stop("canned-edit", f"/canned-responses/{refs['canned']}/", "canned-edit"),
+            Stop("notification-deliveries", "/notifications/deliveries/", "deliveries"),
+            Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -169,7 +189,9 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     provisioning_services.run_start(service_request=running, actor=world.vendor_engineer)
     drive(ProvisioningRun.objects.get(service_request=running))
     services.request_comment(running, actor=world.requester, body="Any update on this?")
+    canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
     return {
+        "canned": str(canned.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
@@ -187,7 +209,7 @@ def test_every_page_is_walked_or_excluded():
     assert not stale, f"these URL names no longer exist: {stale}"
 
 
-_ANY_REFS = dict.fromkeys(["submitted", "in_progress", "pending", "cancelled", "closed"], "REQ-000001")
+_ANY_REFS = dict.fromkeys(["submitted", "in_progress", "pending", "cancelled", "closed", "canned"], "REQ-000001")
 
 
 def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):
