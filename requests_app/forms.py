@@ -12,7 +12,7 @@ from rest_framework import serializers as drf_serializers
 from portal.exceptions import PortalError
 from portal.forms import apply_portal_error
 from sla.policies import priority_choices
-from sla.selectors import requests_with_sla_status
+from sla.selectors import STATE_GROUP_CHOICES, requests_in_state_group, requests_with_sla_status
 
 from . import permissions as perms
 from .catalogue import actions_for, catalogue_actions, request_type_choices, schema_description, types_offering
@@ -29,7 +29,11 @@ if TYPE_CHECKING:
 class ServiceRequestFilterForm(forms.Form):
     """The search and filter bar over a list of requests (GET)."""
 
-    q = forms.CharField(label="Search", required=False, max_length=200)
+    search = forms.CharField(label="Search", required=False, max_length=200)
+    q = forms.CharField(label="Reference or title", required=False, max_length=200)
+    state_group = forms.ChoiceField(
+        label="Open or backlog", required=False, choices=[("", "Open, closed or any"), *STATE_GROUP_CHOICES]
+    )
     state = forms.ChoiceField(label="State", required=False, choices=[("", "Any state"), *RequestState.choices])
     priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Any priority"), *Priority.choices])
     request_type = forms.ChoiceField(
@@ -43,19 +47,36 @@ class ServiceRequestFilterForm(forms.Form):
         to_field_name="code",
     )
     sla_status = forms.ChoiceField(label="SLA", required=False, choices=[("", "Any SLA status"), *SLA_FILTER_CHOICES])
+    created_after = forms.DateTimeField(label="Filed from", required=False)
 
-    def filter(self, queryset: Any) -> Any:
-        """Narrow `queryset` (already visible to the viewer) by the valid filters."""
+    # Rendered by the template itself (the search box) or only reached through links (the dashboard's tiles).
+    NOT_IN_FILTER_BAR = ("search", "q", "state_group", "created_after")
+
+    def filter(self, queryset: Any, *, user: Any) -> Any:
+        """Narrow `queryset` (already visible to `user`) by the valid filters; a search ranks best match first."""
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
-        queryset = queryset.search(data["q"] or "")
+        queryset = queryset.search(data["q"] or "").search_text(data["search"] or "", user=user)
         for name in ("state", "priority", "request_type", "environment"):
             if data.get(name):
                 queryset = queryset.filter(**{name: data[name]})
+        if data.get("created_after"):
+            queryset = queryset.filter(created_at__gte=data["created_after"])
+        now = timezone.now()
+        if data.get("state_group"):
+            queryset = requests_in_state_group(queryset, data["state_group"], now)
         if data.get("sla_status"):
-            queryset = requests_with_sla_status(queryset, data["sla_status"], timezone.now())
+            queryset = requests_with_sla_status(queryset, data["sla_status"], now)
         return queryset
+
+    def filter_bar(self) -> list[Any]:
+        """The fields the filter bar shows as drop-downs."""
+        return [field for field in self if field.name not in self.NOT_IN_FILTER_BAR]
+
+    def carried(self) -> list[Any]:
+        """Link-only filters in force (from a dashboard tile), kept as hidden inputs when the bar is submitted."""
+        return [self[name] for name in self.NOT_IN_FILTER_BAR if name != "search" and self[name].value()]
 
     @property
     def is_filtered(self) -> bool:

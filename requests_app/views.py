@@ -27,6 +27,7 @@ from . import permissions as perms
 from .forms import CommentForm, ServiceRequestFilterForm, ServiceRequestForm, TransitionForm, apply_portal_error
 from .models import RequestEvent, ServiceRequest
 from .routing import routing_suggest
+from .search import search_snippets
 
 PAGE_SIZE = 25
 # Run by the system only; never offered as a button.
@@ -100,7 +101,11 @@ LIST_HEADINGS = {
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The requests the viewer can see, searchable and filterable."""
     form = ServiceRequestFilterForm(request.GET or None)
-    page = _requests_page(request, form.filter(_visible(request)))
+    page = _requests_page(request, form.filter(_visible(request), user=request.user))
+    searched = form.cleaned_data.get("search", "") if form.is_valid() else ""
+    snippets = search_snippets(page, searched, user=request.user)
+    for row in page:
+        row.search_snippet = snippets.get(row.pk)
     context = {"form": form, "page": page, "heading": LIST_HEADINGS[role_of(request.user)]}
     return render(request, "requests_app/servicerequest_list.html", context)
 
