@@ -9,12 +9,14 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
+from django.utils import timezone
 
 from . import views
 from .api.exceptions import error_body
 from .constants import RETRY_AFTER_SECONDS
 from .errors import api_error_from, error_response, is_api, is_json, page_error
 from .metrics import metrics_view
+from .timefmt import user_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +107,20 @@ class DatabaseUnavailableMiddleware:
             response = HttpResponse(get_template("503.html").render({}), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class UserTimezoneMiddleware:
+    """Make the signed-in user's zone (their preference, else TIME_ZONE) Django's current zone for this request,
+    so every page, form and formatter (`portal.timefmt`) shows times in it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            timezone.activate(user_timezone(user))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

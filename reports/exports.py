@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from html import escape
 from typing import Any
@@ -17,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from portal.csv_export import csv_writer
+from portal.timefmt import format_iso, format_time
 
 from .formatting import (
     AGE_LABELS,
@@ -39,6 +41,8 @@ def _raw(value: Any) -> Any:
         return ""
     if isinstance(value, int | float | Decimal):
         return value
+    if isinstance(value, datetime):
+        return format_iso(value)  # ISO 8601 with its UTC offset
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -158,8 +162,8 @@ def report_pdf(report: WeeklyReport) -> bytes:
         Paragraph(f"Weekly SLA report {report.week}", styles["Title"]),
         Paragraph(
             pdf_text(
-                f"{report.start:%a %d %b %Y %H:%M} – {report.end:%a %d %b %Y %H:%M} ({report.timezone}); "
-                f"{filters}; generated {report.generated_at.astimezone(report.start.tzinfo):%d %b %Y %H:%M}."
+                f"{format_time(report.start, tz=report.timezone)} – {format_time(report.end, tz=report.timezone)} "
+                f"({report.timezone}); {filters}; generated {format_time(report.generated_at, tz=report.timezone)}."
             ),
             styles["Normal"],
         ),
@@ -193,7 +197,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
         )
     story += [_table(rows), Spacer(1, 4 * mm)]
 
-    story.append(Paragraph(f"Backlog at {report.backlog_at:%a %d %b %Y %H:%M}", styles["Heading2"]))
+    story.append(Paragraph(f"Backlog at {format_time(report.backlog_at, tz=report.timezone)}", styles["Heading2"]))
     rows = [["Age", "Requests"]] + [[AGE_LABELS[k], str(v)] for k, v in report.backlog_by_age.items()]
     rows += [["State", ""]] + [[STATE_LABELS[k], str(v)] for k, v in report.backlog_by_state.items()]
     story += [_table(rows, [70 * mm, 30 * mm]), Spacer(1, 4 * mm)]
@@ -221,7 +225,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
                 breach.vendor,
                 breach.priority,
                 breach.measure,
-                f"{breach.due_at:%d %b %H:%M}",
+                format_time(breach.due_at, "short", tz=report.timezone),
                 figure_text(breach.late_seconds, "duration"),
                 Paragraph(escape(pdf_text(breach.reason)), styles["BodyText"]),
             ]

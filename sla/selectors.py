@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
+from portal.timefmt import format_time
 from requests_app.choices import OPEN_STATES, RequestState
 
 from . import conditions
@@ -165,7 +166,7 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
         if clock.paused:
             parts.append(f"paused {format_duration(clock.paused)} waiting on requester")
         if clock.paused_since:
-            parts.append(f"paused since {timezone.localtime(clock.paused_since):%d %b %H:%M}")
+            parts.append(f"paused since {format_time(clock.paused_since, 'short')}")
         if not calendar.is_always_open:
             off = describe_days_off(days_off_between(calendar, clock.started_at, until), region=region)
             if off:

@@ -17,6 +17,7 @@ def frozen():
     with time_machine.travel(NOW, tick=False):
         yield
 
+
 TILES = ["open-total", "backlog", "at-risk", "breached", "today-intake"]
 
 

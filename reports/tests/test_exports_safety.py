@@ -51,3 +51,16 @@ def test_no_csv_cell_starts_a_formula_and_the_figures_stay_numbers(dataset):
     assert dangerous == []
     negative_changes = [row for row in rows if row["section"] == "change" and row["value"].startswith("-")]
     assert negative_changes and all(_is_number(row["value"]) for row in negative_changes)
+
+
+ISO_WITH_OFFSET = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$"
+
+
+def test_csv_times_are_iso_8601_with_their_offset(dataset):
+    import re
+
+    rows = list(csv.DictReader(io.StringIO(report_csv(report_weekly(user=dataset.world.pm, week=WEEK)))))
+    times = [row["value"] for row in rows if re.match(r"^\d{4}-\d\d-\d\dT", row["value"])]
+    assert times
+    assert all(re.match(ISO_WITH_OFFSET, value) for value in times), times
+    assert any(value.endswith("+05:30") for value in times)
