@@ -62,4 +62,6 @@ class TimezoneForm(forms.Form):
 
     def __init__(self, *args: Any, default_zone: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [("", f"Portal default ({default_zone})"), *timezone_choices()]
+        field = self.fields["timezone"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 — declared above; narrows the type for mypy
+        field.choices = [("", f"Portal default ({default_zone})"), *timezone_choices()]

@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Self
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
-from django.db.models import Case, Exists, F, OuterRef, Q, When
+from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
 
 from .choices import OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from portal.models import User
 
 
@@ -61,7 +63,7 @@ class ServiceRequestQuerySet(models.QuerySet):
             return self
         return self.filter(Q(reference__iexact=text) | Q(reference__icontains=text) | Q(title__icontains=text))
 
-    def search_text(self, text: str, *, user: User, ranked: bool = True) -> Self:
+    def search_text(self, text: str, *, user: User | AnonymousUser, ranked: bool = True) -> Self:
         """Full-text search over reference, Jira key, title, description and what people wrote on the timeline;
         internal notes count only where `user` may read them. Apply it to a `visible_to(user)` queryset.
 
@@ -75,7 +77,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         if connections[self.db].vendor != "postgresql":
             return self._search_substring(text, user)
         query = SearchQuery(text, search_type="websearch", config="english")
-        public_rank = SearchRank(F("search_document__public"), query)
+        public_rank: Expression = SearchRank(F("search_document__public"), query)
         internal_rank = SearchRank(F("search_document__internal"), query)
         if notes is None:
             match, rank = Q(search_document__public=query), public_rank
@@ -90,7 +92,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         found = self.filter(match).annotate(search_rank=rank)
         return found.order_by("-search_rank", "-created_at", "-pk") if ranked else found
 
-    def _search_substring(self, text: str, user: User) -> Self:
+    def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
         from .models import RequestEvent
 
         messages = RequestEvent.objects.filter(
@@ -137,7 +139,7 @@ class RequestEventQuerySet(models.QuerySet):
         return events if notes == Q() else events.filter(Q(internal=False) | notes)
 
 
-def internal_notes_scope(user: User, prefix: str = "") -> Q | None:
+def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | None:
     """Requests whose internal notes `user` may read, as a condition on requests (`prefix` from another model):
     `Q()` for all (eGov DevOps, the PM), their vendor's requests for a vendor's people, None for no one else.
     The per-request form of the same rule is `permissions.sees_internal_notes`."""

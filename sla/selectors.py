@@ -211,7 +211,7 @@ def requests_in_state_group(requests: models.QuerySet, group: str, now: datetime
         case "open":
             return requests.filter(state__in=OPEN_STATES)
         case "backlog":
-            return requests.backlog_at(now)
+            return requests.backlog_at(now)  # type: ignore[attr-defined]  # a ServiceRequestQuerySet
     return requests.none()
 
 
