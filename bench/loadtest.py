@@ -219,7 +219,7 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         "file_body": file_body,
         "detail_refs": detail_refs,
         "pick_up_refs": pick_up_refs,
-        "search_api": search_api,
+        "api_search": search_api,
         "search_page": search_page,
         "queries": queries,
         "report_computed_ms": report_ms,

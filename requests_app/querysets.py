@@ -90,7 +90,9 @@ class ServiceRequestQuerySet(models.QuerySet):
         if reference:
             match |= Q(reference=reference)
         found = self.filter(match).annotate(search_rank=rank)
-        return found.order_by("-search_rank", "-created_at", "-pk") if ranked else found
+        # Ties by id alone (newest first, as ids grow with filing): ranking and tie-break then come from the search
+        # table, so PostgreSQL keeps the best 25 before joining requests instead of joining every match first.
+        return found.order_by("-search_rank", "-pk") if ranked else found
 
     def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
         from .models import RequestEvent
