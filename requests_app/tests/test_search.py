@@ -149,3 +149,21 @@ def test_migration_backfills_documents_for_existing_requests(world):
     assert found(world.pm, "cormorant") == [service_request.reference]
     assert found(world.requester, "cormorant") == []
     assert RequestSearchDocument.objects.count() == ServiceRequest.objects.count()
+
+
+def test_the_substring_fallback_covers_the_same_fields_and_rules(world):
+    """What SQLite runs (`connection.vendor` is not postgresql there), exercised directly on the same data."""
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Heron", description="Egret in here")
+    services.request_comment(service_request, actor=world.requester, body="Public ptarmigan")
+    services.request_comment(service_request, actor=world.pm, body="Internal bittern", internal=True)
+
+    def fallback(user, text):
+        visible = ServiceRequest.objects.visible_to(user)
+        return list(visible._search_substring(text, user).values_list("reference", flat=True))
+
+    for word in ("heron", "EGRET", "ptarmigan", service_request.reference[-4:]):
+        assert fallback(world.requester, word) == [service_request.reference], word
+    assert fallback(world.pm, "bittern") == [service_request.reference]
+    assert fallback(world.vendor_engineer, "bittern") == [service_request.reference]
+    assert fallback(world.requester, "bittern") == []
+    assert fallback(world.other_vendor_engineer, "heron") == []
