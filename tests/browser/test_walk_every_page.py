@@ -44,6 +44,18 @@ EXCLUDED = {
     "sso-callback": "the identity provider's return address",
     "otp-verify": "only between password and second factor; covered by portal/otp tests",
     "password_reset_confirm": "needs a token from an e-mail; covered by the password-reset tests",
+    "notification-unread": "an htmx partial (the navigation's unread count), walked inside every page",
+    "request-watch": "POST only",
+    "attachment-upload": "POST only",
+    "attachment-get": "a file download, not a page",
+    "inbound-raw": "a raw e-mail download, not a page",
+    "reports-weekly-breaches-csv": "a CSV download, not a page",
+    "canned-edit": "the canned-response form of the list page, for one saved response; covered by canned tests",
+    "canned-delete": "POST only",
+    "saved-view-save": "POST only",
+    "saved-view-default": "POST only",
+    "saved-view-delete": "POST only",
+    "desk-bulk": "POST only",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -114,6 +126,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         Stop("otp-setup", "/accounts/otp/setup/", "two-factor"),
         Stop("password_change", "/account/password/", "password"),
         Stop("password_change_done", "/account/password/changed/", "password-changed"),
+        Stop("account-timezone", "/account/time-zone/", "time-zone"),
+        Stop("notification-settings", "/account/notifications/", "notification-settings"),
         Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-in-progress"),
         Stop("request-detail", f"/requests/{refs['cancelled']}/", "request-cancelled"),
         Stop("request-detail", f"/requests/{refs['closed']}/", "request-closed"),
@@ -125,6 +139,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("request-new", "/requests/new/", "new-request", _fill_new_request),
             Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
+            Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "edit-request"),
         ],
         "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
         "vendor_lead": [
@@ -137,6 +152,9 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("reports-dashboard", "/reports/", "reports"),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/reject/", "confirm-reject"),
+            Stop("canned-list", "/canned-responses/", "canned-responses"),
+            Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
+            Stop("notification-deliveries", "/notifications/deliveries/", "deliveries"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
