@@ -9,7 +9,7 @@ from django.http import QueryDict
 
 from requests_app.catalogue import request_type_choices
 from requests_app.choices import Priority, RequestState
-from sla.selectors import SLA_STATUS_CHOICES
+from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES
 
 from .models import Sharing
 from .selectors import (
@@ -42,6 +42,13 @@ class DeskFilterForm(forms.Form):
     team = forms.ChoiceField(label="Team", required=False)
     sla_status = forms.ChoiceField(label="SLA", required=False, choices=[("", "Any SLA status"), *SLA_STATUS_CHOICES])
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
+    # Reached only through links (the dashboard's tiles): kept as hidden inputs while the bar is used.
+    state_group = forms.ChoiceField(
+        label="Open or backlog", required=False, choices=[("", "Open, closed or any"), *STATE_GROUP_CHOICES]
+    )
+    created_after = forms.CharField(label="Filed from", required=False, max_length=40)
+
+    LINK_ONLY = ("state_group", "created_after")
 
     def __init__(self, data: QueryDict, *, user: User, hide: tuple[str, ...] = ()) -> None:
         super().__init__(data)
@@ -58,16 +65,23 @@ class DeskFilterForm(forms.Form):
             del self.fields[name]
 
     def params(self) -> QueryDict:
-        """The valid filters as the list selector's parameters (an invalid one is shown as an error, not applied)."""
+        """The valid filters as the list selector's parameters (an invalid one is shown as an error, not applied).
+
+        `search` is the full-text search (`ServiceRequestQuerySet.search_text`): with no sort chosen, best match
+        first; otherwise the default sort is urgency."""
         self.is_valid()
+        data = getattr(self, "cleaned_data", {})
         params = QueryDict(mutable=True)
-        for name, value in getattr(self, "cleaned_data", {}).items():
-            if value and name != "search":
+        for name, value in data.items():
+            if value and name != "sort":
                 params[name] = value
-        if getattr(self, "cleaned_data", {}).get("search"):
-            params["q"] = self.cleaned_data["search"]  # the request list's text filter
-        params["sort"] = sort_key(self.cleaned_data.get("sort") if hasattr(self, "cleaned_data") else None)
+        if data.get("sort") or not data.get("search"):
+            params["sort"] = sort_key(data.get("sort"))
         return params
+
+    def carried(self) -> list[Any]:
+        """Link-only filters in force, as hidden inputs of the filter bar."""
+        return [self[name] for name in self.LINK_ONLY if name in self.fields and self[name].value()]
 
     @property
     def is_filtered(self) -> bool:
@@ -76,7 +90,7 @@ class DeskFilterForm(forms.Form):
 
     @property
     def detail_fields(self) -> list[Any]:
-        return [self[name] for name in self.fields if name not in ("search", "quick", "sort")]
+        return [self[name] for name in self.fields if name not in ("search", "quick", "sort", *self.LINK_ONLY)]
 
 
 class SavedViewForm(forms.Form):

@@ -36,11 +36,15 @@ def list_params(user: User, given: QueryDict) -> QueryDict:
 
 
 def requests_list(queryset: QuerySet[ServiceRequest], params: QueryDict, *, request: Any) -> QuerySet[ServiceRequest]:
-    """`queryset` (already `visible_to` the user) filtered and sorted by `params`; invalid filters are a 400."""
+    """`queryset` (already `visible_to` the user) filtered and sorted by `params`; invalid filters are a 400.
+    A full-text `search` with no sort given keeps its best-match-first order."""
     filterset = DeskFilterSet(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         raise ValidationFailed(
             "Invalid filters.",
             fields={name: [str(error) for error in errors] for name, errors in filterset.errors.items()},
         )
-    return requests_ordered(filterset.qs, params.get("ordering") or params.get("sort"))
+    sort = params.get("ordering") or params.get("sort")
+    if params.get("search") and not sort:
+        return filterset.qs
+    return requests_ordered(filterset.qs, sort)

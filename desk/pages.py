@@ -19,7 +19,7 @@ from .forms import BulkForm, DeskFilterForm, SavedViewForm
 from .lists import requests_list, view_for
 from .models import SavedView
 from .params import merged, view_query
-from .selectors import COLUMNS, QUICK_FILTERS, assignee_choices, sort_key, vendor_choices
+from .selectors import COLUMNS, QUICK_FILTERS, assignee_choices, vendor_choices
 from .services import BULK_ACTIONS
 
 LEGACY_NAMES = {"q": "search", "request_type": "type"}
@@ -81,17 +81,13 @@ def desk_list(
     form = DeskFilterForm(data, user=user, hide=hide)
     params = form.params()
     rows = requests_list(queryset, params, request=request)
-    shown = params.copy()
-    shown.pop("q", None)
-    if form.is_valid() and form.cleaned_data.get("search"):
-        shown["search"] = form.cleaned_data["search"]
     save_form = SavedViewForm(
-        initial={"list_name": list_name, "query": view_query(shown), "next": request.get_full_path()}
+        initial={"list_name": list_name, "query": view_query(params), "next": request.get_full_path()}
     )
     return DeskList(
         list_name=list_name,
         form=form,
-        sort=sort_key(params.get("sort")),
+        sort=params.get("sort", ""),  # none while a search ranks best match first
         queryset=rows,
         views=views,
         active_view=active,

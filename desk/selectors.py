@@ -14,9 +14,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from requests_app.choices import OPEN_STATES, RequestState
 from requests_app.models import Environment, ServiceRequest, Team, Vendor
 from requests_app.permissions import is_staff_side
-from sla import conditions
-from sla.choices import Clock
-from sla.models import RequestClock
+from sla.selectors import SLA_STATUS_CHOICES, requests_with_sla_status
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -83,25 +81,16 @@ def requests_by_urgency(queryset: QuerySet[ServiceRequest]) -> QuerySet[ServiceR
 
 
 # --- quick filters -----------------------------------------------------------------------------------------
+# "At risk" and "breached" are the SLA filter's `at_risk_open` and `breached_open` (sla.selectors): the same rows,
+# the same words, as the dashboard tiles and the lists' `sla_status=`.
+QUICK_SLA_STATUS = {"at_risk": "at_risk_open", "breached": "breached_open"}
 QUICK_FILTERS: dict[str, str] = {
     "mine": "Mine",
     "unassigned": "Unassigned",
-    "at_risk": "At risk",
-    "breached": "Breached, still open",
+    **{name: dict(SLA_STATUS_CHOICES)[status] for name, status in QUICK_SLA_STATUS.items()},
     "waiting": "Waiting on requester",
     "blocked": "Blocked",
 }
-
-
-def _sla_clocks() -> QuerySet[RequestClock]:
-    return RequestClock.objects.filter(service_request=OuterRef("pk"), clock=Clock.SLA)
-
-
-def breached_open(now: datetime) -> Q:
-    """`sla.conditions.breached` for an open request, in a form its indexes answer: a running clock is overdue
-    exactly when the soonest running due time (`next_due_at`) has passed; a clock already met or ended late carries
-    the stored flag. (The list's SLA filter states it over the clocks; a test holds the two to the same rows.)"""
-    return Q(next_due_at__lte=now) | Q(Exists(_sla_clocks().filter(breached=True)))
 
 
 def requests_quick(
@@ -110,20 +99,15 @@ def requests_quick(
     """`queryset` narrowed by one quick filter (an unknown name leaves it as it is).
 
     mine: assigned to me or filed by me; unassigned: open with nobody assigned; at risk / breached: open requests
-    whose requester-facing SLA is at risk / breached now (the same conditions as the SLA scan and the reports);
-    waiting: waiting on the requester; blocked: escalated and blocked."""
+    whose requester-facing SLA is at risk / breached now (`requests_with_sla_status`, one definition for the
+    lists, the dashboard and the desk); waiting: waiting on the requester; blocked: escalated and blocked."""
     match name:
         case "mine":
             return queryset.filter(Q(assignee=user) | Q(requester=user))
         case "unassigned":
             return queryset.filter(state__in=OPEN_STATES, assignee__isnull=True)
-        case "at_risk":
-            breached = Exists(_sla_clocks().filter(conditions.breached(now)))
-            return queryset.filter(
-                Exists(_sla_clocks().filter(conditions.at_risk(now))), state__in=OPEN_STATES
-            ).exclude(breached)
-        case "breached":
-            return queryset.filter(breached_open(now), state__in=OPEN_STATES)
+        case "at_risk" | "breached":
+            return requests_with_sla_status(queryset, QUICK_SLA_STATUS[name], now)
         case "waiting":
             return queryset.filter(state=RequestState.WAITING_ON_REQUESTER)
         case "blocked":

@@ -9,6 +9,7 @@ from django import forms
 from .choices import TokenScope
 from .exceptions import PortalError
 from .models import DEFAULT_TOKEN_SCOPES
+from .timefmt import timezone_choices
 from .tokens import DEFAULT_DAYS, MAX_DAYS
 
 
@@ -48,3 +49,19 @@ class ApiTokenForm(forms.Form):
             initial=min(DEFAULT_DAYS, max_days),
             help_text=f"1 to {max_days} days. The token stops working after that; create a new one then.",
         )
+
+
+class TimezoneForm(forms.Form):
+    """The zone every time is shown in; empty means the portal's default."""
+
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Every time in Portico (pages, e-mails, reports) is shown in this zone, with its name.",
+    )
+
+    def __init__(self, *args: Any, default_zone: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["timezone"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 — declared above; narrows the type for mypy
+        field.choices = [("", f"Portal default ({default_zone})"), *timezone_choices()]

@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import get_template
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from django.views.defaults import page_not_found
 
 from . import views
@@ -17,6 +18,7 @@ from .api.exceptions import error_body
 from .constants import RETRY_AFTER_SECONDS
 from .errors import api_error_from, error_response, is_api, is_json, page_error
 from .metrics import metrics_view
+from .timefmt import user_timezone
 
 logger = logging.getLogger(__name__)
 
@@ -136,3 +138,20 @@ class StyledNotFoundMiddleware:
         if isinstance(exception, Http404) and self._styled(request):
             return page_not_found(request, exception)
         return None
+
+
+class UserTimezoneMiddleware:
+    """Make the signed-in user's zone (their preference, else TIME_ZONE) Django's current zone for this request,
+    so every page, form and formatter (`portal.timefmt`) shows times in it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            timezone.activate(user_timezone(user))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 
 from .choices import TokenScope, VendorRole
+from .timefmt import validate_timezone_name
 
 
 class User(AbstractUser):
@@ -13,6 +14,12 @@ class User(AbstractUser):
         "requests_app.Vendor", null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     vendor_role = models.CharField(max_length=16, choices=VendorRole, blank=True)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone_name],
+        help_text="IANA zone every time is shown in (e.g. Asia/Kolkata); empty means the portal's TIME_ZONE.",
+    )
 
     class Meta:
         ordering = ["username"]

@@ -31,6 +31,7 @@ urlpatterns = [
     path("account/password/", views_password.PasswordChangeView.as_view(), name="password_change"),
     path("account/password/changed/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("account/tokens/", views_account.account_tokens, name="account-tokens"),
+    path("account/time-zone/", views_account.account_timezone, name="account-timezone"),
     path("account/tokens/<int:token_id>/revoke/", views_account.account_token_revoke, name="account-token-revoke"),
     path("api/", include("portal.api_urls")),
     path("reports/", include("reports.urls")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -13,9 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .exceptions import NotFound, ValidationFailed
-from .forms import ApiTokenForm, apply_portal_error
+from .forms import ApiTokenForm, TimezoneForm, apply_portal_error
 from .http import AuthenticatedHttpRequest
 from .models import ApiToken
+from .timefmt import format_time, user_timezone_set
 from .tokens import api_token_create, api_token_max_days, api_token_revoke
 
 
@@ -59,3 +61,18 @@ def account_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> Ht
         raise Http404(exc.message) from exc
     messages.success(request, f"Token “{token.name}” ({token.prefix}…) is revoked; it no longer works.")
     return redirect("account-tokens")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_timezone(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """GET: my time-zone preference. POST: change it (PRG)."""
+    form = TimezoneForm(
+        request.POST or None, initial={"timezone": request.user.timezone}, default_zone=settings.TIME_ZONE
+    )
+    if request.method == "POST" and form.is_valid():
+        user = user_timezone_set(request.user, name=form.cleaned_data["timezone"])
+        zone = user.timezone or settings.TIME_ZONE
+        messages.success(request, f"Times are now shown in {zone}: it is {format_time(timezone.now(), tz=zone)}.")
+        return redirect("account-timezone")
+    return render(request, "account/timezone.html", {"form": form, "now": timezone.now()})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import zoneinfo
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from html import escape
 from typing import Any, cast
@@ -24,6 +24,7 @@ from reportlab.platypus import CondPageBreak, KeepTogether, Paragraph, SimpleDoc
 from svglib.svglib import svg2rlg
 
 from portal.csv_export import csv_writer
+from portal.timefmt import format_iso, format_time
 
 from .chart_sets import weekly_charts
 from .charts import Chart, svg
@@ -48,12 +49,17 @@ BOM = "\ufeff"
 DURATIONS = tuple(name for name in FIGURES if name.endswith(("_p50", "_p90")))
 
 
-def _raw(value: Any) -> Any:
-    """A figure as a CSV cell: numbers stay numbers (never defused as text), dates in ISO 8601, None empty."""
+def _raw(value: Any, tz: tzinfo | str | None = None) -> Any:
+    """A figure as a CSV cell: numbers stay numbers (never defused as text), dates in ISO 8601, None empty.
+
+    An instant is written in `tz`, else in the zone it carries (the report's, for periods): never in the zone of
+    whoever downloads the file, so the same report gives the same file."""
     if value is None:
         return ""
     if isinstance(value, int | float | Decimal):
         return value
+    if isinstance(value, datetime):
+        return format_iso(value, tz or value.tzinfo)  # ISO 8601 with its UTC offset
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -172,8 +178,8 @@ def report_breaches_csv(report: WeeklyReport) -> str:
                 breach.vendor,
                 breach.priority,
                 breach.measure,
-                _raw(breach.due_at.astimezone(zone)),
-                _raw(breach.settled_at.astimezone(zone) if breach.settled_at else None),
+                _raw(breach.due_at, zone),
+                _raw(breach.settled_at, zone),
                 _raw(hours(breach.late_seconds)),
                 breach.reason,
             ]
@@ -226,7 +232,7 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
     for breach in report.breaches:
         key = f"{breach.reference}/{breach.measure}"
         for name in ("vendor", "priority", "measure", "due_at", "settled_at", "late_seconds", "reason"):
-            yield ("breach", "request", key, breach.reference, name, _raw(getattr(breach, name)))
+            yield ("breach", "request", key, breach.reference, name, _raw(getattr(breach, name), report.timezone))
     yield ("breach", "all", "", "All", "breaches_total", _raw(report.breaches_total))
 
 
@@ -306,12 +312,6 @@ def _local(report: WeeklyReport, instant: datetime) -> datetime:
     return instant.astimezone(zoneinfo.ZoneInfo(report.timezone))
 
 
-def _offset(instant: datetime) -> str:
-    """+05:30: the offset as people and ISO 8601 write it."""
-    text = f"{instant:%z}"
-    return f"{text[:3]}:{text[3:]}"
-
-
 def _canvas_maker(report: WeeklyReport) -> type[Canvas]:
     """A canvas that knows the page count ("Page N of M", drawn once every page is laid out) and dates the file
     with the report's generated time in the report's timezone."""
@@ -382,24 +382,15 @@ def _chart_section(text: str, chart: Chart, styles: dict[str, ParagraphStyle]) -
 
 def _title_block(report: WeeklyReport, styles: dict[str, ParagraphStyle]) -> Table:
     filters = ", ".join(f"{k}: {v}" for k, v in report.filters.items() if v) or "all requests"
-    start, end, generated = (_local(report, t) for t in (report.start, report.end, report.generated_at))
+    start, end, generated = (
+        format_time(t, tz=report.timezone) for t in (report.start, report.end, report.generated_at)
+    )
     logo_path = finders.find("img/portico.svg")
     logo = _svg_drawing(str(logo_path), 16 * mm)
     text = [
         Paragraph(escape(f"Portico · Weekly SLA report {report.week}"), styles["title"]),
-        Paragraph(
-            escape(
-                pdf_text(
-                    f"{start:%a %d %b %Y %H:%M} – {end:%a %d %b %Y %H:%M} ({report.timezone}, UTC{_offset(start)}); "
-                    f"{filters}."
-                )
-            ),
-            styles["normal"],
-        ),
-        Paragraph(
-            escape(f"Generated {generated:%a %d %b %Y %H:%M} ({report.timezone}, UTC{_offset(generated)})."),
-            styles["normal"],
-        ),
+        Paragraph(escape(pdf_text(f"{start} – {end} ({report.timezone}); {filters}.")), styles["normal"]),
+        Paragraph(escape(f"Generated {generated} ({report.timezone})."), styles["normal"]),
     ]
     block = Table([[logo, text]], colWidths=[20 * mm, None])
     block.setStyle(
@@ -463,7 +454,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
     story += [_table(rows), Spacer(1, 4 * mm)]
 
     story += _chart_section(
-        f"Backlog at {_local(report, report.backlog_at):%a %d %b %Y %H:%M}", charts["ageing"], styles
+        f"Backlog at {format_time(report.backlog_at, tz=report.timezone)}", charts["ageing"], styles
     )
     rows = [["Age", "Requests"]] + [[AGE_LABELS[k], str(v)] for k, v in report.backlog_by_age.items()]
     rows += [["State", ""]] + [[STATE_LABELS[k], str(v)] for k, v in report.backlog_by_state.items()]
@@ -492,7 +483,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
                 breach.vendor,
                 breach.priority,
                 breach.measure,
-                f"{_local(report, breach.due_at):%d %b %H:%M}",
+                format_time(breach.due_at, "short", tz=report.timezone),
                 figure_text(breach.late_seconds, "duration"),
                 Paragraph(escape(pdf_text(breach.reason)), styles["body"]),
             ]

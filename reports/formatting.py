@@ -29,7 +29,7 @@ HEADLINES = [
     ("resolve_wall_p90", "Time to resolve, p90 (wall)", "duration"),
     ("resolve_working_p50", "Time to resolve, median (working)", "duration"),
     ("resolve_working_p90", "Time to resolve, p90 (working)", "duration"),
-    ("backlog", "Backlog at end of week", "count"),
+    ("backlog", "Backlog at end of week (open, or resolved awaiting confirmation)", "count"),
     ("open_per_engineer", "Open requests per vendor engineer", "ratio"),
 ]
 HEADLINE_KINDS = {name: kind for name, _, kind in HEADLINES}

@@ -15,13 +15,14 @@ from django.utils.safestring import SafeString
 from portal.exceptions import Forbidden, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.permissions import sees_every_vendors_report
+from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES
 
 from .chart_sets import dashboard_charts, weekly_charts
 from .charts import Chart, responsive
 from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_pdf
 from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
 from .forms import ReportFilterForm
-from .selectors import DIMENSIONS, WeeklyReport, report_dashboard, report_week_default, report_weekly
+from .selectors import DIMENSIONS, Dashboard, WeeklyReport, report_dashboard, report_week_default, report_weekly
 
 QUERY_KEYS = ("week", "vendor", "environment", "priority", "type")
 
@@ -177,12 +178,39 @@ def report_dashboard_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     week = dashboard.week
     context = {
         "dashboard": dashboard,
+        "tiles": dashboard_tiles(dashboard),
         "headline": [row for row in _headline(week) if row["name"] in DASHBOARD_FIGURES],
-        "open_by_state": [(STATE_LABELS[k], v) for k, v in dashboard.open_by_state.items()],
+        "open_by_state": [(STATE_LABELS[k], v, _list_url(state=k)) for k, v in dashboard.open_by_state.items()],
+        "open_by_priority": [
+            (p, v, _list_url(state_group="open", priority=p)) for p, v in dashboard.open_by_priority.items()
+        ],
         "week_url": f"{reverse('reports-weekly')}?{_query(week)}",
         "charts": _charts(dashboard_charts(dashboard)),
     }
     return render(request, "reports/report_dashboard.html", context)
+
+
+def _list_url(**params: str) -> str:
+    return f"{reverse('home')}?{urlencode(params)}"
+
+
+def dashboard_tiles(dashboard: Dashboard) -> list[dict[str, Any]]:
+    """The live tiles, each labelled with the definition it counts and linked to the list filter showing the same
+    requests (same `visible_to` scope, same definition in `sla.selectors`), so the two numbers always agree."""
+    groups, sla = dict(STATE_GROUP_CHOICES), dict(SLA_STATUS_CHOICES)
+    today = dashboard.today_from.isoformat() if dashboard.today_from else ""
+    return [
+        {"id": "open-total", "value": dashboard.open_total, "label": groups["open"], "tone": "",
+         "url": _list_url(state_group="open")},
+        {"id": "backlog", "value": dashboard.backlog, "label": groups["backlog"], "tone": "",
+         "url": _list_url(state_group="backlog")},
+        {"id": "at-risk", "value": dashboard.at_risk, "label": f"SLA {sla['at_risk_open'].lower()}", "tone": "warning",
+         "url": _list_url(sla_status="at_risk_open")},
+        {"id": "breached", "value": dashboard.breached, "label": f"SLA {sla['breached_open'].lower()}",
+         "tone": "danger", "url": _list_url(sla_status="breached_open")},
+        {"id": "today-intake", "value": dashboard.today_intake, "label": "Filed today", "tone": "",
+         "url": _list_url(created_after=today)},
+    ]  # fmt: skip
 
 
 DASHBOARD_FIGURES = {

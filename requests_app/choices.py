@@ -94,3 +94,22 @@ class EventKind(models.TextChoices):
     ACCESS_REVOKED = "access_revoked", "Access revoked"
     ACCESS_REVOKE_FAILED = "access_revoke_failed", "Access revoke failed"
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+
+
+# Timeline entries whose message is text a person wrote (a comment, a question, an answer, a reason): the search
+# document includes these and leaves out Portico's own notices (SLA warnings, automation progress). The
+# migration `0016_request_search_documents` writes this list into its trigger; change both together.
+SEARCHABLE_EVENT_KINDS = (
+    EventKind.COMMENT,
+    EventKind.JIRA_COMMENT,
+    EventKind.REQUEST_INFO,
+    EventKind.PROVIDE_INFO,
+    EventKind.ESCALATE,
+    EventKind.UNBLOCK,
+    EventKind.RESOLVE,
+    EventKind.REOPEN,
+    EventKind.REJECT,
+    EventKind.DENY,
+    EventKind.APPROVE,
+    EventKind.CANCEL,
+)

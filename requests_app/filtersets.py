@@ -12,7 +12,12 @@ from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 from django_filters.fields import IsoDateTimeField
 
-from sla.selectors import SLA_STATUS_CHOICES, requests_with_sla_status
+from sla.selectors import (
+    SLA_STATUS_CHOICES,
+    STATE_GROUP_CHOICES,
+    requests_in_state_group,
+    requests_with_sla_status,
+)
 
 from .catalogue import TYPE_CHOICES
 from .choices import Priority, RequestState
@@ -84,6 +89,17 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
     sla_status = django_filters.ChoiceFilter(
         choices=SLA_FILTER_CHOICES, method="filter_sla_status", help_text="Where the requester-facing SLA stands now."
     )
+    state_group = django_filters.ChoiceFilter(
+        choices=STATE_GROUP_CHOICES,
+        method="filter_state_group",
+        help_text="open: not yet resolved; backlog: not closed, rejected or cancelled (the dashboard's figures).",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Full-text search over reference, Jira key, title, description and comments (internal notes only "
+        'where you may read them). Web search syntax: "a phrase", -excluded, this or that. Best match first '
+        "unless `ordering` is given.",
+    )
 
     class Meta:
         model = ServiceRequest
@@ -91,6 +107,13 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
 
     def filter_sla_status(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> QuerySet[ServiceRequest]:
         return requests_with_sla_status(queryset, value, timezone.now())
+
+    def filter_state_group(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> QuerySet[ServiceRequest]:
+        return requests_in_state_group(queryset, value, timezone.now())
+
+    def filter_search(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
+        user = getattr(self.request, "user", None)  # the API always sets a request; None finds nothing
+        return queryset.search_text(value, user=user) if user is not None else queryset.none()
 
     def filter_text(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
         return queryset.search(value)

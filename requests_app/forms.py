@@ -7,13 +7,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
 from portal.forms import apply_portal_error
 from sla.policies import priority_choices
-from sla.selectors import requests_with_sla_status
 
 from . import permissions as perms
 from .catalogue import (
@@ -24,50 +22,12 @@ from .catalogue import (
     schema_description,
     types_offering,
 )
-from .choices import Priority, RequestState
-from .filtersets import SLA_FILTER_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
 from .routing import live_vendors, routing_suggest
 from .services import TransitionSpec
 
 if TYPE_CHECKING:
     from portal.models import User
-
-
-class ServiceRequestFilterForm(forms.Form):
-    """The search and filter bar over a list of requests (GET)."""
-
-    q = forms.CharField(label="Search", required=False, max_length=200)
-    state = forms.ChoiceField(label="State", required=False, choices=[("", "Any state"), *RequestState.choices])
-    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "Any priority"), *Priority.choices])
-    request_type = forms.ChoiceField(
-        label="Type", required=False, choices=lambda: [("", "Any type"), *request_type_choices()]
-    )
-    environment = forms.ModelChoiceField(
-        label="Environment",
-        required=False,
-        queryset=Environment.objects.all(),
-        empty_label="Any environment",
-        to_field_name="code",
-    )
-    sla_status = forms.ChoiceField(label="SLA", required=False, choices=[("", "Any SLA status"), *SLA_FILTER_CHOICES])
-
-    def filter(self, queryset: Any) -> Any:
-        """Narrow `queryset` (already visible to the viewer) by the valid filters."""
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
-        queryset = queryset.search(data["q"] or "")
-        for name in ("state", "priority", "request_type", "environment"):
-            if data.get(name):
-                queryset = queryset.filter(**{name: data[name]})
-        if data.get("sla_status"):
-            queryset = requests_with_sla_status(queryset, data["sla_status"], timezone.now())
-        return queryset
-
-    @property
-    def is_filtered(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.get(name) for name in self.fields)
 
 
 class KeyValueField(forms.CharField):

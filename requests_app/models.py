@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -434,6 +435,28 @@ class RequestEvent(models.Model):
         if self.actor is None:
             return SYSTEM_ACTOR
         return self.actor.get_full_name() or self.actor.username
+
+
+class RequestSearchDocument(models.Model):
+    """A request's full-text search document, written only by PostgreSQL triggers (migration
+    `0016_request_search_documents`): the reference, Jira key, title, description and the text people wrote on
+    its timeline. `public` holds what every viewer may read; `internal` adds the internal notes.
+
+    A table beside the request rather than columns on it: Django writes every column on `save()`, so a stored
+    vector on the request would be overwritten with whatever the instance held; here nothing but the triggers
+    writes, and the request rows the queues scan stay narrow. On SQLite (the embedded default) no trigger fills
+    it and search falls back to a plain substring match (`ServiceRequestQuerySet.search`)."""
+
+    service_request = models.OneToOneField(
+        ServiceRequest, primary_key=True, on_delete=models.CASCADE, related_name="search_document"
+    )
+    public = SearchVectorField()
+    internal = SearchVectorField()
+
+    # The GIN indexes on both vectors are PostgreSQL-only and made by the migration (SQLite cannot build them).
+
+    def __str__(self) -> str:
+        return f"search document of {self.service_request_id}"
 
 
 class Notification(models.Model):

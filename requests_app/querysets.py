@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
-from django.db import models
-from django.db.models import Q
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connections, models
+from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
 
-from .choices import OPEN_STATES, RequestState
+from .choices import OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from portal.models import User
 
 
@@ -46,12 +50,68 @@ class ServiceRequestQuerySet(models.QuerySet):
     def created_between(self, start: datetime, end: datetime) -> Self:
         return self.filter(created_at__gte=start, created_at__lt=end)
 
+    def backlog_at(self, at: datetime) -> Self:
+        """Backlog at `at`: filed before it and not closed, rejected or cancelled by then (so "resolved, awaiting
+        confirmation" still counts). The weekly report's "backlog at end of week" and the lists' `state_group=backlog`
+        (at now) both read this."""
+        return self.filter(created_at__lt=at).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
+
     def search(self, text: str) -> Self:
-        """Free text over the reference and the title."""
+        """Free text over the reference and the title (the API's `q`; `search_text` is the full-text search)."""
         text = text.strip()
         if not text:
             return self
         return self.filter(Q(reference__iexact=text) | Q(reference__icontains=text) | Q(title__icontains=text))
+
+    def search_text(self, text: str, *, user: User | AnonymousUser, ranked: bool = True) -> Self:
+        """Full-text search over reference, Jira key, title, description and what people wrote on the timeline;
+        internal notes count only where `user` may read them. Apply it to a `visible_to(user)` queryset.
+
+        PostgreSQL: `websearch_to_tsquery` ("quoted phrases", -exclusion, or) against the trigger-kept search
+        documents, each row annotated with `search_rank` and, if `ranked`, ordered by it (best first). Elsewhere
+        (SQLite, the embedded default): a case-insensitive substring match over the same text, newest first."""
+        text = search_text_clean(text)
+        if not text:
+            return self
+        notes = internal_notes_scope(user)
+        if connections[self.db].vendor != "postgresql":
+            return self._search_substring(text, user)
+        query = SearchQuery(text, search_type="websearch", config="english")
+        public_rank: Expression = SearchRank(F("search_document__public"), query)
+        internal_rank = SearchRank(F("search_document__internal"), query)
+        if notes is None:
+            match, rank = Q(search_document__public=query), public_rank
+        elif notes == Q():
+            match, rank = Q(search_document__internal=query), internal_rank
+        else:
+            match = (notes & Q(search_document__internal=query)) | (~notes & Q(search_document__public=query))
+            rank = Case(When(notes, then=internal_rank), default=public_rank)
+        reference = reference_from(text)
+        if reference:
+            match |= Q(reference=reference)
+        found = self.filter(match).annotate(search_rank=rank)
+        # Ties by id alone (newest first, as ids grow with filing): ranking and tie-break then come from the search
+        # table, so PostgreSQL keeps the best 25 before joining requests instead of joining every match first.
+        return found.order_by("-search_rank", "-pk") if ranked else found
+
+    def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
+        from .models import RequestEvent
+
+        messages = RequestEvent.objects.filter(
+            service_request=OuterRef("pk"), kind__in=SEARCHABLE_EVENT_KINDS, message__icontains=text
+        )
+        notes = internal_notes_scope(user, prefix="service_request__")
+        if notes is None:
+            messages = messages.filter(internal=False)
+        elif notes != Q():
+            messages = messages.filter(Q(internal=False) | notes)
+        return self.filter(
+            Q(reference__icontains=text)
+            | Q(jira_key__icontains=text)
+            | Q(title__icontains=text)
+            | Q(description__icontains=text)
+            | Exists(messages)
+        )
 
     def with_related(self) -> Self:
         return self.select_related("environment", "stack", "team", "vendor", "requester", "assignee")
@@ -73,11 +133,39 @@ class RequestEventQuerySet(models.QuerySet):
     def visible_to(self, user: User) -> Self:
         """Events of requests the user can see; internal notes only for staff and the request's vendor."""
         from .models import ServiceRequest
-        from .permissions import VIEW_ALL
 
         events = self.filter(service_request__in=ServiceRequest.objects.visible_to(user).values("pk"))
-        if user.is_authenticated and user.has_perm(VIEW_ALL):
-            return events
-        if user.is_authenticated and user.vendor_id:
-            return events.filter(Q(internal=False) | Q(service_request__vendor_id=user.vendor_id))
-        return events.filter(internal=False)
+        notes = internal_notes_scope(user, prefix="service_request__")
+        if notes is None:
+            return events.filter(internal=False)
+        return events if notes == Q() else events.filter(Q(internal=False) | notes)
+
+
+def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | None:
+    """Requests whose internal notes `user` may read, as a condition on requests (`prefix` from another model):
+    `Q()` for all (eGov DevOps, the PM), their vendor's requests for a vendor's people, None for no one else.
+    The per-request form of the same rule is `permissions.sees_internal_notes`."""
+    from .permissions import VIEW_ALL
+
+    if user is None or not user.is_authenticated:
+        return None
+    if user.has_perm(VIEW_ALL):
+        return Q()
+    if user.vendor_id:
+        return Q(**{f"{prefix}vendor_id": user.vendor_id})
+    return None
+
+
+SEARCH_MAX_LENGTH = 200
+REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
+
+
+def search_text_clean(text: str) -> str:
+    """The search words as the database can take them: no NUL (PostgreSQL text refuses it), at most 200 characters."""
+    return text.replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+
+
+def reference_from(text: str) -> str | None:
+    """`REQ-000123` for "REQ-000123", "req123" or "123": a bare number finds its request, as the old search did."""
+    match = REFERENCE_PATTERN.match(text)
+    return f"REQ-{int(match.group(1)):06d}" if match else None

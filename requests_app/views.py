@@ -38,6 +38,7 @@ from .forms import (
 )
 from .models import RequestEvent, ServiceRequest
 from .routing import routing_suggest
+from .search import search_snippets
 
 PAGE_SIZE = 25
 # Run by the system only; never offered as a button.
@@ -117,13 +118,18 @@ def _desk_page(
     hide: tuple[str, ...] = (),
     rows: Any = None,
 ) -> HttpResponse:
-    """A desk list: urgency order by default, sortable columns, quick filters, saved views and the bulk bar.
-    htmx swaps only the results (`hx-select`), so the page is rendered whole either way."""
+    """A desk list: urgency order by default (best match first for a search), sortable columns, quick filters,
+    saved views and the bulk bar; a search shows each row's matching words. htmx swaps only the results
+    (`hx-select`), so the page is rendered whole either way."""
     desk = desk_list(request, list_name, queryset, hide=hide)
     if isinstance(desk, HttpResponse):
         return desk  # the user's default view
     page = _requests_page(request, desk.queryset)
     desk.page = page
+    searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
+    snippets = search_snippets(page, searched, user=request.user)  # empty without a search
+    for row in page:
+        row.search_snippet = snippets.get(row.pk)
     full = {"desk": desk, "page": page, "form": desk.form, **(context or {})}
     if rows is not None:
         full["rows"] = rows(page)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.utils import timezone
 
+from portal.timefmt import format_time
 from requests_app.choices import OPEN_STATES, RequestState
 
 from . import conditions
@@ -165,7 +166,7 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
         if clock.paused:
             parts.append(f"paused {format_duration(clock.paused)} waiting on requester")
         if clock.paused_since:
-            parts.append(f"paused since {timezone.localtime(clock.paused_since):%d %b %H:%M}")
+            parts.append(f"paused since {format_time(clock.paused_since, 'short')}")
         if not calendar.is_always_open:
             off = describe_days_off(days_off_between(calendar, clock.started_at, until), region=region)
             if off:
@@ -182,27 +183,57 @@ def _working(calendar: Any, start: datetime, end: datetime) -> timedelta:
     return working_time_between(calendar, start, max(start, end))
 
 
+# The lists' SLA filter. "Breached" counts every request whose SLA was ever breached, closed ones included (the
+# record); "breached, still open" and "at risk, still open" are the live figures the dashboard shows. The labels
+# say which, so that a number on one page and the same word on another never mean two things.
 SLA_STATUS_CHOICES = [
     ("on_track", "On track"),
-    ("at_risk", "At risk"),
-    ("breached", "Breached, still open"),
+    ("at_risk_open", "At risk, still open"),
+    ("breached_open", "Breached, still open"),
+    ("breached", "Breached (including closed)"),
+    ("at_risk", "At risk (including closed)"),
     ("paused", "Paused"),
     ("met", "Met"),
 ]
 
+# Which requests each word means, for the dashboard, the lists (`state_group=` and `sla_status=`) and the weekly
+# report alike. The report's "backlog at end of week" is `backlog_at(end of week)`; the dashboard's is at now.
+STATE_GROUP_CHOICES = [
+    ("open", "Open (not yet resolved)"),
+    ("backlog", "Backlog (open, or resolved and awaiting confirmation)"),
+]
+
+
+def requests_in_state_group(requests: models.QuerySet, group: str, now: datetime) -> models.QuerySet:
+    """`open`: submitted through blocked, not yet resolved. `backlog`: filed and not closed, rejected or cancelled
+    (`ServiceRequestQuerySet.backlog_at`), so resolved requests awaiting confirmation count too."""
+    match group:
+        case "open":
+            return requests.filter(state__in=OPEN_STATES)
+        case "backlog":
+            return requests.backlog_at(now)  # type: ignore[attr-defined]  # a ServiceRequestQuerySet
+    return requests.none()
+
 
 def requests_with_sla_status(requests: models.QuerySet, status: str, now: datetime) -> models.QuerySet:
-    """`requests` narrowed to those whose requester-facing SLA is `status` now: breached, at_risk, on_track,
-    paused or met (the lists' SLA filter). Breached counts open requests only, as the dashboard does: a request
-    closed, cancelled or rejected late is history, not work to chase."""
+    """`requests` narrowed to those whose requester-facing SLA is `status` now (the lists' SLA filter and the
+    dashboard's SLA tiles): on_track, at_risk_open, breached_open, breached, at_risk, paused or met.
+
+    A request is breached when any of its SLA clocks is (`conditions.breached`: met or ended late, or running
+    past due); at risk when one is at risk and none is breached. "…_open" keeps only open requests.
+    The desk's quick filters `at_risk` and `breached` are `at_risk_open` and `breached_open` (`desk.selectors`)."""
     clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock=Clock.SLA)
     breached = models.Exists(clocks.filter(conditions.breached(now)))
     at_risk = models.Exists(clocks.filter(conditions.at_risk(now)))
     match status:
         case "breached":
+            return requests.filter(breached)
+        case "breached_open":
             return requests.filter(breached, state__in=OPEN_STATES)
         case "at_risk":
             return requests.filter(at_risk).exclude(breached)
+        case "at_risk_open":
+            return requests.filter(at_risk, state__in=OPEN_STATES).exclude(breached)
         case "paused":
             return requests.filter(state=RequestState.WAITING_ON_REQUESTER).exclude(breached)
         case "on_track":

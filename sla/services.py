@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import MetricCounter
+from portal.timefmt import format_time
 from requests_app.choices import EventKind, RequestState
 
 from . import ledger
@@ -316,7 +317,7 @@ def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
         updates["at_risk_flagged_at"] = now  # a clock that jumped straight to breached is never "at risk" later
     RequestClock.objects.filter(pk=row.pk).update(**updates)
     crossed = row.due_at if kind == EventKind.SLA_BREACHED else row.at_risk_at
-    due = timezone.localtime(row.due_at).strftime("%d %b %H:%M %Z") if row.due_at else "—"
+    due = format_time(row.due_at, "short") if row.due_at else "—"
     label = f"{row.get_clock_display()} {row.get_measure_display().lower()}"
     message = f"{label} breached: was due {due}." if kind == EventKind.SLA_BREACHED else f"{label} at risk: due {due}."
     timeline_append(

@@ -241,6 +241,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("password_change", "GET"): Call(url("password_change")),
     ("password_change", "POST"): Call(url("password_change"), PASSWORD_CHANGE),
     ("password_change_done", "GET"): Call(url("password_change_done")),
+    ("account-timezone", "GET"): Call(url("account-timezone")),
+    ("account-timezone", "POST"): Call(url("account-timezone"), {"timezone": "Europe/Berlin"}),
     ("account-tokens", "GET"): Call(url("account-tokens")),
     ("account-tokens", "POST"): Call(url("account-tokens"), TOKEN),
     ("account-token-revoke", "GET"): Call(token_url("account-token-revoke")),
@@ -388,6 +390,8 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("password_change", "GET"):                "L302   200    200    200    200    200    200    200    200",
     ("password_change", "POST"):               "L302   200    200    200    200    200    200    200    200",
     ("password_change_done", "GET"):           "L302   200    200    200    200    200    200    200    200",
+    ("account-timezone", "GET"):               "L302   200    200    200    200    200    200    200    200",
+    ("account-timezone", "POST"):              "L302   302w   302w   302w   302w   302w   302w   302w   302w",
     ("account-tokens", "GET"):                 "L302   200    200    200    200    200    200    200    200",
     ("account-tokens", "POST"):                "L302   200w   200w   200w   200w   200w   200w   200w   200w",
     ("account-token-revoke", "GET"):           "L302   405    405    405    405    405    405    405    405",
@@ -532,6 +536,7 @@ def _writes() -> dict[str, Any]:
         attachments=_count(Attachment.objects.all()),
         canned=_count(CannedResponse.objects.all()),
         canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
+        zoned=_count(User.objects.exclude(timezone="")),
     )[0]
 
 

@@ -94,7 +94,7 @@ def test_breached_quick_filter_and_sla_filter_count_open_requests_only(queue, wo
     breached = set(requests_quick(ServiceRequest.objects.all(), "breached", user=world.pm, now=later))
     assert {r.title for r in breached} == {"Breached P0", "On-track P1", "Fresh P0"}  # all three now overdue
     assert late_cancelled.pk not in {r.pk for r in breached}
-    by_filter = requests_with_sla_status(ServiceRequest.objects.all(), "breached", later)
+    by_filter = requests_with_sla_status(ServiceRequest.objects.all(), "breached_open", later)
     assert set(by_filter) == breached
     at_risk = requests_quick(ServiceRequest.objects.all(), "at_risk", user=world.pm, now=now)
     assert {r.title for r in at_risk} == {"On-track P1"}  # 1 h 30 of its 2 h response goal gone

@@ -383,7 +383,7 @@ def _percentiles_python(
 
 
 def _backlog_queryset(scope: _Scope, at: datetime) -> QuerySet:
-    return scope.requests.filter(created_at__lt=at).filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at)).order_by()
+    return scope.requests.backlog_at(at).order_by()
 
 
 def _backlog_rows(scope: _Scope, at: datetime) -> list[dict[str, Any]]:

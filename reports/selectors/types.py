@@ -154,7 +154,9 @@ class Dashboard:
     open_by_state: dict[str, int]
     open_by_priority: dict[str, int]
     open_by_vendor: list[tuple[str, str, int]]
-    at_risk: int
-    breached: int
+    at_risk: int  # SLA at risk, still open
+    breached: int  # SLA breached, still open
     today_intake: int
     week: WeeklyReport
+    backlog: int = 0  # open, or resolved and awaiting confirmation (the weekly report's backlog, at now)
+    today_from: datetime | None = None  # the local midnight "filed today" counts from

@@ -56,3 +56,22 @@ def test_no_csv_cell_starts_a_formula_and_the_figures_stay_numbers(dataset):
     (change,) = [row for row in rows if row["section"] == "change"]
     negative = [cell for cell in change.values() if cell.startswith("-")]
     assert negative and all(_is_number(cell) for cell in negative)
+
+
+ISO_WITH_OFFSET = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$"
+
+
+def test_csv_times_are_iso_8601_with_their_offset(dataset):
+    import re
+
+    report = report_weekly(user=dataset.world.pm, week=WEEK)
+    cells = [
+        cell
+        for text in (report_csv(report), report_breaches_csv(report), report_csv(report, "v1"))
+        for row in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+        for cell in row.values()
+    ]
+    times = [cell for cell in cells if re.match(r"^\d{4}-\d\d-\d\dT", cell)]
+    assert times
+    assert all(re.match(ISO_WITH_OFFSET, value) for value in times), times
+    assert any(value.endswith("+05:30") for value in times)

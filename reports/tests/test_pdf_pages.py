@@ -111,7 +111,7 @@ def test_title_block_page_numbers_and_a_valid_creation_date(report, tmp_path):
     assert pages >= 3
     first = _page_text(pdf, 1)
     assert f"Portico · Weekly SLA report {WEEK}" in first
-    assert "Generated Wed 25 Nov 2026 12:00 (Asia/Kolkata, UTC+05:30)" in first
+    assert "Generated 25 Nov 2026, 12:00 IST (Asia/Kolkata)" in first
     for page in range(1, pages + 1):
         assert f"Page {page} of {pages}" in _page_text(pdf, page)
     # The logo's blue (#1d4f91) is in the top-left corner of page 1.

@@ -208,7 +208,7 @@ def test_dashboard_page_shows_live_counts(client, dataset, frozen):
     html = _get(client, dataset.world.pm, "reports-dashboard").content.decode()
 
     assert '<span class="stat__value" id="open-total">6</span>' in html
-    assert '<span class="stat__value" id="breached">2</span>' in html  # R4 resolution and R12 response
+    assert '<span class="stat__value" id="breached">3</span>' in html  # still open: R3 (met late), R4 and R12
     assert '<span class="stat__value" id="today-intake">0</span>' in html
     assert "This week so far (2026-W48)" in html
 

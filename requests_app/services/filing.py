@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.timefmt import format_time
 from sla import services as sla
 from sla.selectors import sla_due_times
 
@@ -231,8 +232,7 @@ def _due_moves(
 def _when(value: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
     if value is None:
         return "none"
-    local = value.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
+    return format_time(value, "short", tz=zone)
 
 
 def update_summary(

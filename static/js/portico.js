@@ -29,23 +29,8 @@
     });
   }
 
-  // The server renders times in the portal's zone; show them in the viewer's own zone instead.
-  var formats = {
-    long: new Intl.DateTimeFormat(undefined, {
-      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
-    }),
-    short: new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
-  };
-
-  function localTimes(root) {
-    root.querySelectorAll("time[data-local-time]").forEach(function (el) {
-      var when = new Date(el.getAttribute("datetime"));
-      if (isNaN(when.getTime())) return;
-      var format = formats[el.getAttribute("data-local-time")] || formats.long;
-      el.textContent = format.format(when);
-      el.title = "Your local time";
-    });
-  }
+  // Times are rendered by the server in the viewer's chosen zone, with the zone named (portal/timefmt.py); the
+  // page no longer rewrites them into the browser's zone, which put two zones side by side in one panel.
 
   // On the new-request form, show only the automation fields of the chosen request type.
   function automationFields() {
@@ -261,7 +246,6 @@
   function enhance(root) {
     showSelectAll(root);
     cannedPickers(root);
-    localTimes(root);
     refreshCountdowns(root);
   }
 

@@ -126,6 +126,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         Stop("otp-setup", "/accounts/otp/setup/", "two-factor"),
         Stop("password_change", "/account/password/", "password"),
         Stop("password_change_done", "/account/password/changed/", "password-changed"),
+        Stop("account-timezone", "/account/time-zone/", "time-zone"),
         Stop("notification-settings", "/account/notifications/", "notification-settings"),
         Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-in-progress"),
         Stop("request-detail", f"/requests/{refs['cancelled']}/", "request-cancelled"),

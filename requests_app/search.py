@@ -1,0 +1,87 @@
+"""Search result snippets: a few words around each match, highlighted, safe to put in a page.
+
+The ranking and matching live on the queryset (`ServiceRequestQuerySet.search_text`); this module only builds
+what a results page shows under each title, for the rows of one page (never the whole result)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from django.db import connections
+from django.utils.safestring import SafeString, mark_safe
+
+from .choices import SEARCHABLE_EVENT_KINDS
+from .models import RequestEvent
+from .querysets import search_text_clean
+
+if TYPE_CHECKING:
+    from portal.models import User
+
+    from .models import ServiceRequest
+
+# PostgreSQL marks matches with these two control characters, which are stripped from the text first, so that
+# after escaping everything only Portico's own <mark> tags can appear: user text can never open or close one.
+START, STOP = "\x02", "\x03"
+UNSAFE = re.compile("[\x00\x02\x03]")
+HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=24, MinWords=10, MaxFragments=2, FragmentDelimiter=…"
+HEADLINE_SQL = """
+SELECT t.id, ts_headline('english'::regconfig, t.doc, websearch_to_tsquery('english'::regconfig, %s), %s)
+  FROM unnest(%s::bigint[], %s::text[]) AS t(id, doc)
+"""
+FALLBACK_WORDS = 24
+
+
+def search_snippets(rows: Iterable[ServiceRequest], text: str, *, user: User) -> dict[int, SafeString]:
+    """For each row, its description and the timeline text `user` may read, cut to the words around the match
+    with each match in <mark>; everything else HTML-escaped. One query for the messages, one for the snippets."""
+    text = search_text_clean(text)
+    rows = list(rows)
+    if not text or not rows:
+        return {}
+    documents = _documents(rows, user)
+    connection = connections[rows[0]._state.db or "default"]
+    if connection.vendor == "postgresql":
+        ids = list(documents)
+        with connection.cursor() as cursor:
+            cursor.execute(HEADLINE_SQL, [text, HEADLINE_OPTIONS, ids, [documents[i] for i in ids]])
+            marked = dict(cursor.fetchall())
+    else:
+        marked = {pk: _substring_headline(doc, text) for pk, doc in documents.items()}
+    return {pk: snippet_html(value) for pk, value in marked.items()}
+
+
+def snippet_html(marked: str) -> SafeString:
+    """Escape `marked` (text with START/STOP around matches) and turn the markers into <mark> tags."""
+    escaped = html.escape(marked.replace("\x00", ""))
+    if escaped.count(START) != escaped.count(STOP):  # never expected; plain text beats broken markup
+        return mark_safe(UNSAFE.sub("", escaped))  # escaped just now
+    return mark_safe(escaped.replace(START, "<mark>").replace(STOP, "</mark>"))  # everything else escaped above
+
+
+def _documents(rows: list[ServiceRequest], user: User) -> dict[int, str]:
+    messages: dict[int, list[str]] = defaultdict(list)
+    visible = (
+        RequestEvent.objects.visible_to(user)
+        .filter(service_request_id__in=[row.pk for row in rows], kind__in=SEARCHABLE_EVENT_KINDS)
+        .exclude(message="")
+        .order_by("service_request_id", "pk")
+        .values_list("service_request_id", "message")
+    )
+    for request_id, message in visible:
+        messages[request_id].append(message)
+    return {row.pk: UNSAFE.sub("", " … ".join([row.description, *messages[row.pk]])) for row in rows}
+
+
+def _substring_headline(document: str, text: str) -> str:
+    """SQLite's stand-in for ts_headline: the words around the first case-insensitive match, marked."""
+    at = document.lower().find(text.lower())
+    if at < 0:
+        return " ".join(document.split()[:FALLBACK_WORDS])
+    before = document[:at].split()[-FALLBACK_WORDS // 2 :]
+    after = document[at + len(text) :].split(" ")
+    tail = " ".join(after)[: len(" ".join(after[: FALLBACK_WORDS // 2]))]
+    return f"{' '.join(before)} {START}{document[at : at + len(text)]}{STOP}{tail}".strip()

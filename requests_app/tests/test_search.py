@@ -1,0 +1,183 @@
+"""Full-text search: the trigger-kept documents, ranking, web search syntax, who finds what, snippets, the API."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from requests_app import services
+from requests_app.choices import RequestState
+from requests_app.models import RequestSearchDocument, ServiceRequest
+from requests_app.search import search_snippets, snippet_html
+from requests_app.testing.workflow import file_request, walk_to
+
+pytestmark = pytest.mark.django_db
+
+ROW = re.compile(r'<th scope="row"><a href="/requests/(REQ-\d+)/">')
+
+
+def found(user, text: str) -> list[str]:
+    """References `user` finds for `text`, best first, as the list and the API do: visible rows, then the search."""
+    return list(
+        ServiceRequest.objects.visible_to(user).search_text(text, user=user).values_list("reference", flat=True)
+    )
+
+
+def test_ranking_puts_the_title_match_before_the_description_and_comment_matches(world):
+    in_comment = file_request(world, title="Quota for reports", description="CPU and memory.")
+    services.request_comment(in_comment, actor=world.requester, body="Grafana keeps timing out for us.")
+    in_description = file_request(world, title="Dashboards", description="Grafana panels for the payments team.")
+    in_title = file_request(world, title="Grafana for payments", description="Panels and alerts.")
+    assert found(world.pm, "grafana") == [in_title.reference, in_description.reference, in_comment.reference]
+
+
+def test_websearch_syntax_phrases_exclusion_and_or(world):
+    kafka = file_request(world, title="Kafka topic for billing", description="Three partitions.")
+    redis = file_request(world, title="Redis cache for billing", description="One replica.")
+    topic_words = file_request(world, title="Billing topic review", description="Kafka later, maybe.")
+    assert set(found(world.pm, "billing")) == {kafka.reference, redis.reference, topic_words.reference}
+    assert found(world.pm, '"kafka topic"') == [kafka.reference]  # a phrase: the words next to each other
+    assert set(found(world.pm, "billing -kafka")) == {redis.reference}
+    assert set(found(world.pm, "redis or partitions")) == {kafka.reference, redis.reference}
+    everything = list(ServiceRequest.objects.values_list("reference", flat=True))
+    assert found(world.pm, "") == found(world.pm, "   ") == everything
+
+
+def test_reference_and_jira_key_are_found(world):
+    service_request = file_request(world, title="Anything")
+    ServiceRequest.objects.filter(pk=service_request.pk).update(jira_key="PLAT-4242")  # as the Jira mirror writes
+    assert found(world.pm, service_request.reference) == [service_request.reference]
+    assert found(world.pm, service_request.reference.lower()) == [service_request.reference]
+    assert found(world.pm, str(service_request.pk)) == [service_request.reference]
+    assert found(world.pm, "PLAT-4242") == [service_request.reference]
+
+
+def test_public_comments_are_found_by_everyone_who_sees_the_request(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS)
+    services.request_comment(service_request, actor=world.vendor_engineer, body="The ingress needs a wildcard cert.")
+    for user in (world.requester, world.vendor_engineer, world.vendor_lead, world.pm, world.approver):
+        assert found(user, "wildcard") == [service_request.reference], user.username
+
+
+def test_internal_notes_are_found_only_by_those_who_may_read_them(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS)
+    services.request_comment(
+        service_request, actor=world.vendor_engineer, body="Customer's vault token leaked", internal=True
+    )
+    for user in (world.vendor_engineer, world.vendor_lead, world.pm, world.approver):
+        assert found(user, "vault token") == [service_request.reference], user.username
+    for user in (world.requester, world.other_requester, world.other_vendor_engineer, world.other_vendor_lead):
+        assert found(user, "vault token") == [], user.username
+
+
+def test_another_vendor_never_finds_a_request_by_any_field(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Zebra title", description="Okapi description")
+    ServiceRequest.objects.filter(pk=service_request.pk).update(jira_key="ZZZ-77")
+    services.request_comment(service_request, actor=world.requester, body="Narwhal comment")
+    services.request_comment(service_request, actor=world.pm, body="Quokka note", internal=True)
+    words = [service_request.reference, "ZZZ-77", "zebra", "okapi", "narwhal", "quokka", str(service_request.pk)]
+    for word in words:
+        assert found(world.pm, word) == [service_request.reference], word
+        assert found(world.other_vendor_engineer, word) == [], word
+        assert found(world.other_vendor_lead, word) == [], word
+
+
+def test_document_follows_edits_of_title_and_description(world):
+    service_request = file_request(world, title="Old words", description="Nothing here.")
+    services.request_update(
+        service_request, actor=world.pm, changes={"title": "Fresh wording", "description": "Pelican."}, reason="typo"
+    )
+    assert found(world.pm, "pelican") == [service_request.reference]
+    assert found(world.pm, "fresh") == [service_request.reference]
+    assert found(world.pm, "old") == []
+
+
+def test_snippets_mark_matches_and_escape_everything_else(world):
+    service_request = file_request(
+        world, title="XSS probe", description="<script>alert(1)</script> the <b>quota</b> is \x02gone\x03 & more"
+    )
+    services.request_comment(service_request, actor=world.requester, body='quota <img src=x onerror="alert(2)">')
+    snippet = search_snippets([service_request], "quota", user=world.requester)[service_request.pk]
+    assert "<mark>quota</mark>" in snippet
+    without_marks = snippet.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in without_marks and ">" not in without_marks
+    assert "\x02" not in snippet and "\x03" not in snippet
+    assert snippet.count("<mark>") == snippet.count("</mark>")
+
+
+def test_snippet_html_never_lets_user_markup_through():
+    assert snippet_html('a \x02b<i>\x03 "c"') == "a <mark>b&lt;i&gt;</mark> &quot;c&quot;"
+    assert snippet_html("\x02unbalanced <x>") == "unbalanced &lt;x&gt;"
+
+
+def test_snippets_leave_out_internal_notes_the_viewer_may_not_read(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS)
+    services.request_comment(service_request, actor=world.pm, body="Secret pelican plan", internal=True)
+    assert "pelican" in search_snippets([service_request], "pelican", user=world.pm)[service_request.pk]
+    assert "pelican" not in search_snippets([service_request], "pelican", user=world.requester)[service_request.pk]
+
+
+def test_the_list_page_searches_ranks_and_shows_snippets(client, world):
+    weak = file_request(world, title="Namespace", description="Heron in the description.")
+    strong = file_request(world, title="Heron cluster", description="Heron heron.")
+    file_request(world, title="Unrelated", description="Nothing.")
+    client.force_login(world.requester)
+    response = client.get("/", {"search": "heron"})
+    assert ROW.findall(response.content.decode()) == [strong.reference, weak.reference]
+    assert '<span class="search-snippet">' in response.content.decode()
+    assert "<mark>Heron</mark>" in response.content.decode()
+    # A column sort chosen by the user wins over the rank (the desk's sortable columns); `q` (old links) searches too.
+    by_reference = client.get("/", {"search": "heron", "sort": "reference"}).content.decode()
+    assert ROW.findall(by_reference) == [weak.reference, strong.reference]
+    assert ROW.findall(client.get("/", {"q": "heron"}).content.decode()) == [strong.reference, weak.reference]
+
+
+def test_migration_backfills_documents_for_existing_requests(world):
+    first = file_request(world, title="Flamingo before the migration")
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Second")
+    services.request_comment(service_request, actor=world.pm, body="Cormorant internal", internal=True)
+    migration = importlib.import_module("requests_app.migrations.0016_request_search_documents")
+    with connection.cursor() as cursor:
+        cursor.execute(migration.DROP)
+    RequestSearchDocument.objects.all().delete()
+    assert found(world.pm, "flamingo") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the deletions' deferred checks, before CREATE INDEX
+    executor = MigrationExecutor(connection)
+    migration.search_create(executor.loader.project_state().apps, connection.schema_editor())
+    assert found(world.pm, "flamingo") == [first.reference]
+    assert found(world.pm, "cormorant") == [service_request.reference]
+    assert found(world.requester, "cormorant") == []
+    assert RequestSearchDocument.objects.count() == ServiceRequest.objects.count()
+
+
+def test_the_substring_fallback_covers_the_same_fields_and_rules(world):
+    """What SQLite runs (`connection.vendor` is not postgresql there), exercised directly on the same data."""
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Heron", description="Egret in here")
+    services.request_comment(service_request, actor=world.requester, body="Public ptarmigan")
+    services.request_comment(service_request, actor=world.pm, body="Internal bittern", internal=True)
+
+    def fallback(user, text):
+        visible = ServiceRequest.objects.visible_to(user)
+        return list(visible._search_substring(text, user).values_list("reference", flat=True))
+
+    for word in ("heron", "EGRET", "ptarmigan", service_request.reference[-4:]):
+        assert fallback(world.requester, word) == [service_request.reference], word
+    assert fallback(world.pm, "bittern") == [service_request.reference]
+    assert fallback(world.vendor_engineer, "bittern") == [service_request.reference]
+    assert fallback(world.requester, "bittern") == []
+    assert fallback(world.other_vendor_engineer, "heron") == []
+
+
+def test_the_migrations_trigger_indexes_the_kinds_the_snippets_read():
+    """The trigger's kind list is a copy (a migration cannot import the live choices): the two stay equal, and an
+    attachment's file name, which Portico writes into the timeline, is not text a person wrote."""
+    from requests_app.choices import SEARCHABLE_EVENT_KINDS, EventKind
+
+    migration = importlib.import_module("requests_app.migrations.0016_request_search_documents")
+    assert set(migration.KINDS) == {str(kind) for kind in SEARCHABLE_EVENT_KINDS}
+    assert EventKind.ATTACHMENT_ADDED not in SEARCHABLE_EVENT_KINDS
