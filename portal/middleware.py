@@ -149,8 +149,13 @@ class UserTimezoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            timezone.activate(user_timezone(user))
+        try:
+            if user is not None and user.is_authenticated:
+                timezone.activate(user_timezone(user))
+        except (OperationalError, InterfaceError):
+            # PostgreSQL is unreachable (reading the user is the first query): leave it to the view, whose own query
+            # fails where DatabaseUnavailableMiddleware turns it into a 503. An error raised here would be a 500.
+            pass
         try:
             return self.get_response(request)
         finally:

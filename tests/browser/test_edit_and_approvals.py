@@ -19,6 +19,7 @@ from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from portal.timefmt import format_time
 from provisioning import services as provisioning_services
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
@@ -64,7 +65,9 @@ def test_pm_edits_priority_and_egov_devops_approves_a_grant_that_shows_its_plan(
     )
     # P1 is 2 h round the clock from submission: the response due time the page must show after the edit.
     response_due = (queued.created_at + timedelta(hours=2)).astimezone(ZoneInfo(world.environment.timezone))
-    due_text = f"{response_due:%a} {response_due.day} {response_due:%b, %H:%M} in Punjab"
+    due_text = (
+        f"Due {format_time(response_due, 'long', response_due.tzinfo)}"  # the one formatter: "3 Dec 2026, 22:54 IST"
+    )
 
     with chromium() as browser:
         # 1. The program manager raises the priority; without a reason the form refuses.
