@@ -39,6 +39,7 @@ urlpatterns = [
     path("desk/", include("desk.urls")),
     path("", include("attachments.urls")),
     path("", include("canned.urls")),
+    path("", include("backoffice.urls")),
     path("", include("inbound.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "attachments",
     "inbound",
     "canned",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

@@ -158,10 +158,13 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("canned-edit", f"/canned-responses/{refs['canned']}/", "canned-edit"),
             Stop("notification-deliveries", "/notifications/deliveries/", "deliveries"),
             Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
+            Stop("backoffice-home", "/manage/", "manage"),
+            Stop("backoffice-history", "/manage/history/", "manage-history"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
             Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
+            Stop("backoffice-home", "/manage/", "manage"),
         ],
     }
     return everyone + by_role[role]

@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("management/changes", views.ChangeRecordViewSet, basename="management-change")
+
+urlpatterns = router.urls

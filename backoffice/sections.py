@@ -1,0 +1,20 @@
+"""The sections of the management area, in the order the index and the sub-navigation show them.
+
+Each section adds one entry here and its own URLs; nothing else needs to know about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    url_name: str
+    title: str
+    summary: str
+
+
+SECTIONS: list[Section] = [
+    Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
+]
