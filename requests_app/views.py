@@ -154,27 +154,34 @@ def vendor_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _desk_page(request, ListName.QUEUE, queryset, "requests_app/servicerequest_queue.html", hide=("vendor",))
 
 
+def _rows_with_form(request: AuthenticatedHttpRequest, page: Page, name: str, *, key: str) -> list[dict[str, Any]]:
+    """Each row of a working list with the one transition's form it offers inline (ids unique per row)."""
+    spec = services.TRANSITIONS[name]
+    return [
+        {
+            "service_request": service_request,
+            key: TransitionForm(
+                name=name,
+                spec=spec,
+                service_request=service_request,
+                user=request.user,
+                auto_id=f"id_%s_{service_request.pk}",
+            ),
+        }
+        for service_request in page
+    ]
+
+
 @login_required
 def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The program manager's submitted requests, most urgent first, each with its routing suggestion."""
     if not perms.is_program_manager(request.user):
         raise PermissionDenied("The triage inbox is for the program manager.")
-    spec = services.TRANSITIONS["triage"]
 
     def rows(page: Page) -> list[dict[str, Any]]:
         return [
-            {
-                "service_request": service_request,
-                "suggestion": routing_suggest(service_request),
-                "form": TransitionForm(
-                    name="triage",
-                    spec=spec,
-                    service_request=service_request,
-                    user=request.user,
-                    auto_id=f"id_%s_{service_request.pk}",
-                ),
-            }
-            for service_request in page
+            {**row, "suggestion": routing_suggest(row["service_request"])}
+            for row in _rows_with_form(request, page, "triage", key="form")
         ]
 
     return _desk_page(
@@ -192,22 +199,9 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     """eGov DevOps' requests waiting for approval, most urgent first."""
     if not perms.is_egov_devops(request.user):
         raise PermissionDenied("Approvals are for eGov DevOps.")
-    spec = services.TRANSITIONS["deny"]
 
     def rows(page: Page) -> list[dict[str, Any]]:
-        return [
-            {
-                "service_request": service_request,
-                "deny_form": TransitionForm(
-                    name="deny",
-                    spec=spec,
-                    service_request=service_request,
-                    user=request.user,
-                    auto_id=f"id_%s_{service_request.pk}",
-                ),
-            }
-            for service_request in page
-        ]
+        return _rows_with_form(request, page, "deny", key="deny_form")
 
     return _desk_page(
         request,
