@@ -20,8 +20,8 @@ from requests_app import permissions as perms
 from requests_app.models import ServiceRequest
 
 from . import watchers
-from .delivery import user_modes, user_modes_set
-from .models import ChatWebhook, RequestMute
+from .models import Channel, ChatWebhook, RequestMute
+from .preferences import notification_settings, notification_settings_set
 from .serializers import (
     ChatWebhookSerializer,
     NotificationSettingsSerializer,
@@ -45,20 +45,29 @@ def _visible_request(request: AuthenticatedRequest, reference: str) -> ServiceRe
 
 
 class NotificationSettingsView(APIView):
-    """How I hear about requests, per channel."""
+    """How I hear about requests, per channel, and where my own chat posts go."""
 
     parser_classes = [PortalJSONParser]
 
     @extend_schema(responses={200: NotificationSettingsSerializer, **error_responses(401)})
     def get(self, request: AuthenticatedRequest) -> Response:
-        return Response(user_modes(request.user))
+        return Response(notification_settings(request.user))
 
     @extend_schema(
         request=NotificationSettingsSerializer,
         responses={200: NotificationSettingsSerializer, **error_responses(400, 401)},
     )
     def put(self, request: AuthenticatedRequest) -> Response:
-        return Response(user_modes_set(request.user, _parse(NotificationSettingsSerializer, request.data)))
+        fields = _parse(NotificationSettingsSerializer, request.data)
+        modes = {channel.value: fields[channel.value] for channel in Channel if channel.value in fields}
+        return Response(
+            notification_settings_set(
+                request.user,
+                modes=modes,
+                chat_webhook_url=fields.get("chat_webhook_url"),
+                chat_webhook_kind=fields.get("chat_webhook_kind", ""),
+            )
+        )
 
 
 class RequestWatchersView(APIView):

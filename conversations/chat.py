@@ -1,5 +1,6 @@
-"""Slack and Microsoft Teams incoming webhooks: which channels hear an event, the payload each expects, and
+"""Slack and Microsoft Teams incoming webhooks: which shared channels hear an event, the payload each expects, and
 posting with retries (a 429's Retry-After is obeyed; 5xx and network errors back off; 400/404 fail at once).
+The same posting serves a person's own webhook (the `chat` channel of `Delivery`, planned like e-mail).
 
 A webhook tied to a vendor hears only that vendor's requests, and nothing before eGov DevOps approves the work;
 one tied to no vendor is a staff channel and hears every vendor's.
@@ -8,20 +9,22 @@ one tied to no vendor is a staff channel and hears every vendor's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from requests_app.models import RequestEvent
 
 from .emails import notice_subject, request_link
 from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, notice_for
-from .models import ChatDelivery, ChatKind, ChatWebhook, DeliveryState
+from .models import Batch, Channel, ChatDelivery, ChatKind, ChatWebhook, Delivery, DeliveryState, PersonalChatWebhook
 
 logger = logging.getLogger(__name__)
 MAX_CHAT_ATTEMPTS = 8
@@ -70,13 +73,26 @@ def plan_chat(event: RequestEvent) -> list[ChatDelivery]:
     return created
 
 
+def _slack_text(text: str) -> str:
+    # Slack mrkdwn treats <, > and & as markup: escaped so user text cannot forge a link or a mention.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _teams_text(text: str) -> str:
+    # A MessageCard's text is Markdown: escaped so a title cannot forge a link or emphasis.
+    return "".join("\\" + c if c in TEAMS_MARKDOWN else c for c in text)
+
+
+TEAMS_MARKDOWN = frozenset("\\`*_[]()<>")
+DIGEST_LINES = 40  # Slack takes at most 50 blocks; the rest of a long digest is on the notifications page
+
+
 def payload(kind: str, event: RequestEvent) -> dict[str, Any]:
     """The JSON each service's incoming webhook takes: Slack `{text, blocks}`, Teams a MessageCard."""
     subject = notice_subject(event)
     link = request_link(event.service_request.reference or "")
     if kind == ChatKind.SLACK:
-        # Slack mrkdwn treats <, > and & as markup: escaped so user text cannot forge a link or a mention.
-        safe = subject.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        safe = _slack_text(subject)
         return {
             "text": f"{safe} <{link}|Open>",
             "blocks": [
@@ -97,21 +113,50 @@ def payload(kind: str, event: RequestEvent) -> dict[str, Any]:
     }
 
 
-def post(webhook: ChatWebhook, body: dict[str, Any]) -> None:
-    """POST `body` to `webhook`; raises `ChatRefused` or `ChatLater` unless the service accepted it."""
+def batch_payload(kind: str, events: list[RequestEvent], *, title: str) -> dict[str, Any]:
+    """One post listing several notices (the daily digest, a catch-up summary), each linking to its request."""
+    rows = [(notice_subject(e), request_link(e.service_request.reference or "")) for e in events[:DIGEST_LINES]]
+    more = len(events) - len(rows)
+    everything = settings.PORTAL_BASE_URL.rstrip("/") + reverse("notification-list")
+    if kind == ChatKind.SLACK:
+        lines = [f"• <{link}|{_slack_text(subject)}>" for subject, link in rows]
+        if more:
+            lines.append(f"…and {more} more: <{everything}|your notifications>")
+        return {
+            "text": title,
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+                *({"type": "section", "text": {"type": "mrkdwn", "text": line}} for line in lines),
+            ],
+        }
+    lines = [f"- [{_teams_text(subject)}]({link})" for subject, link in rows]
+    if more:
+        lines.append(f"- …and {more} more: [your notifications]({everything})")
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": title,
+        "title": title,
+        "text": "\n".join(lines),
+    }
+
+
+def post(kind: str, url: str, body: dict[str, Any]) -> None:
+    """POST `body` to the webhook at `url`; raises `ChatRefused` or `ChatLater` unless the service accepted it."""
     try:
-        response = requests.post(webhook.url, json=body, timeout=settings.PORTICO_CHAT_TIMEOUT_SECONDS)
+        # A webhook never redirects; following one would let an address lead the server somewhere else.
+        response = requests.post(url, json=body, timeout=settings.PORTICO_CHAT_TIMEOUT_SECONDS, allow_redirects=False)
     except requests.RequestException as exc:
         raise ChatLater(f"{exc.__class__.__name__}: {exc}") from exc
     text = response.text.strip()
     if response.status_code == 429:
         retry_after = response.headers.get("Retry-After", "")
         raise ChatLater(f"429 {text}", retry_after=float(retry_after) if retry_after.isdigit() else None)
-    if response.status_code in PERMANENT_STATUSES:
+    if response.status_code in PERMANENT_STATUSES or 300 <= response.status_code < 400:
         raise ChatRefused(f"{response.status_code} {text}")
     if not 200 <= response.status_code < 300:
         raise ChatLater(f"{response.status_code} {text}")
-    expected = "ok" if webhook.kind == ChatKind.SLACK else "1"
+    expected = "ok" if kind == ChatKind.SLACK else "1"
     if text != expected:
         raise ChatRefused(f"{response.status_code} unexpected answer {text[:100]!r}")
 
@@ -120,41 +165,82 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
 
 
-def chat_deliver(delivery_id: int) -> bool:
-    """Post one chat delivery if it is due; True when it went out."""
+def _post_claimed(row: QuerySet[Any], *, kind: str, url: str, body: Callable[[], dict[str, Any]], label: str) -> bool:
+    """Post one due delivery row (a `ChatDelivery`, or a person's `chat` `Delivery`) at most once.
+
+    The row is claimed (`sending`, committed at once) before the post and marked after, as e-mail is: a task and
+    the retry beat or the sweeper racing for it post it once, and a worker that dies mid-post leaves it claimed,
+    shown to the program manager, rather than posting it again."""
+    now = timezone.now()
     with transaction.atomic():
-        delivery = (
-            ChatDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("webhook", "event__service_request")
-            .filter(pk=delivery_id, state=DeliveryState.PENDING, next_attempt_at__lte=timezone.now())
-            .first()
+        claimed = row.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now).update(
+            state=DeliveryState.SENDING, claimed_at=now, attempts=F("attempts") + 1
         )
-        if delivery is None:
-            return False
-        ChatDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-        attempts = delivery.attempts + 1
-        try:
-            post(delivery.webhook, payload(delivery.webhook.kind, delivery.event))
-        except ChatRefused as exc:
-            ChatDelivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.FAILED, last_error=str(exc)[:500])
-            return False
-        except ChatLater as exc:
-            wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(attempts)
-            done = attempts >= MAX_CHAT_ATTEMPTS
-            ChatDelivery.objects.filter(pk=delivery.pk).update(
-                state=DeliveryState.FAILED if done else DeliveryState.PENDING,
-                next_attempt_at=timezone.now() + wait,
-                last_error=str(exc)[:500],
-            )
-            logger.warning("chat: %s not posted (%s); attempt %d", delivery.webhook, exc, attempts)
-            return False
-        ChatDelivery.objects.filter(pk=delivery.pk).update(
-            state=DeliveryState.SENT, sent_at=timezone.now(), last_error=""
+    if not claimed:
+        return False
+    attempts = row.values_list("attempts", flat=True).get()
+    try:
+        post(kind, url, body())
+    except ChatRefused as exc:
+        row.update(state=DeliveryState.FAILED, last_error=str(exc)[:500])
+        return False
+    except ChatLater as exc:
+        wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else _backoff(attempts)
+        done = attempts >= MAX_CHAT_ATTEMPTS
+        row.update(
+            state=DeliveryState.FAILED if done else DeliveryState.PENDING,
+            next_attempt_at=timezone.now() + wait,
+            last_error=str(exc)[:500],
         )
-        return True
+        logger.warning("chat: %s not posted (%s); attempt %d", label, exc, attempts)
+        return False
+    row.update(state=DeliveryState.SENT, sent_at=timezone.now(), last_error="")
+    return True
 
 
-def chat_deliveries_due() -> int:
-    """Retry every chat delivery whose wait is over; returns how many went out."""
-    due = ChatDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=timezone.now())
-    return sum(chat_deliver(pk) for pk in due.order_by("pk").values_list("pk", flat=True)[:200])
+def chat_deliver(delivery_id: int) -> bool:
+    """Post one event to one shared chat channel if it is due; True when it went out."""
+    delivery = ChatDelivery.objects.select_related("webhook", "event__service_request").filter(pk=delivery_id).first()
+    if delivery is None:
+        return False
+    hook, event = delivery.webhook, delivery.event
+    return _post_claimed(
+        ChatDelivery.objects.filter(pk=delivery_id),
+        kind=hook.kind,
+        url=hook.url,
+        body=lambda: payload(hook.kind, event),
+        label=str(hook),
+    )
+
+
+def personal_chat_deliver(delivery_id: int) -> bool:
+    """Post one notice to its recipient's own Slack or Teams webhook if it is due; True when it went out."""
+    delivery = (
+        Delivery.objects.select_related("user", "event__service_request")
+        .filter(pk=delivery_id, channel=Channel.CHAT, batch=Batch.NONE)
+        .first()
+    )
+    if delivery is None:
+        return False
+    row = Delivery.objects.filter(pk=delivery_id)
+    hook = PersonalChatWebhook.objects.filter(user_id=delivery.user_id).first()
+    if hook is None:  # removed since the notice was planned: nowhere to post it
+        row.filter(state=DeliveryState.PENDING).update(
+            state=DeliveryState.FAILED, last_error="No personal chat webhook any more."
+        )
+        return False
+    event = delivery.event
+    return _post_claimed(
+        row, kind=hook.kind, url=hook.url, body=lambda: payload(hook.kind, event), label=f"{delivery.user}'s chat"
+    )
+
+
+def chat_deliveries_due(*, limit: int = 200) -> int:
+    """Retry every chat post (shared channels and people's own) whose wait is over; returns how many went out."""
+    now = timezone.now()
+    shared = ChatDelivery.objects.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+    personal = Delivery.objects.filter(
+        channel=Channel.CHAT, batch=Batch.NONE, state=DeliveryState.PENDING, next_attempt_at__lte=now
+    )
+    sent = sum(chat_deliver(pk) for pk in shared.order_by("pk").values_list("pk", flat=True)[:limit])
+    return sent + sum(personal_chat_deliver(pk) for pk in personal.order_by("pk").values_list("pk", flat=True)[:limit])

@@ -1,11 +1,13 @@
 """Planning and sending notices: one `Delivery` per (event, person, channel), sent at most once.
 
 `plan(event)` runs in the event's transaction (a handler): it decides who hears what on which channel, writes
-the in-portal notifications at once and records the e-mails owed. `notify(event)` (a Celery task, after commit)
-sends the e-mails owed: each is claimed (`sending`, committed) before it leaves and marked `sent` after, so a
-redelivered task, or a retry after a worker died between the two, never sends it again. A failed send goes back
-to `pending` and the task raises, so Celery retries it with backoff (`portal.mail.MAIL_TASK_RETRY`); an address
-refused for good, or one failing past the last retry, ends `failed` and is listed for the program manager.
+the in-portal notifications at once and records the e-mails and personal chat posts owed (a person's own Slack or
+Teams webhook is the `chat` channel: planned here, through the same recipients, posted by `chat.py`).
+`notify(event)` (a Celery task, after commit) sends the e-mails owed: each is claimed (`sending`, committed) before
+it leaves and marked `sent` after, so a redelivered task, or a retry after a worker died between the two, never
+sends it again. A failed send goes back to `pending` and the task raises, so Celery retries it with backoff
+(`portal.mail.MAIL_TASK_RETRY`); an address refused for good, or one failing past the last retry, ends `failed`
+and is listed for the program manager.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_error_is_permanent
 from requests_app.choices import EventKind
 from requests_app.models import Notification, RequestEvent
 
+from .chat import batch_payload, post
 from .emails import batch_email, notice_email
 from .matrix import notice_for
-from .models import Batch, Channel, ChannelSetting, Delivery, DeliveryState, Mode
+from .models import Batch, Channel, ChannelSetting, ChatDelivery, Delivery, DeliveryState, Mode, PersonalChatWebhook
 from .recipients import recipients_for
 
 if TYPE_CHECKING:
@@ -56,21 +59,30 @@ def is_catch_up(event: RequestEvent) -> bool:
     return late_by is not None and late_by > settings.PORTICO_NOTIFY_CATCH_UP_SECONDS
 
 
+def _has_address(user: User, channel: str, chat_users: set[int]) -> bool:
+    if channel == Channel.EMAIL:
+        return bool(user.email)
+    if channel == Channel.CHAT:
+        return user.pk in chat_users
+    return True
+
+
 def plan(event: RequestEvent) -> int:
     """Record every notice `event` owes and write its immediate in-portal ones; returns the e-mails owed now."""
     if notice_for(event) is None:
         return 0
-    people = recipients_for(event)
+    people = recipients_for(event)  # the one decision of who may hear: every channel below goes through it
     if not people:
         return 0
     notice = notice_for(event) or event.kind
     modes = channel_modes(list(people))
+    chat_users = set(PersonalChatWebhook.objects.filter(user_id__in=list(people)).values_list("user_id", flat=True))
     catch_up = is_catch_up(event)
     rows: list[Delivery] = []
     for user in people.values():
         for channel in Channel:
             mode = modes.get((user.pk, channel), Mode.IMMEDIATE)
-            if mode == Mode.OFF or (channel == Channel.EMAIL and not user.email):
+            if mode == Mode.OFF or not _has_address(user, channel, chat_users):
                 continue
             batch = Batch.SUMMARY if catch_up else Batch.DIGEST if mode == Mode.DIGEST else Batch.NONE
             state = DeliveryState.HELD if batch else DeliveryState.PENDING
@@ -81,6 +93,12 @@ def plan(event: RequestEvent) -> int:
         Notification.objects.get_or_create(event=event, user_id=user_id)
     in_app.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=1)
     return Delivery.objects.filter(event=event, channel=Channel.EMAIL, state=DeliveryState.PENDING).count()
+
+
+def personal_chat_owed(event: RequestEvent) -> list[int]:
+    """The ids of `event`'s personal chat posts to send now (each goes out in its own task)."""
+    owed = Delivery.objects.filter(event=event, channel=Channel.CHAT, batch=Batch.NONE, state=DeliveryState.PENDING)
+    return list(owed.order_by("pk").values_list("pk", flat=True))
 
 
 def notify(event: RequestEvent) -> int:
@@ -177,6 +195,7 @@ def send_batches(batch: str) -> int:
     groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
     for delivery in held:
         groups[(delivery.user_id, delivery.channel)].append(delivery)
+    hooks = {h.user_id: h for h in PersonalChatWebhook.objects.filter(user_id__in={d.user_id for d in held})}
     sent = 0
     for (_, channel), deliveries in groups.items():
         user = deliveries[0].user
@@ -187,6 +206,14 @@ def send_batches(batch: str) -> int:
             if channel == Channel.EMAIL:
                 with get_connection() as connection:
                     connection.send_messages([batch_email(user, events, title=title)])
+            elif channel == Channel.CHAT:
+                hook = hooks.get(user.pk)
+                if hook is None:  # removed since the notices were held: nowhere to post them
+                    Delivery.objects.filter(pk__in=ids).update(
+                        state=DeliveryState.FAILED, last_error="No personal chat webhook any more."
+                    )
+                    continue
+                post(hook.kind, hook.url, batch_payload(hook.kind, events, title=title))
             else:
                 Notification.objects.get_or_create(event=events[-1], user=user, defaults={"summary": title})
         except Exception as exc:
@@ -201,18 +228,24 @@ def send_batches(batch: str) -> int:
 
 
 # --- what the program manager sees -------------------------------------------------------------------------
-def troubled_deliveries() -> QuerySet[Delivery]:
-    """Failed e-mails, ones waiting for a retry, and claims whose worker stopped mid-send."""
+def _in_trouble() -> Q:
+    """Failed, waiting for a retry, or claimed by a worker that stopped mid-send (newest first by the models)."""
     stale = timezone.now() - STALE_CLAIM
     return (
-        Delivery.objects.filter(
-            Q(state=DeliveryState.FAILED)
-            | Q(state=DeliveryState.PENDING, attempts__gt=0)
-            | Q(state=DeliveryState.SENDING, claimed_at__lt=stale)
-        )
-        .select_related("user", "event__service_request")
-        .order_by("-created_at", "-pk")
+        Q(state=DeliveryState.FAILED)
+        | Q(state=DeliveryState.PENDING, attempts__gt=0)
+        | Q(state=DeliveryState.SENDING, claimed_at__lt=stale)
     )
+
+
+def troubled_deliveries() -> QuerySet[Delivery]:
+    """Failed e-mails and personal chat posts, ones waiting for a retry, and claims whose worker stopped mid-send."""
+    return Delivery.objects.filter(_in_trouble()).select_related("user", "event__service_request")
+
+
+def troubled_chat_deliveries() -> QuerySet[ChatDelivery]:
+    """The same for the shared Slack and Teams channels."""
+    return ChatDelivery.objects.filter(_in_trouble()).select_related("webhook", "event__service_request")
 
 
 def user_modes(user: User) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Conversations' reaction to timeline events: mentions first (a mentioned person is then a watcher and hears the
-comment), then every person's notices, then the chat channels. All in the event's transaction."""
+comment), then every person's notices, then the shared chat channels. All in the event's transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 
 from .chat import plan_chat
-from .delivery import plan
+from .delivery import personal_chat_owed, plan
 from .matrix import MATRIX, kinds_heard
 from .watchers import mentions_apply
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 NOTIFY_TASK = "conversations.tasks.conversations_notify"
 CHAT_TASK = "conversations.tasks.conversations_chat_deliver"
+PERSONAL_CHAT_TASK = "conversations.tasks.conversations_personal_chat_deliver"
 # Every kind the matrix has a row for; a derived notice (approval_requested) arrives as its event kind (triage).
 HEARD = kinds_heard(MATRIX)
 CHAT_HEARD = kinds_heard(notice for notice, row in MATRIX.items() if row.chat or row.chat_priorities)
@@ -29,10 +30,12 @@ def on_comment_mentions(event: RequestEvent) -> None:
     mentions_apply(event)
 
 
-@registry.register("conversations: notify people (in-portal now, e-mail after commit)", kinds=HEARD)
+@registry.register("conversations: notify people (in-portal now, e-mail and own chat after commit)", kinds=HEARD)
 def on_event_notify(event: RequestEvent) -> None:
     if plan(event):
         outbox_enqueue(NOTIFY_TASK, event_id=event.pk)
+    for delivery_id in personal_chat_owed(event):
+        outbox_enqueue(PERSONAL_CHAT_TASK, delivery_id=delivery_id)
 
 
 @registry.register("conversations: post to chat channels", kinds=CHAT_HEARD)

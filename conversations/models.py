@@ -10,6 +10,7 @@ from django.utils import timezone
 class Channel(models.TextChoices):
     EMAIL = "email", "E-mail"
     IN_APP = "in_app", "In the portal"
+    CHAT = "chat", "Own Slack or Teams webhook"
 
 
 class Mode(models.TextChoices):
@@ -99,6 +100,8 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
+    # Chat posts wait here between retries (e-mail retries wait in Celery's countdown instead).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -118,6 +121,21 @@ class Delivery(models.Model):
 class ChatKind(models.TextChoices):
     SLACK = "slack", "Slack"
     TEAMS = "teams", "Microsoft Teams"
+
+
+class PersonalChatWebhook(models.Model):
+    """One person's own Slack or Teams incoming webhook: the `chat` channel's address, as an e-mail address is
+    the `email` channel's. Kept apart from `ChatWebhook` so that no query for the shared channels can match it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_chat_webhook"
+    )
+    kind = models.CharField(max_length=16, choices=ChatKind.choices)
+    url = models.URLField(max_length=500)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user}'s {self.get_kind_display()}"
 
 
 class ChatWebhook(models.Model):
@@ -152,6 +170,7 @@ class ChatDelivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -4,14 +4,29 @@ from rest_framework import serializers
 
 from requests_app.models import Environment, Vendor
 
-from .models import ChatWebhook, Mode
+from .models import ChatKind, ChatWebhook, Mode
 
 
 class NotificationSettingsSerializer(serializers.Serializer):
-    """How I hear, per channel: `immediate`, `digest` (once a day) or `off`."""
+    """How I hear, per channel: `immediate`, `digest` (once a day) or `off`; and my own chat webhook."""
 
     email = serializers.ChoiceField(choices=Mode.choices, required=False)
     in_app = serializers.ChoiceField(choices=Mode.choices, required=False)
+    chat = serializers.ChoiceField(
+        choices=Mode.choices, required=False, help_text="Posts to my own Slack or Teams webhook."
+    )
+    chat_webhook_url = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="My Slack or Microsoft Teams incoming webhook (http or https); blank removes it, absent keeps it.",
+    )
+    chat_webhook_kind = serializers.ChoiceField(
+        choices=ChatKind.choices,
+        required=False,
+        allow_blank=True,
+        help_text="`slack` or `teams`; blank or absent: told from the address.",
+    )
 
 
 class PersonSerializer(serializers.Serializer):

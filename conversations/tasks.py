@@ -37,8 +37,16 @@ def conversations_chat_deliver(*, delivery_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+def conversations_personal_chat_deliver(*, delivery_id: int) -> bool:
+    """Post one notice to its recipient's own Slack or Teams webhook; a failure waits for the retry beat."""
+    from .chat import personal_chat_deliver
+
+    return personal_chat_deliver(delivery_id)
+
+
+@shared_task(acks_late=True)
 def conversations_chat_retry() -> int:
-    """Post the chat deliveries whose backoff (or Retry-After) is over."""
+    """Post the chat deliveries (shared channels and people's own) whose backoff (or Retry-After) is over."""
     from .chat import chat_deliveries_due
 
     return chat_deliveries_due()
@@ -60,3 +68,11 @@ def conversations_send_digests() -> int:
     from .models import Batch
 
     return send_batches(Batch.DIGEST)
+
+
+@shared_task(acks_late=True)
+def conversations_deliveries_sweep() -> dict[str, int]:
+    """Queue again the e-mails and chat posts still owed long after they were due (their task was lost)."""
+    from .sweeper import deliveries_sweep
+
+    return deliveries_sweep()

@@ -13,17 +13,17 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from portal.exceptions import ValidationFailed
+from portal.forms import apply_portal_error
 from portal.http import AuthenticatedHttpRequest
 from requests_app import notifications
 from requests_app import permissions as perms
 from requests_app.models import ServiceRequest
 from requests_app.views import CappedPaginator
 
-from . import watchers
-from .delivery import troubled_deliveries, user_modes, user_modes_set
+from . import preferences, watchers
+from .delivery import troubled_chat_deliveries, troubled_deliveries
 from .emails import notice_subject
 from .forms import ChannelSettingsForm, WatchForm
-from .models import ChatDelivery, DeliveryState
 
 PAGE_SIZE = 25
 
@@ -65,11 +65,20 @@ def notification_mark_all_read(request: AuthenticatedHttpRequest) -> HttpRespons
 @login_required
 def notification_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """How I hear about requests: per channel, immediately, in a daily digest, or not at all."""
-    form = ChannelSettingsForm(request.POST or None, initial=user_modes(request.user))
+    form = ChannelSettingsForm(request.POST or None, initial=preferences.notification_settings(request.user))
     if request.method == "POST" and form.is_valid():
-        user_modes_set(request.user, form.modes())
-        messages.success(request, "Notification settings saved.")
-        return redirect("notification-settings")
+        try:
+            preferences.notification_settings_set(
+                request.user,
+                modes=form.modes(),
+                chat_webhook_url=form.cleaned_data["chat_webhook_url"],
+                chat_webhook_kind=form.cleaned_data["chat_webhook_kind"],
+            )
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        else:
+            messages.success(request, "Notification settings saved.")
+            return redirect("notification-settings")
     muted = request.user.request_mutes.select_related("service_request").order_by("-created_at")
     watching = request.user.watching.select_related("service_request").order_by("-created_at")
     status = 400 if request.method == "POST" else 200
@@ -110,10 +119,5 @@ def delivery_failures(request: AuthenticatedHttpRequest) -> HttpResponse:
     """For the program manager: e-mails and chat posts that failed, wait for a retry, or stopped mid-send."""
     if not perms.is_program_manager(request.user):
         raise PermissionDenied
-    emails = troubled_deliveries()[:200]
-    chats = (
-        ChatDelivery.objects.exclude(state=DeliveryState.SENT)
-        .filter(attempts__gt=0)
-        .select_related("webhook", "event__service_request")[:200]
-    )
-    return render(request, "conversations/delivery_failures.html", {"emails": emails, "chats": chats})
+    context = {"emails": troubled_deliveries()[:200], "chats": troubled_chat_deliveries()[:200]}
+    return render(request, "conversations/delivery_failures.html", context)

@@ -53,6 +53,11 @@ app.conf.beat_schedule = {
         "task": "conversations.tasks.conversations_chat_retry",
         "schedule": 30.0,
     },
+    # E-mails and chat posts still owed PORTICO_DELIVERY_SWEEP_AFTER_SECONDS after they were due: queued again.
+    "conversations-deliveries-sweep": {
+        "task": "conversations.tasks.conversations_deliveries_sweep",
+        "schedule": 60.0,
+    },
     # SLA flags raised while catching up (first scan, after downtime): one summary per person.
     "conversations-send-summaries": {
         "task": "conversations.tasks.conversations_send_summaries",

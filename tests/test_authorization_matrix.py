@@ -341,7 +341,9 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("notification-unread", "GET"): Call(url("notification-unread")),
     ("notification-deliveries", "GET"): Call(url("notification-deliveries")),
     ("notification-settings", "GET"): Call(url("notification-settings")),
-    ("notification-settings", "POST"): Call(url("notification-settings"), {"email": "digest", "in_app": "immediate"}),
+    ("notification-settings", "POST"): Call(
+        url("notification-settings"), {"email": "digest", "in_app": "immediate", "chat": "off"}
+    ),
     ("request-watch", "POST"): Call(ref("request-watch"), {"action": "watch"}),
     ("api:me-notification-settings", "GET"): Call(url("api:me-notification-settings")),
     ("api:me-notification-settings", "PUT"): Call(url("api:me-notification-settings"), {"email": "off"}, json=True),

@@ -23,12 +23,13 @@ def test_the_settings_page_saves_each_channel_and_refuses_nonsense(client, world
     page = client.get(url)
     assert page.status_code == 200 and 'name="email"' in page.content.decode()
 
-    assert client.post(url, {"email": Mode.DIGEST, "in_app": Mode.OFF}).status_code == 302
+    assert client.post(url, {"email": Mode.DIGEST, "in_app": Mode.OFF, "chat": Mode.OFF}).status_code == 302
     assert dict(ChannelSetting.objects.filter(user=world.requester).values_list("channel", "mode")) == {
         Channel.EMAIL: Mode.DIGEST,
         Channel.IN_APP: Mode.OFF,
+        Channel.CHAT: Mode.OFF,
     }
-    refused = client.post(url, {"email": "hourly", "in_app": Mode.OFF})
+    refused = client.post(url, {"email": "hourly", "in_app": Mode.OFF, "chat": Mode.OFF})
     assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
     assert ChannelSetting.objects.get(user=world.requester, channel=Channel.EMAIL).mode == Mode.DIGEST
 
@@ -37,8 +38,13 @@ def test_the_settings_api(world):
     api = APIClient()
     api.force_authenticate(world.vendor_engineer)
 
-    assert api.get(SETTINGS_API).json() == {"email": "immediate", "in_app": "immediate"}
-    assert api.put(SETTINGS_API, {"email": "off"}, format="json").json() == {"email": "off", "in_app": "immediate"}
+    no_chat = {"chat": "immediate", "chat_webhook_url": "", "chat_webhook_kind": ""}
+    assert api.get(SETTINGS_API).json() == {"email": "immediate", "in_app": "immediate", **no_chat}
+    assert api.put(SETTINGS_API, {"email": "off"}, format="json").json() == {
+        "email": "off",
+        "in_app": "immediate",
+        **no_chat,
+    }
     bad = api.put(SETTINGS_API, {"in_app": "sometimes"}, format="json")
     assert bad.status_code == 400 and "in_app" in bad.json()["error"]["fields"]
     assert APIClient().get(SETTINGS_API).status_code == 401

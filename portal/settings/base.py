@@ -238,6 +238,14 @@ PORTICO_NOTIFY_CATCH_UP_SECONDS = env.int("PORTICO_NOTIFY_CATCH_UP_SECONDS", def
 PORTICO_NOTIFY_POLL_SECONDS = env.int("PORTICO_NOTIFY_POLL_SECONDS", default=30)
 # Slack/Teams webhook calls give up after this long (the delivery is retried with backoff).
 PORTICO_CHAT_TIMEOUT_SECONDS = env.float("PORTICO_CHAT_TIMEOUT_SECONDS", default=10.0)
+# The hosts a person's own chat webhook may be on (a leading dot: any name under it). The server posts to that
+# address, so it must not be one inside Portico's network.
+PORTICO_CHAT_WEBHOOK_HOSTS = env.list(
+    "PORTICO_CHAT_WEBHOOK_HOSTS", default=["hooks.slack.com", ".webhook.office.com", "outlook.office.com"]
+)
+# An e-mail or chat delivery still owed this long after it was due (its task lost: a broker restart, a publish
+# that never happened) is queued again by beat's conversations_deliveries_sweep.
+PORTICO_DELIVERY_SWEEP_AFTER_SECONDS = env.int("PORTICO_DELIVERY_SWEEP_AFTER_SECONDS", default=300)
 
 # E-mail in (inbound/): the intake address (plus-addressed for filing and replies), the largest message taken,
 # and how many messages one sender may send in an hour before the rest are dropped as a loop.

@@ -22,3 +22,5 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405  (a pl
 PORTICO_REPORT_CACHE_SECONDS = 0
 # Likewise tests take PostgreSQL or the broker away and expect the next probe to notice (portal/tests/test_health.py).
 PORTICO_READYZ_CACHE_SECONDS = 0
+# The Slack and Teams stand-ins (conversations/testing.py) listen on loopback.
+PORTICO_CHAT_WEBHOOK_HOSTS = [*PORTICO_CHAT_WEBHOOK_HOSTS, "127.0.0.1"]  # noqa: F405
