@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from portal.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
@@ -169,7 +169,7 @@ class WhatIf:
         return [(Measure(m).label, self.before[m], self.after[m]) for m in (Measure.RESPONSE, Measure.RESOLUTION)]
 
 
-def _with_ledgers(requests: Any, *, clocks: bool = False) -> Iterator[ServiceRequest]:
+def _with_ledgers(requests: QuerySet[ServiceRequest], *, clocks: bool = False) -> Iterator[ServiceRequest]:
     """The requests with their ledgers in order (`ledger_rows`) and, if asked, their stored clocks: two queries
     per chunk instead of two per request."""
     ledger = ClockLedgerEntry.objects.select_related("policy").order_by("at", "pk")
@@ -214,7 +214,7 @@ def sla_compliance(clocks: Iterable[RequestClock | ClockSnapshot], *, now: datet
     return {m: Compliance(**c) for m, c in counts.items()}
 
 
-def quarter_requests(priority: str, *, now: datetime) -> Any:
+def quarter_requests(priority: str, *, now: datetime) -> QuerySet[ServiceRequest]:
     """The requests of `priority` filed in the 13 weeks up to `now`: whose compliance the what-if replays."""
     return ServiceRequest.objects.filter(priority=priority, created_at__gte=now - QUARTER, created_at__lt=now)
 
