@@ -16,5 +16,10 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section(
+        "backoffice-sla-policies",
+        "SLA policies",
+        "Each priority's goals and their revisions; a new revision shows what it would have changed first.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

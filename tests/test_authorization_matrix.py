@@ -46,6 +46,7 @@ from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.testing.workflow import file_request, walk_to
+from sla.models import SlaPolicy
 
 ROLES = ("anon", "req_a", "req_b", "eng_a", "lead_a", "eng_b", "lead_b", "pm", "egov")
 ROLE_USERS = {
@@ -182,6 +183,10 @@ def canned_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.canned.pk])
 
 
+def _p2() -> SlaPolicy:
+    return SlaPolicy.objects.get(priority="P2", is_current=True)
+
+
 def upload(o: Objects) -> dict[str, Any]:
     return {"file": SimpleUploadedFile("matrix.txt", b"uploaded by the matrix\n")}
 
@@ -212,6 +217,11 @@ PASSWORD_CHANGE = {
     "new_password2": "Matrix-pass-4821",
 }
 CANCEL_FORM = {"confirm": "yes", "reason": "Stuck"}
+POLICY_JSON = {"priority": "P2", "response_goal": "4", "response_unit": "hours", "reason": "From the matrix"}
+POLICY_FORM = {
+    **POLICY_JSON, "response_clock": "working", "resolution_goal": "3", "resolution_unit": "working_days",
+    "resolution_clock": "working", "at_risk_ratio": "0.75", "apply_to": "new", "step": "confirm",
+}  # fmt: skip
 # The page's details form; the program manager's version also carries priority and type (unchanged: no reason).
 EDIT_FORM = {"form": "details", "title": "Edited in the matrix", "description": "Four CPUs.", "priority": "P2",
              "request_type": RequestType.INFRA_PROVISION}  # fmt: skip
@@ -315,6 +325,18 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("canned-delete", "POST"): Call(canned_url("canned-delete")),
     ("canned-delete", "GET"): Call(canned_url("canned-delete")),
     ("inbound-list", "GET"): Call(url("inbound-list")),
+    # the management area's shell
+    ("backoffice-home", "GET"): Call(url("backoffice-home")),
+    ("backoffice-history", "GET"): Call(url("backoffice-history")),
+    ("api:management-change-list", "GET"): Call(url("api:management-change-list")),
+    # the management area's SLA policies (a confirmed draft saves a revision for new requests)
+    ("backoffice-sla-policies", "GET"): Call(url("backoffice-sla-policies")),
+    ("backoffice-sla-policy-revise", "GET"): Call(url("backoffice-sla-policy-revise", "P2")),
+    ("backoffice-sla-policy-revise", "POST"): Call(url("backoffice-sla-policy-revise", "P2"), POLICY_FORM),
+    ("api:sla-policy-list", "GET"): Call(url("api:sla-policy-list")),
+    ("api:sla-policy-list", "POST"): Call(url("api:sla-policy-list"), POLICY_JSON, json=True),
+    ("api:sla-policy-detail", "GET"): Call(lambda o: reverse("api:sla-policy-detail", args=[_p2().pk])),
+    ("api:sla-policy-what-if", "POST"): Call(url("api:sla-policy-what-if"), POLICY_JSON, json=True),
     ("inbound-raw", "GET"): Call(lambda o: reverse("inbound-raw", args=[o.inbound.pk])),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
@@ -456,6 +478,18 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("canned-edit", "POST"):                   "L302   403    403    403    302w   403    404    404    403",
     ("canned-delete", "POST"):                 "L302   403    403    403    302w   403    404    404    403",
     ("canned-delete", "GET"):                  "L302   405    405    405    405    405    405    405    405",
+    # the management area: the program manager and eGov DevOps
+    ("backoffice-home", "GET"):                "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-history", "GET"):             "L302   403    403    403    403    403    403    200    200",
+    ("api:management-change-list", "GET"):     "401    403    403    403    403    403    403    200    200",
+    # SLA policies: the program manager revises them, eGov DevOps reads them
+    ("backoffice-sla-policies", "GET"):        "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-sla-policy-revise", "GET"):   "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-sla-policy-revise", "POST"):  "L302   403    403    403    403    403    403    302w   403",
+    ("api:sla-policy-list", "GET"):            "401    403    403    403    403    403    403    200    200",
+    ("api:sla-policy-list", "POST"):           "401    403    403    403    403    403    403    201w   403",
+    ("api:sla-policy-detail", "GET"):          "401    403    403    403    403    403    403    200    200",
+    ("api:sla-policy-what-if", "POST"):        "401    403    403    403    403    403    403    200    403",
     ("inbound-list", "GET"):                   "L302   403    403    403    403    403    403    200    403",
     ("inbound-raw", "GET"):                    "L302   403    403    403    403    403    403    200    403",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
@@ -537,6 +571,7 @@ def _writes() -> dict[str, Any]:
         chat_hooks=_count(ChatWebhook.objects.all()),
         attachments=_count(Attachment.objects.all()),
         canned=_count(CannedResponse.objects.all()),
+        sla_policies=_count(SlaPolicy.objects.all()),
         canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
         zoned=_count(User.objects.exclude(timezone="")),
     )[0]

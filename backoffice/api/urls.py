@@ -4,5 +4,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("management/changes", views.ChangeRecordViewSet, basename="management-change")
+router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
 
 urlpatterns = router.urls

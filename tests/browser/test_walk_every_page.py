@@ -118,6 +118,15 @@ def _comment(session: Session) -> None:
     page.locator("#timeline").get_by_text("Checked from a phone and a laptop.").first.wait_for()
 
 
+def _preview_policy(session: Session) -> None:
+    """Draft a P2 revision and look at its what-if (nothing is saved until it is confirmed)."""
+    page = session.page
+    page.get_by_role("spinbutton", name="Response goal").fill("4")
+    page.get_by_label("Response goal in").select_option("hours")
+    page.get_by_role("button", name="Show the what-if").click()
+    expect(page.get_by_role("heading", name="What your P2 draft would change")).to_be_visible()
+
+
 def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
     everyone = [
         Stop("home", "/", "home"),
@@ -160,11 +169,20 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-history", "/manage/history/", "manage-history"),
+            Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies"),
+            Stop("backoffice-sla-policy-revise", "/manage/sla-policies/P2/revise/", "manage-sla-policy-draft"),
+            Stop(
+                "backoffice-sla-policy-revise",
+                "/manage/sla-policies/P2/revise/",
+                "manage-sla-policy-what-if",
+                _preview_policy,
+            ),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
             Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
             Stop("backoffice-home", "/manage/", "manage"),
+            Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies-read-only"),
         ],
     }
     return everyone + by_role[role]
