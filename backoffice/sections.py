@@ -16,5 +16,10 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section(
+        "backoffice-calendars",
+        "Calendars",
+        "Working hours, holidays and closures each environment's due times count on; import a state's holiday list.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]
