@@ -57,7 +57,12 @@ def _require_manager(request: AuthenticatedHttpRequest) -> None:
 
 
 def _page(request: AuthenticatedHttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    context = {"sections": SECTIONS, "can_manage": can_manage(request.user), **context}
+    context = {
+        "sections": SECTIONS,
+        "current_section": "backoffice-calendars",
+        "can_manage": can_manage(request.user),
+        **context,
+    }
     return render(request, template, context, status=status)
 
 
@@ -83,7 +88,7 @@ def calendar_list(request: AuthenticatedHttpRequest) -> HttpResponse:
                 messages.success(request, f"{environment} now runs on {environment.calendar}.")
                 return redirect("backoffice-calendars")
         status = 400
-    rows = [(calendar, services.weekly_hours_text(calendar)) for calendar in services.calendars_with_environments()]
+    rows = [(calendar, services.state_name(calendar)) for calendar in services.calendars_with_environments()]
     return _page(request, "backoffice/calendar_list.html", {"rows": rows, "link_form": form}, status)
 
 
@@ -92,6 +97,7 @@ def _detail_context(calendar: BusinessCalendar, **forms_given: forms.Form) -> di
         "calendar": calendar,
         "weekly": services.weekly_hours_text(calendar),
         "categories": [category_label(c) for c in calendar.holiday_category_list()],
+        "state": services.state_name(calendar),
         "days": calendar.days.select_related("added_by").order_by("-date"),
         "closures": [
             (closure, *services.closure_days(calendar, closure))

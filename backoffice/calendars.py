@@ -26,6 +26,7 @@ from sla.holidays_source import (
     UnknownSubdivision,
     holidays_with_category,
     public_holidays,
+    subdivision_names,
     supported_categories,
     validate_subdivision,
 )
@@ -73,6 +74,14 @@ def weekly_hours_text(calendar: BusinessCalendar) -> list[tuple[int, str, str]]:
     for hours in calendar.working_hours.all():
         by_day[hours.weekday].append((hours.starts, hours.ends))
     return [(day, WEEKDAYS[day], format_intervals(sorted(by_day[day]))) for day in range(7)]
+
+
+def state_name(calendar: BusinessCalendar) -> str:
+    """The calendar's holiday region in words: "Bihar (BR)", or "National"."""
+    if not calendar.country or not calendar.subdivision:
+        return "National"
+    code = calendar.subdivision
+    return f"{subdivision_names(calendar.country).get(code, code)} ({code})"
 
 
 def package_holiday(calendar: BusinessCalendar, day: date) -> tuple[str, str] | None:

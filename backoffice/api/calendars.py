@@ -52,7 +52,8 @@ class DayStatusSerializer(serializers.Serializer):
     is_open = serializers.BooleanField()
     kind = serializers.ChoiceField(choices=DayKind.choices)
     title = serializers.CharField()
-    source = serializers.CharField()
+    # Named like Field.source, as ErrorDetailSerializer's `fields` is: the metaclass takes it as a declared field.
+    source = serializers.CharField(help_text="Where the status comes from, in words.")  # type: ignore[assignment]
     name = serializers.CharField(help_text="The holiday's name, where the day is one (or was, if removed).")
     category = serializers.CharField(help_text="The holidays package's category of a package holiday.")
     added_by = serializers.CharField(help_text="Who added or removed the day, where someone did.")
