@@ -344,7 +344,7 @@ def calendar_settings_update(
     if not calendar.round_the_clock and calendar.country:
         try:
             code = validate_subdivision(calendar.country, subdivision or None)
-            public_holidays(calendar.country, code, years=2000, categories=chosen)
+            public_holidays(calendar.country, code, years=2001, categories=chosen)  # any year: it checks the names
         except UnknownSubdivision as exc:
             raise ValidationFailed("Check the state.", fields={"subdivision": str(exc)}) from exc
         except UnknownCategory as exc:

@@ -420,3 +420,30 @@ def test_the_api_import_previews_confirms_and_refuses_bad_files(client, world, b
         assert "file" in refused.json()["error"]["fields"]
     binary = client.post(url, {"file": SimpleUploadedFile("x.ics", b"\x89PNG\r\n\x1a\n\xff")})
     assert binary.status_code == 400 and "UTF-8" in binary.json()["error"]["fields"]["file"][0]
+
+
+def test_the_page_forms_show_what_is_wrong_and_change_nothing(client, world, bihar):
+    client.force_login(world.pm)
+    duplicate = client.post(
+        "/manage/calendars/bihar/days/add/", {"date": "2026-10-02", "name": "Gandhi", "reason": "Again"}
+    )
+    assert duplicate.status_code == 400 and "Already a holiday." in duplicate.content.decode()
+    no_reason = client.post(
+        "/manage/calendars/bihar/closures/add/", {"starts_on": "2026-10-06", "ends_on": "2026-10-06"}
+    )
+    assert no_reason.status_code == 400 and "This field is required." in no_reason.content.decode()
+    hours = {f"hours_{day}": "09:30-18:00" for day in range(5)}
+    bad = client.post(
+        "/manage/calendars/bihar/settings/",
+        {"timezone": "Asia/Kolkata", "subdivision": "BR", "categories": ["public"], **hours, "hours_2": "9 to 6",
+         "reason": "Typo"},
+    )  # fmt: skip
+    assert bad.status_code == 400 and "Cannot read working hours" in bad.content.decode()
+    saved = client.post(
+        "/manage/calendars/bihar/settings/",
+        {"timezone": "Asia/Kolkata", "subdivision": "BR", "categories": ["public", "government"], **hours,
+         "hours_5": "10:00-14:00", "reason": "Saturday mornings"},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    assert [action for _area, action, _reason in _records()] == ["Changed settings"]
+    assert ChangeRecord.objects.get().after["weekly_hours"]["Saturday"] == "10:00–14:00"
