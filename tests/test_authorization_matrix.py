@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from attachments.models import Attachment
 from attachments.services import attachment_add
+from backoffice.models import ChangeRecord
 from canned.models import CannedResponse
 from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
@@ -46,7 +47,8 @@ from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.testing.workflow import file_request, walk_to
-from sla.models import SlaPolicy
+from sla.defaults import ensure_defaults
+from sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
 
 ROLES = ("anon", "req_a", "req_b", "eng_a", "lead_a", "eng_b", "lead_b", "pm", "egov")
 ROLE_USERS = {
@@ -80,6 +82,7 @@ class Objects:
     attachment: Attachment
     canned: CannedResponse  # vendor A's
     inbound: InboundMessage
+    closure: CalendarClosure  # on the Bihar calendar
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -109,6 +112,12 @@ def _build() -> Objects:
     canned = CannedResponse.objects.create(vendor=world.vendor_a, title="Need logs", body="Please attach the logs.")
     CannedResponse.objects.create(vendor=None, title="Triage note", body="Routed.")
     mail_receive(b"From: someone@elsewhere.test\r\nSubject: hi\r\n\r\nhello\r\n", recipients=["portico@localhost"])
+    ensure_defaults()  # the calendars (a transactional test's flush may have removed the data migration's rows)
+    bihar = BusinessCalendar.objects.get(slug="bihar")
+    closure = CalendarClosure.objects.create(
+        calendar=bihar, starts_at=timezone.now() - timedelta(days=400), ends_at=timezone.now() - timedelta(days=399),
+        reason="Matrix closure",
+    )  # fmt: skip
     users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
     sessions = {}
     for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
@@ -125,6 +134,7 @@ def _build() -> Objects:
         attachment=attachment,
         canned=canned,
         inbound=InboundMessage.objects.get(),
+        closure=closure,
         users=users,
         sessions=sessions,
     )
@@ -206,6 +216,30 @@ def filing_json(o: Objects) -> dict[str, Any]:
     return {**filing_form(o), "environment": o.world.environment.code, "stack": o.world.stack.code}
 
 
+def link_form(o: Objects) -> dict[str, Any]:
+    return {"environment": o.world.environment.pk, "calendar": "bihar", "reason": "Matrix"}
+
+
+def closure_url(o: Objects) -> str:
+    return reverse("backoffice-calendar-closure-remove", args=["bihar", o.closure.pk])
+
+
+HOLIDAY_CSV = "date,name\n2026-10-09,Matrix Day\n"
+
+
+def holiday_upload(o: Objects) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("matrix.csv", HOLIDAY_CSV.encode()), "reason": "Matrix"}
+
+
+IMPORT_CONFIRM = {"content": HOLIDAY_CSV, "filename": "matrix.csv", "format": "csv", "reason": "Matrix"}
+IMPORT_PREVIEW = {"content": HOLIDAY_CSV, "filename": "matrix.csv"}
+DAY_ADD = {"date": "2026-10-09", "name": "Matrix Day", "reason": "Matrix"}
+DAY_REMOVE = {"date": "2026-11-24", "reason": "Matrix"}  # Guru Nanak's Birthday, a Bihar holiday in the package
+CLOSURE = {"starts_on": "2026-10-06", "ends_on": "2026-10-07", "reason": "Matrix"}
+CALENDAR_SETTINGS = {
+    "timezone": "Asia/Kolkata", "subdivision": "BR", "categories": ["public", "government"], "reason": "Matrix",
+    **{f"hours_{day}": "09:30-18:00" for day in range(6)},
+}  # fmt: skip
 COMMENT = {"body": "Checking in from the matrix."}
 CHAT_WEBHOOK = {"name": "matrix", "kind": "slack", "url": "http://127.0.0.1:9/services/T0/B0/x"}
 RESOLVE = {"reason": "Done"}
@@ -337,6 +371,33 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:sla-policy-list", "POST"): Call(url("api:sla-policy-list"), POLICY_JSON, json=True),
     ("api:sla-policy-detail", "GET"): Call(lambda o: reverse("api:sla-policy-detail", args=[_p2().pk])),
     ("api:sla-policy-what-if", "POST"): Call(url("api:sla-policy-what-if"), POLICY_JSON, json=True),
+    # the management area
+    ("backoffice-calendars", "GET"): Call(url("backoffice-calendars")),
+    ("backoffice-calendars", "POST"): Call(url("backoffice-calendars"), link_form),
+    ("backoffice-calendar", "GET"): Call(url("backoffice-calendar", "bihar")),
+    ("backoffice-calendar-year", "GET"): Call(url("backoffice-calendar-year", "bihar", query="year=2026")),
+    ("backoffice-calendar-settings", "GET"): Call(url("backoffice-calendar-settings", "bihar")),
+    ("backoffice-calendar-settings", "POST"): Call(url("backoffice-calendar-settings", "bihar"), CALENDAR_SETTINGS),
+    ("backoffice-calendar-import", "GET"): Call(url("backoffice-calendar-import", "bihar")),
+    ("backoffice-calendar-import", "POST"): Call(url("backoffice-calendar-import", "bihar"), holiday_upload),
+    ("backoffice-calendar-import", "POST", "confirm"): Call(url("backoffice-calendar-import", "bihar"), IMPORT_CONFIRM),
+    ("backoffice-calendar-day-add", "POST"): Call(url("backoffice-calendar-day-add", "bihar"), DAY_ADD),
+    ("backoffice-calendar-day-add", "GET"): Call(url("backoffice-calendar-day-add", "bihar")),
+    ("backoffice-calendar-day-remove", "POST"): Call(url("backoffice-calendar-day-remove", "bihar"), DAY_REMOVE),
+    ("backoffice-calendar-day-remove", "GET"): Call(url("backoffice-calendar-day-remove", "bihar")),
+    ("backoffice-calendar-closure-add", "POST"): Call(url("backoffice-calendar-closure-add", "bihar"), CLOSURE),
+    ("backoffice-calendar-closure-add", "GET"): Call(url("backoffice-calendar-closure-add", "bihar")),
+    ("backoffice-calendar-closure-remove", "POST"): Call(closure_url, {"reason": "Matrix"}),
+    ("backoffice-calendar-closure-remove", "GET"): Call(closure_url),
+    ("api:calendar-list", "GET"): Call(url("api:calendar-list")),
+    ("api:calendar-detail", "GET"): Call(url("api:calendar-detail", "bihar", query="year=2026")),
+    ("api:calendar-day-add", "POST"): Call(url("api:calendar-day-add", "bihar"), DAY_ADD, json=True),
+    ("api:calendar-day-remove", "POST"): Call(url("api:calendar-day-remove", "bihar"), DAY_REMOVE, json=True),
+    ("api:calendar-closure-add", "POST"): Call(url("api:calendar-closure-add", "bihar"), CLOSURE, json=True),
+    ("api:calendar-environment-link", "POST"): Call(
+        url("api:calendar-environment-link", "bihar"), {"environment": "punjab", "reason": "Matrix"}, json=True
+    ),
+    ("api:calendar-import", "POST"): Call(url("api:calendar-import", "bihar"), IMPORT_PREVIEW, json=True),
     ("inbound-raw", "GET"): Call(lambda o: reverse("inbound-raw", args=[o.inbound.pk])),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
@@ -492,6 +553,31 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:sla-policy-what-if", "POST"):        "401    403    403    403    403    403    403    200    403",
     ("inbound-list", "GET"):                   "L302   403    403    403    403    403    403    200    403",
     ("inbound-raw", "GET"):                    "L302   403    403    403    403    403    403    200    403",
+    # the management area: the program manager and eGov DevOps read; only the program manager changes calendars
+    ("backoffice-calendars", "GET"):           "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendars", "POST"):          "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar", "GET"):            "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendar-year", "GET"):       "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendar-settings", "GET"):   "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-settings", "POST"):  "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-import", "GET"):     "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-import", "POST"):    "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-import", "POST", "confirm"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-add", "POST"):   "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-add", "GET"):    "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-day-remove", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-remove", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-closure-add", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-closure-add", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-closure-remove", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-closure-remove", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("api:calendar-list", "GET"):              "401    403    403    403    403    403    403    200    200",
+    ("api:calendar-detail", "GET"):            "401    403    403    403    403    403    403    200    200",
+    ("api:calendar-day-add", "POST"):          "401    403    403    403    403    403    403    201w   403",
+    ("api:calendar-day-remove", "POST"):       "401    403    403    403    403    403    403    200w   403",
+    ("api:calendar-closure-add", "POST"):      "401    403    403    403    403    403    403    201w   403",
+    ("api:calendar-environment-link", "POST"): "401    403    403    403    403    403    403    200w   403",
+    ("api:calendar-import", "POST"):           "401    403    403    403    403    403    403    200    403",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
@@ -574,6 +660,7 @@ def _writes() -> dict[str, Any]:
         sla_policies=_count(SlaPolicy.objects.all()),
         canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
         zoned=_count(User.objects.exclude(timezone="")),
+        management_changes=_count(ChangeRecord.objects.all()),
     )[0]
 
 

@@ -301,6 +301,7 @@ SPECTACULAR_SETTINGS = {
         "ClockKindEnum": "sla.choices.ClockKind",
         "TokenScopeEnum": "portal.choices.TokenScope",
         "NotificationModeEnum": "conversations.models.Mode",
+        "ChatWebhookKindEnum": "conversations.models.ChatKind",
     },
 }
 

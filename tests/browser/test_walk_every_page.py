@@ -22,6 +22,7 @@ from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services
 from requests_app.choices import RequestState
 from requests_app.testing.workflow import walk_to
+from sla.defaults import ensure_defaults
 from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
 
 # Pages the walk does not open, and why. Everything else that a browser GETs must be walked.
@@ -56,6 +57,10 @@ EXCLUDED = {
     "attachment-get": "a file download, not a page",
     "canned-delete": "POST only",
     "inbound-raw": "the raw message as received, a download",
+    "backoffice-calendar-day-add": "POST only: a form on the calendar page",
+    "backoffice-calendar-day-remove": "POST only: a form on the calendar page",
+    "backoffice-calendar-closure-add": "POST only: a form on the calendar page",
+    "backoffice-calendar-closure-remove": "POST only: a form on the calendar page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -177,12 +182,18 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
                 "manage-sla-policy-what-if",
                 _preview_policy,
             ),
+            Stop("backoffice-calendars", "/manage/calendars/", "manage-calendars"),
+            Stop("backoffice-calendar", "/manage/calendars/bihar/", "manage-calendar"),
+            Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year"),
+            Stop("backoffice-calendar-settings", "/manage/calendars/bihar/settings/", "manage-calendar-settings"),
+            Stop("backoffice-calendar-import", "/manage/calendars/bihar/import/", "manage-calendar-import"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
             Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies-read-only"),
+            Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year-egov"),
         ],
     }
     return everyone + by_role[role]
@@ -212,6 +223,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     drive(ProvisioningRun.objects.get(service_request=running))
     services.request_comment(running, actor=world.requester, body="Any update on this?")
     canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
+    ensure_defaults()  # the calendars the management stops open (a transactional test's flush removed them)
     return {
         "canned": str(canned.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
