@@ -24,6 +24,7 @@ from .models import Channel, ChatWebhook, RequestMute
 from .preferences import notification_settings, notification_settings_set
 from .serializers import (
     ChatWebhookSerializer,
+    MentionQuerySerializer,
     NotificationSettingsSerializer,
     PersonSerializer,
     WatchersSerializer,
@@ -111,15 +112,21 @@ class RequestWatchersView(APIView):
 
 
 class MentionableView(APIView):
-    """People who can see a request, by the start of their username or name: @mention autocomplete."""
+    """Up to ten people a mention on this request would reach, by the start of their username or name."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", OpenApiTypes.STR, description="What was typed after the @.")],
-        responses={200: PersonSerializer(many=True), **error_responses(401, 404)},
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="What was typed after the @."),
+            OpenApiParameter(
+                "internal", OpenApiTypes.BOOL, description="For an internal note: only people who can read it."
+            ),
+        ],
+        responses={200: PersonSerializer(many=True), **error_responses(400, 401, 404)},
     )
     def get(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = _visible_request(request, reference)
-        people = watchers.mentionable(service_request, prefix=request.query_params.get("q", ""))
+        query = _parse(MentionQuerySerializer, request.query_params)
+        people = watchers.mentionable(service_request, prefix=query["q"], internal=query["internal"])
         return Response(PersonSerializer(people, many=True).data)
 
 

@@ -28,7 +28,7 @@ from requests_app.choices import EventKind
 from requests_app.models import Notification, RequestEvent
 
 from .chat import batch_payload, post
-from .emails import batch_email, notice_email
+from .emails import batch_email, notice_email, notice_message_id
 from .matrix import notice_for
 from .models import Batch, Channel, ChannelSetting, ChatDelivery, Delivery, DeliveryState, Mode, PersonalChatWebhook
 from .recipients import recipients_for
@@ -160,10 +160,13 @@ def _send_one(delivery: Delivery, event: RequestEvent) -> bool:
         batch=Batch.NONE,
         state__in=[DeliveryState.SENT, DeliveryState.SENDING],
     ).exclude(pk=delivery.pk)
-    message = notice_email(event, delivery.user, first_in_thread=not earlier.exists())
-    if not _claim(delivery, message_id=message.extra_headers["Message-ID"]):
+    first_in_thread = not earlier.exists()
+    claimed = _claim(delivery, message_id=notice_message_id(event, delivery.user, first_in_thread=first_in_thread))
+    if not claimed:
         return False  # another worker has it, or a previous attempt died after claiming it
     try:
+        # Built after the claim: reading an attached file can fail too, and then counts as a failed attempt.
+        message = notice_email(event, delivery.user, first_in_thread=first_in_thread)
         with get_connection() as connection:
             connection.send_messages([message])
     except Exception as exc:

@@ -1,14 +1,21 @@
-"""The e-mail about one notice: subject, plain text and HTML parts, and the headers that thread it per request."""
+"""The e-mail about one notice: subject, plain text and HTML parts, the files the event carries, and the headers
+that thread it per request.
+
+Everything in the message comes from rows that do not change once written (the event, its attachments, their
+stored bytes), so a retry of a failed send rebuilds the same message."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from attachments.models import Attachment
 from portal.mail import mail_header_text
 from requests_app.models import RequestEvent
 
@@ -21,6 +28,48 @@ if TYPE_CHECKING:
 
 def request_link(reference: str) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("request-detail", args=[reference])
+
+
+def attachment_link(attachment: Attachment) -> str:
+    """The portal's download address: it asks the reader to sign in and checks they may see the file."""
+    reference = attachment.service_request.reference or ""
+    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("attachment-get", args=[reference, attachment.pk])
+
+
+def notice_attachments(event: RequestEvent, user: User) -> list[Attachment]:
+    """The files `event` came with that `user` may see: none of an event hidden from them (an internal note for
+    the requester), and only what `Attachment.objects.visible_to` lets them download."""
+    visible_event = RequestEvent.objects.visible_to(user).filter(pk=event.pk)
+    return list(
+        Attachment.objects.visible_to(user)
+        .filter(event__in=visible_event)
+        .select_related("service_request")
+        .order_by("created_at", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class MailedFiles:
+    """What a notice says about its event's files, and whether the files themselves go with it."""
+
+    rows: list[dict[str, str]]
+    attached: bool
+    total: str
+    cap: str
+
+
+def mailed_files(attachments: list[Attachment]) -> MailedFiles:
+    """Attach the files while their total stays within PORTICO_MAIL_ATTACH_MAX_BYTES; past it, links only."""
+    total = sum(attachment.size for attachment in attachments)
+    cap = settings.PORTICO_MAIL_ATTACH_MAX_BYTES
+    rows = [{"name": a.filename, "size": filesizeformat(a.size), "link": attachment_link(a)} for a in attachments]
+    return MailedFiles(rows=rows, attached=total <= cap, total=filesizeformat(total), cap=filesizeformat(cap))
+
+
+def _file_bytes(attachment: Attachment) -> bytes:
+    # A storage failure propagates: the delivery goes back to pending and the task's retry rebuilds the message.
+    with attachment.file.open("rb") as handle:
+        return handle.read()
 
 
 def notice_subject(event: RequestEvent) -> str:
@@ -40,25 +89,34 @@ def notice_subject(event: RequestEvent) -> str:
     )
 
 
+def notice_message_id(event: RequestEvent, user: User, *, first_in_thread: bool) -> str:
+    """The first message a person gets about a request is the thread's root; later ones have their own id."""
+    reference = event.service_request.reference or ""
+    return thread_root_id(reference) if first_in_thread else message_id(reference, event.pk, user.pk)
+
+
 def notice_email(event: RequestEvent, user: User, *, first_in_thread: bool) -> EmailMultiAlternatives:
-    """The message telling `user` about `event`, threaded under the request's root id."""
+    """The message telling `user` about `event`, threaded under the request's root id, with the event's files
+    that `user` may see (attached, or only linked when they are too large together)."""
     service_request = event.service_request
     reference = service_request.reference or ""
+    attachments = notice_attachments(event, user)
+    files = mailed_files(attachments) if attachments else None
     context = {
+        "files": files,
         "event": event,
         "service_request": service_request,
         "subject": notice_subject(event),
         "link": request_link(reference),
         "settings_link": settings.PORTAL_BASE_URL.rstrip("/") + reverse("notification-settings"),
     }
-    headers = {"Auto-Submitted": "auto-generated", "X-Portico-Request": reference}
-    root = thread_root_id(reference)
-    if first_in_thread:
-        headers["Message-ID"] = root
-    else:
-        headers["Message-ID"] = message_id(reference, event.pk, user.pk)
-        headers["In-Reply-To"] = root
-        headers["References"] = root
+    headers = {
+        "Auto-Submitted": "auto-generated",
+        "X-Portico-Request": reference,
+        "Message-ID": notice_message_id(event, user, first_in_thread=first_in_thread),
+    }
+    if not first_in_thread:
+        headers["In-Reply-To"] = headers["References"] = thread_root_id(reference)
     message = EmailMultiAlternatives(
         subject=context["subject"],
         body=render_to_string("conversations/email/notice.txt", context),
@@ -68,6 +126,9 @@ def notice_email(event: RequestEvent, user: User, *, first_in_thread: bool) -> E
         headers=headers,
     )
     message.attach_alternative(render_to_string("conversations/email/notice.html", context), "text/html")
+    if files is not None and files.attached:
+        for attachment in attachments:
+            message.attach(attachment.filename, _file_bytes(attachment), attachment.content_type)
     return message
 
 

@@ -35,3 +35,10 @@ WATCH_ACTIONS = ("watch", "unwatch", "mute", "unmute", "copy-team")
 
 class WatchForm(forms.Form):
     action = forms.ChoiceField(choices=[(a, a) for a in WATCH_ACTIONS])
+
+
+class MentionQueryForm(forms.Form):
+    """What the comment box typed after an @, and whether the comment is an internal note."""
+
+    q = forms.CharField(required=False, max_length=150)
+    internal = forms.BooleanField(required=False)

@@ -37,6 +37,11 @@ class PersonSerializer(serializers.Serializer):
         return user.get_full_name() or user.username  # type: ignore[attr-defined]
 
 
+class MentionQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=150, default="")
+    internal = serializers.BooleanField(required=False, default=False)
+
+
 class WatchersSerializer(serializers.Serializer):
     watching = serializers.BooleanField(help_text="Whether I watch the request.")
     muted = serializers.BooleanField(help_text="Whether I muted the request.")

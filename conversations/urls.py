@@ -9,4 +9,5 @@ urlpatterns = [
     path("notifications/deliveries/", views.delivery_failures, name="notification-deliveries"),
     path("account/notifications/", views.notification_settings, name="notification-settings"),
     path("requests/<str:reference>/watch/", views.request_watch, name="request-watch"),
+    path("requests/<str:reference>/mentionable/", views.request_mentionable, name="request-mentionable"),
 ]

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.exceptions import ValidationFailed
 from portal.forms import apply_portal_error
@@ -23,7 +23,7 @@ from requests_app.views import CappedPaginator
 from . import preferences, watchers
 from .delivery import troubled_chat_deliveries, troubled_deliveries
 from .emails import notice_subject
-from .forms import ChannelSettingsForm, WatchForm
+from .forms import ChannelSettingsForm, MentionQueryForm, WatchForm
 
 PAGE_SIZE = 25
 
@@ -112,6 +112,20 @@ def request_watch(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
     except ValidationFailed as exc:
         messages.error(request, exc.message)
     return redirect("request-detail", reference=reference)
+
+
+@login_required
+@require_GET
+def request_mentionable(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """The comment box's @mention suggestions (an htmx partial): up to ten people a mention would reach."""
+    service_request = get_object_or_404(ServiceRequest.objects.visible_to(request.user), reference=reference)
+    form = MentionQueryForm(request.GET)
+    if not form.is_valid():
+        return render(request, "conversations/partials/mention_options.html", {"people": []}, status=400)
+    people = watchers.mentionable(
+        service_request, prefix=form.cleaned_data["q"], internal=form.cleaned_data["internal"]
+    )
+    return render(request, "conversations/partials/mention_options.html", {"people": people})
 
 
 @login_required

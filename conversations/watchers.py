@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from portal.exceptions import ValidationFailed
 from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.querysets import internal_notes_scope
 
 from .models import RequestMute, Watcher, WatchReason
 from .recipients import may_hear
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 # Django's default username characters; a mention ends at the first other character ("@asha," → asha).
 MENTION = re.compile(r"(?<![\w@.])@([\w.@+-]*[\w+-])")
 MENTIONABLE_LIMIT = 10
+MENTIONABLE_SCAN = 200
 
 
 def can_see(service_request: ServiceRequest, user: User) -> bool:
@@ -81,16 +83,31 @@ def mentions_apply(event: RequestEvent) -> list[User]:
     return watching
 
 
-def mentionable(service_request: ServiceRequest, *, prefix: str) -> list[User]:
-    """People whose username or name starts with `prefix` and who can see `service_request`, for autocomplete."""
+def may_be_mentioned(service_request: ServiceRequest, user: User, *, internal: bool = False) -> bool:
+    """Whether a mention of `user` would reach them: the rule `RequestEvent.objects.visible_to` applies to the
+    comment (`mentions_apply` asks it through `may_hear`), asked before the comment exists."""
+    seen = ServiceRequest.objects.visible_to(user).filter(pk=service_request.pk)
+    if internal:
+        notes = internal_notes_scope(user)
+        if notes is None:
+            return False
+        seen = seen.filter(notes)
+    return seen.exists()
+
+
+def mentionable(service_request: ServiceRequest, *, prefix: str, internal: bool = False) -> list[User]:
+    """Up to ten active people whose username, first or last name starts with `prefix` and whom a mention in a
+    comment (an internal note when `internal`) on `service_request` would reach: the comment box's suggestions."""
     prefix = prefix.strip().lstrip("@")
     if not prefix:
         return []
     match = Q(username__istartswith=prefix) | Q(first_name__istartswith=prefix) | Q(last_name__istartswith=prefix)
+    candidates: QuerySet[User] = get_user_model().objects.filter(match, is_active=True).order_by("username", "pk")
     found: list[User] = []
-    candidates: QuerySet[User] = get_user_model().objects.filter(match, is_active=True).order_by("username")
-    for user in candidates[: MENTIONABLE_LIMIT * 5]:
-        if can_see(service_request, user):
+    # One visibility check per candidate keeps the rule in one place; the scan is bounded so a one-letter prefix
+    # on a large directory stays cheap (type a letter more to reach people further down).
+    for user in candidates[:MENTIONABLE_SCAN]:
+        if may_be_mentioned(service_request, user, internal=internal):
             found.append(user)
             if len(found) == MENTIONABLE_LIMIT:
                 break

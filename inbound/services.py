@@ -29,7 +29,7 @@ from attachments.services import attachment_add
 from portal.exceptions import PortalError, ServiceUnavailable
 from portal.mail import mail_header_text
 from requests_app import services as request_services
-from requests_app.choices import Priority, RequestType
+from requests_app.choices import EventKind, Priority, RequestType
 from requests_app.models import Environment, RequestEvent, ServiceRequest
 
 from . import addresses
@@ -209,7 +209,9 @@ def _file(raw: bytes, mail: ParsedMail, *, user: User, detail: str, recipient: s
         environment=environment,
         origin={"channel": "email", "message_id": mail_header_text(mail.message_id, max_length=255)},
     )
-    skipped = _attach(mail, user=user, service_request=service_request, event=None)
+    # Kept with the filing, so the "filed" notice e-mails carry them (conversations/emails.py).
+    filed = service_request.events.filter(kind=EventKind.FILED).first()
+    skipped = _attach(mail, user=user, service_request=service_request, event=filed)
     return _record(raw, mail=mail, status=InboundStatus.FILED, reason=skipped, recipient=recipient, user=user,
                    service_request=service_request)  # fmt: skip
 

@@ -117,6 +117,7 @@ def test_a_message_to_the_intake_files_a_request_over_the_listener(world, listen
     assert filed.payload["channel"] == "email"
     attachment = Attachment.objects.get(service_request=service_request)
     assert (attachment.filename, attachment.content_type, attachment.source) == ("screenshot.png", "image/png", "email")
+    assert attachment.event == filed  # so the "filed" notice e-mails carry it
     record = InboundMessage.objects.get()
     assert (record.status, record.service_request, record.user) == (
         InboundStatus.FILED,

@@ -231,6 +231,9 @@ PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # (conversations/addresses.py);
 # Message-IDs use PORTICO_MAIL_DOMAIN (blank: the reply address's domain), so threads survive a change of host.
 PORTICO_MAIL_DOMAIN = env("PORTICO_MAIL_DOMAIN", default="")
+# A notice about an event with files (a comment, a request filed by e-mail) attaches them while they total at most
+# this much; past it the e-mail lists them with links to the portal only (mail servers often refuse 10 MB and more).
+PORTICO_MAIL_ATTACH_MAX_BYTES = env.int("PORTICO_MAIL_ATTACH_MAX_BYTES", default=5 * 1024 * 1024)
 # An SLA flag raised this long after its threshold passed (a fresh install's first scan, or after downtime) is
 # summed up in one message per person rather than sent one per clock.
 PORTICO_NOTIFY_CATCH_UP_SECONDS = env.int("PORTICO_NOTIFY_CATCH_UP_SECONDS", default=15 * 60)

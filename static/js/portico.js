@@ -239,6 +239,133 @@
     });
   }
 
+  // @mentions in the comment box. Typing "@" and letters asks the server for up to ten people a mention would
+  // reach (an htmx partial of options) and lists them under the box. The textarea keeps its own role (HTML allows
+  // none other on a textarea) and drives the list the way a combobox does: aria-autocomplete, aria-controls and
+  // aria-activedescendant pointing into a role="listbox"; a status line says how many matched. Arrows move, Enter or
+  // Tab or a click inserts "@username ", Escape closes. Listeners sit on the document, so a timeline swapped in by
+  // htmx keeps working.
+  var MENTION_TYPED = /(^|[^\w@.])@([\w.+-]{1,30})$/;
+
+  function mentions() {
+    var asked = 0; // the latest question; an answer to an older one (a slower keystroke) is dropped
+
+    function parts(box) {
+      var form = box && box.form;
+      if (!form || !form.hasAttribute("data-mention-source") || box.id !== form.getAttribute("data-mention-field")) {
+        return null;
+      }
+      var list = form.querySelector("[data-mention-list]");
+      if (!list) return null;
+      if (!box.hasAttribute("aria-controls")) {
+        box.setAttribute("aria-autocomplete", "list");
+        box.setAttribute("aria-controls", list.id);
+        box.insertAdjacentElement("afterend", list); // right under the box, inside its field
+      }
+      return { form: form, list: list, status: form.querySelector("[data-mention-status]") };
+    }
+
+    function typed(box) {
+      var match = MENTION_TYPED.exec(box.value.slice(0, box.selectionStart));
+      return match ? { text: match[2], start: box.selectionStart - match[2].length - 1 } : null;
+    }
+
+    function options(p) {
+      return Array.prototype.slice.call(p.list.querySelectorAll('[role="option"]'));
+    }
+
+    function close(box, p) {
+      asked += 1;
+      p.list.hidden = true;
+      p.list.textContent = "";
+      box.removeAttribute("aria-activedescendant");
+      if (p.status) p.status.textContent = "";
+    }
+
+    function highlight(box, p, index) {
+      var all = options(p);
+      all.forEach(function (option, i) { option.setAttribute("aria-selected", i === index ? "true" : "false"); });
+      if (all[index]) {
+        box.setAttribute("aria-activedescendant", all[index].id);
+        all[index].scrollIntoView({ block: "nearest" });
+      }
+    }
+
+    function choose(box, p, option) {
+      var at = typed(box);
+      if (at && option) {
+        var text = "@" + option.getAttribute("data-mention") + " ";
+        box.value = box.value.slice(0, at.start) + text + box.value.slice(box.selectionStart);
+        box.setSelectionRange(at.start + text.length, at.start + text.length);
+      }
+      close(box, p);
+      box.focus();
+    }
+
+    function suggest(box, p) {
+      var at = typed(box);
+      if (!at) { close(box, p); return; }
+      var mine = (asked += 1);
+      var internal = p.form.querySelector('input[name="internal"]');
+      var url = p.form.getAttribute("data-mention-source") + "?q=" + encodeURIComponent(at.text) +
+        (internal && internal.checked ? "&internal=on" : "");
+      fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then(function (response) { return response.ok ? response.text() : ""; })
+        .then(function (html) {
+          if (mine !== asked) return;
+          p.list.innerHTML = html;
+          var count = options(p).length;
+          p.list.hidden = count === 0;
+          if (p.status) {
+            p.status.textContent = count ? count + (count === 1 ? " person" : " people") +
+              " to mention: arrow keys to choose, Enter to insert." : "Nobody to mention by that name.";
+          }
+          if (count) highlight(box, p, 0); else box.removeAttribute("aria-activedescendant");
+        }, function () { if (mine === asked) close(box, p); });
+    }
+
+    document.addEventListener("input", function (event) {
+      var p = parts(event.target);
+      if (p) suggest(event.target, p);
+    });
+    // Capturing, so the desk's own Escape (which leaves the box) does not run while the list is open.
+    document.addEventListener("keydown", function (event) {
+      var box = event.target;
+      var p = parts(box);
+      if (!p || p.list.hidden) return;
+      var all = options(p);
+      var current = all.indexOf(p.list.querySelector('[aria-selected="true"]'));
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        highlight(box, p, (current + step + all.length) % all.length);
+      } else if ((event.key === "Enter" || event.key === "Tab") && current !== -1 && !event.shiftKey) {
+        event.preventDefault();
+        choose(box, p, all[current]);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation();
+        close(box, p);
+      }
+    }, true);
+    // mousedown would take the focus (and the caret) from the box; the click then inserts.
+    document.addEventListener("mousedown", function (event) {
+      if (event.target.closest && event.target.closest("[data-mention-list]")) event.preventDefault();
+    });
+    document.addEventListener("click", function (event) {
+      var option = event.target.closest && event.target.closest('[data-mention-list] [role="option"]');
+      if (!option) return;
+      var form = option.closest("form");
+      var box = form && document.getElementById(form.getAttribute("data-mention-field"));
+      var p = parts(box);
+      if (p) choose(box, p, option);
+    });
+    document.addEventListener("focusout", function (event) {
+      var p = parts(event.target);
+      if (p && !p.list.hidden) close(event.target, p);
+    });
+  }
+
   function showSelectAll(root) {
     root.querySelectorAll("[data-select-all]").forEach(function (box) { box.hidden = false; });
   }
@@ -259,6 +386,7 @@
     window.addEventListener("resize", scrollRegions);
     confirmations();
     deskKeys();
+    mentions();
     var summary = document.querySelector("[data-focus-on-load]");
     if (summary) summary.focus();
     window.setInterval(function () { refreshCountdowns(document); }, 60 * 1000);

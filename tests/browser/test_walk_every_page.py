@@ -49,6 +49,8 @@ EXCLUDED = {
     "reports-weekly-breaches-csv": "a CSV download, not a page",
     "notification-unread": "an htmx partial (the unread badge), polled inside every page",
     "request-watch": "POST only: the watch buttons on the request page",
+    "request-mentionable": "an htmx partial (the comment box's @mention suggestions), exercised by "
+    "conversations/tests/test_mentions_browser.py",
     "saved-view-save": "POST only: the save form on the lists",
     "saved-view-default": "POST only",
     "saved-view-delete": "POST only",
