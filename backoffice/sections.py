@@ -16,5 +16,10 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section(
+        "backoffice-onboarding",
+        "Partner onboarding",
+        "Each vendor's stage in each environment, from evaluation to live: checklists, NDA, access and history.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

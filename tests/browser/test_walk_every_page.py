@@ -56,6 +56,10 @@ EXCLUDED = {
     "attachment-get": "a file download, not a page",
     "canned-delete": "POST only",
     "inbound-raw": "the raw message as received, a download",
+    "backoffice-onboarding-move": "POST only: the move forms on the onboarding page",
+    "backoffice-onboarding-tick": "POST only: the checklist buttons on the onboarding page",
+    "backoffice-onboarding-revoke": "POST only: the revoke-again form on the onboarding page",
+    "backoffice-onboarding-document": "a file download (the signed NDA), not a page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -160,11 +164,15 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-history", "/manage/history/", "manage-history"),
+            Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
+            Stop("backoffice-onboarding-detail", "/manage/onboarding/optit/punjab/", "manage-onboarding-live"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
             Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
             Stop("backoffice-home", "/manage/", "manage"),
+            Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
+            Stop("backoffice-onboarding-detail", "/manage/onboarding/gwl/punjab/", "manage-onboarding-egov"),
         ],
     }
     return everyone + by_role[role]
