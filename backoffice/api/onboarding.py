@@ -13,6 +13,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.api import fields as portal_fields
 from portal.api.parsers import PortalJSONParser
 from portal.api.schema import error_responses
 from portal.exceptions import NotFound
@@ -41,7 +42,7 @@ class ChecklistItemSerializer(serializers.Serializer):
     required = serializers.BooleanField()  # type: ignore[assignment]
     done = serializers.BooleanField()
     ticked_by = serializers.CharField(allow_null=True)
-    ticked_at = serializers.DateTimeField(allow_null=True)
+    ticked_at = portal_fields.DateTimeField(allow_null=True)
 
 
 DOCUMENT_SCHEMA = {
@@ -51,7 +52,7 @@ DOCUMENT_SCHEMA = {
 }
 
 
-class StepSerializer(serializers.ModelSerializer):
+class StepSerializer(portal_fields.ModelSerializer):
     actor = serializers.SlugRelatedField(read_only=True, slug_field="username", allow_null=True)  # type: ignore[var-annotated]
     access_request = serializers.SlugRelatedField(read_only=True, slug_field="reference", allow_null=True)  # type: ignore[var-annotated]
     document = serializers.SerializerMethodField()
@@ -75,7 +76,7 @@ class OpenAccessSerializer(serializers.Serializer):
     subject = serializers.CharField()
     target = serializers.CharField()
     level = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = portal_fields.DateTimeField()
     revoke_error = serializers.CharField()
 
 

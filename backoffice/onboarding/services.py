@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 
@@ -203,7 +203,11 @@ def onboarding_move(
             onboarding.status = to
             onboarding.paused_from = (current or "") if to == OnboardingStatus.PAUSED else ""
             onboarding.full_clean(exclude=["vendor", "environment"], validate_constraints=False)
-            onboarding.save()
+            try:
+                with transaction.atomic():
+                    onboarding.save()
+            except IntegrityError as exc:  # two people started it at once; the row lock covers every later move
+                raise Conflict(f"{vendor}'s onboarding in {environment} was started meanwhile; reload it.") from exc
             step.onboarding = onboarding
             step.full_clean(exclude=["onboarding", "actor", "access_request", "document"])
             step.save()

@@ -3,6 +3,8 @@ the forms to move it on."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -120,7 +122,7 @@ def onboarding_move_page(request: AuthenticatedHttpRequest, vendor: str, environ
             return redirect("backoffice-onboarding-detail", vendor, environment)
     # A refused move may not be offered at all (someone moved it meanwhile): show it anyway, with its error.
     if OnboardingStatus(target) not in view.my_moves:
-        view = OnboardingView(**{**view.__dict__, "my_moves": [*view.my_moves, OnboardingStatus(target)]})
+        view = dataclasses.replace(view, my_moves=[*view.my_moves, OnboardingStatus(target)])
     return _render(request, view, bound=form, status=status)
 
 
