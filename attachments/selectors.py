@@ -14,6 +14,8 @@ from requests_app.models import ServiceRequest
 from .models import Attachment
 
 if TYPE_CHECKING:
+    from django.db.models.fields.files import FieldFile
+
     from portal.models import User
 
 logger = logging.getLogger(__name__)
@@ -44,16 +46,19 @@ def attachment_visible(user: User, reference: str, attachment_id: int) -> Attach
 
 
 def attachment_download(attachment: Attachment) -> FileResponse:
-    """The file as a download, never rendered inline: `Content-Disposition: attachment`, the sniffed type, and
+    """The file as a download (see `stored_file_download`)."""
+    return stored_file_download(attachment.file, filename=attachment.filename, content_type=attachment.content_type)
+
+
+def stored_file_download(file: FieldFile, *, filename: str, content_type: str) -> FileResponse:
+    """A stored file as a download, never rendered inline: `Content-Disposition: attachment`, the sniffed type, and
     `nosniff` so no browser second-guesses it."""
     try:
-        handle = attachment.file.open("rb")
+        handle = file.open("rb")
     except Exception as exc:
-        logger.exception("attachment %s could not be read from storage", attachment.pk)
+        logger.exception("%s could not be read from storage", file.name)
         raise ServiceUnavailable("The file cannot be read right now; please try again shortly.") from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
-    )
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

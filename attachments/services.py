@@ -62,7 +62,8 @@ def attachment_check(*, filename: str, content: bytes) -> str:
     return content_type
 
 
-def _safe_name(filename: str) -> str:
+def attachment_filename_clean(filename: str) -> str:
+    """A client's file name made safe to store and show: no path, no odd characters, at most 120 characters."""
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     try:
         name = get_valid_filename(name)
@@ -89,7 +90,7 @@ def attachment_add(
         raise NotFound(f"No request {service_request.reference}.")
     if internal and not perms.sees_internal_notes(service_request, actor):
         raise ValidationFailed("Only staff and the vendor can attach to internal notes.", fields={"internal": "No."})
-    name = _safe_name(filename)
+    name = attachment_filename_clean(filename)
     content_type = attachment_check(filename=name, content=content)
     path = f"attachments/{service_request.reference}/{uuid.uuid4().hex}/{name}"
     try:

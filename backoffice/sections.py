@@ -26,5 +26,10 @@ SECTIONS: list[Section] = [
         "Calendars",
         "Working hours, holidays and closures each environment's due times count on; import a state's holiday list.",
     ),
+    Section(
+        "backoffice-onboarding",
+        "Partner onboarding",
+        "Each vendor's stage in each environment, from evaluation to live: checklists, NDA, access and history.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

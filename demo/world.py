@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from backoffice.models import OnboardingStep
 from portal.models import User
 from requests_app.choices import OnboardingStatus, RequestType, VendorRole
 from requests_app.models import Environment, RoutingRule, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
@@ -36,21 +37,23 @@ ENVIRONMENTS = [  # code, name, Jira project, working calendar (sla/defaults.py;
 ]
 STACKS = [("microservices", "Microservices"), ("erp", "ERP"), ("coex", "Co-Ex"), ("portal", "Portal")]
 VENDORS = [("optit", "OptIT"), ("gwl", "GWL"), ("macroskies", "MacroSkies")]
-# Mostly live, but not everywhere, so "only live vendors receive an environment's requests" shows.
+# Mostly live, but not everywhere, so "only live vendors receive an environment's requests" shows, and the board
+# under /manage/onboarding/ has a vendor at most stages.
 ONBOARDING = {
     ("optit", "internal"): OnboardingStatus.LIVE,
     ("optit", "punjab"): OnboardingStatus.LIVE,
     ("optit", "ap"): OnboardingStatus.LIVE,
-    ("optit", "bihar"): OnboardingStatus.TRAINING,
+    ("optit", "bihar"): OnboardingStatus.NDA_SIGNED,
     ("gwl", "internal"): OnboardingStatus.LIVE,
     ("gwl", "punjab"): OnboardingStatus.LIVE,
     ("gwl", "ap"): OnboardingStatus.LIVE,
     ("gwl", "bihar"): OnboardingStatus.LIVE,
     ("macroskies", "internal"): OnboardingStatus.SHORTLISTED,
-    ("macroskies", "punjab"): OnboardingStatus.EVALUATING,
+    ("macroskies", "punjab"): OnboardingStatus.EVALUATION,
     ("macroskies", "ap"): OnboardingStatus.TRAINING,
     ("macroskies", "bihar"): OnboardingStatus.LIVE,
 }
+ONBOARDING_SEED_REASON = "Where the demo starts: onboarded this far before Portico kept the history."
 TEAMS = [
     ("mgramseva", "mGramSeva"),
     ("sanitation", "Sanitation"),
@@ -153,10 +156,12 @@ def demo_world_ensure() -> DemoWorld:
         )[0]
         for slug, name in VENDORS
     }
-    for (vendor_slug, env_code), status in ONBOARDING.items():
+    onboardings = [
         VendorOnboarding.objects.update_or_create(
             vendor=vendors[vendor_slug], environment=environments[env_code], defaults={"status": status}
-        )
+        )[0]
+        for (vendor_slug, env_code), status in ONBOARDING.items()
+    ]
     teams = {slug: Team.objects.update_or_create(slug=slug, defaults={"name": name})[0] for slug, name in TEAMS}
 
     ensure_role_groups()
@@ -191,6 +196,13 @@ def demo_world_ensure() -> DemoWorld:
             "password": password,
         },
     )
+
+    for onboarding in onboardings:
+        # One history entry, so each onboarding page says where the demo put it and by whom.
+        if not onboarding.steps.exists():
+            OnboardingStep.objects.create(
+                onboarding=onboarding, to_stage=onboarding.status, actor=people["pm"], reason=ONBOARDING_SEED_REASON
+            )
 
     for rule_type, rule_env, rule_stack, rule_vendor, note in ROUTING:
         RoutingRule.objects.update_or_create(

@@ -52,10 +52,16 @@ FINAL_STATES = (RequestState.CLOSED, RequestState.REJECTED, RequestState.CANCELL
 
 
 class OnboardingStatus(models.TextChoices):
-    EVALUATING = "evaluating", "Evaluating"
+    """The stages of a vendor's onboarding in one environment (the machine: `backoffice/onboarding/machine.py`)."""
+
+    EVALUATION = "evaluation", "Evaluation"
     SHORTLISTED = "shortlisted", "Shortlisted"
     TRAINING = "training", "Training"
+    NDA_SIGNED = "nda_signed", "NDA signed"
+    DOCUMENTATION_SHARED = "documentation_shared", "Documentation shared"
+    ACCESS_GRANTED = "access_granted", "Access granted"
     LIVE = "live", "Live"
+    PAUSED = "paused", "Paused"
     OFFBOARDED = "offboarded", "Offboarded"
 
 

@@ -125,11 +125,15 @@ class Vendor(models.Model):
 
 
 class VendorOnboarding(models.Model):
-    """How far a vendor is onboarded in one environment; only `live` vendors receive its requests."""
+    """How far a vendor is onboarded in one environment (its current stage); only `live` vendors get its requests."""
 
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="onboardings")
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="onboardings")
-    status = models.CharField(max_length=16, choices=OnboardingStatus, default=OnboardingStatus.EVALUATING)
+    # Changed only by `backoffice.onboarding.services.onboarding_move`, which keeps the history beside it.
+    status = models.CharField(max_length=32, choices=OnboardingStatus, default=OnboardingStatus.EVALUATION)
+    paused_from = models.CharField(
+        max_length=32, choices=OnboardingStatus, blank=True, help_text="The stage it was paused at, while paused."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

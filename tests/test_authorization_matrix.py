@@ -22,6 +22,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.admin.sites import site as admin_site
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Count, Subquery, Value
@@ -31,7 +33,7 @@ from django.utils import timezone
 
 from attachments.models import Attachment
 from attachments.services import attachment_add
-from backoffice.models import ChangeRecord
+from backoffice.models import ChangeRecord, OnboardingStep, OnboardingTick
 from canned.models import CannedResponse
 from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
@@ -45,7 +47,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import in_progress
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
-from requests_app.models import Notification, RequestEvent, ServiceRequest
+from requests_app.models import Notification, RequestEvent, ServiceRequest, VendorOnboarding
 from requests_app.testing.workflow import file_request, walk_to
 from sla.defaults import ensure_defaults
 from sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
@@ -83,6 +85,7 @@ class Objects:
     canned: CannedResponse  # vendor A's
     inbound: InboundMessage
     closure: CalendarClosure  # on the Bihar calendar
+    nda_step: int  # vendor A's step into NDA signed in the world's environment, with the signed NDA stored
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -135,9 +138,20 @@ def _build() -> Objects:
         canned=canned,
         inbound=InboundMessage.objects.get(),
         closure=closure,
+        nda_step=_nda_step(world),
         users=users,
         sessions=sessions,
     )
+
+
+def _nda_step(world: World) -> int:
+    onboarding = VendorOnboarding.objects.get(vendor=world.vendor_a, environment=world.environment)
+    stored = default_storage.save("onboarding/optit/punjab/matrix/nda.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"))
+    step = OnboardingStep.objects.create(
+        onboarding=onboarding, from_stage="training", to_stage="nda_signed", reason="Signed", document=stored,
+        document_name="nda.pdf", document_type="application/pdf", document_size=14,
+    )  # fmt: skip
+    return step.pk
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +274,13 @@ POLICY_FORM = {
 EDIT_FORM = {"form": "details", "title": "Edited in the matrix", "description": "Four CPUs.", "priority": "P2",
              "request_type": RequestType.INFRA_PROVISION}  # fmt: skip
 DETAIL = ref("request-detail")
+PAUSE_FORM = {"to": "paused", "paused-reason": "From the matrix"}
+TICK = {"item": "announced", "done": "yes"}
+
+
+def onboarding_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=["optit", "punjab"])
+
 
 CALLS: dict[tuple[str, ...], Call] = {
     ("healthz", "GET"): Call(url("healthz")),
@@ -445,6 +466,23 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("provisioning-run-cancel", "POST", "stuck run"): Call(stuck_run_url("provisioning-run-cancel"), CANCEL_FORM),
     ("provisioning-run-resume", "POST"): Call(run_url("provisioning-run-resume")),
     ("provisioning-run-resume", "POST", "stuck run"): Call(stuck_run_url("provisioning-run-resume")),
+    # the management area: partner onboarding of vendor A in the world's environment (live there)
+    ("backoffice-onboarding", "GET"): Call(url("backoffice-onboarding")),
+    ("backoffice-onboarding-detail", "GET"): Call(onboarding_url("backoffice-onboarding-detail")),
+    ("backoffice-onboarding-move", "POST"): Call(onboarding_url("backoffice-onboarding-move"), PAUSE_FORM),
+    ("backoffice-onboarding-move", "GET"): Call(onboarding_url("backoffice-onboarding-move")),
+    ("backoffice-onboarding-tick", "POST"): Call(onboarding_url("backoffice-onboarding-tick"), TICK),
+    ("backoffice-onboarding-revoke", "POST"): Call(
+        onboarding_url("backoffice-onboarding-revoke"), {"revoke-reason": "x"}
+    ),
+    ("backoffice-onboarding-document", "GET"): Call(
+        lambda o: reverse("backoffice-onboarding-document", args=["optit", "punjab", o.nda_step])
+    ),
+    ("api:vendor-onboarding-list", "GET"): Call(lambda o: reverse("api:vendor-onboarding-list", args=["optit"])),
+    ("api:vendor-onboarding-move", "POST"): Call(
+        onboarding_url("api:vendor-onboarding-move"), {"to": "paused", "reason": "From the matrix"}, json=True
+    ),
+    ("api:vendor-onboarding-tick", "POST"): Call(onboarding_url("api:vendor-onboarding-tick"), TICK, json=True),
 }
 
 # --- the expectations ----------------------------------------------------------------------------------------
@@ -625,6 +663,19 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("provisioning-run-cancel", "POST", "stuck run"): "L302   302    404    302w   302w   404    404    302w   302",
     ("provisioning-run-resume", "POST"):       "L302   302    404    302    302    404    404    302    302",
     ("provisioning-run-resume", "POST", "stuck run"): "L302   302    404    302w   302w   404    404    302w   302",
+    # the management area: the program manager and eGov DevOps; onboarding moves are the PM's, except access granted
+    # (vendor A is live: pausing and ticking the live checklist are the PM's; revoking again needs an offboarded
+    # vendor, so it is refused with a message)
+    ("backoffice-onboarding", "GET"):          "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-onboarding-detail", "GET"):   "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-onboarding-move", "POST"):    "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-onboarding-move", "GET"):     "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-onboarding-tick", "POST"):    "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-onboarding-revoke", "POST"):  "L302   403    403    403    403    403    403    302    302",
+    ("backoffice-onboarding-document", "GET"): "L302   403    403    403    403    403    403    200    200",
+    ("api:vendor-onboarding-list", "GET"):     "401    403    403    403    403    403    403    200    200",
+    ("api:vendor-onboarding-move", "POST"):    "401    403    403    403    403    403    403    200w   403",
+    ("api:vendor-onboarding-tick", "POST"):    "401    403    403    403    403    403    403    200w   403",
 }
 # fmt: on
 
@@ -662,6 +713,8 @@ def _writes() -> dict[str, Any]:
         sla_policies=_count(SlaPolicy.objects.all()),
         canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
         zoned=_count(User.objects.exclude(timezone="")),
+        onboarding_steps=_count(OnboardingStep.objects.all()),
+        onboarding_ticks=_count(OnboardingTick.objects.all()),
         management_changes=_count(ChangeRecord.objects.all()),
     )[0]
 

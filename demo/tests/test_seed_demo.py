@@ -38,7 +38,9 @@ def test_seeds_the_reference_world_and_one_login_per_role(seeded):
     assert set(Environment.objects.values_list("timezone", flat=True)) == {"Asia/Kolkata"}
     statuses = set(VendorOnboarding.objects.values_list("status", flat=True))
     assert OnboardingStatus.LIVE in statuses
-    assert statuses & {OnboardingStatus.TRAINING, OnboardingStatus.EVALUATING}
+    assert {OnboardingStatus.EVALUATION, OnboardingStatus.TRAINING, OnboardingStatus.NDA_SIGNED} <= statuses
+    for onboarding in VendorOnboarding.objects.all():  # each onboarding page has a first history entry
+        assert [(step.to_stage, step.actor.username) for step in onboarding.steps.all()] == [(onboarding.status, "pm")]
     roles = {role_of(User.objects.get(username=username)) for username in world.DEMO_LOGINS.values()}
     assert roles == set(Role)
     assert User.objects.get(username="admin").is_superuser

@@ -12,6 +12,7 @@ ERROR_DESCRIPTIONS = {
     403: "Authenticated, but not allowed to do this.",
     404: "No such object for this user (outside their visibility, or truly absent).",
     409: "The request is in a state that does not allow this; `allowed` lists what is possible now.",
+    413: "The file is larger than the attachment limit.",
     415: "The file's type (sniffed from its bytes) is not one that may be attached.",
 }
 

@@ -207,7 +207,11 @@ PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=1
 # A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps
 # Django's 2.5 MB (portal.middleware.RequestLimitsMiddleware).
 PORTICO_UPLOAD_BODY_MAX_BYTES = PORTICO_ATTACHMENT_MAX_BYTES + 1024 * 1024
-PORTICO_UPLOAD_PATHS = re.compile(r"^/(api/v1/)?requests/[^/]+/attachments/$")
+# Attachments, and the signed NDA a move of a vendor's onboarding carries.
+PORTICO_UPLOAD_PATHS = re.compile(
+    r"^/((api/v1/)?requests/[^/]+/attachments/"
+    r"|manage/onboarding/[^/]+/[^/]+/move/|api/v1/vendors/[^/]+/onboarding/[^/]+/move/)$"
+)
 PORTICO_ATTACHMENT_TYPES = env.list(
     "PORTICO_ATTACHMENT_TYPES",
     default=[
@@ -305,6 +309,7 @@ SPECTACULAR_SETTINGS = {
         "TokenScopeEnum": "portal.choices.TokenScope",
         "NotificationModeEnum": "conversations.models.Mode",
         "ChatWebhookKindEnum": "conversations.models.ChatKind",
+        "OnboardingStageEnum": "requests_app.choices.OnboardingStatus",
     },
 }
 

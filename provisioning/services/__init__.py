@@ -7,7 +7,7 @@ import from here.
 from ._shared import EXECUTE_TASK
 from .control import run_cancel, run_control_check, run_resume, runs_resume_stuck
 from .execute import run_execute, run_fail
-from .grants import access_grants_revoke_expired
+from .grants import access_grant_revoke, access_grant_text, access_grants_revoke_expired
 from .leases import lease_wait
 from .runs import (
     grant_targets,
@@ -21,6 +21,8 @@ from .runs import (
 
 __all__ = [
     "EXECUTE_TASK",
+    "access_grant_revoke",
+    "access_grant_text",
     "access_grants_revoke_expired",
     "grant_targets",
     "lease_wait",

@@ -19,6 +19,7 @@ from ._shared import event as _event
 if TYPE_CHECKING:
     from integrations.gitlab import GitLabPort
     from integrations.kubernetes import KubernetesPort
+    from portal.models import User
 
 SYSTEM_LABELS = {"gitlab": "GitLab", "kubernetes": "Kubernetes", "jenkins": "Jenkins"}
 
@@ -51,7 +52,9 @@ def grant_record(run: ProvisioningRun, record: GrantRecord) -> AccessGrant:
     return grant
 
 
-def _grant_revoke(grant: AccessGrant) -> bool:
+def _grant_revoke(grant: AccessGrant, *, actor: User | None = None, because: str = "") -> bool:
+    """Remove the access `grant` gave, as `actor` (None: the expiry scan); `because` says why when it is not expiry.
+    A failure is kept on the grant (`revoke_error`) and audited once per distinct error."""
     adapter = adapter_for(grant.service_request.environment, grant.system)
     try:
         if grant.system == "gitlab":
@@ -66,12 +69,13 @@ def _grant_revoke(grant: AccessGrant) -> bool:
         grant.revoke_error, grant.revoke_attempts = exc.message, grant.revoke_attempts + 1
         grant.save(update_fields=["revoke_error", "revoke_attempts"])
         if first:  # audit the failure once per distinct error, not on every scan
+            what = "access" if because else "expired access"
+            retried = "" if because else " It is retried every scan."
             _event(
                 grant.run,
-                actor=None,
+                actor=actor,
                 kind=EventKind.ACCESS_REVOKE_FAILED,
-                message=f"Could not revoke expired access — {_grant_text(grant)}: {exc.message} "
-                "It is retried every scan.",
+                message=f"Could not revoke {what} — {_grant_text(grant)}: {exc.message}{retried}",
                 grant=grant.pk,
             )
         return False
@@ -83,14 +87,35 @@ def _grant_revoke(grant: AccessGrant) -> bool:
     grant.revoke_attempts += 1
     grant.save(update_fields=["revoked_at", "revoke_error", "revoke_attempts"])
     gone = " (it was already gone)" if outcome == "absent" else ""
+    why = because or f"it expired {grant.expires_at:%Y-%m-%d %H:%M} UTC"
     _event(
         grant.run,
-        actor=None,
+        actor=actor,
         kind=EventKind.ACCESS_REVOKED,
-        message=f"Access revoked — {_grant_text(grant)}; it expired {grant.expires_at:%Y-%m-%d %H:%M} UTC{gone}.",
+        message=f"Access revoked — {_grant_text(grant)}; {why}{gone}.",
         grant=grant.pk,
     )
     return True
+
+
+def access_grant_text(grant: AccessGrant) -> str:
+    """The grant in words: “GitLab: asha as developer on project 42”."""
+    return _grant_text(grant)
+
+
+def access_grant_revoke(grant: AccessGrant, *, actor: User, because: str) -> bool:
+    """Revoke `grant` now, before its expiry (`because` says why, on the request's timeline): True if the access is
+    gone; False if the system refused, with the reason kept in `grant.revoke_error`. A grant already revoked is left
+    alone (True)."""
+    with transaction.atomic():
+        locked = (
+            AccessGrant.objects.select_for_update(of=("self",))
+            .select_related("service_request__environment", "run__service_request")
+            .get(pk=grant.pk)
+        )
+        done = locked.revoked_at is not None or _grant_revoke(locked, actor=actor, because=because)
+    grant.refresh_from_db()
+    return done
 
 
 def access_grants_revoke_expired(*, now: datetime | None = None, batch: int = 100) -> int:

@@ -63,6 +63,10 @@ EXCLUDED = {
     "backoffice-calendar-day-remove": "POST only: a form on the calendar page",
     "backoffice-calendar-closure-add": "POST only: a form on the calendar page",
     "backoffice-calendar-closure-remove": "POST only: a form on the calendar page",
+    "backoffice-onboarding-move": "POST only: the move forms on the onboarding page",
+    "backoffice-onboarding-tick": "POST only: the checklist buttons on the onboarding page",
+    "backoffice-onboarding-revoke": "POST only: the revoke-again form on the onboarding page",
+    "backoffice-onboarding-document": "a file download (the signed NDA), not a page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -189,6 +193,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year"),
             Stop("backoffice-calendar-settings", "/manage/calendars/bihar/settings/", "manage-calendar-settings"),
             Stop("backoffice-calendar-import", "/manage/calendars/bihar/import/", "manage-calendar-import"),
+            Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
+            Stop("backoffice-onboarding-detail", "/manage/onboarding/optit/punjab/", "manage-onboarding-live"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -196,6 +202,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies-read-only"),
             Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year-egov"),
+            Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
+            Stop("backoffice-onboarding-detail", "/manage/onboarding/gwl/punjab/", "manage-onboarding-egov"),
         ],
     }
     return everyone + by_role[role]
