@@ -16,5 +16,10 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section(
+        "backoffice-routing",
+        "Routing rules",
+        "Which vendor gets which work, and a tester that says where a request would go and why.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

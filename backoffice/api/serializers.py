@@ -7,7 +7,9 @@ from ..models import ChangeRecord
 
 
 class ChangeRecordSerializer(portal_fields.ModelSerializer):
-    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(read_only=True, slug_field="username", allow_null=True)
+    actor: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        read_only=True, slug_field="username", allow_null=True
+    )
 
     class Meta:
         model = ChangeRecord
