@@ -96,7 +96,11 @@ def routing_decide(*, request_type: str, environment: Environment, stack: Stack 
     if chosen is not None:
         ties = [rule for rule in rules if rule.pk > chosen.pk and rule.specificity == chosen.specificity]
         tie = next(
-            (f" {_rule_name(rule)} is as specific and also matches; the older rule wins." for rule in ties if _usable(rule)),
+            (
+                f" {_rule_name(rule)} is as specific and also matches; the older rule wins."
+                for rule in ties
+                if _usable(rule)
+            ),
             "",
         )
         explanation = (
@@ -108,9 +112,7 @@ def routing_decide(*, request_type: str, environment: Environment, stack: Stack 
         explanation = f"{subject} would wait in triage unrouted: no routing rule matches it."
         return RoutingDecision(None, None, RoutingOutcome.NO_RULE, explanation)
     reasons = "; ".join(item.why for item in passed)
-    outcome = (
-        RoutingOutcome.VENDOR_NOT_LIVE if any(rule.is_active for rule in rules) else RoutingOutcome.RULE_INACTIVE
-    )
+    outcome = RoutingOutcome.VENDOR_NOT_LIVE if any(rule.is_active for rule in rules) else RoutingOutcome.RULE_INACTIVE
     explanation = f"{subject} would wait in triage unrouted: {reasons}."
     return RoutingDecision(None, None, outcome, explanation, passed)
 
