@@ -116,9 +116,9 @@ def announcement_edit(request: AuthenticatedHttpRequest, announcement_id: int) -
 
 @login_required
 @require_POST
-def announcement_withdraw(request: AuthenticatedHttpRequest, announcement_id: int) -> HttpResponse:
+def announcement_withdraw(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     _require_manager(request)
-    announcement = _announcement(announcement_id)
+    announcement = _announcement(pk)
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
@@ -133,10 +133,10 @@ def announcement_withdraw(request: AuthenticatedHttpRequest, announcement_id: in
 
 @login_required
 @require_POST
-def announcement_ack(request: AuthenticatedHttpRequest, announcement_id: int) -> HttpResponse:
+def announcement_ack(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The banner's button: acknowledged, and back to the page it was pressed on."""
     try:
-        announcement_acknowledge(announcement_id, actor=request.user)
+        announcement_acknowledge(pk, actor=request.user)
     except NotFound as exc:
         raise Http404(exc.message) from exc
     next_url = request.POST.get("next", "")

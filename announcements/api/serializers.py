@@ -59,7 +59,7 @@ class ReasonSerializer(StrictSerializer):
 class ReaderSerializer(serializers.Serializer):
     user = serializers.CharField(source="username", help_text="Username.")
     name = serializers.CharField(source="get_full_name")
-    vendor = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    vendor = serializers.CharField(source="vendor.slug", help_text="The vendor's slug.")
 
 
 class AcknowledgementSerializer(serializers.Serializer):
@@ -75,7 +75,7 @@ class ReadStatusSerializer(serializers.Serializer):
 
 
 class MyAcknowledgementSerializer(serializers.ModelSerializer):
-    announcement = serializers.PrimaryKeyRelatedField(read_only=True)
+    announcement: serializers.PrimaryKeyRelatedField[Announcement] = serializers.PrimaryKeyRelatedField(read_only=True)
 
     class Meta:
         model = Acknowledgement

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -17,7 +17,7 @@ from portal.api.viewsets import PortalViewSet
 from portal.exceptions import Forbidden
 from portal.http import AuthenticatedRequest
 
-from ..models import Acknowledgement, Announcement
+from ..models import Acknowledgement, Announcement, AnnouncementQuerySet
 from ..selectors import announcement_read_status
 from ..services import announcement_acknowledge, announcement_delete, announcement_post, announcement_update
 from .serializers import (
@@ -61,14 +61,14 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any, *, partial
     ),
     destroy=extend_schema(
         summary="Withdraw an announcement",
-        description="The program manager only. Body `{\"reason\": \"…\"}` (or `?reason=`); required.",
+        description='The program manager only. Body `{"reason": "…"}` (or `?reason=`); required.',
         request=ReasonSerializer,
         parameters=[OpenApiParameter("reason", str, required=False, description="Why; instead of a body.")],
         responses={204: None, **error_responses(400, 401, 403, 404)},
     ),
 )
 class AnnouncementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin,
     PortalViewSet,
 ):  # fmt: skip
     serializer_class = AnnouncementSerializer
@@ -84,7 +84,7 @@ class AnnouncementViewSet(
         if self.action == "acknowledgements" and not can_view_management(request.user):
             raise Forbidden("Who has read an announcement is for the program manager and eGov DevOps.")
 
-    def get_queryset(self) -> QuerySet[Announcement]:
+    def get_queryset(self) -> AnnouncementQuerySet:
         user = self.request.user
         base = Announcement.objects.select_related("posted_by").prefetch_related("vendors", "environments")
         mine = Acknowledgement.objects.filter(announcement=OuterRef("pk"), user_id=user.pk).values("at")[:1]

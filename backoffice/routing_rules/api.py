@@ -77,8 +77,8 @@ class RoutingTestInputSerializer(StrictSerializer):
 
 
 class RoutingTestResultSerializer(serializers.Serializer):
-    vendor: serializers.SlugRelatedField[Vendor] = serializers.SlugRelatedField(
-        read_only=True, slug_field="slug", allow_null=True, help_text="null: the request waits in triage unrouted."
+    vendor = serializers.CharField(
+        source="vendor.slug", read_only=True, allow_null=True, help_text="null: the request waits in triage unrouted."
     )
     rule = RoutingRuleSerializer(read_only=True, allow_null=True, help_text="The deciding rule, if any.")
     outcome = serializers.ChoiceField(choices=RoutingOutcome.choices, read_only=True)
@@ -122,7 +122,7 @@ def _parse(serializer_class: type[serializers.Serializer], data: Any, *, partial
     ),
 )
 class RoutingRuleViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin, mixins.RetrieveModelMixin,
     ManagementViewSet,
 ):  # fmt: skip
     queryset = RoutingRule.objects.select_related("environment", "stack", "vendor")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from portal.exceptions import Forbidden, NotFound, ValidationFailed
 from requests_app.models import Environment, RoutingRule, Stack, Vendor
@@ -37,14 +38,15 @@ def _snapshot(rule: RoutingRule) -> dict[str, Any]:
     }
 
 
+def _same_match(rule: RoutingRule) -> QuerySet[RoutingRule]:
+    """Other rules matching exactly what `rule` matches (any environment and any stack included)."""
+    return RoutingRule.objects.filter(
+        request_type=rule.request_type, environment=rule.environment, stack=rule.stack
+    ).exclude(pk=rule.pk)
+
+
 def _duplicate(rule: RoutingRule) -> ValidationFailed:
-    clash = (
-        RoutingRule.objects.filter(
-            request_type=rule.request_type, environment_id=rule.environment_id, stack_id=rule.stack_id
-        )
-        .exclude(pk=rule.pk)
-        .first()
-    )
+    clash = _same_match(rule).first()
     which = f"Rule #{clash.pk}" if clash else "Another rule"
     message = f"{which} already matches {rule.match_label}; edit that rule instead, or change what this one matches."
     return ValidationFailed(message, fields={"non_field_errors": message}, code="duplicate_match")
@@ -52,10 +54,7 @@ def _duplicate(rule: RoutingRule) -> ValidationFailed:
 
 def _clean_and_save(rule: RoutingRule) -> RoutingRule:
     rule.note = (rule.note or "").strip()
-    same_match = RoutingRule.objects.filter(
-        request_type=rule.request_type, environment_id=rule.environment_id, stack_id=rule.stack_id
-    ).exclude(pk=rule.pk)
-    if same_match.exists():
+    if _same_match(rule).exists():
         raise _duplicate(rule)
     # The constraint's own check would only say "already exists"; ours above names the rule.
     model_full_clean(rule, exclude=["environment", "stack", "vendor"])
