@@ -31,5 +31,15 @@ SECTIONS: list[Section] = [
         "Partner onboarding",
         "Each vendor's stage in each environment, from evaluation to live: checklists, NDA, access and history.",
     ),
+    Section(
+        "backoffice-routing",
+        "Routing rules",
+        "Which vendor gets which work, and a tester that says where a request would go and why.",
+    ),
+    Section(
+        "announcement-manage",
+        "Announcements",
+        "Notices to partners, shown on every page until they acknowledge them; who has read each one.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

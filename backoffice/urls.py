@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import calendar_views, policy_views, views
 from .onboarding import views as onboarding
@@ -61,4 +61,5 @@ urlpatterns = [
         onboarding.onboarding_document,
         name="backoffice-onboarding-document",
     ),
+    path("", include("backoffice.routing_rules.urls")),
 ]

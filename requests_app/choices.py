@@ -65,6 +65,15 @@ class OnboardingStatus(models.TextChoices):
     OFFBOARDED = "offboarded", "Offboarded"
 
 
+class RoutingOutcome(models.TextChoices):
+    """What routing decided for a request, and so which explanation it gives."""
+
+    ROUTED = "routed", "Routed"
+    NO_RULE = "no_rule", "No rule matches"
+    VENDOR_NOT_LIVE = "vendor_not_live", "Vendor not live"
+    RULE_INACTIVE = "rule_inactive", "Rule inactive"
+
+
 class EventKind(models.TextChoices):
     FILED = "filed", "Filed"
     UPDATED = "updated", "Updated"

@@ -165,12 +165,17 @@ class RoutingRule(models.Model):
         ]
 
     def __str__(self) -> str:
+        return f"{self.match_label} → {self.vendor}"
+
+    @property
+    def match_label(self) -> str:
+        """What the rule matches, in words: “GitOps / Bihar / any stack”."""
         parts = [
-            self.request_type or "any type",
+            self.get_request_type_display() if self.request_type else "any type",
             str(self.environment or "any environment"),
             str(self.stack or "any stack"),
         ]
-        return f"{' / '.join(parts)} → {self.vendor}"
+        return " / ".join(parts)
 
     @property
     def specificity(self) -> int:

@@ -1,11 +1,18 @@
-"""Which vendor a request should go to: the most specific active routing rule whose vendor is live."""
+"""Which vendor a request should go to: the most specific active routing rule whose vendor is live, and why.
+
+This is the one routing decision. Filing, triage and the management area's rule tester all ask `routing_decide`;
+the explanation it returns is written from the same rules it weighed, so what the tester says is what filing does.
+"""
 
 from __future__ import annotations
 
-from django.db.models import Q
+from dataclasses import dataclass
 
-from .choices import OnboardingStatus
-from .models import RoutingRule, ServiceRequest, Vendor, VendorOnboarding
+from django.db.models import Exists, OuterRef, Q
+
+from .catalogue import request_type_label
+from .choices import OnboardingStatus, RoutingOutcome
+from .models import Environment, RoutingRule, ServiceRequest, Stack, Vendor, VendorOnboarding
 
 
 def vendor_is_live(*, vendor_id: int, environment_id: int) -> bool:
@@ -21,18 +28,104 @@ def live_vendors(environment_id: int):
     ).order_by("name")
 
 
+@dataclass(frozen=True)
+class PassedOver:
+    """A rule that matched and ranks above the one chosen (or would have been chosen), and why it was not."""
+
+    rule: RoutingRule
+    why: str
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """The vendor routing picks for one (type, environment, stack), the rule that picked it, and why, in words."""
+
+    vendor: Vendor | None
+    rule: RoutingRule | None
+    outcome: RoutingOutcome
+    explanation: str
+    passed_over: tuple[PassedOver, ...] = ()
+
+
+def _rule_name(rule: RoutingRule) -> str:
+    return f"rule #{rule.pk} ({rule.match_label})"
+
+
+def _subject(request_type: str, environment: Environment, stack: Stack | None) -> str:
+    label = request_type_label(request_type)
+    article = "An" if label[:1].lower() in "aeiou" else "A"
+    where = f"on the {stack} stack" if stack else "with no stack"
+    return f"{article} {label} request for {environment} {where}"
+
+
+def _matching_rules(request_type: str, environment: Environment, stack: Stack | None) -> list[RoutingRule]:
+    """Every rule that matches, active or not, most specific first (the older rule first among equals), each
+    annotated with whether its vendor is live in the environment: one query."""
+    live = VendorOnboarding.objects.filter(
+        vendor_id=OuterRef("vendor_id"), environment_id=environment.pk, status=OnboardingStatus.LIVE
+    )
+    rules = (
+        RoutingRule.objects.filter(Q(request_type="") | Q(request_type=request_type))
+        .filter(Q(environment__isnull=True) | Q(environment_id=environment.pk))
+        .filter(Q(stack__isnull=True) | Q(stack_id=stack.pk if stack else None))
+        .annotate(vendor_live=Exists(live))
+        .select_related("vendor", "environment", "stack")
+    )
+    return sorted(rules, key=lambda rule: (-rule.specificity, rule.pk))
+
+
+def _usable(rule: RoutingRule) -> bool:
+    return rule.is_active and bool(rule.vendor_live)  # type: ignore[attr-defined]  # annotated in _matching_rules
+
+
+def _why_not(rule: RoutingRule, environment: Environment) -> str:
+    if not rule.is_active:
+        return f"{_rule_name(rule)} matches but is inactive"
+    return f"{_rule_name(rule)} matches, but {rule.vendor} is not live in {environment}"
+
+
+def routing_decide(*, request_type: str, environment: Environment, stack: Stack | None) -> RoutingDecision:
+    """The vendor the routing rules pick for this combination, or None to leave it in triage, with the reason."""
+    subject = _subject(request_type, environment, stack)
+    rules = _matching_rules(request_type, environment, stack)
+    chosen = next((rule for rule in rules if _usable(rule)), None)
+    passed = tuple(
+        PassedOver(rule, _why_not(rule, environment)) for rule in rules[: rules.index(chosen) if chosen else None]
+    )
+    skipped = "".join(f" Passed over: {item.why}." for item in passed)
+    if chosen is not None:
+        ties = [rule for rule in rules if rule.pk > chosen.pk and rule.specificity == chosen.specificity]
+        tie = next(
+            (
+                f" {_rule_name(rule)} is as specific and also matches; the older rule wins."
+                for rule in ties
+                if _usable(rule)
+            ),
+            "",
+        )
+        explanation = (
+            f"{subject} would go to {chosen.vendor} because {_rule_name(chosen)} is the most specific active match; "
+            f"{chosen.vendor} is live in {environment}.{tie}{skipped}"
+        )
+        return RoutingDecision(chosen.vendor, chosen, RoutingOutcome.ROUTED, explanation, passed)
+    if not rules:
+        explanation = f"{subject} would wait in triage unrouted: no routing rule matches it."
+        return RoutingDecision(None, None, RoutingOutcome.NO_RULE, explanation)
+    reasons = "; ".join(item.why for item in passed)
+    outcome = RoutingOutcome.VENDOR_NOT_LIVE if any(rule.is_active for rule in rules) else RoutingOutcome.RULE_INACTIVE
+    explanation = f"{subject} would wait in triage unrouted: {reasons}."
+    return RoutingDecision(None, None, outcome, explanation, passed)
+
+
+def routing_decide_for(service_request: ServiceRequest) -> RoutingDecision:
+    """`routing_decide` for a request's own type, environment and stack."""
+    return routing_decide(
+        request_type=service_request.request_type,
+        environment=service_request.environment,
+        stack=service_request.stack,
+    )
+
+
 def routing_suggest(service_request: ServiceRequest) -> Vendor | None:
     """The vendor the routing rules pick, or None to leave the request with the program manager."""
-    rules = (
-        RoutingRule.objects.filter(is_active=True)
-        .filter(Q(request_type="") | Q(request_type=service_request.request_type))
-        .filter(Q(environment__isnull=True) | Q(environment_id=service_request.environment_id))
-        .filter(Q(stack__isnull=True) | Q(stack_id=service_request.stack_id))
-        .filter(
-            vendor__onboardings__environment_id=service_request.environment_id,
-            vendor__onboardings__status=OnboardingStatus.LIVE,
-        )
-        .select_related("vendor")
-    )
-    best = max(rules, key=lambda rule: (rule.specificity, -rule.pk), default=None)
-    return best.vendor if best else None
+    return routing_decide_for(service_request).vendor

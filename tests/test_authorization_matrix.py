@@ -31,6 +31,8 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from announcements.models import Acknowledgement, Announcement, Audience
+from announcements.services import announcement_post
 from attachments.models import Attachment
 from attachments.services import attachment_add
 from backoffice.models import ChangeRecord, OnboardingStep, OnboardingTick
@@ -47,7 +49,7 @@ from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import in_progress
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
-from requests_app.models import Notification, RequestEvent, ServiceRequest, VendorOnboarding
+from requests_app.models import Notification, RequestEvent, RoutingRule, ServiceRequest, VendorOnboarding
 from requests_app.testing.workflow import file_request, walk_to
 from sla.defaults import ensure_defaults
 from sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
@@ -86,6 +88,8 @@ class Objects:
     inbound: InboundMessage
     closure: CalendarClosure  # on the Bihar calendar
     nda_step: int  # vendor A's step into NDA signed in the world's environment, with the signed NDA stored
+    routing_rule: RoutingRule
+    announcement: Announcement  # for vendor A's people
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -139,6 +143,10 @@ def _build() -> Objects:
         inbound=InboundMessage.objects.get(),
         closure=closure,
         nda_step=_nda_step(world),
+        routing_rule=RoutingRule.objects.create(environment=world.environment, vendor=world.vendor_a),
+        announcement=announcement_post(
+            actor=world.pm, title="Freeze", body="No deploys.", audience=Audience.CHOSEN, vendors=[world.vendor_a]
+        ),
         users=users,
         sessions=sessions,
     )
@@ -226,6 +234,24 @@ def filing_form(o: Objects) -> dict[str, Any]:
     }
 
 
+def rule_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.routing_rule.pk])
+
+
+def announcement_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.announcement.pk])
+
+
+def routing_form(o: Objects) -> dict[str, Any]:
+    return {"request_type": RequestType.GIT_OPS, "environment": o.world.environment.pk, "vendor": o.world.vendor_b.pk,
+            "is_active": "on", "note": "matrix", "reason": "From the matrix"}  # fmt: skip
+
+
+def announcement_form(o: Objects) -> dict[str, Any]:
+    return {"title": "From the matrix", "body": "Hello.", "audience": "chosen", "vendors": [o.world.vendor_b.pk],
+            "reason": "From the matrix"}  # fmt: skip
+
+
 def filing_json(o: Objects) -> dict[str, Any]:
     return {**filing_form(o), "environment": o.world.environment.code, "stack": o.world.stack.code}
 
@@ -281,6 +307,13 @@ TICK = {"item": "announced", "done": "yes"}
 def onboarding_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=["optit", "punjab"])
 
+
+REASON = {"reason": "From the matrix"}
+REASONED_NOTE = {"note": "matrix", "reason": "From the matrix"}
+REASONED_TITLE = {"title": "From the matrix", "reason": "From the matrix"}
+ROUTING_JSON = {"request_type": "GitOps", "vendor": "gwl", "reason": "From the matrix"}
+ROUTING_TEST = {"request_type": "GitOps", "environment": "punjab"}
+ANNOUNCEMENT_JSON = {"title": "From the matrix", "body": "Hello."}
 
 CALLS: dict[tuple[str, ...], Call] = {
     ("healthz", "GET"): Call(url("healthz")),
@@ -368,11 +401,45 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:request-attachments", "POST"): Call(ref("api:request-attachments"), upload),
     ("api:request-attachment-download", "GET"): Call(attachment_url("api:request-attachment-download")),
     ("api:canned-response-list", "GET"): Call(url("api:canned-response-list")),
+    ("api:management-change-list", "GET"): Call(url("api:management-change-list")),
+    ("api:routing-rule-list", "GET"): Call(url("api:routing-rule-list")),
+    ("api:routing-rule-list", "POST"): Call(url("api:routing-rule-list"), ROUTING_JSON, json=True),
+    ("api:routing-rule-detail", "GET"): Call(rule_url("api:routing-rule-detail")),
+    ("api:routing-rule-detail", "PATCH"): Call(rule_url("api:routing-rule-detail"), REASONED_NOTE, json=True),
+    ("api:routing-rule-detail", "DELETE"): Call(rule_url("api:routing-rule-detail"), REASON, json=True),
+    ("api:routing-rule-test", "POST"): Call(url("api:routing-rule-test"), ROUTING_TEST, json=True),
+    ("api:announcement-list", "GET"): Call(url("api:announcement-list")),
+    ("api:announcement-list", "POST"): Call(url("api:announcement-list"), ANNOUNCEMENT_JSON, json=True),
+    ("api:announcement-detail", "GET"): Call(announcement_url("api:announcement-detail")),
+    ("api:announcement-detail", "PATCH"): Call(announcement_url("api:announcement-detail"), REASONED_TITLE, json=True),
+    ("api:announcement-detail", "DELETE"): Call(announcement_url("api:announcement-detail"), REASON, json=True),
+    ("api:announcement-acknowledgements", "GET"): Call(announcement_url("api:announcement-acknowledgements")),
+    ("api:announcement-acknowledge", "POST"): Call(announcement_url("api:announcement-acknowledge"), {}, json=True),
     ("api/^(?P<path>.*)$", "GET"): Call(lambda o: "/api/v1/no-such-thing/"),
     # attachments, canned responses, inbound mail
     ("attachment-upload", "POST"): Call(ref("attachment-upload"), upload),
     ("attachment-upload", "GET"): Call(ref("attachment-upload")),
     ("attachment-get", "GET"): Call(attachment_url("attachment-get")),
+    # the management area: routing rules and announcements
+    ("backoffice-home", "GET"): Call(url("backoffice-home")),
+    ("backoffice-history", "GET"): Call(url("backoffice-history")),
+    ("backoffice-routing", "GET"): Call(url("backoffice-routing")),
+    ("backoffice-routing-test", "GET"): Call(
+        lambda o: reverse("backoffice-routing-test") + f"?request_type=GitOps&environment={o.world.environment.pk}"
+    ),
+    ("backoffice-routing-new", "GET"): Call(url("backoffice-routing-new")),
+    ("backoffice-routing-new", "POST"): Call(url("backoffice-routing-new"), routing_form),
+    ("backoffice-routing-edit", "GET"): Call(rule_url("backoffice-routing-edit")),
+    ("backoffice-routing-edit", "POST"): Call(rule_url("backoffice-routing-edit"), routing_form),
+    ("backoffice-routing-delete", "POST"): Call(rule_url("backoffice-routing-delete"), REASON),
+    ("announcement-manage", "GET"): Call(url("announcement-manage")),
+    ("announcement-new", "GET"): Call(url("announcement-new")),
+    ("announcement-new", "POST"): Call(url("announcement-new"), announcement_form),
+    ("announcement-detail", "GET"): Call(announcement_url("announcement-detail")),
+    ("announcement-edit", "GET"): Call(announcement_url("announcement-edit")),
+    ("announcement-edit", "POST"): Call(announcement_url("announcement-edit"), announcement_form),
+    ("announcement-withdraw", "POST"): Call(announcement_url("announcement-withdraw"), REASON),
+    ("announcement-acknowledge", "POST"): Call(announcement_url("announcement-acknowledge"), {"next": "/"}),
     ("canned-list", "GET"): Call(url("canned-list")),
     ("canned-list", "POST"): Call(url("canned-list"), {"title": "From the matrix", "body": "Hello."}),
     ("canned-edit", "GET"): Call(canned_url("canned-edit")),
@@ -381,9 +448,6 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("canned-delete", "GET"): Call(canned_url("canned-delete")),
     ("inbound-list", "GET"): Call(url("inbound-list")),
     # the management area's shell
-    ("backoffice-home", "GET"): Call(url("backoffice-home")),
-    ("backoffice-history", "GET"): Call(url("backoffice-history")),
-    ("api:management-change-list", "GET"): Call(url("api:management-change-list")),
     # the management area's SLA policies (a confirmed draft saves a revision for new requests)
     ("backoffice-sla-policies", "GET"): Call(url("backoffice-sla-policies")),
     ("backoffice-sla-policy-revise", "GET"): Call(url("backoffice-sla-policy-revise", "P2")),
@@ -567,11 +631,45 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:request-attachments", "POST"):       "401    201w   404    201w   201w   404    404    201w   201w",
     ("api:request-attachment-download", "GET"): "401    200    404    200    200    404    404    200    200",
     ("api:canned-response-list", "GET"):       "401    200    200    200    200    200    200    200    200",
+    # the management area's API: the PM and eGov DevOps read, the PM writes; partners list and acknowledge the
+    # announcements for them (vendor A's here), and nobody else's
+    ("api:management-change-list", "GET"):     "401    403    403    403    403    403    403    200    200",
+    ("api:routing-rule-list", "GET"):          "401    403    403    403    403    403    403    200    200",
+    ("api:routing-rule-list", "POST"):         "401    403    403    403    403    403    403    201w   403",
+    ("api:routing-rule-detail", "GET"):        "401    403    403    403    403    403    403    200    200",
+    ("api:routing-rule-detail", "PATCH"):      "401    403    403    403    403    403    403    200w   403",
+    ("api:routing-rule-detail", "DELETE"):     "401    403    403    403    403    403    403    204w   403",
+    ("api:routing-rule-test", "POST"):         "401    403    403    403    403    403    403    200    200",
+    ("api:announcement-list", "GET"):          "401    200    200    200    200    200    200    200    200",
+    ("api:announcement-list", "POST"):         "401    403    403    403    403    403    403    201w   403",
+    ("api:announcement-detail", "GET"):        "401    404    404    200    200    404    404    200    200",
+    ("api:announcement-detail", "PATCH"):      "401    403    403    403    403    403    403    200w   403",
+    ("api:announcement-detail", "DELETE"):     "401    403    403    403    403    403    403    204w   403",
+    ("api:announcement-acknowledgements", "GET"): "401    403    403    403    403    403    403    200    200",
+    ("api:announcement-acknowledge", "POST"):  "401    404    404    200w   200w   404    404    404    404",
     # attachments follow the request's visibility; canned responses are kept by vendor leads (their vendor's: vendor
     # A's row is another vendor's to lead_b and the PM) and the PM; the inbound mail review is the PM's
     ("attachment-upload", "POST"):             "L302   302w   404    302w   302w   404    404    302w   302w",
     ("attachment-upload", "GET"):              "L302   405    405    405    405    405    405    405    405",
     ("attachment-get", "GET"):                 "L302   200    404    200    200    404    404    200    200",
+    # the management area: the PM and eGov DevOps look, the PM changes; the banner's acknowledgement is vendor A's
+    ("backoffice-home", "GET"):                "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-history", "GET"):             "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-routing", "GET"):             "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-routing-test", "GET"):        "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-routing-new", "GET"):         "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-routing-new", "POST"):        "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-routing-edit", "GET"):        "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-routing-edit", "POST"):       "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-routing-delete", "POST"):     "L302   403    403    403    403    403    403    302w   403",
+    ("announcement-manage", "GET"):            "L302   403    403    403    403    403    403    200    200",
+    ("announcement-new", "GET"):               "L302   403    403    403    403    403    403    200    403",
+    ("announcement-new", "POST"):              "L302   403    403    403    403    403    403    302w   403",
+    ("announcement-detail", "GET"):            "L302   403    403    403    403    403    403    200    200",
+    ("announcement-edit", "GET"):              "L302   403    403    403    403    403    403    200    403",
+    ("announcement-edit", "POST"):             "L302   403    403    403    403    403    403    302w   403",
+    ("announcement-withdraw", "POST"):         "L302   403    403    403    403    403    403    302w   403",
+    ("announcement-acknowledge", "POST"):      "L302   404    404    302w   302w   404    404    404    404",
     ("canned-list", "GET"):                    "L302   403    403    403    200    403    200    200    403",
     ("canned-list", "POST"):                   "L302   403    403    403    302w   403    302w   302w   403",
     ("canned-edit", "GET"):                    "L302   403    403    403    200    403    404    404    403",
@@ -579,9 +677,6 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("canned-delete", "POST"):                 "L302   403    403    403    302w   403    404    404    403",
     ("canned-delete", "GET"):                  "L302   405    405    405    405    405    405    405    405",
     # the management area: the program manager and eGov DevOps
-    ("backoffice-home", "GET"):                "L302   403    403    403    403    403    403    200    200",
-    ("backoffice-history", "GET"):             "L302   403    403    403    403    403    403    200    200",
-    ("api:management-change-list", "GET"):     "401    403    403    403    403    403    403    200    200",
     # SLA policies: the program manager revises them, eGov DevOps reads them
     ("backoffice-sla-policies", "GET"):        "L302   403    403    403    403    403    403    200    200",
     ("backoffice-sla-policy-revise", "GET"):   "L302   403    403    403    403    403    403    200    403",
@@ -716,6 +811,9 @@ def _writes() -> dict[str, Any]:
         onboarding_steps=_count(OnboardingStep.objects.all()),
         onboarding_ticks=_count(OnboardingTick.objects.all()),
         management_changes=_count(ChangeRecord.objects.all()),
+        routing_rules=_count(RoutingRule.objects.all()),
+        announcements=_count(Announcement.objects.all()),
+        acknowledgements=_count(Acknowledgement.objects.all()),
     )[0]
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from ..routing_rules.api import RoutingRuleViewSet
 from . import calendars, views
 from .onboarding import VendorOnboardingViewSet
 
@@ -8,6 +9,7 @@ router = SimpleRouter()
 router.register("management/changes", views.ChangeRecordViewSet, basename="management-change")
 router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
 router.register("calendars", calendars.CalendarViewSet, basename="calendar")
+router.register("routing-rules", RoutingRuleViewSet, basename="routing-rule")
 
 urlpatterns = [
     path(

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inbound",
     "canned",
     "backoffice",
+    "announcements",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "requests_app.context_processors.navigation",
                 "portal.context_processors.sign_in_options",
+                "announcements.context_processors.announcement_banners",
             ],
         },
     },

@@ -19,7 +19,7 @@ from .. import permissions as perms
 from ..catalogue import parameters_validate
 from ..choices import EventKind, Priority
 from ..models import Environment, RequestEvent, ServiceRequest, Stack, Team
-from ..routing import routing_suggest
+from ..routing import routing_decide
 from ..timeline import model_full_clean, timeline_append
 
 if TYPE_CHECKING:
@@ -116,13 +116,18 @@ def request_file(
     service_request.reference = f"REQ-{service_request.pk:06d}"
     ServiceRequest.objects.filter(pk=service_request.pk).update(reference=service_request.reference)
     sla.sla_clock_start(service_request, at=service_request.created_at)
-    suggestion = routing_suggest(service_request)
+    routing = routing_decide(request_type=request_type, environment=environment, stack=stack)
     timeline_append(
         service_request,
         actor=actor,
         kind=EventKind.FILED,
         to_state=service_request.state,
-        payload={"suggested_vendor": suggestion.slug if suggestion else None, **(origin or {})},
+        payload={
+            "suggested_vendor": routing.vendor.slug if routing.vendor else None,
+            "routing_rule": routing.rule.pk if routing.rule else None,
+            "routing_reason": routing.explanation,
+            **(origin or {}),
+        },
     )
     return service_request
 

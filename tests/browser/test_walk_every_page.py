@@ -14,13 +14,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from playwright.sync_api import expect
 
+from announcements.services import announcement_post
 from canned.models import CannedResponse
 from integrations.models import Connection
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services
-from requests_app.choices import RequestState
+from requests_app.choices import RequestState, RequestType
+from requests_app.models import RoutingRule
 from requests_app.testing.workflow import walk_to
 from sla.defaults import ensure_defaults
 from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
@@ -67,6 +69,9 @@ EXCLUDED = {
     "backoffice-onboarding-tick": "POST only: the checklist buttons on the onboarding page",
     "backoffice-onboarding-revoke": "POST only: the revoke-again form on the onboarding page",
     "backoffice-onboarding-document": "a file download (the signed NDA), not a page",
+    "backoffice-routing-delete": "POST only: the delete form on the rule's page",
+    "announcement-withdraw": "POST only: the withdraw form on the announcement's page",
+    "announcement-acknowledge": "POST only: the banner's button (tests/browser/test_routing_and_announcements.py)",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -195,6 +200,16 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("backoffice-calendar-import", "/manage/calendars/bihar/import/", "manage-calendar-import"),
             Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
             Stop("backoffice-onboarding-detail", "/manage/onboarding/optit/punjab/", "manage-onboarding-live"),
+            Stop("backoffice-routing", "/manage/routing/", "manage-routing"),
+            Stop("backoffice-routing-new", "/manage/routing/new/", "manage-routing-new"),
+            Stop("backoffice-routing-edit", f"/manage/routing/{refs['rule']}/", "manage-routing-edit"),
+            Stop("backoffice-routing-test", f"/manage/routing/test/?{refs['routing_test']}", "manage-routing-test"),
+            Stop("announcement-manage", "/manage/announcements/", "manage-announcements"),
+            Stop("announcement-new", "/manage/announcements/new/", "manage-announcement-new"),
+            Stop("announcement-detail", f"/manage/announcements/{refs['announcement']}/", "manage-announcement"),
+            Stop(
+                "announcement-edit", f"/manage/announcements/{refs['announcement']}/edit/", "manage-announcement-edit"
+            ),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -204,6 +219,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year-egov"),
             Stop("backoffice-onboarding", "/manage/onboarding/", "manage-onboarding"),
             Stop("backoffice-onboarding-detail", "/manage/onboarding/gwl/punjab/", "manage-onboarding-egov"),
+            Stop("backoffice-routing", "/manage/routing/", "manage-routing"),
+            Stop("announcement-detail", f"/manage/announcements/{refs['announcement']}/", "manage-announcement"),
         ],
     }
     return everyone + by_role[role]
@@ -234,8 +251,15 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     services.request_comment(running, actor=world.requester, body="Any update on this?")
     canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
     ensure_defaults()  # the calendars the management stops open (a transactional test's flush removed them)
+    rule = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=world.environment,
+                                      vendor=world.vendor_a, note="OptIT owns GitOps here")  # fmt: skip
+    # Every partner page of the walk carries this banner, so its markup meets the same checks as the page.
+    announcement = announcement_post(actor=world.pm, title="Release freeze", body="No production deploys on Friday.")
     return {
         "canned": str(canned.pk),
+        "rule": str(rule.pk),
+        "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
+        "announcement": str(announcement.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
@@ -253,7 +277,10 @@ def test_every_page_is_walked_or_excluded():
     assert not stale, f"these URL names no longer exist: {stale}"
 
 
-_ANY_REFS = dict.fromkeys(["submitted", "in_progress", "pending", "cancelled", "closed", "canned"], "REQ-000001")
+_ANY_REFS = dict.fromkeys(
+    ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement"],
+    "REQ-000001",
+)
 
 
 def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):

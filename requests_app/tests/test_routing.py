@@ -1,0 +1,97 @@
+"""The one routing decision and the reason it gives: the most specific active rule whose vendor is live wins, and the
+explanation names the rule, the vendor and every better-ranked rule it passed over."""
+
+from __future__ import annotations
+
+import pytest
+
+from requests_app.choices import EventKind, OnboardingStatus, RequestType, RoutingOutcome
+from requests_app.models import RoutingRule, VendorOnboarding
+from requests_app.routing import routing_decide, routing_suggest
+from requests_app.testing.workflow import file_request
+from requests_app.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def bihar(world):
+    environment = f.EnvironmentFactory(code="bihar", name="Bihar")
+    f.VendorOnboardingFactory(vendor=world.vendor_a, environment=environment)  # OptIT live in Bihar
+    f.VendorOnboardingFactory(vendor=world.vendor_b, environment=environment, status=OnboardingStatus.TRAINING)
+    return environment
+
+
+def decide(world, environment, request_type=RequestType.GIT_OPS, stack="world"):
+    return routing_decide(request_type=request_type, environment=environment, stack=world.stack if stack else None)
+
+
+def test_the_most_specific_active_match_wins_and_says_why(world, bihar):
+    RoutingRule.objects.create(vendor=world.vendor_b)
+    rule = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=bihar, vendor=world.vendor_a)
+    decision = decide(world, bihar)
+    assert (decision.vendor, decision.rule, decision.outcome) == (world.vendor_a, rule, RoutingOutcome.ROUTED)
+    assert decision.explanation == (
+        f"A GitOps request for Bihar on the Microservices stack would go to OptIT because rule #{rule.pk} "
+        "(GitOps / Bihar / any stack) is the most specific active match; OptIT is live in Bihar."
+    )
+
+
+def test_no_rule_leaves_the_request_in_triage(world, bihar):
+    decision = decide(world, bihar, stack=None)
+    assert (decision.vendor, decision.rule, decision.outcome) == (None, None, RoutingOutcome.NO_RULE)
+    assert decision.explanation == (
+        "A GitOps request for Bihar with no stack would wait in triage unrouted: no routing rule matches it."
+    )
+
+
+def test_a_vendor_not_live_in_the_environment_is_passed_over(world, bihar):
+    rule = RoutingRule.objects.create(environment=bihar, vendor=world.vendor_b)  # GWL is only training in Bihar
+    decision = decide(world, bihar)
+    assert (decision.vendor, decision.outcome) == (None, RoutingOutcome.VENDOR_NOT_LIVE)
+    assert decision.explanation.endswith(
+        f"would wait in triage unrouted: rule #{rule.pk} (any type / Bihar / any stack) matches, but GWL is not live "
+        "in Bihar."
+    )
+
+
+def test_an_inactive_rule_does_not_route(world, bihar):
+    rule = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, vendor=world.vendor_a, is_active=False)
+    decision = decide(world, bihar)
+    assert (decision.vendor, decision.outcome) == (None, RoutingOutcome.RULE_INACTIVE)
+    assert f"rule #{rule.pk} (GitOps / any environment / any stack) matches but is inactive." in decision.explanation
+
+
+def test_a_less_specific_rule_routes_when_better_ones_cannot_and_the_reason_names_them(world, bihar):
+    fallback = RoutingRule.objects.create(environment=bihar, vendor=world.vendor_a)
+    not_live = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=bihar, vendor=world.vendor_b)
+    inactive = RoutingRule.objects.create(
+        request_type=RequestType.GIT_OPS, environment=bihar, stack=world.stack, vendor=world.vendor_a, is_active=False
+    )
+    decision = decide(world, bihar)
+    assert (decision.vendor, decision.rule) == (world.vendor_a, fallback)
+    assert [item.rule for item in decision.passed_over] == [inactive, not_live]
+    assert decision.explanation.endswith(
+        f"Passed over: rule #{inactive.pk} (GitOps / Bihar / Microservices) matches but is inactive. "
+        f"Passed over: rule #{not_live.pk} (GitOps / Bihar / any stack) matches, but GWL is not live in Bihar."
+    )
+
+
+def test_between_equally_specific_rules_the_older_wins_and_the_reason_says_so(world, bihar):
+    VendorOnboarding.objects.filter(vendor=world.vendor_b, environment=bihar).update(status=OnboardingStatus.LIVE)
+    older = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, vendor=world.vendor_b)
+    newer = RoutingRule.objects.create(environment=bihar, vendor=world.vendor_a)
+    decision = decide(world, bihar)
+    assert decision.rule == older
+    assert f"rule #{newer.pk} (any type / Bihar / any stack) is as specific" in decision.explanation
+
+
+def test_filing_records_the_decision_and_its_reason(world):
+    rule = RoutingRule.objects.create(environment=world.environment, vendor=world.vendor_b)
+    service_request = file_request(world)
+    assert routing_suggest(service_request) == world.vendor_b
+    payload = service_request.events.get(kind=EventKind.FILED).payload
+    assert payload["suggested_vendor"] == "gwl" and payload["routing_rule"] == rule.pk
+    assert payload["routing_reason"].startswith(
+        "An Infra provision request for Punjab on the Microservices stack would go to GWL because"
+    )
