@@ -28,6 +28,7 @@ class Entry:
     kind: str
     at: datetime
     measure: str | None = None
+    target: Any = None  # the policy a start, vendor change or retarget names (opaque here)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,37 @@ def _crossing(calendar: Any, segments: list[tuple[datetime, datetime | None]], t
             return add_working_time(calendar, start, target - before)
         before += length
     return None
+
+
+def governing_target(entries: Iterable[Entry], *, measure: str) -> Any:
+    """The target (policy) one clock runs under for `measure`: the one its start, vendor change or latest retarget
+    named — except that a retarget reaching a clock already met or ended does not touch its outcome; it waits, and
+    governs only if a reopen makes the clock run again. None when no entry names one.
+
+    Mirrors `replay`'s rules for when a clock is started, met, ended and reopened."""
+    target = pending = None
+    started = met = ended = False
+    for entry in sorted(entries, key=lambda e: e.at):
+        if entry.measure not in (None, "", measure):
+            continue
+        if entry.kind in (START, VENDOR_CHANGE):
+            if entry.kind == VENDOR_CHANGE or not started:
+                started, met, ended, pending = True, False, False, None
+                target = entry.target if entry.target is not None else target
+        elif entry.kind == RETARGET and entry.target is not None:
+            if met or ended:
+                pending = entry.target
+            else:
+                target = entry.target
+        elif entry.kind == STOP and started and not met and not ended:
+            met = True
+        elif entry.kind == REOPEN and met and not ended:
+            met = False
+            if pending is not None:
+                target, pending = pending, None
+        elif entry.kind == CANCEL and started and not met and not ended:
+            ended = True
+    return target
 
 
 def replay(

@@ -302,6 +302,12 @@ class RequestClock(models.Model):
     measure = models.CharField(max_length=12, choices=Measure)
     vendor = models.ForeignKey("requests_app.Vendor", null=True, blank=True, on_delete=models.PROTECT)
     policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.PROTECT)
+    priority = models.CharField(
+        max_length=2,
+        choices=Priority,
+        blank=True,
+        help_text="The priority of the policy the clock runs under, or ended under: the weekly report's grouping.",
+    )
     goal = models.DurationField(null=True, blank=True, help_text="Working time allowed on the clock's calendar.")
     round_the_clock = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
