@@ -197,3 +197,21 @@ def test_the_weekly_report_counts_an_ended_clock_under_the_priority_it_ended_und
     assert [(b.priority, b.measure) for b in report.breaches] == [(Priority.P1, RESPONSE)]
     filtered = report_weekly(user=world.pm, week="2026-W47", priority="P1", now=at(23, 10))
     assert filtered.summary.sla_response_breached == 1
+
+
+def test_the_governing_target_of_a_ledger_pure():
+    from sla.ledger import Entry, governing_target
+
+    t = [at(16, h) for h in range(10, 18)]
+    entries = [
+        Entry("start", t[0], target="P2"),
+        Entry("stop", t[1], measure=RESPONSE),  # the response is met under P2
+        Entry("retarget", t[2], target="P1"),  # the resolution still runs: it moves to P1; the response keeps P2
+        Entry("stop", t[3], measure=RESOLUTION),
+        Entry("retarget", t[4], target="P3"),  # both have ended now: nothing moves …
+    ]
+    assert (governing_target(entries, measure=RESPONSE), governing_target(entries, measure=RESOLUTION)) == ("P2", "P1")
+    reopened = [*entries, Entry("reopen", t[5], measure=RESOLUTION)]  # … until the resolution runs again, under P3
+    assert governing_target(reopened, measure=RESOLUTION) == "P3"
+    cancelled = [Entry("start", t[0], target="P2"), Entry("cancel", t[1]), Entry("retarget", t[2], target="P0")]
+    assert governing_target(cancelled, measure=RESOLUTION) == "P2"
