@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -60,10 +60,14 @@ def _crossing(calendar: Any, segments: list[tuple[datetime, datetime | None]], t
     return None
 
 
-def governing_target(entries: Iterable[Entry], *, measure: str) -> Any:
+def governing_target(
+    entries: Iterable[Entry], *, measure: str, family: Callable[[Any], Any] = lambda target: target
+) -> Any:
     """The target (policy) one clock runs under for `measure`: the one its start, vendor change or latest retarget
-    named — except that a retarget reaching a clock already met or ended does not touch its outcome; it waits, and
-    governs only if a reopen makes the clock run again. None when no entry names one.
+    named. A retarget to another family (another priority: a priority change) does not touch a clock already met
+    or ended — it keeps the outcome it ended with — and waits, governing only if a reopen makes the clock run
+    again. A retarget within the clock's family (its priority's revised policy, re-applied) re-evaluates it even
+    when finished. None when no entry names a target.
 
     Mirrors `replay`'s rules for when a clock is started, met, ended and reopened."""
     target = pending = None
@@ -76,10 +80,10 @@ def governing_target(entries: Iterable[Entry], *, measure: str) -> Any:
                 started, met, ended, pending = True, False, False, None
                 target = entry.target if entry.target is not None else target
         elif entry.kind == RETARGET and entry.target is not None:
-            if met or ended:
+            if (met or ended) and target is not None and family(entry.target) != family(target):
                 pending = entry.target
             else:
-                target = entry.target
+                target, pending = entry.target, None
         elif entry.kind == STOP and started and not met and not ended:
             met = True
         elif entry.kind == REOPEN and met and not ended:

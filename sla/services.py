@@ -192,7 +192,8 @@ def sla_compute(
 
     Each clock runs under the policy its own ledger names (`ledger.governing_target`): a priority change retargets
     the clocks still running, while a clock already met or ended keeps the policy, and so the outcome, it ended
-    under. `policy`, a candidate for a what-if, stands in for the request's current policy wherever that governs."""
+    under; a revised policy of the same priority, re-applied, re-evaluates finished clocks too. `policy`, a
+    candidate for a what-if, stands in for the request's current policy wherever that governs."""
     rows = entries if entries is not None else _ledger_of(service_request)
     current = _policy_of(service_request, rows)
     results: dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]] = {}
@@ -204,7 +205,7 @@ def sla_compute(
         ]
         starts = [r.at for r in rows if r.clock == clock and r.kind in (LedgerKind.START, LedgerKind.VENDOR_CHANGE)]
         for measure in (Measure.RESPONSE, Measure.RESOLUTION):
-            governing: SlaPolicy = ledger.governing_target(clock_rows, measure=measure) or current
+            governing: SlaPolicy = ledger.governing_target(clock_rows, measure=measure, family=_priority_of) or current
             if policy is not None and governing.pk == current.pk:
                 governing = policy
             calendar, goal = goal_for(governing, measure, service_request, starts[-1] if starts else None)
@@ -213,6 +214,10 @@ def sla_compute(
             )
             results[(clock, measure)] = (figures, governing, goal)
     return results
+
+
+def _priority_of(policy: SlaPolicy) -> str:
+    return policy.priority
 
 
 def clock_rows(service_request: ServiceRequest, computed: dict, *, ola_vendor_id: int | None) -> list[dict[str, Any]]:

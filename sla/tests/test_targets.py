@@ -116,7 +116,7 @@ def test_a_target_lowered_and_raised_back_is_flagged_again_but_told_once(world_i
 
 
 @pytest.mark.django_db
-def test_a_reopen_under_a_new_policy_rearms_the_breached_resolution_clock(world_in_bihar):
+def test_a_revised_policy_reapplied_reevaluates_an_ended_clock_and_a_reopen_runs_under_it(world_in_bihar):
     world = world_in_bihar
     with time_machine.travel(at(16, 10), tick=False) as traveller:
         service_request = file_request(world, priority=Priority.P1)  # resolve within 12 h, 24×7: due 22:00
@@ -126,26 +126,30 @@ def test_a_reopen_under_a_new_policy_rearms_the_breached_resolution_clock(world_
         assert sla_scan()["breached"] == 2  # SLA and OLA resolution
         traveller.move_to(at(16, 23))
         service_request = services.request_resolve(service_request, actor=world.vendor_engineer, reason="Done")
+        assert clock(service_request).breached is True
+
         traveller.move_to(at(17, 10))
+        # The PM revises P1 to 48 h and re-applies it: the same priority's goals, so finished clocks are judged
+        # by them too (a priority change would not touch them). Met at 23:00, due Wednesday 10:00: met on time.
         sla_policy_revise(priority=Priority.P1, actor=world.pm, resolution_goal=48, note="slower")
         sla_replay_apply(service_request, under="current", actor=world.pm)
-        ended = clock(service_request)  # met late under P1 v1: re-applying a policy does not touch that outcome
-        assert (ended.breached, ended.policy.version, ended.due_at) == (True, 1, at(16, 22))
-        assert ended.breached_flagged_at == at(16, 22, 1)
-        assert sla_summary(service_request)["sla"]["resolution"]["status"] == ClockStatus.BREACHED
+        revised = clock(service_request)
+        assert (revised.policy.version, revised.due_at, revised.breached) == (2, at(18, 10), False)
+        assert revised.breached_flagged_at is None  # its due time moved into the future: re-armed
+        assert sla_summary(service_request)["sla"]["resolution"]["status"] == ClockStatus.MET
 
         traveller.move_to(at(17, 11))
         service_request = services.request_reopen(service_request, actor=world.requester, reason="Still failing")
         reopened = clock(service_request)
-        # Running again, now under v2 (48 h round the clock): 13 h counted on Monday, 35 h left from 11:00.
+        # Running again under v2 (48 h round the clock): 13 h counted on Monday, 35 h left from Tuesday 11:00.
         assert (reopened.policy.version, reopened.elapsed) == (2, timedelta(hours=13))
         assert reopened.due_at == at(18, 22)
-        assert (reopened.breached, reopened.breached_flagged_at) == (False, None)
         assert sla_summary(service_request)["sla"]["resolution"]["status"] == ClockStatus.ON_TRACK
         assert sla_scan()["breached"] == 0
         traveller.move_to(at(18, 22))
-        assert sla_scan()["breached"] == 2  # the new target's real breach, SLA and OLA
-    assert _breaches(service_request, RESOLUTION).count() == 2
+        assert sla_scan()["breached"] == 2  # the new target's real breach, SLA and OLA, recorded …
+        assert sla_scan()["breached"] == 0  # … once
+    assert _breaches(service_request, RESOLUTION).count() == 2  # Monday's (v1) and Wednesday's (v2)
 
 
 # --- rule 2: a priority change retargets running clocks only ----------------------------------------------
@@ -203,15 +207,22 @@ def test_the_governing_target_of_a_ledger_pure():
     from sla.ledger import Entry, governing_target
 
     t = [at(16, h) for h in range(10, 18)]
+    p2, p1, p3, p1_revised = ("P2", 1), ("P1", 1), ("P3", 1), ("P1", 2)  # (priority, version)
+
+    def governing(entries, measure=RESOLUTION):
+        return governing_target(entries, measure=measure, family=lambda policy: policy[0])
+
     entries = [
-        Entry("start", t[0], target="P2"),
+        Entry("start", t[0], target=p2),
         Entry("stop", t[1], measure=RESPONSE),  # the response is met under P2
-        Entry("retarget", t[2], target="P1"),  # the resolution still runs: it moves to P1; the response keeps P2
+        Entry("retarget", t[2], target=p1),  # the resolution still runs: it moves to P1; the response keeps P2
         Entry("stop", t[3], measure=RESOLUTION),
-        Entry("retarget", t[4], target="P3"),  # both have ended now: nothing moves …
+        Entry("retarget", t[4], target=p3),  # both have ended now: a priority change moves neither …
     ]
-    assert (governing_target(entries, measure=RESPONSE), governing_target(entries, measure=RESOLUTION)) == ("P2", "P1")
-    reopened = [*entries, Entry("reopen", t[5], measure=RESOLUTION)]  # … until the resolution runs again, under P3
-    assert governing_target(reopened, measure=RESOLUTION) == "P3"
-    cancelled = [Entry("start", t[0], target="P2"), Entry("cancel", t[1]), Entry("retarget", t[2], target="P0")]
-    assert governing_target(cancelled, measure=RESOLUTION) == "P2"
+    assert (governing(entries, RESPONSE), governing(entries)) == (p2, p1)
+    assert governing([*entries, Entry("reopen", t[5], measure=RESOLUTION)]) == p3  # … until one runs again
+    # P1's revised policy re-applied: the resolution ended under P1, so it is judged by the revision.
+    assert governing([*entries[:4], Entry("retarget", t[4], target=p1_revised)]) == p1_revised
+    assert governing([*entries[:4], Entry("retarget", t[4], target=p1_revised)], RESPONSE) == p2
+    cancelled = [Entry("start", t[0], target=p2), Entry("cancel", t[1]), Entry("retarget", t[2], target=p1)]
+    assert governing(cancelled) == p2
