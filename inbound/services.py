@@ -200,14 +200,20 @@ def _file(raw: bytes, mail: ParsedMail, *, user: User, detail: str, recipient: s
     if choice.unknown:
         raise _Bounce(f"Portico does not know {', '.join(choice.unknown)} in the address {recipient}. {_HOW_TO_FILE}")
     environment = _environment(choice.environment)
+    priority, note = _mail_priority(choice.priority or DEFAULT_PRIORITY)
+    description = "\n\n".join(part for part in (reply_text(mail.text) or "(no text)", note) if part)
     service_request = request_services.request_file(
         actor=user,
         title=mail.subject or "(no subject)",
-        description=reply_text(mail.text) or "(no text)",
+        description=description[: settings.PORTICO_MAX_TEXT_LENGTH],
         request_type=choice.request_type or DEFAULT_TYPE,
-        priority=choice.priority or DEFAULT_PRIORITY,
+        priority=priority,
         environment=environment,
-        origin={"channel": "email", "message_id": mail_header_text(mail.message_id, max_length=255)},
+        origin={
+            "channel": "email",
+            "message_id": mail_header_text(mail.message_id, max_length=255),
+            **({"asked_priority": Priority.P4.value} if note else {}),
+        },
     )
     # Kept with the filing, so the "filed" notice e-mails carry them (conversations/emails.py).
     filed = service_request.events.filter(kind=EventKind.FILED).first()
@@ -216,10 +222,23 @@ def _file(raw: bytes, mail: ParsedMail, *, user: User, detail: str, recipient: s
                    service_request=service_request)  # fmt: skip
 
 
+def _mail_priority(asked: str) -> tuple[str, str]:
+    """The priority a mail is filed at, and a note when it is not the one asked for. A P4 is due at its needed-by
+    date, which an e-mail cannot carry: it is filed as P3 and says so (as Jira intake does), rather than bounced;
+    the program manager can lower it to P4 with a date at triage."""
+    if asked != Priority.P4:
+        return asked, ""
+    return Priority.P3, (
+        "Asked for P4 by e-mail; P4 work needs a needed-by date, which e-mail cannot carry, so it was filed as P3. "
+        "Set a needed-by date on the request; the program manager can then lower it to P4."
+    )
+
+
 _HOW_TO_FILE = (
     "Write to the intake address with the environment, request type and priority after a plus sign, "
     "separated by dots, for example portico+punjab.troubleshooting.p2@… (each part may be left out when "
-    "Portico has one environment; the type defaults to troubleshooting and the priority to P3)."
+    "Portico has one environment; the type defaults to troubleshooting and the priority to P3; P4 needs a needed-by "
+    "date, which e-mail cannot carry, so it is filed as P3)."
 )
 
 

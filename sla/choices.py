@@ -46,6 +46,9 @@ class ClockStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
     NOT_STARTED = "not_started", "Not started"
     ENDED = "ended", "Ended"
+    # Running with nothing to run out against: a P4 without a needed-by date (data from before the rule). Shown as
+    # needing attention, never as "on track".
+    NO_DUE_DATE = "no_due_date", "No due date"
 
 
 class CalendarDayKind(models.TextChoices):

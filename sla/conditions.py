@@ -36,6 +36,11 @@ def breached(now: datetime, prefix: str = "") -> Q:
     return Q(**{f"{prefix}breached": True}) | overdue(now, prefix)
 
 
+def without_due_time(prefix: str = "") -> Q:
+    """Running with no due time: a goal "due at the needed-by date" on a request that has none."""
+    return running(prefix) & Q(**{f"{prefix}due_at__isnull": True})
+
+
 def at_risk(now: datetime, prefix: str = "") -> Q:
     """Running, past its at-risk instant and not yet due at `now`."""
     return running(prefix) & Q(**{f"{prefix}at_risk_at__lte": now, f"{prefix}due_at__gt": now})

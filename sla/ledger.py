@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ class Entry:
     kind: str
     at: datetime
     measure: str | None = None
+    target: Any = None  # the policy a start, vendor change or retarget names (opaque here)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,41 @@ def _crossing(calendar: Any, segments: list[tuple[datetime, datetime | None]], t
             return add_working_time(calendar, start, target - before)
         before += length
     return None
+
+
+def governing_target(
+    entries: Iterable[Entry], *, measure: str, family: Callable[[Any], Any] = lambda target: target
+) -> Any:
+    """The target (policy) one clock runs under for `measure`: the one its start, vendor change or latest retarget
+    named. A retarget to another family (another priority: a priority change) does not touch a clock already met
+    or ended — it keeps the outcome it ended with — and waits, governing only if a reopen makes the clock run
+    again. A retarget within the clock's family (its priority's revised policy, re-applied) re-evaluates it even
+    when finished. None when no entry names a target.
+
+    Mirrors `replay`'s rules for when a clock is started, met, ended and reopened."""
+    target = pending = None
+    started = met = ended = False
+    for entry in sorted(entries, key=lambda e: e.at):
+        if entry.measure not in (None, "", measure):
+            continue
+        if entry.kind in (START, VENDOR_CHANGE):
+            if entry.kind == VENDOR_CHANGE or not started:
+                started, met, ended, pending = True, False, False, None
+                target = entry.target if entry.target is not None else target
+        elif entry.kind == RETARGET and entry.target is not None:
+            if (met or ended) and target is not None and family(entry.target) != family(target):
+                pending = entry.target
+            else:
+                target, pending = entry.target, None
+        elif entry.kind == STOP and started and not met and not ended:
+            met = True
+        elif entry.kind == REOPEN and met and not ended:
+            met = False
+            if pending is not None:
+                target, pending = pending, None
+        elif entry.kind == CANCEL and started and not met and not ended:
+            ended = True
+    return target
 
 
 def replay(

@@ -251,8 +251,23 @@ class SlaPolicy(models.Model):
             errors["resolution_goal"] = "Must be more than zero (leave empty for 'due at needed-by')."
         if self.at_risk_ratio is not None and not 0 < self.at_risk_ratio < 1:
             errors["at_risk_ratio"] = "Must be between 0 and 1, e.g. 0.75."
+        errors.update(self._goals_the_priority_needs())
         if errors:
             raise ValidationError(errors)
+
+    def _goals_the_priority_needs(self) -> dict[str, str]:
+        """P0–P3 run against a response and a resolution goal; a P4 responds within its goal and is resolved by
+        the request's needed-by date, so its resolution goal stays empty."""
+        errors = {}
+        if self.response_goal is None:
+            errors["response_goal"] = f"{self.priority or 'Every priority'} needs a response goal."
+        if self.priority == Priority.P4 and self.resolution_goal is not None:
+            errors["resolution_goal"] = "P4 is due at the request's needed-by date: leave the resolution goal empty."
+        elif self.priority and self.priority != Priority.P4 and self.resolution_goal is None:
+            errors["resolution_goal"] = (
+                f"{self.priority} needs a resolution goal; only P4 is due at the needed-by date."
+            )
+        return errors
 
     def describe(self, measure: str) -> str:
         goal, unit, clock = (
@@ -311,6 +326,12 @@ class RequestClock(models.Model):
     measure = models.CharField(max_length=12, choices=Measure)
     vendor = models.ForeignKey("requests_app.Vendor", null=True, blank=True, on_delete=models.PROTECT)
     policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.PROTECT)
+    priority = models.CharField(
+        max_length=2,
+        choices=Priority,
+        blank=True,
+        help_text="The priority of the policy the clock runs under, or ended under: the weekly report's grouping.",
+    )
     goal = models.DurationField(null=True, blank=True, help_text="Working time allowed on the clock's calendar.")
     round_the_clock = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)

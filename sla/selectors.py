@@ -87,7 +87,7 @@ def clock_reading(clock: RequestClock | ClockSnapshot | None, now: datetime) -> 
             if remaining <= 0:
                 status = ClockStatus.BREACHED
     elif clock.due_at is None:
-        status = ClockStatus.ON_TRACK
+        status = ClockStatus.NO_DUE_DATE
     else:
         remaining = math.floor((clock.due_at - now).total_seconds())
         if now >= clock.due_at:
@@ -135,6 +135,7 @@ def worst_status(summary: dict[str, Any]) -> str:
     for status in (
         ClockStatus.BREACHED,
         ClockStatus.AT_RISK,
+        ClockStatus.NO_DUE_DATE,
         ClockStatus.PAUSED,
         ClockStatus.ON_TRACK,
         ClockStatus.MET,
@@ -194,6 +195,7 @@ SLA_STATUS_CHOICES = [
     ("at_risk", "At risk (including closed)"),
     ("paused", "Paused"),
     ("met", "Met"),
+    ("no_due_date", "No due date, still open"),
 ]
 
 # Which requests each word means, for the dashboard, the lists (`state_group=` and `sla_status=`) and the weekly
@@ -220,11 +222,13 @@ def requests_with_sla_status(requests: models.QuerySet, status: str, now: dateti
     dashboard's SLA tiles): on_track, at_risk_open, breached_open, breached, at_risk, paused or met.
 
     A request is breached when any of its SLA clocks is (`conditions.breached`: met or ended late, or running
-    past due); at risk when one is at risk and none is breached. "…_open" keeps only open requests.
+    past due); at risk when one is at risk and none is breached; without a due date when one runs with nothing to
+    run out against (a P4 without a needed-by date), which is never "on track". "…_open" keeps only open requests.
     The desk's quick filters `at_risk` and `breached` are `at_risk_open` and `breached_open` (`desk.selectors`)."""
     clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock=Clock.SLA)
     breached = models.Exists(clocks.filter(conditions.breached(now)))
     at_risk = models.Exists(clocks.filter(conditions.at_risk(now)))
+    no_due = models.Exists(clocks.filter(conditions.without_due_time()))
     match status:
         case "breached":
             return requests.filter(breached)
@@ -242,7 +246,10 @@ def requests_with_sla_status(requests: models.QuerySet, status: str, now: dateti
                 .exclude(state=RequestState.WAITING_ON_REQUESTER)
                 .exclude(breached)
                 .exclude(at_risk)
+                .exclude(no_due)
             )
+        case "no_due_date":
+            return requests.filter(no_due, state__in=OPEN_STATES)
         case "met":
             return requests.filter(resolved_at__isnull=False).exclude(breached)
     return requests.none()

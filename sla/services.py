@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from portal.models import MetricCounter
@@ -188,20 +188,36 @@ def sla_compute(
     entries: list[ClockLedgerEntry] | None = None,
     policy: SlaPolicy | None = None,
 ) -> dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]]:
-    """Replay the request's ledger (optionally under a candidate policy) without writing anything."""
+    """Replay the request's ledger without writing anything.
+
+    Each clock runs under the policy its own ledger names (`ledger.governing_target`): a priority change retargets
+    the clocks still running, while a clock already met or ended keeps the policy, and so the outcome, it ended
+    under; a revised policy of the same priority, re-applied, re-evaluates finished clocks too. `policy`, a
+    candidate for a what-if, stands in for the request's current policy wherever that governs."""
     rows = entries if entries is not None else _ledger_of(service_request)
-    policy = policy or _policy_of(service_request, rows)
+    current = _policy_of(service_request, rows)
     results: dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]] = {}
     for clock in (Clock.SLA, Clock.OLA):
-        clock_rows = [ledger.Entry(kind=r.kind, at=r.at, measure=r.measure or None) for r in rows if r.clock == clock]
+        clock_rows = [
+            ledger.Entry(kind=r.kind, at=r.at, measure=r.measure or None, target=r.policy if r.policy_id else None)
+            for r in rows
+            if r.clock == clock
+        ]
         starts = [r.at for r in rows if r.clock == clock and r.kind in (LedgerKind.START, LedgerKind.VENDOR_CHANGE)]
         for measure in (Measure.RESPONSE, Measure.RESOLUTION):
-            calendar, goal = goal_for(policy, measure, service_request, starts[-1] if starts else None)
+            governing: SlaPolicy = ledger.governing_target(clock_rows, measure=measure, family=_priority_of) or current
+            if policy is not None and governing.pk == current.pk:
+                governing = policy
+            calendar, goal = goal_for(governing, measure, service_request, starts[-1] if starts else None)
             figures = ledger.replay(
-                clock_rows, measure=measure, calendar=calendar, goal=goal, at_risk_ratio=float(policy.at_risk_ratio)
+                clock_rows, measure=measure, calendar=calendar, goal=goal, at_risk_ratio=float(governing.at_risk_ratio)
             )
-            results[(clock, measure)] = (figures, policy, goal)
+            results[(clock, measure)] = (figures, governing, goal)
     return results
+
+
+def _priority_of(policy: SlaPolicy) -> str:
+    return policy.priority
 
 
 def clock_rows(service_request: ServiceRequest, computed: dict, *, ola_vendor_id: int | None) -> list[dict[str, Any]]:
@@ -215,6 +231,7 @@ def clock_rows(service_request: ServiceRequest, computed: dict, *, ola_vendor_id
                 "measure": measure,
                 "vendor_id": ola_vendor_id if clock == Clock.OLA else service_request.vendor_id,
                 "policy_id": policy.pk,
+                "priority": policy.priority,
                 "goal": goal,
                 "round_the_clock": goal_setting(policy, measure)[2] == ClockKind.ROUND_THE_CLOCK,
                 "started_at": figures.started_at,
@@ -273,6 +290,7 @@ def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEnt
         unique_fields=["service_request", "clock", "measure"],
         update_fields=CLOCK_FIELDS,
     )
+    _rearm_flags(service_request)
     response_due, resolution_due = due_times_of(computed)
     next_due = next_due_of(computed)
     # Denormalised onto the request so queues sort by due time (and urgency) from an index, without a join.
@@ -281,6 +299,20 @@ def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEnt
     )
     service_request.response_due_at, service_request.resolution_due_at = response_due, resolution_due
     service_request.next_due_at = next_due
+
+
+def _rearm_flags(service_request: ServiceRequest) -> None:
+    """Flags belong to a clock's current target: once a retarget or a reopen moves a flagged clock's due (or
+    at-risk) time into the future, the flag is cleared, so the scan flags and notifies the new target when it is
+    really crossed. A due time that moved but is still past keeps its flag: that breach was already told."""
+    now = timezone.now()
+    RequestClock.objects.filter(
+        Q(breached_flagged_at__isnull=False, due_at__gt=now) | Q(at_risk_flagged_at__isnull=False, at_risk_at__gt=now),
+        service_request=service_request,
+    ).update(
+        breached_flagged_at=Case(When(due_at__gt=now, then=Value(None)), default=F("breached_flagged_at")),
+        at_risk_flagged_at=Case(When(at_risk_at__gt=now, then=Value(None)), default=F("at_risk_flagged_at")),
+    )
 
 
 # --- the scan -------------------------------------------------------------------------------------------
@@ -309,14 +341,27 @@ def sla_scan(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]
 
 
 def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
+    from requests_app.models import RequestEvent
     from requests_app.timeline import timeline_append
 
     updates = {field: now}
-    if field == "breached_flagged_at":
-        MetricCounter.bump("sla_breach_events")
     if field == "breached_flagged_at" and row.at_risk_flagged_at is None:
         updates["at_risk_flagged_at"] = now  # a clock that jumped straight to breached is never "at risk" later
     RequestClock.objects.filter(pk=row.pk).update(**updates)
+    due_iso = row.due_at.isoformat() if row.due_at else None
+    told = RequestEvent.objects.filter(
+        service_request_id=row.service_request_id,
+        kind=kind,
+        payload__clock=row.clock,
+        payload__measure=row.measure,
+        payload__due_at=due_iso,
+    )
+    if told.exists():
+        # This very target was crossed and told before (a priority went down and back up again): flagged, not
+        # told twice.
+        return
+    if field == "breached_flagged_at":
+        MetricCounter.bump("sla_breach_events")
     crossed = row.due_at if kind == EventKind.SLA_BREACHED else row.at_risk_at
     due = format_time(row.due_at, "short") if row.due_at else "—"
     label = f"{row.get_clock_display()} {row.get_measure_display().lower()}"
@@ -329,7 +374,7 @@ def _flag(row: RequestClock, *, field: str, kind: str, now: datetime) -> None:
         payload={
             "clock": row.clock,
             "measure": row.measure,
-            "due_at": row.due_at.isoformat() if row.due_at else None,
+            "due_at": due_iso,
             # How long ago the threshold passed: large on a fresh install's first scan or after downtime, when
             # notifications sum these up instead of sending one per clock.
             "late_by_seconds": int((now - crossed).total_seconds()) if crossed else None,
@@ -365,10 +410,16 @@ def sla_replay(
 ) -> list[dict[str, Any]]:
     """Recompute a request's clocks from its ledger without writing: under its own policy version, the current
     one ("current"), and optionally with candidate goal overrides per priority. Returns what would change."""
-    rows = list(service_request.clock_ledger.select_related("policy").order_by("at", "pk"))
-    policy = _policy_of(service_request, rows) if under == "own" else policy_current(service_request.priority)
+    rows = _ledger_of(service_request)
+    if under != "own":
+        current = policy_current(service_request.priority)
+        if _policy_of(service_request, rows) != current:
+            # What `--apply` would do: a retarget now, which moves only the clocks still running.
+            at = timezone.now()
+            rows += [_entry(service_request, clock=c, kind=LedgerKind.RETARGET, at=at, policy=current) for c in Clock]
+    policy = None
     if overrides and service_request.priority in overrides:
-        policy = _candidate(policy, overrides[service_request.priority])
+        policy = _candidate(_policy_of(service_request, rows), overrides[service_request.priority])
     computed = sla_compute(service_request, entries=rows, policy=policy)
     stored = {(c.clock, c.measure): c for c in service_request.clocks.all()}
     changes = []

@@ -36,6 +36,9 @@ def next_clock(clocks: list[ClockView]) -> NextClock:
         if seconds < 0:
             return NextClock("breached", f"{clock.name} breached {_span(seconds)} ago", clock.due_at)
         return NextClock(clock.status, f"{clock.name} due in {_span(seconds)}", clock.due_at)
+    undated = [c for c in clocks if c.status == "no_due_date"]
+    if undated:  # a P4 without a needed-by date: it never runs out by itself, so someone must set the date
+        return NextClock("no_due_date", f"{undated[-1].name}: no due date, set a needed-by date", None)
     paused = [c for c in clocks if c.status == "paused"]
     if paused:
         clock = paused[-1]

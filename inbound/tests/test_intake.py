@@ -143,6 +143,19 @@ def test_the_pipe_finds_the_recipient_in_the_headers_without_an_argument(world, 
     assert ServiceRequest.objects.get(title="Cluster down").priority == Priority.P1
 
 
+def test_a_p4_asked_for_by_e_mail_is_filed_as_p3_and_says_why(world):
+    # A P4 is due at its needed-by date, which an e-mail cannot carry: never a P4 without one.
+    to = "portico+p4@localhost"
+    outcome = mail_receive(message(to=to, subject="Quota next month"), recipients=[to])
+    assert outcome.status == InboundStatus.FILED
+    service_request = ServiceRequest.objects.get(title="Quota next month")
+    assert (service_request.priority, service_request.needed_by) == (Priority.P3, None)
+    assert "Asked for P4 by e-mail" in service_request.description
+    assert service_request.resolution_due_at is not None  # P3's ten working days, not "never"
+    filed = RequestEvent.objects.get(service_request=service_request, kind=EventKind.FILED)
+    assert filed.payload["asked_priority"] == "P4"
+
+
 def test_an_unknown_part_in_the_address_bounces_with_how_to(world):
     outcome = mail_receive(message(to="portico+nowhere@localhost"), recipients=["portico+nowhere@localhost"])
     assert outcome.status == InboundStatus.BOUNCED and outcome.exit_code == EX_OK

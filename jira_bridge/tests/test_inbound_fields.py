@@ -78,7 +78,9 @@ def test_the_pm_raising_the_priority_in_jira_raises_it_in_the_portal_as_the_pm(c
     event = mirrored.events.get(kind=EventKind.PRIORITY_CHANGED)
     assert event.actor == world.pm and event.payload["changes"] == {"priority": {"from": "P2", "to": "P1"}}
     reason = f"Priority changed in Jira by {in_jira(world.pm)['displayName']} (OPS-1: Medium → High)"
-    assert event.message.startswith(f"Priority P2 → P1 by {world.pm.get_full_name()}: {reason}; response due moved")
+    # In progress: the response was met at pick-up and keeps its outcome; only the running resolution clock moves.
+    assert event.message.startswith(f"Priority P2 → P1 by {world.pm.get_full_name()}: {reason}; resolution due moved")
+    assert "response due" not in event.message
     # The service retargets the SLA clocks, as for a change made in the UI.
     assert mirrored.clock_ledger.filter(kind="retarget", reason=f"{reason}.").count() == 2
     # Mirroring the portal's change back would only echo: Jira already says High.

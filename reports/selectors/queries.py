@@ -28,7 +28,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from portal.exceptions import Forbidden, ValidationFailed
@@ -170,8 +170,13 @@ def _scope(
 
 
 def _clocks(scope: _Scope) -> QuerySet:
-    """Clocks of the scope's requests; with a vendor filter, OLA clocks only of that vendor."""
-    clocks = RequestClock.objects.filter(scope.related())
+    """Clocks of the scope's requests; with a vendor filter, OLA clocks only of that vendor. A clock counts under the
+    priority it runs or ended under (its own `priority`), not the one its request has now."""
+    by_request = {name: value for name, value in scope.filters.items() if name != "priority"}
+    clocks = RequestClock.objects.filter(**{f"service_request__{name}": value for name, value in by_request.items()})
+    if "priority" in scope.filters:
+        priority = scope.filters["priority"]
+        clocks = clocks.filter(Q(priority=priority) | Q(priority="", service_request__priority=priority))
     if "vendor_id" in scope.filters:
         clocks = clocks.filter(Q(clock=Clock.SLA) | Q(vendor_id=scope.filters["vendor_id"]))
     return clocks
@@ -252,10 +257,16 @@ def _clock_measures(start: datetime, end: datetime, now: datetime, suffix: str =
     }
 
 
+def _clock_priority() -> Coalesce:
+    """The priority a clock runs or ended under; the request's for a clock stored without one."""
+    return Coalesce(NullIf(F("priority"), Value("")), F("service_request__priority"))
+
+
 def _clock_rows(scope: _Scope, start: datetime, end: datetime, now: datetime) -> list[dict[str, Any]]:
     """Met and breached clocks per group; an OLA clock counts for its own vendor."""
     keys = _request_keys("service_request__")
     keys[KEYS["vendor"]] = Case(When(clock=Clock.OLA, then=F("vendor_id")), default=F("service_request__vendor_id"))
+    keys[KEYS["priority"]] = _clock_priority()
     return list(
         _clocks(scope)
         .filter(_period("met_at", start, end) | _period("due_at", start, min(end, now)))
@@ -494,13 +505,14 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
                 Coalesce("met_at", "ended_at", Value(now)) - F("due_at"), output_field=DurationField()
             ),
             reason=Subquery(reason),
+            clock_priority=_clock_priority(),
         )
         .order_by("-late", "service_request__reference", "measure")
         .values(
             "service_request__reference",
             "service_request__title",
             "service_request__vendor__name",
-            "service_request__priority",
+            "clock_priority",
             "measure",
             "due_at",
             "settled",
@@ -513,7 +525,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             reference=row["service_request__reference"] or "",
             title=row["service_request__title"],
             vendor=row["service_request__vendor__name"] or NO_VENDOR,
-            priority=row["service_request__priority"],
+            priority=row["clock_priority"],
             measure=row["measure"],
             due_at=timezone.localtime(row["due_at"], zoneinfo.ZoneInfo(week.tz)),
             settled_at=timezone.localtime(row["settled"], zoneinfo.ZoneInfo(week.tz)) if row["settled"] else None,

@@ -69,7 +69,8 @@ class SlaClockSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=ClockStatus.choices,
         help_text="at_risk once the policy's share (75 % by default) of the goal is used; paused while waiting "
-        "on the requester; ended when the request was cancelled or rejected before the clock was met.",
+        "on the requester; ended when the request was cancelled or rejected before the clock was met; no_due_date "
+        "while it runs with nothing to fall due against (a P4 without a needed-by date: set one).",
     )
     remaining_seconds = serializers.IntegerField(
         allow_null=True,

@@ -8,6 +8,7 @@ from .filing import (
     request_editable_fields,
     request_file,
     request_needed_by_check,
+    request_p4_dated_check,
     request_update,
 )
 from .workflow import (
@@ -50,6 +51,7 @@ __all__ = [
     "request_escalate",
     "request_file",
     "request_needed_by_check",
+    "request_p4_dated_check",
     "request_pick_up",
     "request_provide_info",
     "request_reassign",

@@ -30,6 +30,19 @@ def _environment_today(environment: Environment) -> date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(environment.timezone)).date()
 
 
+def request_p4_dated_check(*, priority: str, needed_by: date | None) -> None:
+    """Raise ValidationFailed for a P4 without a needed-by date: its resolution is due at that date, so without one
+    nothing would ever fall due."""
+    if priority == Priority.P4 and needed_by is None:
+        raise ValidationFailed(
+            "P4 requests need a needed-by date.",
+            fields={
+                "needed_by": "Required for P4: the date this is needed by.",
+                "priority": "A P4 needs a needed-by date: edit the request to add one, or choose another priority.",
+            },
+        )
+
+
 def request_needed_by_check(*, priority: str, needed_by: date | None, environment: Environment) -> None:
     """Raise ValidationFailed when `needed_by` breaks the notice rules: P4 work must be announced
     PORTICO_P4_MIN_NOTICE_DAYS ahead; nobody may ask for a date in the past (the form's inline check uses it too)."""

@@ -20,7 +20,7 @@ from ..choices import RequestState
 from ..models import RequestEvent, ServiceRequest, Vendor
 from ..routing import routing_suggest, vendor_is_live
 from ..timeline import timeline_append
-from .filing import request_needed_by_check
+from .filing import request_needed_by_check, request_p4_dated_check
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -155,6 +155,8 @@ def request_triage(
             request_needed_by_check(
                 priority=locked.priority, needed_by=locked.needed_by, environment=locked.environment
             )
+        else:  # a P4 confirmed as it is still needs its date (one filed before the rule); its notice is not re-checked
+            request_p4_dated_check(priority=locked.priority, needed_by=locked.needed_by)
 
     service_request, event = request_transition(
         service_request,

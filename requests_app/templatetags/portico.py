@@ -22,6 +22,7 @@ STATUS_LABELS = {
     "paused": "Paused",
     "stopped": "Stopped",
     "not_started": "Not started",
+    "no_due_date": "No due date",
 }
 
 

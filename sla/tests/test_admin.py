@@ -105,3 +105,47 @@ def test_calendar_edits_invalidate_the_cached_calendar():
     Env.calendar = calendar
     working, _ = calendar_for(Env, "working")
     assert working.weekly_hours[5]
+
+
+@pytest.mark.parametrize(
+    ("priority", "resolution_goal", "message"),
+    [
+        ("P2", "", "P2 needs a resolution goal; only P4 is due at the needed-by date."),
+        ("P0", "", "P0 needs a resolution goal; only P4 is due at the needed-by date."),
+        ("P4", "10", "P4 is due at the request&#x27;s needed-by date: leave the resolution goal empty."),
+    ],
+)
+def test_the_admin_refuses_a_policy_without_the_goals_its_priority_needs(
+    admin_client, priority, resolution_goal, message
+):
+    ensure_defaults()
+    response = admin_client.post(
+        "/admin/sla/slapolicy/add/",
+        {
+            "priority": priority,
+            "response_goal": "2",
+            "response_unit": "working_days",
+            "response_clock": "working",
+            "resolution_goal": resolution_goal,
+            "resolution_unit": "working_days",
+            "resolution_clock": "working",
+            "at_risk_ratio": "0.8",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error on the field; nothing written
+    assert message in response.content.decode()
+    assert SlaPolicy.objects.filter(priority=priority).count() == 1
+
+
+def test_revising_a_policy_checks_the_goals_its_priority_needs():
+    from sla.services import sla_policy_revise
+
+    ensure_defaults()
+    with pytest.raises(ValidationError) as caught:
+        sla_policy_revise(priority="P3", actor=None, resolution_goal=None)
+    assert caught.value.message_dict == {
+        "resolution_goal": ["P3 needs a resolution goal; only P4 is due at the needed-by date."]
+    }
+    with pytest.raises(ValidationError):
+        sla_policy_revise(priority="P4", actor=None, resolution_goal=5)
+    assert sla_policy_revise(priority="P4", actor=None, response_goal=3).resolution_goal is None  # still by needed-by

@@ -6,14 +6,16 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from demo.world import demo_world_ensure
 from requests_app.models import Environment
+from requests_app.testing.workflow import file_request
 from sla.clock import add_working_time
 from sla.defaults import ensure_defaults
 from sla.models import BusinessCalendar
-from sla.policies import calendar_for
+from sla.policies import _calendar_cached, calendar_for
 
 pytestmark = pytest.mark.django_db
 IST = ZoneInfo("Asia/Kolkata")
@@ -88,3 +90,23 @@ def test_the_demo_runs_each_state_environment_on_its_state_calendar():
 
     calendars = dict(Environment.objects.values_list("code", "calendar__slug"))
     assert calendars == {"internal": None, "punjab": "punjab", "ap": "andhra-pradesh", "bihar": "bihar"}
+
+
+def test_a_long_running_process_computes_a_due_date_in_2031_with_that_years_holidays(world):
+    ensure_defaults()
+    world.environment.calendar = BusinessCalendar.objects.get(slug="bihar")
+    world.environment.save()
+    with time_machine.travel(datetime(2026, 11, 16, 10, 0, tzinfo=IST), tick=False):
+        first = file_request(world)  # the process's first use of the calendar, in 2026
+    assert first.response_due_at == datetime(2026, 11, 17, 10, 0, tzinfo=IST)
+    calendar, _ = calendar_for(world.environment, "working")
+    built = _calendar_cached.cache_info().misses
+
+    # Five years on, in the same process with every cache as it was: Chhath Puja, Thursday 20 Nov 2031, is a
+    # Bihar holiday (not a national one). A P2 filed Wednesday 17:00 gets 1 h that day and 7 h 30 on Friday.
+    with time_machine.travel(datetime(2031, 11, 19, 17, 0, tzinfo=IST), tick=False):
+        later = file_request(world)
+    assert later.response_due_at == datetime(2031, 11, 21, 17, 0, tzinfo=IST)
+    assert _calendar_cached.cache_info().misses == built  # the same calendar object, not rebuilt …
+    assert calendar_for(world.environment, "working")[0] is calendar
+    assert calendar.holiday_name(date(2031, 11, 20)) == "Chhath Puja"  # … which read 2031 when it got there
