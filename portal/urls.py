@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("attachments.urls")),
     path("", include("canned.urls")),
     path("", include("backoffice.urls")),
+    path("", include("incidents.urls")),
     path("", include("inbound.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inbound",
     "canned",
     "backoffice",
+    "incidents",
 ]
 
 MIDDLEWARE = [

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from playwright.sync_api import expect
 
 from canned.models import CannedResponse
+from incidents.models import OnCallMember, OnCallRota
 from integrations.models import Connection
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
@@ -56,6 +58,11 @@ EXCLUDED = {
     "attachment-get": "a file download, not a page",
     "canned-delete": "POST only",
     "inbound-raw": "the raw message as received, a download",
+    "oncall-override-add": "POST only: the override form on the rota page",
+    "oncall-override-delete": "POST only",
+    "oncall-token-reset": "POST only",
+    "oncall-rota-delete": "POST only",
+    "oncall-calendar": "an iCalendar feed for calendar apps, not a page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -147,6 +154,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("reports-dashboard", "/reports/", "reports"),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("canned-list", "/canned-responses/", "canned-responses"),
+            Stop("oncall-list", "/oncall/", "oncall"),
+            Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota"),
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
@@ -160,6 +169,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-history", "/manage/history/", "manage-history"),
+            Stop("oncall-list", "/oncall/", "oncall"),
+            Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota-pm"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -194,8 +205,12 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     drive(ProvisioningRun.objects.get(service_request=running))
     services.request_comment(running, actor=world.requester, body="Any update on this?")
     canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
+    rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
+    OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
+    OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
     return {
         "canned": str(canned.pk),
+        "rota": str(rota.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
@@ -213,7 +228,9 @@ def test_every_page_is_walked_or_excluded():
     assert not stale, f"these URL names no longer exist: {stale}"
 
 
-_ANY_REFS = dict.fromkeys(["submitted", "in_progress", "pending", "cancelled", "closed", "canned"], "REQ-000001")
+_ANY_REFS = dict.fromkeys(
+    ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rota"], "REQ-000001"
+)
 
 
 def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):
