@@ -16,5 +16,15 @@ class Section:
 
 
 SECTIONS: list[Section] = [
+    Section(
+        "backoffice-sla-policies",
+        "SLA policies",
+        "Each priority's goals and their revisions; a new revision shows what it would have changed first.",
+    ),
+    Section(
+        "backoffice-calendars",
+        "Calendars",
+        "Working hours, holidays and closures each environment's due times count on; import a state's holiday list.",
+    ),
     Section("backoffice-history", "Change history", "Every change made here: who, when, what and why."),
 ]

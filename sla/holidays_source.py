@@ -89,3 +89,36 @@ def public_holidays(
 def holidays_of_year(country: str, subdiv: str | None, categories: tuple[str, ...], year: int) -> dict[date, str]:
     """One year's holidays, cached: WorkingCalendar.holiday_years asks year by year as its math reaches them."""
     return public_holidays(country, subdiv, years=year, categories=categories)
+
+
+# How the package's categories read on a page.
+CATEGORY_LABELS = {
+    "public": "public holidays",
+    "government": "government offices' list",
+    "optional": "optional (restricted) holidays",
+    "optional_women": "optional holidays for women",
+}
+
+
+def category_label(category: str) -> str:
+    """A category as people read it, e.g. "government offices' list"."""
+    return CATEGORY_LABELS.get(category, category.replace("_", " "))
+
+
+def supported_categories(country: str = "IN") -> tuple[str, ...]:
+    """The categories the package has for `country`, public first."""
+    found = _country_class(country).supported_categories
+    return tuple(sorted(found, key=lambda c: (c != "public", c != "government", c)))
+
+
+@lru_cache(maxsize=1024)
+def holidays_with_category(
+    country: str, subdiv: str | None, categories: tuple[str, ...], year: int
+) -> dict[date, tuple[str, str]]:
+    """One year's holidays with the category each comes from (the first of `categories` that has it), for pages
+    that say where a day off came from."""
+    found: dict[date, tuple[str, str]] = {}
+    for category in categories:
+        for day, name in public_holidays(country, subdiv, years=year, categories=(category,)).items():
+            found.setdefault(day, (name, category))
+    return dict(sorted(found.items()))

@@ -144,6 +144,11 @@ class CalendarDay(CalendarPart):
     name = models.CharField(max_length=100)
     starts = models.TimeField(null=True, blank=True, help_text="Working day only; default the calendar's hours.")
     ends = models.TimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True, help_text="Why the day was added or removed.")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["date"]
@@ -168,6 +173,10 @@ class CalendarClosure(CalendarPart):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     reason = models.CharField(max_length=200)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["starts_at"]

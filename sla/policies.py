@@ -68,6 +68,17 @@ def _calendar_cached(calendar_id: int, version: datetime) -> tuple[WorkingCalend
     return calendar, day_length
 
 
+def working_calendar_of(stored: BusinessCalendar) -> WorkingCalendar:
+    """The pure calendar the clock math uses for `stored`, as saved now."""
+    return _calendar_cached(stored.pk, stored.updated_at)[0]
+
+
+def calendar_cache_forget() -> None:
+    """Drop this process's built calendars. Other processes need not be told: the cache is keyed by the calendar's
+    `updated_at`, which every change moves, so they build the new version at their next look-up."""
+    _calendar_cached.cache_clear()
+
+
 def _span(starts: time, ends: time) -> timedelta:
     end = timedelta(hours=24) if ends == time(0) else timedelta(hours=ends.hour, minutes=ends.minute)
     return end - timedelta(hours=starts.hour, minutes=starts.minute)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from portal.models import MetricCounter
@@ -16,8 +17,8 @@ from requests_app.choices import EventKind, RequestState
 
 from . import ledger
 from .choices import Clock, ClockKind, LedgerKind, Measure
-from .models import ClockLedgerEntry, RequestClock, SlaPolicy
-from .policies import goal_for, goal_setting, policy_current
+from .models import BusinessCalendar, ClockLedgerEntry, RequestClock, SlaPolicy
+from .policies import DEFAULT_CALENDAR_SLUG, calendar_cache_forget, goal_for, goal_setting, policy_current
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -388,8 +389,11 @@ def sla_replay(
 
 
 @transaction.atomic
-def sla_replay_apply(service_request: ServiceRequest, *, under: str = "own", actor: User | None = None) -> list[dict]:
-    """Rewrite the stored figures from the ledger (re-applying the current policy when `under="current"`), audited."""
+def sla_replay_apply(
+    service_request: ServiceRequest, *, under: str = "own", actor: User | None = None, because: str = ""
+) -> list[dict]:
+    """Rewrite the stored figures from the ledger (re-applying the current policy when `under="current"`), audited;
+    `because` says on the timeline what prompted it (a calendar change, say)."""
     from requests_app.timeline import timeline_append
 
     changes = sla_replay(service_request, under=under)
@@ -403,7 +407,9 @@ def sla_replay_apply(service_request: ServiceRequest, *, under: str = "own", act
         service_request,
         kind=EventKind.SLA_RECOMPUTED,
         message="SLA figures recomputed from the clock ledger"
-        + (" under the current policy." if under == "current" else "."),
+        + (" under the current policy" if under == "current" else "")
+        + (f" {because}" if because else "")
+        + ".",
         internal=True,
         payload={
             "by": actor.username if actor else None,
@@ -419,3 +425,28 @@ def sla_replay_apply(service_request: ServiceRequest, *, under: str = "own", act
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+# --- calendar changes -----------------------------------------------------------------------------------
+@transaction.atomic
+def sla_calendar_changed(
+    calendar: BusinessCalendar, *, actor: User | None, environment_ids: Iterable[int] | None = None
+) -> int:
+    """After a calendar changed: make every process build its new version, and rewrite the due times of the open
+    requests that run on it (or, given `environment_ids`, in those environments), each one audited on its
+    timeline when its figures moved. Returns how many requests' figures changed."""
+    from requests_app.models import Environment, ServiceRequest
+
+    BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
+    calendar_cache_forget()
+    if environment_ids is None:
+        environments = Environment.objects.filter(calendar=calendar)
+        if calendar.slug == DEFAULT_CALENDAR_SLUG:  # environments without a calendar run on the national one
+            environments = Environment.objects.filter(Q(calendar=calendar) | Q(calendar__isnull=True))
+        environment_ids = list(environments.values_list("pk", flat=True))
+    moved = 0
+    requests = ServiceRequest.objects.open().filter(environment_id__in=list(environment_ids))
+    for service_request in requests.select_related("environment__calendar").order_by("pk"):
+        changes = sla_replay_apply(service_request, actor=actor, because=f"after a change to the {calendar} calendar")
+        moved += any(change["changed"] for change in changes)
+    return moved

@@ -6,8 +6,9 @@ manager with a personal API token. Every answer must be no 5xx, and it must matc
 Left out:
 - the Jira webhook: signature-protected; `jira_bridge` tests it with signed payloads (it is not in the schema);
 - nothing else. Path parameters the generator cannot guess are pointed at real rows: `{reference}` at a filed
-  request and `{token_id}` at a spare token, so the bodies are fuzzed against real objects and the token the
-  fuzzer authenticates with is never the one it revokes. `{run_id}` stays random (answers 404).
+  request, `{token_id}` at a spare token and `{slug}` at the Bihar calendar, so the bodies are fuzzed against real
+  objects and the token the fuzzer authenticates with is never the one it revokes. `{run_id}` stays random
+  (answers 404).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from portal.tokens import api_token_create
 from requests_app.choices import RequestState
 from requests_app.testing.workflow import walk_to
+from sla.defaults import ensure_defaults
 
 EXCLUDED_PATHS = r"^/api/v1/webhooks/"
 MAX_EXAMPLES = 10
@@ -48,7 +50,8 @@ def fuzz_targets(world, wsgi_keeps_the_test_transaction, settings, tmp_path) -> 
     # Every scope, so token creation is fuzzed too (a token without `tokens` gets 403 there before any input check).
     _, key = api_token_create(user=world.pm, name="fuzzer", scopes=["read", "write", "tokens"])
     spare, _ = api_token_create(user=world.pm, name="to revoke")
-    return {"reference": service_request.reference, "token_id": str(spare.pk), "key": key}
+    ensure_defaults()  # the calendars `{slug}` points at
+    return {"reference": service_request.reference, "token_id": str(spare.pk), "slug": "bihar", "key": key}
 
 
 # Loaded at collection: building the schema answers anonymous GET /api/schema/ and touches no database.
@@ -67,7 +70,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_api_answers_every_generated_request_without_5xx_and_as_documented(case, fuzz_targets):
-    for name in ("reference", "token_id"):
+    for name in ("reference", "token_id", "slug"):
         if case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = fuzz_targets[name]
 

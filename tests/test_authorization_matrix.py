@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from attachments.models import Attachment
 from attachments.services import attachment_add
+from backoffice.models import ChangeRecord
 from canned.models import CannedResponse
 from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
@@ -47,6 +48,8 @@ from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.testing.workflow import file_request, walk_to
+from sla.defaults import ensure_defaults
+from sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
 
 ROLES = ("anon", "req_a", "req_b", "eng_a", "lead_a", "eng_b", "lead_b", "pm", "egov")
 ROLE_USERS = {
@@ -81,6 +84,7 @@ class Objects:
     attachment: Attachment
     canned: CannedResponse  # vendor A's
     inbound: InboundMessage
+    closure: CalendarClosure  # on the Bihar calendar
     rota: OnCallRota  # vendor A's, with one override
     override: OnCallOverride
     users: dict[str, User] = field(default_factory=dict)
@@ -112,6 +116,12 @@ def _build() -> Objects:
     canned = CannedResponse.objects.create(vendor=world.vendor_a, title="Need logs", body="Please attach the logs.")
     CannedResponse.objects.create(vendor=None, title="Triage note", body="Routed.")
     mail_receive(b"From: someone@elsewhere.test\r\nSubject: hi\r\n\r\nhello\r\n", recipients=["portico@localhost"])
+    ensure_defaults()  # the calendars (a transactional test's flush may have removed the data migration's rows)
+    bihar = BusinessCalendar.objects.get(slug="bihar")
+    closure = CalendarClosure.objects.create(
+        calendar=bihar, starts_at=timezone.now() - timedelta(days=400), ends_at=timezone.now() - timedelta(days=399),
+        reason="Matrix closure",
+    )  # fmt: skip
     rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, calendar_token="matrix")
     OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
     override = OnCallOverride.objects.create(
@@ -133,6 +143,7 @@ def _build() -> Objects:
         attachment=attachment,
         canned=canned,
         inbound=InboundMessage.objects.get(),
+        closure=closure,
         rota=rota,
         override=override,
         users=users,
@@ -193,6 +204,10 @@ def canned_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.canned.pk])
 
 
+def _p2() -> SlaPolicy:
+    return SlaPolicy.objects.get(priority="P2", is_current=True)
+
+
 def rota_url(name: str, *extra: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.rota.pk, *(getattr(o, attribute).pk for attribute in extra)])
 
@@ -237,6 +252,30 @@ def filing_json(o: Objects) -> dict[str, Any]:
     return {**filing_form(o), "environment": o.world.environment.code, "stack": o.world.stack.code}
 
 
+def link_form(o: Objects) -> dict[str, Any]:
+    return {"environment": o.world.environment.pk, "calendar": "bihar", "reason": "Matrix"}
+
+
+def closure_url(o: Objects) -> str:
+    return reverse("backoffice-calendar-closure-remove", args=["bihar", o.closure.pk])
+
+
+HOLIDAY_CSV = "date,name\n2026-10-09,Matrix Day\n"
+
+
+def holiday_upload(o: Objects) -> dict[str, Any]:
+    return {"file": SimpleUploadedFile("matrix.csv", HOLIDAY_CSV.encode()), "reason": "Matrix"}
+
+
+IMPORT_CONFIRM = {"content": HOLIDAY_CSV, "filename": "matrix.csv", "format": "csv", "reason": "Matrix"}
+IMPORT_PREVIEW = {"content": HOLIDAY_CSV, "filename": "matrix.csv"}
+DAY_ADD = {"date": "2026-10-09", "name": "Matrix Day", "reason": "Matrix"}
+DAY_REMOVE = {"date": "2026-11-24", "reason": "Matrix"}  # Guru Nanak's Birthday, a Bihar holiday in the package
+CLOSURE = {"starts_on": "2026-10-06", "ends_on": "2026-10-07", "reason": "Matrix"}
+CALENDAR_SETTINGS = {
+    "timezone": "Asia/Kolkata", "subdivision": "BR", "categories": ["public", "government"], "reason": "Matrix",
+    **{f"hours_{day}": "09:30-18:00" for day in range(6)},
+}  # fmt: skip
 COMMENT = {"body": "Checking in from the matrix."}
 CHAT_WEBHOOK = {"name": "matrix", "kind": "slack", "url": "http://127.0.0.1:9/services/T0/B0/x"}
 RESOLVE = {"reason": "Done"}
@@ -248,6 +287,11 @@ PASSWORD_CHANGE = {
     "new_password2": "Matrix-pass-4821",
 }
 CANCEL_FORM = {"confirm": "yes", "reason": "Stuck"}
+POLICY_JSON = {"priority": "P2", "response_goal": "4", "response_unit": "hours", "reason": "From the matrix"}
+POLICY_FORM = {
+    **POLICY_JSON, "response_clock": "working", "resolution_goal": "3", "resolution_unit": "working_days",
+    "resolution_clock": "working", "at_risk_ratio": "0.75", "apply_to": "new", "step": "confirm",
+}  # fmt: skip
 # The page's details form; the program manager's version also carries priority and type (unchanged: no reason).
 EDIT_FORM = {"form": "details", "title": "Edited in the matrix", "description": "Four CPUs.", "priority": "P2",
              "request_type": RequestType.INFRA_PROVISION}  # fmt: skip
@@ -351,6 +395,45 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("canned-delete", "POST"): Call(canned_url("canned-delete")),
     ("canned-delete", "GET"): Call(canned_url("canned-delete")),
     ("inbound-list", "GET"): Call(url("inbound-list")),
+    # the management area's shell
+    ("backoffice-home", "GET"): Call(url("backoffice-home")),
+    ("backoffice-history", "GET"): Call(url("backoffice-history")),
+    ("api:management-change-list", "GET"): Call(url("api:management-change-list")),
+    # the management area's SLA policies (a confirmed draft saves a revision for new requests)
+    ("backoffice-sla-policies", "GET"): Call(url("backoffice-sla-policies")),
+    ("backoffice-sla-policy-revise", "GET"): Call(url("backoffice-sla-policy-revise", "P2")),
+    ("backoffice-sla-policy-revise", "POST"): Call(url("backoffice-sla-policy-revise", "P2"), POLICY_FORM),
+    ("api:sla-policy-list", "GET"): Call(url("api:sla-policy-list")),
+    ("api:sla-policy-list", "POST"): Call(url("api:sla-policy-list"), POLICY_JSON, json=True),
+    ("api:sla-policy-detail", "GET"): Call(lambda o: reverse("api:sla-policy-detail", args=[_p2().pk])),
+    ("api:sla-policy-what-if", "POST"): Call(url("api:sla-policy-what-if"), POLICY_JSON, json=True),
+    # the management area
+    ("backoffice-calendars", "GET"): Call(url("backoffice-calendars")),
+    ("backoffice-calendars", "POST"): Call(url("backoffice-calendars"), link_form),
+    ("backoffice-calendar", "GET"): Call(url("backoffice-calendar", "bihar")),
+    ("backoffice-calendar-year", "GET"): Call(url("backoffice-calendar-year", "bihar", query="year=2026")),
+    ("backoffice-calendar-settings", "GET"): Call(url("backoffice-calendar-settings", "bihar")),
+    ("backoffice-calendar-settings", "POST"): Call(url("backoffice-calendar-settings", "bihar"), CALENDAR_SETTINGS),
+    ("backoffice-calendar-import", "GET"): Call(url("backoffice-calendar-import", "bihar")),
+    ("backoffice-calendar-import", "POST"): Call(url("backoffice-calendar-import", "bihar"), holiday_upload),
+    ("backoffice-calendar-import", "POST", "confirm"): Call(url("backoffice-calendar-import", "bihar"), IMPORT_CONFIRM),
+    ("backoffice-calendar-day-add", "POST"): Call(url("backoffice-calendar-day-add", "bihar"), DAY_ADD),
+    ("backoffice-calendar-day-add", "GET"): Call(url("backoffice-calendar-day-add", "bihar")),
+    ("backoffice-calendar-day-remove", "POST"): Call(url("backoffice-calendar-day-remove", "bihar"), DAY_REMOVE),
+    ("backoffice-calendar-day-remove", "GET"): Call(url("backoffice-calendar-day-remove", "bihar")),
+    ("backoffice-calendar-closure-add", "POST"): Call(url("backoffice-calendar-closure-add", "bihar"), CLOSURE),
+    ("backoffice-calendar-closure-add", "GET"): Call(url("backoffice-calendar-closure-add", "bihar")),
+    ("backoffice-calendar-closure-remove", "POST"): Call(closure_url, {"reason": "Matrix"}),
+    ("backoffice-calendar-closure-remove", "GET"): Call(closure_url),
+    ("api:calendar-list", "GET"): Call(url("api:calendar-list")),
+    ("api:calendar-detail", "GET"): Call(url("api:calendar-detail", "bihar", query="year=2026")),
+    ("api:calendar-day-add", "POST"): Call(url("api:calendar-day-add", "bihar"), DAY_ADD, json=True),
+    ("api:calendar-day-remove", "POST"): Call(url("api:calendar-day-remove", "bihar"), DAY_REMOVE, json=True),
+    ("api:calendar-closure-add", "POST"): Call(url("api:calendar-closure-add", "bihar"), CLOSURE, json=True),
+    ("api:calendar-environment-link", "POST"): Call(
+        url("api:calendar-environment-link", "bihar"), {"environment": "punjab", "reason": "Matrix"}, json=True
+    ),
+    ("api:calendar-import", "POST"): Call(url("api:calendar-import", "bihar"), IMPORT_PREVIEW, json=True),
     ("inbound-raw", "GET"): Call(lambda o: reverse("inbound-raw", args=[o.inbound.pk])),
     # on call
     ("api:oncall-list", "GET"): Call(url("api:oncall-list")),
@@ -508,8 +591,45 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("canned-edit", "POST"):                   "L302   403    403    403    302w   403    404    404    403",
     ("canned-delete", "POST"):                 "L302   403    403    403    302w   403    404    404    403",
     ("canned-delete", "GET"):                  "L302   405    405    405    405    405    405    405    405",
+    # the management area: the program manager and eGov DevOps
+    ("backoffice-home", "GET"):                "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-history", "GET"):             "L302   403    403    403    403    403    403    200    200",
+    ("api:management-change-list", "GET"):     "401    403    403    403    403    403    403    200    200",
+    # SLA policies: the program manager revises them, eGov DevOps reads them
+    ("backoffice-sla-policies", "GET"):        "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-sla-policy-revise", "GET"):   "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-sla-policy-revise", "POST"):  "L302   403    403    403    403    403    403    302w   403",
+    ("api:sla-policy-list", "GET"):            "401    403    403    403    403    403    403    200    200",
+    ("api:sla-policy-list", "POST"):           "401    403    403    403    403    403    403    201w   403",
+    ("api:sla-policy-detail", "GET"):          "401    403    403    403    403    403    403    200    200",
+    ("api:sla-policy-what-if", "POST"):        "401    403    403    403    403    403    403    200    403",
     ("inbound-list", "GET"):                   "L302   403    403    403    403    403    403    200    403",
     ("inbound-raw", "GET"):                    "L302   403    403    403    403    403    403    200    403",
+    # the management area: the program manager and eGov DevOps read; only the program manager changes calendars
+    ("backoffice-calendars", "GET"):           "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendars", "POST"):          "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar", "GET"):            "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendar-year", "GET"):       "L302   403    403    403    403    403    403    200    200",
+    ("backoffice-calendar-settings", "GET"):   "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-settings", "POST"):  "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-import", "GET"):     "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-import", "POST"):    "L302   403    403    403    403    403    403    200    403",
+    ("backoffice-calendar-import", "POST", "confirm"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-add", "POST"):   "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-add", "GET"):    "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-day-remove", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-day-remove", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-closure-add", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-closure-add", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("backoffice-calendar-closure-remove", "POST"): "L302   403    403    403    403    403    403    302w   403",
+    ("backoffice-calendar-closure-remove", "GET"): "L302   405    405    405    405    405    405    405    405",
+    ("api:calendar-list", "GET"):              "401    403    403    403    403    403    403    200    200",
+    ("api:calendar-detail", "GET"):            "401    403    403    403    403    403    403    200    200",
+    ("api:calendar-day-add", "POST"):          "401    403    403    403    403    403    403    201w   403",
+    ("api:calendar-day-remove", "POST"):       "401    403    403    403    403    403    403    200w   403",
+    ("api:calendar-closure-add", "POST"):      "401    403    403    403    403    403    403    201w   403",
+    ("api:calendar-environment-link", "POST"): "401    403    403    403    403    403    403    200w   403",
+    ("api:calendar-import", "POST"):           "401    403    403    403    403    403    403    200    403",
     # on call: every rota's people see it in the API (a requester none); the PM keeps every rota, a vendor lead their
     # vendor's (lead_a's new rota clashes with vendor A's own: 400); the calendar feed answers its token, not a session
     ("api:oncall-list", "GET"):                "401    200    200    200    200    200    200    200    200",
@@ -606,8 +726,10 @@ def _writes() -> dict[str, Any]:
         chat_hooks=_count(ChatWebhook.objects.all()),
         attachments=_count(Attachment.objects.all()),
         canned=_count(CannedResponse.objects.all()),
+        sla_policies=_count(SlaPolicy.objects.all()),
         canned_edited=_count(CannedResponse.objects.filter(body__contains="matrix")),
         zoned=_count(User.objects.exclude(timezone="")),
+        management_changes=_count(ChangeRecord.objects.all()),
         rotas=_count(OnCallRota.objects.all()),
         rotas_edited=_count(OnCallRota.objects.filter(shift_days=14)),
         rotas_retokened=_count(OnCallRota.objects.exclude(calendar_token="matrix")),

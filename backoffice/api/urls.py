@@ -1,8 +1,10 @@
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import calendars, views
 
 router = SimpleRouter()
 router.register("management/changes", views.ChangeRecordViewSet, basename="management-change")
+router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
+router.register("calendars", calendars.CalendarViewSet, basename="calendar")
 
 urlpatterns = router.urls

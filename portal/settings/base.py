@@ -298,8 +298,11 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "requests_app.choices.Priority",
         "RequestTypeEnum": "requests_app.choices.RequestType",
         "SlaStatusEnum": "sla.choices.ClockStatus",
+        "GoalUnitEnum": "sla.choices.GoalUnit",
+        "ClockKindEnum": "sla.choices.ClockKind",
         "TokenScopeEnum": "portal.choices.TokenScope",
         "NotificationModeEnum": "conversations.models.Mode",
+        "ChatWebhookKindEnum": "conversations.models.ChatKind",
     },
 }
 

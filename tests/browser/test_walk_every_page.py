@@ -24,6 +24,7 @@ from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services
 from requests_app.choices import RequestState
 from requests_app.testing.workflow import walk_to
+from sla.defaults import ensure_defaults
 from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
 
 # Pages the walk does not open, and why. Everything else that a browser GETs must be walked.
@@ -58,6 +59,10 @@ EXCLUDED = {
     "attachment-get": "a file download, not a page",
     "canned-delete": "POST only",
     "inbound-raw": "the raw message as received, a download",
+    "backoffice-calendar-day-add": "POST only: a form on the calendar page",
+    "backoffice-calendar-day-remove": "POST only: a form on the calendar page",
+    "backoffice-calendar-closure-add": "POST only: a form on the calendar page",
+    "backoffice-calendar-closure-remove": "POST only: a form on the calendar page",
     "oncall-override-add": "POST only: the override form on the rota page",
     "oncall-override-delete": "POST only",
     "oncall-token-reset": "POST only",
@@ -125,6 +130,15 @@ def _comment(session: Session) -> None:
     page.locator("#timeline").get_by_text("Checked from a phone and a laptop.").first.wait_for()
 
 
+def _preview_policy(session: Session) -> None:
+    """Draft a P2 revision and look at its what-if (nothing is saved until it is confirmed)."""
+    page = session.page
+    page.get_by_role("spinbutton", name="Response goal").fill("4")
+    page.get_by_label("Response goal in").select_option("hours")
+    page.get_by_role("button", name="Show the what-if").click()
+    expect(page.get_by_role("heading", name="What your P2 draft would change")).to_be_visible()
+
+
 def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
     everyone = [
         Stop("home", "/", "home"),
@@ -169,6 +183,19 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("inbound-list", "/mail/inbound/", "inbound-mail"),
             Stop("backoffice-home", "/manage/", "manage"),
             Stop("backoffice-history", "/manage/history/", "manage-history"),
+            Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies"),
+            Stop("backoffice-sla-policy-revise", "/manage/sla-policies/P2/revise/", "manage-sla-policy-draft"),
+            Stop(
+                "backoffice-sla-policy-revise",
+                "/manage/sla-policies/P2/revise/",
+                "manage-sla-policy-what-if",
+                _preview_policy,
+            ),
+            Stop("backoffice-calendars", "/manage/calendars/", "manage-calendars"),
+            Stop("backoffice-calendar", "/manage/calendars/bihar/", "manage-calendar"),
+            Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year"),
+            Stop("backoffice-calendar-settings", "/manage/calendars/bihar/settings/", "manage-calendar-settings"),
+            Stop("backoffice-calendar-import", "/manage/calendars/bihar/import/", "manage-calendar-import"),
             Stop("oncall-list", "/oncall/", "oncall"),
             Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota-pm"),
         ],
@@ -176,6 +203,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("approvals", "/approvals/", "approvals"),
             Stop("request-transition", f"/requests/{refs['pending']}/transitions/deny/", "confirm-deny"),
             Stop("backoffice-home", "/manage/", "manage"),
+            Stop("backoffice-sla-policies", "/manage/sla-policies/", "manage-sla-policies-read-only"),
+            Stop("backoffice-calendar-year", "/manage/calendars/bihar/year/?year=2026", "manage-calendar-year-egov"),
         ],
     }
     return everyone + by_role[role]
@@ -205,6 +234,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     drive(ProvisioningRun.objects.get(service_request=running))
     services.request_comment(running, actor=world.requester, body="Any update on this?")
     canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
+    ensure_defaults()  # the calendars the management stops open (a transactional test's flush removed them)
     rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
     OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
     OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
