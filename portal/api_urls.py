@@ -26,5 +26,6 @@ urlpatterns = [
     path("v1/", include("canned.api.urls")),
     path("v1/", include("backoffice.api.urls")),
     path("v1/", include("announcements.api.urls")),
+    path("v1/", include("incidents.api.urls")),
     re_path(r"^(?P<path>.*)$", api_not_found),  # keep last: it answers every path not matched above
 ]

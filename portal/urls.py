@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("canned.urls")),
     path("", include("backoffice.urls")),
     path("", include("announcements.urls")),
+    path("", include("incidents.urls")),
     path("", include("inbound.urls")),
     path("", include("requests_app.urls")),
     path("", include("provisioning.urls")),

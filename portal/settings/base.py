@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "canned",
     "backoffice",
     "announcements",
+    "incidents",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -16,6 +17,7 @@ from playwright.sync_api import expect
 
 from announcements.services import announcement_post
 from canned.models import CannedResponse
+from incidents.models import OnCallMember, OnCallRota
 from integrations.models import Connection
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
@@ -72,6 +74,11 @@ EXCLUDED = {
     "backoffice-routing-delete": "POST only: the delete form on the rule's page",
     "announcement-withdraw": "POST only: the withdraw form on the announcement's page",
     "announcement-acknowledge": "POST only: the banner's button (tests/browser/test_routing_and_announcements.py)",
+    "oncall-override-add": "POST only: the override form on the rota page",
+    "oncall-override-delete": "POST only",
+    "oncall-token-reset": "POST only",
+    "oncall-rota-delete": "POST only",
+    "oncall-calendar": "an iCalendar feed for calendar apps, not a page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -172,6 +179,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("reports-dashboard", "/reports/", "reports"),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("canned-list", "/canned-responses/", "canned-responses"),
+            Stop("oncall-list", "/oncall/", "oncall"),
+            Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota"),
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
@@ -210,6 +219,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop(
                 "announcement-edit", f"/manage/announcements/{refs['announcement']}/edit/", "manage-announcement-edit"
             ),
+            Stop("oncall-list", "/oncall/", "oncall"),
+            Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota-pm"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -255,11 +266,15 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
                                       vendor=world.vendor_a, note="OptIT owns GitOps here")  # fmt: skip
     # Every partner page of the walk carries this banner, so its markup meets the same checks as the page.
     announcement = announcement_post(actor=world.pm, title="Release freeze", body="No production deploys on Friday.")
+    rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
+    OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
+    OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
     return {
         "canned": str(canned.pk),
         "rule": str(rule.pk),
         "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
         "announcement": str(announcement.pk),
+        "rota": str(rota.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
@@ -278,9 +293,10 @@ def test_every_page_is_walked_or_excluded():
 
 
 _ANY_REFS = dict.fromkeys(
-    ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement"],
+    ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
+     "rota"],
     "REQ-000001",
-)
+)  # fmt: skip
 
 
 def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ..models import OnCallRota
+from ..selectors import rota_on_call
+
+
+class OnCallPersonSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    override = serializers.BooleanField(help_text="Covering by an override rather than by the rota.")
+
+
+class OnCallNowSerializer(serializers.Serializer):
+    """One rota and who is on call in it at the response's instant."""
+
+    rota = serializers.IntegerField(source="pk")
+    vendor = serializers.CharField(source="vendor.slug")
+    environment = serializers.CharField(source="environment.code")
+    shift_days = serializers.IntegerField()
+    handover_time = serializers.TimeField()
+    timezone = serializers.CharField()
+    primary = serializers.SerializerMethodField()
+    secondary = serializers.SerializerMethodField()
+    next_handover = serializers.SerializerMethodField()
+
+    def _on_call(self, rota: OnCallRota):
+        # Three fields read it: work it out once per rota.
+        cache: dict = self.__dict__.setdefault("_on_call_cache", {})
+        if rota.pk not in cache:
+            cache[rota.pk] = rota_on_call(rota, self.context["now"])
+        return cache[rota.pk]
+
+    @staticmethod
+    def _person(user, cover) -> dict | None:
+        if user is None:
+            return None
+        return {"username": user.username, "name": str(user), "override": cover is not None}
+
+    @extend_schema_field(OnCallPersonSerializer(allow_null=True))
+    def get_primary(self, rota: OnCallRota) -> dict | None:
+        on_call = self._on_call(rota)
+        return self._person(on_call.primary, on_call.primary_cover) if on_call else None
+
+    @extend_schema_field(OnCallPersonSerializer(allow_null=True))
+    def get_secondary(self, rota: OnCallRota) -> dict | None:
+        on_call = self._on_call(rota)
+        return self._person(on_call.secondary, on_call.secondary_cover) if on_call else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_next_handover(self, rota: OnCallRota) -> str | None:
+        on_call = self._on_call(rota)
+        return serializers.DateTimeField().to_representation(on_call.shift.ends_at) if on_call else None

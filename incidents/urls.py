@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("oncall/", views.oncall_list, name="oncall-list"),
+    path("oncall/<int:rota_id>/", views.oncall_rota, name="oncall-rota"),
+    path("oncall/<int:rota_id>/overrides/", views.oncall_override_add, name="oncall-override-add"),
+    path(
+        "oncall/<int:rota_id>/overrides/<int:override_id>/delete/",
+        views.oncall_override_delete,
+        name="oncall-override-delete",
+    ),
+    path("oncall/<int:rota_id>/calendar-token/", views.oncall_token_reset, name="oncall-token-reset"),
+    path("oncall/<int:rota_id>/delete/", views.oncall_rota_delete, name="oncall-rota-delete"),
+    path("oncall/<int:rota_id>/calendar.ics", views.oncall_calendar, name="oncall-calendar"),
+]
