@@ -156,6 +156,7 @@ class ServiceRequestSerializer(portal_fields.ModelSerializer):
             "created_at",
             "updated_at",
             "triaged_at",
+            "detected_at",
             "resolved_at",
             "closed_at",
             "reopen_count",
