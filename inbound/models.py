@@ -37,3 +37,7 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} from {self.sender} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# Alertmanager's models live in their own module; importing them here is how Django finds them.
+from .alertmanager_models import AlertmanagerCredential, AlertNotification  # noqa: E402, F401

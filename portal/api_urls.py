@@ -21,6 +21,7 @@ urlpatterns = [
     path("docs/", swagger_csp(SpectacularSwaggerSplitView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", redoc_csp(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),
     path("v1/webhooks/jira/", include("jira_bridge.urls")),
+    path("v1/webhooks/alertmanager/", include("inbound.alertmanager_urls")),
     path("v1/", include("provisioning.api.urls")),
     path("v1/", include("attachments.api.urls")),
     path("v1/", include("canned.api.urls")),

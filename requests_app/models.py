@@ -239,6 +239,8 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     triaged_at = models.DateTimeField(null=True, blank=True)
+    # When the problem began, as the monitoring that reported it saw it (before filing); for measuring MTTD.
+    detected_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
 

@@ -426,6 +426,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:redoc", "GET"): Call(url("api:redoc")),
     ("api:jira-webhook", "POST"): Call(url("api:jira-webhook", query="environment=punjab"), {}, json=True),
     ("api:jira-webhook", "GET"): Call(url("api:jira-webhook")),
+    ("api:alertmanager-webhook", "POST"): Call(url("api:alertmanager-webhook"), {}, json=True),
+    ("api:alertmanager-webhook", "GET"): Call(url("api:alertmanager-webhook")),
     ("api:request-runs", "GET"): Call(ref("api:request-runs")),
     ("api:request-runs", "POST"): Call(ref("api:request-runs"), {}, json=True),
     ("api:request-run-retry", "POST"): Call(run_url("api:request-run-retry"), {}, json=True),
@@ -671,6 +673,9 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:redoc", "GET"):                      "200    200    200    200    200    200    200    200    200",
     ("api:jira-webhook", "POST"):              "401    401    401    401    401    401    401    401    401",
     ("api:jira-webhook", "GET"):               "405    405    405    405    405    405    405    405    405",
+    # Alertmanager's webhook takes only its own credential: a session is no credential
+    ("api:alertmanager-webhook", "POST"):      "401    401    401    401    401    401    401    401    401",
+    ("api:alertmanager-webhook", "GET"):       "405    405    405    405    405    405    405    405    405",
     ("api:request-runs", "GET"):               "401    200    404    200    200    404    404    200    200",
     ("api:request-runs", "POST"):              "401    403    404    201w   201w   404    404    403    403",
     ("api:request-run-retry", "POST"):         "401    403    404    200w   200w   404    404    403    403",

@@ -262,6 +262,8 @@ PORTICO_DELIVERY_SWEEP_AFTER_SECONDS = env.int("PORTICO_DELIVERY_SWEEP_AFTER_SEC
 PORTICO_MAIL_INTAKE_ADDRESS = env("PORTICO_MAIL_INTAKE_ADDRESS", default="portico@localhost")
 PORTICO_MAIL_MAX_BYTES = env.int("PORTICO_MAIL_MAX_BYTES", default=25 * 1024 * 1024)
 PORTICO_MAIL_RATE_PER_HOUR = env.int("PORTICO_MAIL_RATE_PER_HOUR", default=30)
+# Alertmanager's webhook (inbound/alertmanager.py): the largest body taken; a group of many alerts is well under it.
+PORTICO_ALERTMANAGER_MAX_BYTES = env.int("PORTICO_ALERTMANAGER_MAX_BYTES", default=1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -157,6 +157,7 @@ class ServiceRequestSerializer(portal_fields.ModelSerializer):
             "created_at",
             "updated_at",
             "triaged_at",
+            "detected_at",
             "resolved_at",
             "closed_at",
             "reopen_count",

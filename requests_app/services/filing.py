@@ -101,10 +101,12 @@ def request_file(
     affects_production: bool = False,
     origin: dict[str, Any] | None = None,
     parameters: dict[str, Any] | None = None,
+    detected_at: datetime | None = None,
 ) -> ServiceRequest:
     """File a new request for one of the actor's teams; it waits in the program manager's triage inbox.
 
     `parameters` feed the type's automation (the catalogue): empty means the work is done by hand.
+    `detected_at` is when monitoring first saw the problem; never later than the filing itself.
     """
     if actor.vendor_id and not perms.is_staff_side(actor):
         raise Forbidden("Vendor accounts work requests; they cannot file them.")
@@ -121,6 +123,8 @@ def request_file(
         affects_production=affects_production,
         created_at=timezone.now(),
     )
+    if detected_at is not None:
+        service_request.detected_at = min(detected_at, service_request.created_at)
     model_full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
     request_needed_by_check(priority=priority, needed_by=needed_by, environment=environment)
     service_request.parameters = parameters_validate(request_type, parameters)
