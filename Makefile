@@ -1,5 +1,5 @@
 # Portico's two commands: `make run` starts the portal, `make test` runs every check. See README.md.
-.PHONY: help run test ci smoke seed services lint format clean
+.PHONY: help run test ci smoke seed services lint format clean screenshots
 
 PYTEST_ARGS ?=
 
@@ -9,6 +9,7 @@ help:
 	@echo "make ci      what CI runs: a fresh database, make test, then a smoke run of the embedded default"
 	@echo "make smoke   only the smoke run of the embedded default"
 	@echo "make format  ruff format + ruff check --fix"
+	@echo "make screenshots  run the browser walk and copy the README's screenshots from it to docs/screenshots/"
 
 run:
 	@bash scripts/run.sh
@@ -24,6 +25,10 @@ smoke:
 
 services:
 	@bash scripts/services.sh
+
+# The README's pictures are screenshots of the browser walk (tests/browser/test_walk_every_page.py README_SHOTS).
+screenshots:
+	@bash scripts/screenshots.sh
 
 format:
 	.venv/bin/ruff format .

@@ -133,6 +133,14 @@ def api_token_create(
     return token, key
 
 
+def api_token_of(*, user: User, token_id: int) -> ApiToken:
+    """One of `user`'s own tokens; anyone else's is not found."""
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        raise NotFound("No such token.")
+    return token
+
+
 @transaction.atomic
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of `user`'s own tokens and every token created through it (idempotent)."""

@@ -11,14 +11,14 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from .exceptions import NotFound, ValidationFailed
 from .forms import ApiTokenForm, TimezoneForm, apply_portal_error
 from .http import AuthenticatedHttpRequest
 from .models import ApiToken
 from .timefmt import format_time, user_timezone_set
-from .tokens import api_token_create, api_token_max_days, api_token_revoke
+from .tokens import api_token_create, api_token_max_days, api_token_of, api_token_revoke
 
 
 def _status(token: ApiToken, now: datetime) -> str:
@@ -27,9 +27,20 @@ def _status(token: ApiToken, now: datetime) -> str:
     return "expired" if token.expires_at <= now else "active"
 
 
+def _revoke_consequence(token: ApiToken) -> str:
+    """What revoking does, in the words both the dialog and the no-script confirmation page use."""
+    return (
+        f"Scripts and pipelines using “{token.name}” stop working at once, and so do the tokens created with it. "
+        "This cannot be undone."
+    )
+
+
 def _list(request: AuthenticatedHttpRequest, form: ApiTokenForm) -> HttpResponse:
     now = timezone.now()
-    rows = [{"token": token, "status": _status(token, now)} for token in request.user.api_tokens.all()]
+    rows = [
+        {"token": token, "status": _status(token, now), "consequence": _revoke_consequence(token)}
+        for token in request.user.api_tokens.all()
+    ]
     return render(request, "account/apitoken_list.html", {"form": form, "rows": rows})
 
 
@@ -52,10 +63,19 @@ def account_tokens(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def account_token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
-    """Revoke one of my tokens; anyone else's is not found."""
+    """Revoke one of my tokens; anyone else's is not found. It asks first, like cancel, reject and deny: a GET, or a
+    POST without `confirmed` (no JavaScript to open the dialog), shows a page saying what revoking does."""
     try:
+        token = api_token_of(user=request.user, token_id=token_id)
+        if request.method == "GET" or request.POST.get("confirmed") != "yes":
+            context = {
+                "token": token,
+                "status": _status(token, timezone.now()),
+                "consequence": _revoke_consequence(token),
+            }
+            return render(request, "account/apitoken_revoke.html", context)
         token = api_token_revoke(user=request.user, token_id=token_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc

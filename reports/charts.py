@@ -4,6 +4,11 @@ same numbers.
 A `Chart` says what to draw; `svg` draws it at a given size. The page shows two drawings of each chart, a wide one
 and a narrow one, and CSS shows the one that fits (text in an SVG scales with it, so one drawing cannot be both
 full width at 1366 px and readable at 390 px). The PDF converts the wide SVG with svglib: the same drawing on paper.
+
+Colours are drawn as attributes, for paper and a light page. Every element also carries a class (`chart__text`,
+`chart__muted`, `chart__grid`, `chart__s0`…): on a page, reports.css turns those into the theme's colours, which
+beat presentation attributes, so the charts follow the dark theme while the PDF (svglib reads no page CSS) keeps
+the light drawing.
 """
 
 from __future__ import annotations
@@ -73,11 +78,21 @@ def _number(value: float) -> str:
     return f"{value:g}" if not float(value).is_integer() else f"{int(value)}"
 
 
-def _text(x: float, y: float, content: str, *, anchor: str = "start", fill: str = INK, size: int = FONT) -> str:
+def _text(x: float, y: float, content: str, *, anchor: str = "start", muted: bool = False) -> str:
+    fill, role = (MUTED, "chart__muted") if muted else (INK, "chart__text")
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-family="Helvetica, Arial, sans-serif" '
-        f'font-size="{size}" fill="{fill}">{escape(content)}</text>'
+        f'<text class="{role}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" '
+        f'font-family="Helvetica, Arial, sans-serif" font-size="{FONT}" fill="{fill}">{escape(content)}</text>'
     )
+
+
+def _series(index: int) -> str:
+    """The colour of series `index` as attributes start it, and the class the theme recolours it by."""
+    return f'class="chart__s{index % len(COLOURS)}"'
+
+
+def _grid(x1: float, x2: float, y1: float, y2: float) -> str:
+    return f'<line class="chart__grid" x1="{x1:.1f}" x2="{x2:.1f}" y1="{y1:.1f}" y2="{y2:.1f}" stroke="{GRID}"/>'
 
 
 def _legend(names: Sequence[str], width: int, kind: str) -> tuple[list[str], float]:
@@ -91,11 +106,11 @@ def _legend(names: Sequence[str], width: int, kind: str) -> tuple[list[str], flo
         colour = COLOURS[index % len(COLOURS)]
         if kind == "line":
             parts.append(
-                f'<line x1="{x:.1f}" x2="{x + 16:.1f}" y1="{y + 6:.1f}" y2="{y + 6:.1f}" stroke="{colour}" '
-                f'stroke-width="3" stroke-dasharray="{DASHES[index % len(DASHES)]}"/>'
+                f'<line {_series(index)} x1="{x:.1f}" x2="{x + 16:.1f}" y1="{y + 6:.1f}" y2="{y + 6:.1f}" '
+                f'stroke="{colour}" stroke-width="3" stroke-dasharray="{DASHES[index % len(DASHES)]}"/>'
             )
         else:
-            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colour}"/>')
+            parts.append(f'<rect {_series(index)} x="{x:.1f}" y="{y:.1f}" width="12" height="12" fill="{colour}"/>')
         parts.append(_text(x + 20, y + 11, name))
         x += entry
     return parts, y + FONT + 10 - TOP_PAD
@@ -126,8 +141,8 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
     if chart.kind == "hbar":
         for tick in axis:
             x = left + plot_w * tick / top
-            parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{plot_top}" y2="{plot_top + plot_h}" stroke="{GRID}"/>')
-            parts.append(_text(x, plot_top + plot_h + 18, _number(tick) + unit, anchor="middle", fill=MUTED))
+            parts.append(_grid(x, x, plot_top, plot_top + plot_h))
+            parts.append(_text(x, plot_top + plot_h + 18, _number(tick) + unit, anchor="middle", muted=True))
         step = plot_h / count
         bar = step * 0.7 / max(len(chart.series), 1)
         for index, category in enumerate(chart.categories):
@@ -136,7 +151,8 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
             for s_index, s in enumerate(chart.series):
                 amount = s.values[index] or 0
                 parts.append(
-                    f'<rect x="{left}" y="{y + step * 0.15 + bar * s_index:.1f}" width="{plot_w * amount / top:.1f}" '
+                    f'<rect {_series(s_index)} x="{left}" y="{y + step * 0.15 + bar * s_index:.1f}" '
+                    f'width="{plot_w * amount / top:.1f}" '
                     f'height="{bar:.1f}" fill="{COLOURS[s_index % len(COLOURS)]}"><title>{escape(s.name)}, '
                     f"{escape(category)}: {escape(_number(amount))}{unit}</title></rect>"
                 )
@@ -145,8 +161,8 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
 
     for tick in axis:
         y = plot_top + plot_h - plot_h * tick / top
-        parts.append(f'<line x1="{left}" x2="{width - RIGHT_PAD}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        parts.append(_text(left - 6, y + FONT / 3, _number(tick) + unit, anchor="end", fill=MUTED))
+        parts.append(_grid(left, width - RIGHT_PAD, y, y))
+        parts.append(_text(left - 6, y + FONT / 3, _number(tick) + unit, anchor="end", muted=True))
     step = plot_w / count
     for index, category in enumerate(chart.categories):
         parts.append(_text(left + step * (index + 0.5), plot_top + plot_h + 20, category, anchor="middle"))
@@ -158,8 +174,8 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
                 h = plot_h * (value or 0) / top
                 x = left + step * index + step * 0.15 + bar * s_index
                 parts.append(
-                    f'<rect x="{x:.1f}" y="{plot_top + plot_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                    f'fill="{colour}"><title>{escape(s.name)}, {escape(chart.categories[index])}: '
+                    f'<rect {_series(s_index)} x="{x:.1f}" y="{plot_top + plot_h - h:.1f}" width="{bar:.1f}" '
+                    f'height="{h:.1f}" fill="{colour}"><title>{escape(s.name)}, {escape(chart.categories[index])}: '
                     f"{escape(_number(value or 0))}{unit}</title></rect>"
                 )
             continue
@@ -169,7 +185,8 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
             if point is None:
                 if len(segment) > 1:
                     parts.append(
-                        f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour}" stroke-width="2.5" '
+                        f'<polyline {_series(s_index)} points="{" ".join(segment)}" fill="none" stroke="{colour}" '
+                        f'stroke-width="2.5" '
                         f'stroke-dasharray="{DASHES[s_index % len(DASHES)]}"/>'
                     )
                 segment = []
@@ -177,7 +194,7 @@ def svg(chart: Chart, size: tuple[int, int] = WIDE, css_class: str = "") -> Safe
             x, y = left + step * (index + 0.5), plot_top + plot_h - plot_h * point / top
             segment.append(f"{x:.1f},{y:.1f}")
             parts.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"><title>{escape(s.name)}, '
+                f'<circle {_series(s_index)} cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"><title>{escape(s.name)}, '
                 f"{escape(chart.categories[index])}: {escape(_number(point))}{unit}</title></circle>"
             )
     parts.append("</svg>")

@@ -233,7 +233,7 @@ def test_i_can_revoke_my_own_token(client, world):
     token, key = api_token_create(user=world.requester, name="CI")
     client.force_login(world.requester)
 
-    response = client.post(revoke_url(token))
+    response = client.post(revoke_url(token), {"confirmed": "yes"})
 
     token.refresh_from_db()
     assert response.status_code == 302 and response["Location"] == TOKENS
@@ -254,10 +254,40 @@ def test_revoking_someone_elses_token_is_not_found(client, world, role):
     assert token.revoked_at is None
 
 
-def test_revoking_is_post_only(client, world):
-    token, _ = api_token_create(user=world.requester, name="CI")
+def test_revoking_asks_first_and_asking_revokes_nothing(client, world):
+    token, key = api_token_create(user=world.requester, name="CI pipeline", scopes=["read", "tokens"])
+    api_token_create(user=world.requester, name="Nightly", parent=token, scopes=["read"])
     client.force_login(world.requester)
 
-    assert client.get(revoke_url(token)).status_code == 405
-    token.refresh_from_db()
-    assert token.revoked_at is None
+    # A GET (a link, a prefetch) and a POST without `confirmed` (no script to open the dialog) only ask.
+    for asked in (client.get(revoke_url(token)), client.post(revoke_url(token))):
+        page = re.sub(r"\s+", " ", asked.content.decode())
+        assert asked.status_code == 200
+        assert "Revoke “CI pipeline”?" in page and f"<code>{token.prefix}…</code>" in page
+        assert "Scripts and pipelines using “CI pipeline” stop working at once" in page
+        assert "so do the tokens created with it" in page
+        assert 'name="confirmed" value="yes"' in page and "Go back, change nothing" in page
+    assert not ApiToken.objects.filter(revoked_at__isnull=False).exists()
+    client.logout()
+    assert client.get(reverse("api:me"), HTTP_AUTHORIZATION=f"Bearer {key}").status_code == 200
+
+
+def test_the_tokens_page_offers_the_dialog_with_the_same_words(client, world):
+    api_token_create(user=world.requester, name="CI pipeline")
+    client.force_login(world.requester)
+
+    page = client.get(TOKENS).content.decode()
+
+    assert 'data-confirm-title="Revoke “CI pipeline”?"' in page
+    assert 'data-confirm="Scripts and pipelines using “CI pipeline” stop working at once' in page
+    assert 'name="confirmed" value=""' in page
+
+
+def test_a_revoked_token_says_so_instead_of_asking_again(client, world):
+    token, _ = api_token_create(user=world.requester, name="CI pipeline")
+    client.force_login(world.requester)
+    client.post(revoke_url(token), {"confirmed": "yes"})
+
+    page = client.get(revoke_url(token)).content.decode()
+
+    assert "“CI pipeline” is revoked" in page and 'name="confirmed"' not in page

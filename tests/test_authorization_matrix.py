@@ -380,7 +380,7 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("account-tokens", "GET"): Call(url("account-tokens")),
     ("account-tokens", "POST"): Call(url("account-tokens"), TOKEN),
     ("account-token-revoke", "GET"): Call(token_url("account-token-revoke")),
-    ("account-token-revoke", "POST"): Call(token_url("account-token-revoke")),
+    ("account-token-revoke", "POST"): Call(token_url("account-token-revoke"), {"confirmed": "yes"}),
     # API
     ("api:me", "GET"): Call(url("api:me")),
     # The desk: saved views (none exists with id 999999) and bulk actions (triaging an in-progress request is refused
@@ -636,7 +636,7 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("account-timezone", "POST"):              "L302   302w   302w   302w   302w   302w   302w   302w   302w",
     ("account-tokens", "GET"):                 "L302   200    200    200    200    200    200    200    200",
     ("account-tokens", "POST"):                "L302   200w   200w   200w   200w   200w   200w   200w   200w",
-    ("account-token-revoke", "GET"):           "L302   405    405    405    405    405    405    405    405",
+    ("account-token-revoke", "GET"):           "L302   200    404    404    404    404    404    404    404",
     ("account-token-revoke", "POST"):          "L302   302w   404    404    404    404    404    404    404",
     # the API (401 without credentials; outside visibility 404)
     ("api:me", "GET"):                         "401    200    200    200    200    200    200    200    200",

@@ -2,7 +2,7 @@
 instead of being clipped, the charts fill their card, and each width shows the drawing made for it.
 
 Screenshots of the dashboard's charts and the weekly report go to tests/artifacts/screenshots/ (git-ignored); the
-README's copies in docs/screenshots/ come from here."""
+README's pictures come from the every-page walk (tests/browser/test_walk_every_page.py)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_weekly_report_and_dashboard_fit_at_1366_and_390(live_server, dataset):
             results[("dashboard", name)] = _measure(session.page, "/reports/")
             session.shot(f"reports-dashboard-{name}")
             if name == "desktop":
-                # The README's picture of the dashboard's charts (docs/screenshots/ holds a copy).
+                # The dashboard's charts alone, to look at.
                 session.page.locator("#dashboard-charts").screenshot(
                     path=SCREENSHOTS / "reports-dashboard-charts.png", animations="disabled"
                 )

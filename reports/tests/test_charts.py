@@ -74,6 +74,23 @@ def test_the_responsive_pair_has_no_inline_style_or_script():
     assert "&lt;b&gt;" in pair and "<b>" not in pair
 
 
+@pytest.mark.parametrize("kind", ["bar", "hbar", "line"])
+def test_every_drawn_element_keeps_its_paper_colour_and_names_its_theme_class(kind):
+    """svglib (the PDF) reads the colour attributes; a page recolours by class (reports.css) to follow the theme."""
+    chart = Chart(kind, "Traction", ["W46", "W47"], [Series("Created", [25, 7]), Series("Resolved", [3, 0])])
+    root = ET.fromstring(svg(chart))  # noqa: S314  (our own output)
+
+    for element in root.iter():
+        tag = element.tag.removeprefix(SVG)
+        if tag in {"svg", "title"}:
+            continue
+        paint = element.get("fill") if tag in {"text", "rect", "circle"} else element.get("stroke")
+        assert paint and paint.startswith("#"), (tag, element.attrib)
+        assert element.get("class") in {"chart__text", "chart__muted", "chart__grid", "chart__s0", "chart__s1"}
+    classes = {element.get("class") for element in root.iter()}
+    assert {"chart__text", "chart__muted", "chart__grid", "chart__s0", "chart__s1"} <= classes
+
+
 @pytest.mark.django_db
 def test_dashboard_shows_open_by_state_and_priority_traction_and_compliance_charts(client, dataset):
     import time_machine

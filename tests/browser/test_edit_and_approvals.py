@@ -2,8 +2,8 @@
 the new due time; eGov DevOps sees an access request's parameters and plan before approving it; after the grant
 succeeds the vendor's engineer gets no run button, and "Run again" asks for a reason.
 
-Screenshots of the approval screen and the edit land in tests/artifacts/screenshots/ (the README shows copies
-from docs/screenshots/).
+Screenshots of the approval screen and the edit land in tests/artifacts/screenshots/ (git-ignored; the README's
+pictures come from the every-page walk only).
 """
 
 from __future__ import annotations

@@ -1,15 +1,22 @@
-"""Every page, for every role, at a phone's and a laptop's width: no CSP violation, no console error, no horizontal
-overflow, no serious or critical axe-core finding, no raw label. Screenshots land in tests/artifacts/screenshots/.
+"""Every page, for every role, at a phone's, a tablet's and a laptop's width, and once more at the laptop's width in
+the dark theme: no CSP violation, no console error, no horizontal overflow, no serious or critical axe-core finding
+(colour contrast included), no raw label. Screenshots land in tests/artifacts/screenshots/.
 
 `test_every_page_is_walked_or_excluded` keeps the walk honest: a new browser page must join the walk or be named in
-EXCLUDED with the reason.
+EXCLUDED with the reason. The README's screenshots are copies of walk screenshots (README_SHOTS): with
+PORTICO_UPDATE_SCREENSHOTS=1 (`make screenshots`) a passing walk copies them to docs/screenshots/, and
+`test_the_readme_shows_only_walk_screenshots` holds the README to them.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -19,6 +26,7 @@ from announcements.services import announcement_post
 from canned.models import CannedResponse
 from incidents.models import OnCallMember, OnCallRota
 from integrations.models import Connection
+from portal.tokens import api_token_create
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
@@ -27,7 +35,7 @@ from requests_app.choices import RequestState, RequestType
 from requests_app.models import RoutingRule
 from requests_app.testing.workflow import walk_to
 from sla.defaults import ensure_defaults
-from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
+from tests.browser.support import LAPTOP, PHONE, SCREENSHOTS, TABLET, Findings, Session, chromium
 
 # Pages the walk does not open, and why. Everything else that a browser GETs must be walked.
 EXCLUDED = {
@@ -38,7 +46,6 @@ EXCLUDED = {
     "provisioning-run-retry": "POST only",
     "provisioning-run-cancel": "POST only",
     "provisioning-run-resume": "POST only",
-    "account-token-revoke": "POST only",
     "reports-weekly-csv": "a CSV download, not a page",
     "reports-weekly-pdf": "a PDF download, not a page",
     "healthz": "a probe for the load balancer, plain text",
@@ -150,6 +157,41 @@ def _preview_policy(session: Session) -> None:
     expect(page.get_by_role("heading", name="What your P2 draft would change")).to_be_visible()
 
 
+# For each chart drawn on the page: its text's colour, the page's ink, its own background, the card's, and the
+# colours of its series.
+CHART_COLOURS = """
+[...document.querySelectorAll("svg.chart")].filter((svg) => svg.getBoundingClientRect().width > 0).map((svg) => ({
+  text: getComputedStyle(svg.querySelector(".chart__text")).fill,
+  ink: getComputedStyle(document.body).color,
+  plate: getComputedStyle(svg).backgroundColor,
+  card: getComputedStyle(svg.closest(".card")).backgroundColor,
+  series: [...svg.querySelectorAll("rect[class^=chart__s], circle[class^=chart__s]")]
+    .map((shape) => getComputedStyle(shape).fill),
+}))
+"""
+
+
+def _luminance(colour: str) -> float:
+    red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", colour)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(one: str, other: str) -> float:
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _charts_follow_the_theme(session: Session) -> None:
+    """The charts are drawn in the page's colours, light or dark: text in the page's ink on the card itself (no
+    plate of their own), and every series at least 3:1 against the card."""
+    charts = session.page.evaluate(CHART_COLOURS)
+    assert charts, "no chart on the page"
+    for chart in charts:
+        assert chart["text"] == chart["ink"] and chart["plate"] == "rgba(0, 0, 0, 0)", chart
+        assert all(_contrast(fill, chart["card"]) >= 3 for fill in chart["series"]), chart
+
+
 def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
     everyone = [
         Stop("home", "/", "home"),
@@ -172,11 +214,12 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
             Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit"),
+            Stop("account-token-revoke", f"/account/tokens/{refs['token']}/revoke/", "confirm-revoke"),
         ],
         "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
         "vendor_lead": [
             Stop("vendor-queue", "/queue/", "queue"),
-            Stop("reports-dashboard", "/reports/", "reports"),
+            Stop("reports-dashboard", "/reports/", "reports", _charts_follow_the_theme),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("canned-list", "/canned-responses/", "canned-responses"),
             Stop("oncall-list", "/oncall/", "oncall"),
@@ -184,7 +227,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
-            Stop("reports-dashboard", "/reports/", "reports"),
+            Stop("reports-dashboard", "/reports/", "reports", _charts_follow_the_theme),
             Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/reject/", "confirm-reject"),
             Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit-pm"),
@@ -244,7 +287,41 @@ ANONYMOUS = [
     Stop("password_reset_complete", "/accounts/password/reset/done/", "password-reset-done"),
 ]
 ROLES = ["requester", "vendor_engineer", "vendor_lead", "pm", "approver"]
-WIDTHS = {"390": PHONE, "1366": LAPTOP}
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One walk over every page for every role: a window size and a colour scheme."""
+
+    name: str
+    viewport: dict[str, int]
+    color_scheme: str = "light"
+
+
+# Each pass is a test of its own (`-k 768` runs one); the dark theme is walked at the laptop's width.
+PASSES = [Pass("390", PHONE), Pass("768", TABLET), Pass("1366", LAPTOP), Pass("dark-1366", LAPTOP, "dark")]
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+README = DOCS_SCREENSHOTS.parents[1] / "README.md"
+# The walk screenshots the README shows, copied to docs/screenshots/ under the same name.
+README_SHOTS = (
+    "walk-1366-vendor_engineer-queue",
+    "walk-390-vendor_engineer-request-in-progress",
+    "walk-1366-requester-new-request",
+    "walk-1366-pm-triage",
+    "walk-1366-pm-weekly-report",
+    "walk-768-approver-approvals",
+    "walk-390-requester-confirm-cancel",
+    "walk-dark-1366-pm-reports",
+)
+
+
+def shot_name(walk: Pass, who: str, stop: Stop) -> str:
+    return f"walk-{walk.name}-{who}-{stop.shot}"
+
+
+def walk_plan(refs: dict[str, str]) -> list[tuple[str | None, list[Stop]]]:
+    """Who walks which pages: signed out, then each role (None signs in nobody)."""
+    return [(None, ANONYMOUS), *[(role, stops_for(role, refs)) for role in ROLES]]
 
 
 def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str, str]:
@@ -261,6 +338,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     drive(ProvisioningRun.objects.get(service_request=running))
     services.request_comment(running, actor=world.requester, body="Any update on this?")
     canned = CannedResponse.objects.create(vendor=None, title="Routed", body="Routed to the vendor on duty.")
+    token, _ = api_token_create(user=world.requester, name="CI pipeline")
     ensure_defaults()  # the calendars the management stops open (a transactional test's flush removed them)
     rule = RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=world.environment,
                                       vendor=world.vendor_a, note="OptIT owns GitOps here")  # fmt: skip
@@ -275,6 +353,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
         "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
         "announcement": str(announcement.pk),
         "rota": str(rota.pk),
+        "token": str(token.pk),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
@@ -294,36 +373,57 @@ def test_every_page_is_walked_or_excluded():
 
 _ANY_REFS = dict.fromkeys(
     ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
-     "rota"],
-    "REQ-000001",
+     "rota", "token"],
+    "1",
 )  # fmt: skip
 
 
-def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub):
+def test_the_readme_shows_only_walk_screenshots():
+    """Every picture the README shows from docs/screenshots/ is a walk screenshot, named as the walk names it, and
+    is there; docs/screenshots/ holds nothing else."""
+    produced = {
+        shot_name(walk, who or "anonymous", stop)
+        for walk in PASSES
+        for who, stops in walk_plan(_ANY_REFS)
+        for stop in stops
+    }
+    shown = set(re.findall(r"\]\(docs/screenshots/([^)]+)\.png\)", README.read_text()))
+    assert set(README_SHOTS) <= produced, f"the walk takes no such screenshot: {set(README_SHOTS) - produced}"
+    assert shown == set(README_SHOTS), "README.md shows these, README_SHOTS lists those: keep them the same"
+    kept = {path.stem for path in DOCS_SCREENSHOTS.iterdir()}
+    assert kept == shown, f"missing: {shown - kept}; not shown by the README: {kept - shown}"
+
+
+@pytest.mark.parametrize("walk", PASSES, ids=[walk.name for walk in PASSES])
+def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_stub, walk):
     refs = _world_with_every_kind_of_request(world, monkeypatch, k8s_stub)
     users = {role: world.users[role].username for role in ROLES}
     problems: list[Findings] = []
     visited = 0
     with chromium() as browser:
-        for width, viewport in WIDTHS.items():
-            plan: list[tuple[str | None, str, list[Stop]]] = [(None, "anonymous", ANONYMOUS)]
-            plan += [(users[role], role, stops_for(role, refs)) for role in ROLES]
-            for username, label, stops in plan:
-                session = Session(browser, live_server.url, username, viewport)
-                for stop in stops:
-                    session.page.goto(stop.url)
-                    if stop.act:
-                        stop.act(session)
-                    session.shot(f"walk-{width}-{label}-{stop.shot}")
-                    findings = session.check()
-                    findings.url = f"{width} px, {label}: {findings.url}"
-                    visited += 1
-                    if findings:
-                        problems.append(findings)
-                session.context.close()
-    assert visited > 50
+        for role, stops in walk_plan(refs):
+            who = role or "anonymous"
+            session = Session(
+                browser, live_server.url, users.get(role or ""), walk.viewport, color_scheme=walk.color_scheme
+            )
+            for stop in stops:
+                session.page.goto(stop.url)
+                if stop.act:
+                    stop.act(session)
+                session.shot(shot_name(walk, who, stop))
+                findings = session.check()
+                findings.url = f"{walk.name}, {who}: {findings.url}"
+                visited += 1
+                if findings:
+                    problems.append(findings)
+            session.context.close()
+    assert visited > 40
     report = "\n".join(
         f"{f.url}: csp={f.csp} console={f.console} overflow={f.overflow} axe={f.axe} raw={f.raw_labels}"
         for f in problems
     )
     assert not problems, f"{len(problems)} pages failed:\n{report}"
+    if os.environ.get("PORTICO_UPDATE_SCREENSHOTS") == "1":
+        for name in README_SHOTS:
+            if name.startswith(f"walk-{walk.name}-"):
+                shutil.copyfile(SCREENSHOTS / f"{name}.png", DOCS_SCREENSHOTS / f"{name}.png")
