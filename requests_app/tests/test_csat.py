@@ -71,7 +71,9 @@ def test_api_confirm_takes_a_rating_and_shows_it(world, api):
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["state"], body["rating"], body["rating_comment"]) == ("closed", 5, "Great")
-    transitions = api(world.requester).get(f"/api/v1/requests/{walk_to(world, RequestState.RESOLVED).reference}/transitions/")
+    transitions = api(world.requester).get(
+        f"/api/v1/requests/{walk_to(world, RequestState.RESOLVED).reference}/transitions/"
+    )
     confirm = next(row for row in transitions.json() if row["name"] == "confirm")
     assert confirm["fields"] == ["rating", "rating_comment"]
 
