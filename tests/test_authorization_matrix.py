@@ -274,7 +274,7 @@ EDIT_FORM = {"form": "details", "title": "Edited in the matrix", "description": 
 DETAIL = ref("request-detail")
 
 
-def LINK(o: Objects) -> dict[str, str]:  # noqa: N802 (a body, named like the others)
+def LINK(o: Objects) -> dict[str, str]:
     return {"relation": "causes", "other": o.stuck_run.service_request.reference}
 
 

@@ -47,7 +47,10 @@ def test_ratings_are_averaged_and_counted_per_vendor_environment_and_type(rated)
     assert (report.summary.csat_count, report.summary.csat_average) == (3, 3.33)  # (4 + 5 + 1) ÷ 3
     assert _csat(report.breakdowns["vendor"]) == {"optit": (2, 4.5), "gwl": (1, 1.0)}
     assert _csat(report.breakdowns["environment"]) == {rated.world.environment.code: (2, 4.5), "bihar": (1, 1.0)}
-    assert _csat(report.breakdowns["request_type"]) == {RequestType.TROUBLESHOOTING.value: (2, 4.5), RequestType.RELEASE.value: (1, 1.0)}
+    assert _csat(report.breakdowns["request_type"]) == {
+        RequestType.TROUBLESHOOTING.value: (2, 4.5),
+        RequestType.RELEASE.value: (1, 1.0),
+    }
     no_ratings = [s for s in report.breakdowns["vendor"] if not s.figures.csat_count]
     assert all(s.figures.csat_average is None for s in no_ratings)
 

@@ -152,5 +152,6 @@ def _audit(link: RequestLink, kind: str, *, actor: User) -> None:
             actor=actor,
             kind=kind,
             message=f"{verb}: {label} {other.reference}.",
-            payload={"other": other.reference, "relation": relation},
+            # `source` and `kind`: the Jira mirror pushes a link once, from its source's side.
+            payload={"other": other.reference, "relation": relation, "kind": link.kind, "source": side == link.source},
         )
