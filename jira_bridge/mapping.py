@@ -75,3 +75,9 @@ VERBS: dict[str, str] = {
 def jira_status_for(state: str) -> str | None:
     """The Jira status a portal state is mirrored as, or None when it has none."""
     return STATUS_FOR_STATE.get(state)
+
+
+# A portal link (its stored kind) as Jira's outward description of an issue link type: the client finds the
+# server's type by it ("causes" is the default Problem/Incident type, "relates to" Relates; a parent/child type
+# is one the project defines). A server without the type refuses, and the push is noted as skipped.
+JIRA_LINK_RELATIONS = {"parent": "is parent of", "causes": "causes", "relates": "relates to"}

@@ -30,7 +30,7 @@ from requests_app.timeline import timeline_append
 
 from .choices import JiraPushOutcome
 from .constants import SYNC_TASK
-from .mapping import PRIORITY_NAMES, jira_status_for
+from .mapping import JIRA_LINK_RELATIONS, PRIORITY_NAMES, jira_status_for
 from .models import JiraLink, JiraPush
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ SYNC_KINDS = frozenset(
         EventKind.AUTO_CLOSE,
         EventKind.PRIORITY_CHANGED,
         EventKind.COMMENT,
+        EventKind.LINK_ADDED,
     }
 )
 
@@ -217,6 +218,40 @@ class _Sync:
         _push(self.link, event, "comment", comment.comment_id, comment_id=comment.comment_id)
         self.steps.append("comment posted")
 
+    def issue_link(self) -> None:
+        """A link added in the portal, pushed once from its source's side when both requests have an issue."""
+        event = self.event
+        payload = event.payload or {}
+        if event.kind != EventKind.LINK_ADDED or not payload.get("source"):
+            return
+        if JiraPush.objects.filter(event=event, field="link").exists():
+            return  # pushed by an earlier run of this task
+        relation = JIRA_LINK_RELATIONS[payload["kind"]]
+        other_key = (
+            JiraLink.objects.filter(service_request__reference=payload["other"])
+            .exclude(jira_key="")
+            .values_list("jira_key", flat=True)
+            .first()
+        )
+        value = f"{relation} {other_key or payload['other']}"
+        if other_key is None:
+            _push(
+                self.link, event, "link", value, outcome=JiraPushOutcome.SKIPPED, note="the other request has no issue"
+            )
+            self.steps.append("link skipped")
+            return
+        try:
+            self.adapter.link_issues(relation=relation, inward_key=self.link.jira_key, outward_key=other_key)
+        except IntegrationError as exc:
+            if exc.transient:
+                raise
+            # The server has no such link type (or refused the link): note it, never fail the sync for it.
+            _push(self.link, event, "link", value, outcome=JiraPushOutcome.SKIPPED, note=exc.message)
+            self.steps.append("link skipped")
+            return
+        _push(self.link, event, "link", value)
+        self.steps.append(f"link {value!r}")
+
 
 def jira_sync_event(*, event: RequestEvent) -> list[str]:
     """Bring the request's Jira issue in line with the portal after `event`; safe to repeat, in any order."""
@@ -246,6 +281,7 @@ def jira_sync_event(*, event: RequestEvent) -> list[str]:
             sync.priority()
             sync.assignee()
             sync.comment()
+            sync.issue_link()
         except IntegrationError as exc:
             failure = exc  # keep what did reach Jira (the key, the pushes); the task decides about retrying
     if failure is not None:

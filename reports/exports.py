@@ -295,6 +295,8 @@ TIME_COLUMNS = headline_columns(
     "resolve_working_p90",
     "backlog",
     "open_per_engineer",
+    "csat_count",
+    "csat_average",
 )
 
 

@@ -31,6 +31,8 @@ HEADLINES = [
     ("resolve_working_p90", "Time to resolve, p90 (working)", "duration"),
     ("backlog", "Backlog at end of week (open, or resolved awaiting confirmation)", "count"),
     ("open_per_engineer", "Open requests per vendor engineer", "ratio"),
+    ("csat_count", "Ratings given (requester satisfaction)", "count"),
+    ("csat_average", "Average rating (1–5)", "ratio"),
 ]
 HEADLINE_KINDS = {name: kind for name, _, kind in HEADLINES}
 # The PDF's narrow table columns: the same figures as HEADLINES, with shorter headings.
@@ -52,6 +54,8 @@ SHORT_LABELS = {
     "resolve_working_p90": "Resolve p90 (work)",
     "backlog": "Backlog",
     "open_per_engineer": "Open / engineer",
+    "csat_count": "Ratings",
+    "csat_average": "Avg rating",
 }
 
 

@@ -109,6 +109,28 @@ class EventKind(models.TextChoices):
     ACCESS_REVOKED = "access_revoked", "Access revoked"
     ACCESS_REVOKE_FAILED = "access_revoke_failed", "Access revoke failed"
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+    LINK_ADDED = "link_added", "Link added"
+    LINK_REMOVED = "link_removed", "Link removed"
+
+
+# Link events name the other request (payload "other"): a viewer sees them only if they can see that request too.
+LINK_EVENT_KINDS = (EventKind.LINK_ADDED, EventKind.LINK_REMOVED)
+
+RATING_MIN, RATING_MAX = 1, 5
+RATING_CHOICES = [
+    (n, f"{n} – {label}")
+    for n, label in enumerate(
+        ("Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"), start=RATING_MIN
+    )
+]
+
+
+class LinkKind(models.TextChoices):
+    """How two requests relate, read from the stored link's source."""
+
+    PARENT = "parent", "Parent of"
+    CAUSES = "causes", "Causes"
+    RELATES = "relates", "Relates to"
 
 
 # Timeline entries whose message is text a person wrote (a comment, a question, an answer, a reason): the search

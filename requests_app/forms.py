@@ -22,9 +22,10 @@ from .catalogue import (
     schema_description,
     types_offering,
 )
+from .choices import RATING_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
 from .routing import live_vendors, routing_suggest
-from .services import TransitionSpec
+from .services import RELATION_CHOICES, TransitionSpec
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -300,6 +301,21 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
             required=False,
             empty_label="Unassigned (back to the queue)",
         )
+    if name == "rating":
+        return forms.TypedChoiceField(
+            label="How satisfied are you with the work? (optional)",
+            choices=[("", "No rating"), *RATING_CHOICES],
+            coerce=int,
+            empty_value=None,
+            required=False,
+        )
+    if name == "rating_comment":
+        return forms.CharField(
+            label="Comment on the work (optional, with a rating)",
+            required=False,
+            max_length=settings.PORTICO_MAX_TEXT_LENGTH,
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
     if name == "priority":
         return forms.ChoiceField(
             label="Priority", choices=priority_choices, initial=service_request.priority, required=False
@@ -391,3 +407,10 @@ class TransitionForm(forms.Form):
     def service_arguments(self) -> dict[str, Any]:
         """Keyword arguments for the spec's service; empty choices mean 'leave as is'."""
         return {key: value for key, value in self.cleaned_data.items() if value not in ("", None)}
+
+
+class LinkForm(forms.Form):
+    """A new link from this request's side: how it relates, and the other request's reference."""
+
+    relation = forms.ChoiceField(label="This request", choices=[("", "Choose…"), *RELATION_CHOICES])
+    other = forms.CharField(label="Other request", max_length=16, help_text="Its reference, e.g. REQ-000123.")

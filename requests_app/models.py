@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, FSMModelMixin
@@ -19,7 +20,10 @@ from .catalogue import needs_approval as catalogue_needs_approval
 from .catalogue import request_type_choices
 from .choices import (
     OPEN_STATES,
+    RATING_MAX,
+    RATING_MIN,
     EventKind,
+    LinkKind,
     OnboardingStatus,
     Priority,
     RequestState,
@@ -244,6 +248,16 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
 
+    # Satisfaction (CSAT): what the requester said when confirming the work done; the latest confirmation counts.
+    rating = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(RATING_MIN), MaxValueValidator(RATING_MAX)],
+        help_text="The requester's rating (1–5) given when confirming the request resolved.",
+    )
+    rating_comment = models.TextField(blank=True, max_length=settings.PORTICO_MAX_TEXT_LENGTH)
+    rated_at = models.DateTimeField(null=True, blank=True)
+
     objects = ServiceRequestQuerySet.as_manager()
 
     if TYPE_CHECKING:  # FSMField adds these for the `state` field when the class is created
@@ -253,6 +267,12 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=RATING_MIN, rating__lte=RATING_MAX),
+                name="req_rating_1_to_5",
+            )
+        ]
         permissions = [
             ("view_all_requests", "Can see every request"),
             ("triage_request", "Can triage and reject requests (program manager)"),
@@ -372,8 +392,11 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.resolved_at = timezone.now()
 
     @transition(field=state, source=S.RESOLVED, target=S.CLOSED, permission=perms.can_act_as_requester)
-    def confirm(self) -> None:
+    def confirm(self, *, rating: int | None = None, rating_comment: str = "") -> None:
         self.closed_at = timezone.now()
+        self.rating = rating
+        self.rating_comment = rating_comment if rating is not None else ""
+        self.rated_at = self.closed_at if rating is not None else None
 
     @transition(
         field=state,
@@ -403,6 +426,29 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     )
     def auto_close(self) -> None:
         self.closed_at = timezone.now()
+
+
+class RequestLink(models.Model):
+    """A relation between two requests, stored once in one direction: `source` is the parent of, causes, or relates
+    to `target`. Each request's page reads it from its own side (a child, "caused by")."""
+
+    source = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="links_out")
+    target = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(max_length=16, choices=LinkKind)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target", "kind"], name="one_link_per_kind"),
+            models.CheckConstraint(condition=~models.Q(source=models.F("target")), name="link_not_to_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.kind} {self.target_id}"
 
 
 class AppendOnlyError(Exception):

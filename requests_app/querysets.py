@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Self
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
 from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
+from django.db.models.fields.json import KeyTextTransform
 
-from .choices import OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
+from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -131,10 +132,17 @@ class RequestEventQuerySet(models.QuerySet):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
     def visible_to(self, user: User) -> Self:
-        """Events of requests the user can see; internal notes only for staff and the request's vendor."""
+        """Events of requests the user can see; internal notes only for staff and the request's vendor; a link
+        event only if the user can see the other request too (a partner never learns another vendor's request
+        exists)."""
         from .models import ServiceRequest
 
-        events = self.filter(service_request__in=ServiceRequest.objects.visible_to(user).values("pk"))
+        visible = ServiceRequest.objects.visible_to(user)
+        events = self.filter(service_request__in=visible.values("pk"))
+        if visible.query.where:  # not everything: hide links to requests out of sight
+            events = events.alias(link_other=KeyTextTransform("other", "payload")).exclude(
+                Q(kind__in=LINK_EVENT_KINDS) & ~Q(link_other__in=visible.values("reference"))
+            )
         notes = internal_notes_scope(user, prefix="service_request__")
         if notes is None:
             return events.filter(internal=False)

@@ -30,6 +30,7 @@ from .catalogue import actions_for
 from .forms import (
     CONFIRMATIONS,
     CommentForm,
+    LinkForm,
     ParametersForm,
     RequestEditForm,
     ServiceRequestForm,
@@ -284,9 +285,12 @@ def _detail(
     *,
     bound: TransitionForm | None = None,
     comment_form: CommentForm | None = None,
+    link_form: LinkForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context = {
+        "links": services.links_of(service_request, user=request.user),
+        "link_form": link_form or LinkForm(),
         "service_request": service_request,
         "actions": _action_forms(request, service_request, bound),
         "events": _timeline(request, service_request),
@@ -389,6 +393,42 @@ def request_comment(request: AuthenticatedHttpRequest, reference: str) -> HttpRe
     if request.htmx:
         return _timeline_partial(request, service_request, form)
     return _detail(request, service_request, comment_form=form)
+
+
+@login_required
+@require_POST
+def request_link_add(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Link this request to another one the user can see; errors come back on the page."""
+    service_request = _request_or_404(request, reference)
+    form = LinkForm(request.POST)
+    if form.is_valid():
+        try:
+            services.link_add(
+                actor=request.user,
+                service_request=service_request,
+                relation=form.cleaned_data["relation"],
+                other_reference=form.cleaned_data["other"],
+            )
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        else:
+            messages.success(request, f"Linked {service_request.reference} to {form.cleaned_data['other'].upper()}.")
+            return redirect(reverse("request-detail", args=[service_request.reference]) + "#links")
+    messages.error(request, "Add link: please correct the highlighted fields.")
+    return _detail(request, service_request, link_form=form)
+
+
+@login_required
+@require_POST
+def request_link_remove(request: AuthenticatedHttpRequest, reference: str, link_id: int) -> HttpResponse:
+    """Remove one of this request's links (one to a request the user cannot see does not exist for them)."""
+    service_request = _request_or_404(request, reference)
+    try:
+        services.link_remove(actor=request.user, service_request=service_request, link_id=link_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    messages.success(request, "Link removed.")
+    return redirect(reverse("request-detail", args=[service_request.reference]) + "#links")
 
 
 def _timeline_partial(

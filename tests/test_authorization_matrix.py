@@ -50,7 +50,14 @@ from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import in_progress
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
-from requests_app.models import Notification, RequestEvent, RoutingRule, ServiceRequest, VendorOnboarding
+from requests_app.models import (
+    Notification,
+    RequestEvent,
+    RequestLink,
+    RoutingRule,
+    ServiceRequest,
+    VendorOnboarding,
+)  # fmt: skip
 from requests_app.testing.workflow import file_request, walk_to
 from sla.defaults import ensure_defaults
 from sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
@@ -94,6 +101,7 @@ class Objects:
     announcement: Announcement  # for vendor A's people
     rota: OnCallRota  # vendor A's, with one override
     override: OnCallOverride
+    link: RequestLink  # the request relates to the stuck run's request (both team A's, vendor A's)
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -134,6 +142,12 @@ def _build() -> Objects:
     override = OnCallOverride.objects.create(
         rota=rota, member=world.vendor_lead, reason="Swap", starts_at=timezone.now(), ends_at=timezone.now() + WEEK_LONG
     )
+    link = services.link_add(
+        actor=world.pm,
+        service_request=service_request,
+        relation="relates_to",
+        other_reference=stuck_run.service_request.reference,
+    )
     users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
     sessions = {}
     for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
@@ -158,6 +172,7 @@ def _build() -> Objects:
         ),
         rota=rota,
         override=override,
+        link=link,
         users=users,
         sessions=sessions,
     )
@@ -220,6 +235,10 @@ def token_url(name: str) -> Callable[[Objects], str]:
 
 def attachment_url(name: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.service_request.reference, o.attachment.pk])
+
+
+def link_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.service_request.reference, o.link.pk])
 
 
 def canned_url(name: str) -> Callable[[Objects], str]:
@@ -351,6 +370,11 @@ ROUTING_JSON = {"request_type": "GitOps", "vendor": "gwl", "reason": "From the m
 ROUTING_TEST = {"request_type": "GitOps", "environment": "punjab"}
 ANNOUNCEMENT_JSON = {"title": "From the matrix", "body": "Hello."}
 
+
+def LINK(o: Objects) -> dict[str, str]:
+    return {"relation": "causes", "other": o.stuck_run.service_request.reference}
+
+
 CALLS: dict[tuple[str, ...], Call] = {
     ("healthz", "GET"): Call(url("healthz")),
     ("favicon", "GET"): Call(url("favicon")),
@@ -413,6 +437,9 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:request-comments", "GET"): Call(ref("api:request-comments")),
     ("api:request-comments", "POST"): Call(ref("api:request-comments"), COMMENT, json=True),
     ("api:request-events", "GET"): Call(ref("api:request-events")),
+    ("api:request-links", "GET"): Call(ref("api:request-links")),
+    ("api:request-links", "POST"): Call(ref("api:request-links"), LINK, json=True),
+    ("api:request-link", "DELETE"): Call(link_url("api:request-link")),
     ("api:request-transitions", "GET"): Call(ref("api:request-transitions")),
     ("api:request-transition", "POST"): Call(ref("api:request-transition", "resolve"), RESOLVE, json=True),
     ("api:request-transition", "GET"): Call(ref("api:request-transition", "resolve")),
@@ -555,6 +582,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("request-transition", "POST"): Call(ref("request-transition", "resolve"), RESOLVE_FORM),
     ("request-transition", "GET"): Call(ref("request-transition", "resolve")),
     ("request-comment", "POST"): Call(ref("request-comment"), COMMENT),
+    ("request-link-add", "POST"): Call(ref("request-link-add"), LINK),
+    ("request-link-remove", "POST"): Call(link_url("request-link-remove")),
     ("vendor-queue", "GET"): Call(url("vendor-queue")),
     ("triage-inbox", "GET"): Call(url("triage-inbox")),
     ("approvals", "GET"): Call(url("approvals")),
@@ -660,6 +689,9 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:request-comments", "GET"):           "401    200    404    200    200    404    404    200    200",
     ("api:request-comments", "POST"):          "401    201w   404    201w   201w   404    404    201w   201w",
     ("api:request-events", "GET"):             "401    200    404    200    200    404    404    200    200",
+    ("api:request-links", "GET"):              "401    200    404    200    200    404    404    200    200",
+    ("api:request-links", "POST"):             "401    201w   404    201w   201w   404    404    201w   201w",
+    ("api:request-link", "DELETE"):            "401    204w   404    204w   204w   404    404    204w   204w",
     ("api:request-transitions", "GET"):        "401    200    404    200    200    404    404    200    200",
     ("api:request-transition", "POST"):        "401    403    404    200w   200w   404    404    403    403",
     ("api:request-transition", "GET"):         "401    405    405    405    405    405    405    405    405",
@@ -804,6 +836,8 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("request-transition", "POST"):            "L302   302    404    302w   302w   404    404    302    302",
     ("request-transition", "GET"):             "L302   405    405    405    405    405    405    405    405",
     ("request-comment", "POST"):               "L302   302w   404    302w   302w   404    404    302w   302w",
+    ("request-link-add", "POST"):              "L302   302w   404    302w   302w   404    404    302w   302w",
+    ("request-link-remove", "POST"):           "L302   302w   404    302w   302w   404    404    302w   302w",
     ("vendor-queue", "GET"):                   "L302   403    403    200    200    200    200    403    403",
     ("triage-inbox", "GET"):                   "L302   403    403    403    403    403    403    200    403",
     ("approvals", "GET"):                      "L302   403    403    403    403    403    403    403    200",
@@ -892,6 +926,7 @@ def _writes() -> dict[str, Any]:
         rotas_edited=_count(OnCallRota.objects.filter(shift_days=14)),
         rotas_retokened=_count(OnCallRota.objects.exclude(calendar_token="matrix")),
         overrides=_count(OnCallOverride.objects.all()),
+        links=_count(RequestLink.objects.all()),
     )[0]
 
 

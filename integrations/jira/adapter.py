@@ -189,6 +189,17 @@ class JiraAdapter:
         comment = self._call(f"commenting on {key}", self._client.add_comment, key, body)
         return JiraComment(key, str(comment.id))
 
+    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> None:
+        """Link two issues: `inward_key` <relation> `outward_key`, e.g. "causes" or "relates to" (the outward
+        description of one of the server's issue link types; the client finds the type by it)."""
+        self._call(
+            f"linking {inward_key} to {outward_key}",
+            self._client.create_issue_link,
+            relation,
+            inward_key,
+            outward_key,
+        )
+
     def check(self) -> CheckResult:
         """Test connection: who the credentials belong to, and the server's version."""
         try:

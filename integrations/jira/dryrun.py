@@ -119,6 +119,13 @@ class DryRunJiraAdapter(DryRunAdapter):
         issue["status"] = status_name
         return JiraTransition(key, status_name, Outcome.UPDATED)
 
+    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> None:
+        """Record linking two issues."""
+        body = {"type": {"name": relation}, "inwardIssue": {"key": inward_key}, "outwardIssue": {"key": outward_key}}
+        self._record(
+            "link_issues", f"Link {inward_key} {relation} {outward_key}", "POST", "/rest/api/2/issueLink", body=body
+        )
+
     def add_comment(self, key: str, body: str) -> JiraComment:
         """Record adding a comment."""
         if not body:

@@ -22,6 +22,15 @@ WORKFLOW = {
     "In Progress": [("31", "Stop Progress", "To Do"), ("21", "Done", "Done")],
     "Done": [("41", "Reopen", "To Do")],
 }
+# Jira's default issue link types, plus a parent/child type a project defines for Portico's parent links.
+LINK_TYPES = [
+    ("10000", "Blocks", "is blocked by", "blocks"),
+    ("10001", "Cloners", "is cloned by", "clones"),
+    ("10002", "Duplicate", "is duplicated by", "duplicates"),
+    ("10003", "Relates", "relates to", "relates to"),
+    ("10004", "Problem/Incident", "is caused by", "causes"),
+    ("10005", "Parent-Child", "is child of", "is parent of"),
+]
 FIELDS = ["summary", "description", "labels", "priority", "status", "assignee", "project", "issuetype"]
 CLAUSE = re.compile(r"""\s*(\w+)\s*(=|~)\s*(?:"([^"]*)"|'([^']*)'|(\S+))\s*""")
 
@@ -46,6 +55,7 @@ class JiraStub(StubServer):
         self.issues: dict[str, dict] = {}
         self._ids = itertools.count(10001)
         self._comment_ids = itertools.count(20001)
+        self.links: list[dict] = []  # what POST /rest/api/2/issueLink created, as Jira stores it
         super().__init__()
 
     def routes(self):
@@ -60,6 +70,8 @@ class JiraStub(StubServer):
             ("POST", ISSUE + r"/transitions", self.do_transition),
             ("GET", ISSUE + r"/comment", self.list_comments),
             ("POST", ISSUE + r"/comment", self.add_comment),
+            ("GET", r"/rest/api/2/issueLinkType", self.link_types),
+            ("POST", r"/rest/api/2/issueLink", self.link_issues),
             ("GET", r"/rest/api/2/search", self.search),
             ("GET", r"/rest/api/2/search/jql", self.search_jql),
         ]
@@ -251,6 +263,27 @@ class JiraStub(StubServer):
         if not text:
             return Response(400, {"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}})
         return Response(201, self._comment(issue, text))
+
+    def link_types(self, request: Request) -> Response:
+        types = [
+            {"id": type_id, "name": name, "inward": inward, "outward": outward,
+             "self": f"{self.url}/rest/api/2/issueLinkType/{type_id}"}
+            for type_id, name, inward, outward in LINK_TYPES
+        ]  # fmt: skip
+        return Response(200, {"issueLinkTypes": types})
+
+    def link_issues(self, request: Request) -> Response:
+        """POST /rest/api/2/issueLink: {"type": {"name"}, "inwardIssue": {"key"}, "outwardIssue": {"key"}}; Jira
+        answers 201 with an empty body."""
+        body = request.body if isinstance(request.body, dict) else {}
+        name = (body.get("type") or {}).get("name", "")
+        if not any(name == row[1] for row in LINK_TYPES):
+            return self.error(404, f"No issue link type with name '{name}' found.")
+        keys = [(body.get(side) or {}).get("key", "") for side in ("inwardIssue", "outwardIssue")]
+        if not all(key in self.issues for key in keys):
+            return self.error(404, "Issue does not exist or you do not have permission to see it.")
+        self.links.append({"type": name, "inward": keys[0], "outward": keys[1]})
+        return Response(201, "")
 
     def _matching(self, jql: str) -> list[dict] | Response:
         jql = re.split(r"\s+order\s+by\s+", jql, flags=re.IGNORECASE)[0]

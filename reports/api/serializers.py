@@ -29,6 +29,8 @@ def _figure_field(name: str) -> serializers.Field:
         return serializers.FloatField(allow_null=True, help_text="Percent; null when no clock was met or breached.")
     if name == "open_per_engineer":
         return serializers.FloatField(allow_null=True)
+    if name == "csat_average":
+        return serializers.FloatField(allow_null=True, help_text="Average rating 1–5; null when nobody rated.")
     return serializers.IntegerField()
 
 

@@ -24,6 +24,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -228,6 +229,20 @@ def _reopen_rows(scope: _Scope, start: datetime, end: datetime) -> list[Mapping[
         .values(**_request_keys("service_request__"))
         .annotate(reopened=Count("service_request", distinct=True))
     )
+
+
+def _rating_rows(scope: _Scope, start: datetime, end: datetime) -> list[Mapping[str, Any]]:
+    """Ratings given in the period (the requester confirming, CSAT): how many, and their sum, per group."""
+    return list(
+        scope.requests.filter(_period("rated_at", start, end), rating__isnull=False)
+        .order_by()
+        .values(**_request_keys())
+        .annotate(csat_count=Count("pk"), csat_sum=Sum("rating"))
+    )
+
+
+def _average(total: int, count: int) -> float | None:
+    return round(total / count, 2) if count else None
 
 
 def _met(start: datetime, end: datetime) -> Q:

@@ -67,10 +67,14 @@ class Figures:
     resolve_working_p90: float | None = None
     backlog: int = 0
     open_per_engineer: float | None = None
+    # Satisfaction: ratings given when confirming (rated_at) in the week; the average of 1–5, None with no rating.
+    csat_count: int = 0
+    csat_average: float | None = None
 
 
 FIGURES = tuple(f.name for f in fields(Figures))
 FLOW_COUNTS = ("created", "triaged", "resolved", "closed", "rejected", "cancelled", "reopened")
+RATING_SUMS = ("csat_count", "csat_sum")
 CLOCK_COUNTS = (
     "sla_response_met",
     "sla_response_breached",

@@ -21,6 +21,7 @@ from requests_app.models import Environment, Vendor
 
 from ..periods import Week, timezone_parse, week_containing, week_parse
 from .queries import (
+    _average,
     _backlog_by_vendor,
     _backlog_rows,
     _bandwidth,
@@ -31,6 +32,7 @@ from .queries import (
     _flow_rows,
     _pct,
     _percentiles,
+    _rating_rows,
     _ratio,
     _reopen_rows,
     _rollup,
@@ -47,6 +49,7 @@ from .types import (
     FIGURES,
     FLOW_COUNTS,
     NO_VENDOR,
+    RATING_SUMS,
     TRACTION_WEEKS,
     ComplianceWeek,
     Figures,
@@ -58,7 +61,10 @@ if TYPE_CHECKING:
     from portal.models import User
 
 
-def _figures(flows: Counter, clocks: Counter, percentiles: dict[str, float | None], backlog: int) -> Figures:
+def _figures(
+    flows: Counter, clocks: Counter, percentiles: dict[str, float | None], backlog: int, ratings: Counter | None = None
+) -> Figures:
+    ratings = ratings or Counter()
     figures = Figures(
         **{name: flows.get(name, 0) for name in FLOW_COUNTS}, **{n: clocks.get(n, 0) for n in CLOCK_COUNTS}
     )
@@ -68,6 +74,8 @@ def _figures(flows: Counter, clocks: Counter, percentiles: dict[str, float | Non
     for name, value in percentiles.items():
         setattr(figures, name, value)
     figures.backlog = backlog
+    figures.csat_count = ratings.get("csat_count", 0)
+    figures.csat_average = _average(ratings.get("csat_sum", 0), figures.csat_count)
     return figures
 
 
@@ -152,6 +160,7 @@ def _report_weekly(
     )
     reopens = _rollup(_reopen_rows(scope, this.start, this.end), ("reopened",))
     clocks = _rollup(_clock_rows(scope, this.start, this.end, now), CLOCK_COUNTS)
+    ratings = _rollup(_rating_rows(scope, this.start, this.end), RATING_SUMS)
     backlog_rows = []
     for row in _backlog_rows(scope, backlog_at):
         backlog_rows.append({**row, f"age:{row['age']}": row["backlog"], f"state:{row['state_at']}": row["backlog"]})
@@ -160,7 +169,7 @@ def _report_weekly(
     engineers = _engineers(scope)
 
     labels = _labels()
-    keys = {d: set(flows[d]) | set(reopens[d]) | set(clocks[d]) | set(backlog[d]) for d in DIMENSIONS}
+    keys = {d: set(flows[d]) | set(reopens[d]) | set(clocks[d]) | set(backlog[d]) | set(ratings[d]) for d in DIMENSIONS}
     percentiles = _percentiles(scope, this.start, this.end, [None, *DIMENSIONS])
 
     def figures_of(dimension: str, key: Any) -> Figures:
@@ -170,6 +179,7 @@ def _report_weekly(
             clocks[dimension].get(key, Counter()),
             percentiles.get((None if dimension == "all" else dimension, key), {}),
             backlog[dimension].get(key, Counter()).get("backlog", 0),
+            ratings[dimension].get(key, Counter()),
         )
         if dimension == "vendor" and key is not None:
             figures.open_per_engineer = _ratio(figures.backlog, engineers.get(key, 0))
@@ -205,6 +215,7 @@ def _report_weekly(
         Counter(trend_counts[-2]),
         _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
         sum(prev_backlog.values()),
+        _rollup(_rating_rows(scope, previous.start, previous.end), RATING_SUMS)["all"][None],
     )
     prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
 

@@ -92,7 +92,7 @@ def dataset(world) -> Dataset:
     r["R1"] = make_request(
         world, "R1", vendor=a, priority=Priority.P1, request_type=T.TROUBLESHOOTING, state=S.CLOSED,
         created_at=ist(16, 10), triaged_at=ist(16, 10, 30), responded_at=ist(16, 11), resolved_at=ist(17, 10),
-        closed_at=ist(18, 10),
+        closed_at=ist(18, 10), rating=4, rated_at=ist(18, 10),
     )  # fmt: skip
     both(r["R1"], Measure.RESPONSE, due_at=ist(16, 14), met_at=ist(16, 11), elapsed=1 * H)
     both(r["R1"], Measure.RESOLUTION, due_at=ist(16, 22), met_at=ist(17, 10), elapsed=24 * H, breached=True)
@@ -148,7 +148,7 @@ def dataset(world) -> Dataset:
     r["R8"] = make_request(
         world, "R8", vendor=a, priority=Priority.P1, request_type=T.TROUBLESHOOTING, state=S.CLOSED,
         created_at=ist(10, 10), triaged_at=ist(10, 10, 15), responded_at=ist(10, 12), resolved_at=ist(10, 20),
-        closed_at=ist(11, 10),
+        closed_at=ist(11, 10), rating=2, rated_at=ist(11, 10),
     )  # fmt: skip
     both(r["R8"], Measure.RESPONSE, due_at=ist(10, 14), met_at=ist(10, 12), elapsed=2 * H)
     both(r["R8"], Measure.RESOLUTION, due_at=ist(10, 22), met_at=ist(10, 20), elapsed=10 * H)

@@ -65,6 +65,8 @@ def test_summary_figures_match_the_hand_computed_ones(dataset):
             resolve_working_p90=h(23.6),  # 20 + 0.9 × 4
             backlog=7,  # R2 R3 R4 R7 R9 R11 R12
             open_per_engineer=2.0,  # (OptIT 3 + GWL 3) ÷ (2 + 1 engineers); R9 has no vendor
+            csat_count=1,  # R1, rated 4 when confirmed
+            csat_average=4.0,
         )
     )
 
@@ -95,6 +97,8 @@ def test_previous_week_and_change(dataset):
             resolve_working_p90=h(10),
             backlog=3,  # R4 R7 R11 at Mon 16 Nov 00:00
             open_per_engineer=1.0,  # 3 ÷ 3
+            csat_count=1,  # R8, rated 2
+            csat_average=2.0,
         )
     )
     assert report.change["created"] == 4
@@ -103,6 +107,7 @@ def test_previous_week_and_change(dataset):
     assert report.change["ola_compliance"] == -75.0
     assert report.change["pick_up_wall_p50"] == h(2)
     assert report.change["open_per_engineer"] == 1.0
+    assert (report.change["csat_count"], report.change["csat_average"]) == (0, 2.0)
     assert set(report.change) == set(asdict(report.summary))
 
 

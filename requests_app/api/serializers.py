@@ -13,9 +13,10 @@ from rest_framework import serializers
 from portal.api import fields as portal_fields
 from portal.models import User
 from requests_app.catalogue import TYPE_CHOICES
-from requests_app.choices import Priority, RequestState, VendorRole
+from requests_app.choices import RATING_MAX, RATING_MIN, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from requests_app.roles import Role, role_of
+from requests_app.services.links import RELATION_CHOICES
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
 
@@ -162,6 +163,9 @@ class ServiceRequestSerializer(portal_fields.ModelSerializer):
             "closed_at",
             "reopen_count",
             "resolution_note",
+            "rating",
+            "rating_comment",
+            "rated_at",
             "parameters",
             "sla",
             "ola",
@@ -271,12 +275,49 @@ class TransitionInputSerializer(StrictSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     request_type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False)
     affects_production = serializers.BooleanField(required=False)
+    rating = serializers.IntegerField(
+        min_value=RATING_MIN,
+        max_value=RATING_MAX,
+        required=False,
+        allow_null=True,
+        help_text="Confirm only: how satisfied the requester is, 1 (very dissatisfied) to 5 (very satisfied).",
+    )
+    rating_comment = serializers.CharField(
+        max_length=MAX_TEXT, required=False, allow_blank=True, help_text="Confirm only: a comment with the rating."
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         taken = {"reason", *self.context.get("fields", ())}
         for name in [name for name in self.fields.keys() if name not in taken]:  # noqa: SIM118 (the stubs iterate values)
             del self.fields[name]
+
+
+# --- links -----------------------------------------------------------------------------------------------
+class LinkedRequestSerializer(serializers.Serializer):
+    """The other request of a link: enough to recognise it."""
+
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    state = serializers.ChoiceField(choices=RequestState.choices)
+
+
+class LinkSerializer(serializers.Serializer):
+    """A link as read from this request's side."""
+
+    id = serializers.IntegerField(source="link.pk")
+    relation = serializers.ChoiceField(choices=RELATION_CHOICES, help_text="From this request's side.")
+    # `label` shadows Field.label only in the stubs: DRF's metaclass pops declared fields off the class.
+    label = serializers.CharField()  # type: ignore[assignment]
+    request = LinkedRequestSerializer(source="other")
+    created_at = serializers.DateTimeField(source="link.created_at")
+
+
+class LinkInputSerializer(StrictSerializer):
+    """A new link: how this request relates to the other one, and the other's reference."""
+
+    relation = serializers.ChoiceField(choices=RELATION_CHOICES)
+    other = serializers.CharField(max_length=16, help_text="The other request's reference, e.g. REQ-000123.")
 
 
 # --- timeline ---------------------------------------------------------------------------------------------

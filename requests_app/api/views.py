@@ -31,6 +31,8 @@ from .serializers import (
     CommentSerializer,
     EnvironmentSerializer,
     EventSerializer,
+    LinkInputSerializer,
+    LinkSerializer,
     MeSerializer,
     ServiceRequestFileSerializer,
     ServiceRequestSerializer,
@@ -188,6 +190,42 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     def events(self, request: Request, reference: str) -> Response:
         page = self.paginate_queryset(self._events_of(self.get_object()))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The request's links (to requests I can see)",
+        responses={200: LinkSerializer(many=True), **error_responses(401, 404)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Link this request to another",
+        request=LinkInputSerializer,
+        responses={201: LinkSerializer, **error_responses(400, 401, 404)},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def links(self, request: AuthenticatedRequest, reference: str) -> Response:
+        service_request = self.get_object()
+        if request.method == "POST":
+            fields = _parse(LinkInputSerializer, request.data)
+            link = services.link_add(
+                actor=request.user,
+                service_request=service_request,
+                relation=fields["relation"],
+                other_reference=fields["other"],
+            )
+            created = next(view for view in services.links_of(service_request, user=request.user) if view.link == link)
+            return Response(LinkSerializer(created).data, status=status.HTTP_201_CREATED)
+        return Response(LinkSerializer(services.links_of(service_request, user=request.user), many=True).data)
+
+    @extend_schema(
+        summary="Remove a link",
+        parameters=[OpenApiParameter("link_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={204: None, **error_responses(401, 404)},
+    )
+    @action(detail=True, methods=["delete"], url_path=r"links/(?P<link_id>[0-9]+)", url_name="link", filter_backends=[])
+    def link(self, request: AuthenticatedRequest, reference: str, link_id: str) -> Response:
+        services.link_remove(actor=request.user, service_request=self.get_object(), link_id=int(link_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _events_of(self, service_request: ServiceRequest) -> QuerySet[RequestEvent]:
         return (

@@ -1,5 +1,6 @@
 """Every write to a request, audited in one transaction: filing and editing (`filing`), the workflow's steps
-(`workflow`). Other apps import from here; what happens next is up to the event registry's handlers."""
+(`workflow`), links between requests (`links`). Other apps import from here; what happens next is up to the
+event registry's handlers."""
 
 from .filing import (
     EDITABLE_BY_PM,
@@ -11,6 +12,7 @@ from .filing import (
     request_p4_dated_check,
     request_update,
 )
+from .links import RELATION_CHOICES, RELATIONS, LinkView, link_add, link_remove, links_of
 from .workflow import (
     TRANSITIONS,
     TransitionSpec,
@@ -38,9 +40,15 @@ from .workflow import (
 __all__ = [
     "EDITABLE_BY_PM",
     "EDITABLE_BY_REQUESTER",
+    "RELATIONS",
+    "RELATION_CHOICES",
     "TRANSITIONS",
+    "LinkView",
     "TransitionSpec",
     "allowed_transitions",
+    "link_add",
+    "link_remove",
+    "links_of",
     "request_approve",
     "request_auto_close",
     "request_cancel",

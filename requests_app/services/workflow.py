@@ -16,7 +16,7 @@ from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, 
 from sla import services as sla
 
 from .. import permissions as perms
-from ..choices import RequestState
+from ..choices import RATING_MAX, RATING_MIN, RequestState
 from ..models import RequestEvent, ServiceRequest, Vendor
 from ..routing import routing_suggest, vendor_is_live
 from ..timeline import timeline_append
@@ -259,9 +259,33 @@ def request_resolve(service_request: ServiceRequest, *, actor: User, reason: str
     return request_transition(service_request, "resolve", actor=actor, message=note, note=note)[0]
 
 
-def request_confirm(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
-    """The requester agrees it is done."""
-    return request_transition(service_request, "confirm", actor=actor, message=reason)[0]
+def request_confirm(
+    service_request: ServiceRequest,
+    *,
+    actor: User,
+    reason: str = "",
+    rating: int | None = None,
+    rating_comment: str = "",
+    **_: Any,
+) -> ServiceRequest:
+    """The requester agrees it is done, optionally rating the work 1–5 (CSAT) with a comment."""
+    rating_comment = (rating_comment or "").strip()
+    if rating is not None and not RATING_MIN <= rating <= RATING_MAX:
+        message = f"A rating is a whole number from {RATING_MIN} to {RATING_MAX}."
+        raise ValidationFailed(message, fields={"rating": message})
+    if rating is None and rating_comment:
+        message = "Give a rating to go with your comment."
+        raise ValidationFailed(message, fields={"rating": message})
+    payload = {"rating": rating, "rating_comment": rating_comment} if rating is not None else None
+    return request_transition(
+        service_request,
+        "confirm",
+        actor=actor,
+        message=reason,
+        payload=payload,
+        rating=rating,
+        rating_comment=rating_comment,
+    )[0]
 
 
 def request_reopen(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
@@ -340,7 +364,9 @@ TRANSITIONS: dict[str, TransitionSpec] = {
     ),
     "unblock": TransitionSpec("Unblock", request_unblock, style="primary"),
     "resolve": TransitionSpec("Resolve", request_resolve, "Resolution note", reason_required=True, style="primary"),
-    "confirm": TransitionSpec("Confirm resolved", request_confirm, style="primary"),
+    "confirm": TransitionSpec(
+        "Confirm resolved", request_confirm, fields=("rating", "rating_comment"), style="primary"
+    ),
     "reopen": TransitionSpec("Reopen", request_reopen, "What is still wrong?", reason_required=True),
     "reject": TransitionSpec("Reject", request_reject, "Why is it rejected?", reason_required=True, style="danger"),
     "cancel": TransitionSpec("Cancel request", request_cancel, style="danger"),

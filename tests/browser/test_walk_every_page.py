@@ -41,6 +41,8 @@ from tests.browser.support import LAPTOP, PHONE, SCREENSHOTS, TABLET, Findings, 
 EXCLUDED = {
     "request-new-validate": "POST only: the new-request form's inline check, exercised by filling in the form",
     "request-comment": "POST only: the comment form",
+    "request-link-add": "POST only: the request page's add-link form (walked with the request page)",
+    "request-link-remove": "POST only: the request page's remove-link buttons",
     "notification-mark-all-read": "POST only",
     "provisioning-runs": "an htmx partial, walked inside the request page",
     "provisioning-run-retry": "POST only",

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 REPRESENTATION_KEYS = {
     "reference", "title", "description", "request_type", "priority", "state", "environment", "stack", "team",
     "requester", "vendor", "assignee", "needed_by", "affects_production", "jira_key", "created_at", "updated_at",
-    "triaged_at", "detected_at", "resolved_at", "closed_at", "reopen_count", "resolution_note", "parameters", "sla",
-    "ola",
+    "triaged_at", "detected_at", "resolved_at", "closed_at", "reopen_count", "resolution_note", "rating",
+    "rating_comment", "rated_at", "parameters", "sla", "ola",
 }  # fmt: skip
 
 
