@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/<str:reference>/", views.request_detail, name="request-detail"),
     path("requests/<str:reference>/edit/", views.request_edit, name="request-edit"),
     path("requests/<str:reference>/transitions/<str:name>/", views.request_transition, name="request-transition"),
+    path("requests/<str:reference>/extensions/", views.request_extend, name="request-extend"),
     path("requests/<str:reference>/comments/", views.request_comment, name="request-comment"),
     path("queue/", views.vendor_queue, name="vendor-queue"),
     path("triage/", views.triage_inbox, name="triage-inbox"),

@@ -16,6 +16,7 @@ from requests_app.catalogue import TYPE_CHOICES
 from requests_app.choices import Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from requests_app.roles import Role, role_of
+from requests_app.services import ESCALATION_REASONS
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
 
@@ -270,12 +271,28 @@ class TransitionInputSerializer(StrictSerializer):
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     request_type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False)
     affects_production = serializers.BooleanField(required=False)
+    pause_reason = serializers.ChoiceField(
+        choices=[(str(r), str(r.label)) for r in ESCALATION_REASONS],
+        required=False,
+        help_text="Escalate: what the work waits on (default blocked); the SLA policy decides whether it pauses.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         taken = {"reason", *self.context.get("fields", ())}
         for name in [name for name in self.fields.keys() if name not in taken]:  # noqa: SIM118 (the stubs iterate values)
             del self.fields[name]
+
+
+class ExtensionInputSerializer(StrictSerializer):
+    """The program manager's extension of one SLA due time: `by` a duration or `until` a new instant, with why."""
+
+    measure = serializers.ChoiceField(choices=[("response", "Response"), ("resolution", "Resolution")])
+    by = serializers.DurationField(
+        required=False, help_text='How much later, e.g. "P2D" or "2 00:00:00" (two days); or give `until`.'
+    )
+    until = portal_fields.DateTimeField(required=False, help_text="The new due time (later than the current one).")
+    reason = serializers.CharField(max_length=300)
 
 
 # --- timeline ---------------------------------------------------------------------------------------------

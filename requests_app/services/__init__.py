@@ -12,6 +12,7 @@ from .filing import (
     request_update,
 )
 from .workflow import (
+    ESCALATION_REASONS,
     TRANSITIONS,
     TransitionSpec,
     allowed_transitions,
@@ -38,6 +39,7 @@ from .workflow import (
 __all__ = [
     "EDITABLE_BY_PM",
     "EDITABLE_BY_REQUESTER",
+    "ESCALATION_REASONS",
     "TRANSITIONS",
     "TransitionSpec",
     "allowed_transitions",
