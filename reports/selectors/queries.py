@@ -17,6 +17,7 @@ from django.db.models import (
     CharField,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
@@ -39,8 +40,8 @@ from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendo
 from requests_app.permissions import sees_every_vendors_report, sees_reports
 from requests_app.querysets import ServiceRequestQuerySet
 from sla import conditions
-from sla.choices import Clock, Measure
-from sla.models import RequestClock
+from sla.choices import Clock, LedgerKind, Measure
+from sla.models import ClockLedgerEntry, RequestClock
 
 from ..aggregates import percentile_linear
 from ..periods import Week
@@ -506,6 +507,14 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             ),
             reason=Subquery(reason),
             clock_priority=_clock_priority(),
+            extended=Exists(
+                ClockLedgerEntry.objects.filter(
+                    service_request=OuterRef("service_request"),
+                    clock=OuterRef("clock"),
+                    measure=OuterRef("measure"),
+                    kind=LedgerKind.EXTEND,
+                )
+            ),
         )
         .order_by("-late", "service_request__reference", "measure")
         .values(
@@ -518,6 +527,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             "settled",
             "late",
             "reason",
+            "extended",
         )[:BREACH_LIST_LIMIT]
     )
     breaches = [
@@ -531,6 +541,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             settled_at=timezone.localtime(row["settled"], zoneinfo.ZoneInfo(week.tz)) if row["settled"] else None,
             late_seconds=_seconds(row["late"]) or 0.0,
             reason=row["reason"] or "—",
+            extended=row["extended"],
         )
         for row in rows
     ]
