@@ -1,5 +1,7 @@
 """Enumerations of the SLA engine."""
 
+from collections.abc import Iterable
+
 from django.db import models
 
 
@@ -61,6 +63,12 @@ def pause_reason_label(reason: str) -> str:
     if reason in PauseReason.values:
         return str(PauseReason(reason).label)
     return reason or str(PauseReason.WAITING_ON_REQUESTER.label)
+
+
+def pause_reasons_in_order(chosen: Iterable[str]) -> list[str]:
+    """The chosen reasons in the one order pages and the API show them."""
+    picked = set(chosen)
+    return [reason for reason in PauseReason.values if reason in picked]
 
 
 def default_pause_reasons() -> list[str]:

@@ -267,6 +267,8 @@ class SlaPolicy(models.Model):
         if self.at_risk_ratio is not None and not 0 < self.at_risk_ratio < 1:
             errors["at_risk_ratio"] = "Must be between 0 and 1, e.g. 0.75."
         errors.update(self._goals_the_priority_needs())
+        if self.pause_reasons is None:  # left empty in the admin: the default, as a new row gets
+            self.pause_reasons = default_pause_reasons()
         if not isinstance(self.pause_reasons, list) or any(r not in PauseReason.values for r in self.pause_reasons):
             errors["pause_reasons"] = f"Choose among: {', '.join(PauseReason.values)}."
         if errors:

@@ -523,6 +523,7 @@ POLICY_FIELDS = (
     "resolution_unit",
     "resolution_clock",
     "at_risk_ratio",
+    "pause_reasons",
 )
 
 
