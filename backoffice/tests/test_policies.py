@@ -290,7 +290,8 @@ def test_the_pm_chooses_which_pause_reasons_stop_the_clocks_on_the_page_and_in_t
     assert "Clocks pause while" in client.get(reverse("backoffice-sla-policies")).content.decode()
 
     chosen = ["waiting_on_third_party", "waiting_on_requester"]
-    saved = client.post(url, {**_form(step="confirm", apply_to="new", reason="Vendors wait on DNS providers"), "pause_reasons": chosen})
+    form = _form(step="confirm", apply_to="new", reason="Vendors wait on DNS providers")
+    saved = client.post(url, {**form, "pause_reasons": chosen})
     assert saved.status_code == 302, saved.content.decode()
     policy = SlaPolicy.objects.get(priority="P2", is_current=True)
     assert policy.pause_reasons == ["waiting_on_requester", "waiting_on_third_party"]  # in the one order

@@ -31,6 +31,7 @@ from tests.browser.support import LAPTOP, PHONE, Findings, Session, chromium
 EXCLUDED = {
     "request-new-validate": "POST only: the new-request form's inline check, exercised by filling in the form",
     "request-comment": "POST only: the comment form",
+    "request-extend": "POST only: the PM's extend form on the request page (its errors render the request page)",
     "notification-mark-all-read": "POST only",
     "provisioning-runs": "an htmx partial, walked inside the request page",
     "provisioning-run-retry": "POST only",
