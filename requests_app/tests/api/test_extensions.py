@@ -148,3 +148,17 @@ def test_the_pm_extends_on_the_request_page_and_the_page_says_so(world, client):
     assert _resolution_due(service_request) == before + timedelta(days=2)
     text = client.get(page).content.decode()
     assert "Resolution due extended by 2 days by Tammy: waiting on vendor hardware" in text
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_escalate_form_on_the_page_asks_what_the_work_waits_on(world, client):
+    service_request = walk_to(world, RequestState.IN_PROGRESS)
+    client.force_login(world.vendor_engineer)
+    page = client.get(reverse("request-detail", args=[service_request.reference])).content.decode()
+    assert "The work waits on" in page and ">Waiting on a third party</option>" in page
+
+    url = reverse("request-transition", args=[service_request.reference, "escalate"])
+    done = client.post(url, {"escalate-reason": "DNS delegation", "escalate-pause_reason": "waiting_on_third_party"})
+    assert done.status_code == 302
+    event = RequestEvent.objects.get(service_request=service_request, kind="escalate")
+    assert (event.message, event.payload) == ("DNS delegation", {"pause_reason": "waiting_on_third_party"})
