@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from sla.choices import ClockKind, GoalUnit
+from sla.choices import ClockKind, GoalUnit, PauseReason, pause_reasons_in_order
 from sla.services import POLICY_FIELDS
 
 from .policies import ApplyTo
@@ -40,10 +40,19 @@ class SlaPolicyDraftForm(forms.Form):
         max_value=0.99,
         help_text="0.75: a request is at risk once three quarters of its goal has passed.",
     )
+    pause_reasons = forms.MultipleChoiceField(
+        label="The clocks pause while the request is",
+        choices=[(str(reason), str(reason.label).capitalize()) for reason in PauseReason],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Waiting on the requester, or escalated for a third party, a change freeze or another blocker.",
+    )
     based_on_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def policy_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in POLICY_FIELDS}
+        fields = {name: self.cleaned_data[name] for name in POLICY_FIELDS}
+        fields["pause_reasons"] = pause_reasons_in_order(fields["pause_reasons"])
+        return fields
 
 
 class SlaPolicyConfirmForm(forms.Form):

@@ -49,6 +49,10 @@ BOM = "\ufeff"
 DURATIONS = tuple(name for name in FIGURES if name.endswith(("_p50", "_p90")))
 
 
+def yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def _raw(value: Any, tz: tzinfo | str | None = None) -> Any:
     """A figure as a CSV cell: numbers stay numbers (never defused as text), dates in ISO 8601, None empty.
 
@@ -160,7 +164,18 @@ def report_csv_wide_rows(report: WeeklyReport) -> Iterator[list[Any]]:
         ]
 
 
-BREACH_HEADER = ("reference", "title", "vendor", "priority", "measure", "due_at", "settled_at", "late_hours", "reason")
+BREACH_HEADER = (
+    "reference",
+    "title",
+    "vendor",
+    "priority",
+    "measure",
+    "due_at",
+    "settled_at",
+    "late_hours",
+    "reason",
+    "extended",
+)
 
 
 def report_breaches_csv(report: WeeklyReport) -> str:
@@ -182,6 +197,7 @@ def report_breaches_csv(report: WeeklyReport) -> str:
                 _raw(breach.settled_at, zone),
                 _raw(hours(breach.late_seconds)),
                 breach.reason,
+                yes_no(breach.extended),
             ]
         )
     return out.getvalue()
@@ -233,6 +249,7 @@ def report_csv_rows(report: WeeklyReport) -> Iterator[tuple[Any, ...]]:
         key = f"{breach.reference}/{breach.measure}"
         for name in ("vendor", "priority", "measure", "due_at", "settled_at", "late_seconds", "reason"):
             yield ("breach", "request", key, breach.reference, name, _raw(getattr(breach, name), report.timezone))
+        yield ("breach", "request", key, breach.reference, "extended", yes_no(breach.extended))
     yield ("breach", "all", "", "All", "breaches_total", _raw(report.breaches_total))
 
 
@@ -477,7 +494,7 @@ def report_pdf(report: WeeklyReport) -> bytes:
             story += [_table(rows, font_size=7), Spacer(1, 3 * mm)]
 
     story += _heading(f"Breaches ({report.breaches_total})", styles)
-    rows = [["Request", "Vendor", "Priority", "Measure", "Due", "Late by", "Reason"]]
+    rows = [["Request", "Vendor", "Priority", "Measure", "Due", "Late by", "Reason", "Extended"]]
     for breach in report.breaches:
         rows.append(
             [
@@ -488,8 +505,9 @@ def report_pdf(report: WeeklyReport) -> bytes:
                 format_time(breach.due_at, "short", tz=report.timezone),
                 figure_text(breach.late_seconds, "duration"),
                 Paragraph(escape(pdf_text(breach.reason)), styles["body"]),
+                yes_no(breach.extended),
             ]
         )
-    story.append(_table(rows, [22 * mm, 30 * mm, 16 * mm, 22 * mm, 26 * mm, 26 * mm, 120 * mm]))
+    story.append(_table(rows, [22 * mm, 30 * mm, 16 * mm, 22 * mm, 26 * mm, 26 * mm, 104 * mm, 16 * mm]))
     doc.build(story, canvasmaker=_canvas_maker(report))
     return out.getvalue()

@@ -97,6 +97,7 @@ class EventKind(models.TextChoices):
     SLA_AT_RISK = "sla_at_risk", "SLA at risk"
     SLA_BREACHED = "sla_breached", "SLA breached"
     SLA_RECOMPUTED = "sla_recomputed", "SLA recomputed"
+    SLA_EXTENDED = "sla_extended", "Due time extended"
     JIRA_COMMENT = "jira_comment", "Comment from Jira"
     JIRA_CONFLICT = "jira_conflict", "Jira conflict"
     JIRA_SYNC_FAILED = "jira_sync_failed", "Jira sync failed"

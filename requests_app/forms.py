@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -11,6 +12,7 @@ from rest_framework import serializers as drf_serializers
 
 from portal.exceptions import PortalError
 from portal.forms import apply_portal_error
+from sla.choices import PauseReason
 from sla.policies import priority_choices
 
 from . import permissions as perms
@@ -25,7 +27,7 @@ from .catalogue import (
 from .choices import RATING_CHOICES
 from .models import Environment, ServiceRequest, Stack, Team
 from .routing import live_vendors, routing_suggest
-from .services import RELATION_CHOICES, TransitionSpec
+from .services import ESCALATION_REASONS, RELATION_CHOICES, TransitionSpec
 
 if TYPE_CHECKING:
     from portal.models import User
@@ -328,6 +330,14 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
         return forms.BooleanField(
             label="Affects production", required=False, initial=service_request.affects_production
         )
+    if name == "pause_reason":
+        return forms.ChoiceField(
+            label="The work waits on",
+            choices=[(str(r), str(r.label).capitalize()) for r in ESCALATION_REASONS],
+            initial=PauseReason.BLOCKED,
+            required=False,
+            help_text="The SLA policy decides whether the clocks pause for it.",
+        )
     raise ValueError(f"No form field for transition field {name!r}")
 
 
@@ -414,3 +424,24 @@ class LinkForm(forms.Form):
 
     relation = forms.ChoiceField(label="This request", choices=[("", "Choose…"), *RELATION_CHOICES])
     other = forms.CharField(label="Other request", max_length=16, help_text="Its reference, e.g. REQ-000123.")
+
+
+class ExtendDueForm(forms.Form):
+    """The program manager moves one SLA due time later, by a duration or to a new instant, saying why."""
+
+    measure = forms.ChoiceField(label="Due time", choices=[("response", "Response"), ("resolution", "Resolution")])
+    days = forms.IntegerField(label="Extend by days", min_value=0, max_value=365, required=False)
+    hours = forms.IntegerField(label="and hours", min_value=0, max_value=23 * 365, required=False)
+    until = forms.DateTimeField(
+        label="Or to a new due time",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="In your time zone; leave empty when extending by days and hours.",
+    )
+    reason = forms.CharField(label="Why does it move?", max_length=300)
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        amount = timedelta(days=data.get("days") or 0, hours=data.get("hours") or 0)
+        by = amount if (data.get("days") is not None or data.get("hours") is not None) else None
+        return {"measure": data["measure"], "reason": data["reason"], "by": by, "until": data.get("until")}

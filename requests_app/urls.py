@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/<str:reference>/", views.request_detail, name="request-detail"),
     path("requests/<str:reference>/edit/", views.request_edit, name="request-edit"),
     path("requests/<str:reference>/transitions/<str:name>/", views.request_transition, name="request-transition"),
+    path("requests/<str:reference>/extensions/", views.request_extend, name="request-extend"),
     path("requests/<str:reference>/comments/", views.request_comment, name="request-comment"),
     path("requests/<str:reference>/links/", views.request_link_add, name="request-link-add"),
     path("requests/<str:reference>/links/<int:link_id>/delete/", views.request_link_remove, name="request-link-remove"),

@@ -23,6 +23,7 @@ from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, 
 from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
 from sla.selectors import clock_snapshots
+from sla.services import sla_extend
 
 from . import permissions as perms
 from . import services
@@ -30,6 +31,7 @@ from .catalogue import actions_for
 from .forms import (
     CONFIRMATIONS,
     CommentForm,
+    ExtendDueForm,
     LinkForm,
     ParametersForm,
     RequestEditForm,
@@ -286,6 +288,7 @@ def _detail(
     bound: TransitionForm | None = None,
     comment_form: CommentForm | None = None,
     link_form: LinkForm | None = None,
+    extend_form: ExtendDueForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     context = {
@@ -303,6 +306,8 @@ def _detail(
         ),
         "sees_internal": perms.sees_internal_notes(service_request, request.user),
         "can_edit": bool(services.request_editable_fields(service_request, request.user)),
+        "extend_form": extend_form
+        or (ExtendDueForm() if perms.is_program_manager(request.user) and service_request.is_open else None),
     }
     return render(request, "requests_app/servicerequest_detail.html", context, status=status)
 
@@ -366,6 +371,26 @@ def request_transition(request: AuthenticatedHttpRequest, reference: str, name: 
             return _back(request, service_request)
     messages.error(request, f"{spec.label}: please correct the highlighted fields.")
     return _detail(request, service_request, bound=form)
+
+
+@login_required
+@require_POST
+def request_extend(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """The program manager extends one SLA due time, with a reason; 403 for anyone else."""
+    service_request = _request_or_404(request, reference)
+    if not perms.is_program_manager(request.user):
+        raise PermissionDenied("Only the program manager can extend a due time.")
+    form = ExtendDueForm(request.POST)
+    if form.is_valid():
+        try:
+            sla_extend(service_request, actor=request.user, **form.service_arguments())
+        except ValidationFailed as exc:
+            apply_portal_error(form, exc)
+        else:
+            messages.success(request, f"{service_request.reference}: the due time is extended.")
+            return redirect(reverse("request-detail", args=[service_request.reference]))
+    messages.error(request, "Extend a due time: please correct the highlighted fields.")
+    return _detail(request, service_request, extend_form=form, status=400)
 
 
 @login_required

@@ -9,7 +9,7 @@ from typing import Any
 
 from .clock import add_working_time, working_time_between
 
-START, PAUSE, RESUME, STOP, REOPEN, RETARGET, VENDOR_CHANGE, CANCEL = (
+START, PAUSE, RESUME, STOP, REOPEN, RETARGET, VENDOR_CHANGE, CANCEL, EXTEND = (
     "start",
     "pause",
     "resume",
@@ -18,6 +18,7 @@ START, PAUSE, RESUME, STOP, REOPEN, RETARGET, VENDOR_CHANGE, CANCEL = (
     "retarget",
     "vendor_change",
     "cancel",
+    "extend",
 )
 
 
@@ -29,6 +30,8 @@ class Entry:
     at: datetime
     measure: str | None = None
     target: Any = None  # the policy a start, vendor change or retarget names (opaque here)
+    reason: str = ""  # a pause's reason
+    extension: timedelta | None = None  # an extension's shift of the due time
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class Figures:
     ended_at: datetime | None
     breached: bool
     segments: tuple[tuple[datetime, datetime | None], ...] = field(default=())
+    pause_reasons: tuple[str, ...] = field(default=())  # one per pause, in the order of `pauses`
+    reopen_gaps: tuple[tuple[datetime, datetime], ...] = field(default=())  # met, then reopened: not counted
+    extended: timedelta = timedelta(0)  # the extensions' total shift of the due (and at-risk) time
 
 
 def _crossing(calendar: Any, segments: list[tuple[datetime, datetime | None]], target: timedelta) -> datetime | None:
@@ -106,6 +112,9 @@ def replay(
     """
     segments: list[tuple[datetime, datetime | None]] = []
     pauses: list[tuple[datetime, datetime | None]] = []
+    reasons: list[str] = []
+    gaps: list[tuple[datetime, datetime]] = []
+    extended = timedelta(0)
     started_at = met_at = ended_at = None
     running = paused = False
     for entry in sorted(entries, key=lambda e: e.at):
@@ -116,10 +125,12 @@ def replay(
             if entry.kind == VENDOR_CHANGE or started_at is None:
                 # A new vendor's OLA starts from nothing; the SLA start is idempotent.
                 segments, pauses, met_at, ended_at, paused = [(at, None)], [], None, None, False
+                reasons, gaps, extended = [], [], timedelta(0)
                 started_at, running = at, True
         elif entry.kind == PAUSE and running:
             segments[-1] = (segments[-1][0], at)
             pauses.append((at, None))
+            reasons.append(entry.reason)
             running, paused = False, True
         elif entry.kind == RESUME and paused:
             pauses[-1] = (pauses[-1][0], at)
@@ -133,7 +144,12 @@ def replay(
             met_at, running, paused = at, False, False
         elif entry.kind == REOPEN and met_at is not None and ended_at is None:
             segments.append((at, None))
+            gaps.append((met_at, at))
             met_at, running = None, True
+        elif entry.kind == EXTEND and (running or paused) and entry.extension:
+            # The program manager's extension shifts the due time by its amount, on top of the target: working
+            # time is counted exactly as before, and a later pause or retarget moves the shifted time as usual.
+            extended += entry.extension
         elif entry.kind == CANCEL and started_at is not None and met_at is None and ended_at is None:
             if running:
                 segments[-1] = (segments[-1][0], at)
@@ -155,8 +171,8 @@ def replay(
             if tail is None:  # cannot happen: a started clock that is not running was paused, met or cancelled
                 raise AssertionError("a started clock that is not running has no pause, stop or cancel")
             projection = [*closed, (tail, None)]
-        due_at = _crossing(calendar, projection, goal)
-        at_risk_at = _crossing(calendar, projection, goal * at_risk_ratio)
+        due_at = _shifted(_crossing(calendar, projection, goal), extended)
+        at_risk_at = _shifted(_crossing(calendar, projection, goal * at_risk_ratio), extended)
     finished_at = met_at or ended_at
     breached = bool(due_at and finished_at and finished_at > due_at)
     return Figures(
@@ -172,7 +188,27 @@ def replay(
         ended_at=ended_at,
         breached=breached,
         segments=tuple(segments),
+        pause_reasons=tuple(reasons),
+        reopen_gaps=tuple(gaps),
+        extended=extended,
     )
+
+
+def _shifted(instant: datetime | None, by: timedelta) -> datetime | None:
+    return instant + by if instant is not None else None
+
+
+def paused_by_reason(figures: Figures, calendar: Any, now: datetime, *, gap_reason: str) -> list[tuple[str, timedelta]]:
+    """Working time the clock stood still, per reason, largest first: each pause under its reason (one still open
+    counts up to `now`), and the time between a resolve and its reopen under `gap_reason`."""
+    totals: dict[str, timedelta] = {}
+    spans = [
+        (reason, start, end or now) for reason, (start, end) in zip(figures.pause_reasons, figures.pauses, strict=False)
+    ]
+    spans += [(gap_reason, start, end) for start, end in figures.reopen_gaps]
+    for reason, start, end in spans:
+        totals[reason] = totals.get(reason, timedelta(0)) + working_time_between(calendar, start, max(start, end))
+    return sorted(((r, t) for r, t in totals.items() if t > timedelta(0)), key=lambda item: -item[1])
 
 
 def elapsed_at(figures: Figures, calendar: Any, now: datetime) -> timedelta:

@@ -16,7 +16,16 @@ from requests_app.choices import Priority
 from requests_app.models import validate_timezone
 
 from . import conditions
-from .choices import CalendarDayKind, Clock, ClockKind, GoalUnit, LedgerKind, Measure
+from .choices import (
+    CalendarDayKind,
+    Clock,
+    ClockKind,
+    GoalUnit,
+    LedgerKind,
+    Measure,
+    PauseReason,
+    default_pause_reasons,
+)
 from .holidays_source import STATE_CATEGORIES
 
 
@@ -216,6 +225,12 @@ class SlaPolicy(models.Model):
     at_risk_ratio = models.DecimalField(
         max_digits=3, decimal_places=2, default=0.75, help_text="At risk once this share of the goal has elapsed."
     )
+    pause_reasons = models.JSONField(
+        default=default_pause_reasons,
+        blank=True,
+        help_text="Which pause reasons stop this priority's clocks: waiting_on_requester, waiting_on_third_party, "
+        "change_freeze, blocked.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     note = models.CharField(max_length=200, blank=True)
@@ -252,6 +267,10 @@ class SlaPolicy(models.Model):
         if self.at_risk_ratio is not None and not 0 < self.at_risk_ratio < 1:
             errors["at_risk_ratio"] = "Must be between 0 and 1, e.g. 0.75."
         errors.update(self._goals_the_priority_needs())
+        if self.pause_reasons is None:  # left empty in the admin: the default, as a new row gets
+            self.pause_reasons = default_pause_reasons()
+        if not isinstance(self.pause_reasons, list) or any(r not in PauseReason.values for r in self.pause_reasons):
+            errors["pause_reasons"] = f"Choose among: {', '.join(PauseReason.values)}."
         if errors:
             raise ValidationError(errors)
 
@@ -281,6 +300,11 @@ class SlaPolicy(models.Model):
         return f"{amount} {GoalUnit(unit).label}{' (24×7)' if clock == ClockKind.ROUND_THE_CLOCK else ''}"
 
 
+def policy_pauses_for(policy: SlaPolicy, reason: str) -> bool:
+    """Whether a hold for `reason` stops the clocks of requests under `policy`."""
+    return reason in (policy.pause_reasons or [])
+
+
 class ClockLedgerEntry(models.Model):
     """One clock event of one request (start, pause, resume, stop, …): the source every SLA figure is derived from."""
 
@@ -294,6 +318,9 @@ class ClockLedgerEntry(models.Model):
     vendor = models.ForeignKey("requests_app.Vendor", null=True, blank=True, on_delete=models.PROTECT)
     policy = models.ForeignKey(SlaPolicy, null=True, blank=True, on_delete=models.PROTECT)
     reason = models.CharField(max_length=300, blank=True)
+    extension = models.DurationField(
+        null=True, blank=True, help_text="An extension's shift of the due time (the program manager's, with a reason)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -16,9 +16,10 @@ from portal.timefmt import format_time
 from requests_app.choices import OPEN_STATES, RequestState
 
 from . import conditions
-from .choices import Clock, ClockStatus, Measure
+from .choices import REOPEN_GAP, Clock, ClockStatus, Measure, pause_reason_label
 from .clock import days_off_between
 from .explain import describe_days_off, format_duration
+from .ledger import paused_by_reason
 from .models import RequestClock
 from .policies import calendar_for, goal_setting, stored_calendar_for
 
@@ -150,6 +151,7 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
     now = now or timezone.now()
     stored = stored_calendar_for(service_request.environment)
     region = stored.name.split(" (")[0]
+    holds_by_measure: dict[str, list[tuple[str, timedelta]]] | None = None
     lines = []
     for clock in service_request.clocks.filter(clock=Clock.SLA).select_related("policy").order_by("measure"):
         if clock.started_at is None or clock.policy is None:
@@ -164,8 +166,12 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
             _working(calendar, clock.running_since, until) if clock.running_since and not clock.met_at else timedelta(0)
         )
         parts.append(f"{format_duration(counted)} of working time counted")
-        if clock.paused:
-            parts.append(f"paused {format_duration(clock.paused)} waiting on requester")
+        holds = holds_by_measure.get(clock.measure) if holds_by_measure is not None else None
+        if holds is None:
+            holds_by_measure = sla_holds(service_request, now=now)
+            holds = holds_by_measure.get(clock.measure)
+        if holds:
+            parts.append(describe_holds(holds))
         if clock.paused_since:
             parts.append(f"paused since {format_time(clock.paused_since, 'short')}")
         if not calendar.is_always_open:
@@ -176,6 +182,59 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
             parts.append("counted around the clock (24×7)")
         lines.append("; ".join(parts) + ".")
     return lines
+
+
+Holds = list[tuple[str, timedelta]]
+
+
+def sla_holds(service_request: ServiceRequest, *, now: datetime | None = None) -> dict[str, Holds]:
+    """Per measure of the requester's SLA: the working time its clock stood still, per reason in words, largest
+    first — each pause under the reason the ledger recorded, and the time between a resolve and its reopen as
+    "resolved, then reopened" (never counted: the clock was met, then ran again)."""
+    from .services import sla_compute
+
+    now = now or timezone.now()
+    holds: dict[str, Holds] = {}
+    for (clock, measure), (figures, policy, _goal) in sla_compute(service_request).items():
+        if clock != Clock.SLA or figures.started_at is None:
+            continue
+        calendar, _ = calendar_for(service_request.environment, goal_setting(policy, measure)[2])
+        totals = paused_by_reason(figures, calendar, now, gap_reason=REOPEN_GAP)
+        holds[measure] = [(pause_reason_label(reason), total) for reason, total in totals]
+    return holds
+
+
+def describe_holds(holds: list[tuple[str, timedelta]]) -> str:
+    """`paused 2 h 20 min: waiting on requester`, or with several reasons
+    `paused 5 h 20 min: waiting on a third party 3 h, waiting on requester 2 h 20 min`."""
+    total = format_duration(sum((t for _, t in holds), timedelta(0)))
+    if len(holds) == 1:
+        return f"paused {total}: {holds[0][0]}"
+    return f"paused {total}: " + ", ".join(f"{label} {format_duration(t)}" for label, t in holds)
+
+
+def sla_extensions(service_request: ServiceRequest) -> list[str]:
+    """The program manager's extensions of the SLA's due times, oldest first, in words:
+    `Resolution due extended by 2 days by Tammy: waiting on vendor hardware`."""
+    from requests_app.choices import EventKind
+
+    lines = []
+    events = service_request.events.filter(kind=EventKind.SLA_EXTENDED).select_related("actor").order_by("pk")
+    for event in events:
+        measure = Measure(event.payload.get("measure", Measure.RESOLUTION)).label
+        by = describe_shift(timedelta(seconds=event.payload.get("by_seconds", 0)))
+        who = (event.actor.get_full_name() or event.actor.username) if event.actor else "Portico"
+        lines.append(f"{measure} due extended by {by} by {who}: {event.message}")
+    return lines
+
+
+def describe_shift(value: timedelta) -> str:
+    """`2 days`, `1 day 4 h`, `3 h 30 min`: an extension is wall-clock time, so whole days read as days."""
+    days, rest = value.days, value - timedelta(days=value.days)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    if rest or not parts:
+        parts.append(format_duration(rest))
+    return " ".join(parts)
 
 
 def _working(calendar: Any, start: datetime, end: datetime) -> timedelta:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +11,13 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from portal.exceptions import Forbidden, ValidationFailed
 from portal.models import MetricCounter
 from portal.timefmt import format_time
 from requests_app.choices import EventKind, RequestState
 
 from . import ledger
-from .choices import Clock, ClockKind, LedgerKind, Measure
+from .choices import Clock, ClockKind, LedgerKind, Measure, PauseReason
 from .models import BusinessCalendar, ClockLedgerEntry, RequestClock, SlaPolicy
 from .policies import DEFAULT_CALENDAR_SLUG, calendar_cache_forget, goal_for, goal_setting, policy_current
 
@@ -42,6 +43,7 @@ def sla_policy_revise(*, priority: str, actor: User | None, note: str = "", **fi
                 "resolution_unit",
                 "resolution_clock",
                 "at_risk_ratio",
+                "pause_reasons",
             )
         }
         if current
@@ -70,8 +72,10 @@ def _entry(
     vendor_id: int | None = None,
     policy: SlaPolicy | None = None,
     reason: str = "",
+    extension: timedelta | None = None,
 ) -> ClockLedgerEntry:
     return ClockLedgerEntry(
+        extension=extension,
         service_request=service_request,
         clock=clock,
         measure=measure,
@@ -114,14 +118,35 @@ def sla_retarget(
 OPEN_WORK = {RequestState.QUEUED, RequestState.IN_PROGRESS, RequestState.BLOCKED}
 
 
-def ledger_for_step(*, name: str, before: str, after: str, vendor_id: int | None, vendor_changed: bool) -> list[dict]:
-    """The clock events one workflow step causes (pure): the single rule for how the workflow moves the clocks."""
+def ledger_for_step(
+    *,
+    name: str,
+    before: str,
+    after: str,
+    vendor_id: int | None,
+    vendor_changed: bool,
+    pauses: Collection[str] = (PauseReason.WAITING_ON_REQUESTER,),
+    pause_reason: str = "",
+    paused: bool | None = None,
+) -> list[dict]:
+    """The clock events one workflow step causes (pure): the single rule for how the workflow moves the clocks.
+
+    Waiting on the requester and being blocked (escalated, with its reason: a third party, a change freeze, or
+    just blocked) pause the clocks when `pauses`, the policy's pause reasons, names that reason; leaving the state
+    resumes them when they were `paused` (None: assume so; a resume of a running clock changes nothing)."""
     both = (Clock.SLA, Clock.OLA)
     entries: list[dict[str, Any]] = []
-    if before == RequestState.WAITING_ON_REQUESTER and after != before:
+    holds = (RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED)
+    if before in holds and after != before and paused is not False:
         entries += [{"clock": c, "kind": LedgerKind.RESUME} for c in both]
-    if after == RequestState.WAITING_ON_REQUESTER and before != after:
-        entries += [{"clock": c, "kind": LedgerKind.PAUSE, "reason": "waiting on requester"} for c in both]
+    if after in holds and before != after:
+        reason = (
+            PauseReason.WAITING_ON_REQUESTER
+            if after == RequestState.WAITING_ON_REQUESTER
+            else (pause_reason or PauseReason.BLOCKED)
+        )
+        if reason in pauses:
+            entries += [{"clock": c, "kind": LedgerKind.PAUSE, "reason": str(reason)} for c in both]
     if after == RequestState.QUEUED and before in (RequestState.SUBMITTED, RequestState.PENDING_APPROVAL):
         entries.append({"clock": Clock.OLA, "kind": LedgerKind.START, "vendor_id": vendor_id})
     if name == "reassign" and vendor_changed:
@@ -138,22 +163,27 @@ def ledger_for_step(*, name: str, before: str, after: str, vendor_id: int | None
 
 
 def sla_on_transition(
-    service_request: ServiceRequest, *, name: str, before: str, at: datetime, reason: str = ""
+    service_request: ServiceRequest, *, name: str, before: str, at: datetime, reason: str = "", pause_reason: str = ""
 ) -> None:
-    """Turn one workflow step into clock events; called by `request_transition` inside its transaction."""
+    """Turn one workflow step into clock events; called by `request_transition` inside its transaction.
+    `pause_reason` says why an escalation blocks the work; the request's policy says whether that pauses."""
     vendor_changed = name == "reassign" and _ola_vendor(service_request) not in (None, service_request.vendor_id)
-    entries = ledger_for_step(
-        name=name,
-        before=before,
-        after=service_request.state,
-        vendor_id=service_request.vendor_id,
-        vendor_changed=vendor_changed,
-    )
-    if not entries:
-        return
+    step = {
+        "name": name,
+        "before": before,
+        "after": service_request.state,
+        "vendor_id": service_request.vendor_id,
+        "vendor_changed": vendor_changed,
+        "pause_reason": pause_reason,
+    }
+    if not ledger_for_step(**step, pauses=PauseReason.values):
+        return  # a step that never moves a clock: the ledger is not read
     # The ledger is read once: it names the policy the new entries run under and is then replayed with them.
     rows = _ledger_of(service_request)
     policy = _policy_of(service_request, rows)
+    entries = ledger_for_step(**step, pauses=policy.pause_reasons or (), paused=_sla_paused(rows))
+    if not entries:
+        return
     added = []
     for entry in entries:
         if entry["kind"] in (LedgerKind.START, LedgerKind.VENDOR_CHANGE):
@@ -161,6 +191,15 @@ def sla_on_transition(
         added.append(_entry(service_request, at=at, **entry))
     ClockLedgerEntry.objects.bulk_create(added)
     sla_refresh(service_request, entries=sorted(rows + added, key=lambda row: (row.at, row.pk)))
+
+
+def _sla_paused(rows: Iterable[ClockLedgerEntry]) -> bool:
+    """Whether the last pause or resume in the ledger was a pause (the clocks stand still now)."""
+    paused = False
+    for row in rows:
+        if row.kind in (LedgerKind.PAUSE, LedgerKind.RESUME):
+            paused = row.kind == LedgerKind.PAUSE
+    return paused
 
 
 def _ola_vendor(service_request: ServiceRequest) -> int | None:
@@ -199,7 +238,14 @@ def sla_compute(
     results: dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]] = {}
     for clock in (Clock.SLA, Clock.OLA):
         clock_rows = [
-            ledger.Entry(kind=r.kind, at=r.at, measure=r.measure or None, target=r.policy if r.policy_id else None)
+            ledger.Entry(
+                kind=r.kind,
+                at=r.at,
+                measure=r.measure or None,
+                target=r.policy if r.policy_id else None,
+                reason=r.reason,
+                extension=r.extension,
+            )
             for r in rows
             if r.clock == clock
         ]
@@ -315,6 +361,81 @@ def _rearm_flags(service_request: ServiceRequest) -> None:
     )
 
 
+# --- extensions ----------------------------------------------------------------------------------------
+@transaction.atomic
+def sla_extend(
+    service_request: ServiceRequest,
+    *,
+    actor: User,
+    measure: str,
+    reason: str,
+    by: timedelta | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> RequestClock:
+    """The program manager moves one SLA clock's due time (response or resolution) later, `by` a duration or
+    `until` a new instant, saying why. Recorded in the clock ledger (so a replay keeps it) and on the timeline; a
+    flag whose due time moves into the future re-arms (the existing rule)."""
+    from requests_app.models import ServiceRequest as Model
+    from requests_app.permissions import is_program_manager
+    from requests_app.timeline import timeline_append
+
+    if not is_program_manager(actor):
+        raise Forbidden("Only the program manager can extend a due time.")
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    if measure not in Measure.values:
+        errors["measure"] = "Choose the response or the resolution due time."
+    if not reason:
+        errors["reason"] = "Say why the due time moves."
+    if (by is None) == (until is None):
+        errors["by"] = "Give a duration or a new due time (one of the two)."
+    elif by is not None and by <= timedelta(0):
+        errors["by"] = "An extension must be longer than zero."
+    elif until is not None and until <= now:
+        errors["until"] = "The new due time must be in the future."
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), fields=errors)
+    locked = Model.objects.select_for_update().get(pk=service_request.pk)
+    clock = RequestClock.objects.filter(service_request=locked, clock=Clock.SLA, measure=measure).first()
+    label = f"{Measure(measure).label} due"
+    if clock is None or clock.started_at is None or clock.met_at or clock.ended_at:
+        raise ValidationFailed(
+            f"The {label.lower()} time has no running clock to extend.",
+            fields={
+                "measure": f"The {Measure(measure).label.lower()} clock is not running (not started, met or ended)."
+            },
+        )
+    if clock.due_at is None:
+        raise ValidationFailed(
+            f"The {label.lower()} time is not set yet.", fields={"measure": "There is no due time to extend."}
+        )
+    shift = by if by is not None else until - clock.due_at  # type: ignore[operator]
+    if shift <= timedelta(0):
+        raise ValidationFailed(
+            "The new due time must be later than the current one.",
+            fields={"until": f"Due {format_time(clock.due_at, 'short')} now; choose a later time."},
+        )
+    before = clock.due_at
+    _append(locked, clock=Clock.SLA, kind=LedgerKind.EXTEND, at=now, measure=measure, reason=reason, extension=shift)
+    sla_refresh(locked)
+    clock.refresh_from_db()
+    timeline_append(
+        locked,
+        actor=actor,
+        kind=EventKind.SLA_EXTENDED,
+        message=reason,
+        payload={
+            "measure": measure,
+            "by_seconds": int(shift.total_seconds()),
+            "due_before": _iso(before),
+            "due_after": _iso(clock.due_at),
+        },
+    )
+    return clock
+
+
 # --- the scan -------------------------------------------------------------------------------------------
 def sla_scan(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """Flag clocks that newly became at risk or breached: one audit event each, ever; safe on two workers."""
@@ -402,6 +523,7 @@ POLICY_FIELDS = (
     "resolution_unit",
     "resolution_clock",
     "at_risk_ratio",
+    "pause_reasons",
 )
 
 

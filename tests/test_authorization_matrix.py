@@ -336,6 +336,8 @@ CALENDAR_SETTINGS = {
     **{f"hours_{day}": "09:30-18:00" for day in range(6)},
 }  # fmt: skip
 COMMENT = {"body": "Checking in from the matrix."}
+EXTEND = {"measure": "resolution", "days": "2", "reason": "Waiting on vendor hardware (matrix)"}
+EXTEND_JSON = {"measure": "resolution", "by": "P2D", "reason": "Waiting on vendor hardware (matrix)"}
 CHAT_WEBHOOK = {"name": "matrix", "kind": "slack", "url": "http://127.0.0.1:9/services/T0/B0/x"}
 RESOLVE = {"reason": "Done"}
 RESOLVE_FORM = {"resolve-reason": "Done"}  # the page's form fields carry the action's name as prefix
@@ -443,6 +445,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:request-transitions", "GET"): Call(ref("api:request-transitions")),
     ("api:request-transition", "POST"): Call(ref("api:request-transition", "resolve"), RESOLVE, json=True),
     ("api:request-transition", "GET"): Call(ref("api:request-transition", "resolve")),
+    ("api:request-extensions", "POST"): Call(ref("api:request-extensions"), EXTEND_JSON, json=True),
+    ("api:request-extensions", "GET"): Call(ref("api:request-extensions")),
     ("api:vendor-list", "GET"): Call(url("api:vendor-list")),
     ("api:environment-list", "GET"): Call(url("api:environment-list")),
     ("api:stack-list", "GET"): Call(url("api:stack-list")),
@@ -584,6 +588,8 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("request-comment", "POST"): Call(ref("request-comment"), COMMENT),
     ("request-link-add", "POST"): Call(ref("request-link-add"), LINK),
     ("request-link-remove", "POST"): Call(link_url("request-link-remove")),
+    ("request-extend", "POST"): Call(ref("request-extend"), EXTEND),
+    ("request-extend", "GET"): Call(ref("request-extend")),
     ("vendor-queue", "GET"): Call(url("vendor-queue")),
     ("triage-inbox", "GET"): Call(url("triage-inbox")),
     ("approvals", "GET"): Call(url("approvals")),
@@ -695,6 +701,8 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:request-transitions", "GET"):        "401    200    404    200    200    404    404    200    200",
     ("api:request-transition", "POST"):        "401    403    404    200w   200w   404    404    403    403",
     ("api:request-transition", "GET"):         "401    405    405    405    405    405    405    405    405",
+    ("api:request-extensions", "POST"):        "401    403    404    403    403    404    404    200w   403",
+    ("api:request-extensions", "GET"):         "401    405    405    405    405    405    405    405    405",
     ("api:vendor-list", "GET"):                "401    200    200    200    200    200    200    200    200",
     ("api:environment-list", "GET"):           "401    200    200    200    200    200    200    200    200",
     ("api:stack-list", "GET"):                 "401    200    200    200    200    200    200    200    200",
@@ -838,6 +846,9 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("request-comment", "POST"):               "L302   302w   404    302w   302w   404    404    302w   302w",
     ("request-link-add", "POST"):              "L302   302w   404    302w   302w   404    404    302w   302w",
     ("request-link-remove", "POST"):           "L302   302w   404    302w   302w   404    404    302w   302w",
+    # extending a due time: the program manager only (others who see the request: 403)
+    ("request-extend", "POST"):                "L302   403    404    403    403    404    404    302w   403",
+    ("request-extend", "GET"):                 "L302   405    405    405    405    405    405    405    405",
     ("vendor-queue", "GET"):                   "L302   403    403    200    200    200    200    403    403",
     ("triage-inbox", "GET"):                   "L302   403    403    403    403    403    403    200    403",
     ("approvals", "GET"):                      "L302   403    403    403    403    403    403    403    200",

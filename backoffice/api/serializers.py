@@ -6,7 +6,7 @@ from rest_framework import serializers
 from portal.api import fields as portal_fields
 from portal.models import User
 from requests_app.choices import Priority
-from sla.choices import ClockKind, GoalUnit
+from sla.choices import ClockKind, GoalUnit, PauseReason, pause_reasons_in_order
 from sla.models import SlaPolicy
 from sla.services import POLICY_FIELDS
 
@@ -32,6 +32,11 @@ class SlaPolicySerializer(portal_fields.ModelSerializer):
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         read_only=True, slug_field="username", allow_null=True
     )
+    pause_reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=PauseReason.choices),
+        read_only=True,
+        help_text="Which pause reasons stop the clocks of this priority's requests.",
+    )
 
     class Meta:
         model = SlaPolicy
@@ -52,9 +57,18 @@ class SlaPolicyDraftSerializer(serializers.Serializer):
     resolution_unit = serializers.ChoiceField(choices=GoalUnit.choices, required=False)
     resolution_clock = serializers.ChoiceField(choices=ClockKind.choices, required=False)
     at_risk_ratio = serializers.DecimalField(max_digits=3, decimal_places=2, required=False)
+    pause_reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=PauseReason.choices),
+        required=False,
+        help_text="Which pause reasons stop the clocks (waiting_on_requester, waiting_on_third_party, "
+        "change_freeze, blocked); [] for none.",
+    )
 
     def policy_fields(self) -> dict[str, Any]:
-        return {name: self.validated_data[name] for name in POLICY_FIELDS if name in self.validated_data}
+        fields = {name: self.validated_data[name] for name in POLICY_FIELDS if name in self.validated_data}
+        if "pause_reasons" in fields:
+            fields["pause_reasons"] = pause_reasons_in_order(fields["pause_reasons"])
+        return fields
 
 
 class SlaPolicyRevisionSerializer(SlaPolicyDraftSerializer):

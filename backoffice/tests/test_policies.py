@@ -279,3 +279,45 @@ def test_api_what_if_then_create_revision(client, world, quarter):
     assert stale.status_code == 409
     records = client.get("/api/v1/management/changes/", {"area": "sla_policy"}).json()["results"]
     assert [(r["action"], r["reason"]) for r in records] == [("Revised P2 policy", "Faster first response")]
+
+
+def test_the_pm_chooses_which_pause_reasons_stop_the_clocks_on_the_page_and_in_the_api(client, world):
+    ensure_defaults()
+    client.force_login(world.pm)
+    url = reverse("backoffice-sla-policy-revise", args=["P2"])
+    page = client.get(url).content.decode()
+    assert 'name="pause_reasons" value="waiting_on_requester"' in page and "Waiting on a third party" in page
+    assert "Clocks pause while" in client.get(reverse("backoffice-sla-policies")).content.decode()
+
+    chosen = ["waiting_on_third_party", "waiting_on_requester"]
+    form = _form(step="confirm", apply_to="new", reason="Vendors wait on DNS providers")
+    saved = client.post(url, {**form, "pause_reasons": chosen})
+    assert saved.status_code == 302, saved.content.decode()
+    policy = SlaPolicy.objects.get(priority="P2", is_current=True)
+    assert policy.pause_reasons == ["waiting_on_requester", "waiting_on_third_party"]  # in the one order
+    record = ChangeRecord.objects.get()
+    assert (record.before["pause_reasons"], record.after["pause_reasons"]) == (
+        ["waiting_on_requester"], ["waiting_on_requester", "waiting_on_third_party"],
+    )  # fmt: skip
+    overview = client.get(reverse("backoffice-sla-policies")).content.decode()
+    assert "waiting on requester, waiting on a third party" in overview
+
+    bad = client.post(
+        "/api/v1/sla-policies/",
+        {"priority": "P3", "pause_reasons": ["lunch"], "reason": "x"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "pause_reasons.0" in bad.json()["error"]["fields"]
+    created = client.post(
+        "/api/v1/sla-policies/",
+        {"priority": "P3", "pause_reasons": ["change_freeze", "blocked"], "reason": "Freezes stop the clock"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["policy"]["pause_reasons"] == ["change_freeze", "blocked"]
+    unchanged = client.post(
+        "/api/v1/sla-policies/",
+        {"priority": "P3", "response_goal": "3", "reason": "x"},
+        content_type="application/json",
+    )
+    assert unchanged.json()["policy"]["pause_reasons"] == ["change_freeze", "blocked"]  # left out: kept

@@ -90,6 +90,7 @@ class BreachSerializer(serializers.Serializer):
     settled_at = serializers.DateTimeField(allow_null=True, help_text="Met or ended; null while still running.")
     late_seconds = serializers.FloatField()
     reason = serializers.CharField()
+    extended = serializers.BooleanField(help_text="The program manager extended this due time (with a reason).")
 
 
 class FiltersSerializer(serializers.Serializer):

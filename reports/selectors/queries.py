@@ -17,6 +17,7 @@ from django.db.models import (
     CharField,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     FilteredRelation,
@@ -40,8 +41,8 @@ from requests_app.models import Environment, RequestEvent, ServiceRequest, Vendo
 from requests_app.permissions import sees_every_vendors_report, sees_reports
 from requests_app.querysets import ServiceRequestQuerySet
 from sla import conditions
-from sla.choices import Clock, Measure
-from sla.models import RequestClock
+from sla.choices import Clock, LedgerKind, Measure
+from sla.models import ClockLedgerEntry, RequestClock
 
 from ..aggregates import percentile_linear
 from ..periods import Week
@@ -521,6 +522,14 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             ),
             reason=Subquery(reason),
             clock_priority=_clock_priority(),
+            extended=Exists(
+                ClockLedgerEntry.objects.filter(
+                    service_request=OuterRef("service_request"),
+                    clock=OuterRef("clock"),
+                    measure=OuterRef("measure"),
+                    kind=LedgerKind.EXTEND,
+                )
+            ),
         )
         .order_by("-late", "service_request__reference", "measure")
         .values(
@@ -533,6 +542,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             "settled",
             "late",
             "reason",
+            "extended",
         )[:BREACH_LIST_LIMIT]
     )
     breaches = [
@@ -546,6 +556,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             settled_at=timezone.localtime(row["settled"], zoneinfo.ZoneInfo(week.tz)) if row["settled"] else None,
             late_seconds=_seconds(row["late"]) or 0.0,
             reason=row["reason"] or "—",
+            extended=row["extended"],
         )
         for row in rows
     ]

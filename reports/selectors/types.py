@@ -122,6 +122,7 @@ class Breach:
     settled_at: datetime | None
     late_seconds: float
     reason: str
+    extended: bool = False  # the program manager extended this clock's due time (the due shown is the extended one)
 
 
 @dataclass

@@ -93,6 +93,7 @@ def test_durations_are_hours_with_one_decimal_and_instants_carry_their_offset(pm
         "settled_at",
         "late_hours",
         "reason",
+        "extended",
     ]
 
 

@@ -16,6 +16,7 @@ from requests_app.catalogue import TYPE_CHOICES
 from requests_app.choices import RATING_MAX, RATING_MIN, Priority, RequestState, VendorRole
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor
 from requests_app.roles import Role, role_of
+from requests_app.services import ESCALATION_REASONS
 from requests_app.services.links import RELATION_CHOICES
 from sla.choices import ClockStatus
 from sla.selectors import sla_summary
@@ -285,6 +286,11 @@ class TransitionInputSerializer(StrictSerializer):
     rating_comment = serializers.CharField(
         max_length=MAX_TEXT, required=False, allow_blank=True, help_text="Confirm only: a comment with the rating."
     )
+    pause_reason = serializers.ChoiceField(
+        choices=[(str(r), str(r.label)) for r in ESCALATION_REASONS],
+        required=False,
+        help_text="Escalate: what the work waits on (default blocked); the SLA policy decides whether it pauses.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -318,6 +324,17 @@ class LinkInputSerializer(StrictSerializer):
 
     relation = serializers.ChoiceField(choices=RELATION_CHOICES)
     other = serializers.CharField(max_length=16, help_text="The other request's reference, e.g. REQ-000123.")
+
+
+class ExtensionInputSerializer(StrictSerializer):
+    """The program manager's extension of one SLA due time: `by` a duration or `until` a new instant, with why."""
+
+    measure = serializers.ChoiceField(choices=[("response", "Response"), ("resolution", "Resolution")])
+    by = serializers.DurationField(
+        required=False, help_text='How much later, e.g. "P2D" or "2 00:00:00" (two days); or give `until`.'
+    )
+    until = portal_fields.DateTimeField(required=False, help_text="The new due time (later than the current one).")
+    reason = serializers.CharField(max_length=300)
 
 
 # --- timeline ---------------------------------------------------------------------------------------------

@@ -20,17 +20,21 @@ from desk.filtersets import DeskFilterSet
 from desk.lists import list_params, requests_list
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
+from portal.exceptions import Forbidden
 from portal.http import AuthenticatedRequest
+from requests_app import permissions as perms
 from requests_app import services
 from requests_app.choices import EventKind, OnboardingStatus
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
 from sla.selectors import clock_snapshots
+from sla.services import sla_extend
 
 from .serializers import (
     CommentInputSerializer,
     CommentSerializer,
     EnvironmentSerializer,
     EventSerializer,
+    ExtensionInputSerializer,
     LinkInputSerializer,
     LinkSerializer,
     MeSerializer,
@@ -158,6 +162,24 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         spec = services.TRANSITIONS[name]
         fields = _parse(TransitionInputSerializer, request.data, fields=spec.fields)
         service_request = spec.service(service_request, actor=request.user, **fields)
+        return self._render(service_request)
+
+    @extend_schema(
+        summary="Extend a due time (program manager)",
+        description="Moves the request's SLA response or resolution due time later, `by` a duration or `until` a new "
+        "instant, with a `reason`; recorded in the clock ledger and on the timeline. 403 for anyone but the program "
+        "manager; 400 for an instant in the past or not later than the current due time, a duration of zero or "
+        "less, or a clock that is not running (met or ended).",
+        request=ExtensionInputSerializer,
+        responses={200: ServiceRequestSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    @action(detail=True, methods=["post"], url_path="extensions", filter_backends=[])
+    def extensions(self, request: AuthenticatedRequest, reference: str) -> Response:
+        service_request = self.get_object()
+        if not perms.is_program_manager(request.user):  # refused before any input error
+            raise Forbidden("Only the program manager can extend a due time.")
+        fields = _parse(ExtensionInputSerializer, request.data)
+        sla_extend(service_request, actor=request.user, **fields)
         return self._render(service_request)
 
     @extend_schema(

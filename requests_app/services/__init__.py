@@ -14,6 +14,7 @@ from .filing import (
 )
 from .links import RELATION_CHOICES, RELATIONS, LinkView, link_add, link_remove, links_of
 from .workflow import (
+    ESCALATION_REASONS,
     TRANSITIONS,
     TransitionSpec,
     allowed_transitions,
@@ -40,6 +41,7 @@ from .workflow import (
 __all__ = [
     "EDITABLE_BY_PM",
     "EDITABLE_BY_REQUESTER",
+    "ESCALATION_REASONS",
     "RELATIONS",
     "RELATION_CHOICES",
     "TRANSITIONS",

@@ -14,6 +14,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from sla import services as sla
+from sla.choices import PauseReason
 
 from .. import permissions as perms
 from ..choices import RATING_MAX, RATING_MIN, RequestState
@@ -65,9 +66,11 @@ def request_transition(
     message: str = "",
     payload: dict[str, Any] | None = None,
     prepare: Callable[[ServiceRequest], None] | None = None,
+    pause_reason: str = "",
     **arguments: Any,
 ) -> tuple[ServiceRequest, RequestEvent]:
-    """Run transition `name` as `actor` (None means Portico itself) under a row lock, and append it to the timeline."""
+    """Run transition `name` as `actor` (None means Portico itself) under a row lock, and append it to the timeline.
+    `pause_reason` says why the work now waits (an escalation's); the SLA policy decides whether that pauses."""
     # The lock is taken through the visibility gate, so one query both hides and locks the row; the
     # environment comes along for the SLA calendar (its row is not locked).
     candidates = ServiceRequest.objects.visible_to(actor) if actor is not None else ServiceRequest.objects.all()
@@ -94,7 +97,7 @@ def request_transition(
         from_state=before,
         to_state=locked.state,
     )
-    sla.sla_on_transition(locked, name=name, before=before, at=event.created_at)
+    sla.sla_on_transition(locked, name=name, before=before, at=event.created_at, pause_reason=pause_reason)
     return locked, event
 
 
@@ -243,9 +246,26 @@ def request_provide_info(service_request: ServiceRequest, *, actor: User, reason
     return request_transition(service_request, "provide_info", actor=actor, message=_require(reason, "The answer"))[0]
 
 
-def request_escalate(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
-    """Something outside the vendor's reach blocks the work; eGov DevOps is told."""
-    return request_transition(service_request, "escalate", actor=actor, message=_require(reason, "The blocker"))[0]
+ESCALATION_REASONS = (PauseReason.BLOCKED, PauseReason.WAITING_ON_THIRD_PARTY, PauseReason.CHANGE_FREEZE)
+
+
+def request_escalate(
+    service_request: ServiceRequest, *, actor: User, reason: str = "", pause_reason: str = "", **_: Any
+) -> ServiceRequest:
+    """Something outside the vendor's reach blocks the work (a third party, a change freeze, or something else);
+    eGov DevOps is told. Whether the SLA clocks pause for it is the request's SLA policy's decision."""
+    pause_reason = pause_reason or PauseReason.BLOCKED
+    if pause_reason not in ESCALATION_REASONS:
+        choices = ", ".join(str(r.label) for r in ESCALATION_REASONS)
+        raise ValidationFailed("Choose what the work waits on.", fields={"pause_reason": f"Choose one of: {choices}."})
+    return request_transition(
+        service_request,
+        "escalate",
+        actor=actor,
+        message=_require(reason, "The blocker"),
+        payload={"pause_reason": str(pause_reason)},
+        pause_reason=str(pause_reason),
+    )[0]
 
 
 def request_unblock(service_request: ServiceRequest, *, actor: User, reason: str = "", **_: Any) -> ServiceRequest:
@@ -360,7 +380,12 @@ TRANSITIONS: dict[str, TransitionSpec] = {
         "Provide information", request_provide_info, "Your answer", reason_required=True, style="primary"
     ),
     "escalate": TransitionSpec(
-        "Escalate", request_escalate, "What blocks the work?", reason_required=True, style="danger"
+        "Escalate",
+        request_escalate,
+        "What blocks the work?",
+        reason_required=True,
+        fields=("pause_reason",),
+        style="danger",
     ),
     "unblock": TransitionSpec("Unblock", request_unblock, style="primary"),
     "resolve": TransitionSpec("Resolve", request_resolve, "Resolution note", reason_required=True, style="primary"),

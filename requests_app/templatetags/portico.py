@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from requests_app.choices import FINAL_STATES
 from requests_app.models import ServiceRequest
-from sla.selectors import sla_explain, sla_summary
+from sla.choices import Measure
+from sla.selectors import describe_holds, sla_explain, sla_extensions, sla_holds, sla_summary
 
 register = template.Library()
 
@@ -60,6 +61,23 @@ def clocks_for(service_request: ServiceRequest, now: datetime | None = None) -> 
 def sla_explanation(service_request: ServiceRequest) -> list[str]:
     """The clocks in plain words (what counted, pauses, holidays and weekends not counted)."""
     return sla_explain(service_request)
+
+
+@register.simple_tag
+def sla_paused_lines(service_request: ServiceRequest) -> list[str]:
+    """`Resolution: paused 5 h 20 min: waiting on a third party 3 h, waiting on requester 2 h 20 min` per clock
+    that stood still, the reopen gap included."""
+    holds = sla_holds(service_request)
+    return [
+        f"{Measure(measure).label}: {describe_holds(holds[measure])}"
+        for measure in (Measure.RESPONSE, Measure.RESOLUTION)
+        if holds.get(measure)
+    ]
+
+
+@register.simple_tag
+def sla_extension_lines(service_request: ServiceRequest) -> list[str]:
+    return sla_extensions(service_request)
 
 
 @register.simple_tag

@@ -115,7 +115,8 @@ def test_full_life_cycle_with_pause_priority_change_and_reopen(bihar):
         kinds = list(ledger.values_list("kind", flat=True))
         assert kinds == ["start", "stop", "pause", "resume", "retarget", "stop", "reopen", "stop"]
         explanation = " ".join(sla_explain(service_request))
-        assert "paused 5 h 30 min waiting on requester" in explanation
+        # The requester's wait and the time between resolving and reopening, each under its reason.
+        assert "paused 14 h: resolved, then reopened 8 h 30 min, waiting on requester 5 h 30 min" in explanation
 
 
 @pytest.mark.django_db

@@ -43,6 +43,7 @@ EXCLUDED = {
     "request-comment": "POST only: the comment form",
     "request-link-add": "POST only: the request page's add-link form (walked with the request page)",
     "request-link-remove": "POST only: the request page's remove-link buttons",
+    "request-extend": "POST only: the PM's extend form on the request page (its errors render the request page)",
     "notification-mark-all-read": "POST only",
     "provisioning-runs": "an htmx partial, walked inside the request page",
     "provisioning-run-retry": "POST only",
