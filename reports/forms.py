@@ -52,7 +52,10 @@ class MetricsFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         first = forms.CharField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
         self.fields = {"from": first, **self.fields}
-        cast(forms.ChoiceField, self.fields["vendor"]).choices = [("", "All"), *Vendor.objects.values_list("slug", "name")]
+        cast(forms.ChoiceField, self.fields["vendor"]).choices = [
+            ("", "All"),
+            *Vendor.objects.values_list("slug", "name"),
+        ]
         cast(forms.ChoiceField, self.fields["environment"]).choices = [
             ("", "All"),
             *Environment.objects.values_list("code", "name"),

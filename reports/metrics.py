@@ -86,7 +86,9 @@ def _date(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise ValidationFailed("Invalid date.", fields={name: f"“{text}” is not a date; write it like 2026-11-16."}) from exc
+        raise ValidationFailed(
+            "Invalid date.", fields={name: f"“{text}” is not a date; write it like 2026-11-16."}
+        ) from exc
 
 
 def window_parse(first: str | None, last: str | None, *, tz: str, today: date) -> Window:
@@ -310,9 +312,7 @@ def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> 
         for name, q in _clock_outcome(prefix, now).items()
     }
     rows = (
-        scope.requests.filter(
-            request_type=RequestType.PRODUCTION_ISSUE, created_at__gte=start, created_at__lt=end
-        )
+        scope.requests.filter(request_type=RequestType.PRODUCTION_ISSUE, created_at__gte=start, created_at__lt=end)
         .annotate(**clock)
         .order_by()
         .values(*_DIMENSION_FIELDS.values(), "created_at", "responded_at", "resolved_at", "detected_at", **flags)
@@ -357,7 +357,9 @@ def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = 
                 **incident_filters,
             )
         )
-    rows = requests.annotate(**annotations).order_by().values("environment_id", "created_at", "resolved_at", *annotations)
+    rows = (
+        requests.annotate(**annotations).order_by().values("environment_id", "created_at", "resolved_at", *annotations)
+    )
     return [
         Change(row["environment_id"], row["created_at"], row["resolved_at"], bool(row.get("failed", False)))
         for row in rows
@@ -416,9 +418,7 @@ def _trend(scope: _Scope, window: Window, now: datetime) -> list[TrendWeek]:
         index = _bucket(weeks, change.resolved_at)
         if index is not None:
             deployments[index] += 1
-    return [
-        TrendWeek(week.label, mtta(by_week[i]), mttr(by_week[i]), deployments[i]) for i, week in enumerate(weeks)
-    ]
+    return [TrendWeek(week.label, mtta(by_week[i]), mttr(by_week[i]), deployments[i]) for i, week in enumerate(weeks)]
 
 
 def _breakdowns(incidents: list[Incident]) -> dict[str, list[MetricSlice]]:

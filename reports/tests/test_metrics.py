@@ -70,7 +70,9 @@ def incidents(world):
         resolved_at=ist(10, 16), closed_at=ist(10, 17), **issue,
     )  # fmt: skip
     change = {"priority": Priority.P2, "state": S.RESOLVED}
-    make_request(world, "C1", vendor=a, request_type=T.RELEASE, created_at=ist(16, 9), resolved_at=ist(16, 9, 30), **change)
+    make_request(
+        world, "C1", vendor=a, request_type=T.RELEASE, created_at=ist(16, 9), resolved_at=ist(16, 9, 30), **change
+    )
     make_request(
         world, "C2", vendor=b, environment=bihar, request_type=T.DEPLOYMENT_SUPPORT, created_at=ist(20, 10),
         resolved_at=ist(21, 10), **change,
@@ -79,7 +81,9 @@ def incidents(world):
         world, "C3", vendor=b, environment=bihar, request_type=T.RELEASE, created_at=ist(22, 10),
         resolved_at=ist(22, 12), **change,
     )  # fmt: skip
-    make_request(world, "C4", vendor=a, request_type=T.RELEASE, created_at=ist(11, 10), resolved_at=ist(12, 10), **change)
+    make_request(
+        world, "C4", vendor=a, request_type=T.RELEASE, created_at=ist(11, 10), resolved_at=ist(12, 10), **change
+    )
     make_request(
         world, "T1", vendor=a, request_type=T.TROUBLESHOOTING, created_at=ist(17, 9), resolved_at=ist(18, 10), **change
     )
@@ -243,7 +247,11 @@ def test_the_api_returns_the_figures(incidents, client):
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["date_from"], body["date_to"], body["filters"]["environment"]) == ("2026-11-16", "2026-11-29", "punjab")
+    assert (body["date_from"], body["date_to"], body["filters"]["environment"]) == (
+        "2026-11-16",
+        "2026-11-29",
+        "punjab",
+    )
     assert body["incidents"] == 3  # I1 I2 I4
     assert body["mtta"] == {"mean_hours": 2.0, "median_hours": 2.0, "count": 2}
     assert body["attainment"]["percent"] == 50.0 and body["attainment"]["target_met"] is False
