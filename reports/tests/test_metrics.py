@@ -40,6 +40,11 @@ T = RequestType
 
 @pytest.fixture
 def incidents(world):
+    return build_incidents(world)
+
+
+def build_incidents(world):
+    """The data set in the module docstring (the browser layout test builds it too)."""
     a, b = world.vendor_a, world.vendor_b
     bihar = f.EnvironmentFactory(code="bihar", name="Bihar")
     issue = {"request_type": T.PRODUCTION_ISSUE}
