@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .charts import Chart, Series
 from .formatting import AGE_LABELS, STATE_LABELS
+from .metrics import DeliveryMetrics
 from .selectors import Dashboard, WeeklyReport
 
 
@@ -69,4 +70,27 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, Chart]:
         ),
         "traction": traction_chart(dashboard.week),
         "compliance": compliance_chart(dashboard.week),
+    }
+
+
+def metrics_charts(metrics: DeliveryMetrics) -> dict[str, Chart]:
+    """The delivery metrics' 12-week trends: MTTA and MTTR in hours, and deployments per week."""
+    trend = metrics.trend
+    span = f"{trend[0].week} to {trend[-1].week}"
+    return {
+        "response": Chart(
+            kind="line",
+            label=f"Mean time to acknowledge and to resolve production issues, hours, per week, {span}",
+            categories=[_week_number(w.week) for w in trend],
+            series=[
+                Series("MTTA (hours)", [w.mtta.mean_hours for w in trend]),
+                Series("MTTR (hours)", [w.mttr.mean_hours for w in trend]),
+            ],
+        ),
+        "deployments": Chart(
+            kind="bar",
+            label=f"Deployments (releases and deployment support resolved) per week, {span}",
+            categories=[_week_number(w.week) for w in trend],
+            series=[Series("Deployments", [w.deployments for w in trend])],
+        ),
     }

@@ -37,3 +37,28 @@ class ReportFilterForm(forms.Form):
         if vendor_locked:
             # A vendor lead's report is always their own vendor's; the selector enforces it, the form just hides it.
             del self.fields["vendor"]
+
+
+class MetricsFilterForm(forms.Form):
+    """Date range and slice of the delivery metrics; `from` (a Python keyword) is added in __init__."""
+
+    to = forms.CharField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    vendor = forms.ChoiceField(label="Vendor", required=False)
+    environment = forms.ChoiceField(label="Environment", required=False)
+    priority = forms.ChoiceField(label="Priority", required=False, choices=[("", "All"), *Priority.choices])
+    type = forms.ChoiceField(label="Type", required=False, choices=lambda: [("", "All"), *request_type_choices()])
+
+    def __init__(self, *args: Any, vendor_locked: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        first = forms.CharField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields = {"from": first, **self.fields}
+        cast(forms.ChoiceField, self.fields["vendor"]).choices = [
+            ("", "All"),
+            *Vendor.objects.values_list("slug", "name"),
+        ]
+        cast(forms.ChoiceField, self.fields["environment"]).choices = [
+            ("", "All"),
+            *Environment.objects.values_list("code", "name"),
+        ]
+        if vendor_locked:
+            del self.fields["vendor"]

@@ -1,4 +1,4 @@
-"""Report pages: the dashboard, the weekly report and its CSV and PDF."""
+"""Report pages: the dashboard, the weekly report and its CSV and PDF, the delivery metrics."""
 
 from django.urls import path
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("weekly.csv", views.report_weekly_csv, name="reports-weekly-csv"),
     path("weekly-breaches.csv", views.report_weekly_breaches_csv, name="reports-weekly-breaches-csv"),
     path("weekly.pdf", views.report_weekly_pdf, name="reports-weekly-pdf"),
+    path("metrics/", views.report_metrics_page, name="reports-metrics"),
 ]

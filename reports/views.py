@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -9,19 +11,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape, linebreaks
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from portal.exceptions import Forbidden, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.permissions import sees_every_vendors_report
 from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES
 
-from .chart_sets import dashboard_charts, weekly_charts
+from .chart_sets import dashboard_charts, metrics_charts, weekly_charts
 from .charts import Chart, responsive
 from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_pdf
 from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
-from .forms import ReportFilterForm
+from .forms import MetricsFilterForm, ReportFilterForm
+from .metrics import FIGURE_DEFINITIONS, delivery_metrics
 from .selectors import DIMENSIONS, Dashboard, WeeklyReport, report_dashboard, report_week_default, report_weekly
 
 QUERY_KEYS = ("week", "vendor", "environment", "priority", "type")
@@ -223,3 +227,47 @@ DASHBOARD_FIGURES = {
     "resolve_wall_p50",
     "backlog",
 }
+
+
+METRIC_QUERY_KEYS = ("from", "to", "vendor", "environment", "priority", "type")
+
+
+def _definition_html(doc: str) -> SafeString:
+    """A figure's docstring as the page shows it: the fields it names (`created_at`) set as code, not as words."""
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(doc)))
+    return mark_safe(linebreaks(html, autoescape=False))  # escaped above: only <code> and <p> are added
+
+
+@login_required
+def report_metrics_page(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Delivery metrics for a date range: MTTA/MTTR/MTTD, incident SLA attainment, DORA keys, load and trends."""
+    locked = not sees_every_vendors_report(request.user)
+    query = {key: request.GET.get(key, "").strip() or None for key in METRIC_QUERY_KEYS}
+    try:
+        metrics = delivery_metrics(
+            user=request.user,
+            date_from=query["from"],
+            date_to=query["to"],
+            vendor=query["vendor"],
+            environment=query["environment"],
+            priority=query["priority"],
+            request_type=query["type"],
+        )
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ValidationFailed as exc:
+        form = MetricsFilterForm(request.GET, vendor_locked=locked)
+        return render(request, "reports/report_metrics.html", {"form": form, "error": exc, "metrics": None}, status=400)
+    initial = {"from": metrics.date_from.isoformat(), "to": metrics.date_to.isoformat(), **metrics.filters}
+    context = {
+        "form": MetricsFilterForm(initial=initial, vendor_locked=locked),
+        "metrics": metrics,
+        "headline": [("Time to acknowledge (MTTA)", metrics.mtta), ("Time to resolve (MTTR)", metrics.mttr),
+                     ("Time to detect (MTTD)", metrics.mttd)],
+        "breakdowns": [
+            {"dimension": d, "label": DIMENSION_LABELS[d], "rows": metrics.breakdowns[d]} for d in metrics.breakdowns
+        ],
+        "charts": _charts(metrics_charts(metrics)),
+        "definitions": [(name, _definition_html(inspect.getdoc(thing) or "")) for name, thing in FIGURE_DEFINITIONS],
+    }  # fmt: skip
+    return render(request, "reports/report_metrics.html", context)

@@ -452,6 +452,7 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:stack-list", "GET"): Call(url("api:stack-list")),
     ("api:team-list", "GET"): Call(url("api:team-list")),
     ("api:reports-sla", "GET"): Call(url("api:reports-sla", query=f"week={WEEK}")),
+    ("api:reports-metrics", "GET"): Call(url("api:reports-metrics")),
     ("api:schema", "GET"): Call(url("api:schema")),
     ("api:docs", "GET"): Call(url("api:docs")),
     ("api:redoc", "GET"): Call(url("api:redoc")),
@@ -575,6 +576,7 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("reports-weekly-csv", "GET"): Call(url("reports-weekly-csv", query=f"week={WEEK}")),
     ("reports-weekly-breaches-csv", "GET"): Call(url("reports-weekly-breaches-csv", query=f"week={WEEK}")),
     ("reports-weekly-pdf", "GET"): Call(url("reports-weekly-pdf", query=f"week={WEEK}")),
+    ("reports-metrics", "GET"): Call(url("reports-metrics")),
     # the request portal
     ("home", "GET"): Call(url("home")),
     ("request-new", "GET"): Call(url("request-new")),
@@ -708,6 +710,7 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:stack-list", "GET"):                 "401    200    200    200    200    200    200    200    200",
     ("api:team-list", "GET"):                  "401    200    200    200    200    200    200    200    200",
     ("api:reports-sla", "GET"):                "401    403    403    403    200    403    200    200    200",
+    ("api:reports-metrics", "GET"):            "401    403    403    403    200    403    200    200    200",
     ("api:schema", "GET"):                     "200    200    200    200    200    200    200    200    200",
     ("api:docs", "GET"):                       "200    200    200    200    200    200    200    200    200",
     ("api:redoc", "GET"):                      "200    200    200    200    200    200    200    200    200",
@@ -832,6 +835,7 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("reports-weekly-csv", "GET"):             "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-breaches-csv", "GET"):    "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-pdf", "GET"):             "L302   403    403    403    200    403    200    200    200",
+    ("reports-metrics", "GET"):                "L302   403    403    403    200    403    200    200    200",
     # the request portal (outside visibility 404; refused actions go back with a message and write nothing)
     ("home", "GET"):                           "L302   200    200    200    200    200    200    200    200",
     # the PM and eGov DevOps file on behalf of a team: the form asks which (without one, the form again)

@@ -463,6 +463,8 @@ PORTICO_REPORT_TIMEZONE = env("PORTICO_REPORT_TIMEZONE", default="Asia/Kolkata")
 PORTICO_REPORT_RECIPIENTS = env.list("PORTICO_REPORT_RECIPIENTS", default=[])
 # A weekly report is served again for this long to the same scope (0: always recompute); per process.
 PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=60)
+# Delivery metrics: the share of P0/P1 production issues (percent) that should meet both SLA clocks.
+PORTICO_INCIDENT_SLA_TARGET = env.float("PORTICO_INCIDENT_SLA_TARGET", default=99.5)
 # The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work
 # not sent in time stays in the outbox and the sweeper sends it later.
 PORTICO_OUTBOX_PUBLISH_TIMEOUT = env.float("PORTICO_OUTBOX_PUBLISH_TIMEOUT", default=3.0)

@@ -122,3 +122,96 @@ class WeeklyReportSerializer(serializers.Serializer):
     breaches = BreachSerializer(many=True)
     breaches_total = serializers.IntegerField()
     engineers = serializers.IntegerField(help_text="Active vendor engineers in scope (the bandwidth divisor).")
+
+
+# --- delivery metrics (reports/metrics.py defines every figure) ----------------------------------------------
+class MetricsQuerySerializer(serializers.Serializer):
+    """Query parameters of the metrics endpoint (the selector checks the dates, the range and the slugs)."""
+
+    # `from` is a Python keyword: the field is declared under its query-string name below.
+    to = serializers.CharField(required=False, allow_blank=True, help_text="Last day, YYYY-MM-DD; default: today.")
+    vendor = serializers.CharField(required=False, allow_blank=True, help_text="Vendor slug.")
+    environment = serializers.CharField(required=False, allow_blank=True, help_text="Environment code.")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False, allow_blank=True)
+    type = serializers.ChoiceField(choices=TYPE_CHOICES, required=False, allow_blank=True)
+
+
+MetricsQuerySerializer._declared_fields["from"] = serializers.CharField(
+    required=False, allow_blank=True, help_text="First day, YYYY-MM-DD; default: 27 days before `to`."
+)
+
+
+class DurationSerializer(serializers.Serializer):
+    mean_hours = serializers.FloatField(allow_null=True)
+    median_hours = serializers.FloatField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class MetricSliceSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Vendor slug, environment code, priority or type ('' = no vendor yet).")
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field: DRF's metaclass pops it off the class
+    mtta = DurationSerializer()
+    mttr = DurationSerializer()
+    mttd = DurationSerializer()
+
+
+class MetricBreakdownsSerializer(serializers.Serializer):
+    priority = MetricSliceSerializer(many=True)
+    vendor = MetricSliceSerializer(many=True)
+    environment = MetricSliceSerializer(many=True)
+    request_type = MetricSliceSerializer(many=True)
+
+
+class AttainmentSerializer(serializers.Serializer):
+    met = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="P0/P1 issues whose clocks are not decided yet (not in the share).")
+    percent = serializers.FloatField(allow_null=True)
+    target = serializers.FloatField(help_text="PORTICO_INCIDENT_SLA_TARGET, percent.")
+    target_met = serializers.BooleanField(allow_null=True)
+
+
+class DoraSerializer(serializers.Serializer):
+    deployments = serializers.IntegerField()
+    deployment_frequency = serializers.FloatField(help_text="Deployments per week.")
+    lead_time = DurationSerializer()
+    failed_deployments = serializers.IntegerField()
+    change_failure_rate = serializers.FloatField(allow_null=True, help_text="Percent.")
+    time_to_restore = DurationSerializer()
+
+
+class EngineerLoadSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.CharField()
+    picked_up = serializers.IntegerField()
+    resolved = serializers.IntegerField()
+    picked_up_per_week = serializers.FloatField()
+    resolved_per_week = serializers.FloatField()
+
+
+class TrendWeekSerializer(serializers.Serializer):
+    week = serializers.CharField()
+    mtta = DurationSerializer()
+    mttr = DurationSerializer()
+    deployments = serializers.IntegerField()
+
+
+class DeliveryMetricsSerializer(serializers.Serializer):
+    """Delivery metrics for a window: MTTA/MTTR/MTTD, incident SLA attainment, DORA keys, load and trends."""
+
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+    timezone = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    generated_at = serializers.DateTimeField()
+    filters = FiltersSerializer()
+    incidents = serializers.IntegerField(help_text="Production issues filed in the window.")
+    mtta = DurationSerializer()
+    mttr = DurationSerializer()
+    mttd = DurationSerializer()
+    breakdowns = MetricBreakdownsSerializer()
+    attainment = AttainmentSerializer()
+    dora = DoraSerializer()
+    load = EngineerLoadSerializer(many=True)
+    trend = TrendWeekSerializer(many=True)

@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from .views import ReportSlaView
+from .views import ReportMetricsView, ReportSlaView
 
 urlpatterns = [
     path("sla/", ReportSlaView.as_view(), name="reports-sla"),
+    path("metrics/", ReportMetricsView.as_view(), name="reports-metrics"),
 ]

@@ -9,8 +9,14 @@ from rest_framework.views import APIView
 from portal.api.schema import error_responses
 from portal.http import AuthenticatedRequest
 
+from ..metrics import delivery_metrics
 from ..selectors import report_week_default, report_weekly
-from .serializers import ReportQuerySerializer, WeeklyReportSerializer
+from .serializers import (
+    DeliveryMetricsSerializer,
+    MetricsQuerySerializer,
+    ReportQuerySerializer,
+    WeeklyReportSerializer,
+)
 
 
 class ReportSlaView(APIView):
@@ -35,3 +41,28 @@ class ReportSlaView(APIView):
             request_type=params.get("type") or None,
         )
         return Response(WeeklyReportSerializer(report).data)
+
+
+class ReportMetricsView(APIView):
+    """Delivery metrics (MTTA, MTTR, MTTD, incident SLA attainment, DORA keys, load, trends) for a date range."""
+
+    @extend_schema(
+        operation_id="reports_metrics_retrieve",
+        summary="Delivery metrics",
+        parameters=[MetricsQuerySerializer],
+        responses={200: DeliveryMetricsSerializer, **error_responses(400, 401, 403)},
+    )
+    def get(self, request: AuthenticatedRequest) -> Response:
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        metrics = delivery_metrics(
+            user=request.user,
+            date_from=params.get("from") or None,
+            date_to=params.get("to") or None,
+            vendor=params.get("vendor") or None,
+            environment=params.get("environment") or None,
+            priority=params.get("priority") or None,
+            request_type=params.get("type") or None,
+        )
+        return Response(DeliveryMetricsSerializer(metrics).data)

@@ -11,6 +11,8 @@ from playwright.sync_api import Page
 
 from tests.browser.support import SCREENSHOTS, Session, chromium
 
+from .test_metrics import build_incidents
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WEEK = "2026-W47"
 WIDTHS = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
@@ -88,3 +90,20 @@ def test_weekly_report_and_dashboard_fit_at_1366_and_390(live_server, dataset):
             # its last column.
             assert table["overflowing"] and table["scrolls"] and table["insideCard"], (width, table)
             assert table["lastCellReachable"], (width, table)
+
+
+def test_metrics_page_fits_at_1366_and_390(live_server, world):
+    build_incidents(world)
+    results = {}
+    with chromium() as browser:
+        for name, viewport in WIDTHS.items():
+            session = Session(browser, live_server.url, world.pm.username, viewport=viewport)
+            results[name] = _measure(session.page, "/reports/metrics/?from=2026-11-16&to=2026-11-29")
+            session.shot(f"reports-metrics-{name}")
+            session.context.close()
+
+    for width, result in results.items():
+        assert result["overflow"] <= 0, (width, result["overflow"])
+        assert len(result["charts"]) == 2 and result["svgs"] == 4, (width, result)  # MTTA/MTTR and deployments
+        assert all(chart["narrow"] == (width == "phone") for chart in result["charts"]), (width, result["charts"])
+        assert all(chart["share"] > 0.95 for chart in result["charts"]), (width, result["charts"])
