@@ -109,6 +109,11 @@ class EventKind(models.TextChoices):
     ACCESS_REVOKED = "access_revoked", "Access revoked"
     ACCESS_REVOKE_FAILED = "access_revoke_failed", "Access revoke failed"
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+    PAGED = "paged", "On call paged"
+    PAGE_ESCALATED = "page_escalated", "Page escalated"
+    PAGE_ACKNOWLEDGED = "page_acknowledged", "Page acknowledged"
+    BREAK_GLASS = "break_glass", "Break-glass access taken"
+    BREAK_GLASS_REVIEWED = "break_glass_reviewed", "Break-glass access reviewed"
 
 
 # Timeline entries whose message is text a person wrote (a comment, a question, an answer, a reason): the search

@@ -53,3 +53,17 @@ class OnCallNowSerializer(serializers.Serializer):
     def get_next_handover(self, rota: OnCallRota) -> str | None:
         on_call = self._on_call(rota)
         return serializers.DateTimeField().to_representation(on_call.shift.ends_at) if on_call else None
+
+
+class PageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.CharField(source="service_request.reference")
+    target = serializers.CharField(source="target.username")
+    level = serializers.CharField()
+    channel = serializers.CharField(help_text="The channels the page went out on.")
+    sent_at = serializers.DateTimeField()
+    escalate_after = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", allow_null=True, default=None)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    sms_status = serializers.CharField()

@@ -4,5 +4,6 @@ from . import views
 
 router = SimpleRouter()
 router.register("oncall", views.OnCallViewSet, basename="oncall")
+router.register("pages", views.PageViewSet, basename="page")
 
 urlpatterns = router.urls

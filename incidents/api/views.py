@@ -3,13 +3,17 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
 
-from ..models import OnCallRota
+from ..models import OnCallRota, Page
+from ..paging import page_acknowledge
 from ..selectors import rotas_loaded
-from .serializers import OnCallNowSerializer
+from .serializers import OnCallNowSerializer, PageSerializer
 
 
 @extend_schema_view(
@@ -36,3 +40,30 @@ class OnCallViewSet(mixins.ListModelMixin, PortalViewSet):
         if environment := self.request.query_params.get("environment"):
             rotas = rotas.filter(environment__code=environment)
         return rotas_loaded(rotas)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Pages",
+        description="People paged about urgent production issues the caller may see, oldest first.",
+        responses={200: PageSerializer, **error_responses(401)},
+    ),
+    retrieve=extend_schema(summary="One page", responses={200: PageSerializer, **error_responses(401, 404)}),
+)
+class PageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSet):
+    queryset = Page.objects.select_related("service_request", "target", "acknowledged_by")
+    serializer_class = PageSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        summary="Acknowledge a page",
+        description="Only the person paged may: escalation stops, and a queued request is picked up by them when "
+        "they may work it. Acknowledging again changes nothing.",
+        request=None,
+        responses={200: PageSerializer, **error_responses(401, 403, 404)},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        page = page_acknowledge(int(self.get_object().pk), actor=request.user)
+        page = self.get_queryset().get(pk=page.pk)
+        return Response(PageSerializer(page).data)
