@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('incidents', '0001_oncall_rotas'),
-        ('requests_app', '0018_paging'),
+        ('requests_app', '0018_paging_event_kinds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

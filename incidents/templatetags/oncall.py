@@ -40,3 +40,16 @@ def pages_panel(context: dict[str, Any], service_request: Any) -> dict[str, Any]
         "break_glass_allowed": break_glass_allowed(service_request, user),
         "max_hours": settings.PORTICO_BREAK_GLASS_MAX_HOURS,
     }
+
+
+@register.inclusion_tag("incidents/partials/break_glass_reviews.html", takes_context=True)
+def break_glass_reviews(context: dict[str, Any]) -> dict[str, Any]:
+    """The approvals page's list of break-glass grants eGov DevOps has yet to review; overdue ones flagged."""
+    from ..breakglass import break_glass_grants, review_due
+
+    now = timezone.now()
+    rows = [
+        {"grant": grant, "due": review_due(grant), "overdue": review_due(grant) <= now}
+        for grant in break_glass_grants().filter(reviewed_at__isnull=True).order_by("granted_at")
+    ]
+    return {"rows": rows, "csrf_token": context.get("csrf_token")}
