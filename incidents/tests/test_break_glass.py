@@ -86,3 +86,22 @@ def test_egov_devops_reviews_and_overdue_reviews_are_flagged(world, rota, travel
     assert grant.service_request.events.filter(kind=EventKind.BREAK_GLASS_REVIEWED, actor=world.approver).exists()
     request_page = client.get(f"/requests/{grant.service_request.reference}/").content.decode()
     assert 'class="break-glass"' in request_page and "Break-glass" in request_page
+
+
+def test_the_weekly_report_counts_break_glass_grants_and_their_review(world, rota, traveller, client):
+    grant = taken(world, urgent(world))
+    api = APIClient()
+    api.force_authenticate(world.pm)
+    response = api.get("/api/v1/reports/sla/", {"week": "2026-W03"})
+    assert response.status_code == 200, response.content
+    [entry] = response.json()["break_glass"]
+    assert (entry["reference"], entry["subject"], entry["review"]) == (
+        grant.service_request.reference, world.vendor_engineer.username, "awaiting",
+    )  # fmt: skip
+    break_glass_review(grant.pk, actor=world.approver, note="Justified")
+    assert api.get("/api/v1/reports/sla/", {"week": "2026-W03"}).json()["break_glass"][0]["review"] == "reviewed"
+    client.force_login(world.pm)
+    page = client.get("/reports/weekly/", {"week": "2026-W03"}).content.decode()
+    assert "Break-glass access <span" in page and "Reviewed by" in page
+    api.force_authenticate(world.other_vendor_lead)  # another vendor's lead sees none of it
+    assert api.get("/api/v1/reports/sla/", {"week": "2026-W03"}).json()["break_glass"] == []

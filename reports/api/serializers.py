@@ -90,6 +90,18 @@ class BreachSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class BreakGlassEntrySerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    vendor = serializers.CharField()
+    subject = serializers.CharField()
+    system = serializers.CharField()
+    target = serializers.CharField()
+    granted_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    review = serializers.ChoiceField(choices=["reviewed", "awaiting", "overdue"])
+    reviewed_by = serializers.CharField()
+
+
 class FiltersSerializer(serializers.Serializer):
     vendor = serializers.CharField(allow_blank=True)
     environment = serializers.CharField(allow_blank=True)
@@ -119,3 +131,6 @@ class WeeklyReportSerializer(serializers.Serializer):
     breaches = BreachSerializer(many=True)
     breaches_total = serializers.IntegerField()
     engineers = serializers.IntegerField(help_text="Active vendor engineers in scope (the bandwidth divisor).")
+    break_glass = BreakGlassEntrySerializer(
+        many=True, help_text="Break-glass grants taken in the week and their eGov DevOps review."
+    )

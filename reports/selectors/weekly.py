@@ -24,6 +24,7 @@ from .queries import (
     _backlog_by_vendor,
     _backlog_rows,
     _bandwidth,
+    _break_glass,
     _breaches,
     _clock_rows,
     _compliance_trend,
@@ -242,6 +243,7 @@ def _report_weekly(
         ],
         breaches=breaches,
         breaches_total=breaches_total,
+        break_glass=_break_glass(scope, this.start, this.end, now),
         engineers=sum(engineers.values()),
     )
 
