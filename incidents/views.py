@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.exceptions import NotFound, PortalError
+from portal.exceptions import Forbidden, NotFound, PortalError
 from portal.forms import apply_portal_error
 from portal.http import AuthenticatedHttpRequest
 from requests_app import permissions as perms
@@ -224,8 +224,10 @@ def break_glass_review(request: AuthenticatedHttpRequest, grant_id: int) -> Http
         grant = breakglass.break_glass_review(grant_id, actor=request.user, note=request.POST.get("note", ""))
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    except PortalError as exc:
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except PortalError as exc:  # no note: back to the approvals page, which lists the grant with its form
         messages.error(request, exc.message)
-        return redirect(request.POST.get("next") or "approvals")
+        return redirect("approvals")
     messages.success(request, f"Break-glass access of {grant.subject} reviewed.")
     return redirect("request-detail", grant.service_request.reference)
