@@ -29,16 +29,17 @@ if TYPE_CHECKING:
 
 def _refusal(service_request: ServiceRequest, user: User) -> str:
     """Why `user` may not take break-glass access on the request now ("" when they may)."""
+    vendor = service_request.vendor
     if not (
         service_request.request_type == RequestType.PRODUCTION_ISSUE
         and service_request.priority == Priority.P0
         and service_request.state in OPEN_STATES
-        and service_request.vendor_id
+        and vendor is not None
     ):
         return "Break-glass access is only for an open P0 production issue with a vendor."
-    on_call = on_call_at(service_request.vendor, service_request.environment, timezone.now())
+    on_call = on_call_at(vendor, service_request.environment, timezone.now())
     if on_call is None or user not in (on_call.primary, on_call.secondary):
-        return f"Only {service_request.vendor}'s primary or secondary on call for {service_request.environment} may."
+        return f"Only {vendor}'s primary or secondary on call for {service_request.environment} may."
     return ""
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from integrations.stub_server import Request, Response, StubServer
 
-SMS_TOKEN = "sms-test-token"
+SMS_TOKEN = "sms-test-token"  # noqa: S105  (the stub's, not a secret)
 
 
 class SmsStub(StubServer):

@@ -162,13 +162,21 @@ def _build() -> Objects:
         rota=rota,
         override=override,
         page=Page.objects.create(
-            service_request=service_request, target=world.vendor_engineer, level=PageLevel.PRIMARY,
+            service_request=service_request,
+            target=world.vendor_engineer,
+            level=PageLevel.PRIMARY,
             escalate_after=timezone.now() + timedelta(minutes=15),
-        ),  # fmt: skip
+        ),
         grant=AccessGrant.objects.create(
-            service_request=service_request, run=run, system="kubernetes", subject="matrix", target="payments",
-            level="edit", expires_at=timezone.now() + timedelta(hours=1), break_glass=True,
-        ),  # fmt: skip
+            service_request=service_request,
+            run=run,
+            system="kubernetes",
+            subject="matrix",
+            target="payments",
+            level="edit",
+            expires_at=timezone.now() + timedelta(hours=1),
+            break_glass=True,
+        ),
         users=users,
         sessions=sessions,
     )

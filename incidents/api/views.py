@@ -4,13 +4,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
-
 from portal.exceptions import NotFound
+from portal.http import AuthenticatedRequest
 from provisioning.models import AccessGrant
 from requests_app.models import ServiceRequest
 
@@ -74,7 +73,7 @@ class PageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, PortalViewSe
         responses={200: PageSerializer, **error_responses(401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
-    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+    def acknowledge(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         page = page_acknowledge(int(self.get_object().pk), actor=request.user)
         page = self.get_queryset().get(pk=page.pk)
         return Response(PageSerializer(page).data)
@@ -101,7 +100,7 @@ class BreakGlassViewSet(mixins.ListModelMixin, PortalViewSet):
         request=BreakGlassTakeSerializer,
         responses={202: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404, 409)},
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         body = BreakGlassTakeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
@@ -119,7 +118,7 @@ class BreakGlassViewSet(mixins.ListModelMixin, PortalViewSet):
         responses={200: BreakGlassGrantSerializer, **error_responses(400, 401, 403, 404)},
     )
     @action(detail=True, methods=["post"])
-    def review(self, request: Request, pk: str | None = None) -> Response:
+    def review(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         body = BreakGlassReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         grant = break_glass_review(int(self.get_object().pk), actor=request.user, note=body.validated_data["note"])

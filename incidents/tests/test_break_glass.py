@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from incidents.breakglass import break_glass_overdue, break_glass_review, break_glass_take
-from incidents.tests.test_paging import rota, traveller, urgent  # noqa: F401  (fixtures)
+from incidents.tests.helpers import urgent
 from portal.exceptions import Forbidden, NotFound, ValidationFailed
 from provisioning import services as provisioning
 from provisioning.models import AccessGrant, ProvisioningRun

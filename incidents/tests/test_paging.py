@@ -3,44 +3,17 @@ does; the SMS gateway stub sees the payloads and its outages are retried."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 
-import pytest
-import time_machine
 from django.core import mail
 from rest_framework.test import APIClient
 
-from incidents.models import OnCallMember, OnCallRota, Page, PageLevel, SmsStatus
+from incidents.models import Page, PageLevel, SmsStatus
 from incidents.paging import ack_token, page_deliver, pages_escalate, pages_sms_retry
 from incidents.testing import SMS_TOKEN, SmsStub
-from requests_app import services
+from incidents.tests.helpers import urgent
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.testing.workflow import file_request
-
-NOW = datetime(2026, 1, 14, 6, 0, tzinfo=UTC)  # the rota's second weekly shift: its second member is primary
-
-
-@pytest.fixture
-def rota(world) -> OnCallRota:
-    rota = OnCallRota.objects.create(
-        vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5), handover_time=time(9, 0),
-        timezone="Asia/Kolkata", shift_days=7,
-    )  # fmt: skip
-    OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=1)
-    OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=2, phone="+919800000001")
-    return rota
-
-
-@pytest.fixture
-def traveller():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
-def urgent(world, priority=Priority.P0):
-    """A production issue triaged to vendor A: queued, so paged."""
-    service_request = file_request(world, request_type=RequestType.PRODUCTION_ISSUE, priority=priority, title="Down")
-    return services.request_triage(service_request, actor=world.pm, vendor=world.vendor_a)
 
 
 def levels(service_request) -> list[tuple[str, str]]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from integrations.kubernetes import KubernetesPort
     from portal.models import User
 
+BREAK_GLASS = "Break-glass access"
 SYSTEM_LABELS = {"gitlab": "GitLab", "kubernetes": "Kubernetes", "jenkins": "Jenkins"}
 
 
@@ -46,8 +47,8 @@ def grant_record(run: ProvisioningRun, record: GrantRecord) -> AccessGrant:
             run,
             actor=None,
             kind=EventKind.ACCESS_GRANTED,
-            message=f"{'Break-glass access' if grant.break_glass else 'Access'} granted — {_grant_text(grant)}, until {grant.expires_at:%Y-%m-%d %H:%M} UTC; "
-            "it is revoked automatically then.",
+            message=f"{BREAK_GLASS if grant.break_glass else 'Access'} granted — {_grant_text(grant)}, "
+            f"until {grant.expires_at:%Y-%m-%d %H:%M} UTC; it is revoked automatically then.",
             grant=grant.pk,
         )
     return grant
