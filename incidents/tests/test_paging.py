@@ -104,3 +104,17 @@ def test_delivery_e_mails_and_texts_the_page_and_a_gateway_outage_is_retried(wor
         assert service_request.reference in stub.messages[0]["body"]
         assert ack_token(page) in stub.messages[0]["body"]
         assert stub.calls[-1].headers["authorization"] == f"Bearer {SMS_TOKEN}"
+
+
+def test_the_request_page_offers_the_paged_person_the_button_and_it_acknowledges(world, rota, traveller, client):
+    service_request = urgent(world)
+    page = service_request.pages.get()
+    client.force_login(world.vendor_lead)  # not the one paged: sees the page, no button
+    html = client.get(f"/requests/{service_request.reference}/").content.decode()
+    assert 'data-testid="page-row"' in html and "page-acknowledge-button" not in html
+    client.force_login(world.vendor_engineer)
+    html = client.get(f"/requests/{service_request.reference}/").content.decode()
+    assert "page-acknowledge-button" in html and 'data-testid="break-glass-form"' in html
+    assert client.post(f"/pages/{page.pk}/acknowledge/").status_code == 302
+    page.refresh_from_db()
+    assert page.acknowledged_by == world.vendor_engineer
