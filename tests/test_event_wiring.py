@@ -13,8 +13,8 @@ EXPECTED_WIRING = [
     "provisioning: start approved automation: approve",
     "conversations: mentions make watchers: comment",
     "conversations: notify people (in-portal now, e-mail and own chat after commit): access_granted, "
-    "access_revoke_failed, access_revoked, approve, auto_close, cancel, comment, confirm, deny, escalate, filed, jira_comment, "
-    "jira_conflict, jira_sync_failed, pick_up, priority_changed, provide_info, provisioning_failed, "
+    "access_revoke_failed, access_revoked, approve, auto_close, cancel, comment, confirm, deny, escalate, filed, "
+    "jira_comment, jira_conflict, jira_sync_failed, pick_up, priority_changed, provide_info, provisioning_failed, "
     "provisioning_succeeded, reassign, reject, reopen, request_info, resolve, sla_at_risk, sla_breached, triage, "
     "unblock, updated",
     "conversations: post to chat channels: escalate, filed, sla_breached, triage",
