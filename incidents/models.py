@@ -59,6 +59,10 @@ class OnCallRota(models.Model):
         help_text="The handover time is in this zone (e.g. Asia/Kolkata).",
     )  # fmt: skip
     calendar_token = models.CharField(max_length=64, default=new_calendar_token, editable=False)
+    escalate_minutes = models.PositiveSmallIntegerField(
+        "Escalate pages after (minutes)", null=True, blank=True,
+        help_text="An unacknowledged page goes to the next person after this long; blank: the portal's default.",
+    )  # fmt: skip
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -85,6 +89,9 @@ class OnCallMember(models.Model):
     rota = models.ForeignKey(OnCallRota, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     position = models.PositiveSmallIntegerField()
+    phone = models.CharField(
+        "Phone for pages", max_length=32, blank=True, help_text="Where an SMS page goes, in international form."
+    )
 
     class Meta:
         ordering = ["rota", "position"]
@@ -124,3 +131,63 @@ class OnCallOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} covers {self.get_slot_display().lower()} for {self.rota}"
+
+
+class PageLevel(models.TextChoices):
+    """Who a page goes to, in escalation order."""
+
+    PRIMARY = "primary", "Primary on call"
+    SECONDARY = "secondary", "Secondary on call"
+    VENDOR_LEAD = "vendor_lead", "Vendor lead"
+    EGOV_DEVOPS = "egov_devops", "eGov DevOps"
+
+
+PAGE_LEVEL_ORDER = [PageLevel.PRIMARY, PageLevel.SECONDARY, PageLevel.VENDOR_LEAD, PageLevel.EGOV_DEVOPS]
+
+
+class SmsStatus(models.TextChoices):
+    NONE = "none", "No phone number"
+    PENDING = "pending", "Waiting to send"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class PageQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> PageQuerySet:
+        """Pages of the requests the person may see."""
+        from requests_app.models import ServiceRequest
+
+        return self.filter(service_request__in=ServiceRequest.objects.visible_to(user))
+
+
+class Page(models.Model):
+    """One person paged about one urgent production issue, at one escalation level."""
+
+    service_request = models.ForeignKey("requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="pages")
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pages")
+    level = models.CharField(max_length=16, choices=PageLevel)
+    channel = models.CharField(max_length=64, blank=True, help_text="The channels the page went out on.")
+    phone = models.CharField(max_length=32, blank=True)
+    sent_at = models.DateTimeField(default=now)
+    escalate_after = models.DateTimeField(db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    sms_status = models.CharField(max_length=16, choices=SmsStatus, default=SmsStatus.NONE)
+    sms_attempts = models.PositiveSmallIntegerField(default=0)
+    sms_next_at = models.DateTimeField(null=True, blank=True)
+    sms_error = models.CharField(max_length=500, blank=True)
+
+    objects = PageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        constraints = [
+            # A second escalation scan never pages the same person at the same level twice.
+            models.UniqueConstraint(fields=["service_request", "level", "target"], name="page_once_per_level_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} paged ({self.get_level_display()}) for {self.service_request_id}"

@@ -14,4 +14,8 @@ urlpatterns = [
     path("oncall/<int:rota_id>/calendar-token/", views.oncall_token_reset, name="oncall-token-reset"),
     path("oncall/<int:rota_id>/delete/", views.oncall_rota_delete, name="oncall-rota-delete"),
     path("oncall/<int:rota_id>/calendar.ics", views.oncall_calendar, name="oncall-calendar"),
+    path("pages/acknowledge/<str:token>/", views.page_acknowledge_link, name="page-acknowledge-link"),
+    path("pages/<int:page_id>/acknowledge/", views.page_acknowledge, name="page-acknowledge"),
+    path("requests/<str:reference>/break-glass/", views.break_glass_take, name="break-glass-take"),
+    path("break-glass/<int:grant_id>/review/", views.break_glass_review, name="break-glass-review"),
 ]

@@ -13,12 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.exceptions import NotFound, PortalError
+from portal.exceptions import Forbidden, NotFound, PortalError
 from portal.forms import apply_portal_error
 from portal.http import AuthenticatedHttpRequest
 from requests_app import permissions as perms
+from requests_app.models import ServiceRequest
 
-from . import services
+from . import breakglass, paging, services
 from .calendar import rota_calendar
 from .forms import OverrideForm, RotaCreateForm, RotaForm
 from .models import OnCallRota
@@ -155,3 +156,78 @@ def oncall_calendar(request: HttpRequest, rota_id: int) -> HttpResponse:
     response = HttpResponse(rota_calendar(rota, now=timezone.now()), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'inline; filename="oncall-{rota.pk}.ics"'
     return response
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+def page_acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a page's e-mail and SMS: the signature stands for the paged person, so it works signed out
+    (a phone at night); GET only shows the button, the POST acknowledges."""
+    try:
+        page = paging.page_for_token(token)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if request.method == "POST":
+        paging.page_acknowledge(page.pk, actor=page.target)
+        messages.success(request, f"Page for {page.service_request.reference} acknowledged.")
+        return redirect("page-acknowledge-link", token=token)
+    return render(request, "incidents/page_acknowledge.html", {"page": page})
+
+
+@login_required
+@require_POST
+def page_acknowledge(request: AuthenticatedHttpRequest, page_id: int) -> HttpResponse:
+    """The request page's button for the person paged."""
+    try:
+        page = paging.page_acknowledge(page_id, actor=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except PortalError as exc:
+        raise PermissionDenied(exc.message) from exc
+    messages.success(request, "Page acknowledged; escalation stopped.")
+    return redirect("request-detail", page.service_request.reference)
+
+
+# --- break-glass ---------------------------------------------------------------------------------------------
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+@login_required
+@require_POST
+def break_glass_take(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """The request page's break-glass form: the grant starts at once; a refusal comes back as a message."""
+    service_request = ServiceRequest.objects.visible_to(request.user).filter(reference=reference).first()
+    if service_request is None:
+        raise Http404("No such request.")
+    data = request.POST
+    parameters = {
+        "system": data.get("system", ""),
+        "kubernetes_namespace": data.get("kubernetes_namespace", "").strip(),
+        "gitlab_project": _int_or_none(data.get("gitlab_project")),
+        "duration_hours": _int_or_none(data.get("duration_hours")),
+    }
+    try:
+        breakglass.break_glass_take(
+            service_request, actor=request.user, parameters=parameters, reason=data.get("reason", "")
+        )
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Break-glass access is being granted; eGov DevOps will review it.")
+    return redirect("request-detail", reference)
+
+
+@login_required
+@require_POST
+def break_glass_review(request: AuthenticatedHttpRequest, grant_id: int) -> HttpResponse:
+    try:
+        grant = breakglass.break_glass_review(grant_id, actor=request.user, note=request.POST.get("note", ""))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except PortalError as exc:  # no note: back to the approvals page, which lists the grant with its form
+        messages.error(request, exc.message)
+        return redirect("approvals")
+    messages.success(request, f"Break-glass access of {grant.subject} reviewed.")
+    return redirect("request-detail", grant.service_request.reference)

@@ -68,6 +68,11 @@ app.conf.beat_schedule = {
         "task": "conversations.tasks.conversations_send_digests",
         "schedule": crontab(minute=0, hour=8),
     },
+    # Unacknowledged pages go to the next level; SMS the gateway refused for now is sent again.
+    "incidents-pages-escalate": {
+        "task": "incidents.tasks.pages_escalate",
+        "schedule": 60.0,
+    },
     # Monday 09:00 in CELERY_TIMEZONE, which follows TIME_ZONE; reports.W001 warns if the report timezone differs.
     "reports-weekly-email": {
         "task": "reports.tasks.report_weekly_email",

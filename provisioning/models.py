@@ -39,6 +39,9 @@ class ProvisioningRun(models.Model):
     external_ids = models.JSONField(default=dict, blank=True)
     links = models.JSONField(default=dict, blank=True)
     dry_run = models.BooleanField(default=False, help_text="At least one system had no connection: steps recorded.")
+    break_glass = models.BooleanField(
+        default=False, help_text="Taken by the on-call engineer during a P0 without approval; eGov DevOps reviews it."
+    )
     # The lease: who has the run in hand and until when. A worker holds it while executing and renews it by
     # heartbeat; between deliveries (a poll's countdown, a retry's backoff, the queue) nobody owns it but it still
     # runs until the next delivery is due. An active run whose lease lapsed is stuck: the sweeper resumes it.
@@ -134,6 +137,12 @@ class AccessGrant(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_error = models.TextField(blank=True)
     revoke_attempts = models.PositiveIntegerField(default=0)
+    break_glass = models.BooleanField(default=False, help_text="Taken without approval during a P0 incident.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_note = models.TextField(blank=True)
 
     objects = AccessGrantQuerySet.as_manager()
 

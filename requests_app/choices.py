@@ -112,6 +112,11 @@ class EventKind(models.TextChoices):
     ATTACHMENT_ADDED = "attachment_added", "Attachment added"
     LINK_ADDED = "link_added", "Link added"
     LINK_REMOVED = "link_removed", "Link removed"
+    PAGED = "paged", "On call paged"
+    PAGE_ESCALATED = "page_escalated", "Page escalated"
+    PAGE_ACKNOWLEDGED = "page_acknowledged", "Page acknowledged"
+    BREAK_GLASS = "break_glass", "Break-glass access taken"
+    BREAK_GLASS_REVIEWED = "break_glass_reviewed", "Break-glass access reviewed"
 
 
 # Link events name the other request (payload "other"): a viewer sees them only if they can see that request too.

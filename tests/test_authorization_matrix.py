@@ -41,12 +41,13 @@ from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
 from inbound.models import InboundMessage
 from inbound.services import mail_receive
-from incidents.models import OnCallMember, OnCallOverride, OnCallRota
+from incidents.models import OnCallMember, OnCallOverride, OnCallRota, Page, PageLevel
+from incidents.paging import ack_token
 from portal.models import ApiToken, User
 from portal.tokens import api_token_create
 from provisioning import services as run_services
 from provisioning.choices import RunStatus
-from provisioning.models import ProvisioningRun
+from provisioning.models import AccessGrant, ProvisioningRun
 from provisioning.tests.helpers import in_progress
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
@@ -102,6 +103,8 @@ class Objects:
     rota: OnCallRota  # vendor A's, with one override
     override: OnCallOverride
     link: RequestLink  # the request relates to the stuck run's request (both team A's, vendor A's)
+    page: Page  # vendor A's engineer paged about the request
+    grant: AccessGrant  # a break-glass grant on the request, not yet reviewed
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -173,6 +176,22 @@ def _build() -> Objects:
         rota=rota,
         override=override,
         link=link,
+        page=Page.objects.create(
+            service_request=service_request,
+            target=world.vendor_engineer,
+            level=PageLevel.PRIMARY,
+            escalate_after=timezone.now() + timedelta(minutes=15),
+        ),
+        grant=AccessGrant.objects.create(
+            service_request=service_request,
+            run=run,
+            system="kubernetes",
+            subject="matrix",
+            target="payments",
+            level="edit",
+            expires_at=timezone.now() + timedelta(hours=1),
+            break_glass=True,
+        ),
         users=users,
         sessions=sessions,
     )
@@ -272,6 +291,10 @@ def override_form(o: Objects) -> dict[str, Any]:
         "member": o.world.vendor_lead.pk, "slot": "secondary", "starts_at": "2026-01-14T09:00",
         "ends_at": "2026-01-14T18:00", "reason": "From the matrix",
     }  # fmt: skip
+
+
+BREAK_GLASS = {"system": "kubernetes", "kubernetes_namespace": "payments", "duration_hours": 1, "reason": "Matrix"}
+REVIEW = {"note": "Reviewed by the matrix"}
 
 
 def upload(o: Objects) -> dict[str, Any]:
@@ -570,6 +593,26 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("oncall-rota-delete", "GET"): Call(rota_url("oncall-rota-delete")),
     ("oncall-calendar", "GET"): Call(lambda o: reverse("oncall-calendar", args=[o.rota.pk]) + "?token=matrix"),
     ("oncall-calendar", "GET", "no token"): Call(rota_url("oncall-calendar")),
+    # paging and break-glass
+    ("page-acknowledge-link", "GET"): Call(lambda o: reverse("page-acknowledge-link", args=[ack_token(o.page)])),
+    ("page-acknowledge-link", "POST"): Call(lambda o: reverse("page-acknowledge-link", args=[ack_token(o.page)])),
+    ("page-acknowledge-link", "GET", "forged"): Call(url("page-acknowledge-link", "forged")),
+    ("page-acknowledge", "POST"): Call(lambda o: reverse("page-acknowledge", args=[o.page.pk])),
+    ("page-acknowledge", "GET"): Call(lambda o: reverse("page-acknowledge", args=[o.page.pk])),
+    ("break-glass-take", "POST"): Call(ref("break-glass-take"), BREAK_GLASS),
+    ("break-glass-take", "GET"): Call(ref("break-glass-take")),
+    ("break-glass-review", "POST"): Call(lambda o: reverse("break-glass-review", args=[o.grant.pk]), REVIEW),
+    ("break-glass-review", "GET"): Call(lambda o: reverse("break-glass-review", args=[o.grant.pk])),
+    ("api:page-list", "GET"): Call(url("api:page-list")),
+    ("api:page-detail", "GET"): Call(lambda o: reverse("api:page-detail", args=[o.page.pk])),
+    ("api:page-acknowledge", "POST"): Call(lambda o: reverse("api:page-acknowledge", args=[o.page.pk]), json=True),
+    ("api:break-glass-list", "GET"): Call(url("api:break-glass-list")),
+    ("api:break-glass-list", "POST"): Call(
+        url("api:break-glass-list"), lambda o: {"request": o.service_request.reference, **BREAK_GLASS}, json=True
+    ),
+    ("api:break-glass-review", "POST"): Call(
+        lambda o: reverse("api:break-glass-review", args=[o.grant.pk]), REVIEW, json=True
+    ),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
     ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
@@ -829,6 +872,24 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("oncall-rota-delete", "GET"):             "L302   405    405    405    405    405    405    405    405",
     ("oncall-calendar", "GET"):                "200    200    200    200    200    200    200    200    200",
     ("oncall-calendar", "GET", "no token"):    "404    404    404    404    404    404    404    404    404",
+    # paging: the signed link stands for the paged person, whoever follows it; only they acknowledge by button or API.
+    # break-glass: the matrix's request is no P0 production issue, so a taker who sees it is refused (a message, or
+    # 403); eGov DevOps alone reviews
+    ("page-acknowledge-link", "GET"):          "200    200    200    200    200    200    200    200    200",
+    ("page-acknowledge-link", "POST"):         "302w   302w   302w   302w   302w   302w   302w   302w   302w",
+    ("page-acknowledge-link", "GET", "forged"): "404   404    404    404    404    404    404    404    404",
+    ("page-acknowledge", "POST"):              "L302   403    404    302w   403    404    404    403    403",
+    ("page-acknowledge", "GET"):               "L302   405    405    405    405    405    405    405    405",
+    ("break-glass-take", "POST"):              "L302   302    404    302    302    404    404    302    302",
+    ("break-glass-take", "GET"):               "L302   405    405    405    405    405    405    405    405",
+    ("break-glass-review", "POST"):            "L302   403    403    403    403    403    403    403    302w",
+    ("break-glass-review", "GET"):             "L302   405    405    405    405    405    405    405    405",
+    ("api:page-list", "GET"):                  "401    200    200    200    200    200    200    200    200",
+    ("api:page-detail", "GET"):                "401    200    404    200    200    404    404    200    200",
+    ("api:page-acknowledge", "POST"):          "401    403    404    200w   403    404    404    403    403",
+    ("api:break-glass-list", "GET"):           "401    200    200    200    200    200    200    200    200",
+    ("api:break-glass-list", "POST"):          "401    403    404    403    403    404    404    403    403",
+    ("api:break-glass-review", "POST"):        "401    403    404    403    403    404    404    403    200w",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",

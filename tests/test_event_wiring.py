@@ -19,6 +19,8 @@ EXPECTED_WIRING = [
     "provisioning_succeeded, reassign, reject, reopen, request_info, resolve, sla_at_risk, sla_breached, triage, "
     "unblock, updated",
     "conversations: post to chat channels: escalate, filed, sla_breached, triage",
+    "incidents: page the on call of urgent production issues: approve, filed, priority_changed, reassign, triage, "
+    "updated",
 ]
 
 

@@ -53,3 +53,56 @@ class OnCallNowSerializer(serializers.Serializer):
     def get_next_handover(self, rota: OnCallRota) -> str | None:
         on_call = self._on_call(rota)
         return serializers.DateTimeField().to_representation(on_call.shift.ends_at) if on_call else None
+
+
+class PageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.CharField(source="service_request.reference")
+    target = serializers.CharField(source="target.username")
+    level = serializers.CharField()
+    channel = serializers.CharField(help_text="The channels the page went out on.")
+    sent_at = serializers.DateTimeField()
+    escalate_after = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_by = serializers.CharField(source="acknowledged_by.username", allow_null=True, default=None)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+    sms_status = serializers.CharField()
+
+
+class BreakGlassGrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request = serializers.CharField(source="service_request.reference")
+    system = serializers.CharField()
+    subject = serializers.CharField()
+    target = serializers.CharField()
+    level = serializers.CharField()
+    granted_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    review_due_at = serializers.SerializerMethodField()
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", allow_null=True, default=None)
+    review_note = serializers.CharField()
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_review_due_at(self, grant) -> str:
+        from ..breakglass import review_due
+
+        return serializers.DateTimeField().to_representation(review_due(grant))
+
+
+class BreakGlassTakeSerializer(serializers.Serializer):
+    """What the on-call engineer asks for; the user name is always their own."""
+
+    request = serializers.CharField(help_text="The P0 production issue's reference, e.g. REQ-000042.")
+    system = serializers.ChoiceField(choices=[("gitlab", "GitLab"), ("kubernetes", "Kubernetes"), ("both", "Both")])
+    gitlab_project = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    access_level = serializers.CharField(required=False, max_length=32)
+    kubernetes_namespace = serializers.CharField(required=False, allow_blank=True, max_length=63)
+    cluster_role = serializers.CharField(required=False, max_length=64)
+    duration_hours = serializers.IntegerField(min_value=1)
+    reason = serializers.CharField(max_length=2000)
+
+
+class BreakGlassReviewSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, help_text="What eGov DevOps found; it goes on the timeline.")

@@ -4,5 +4,7 @@ from . import views
 
 router = SimpleRouter()
 router.register("oncall", views.OnCallViewSet, basename="oncall")
+router.register("pages", views.PageViewSet, basename="page")
+router.register("break-glass", views.BreakGlassViewSet, basename="break-glass")
 
 urlpatterns = router.urls

@@ -257,6 +257,18 @@ PORTICO_CHAT_WEBHOOK_HOSTS = env.list(
 # that never happened) is queued again by beat's conversations_deliveries_sweep.
 PORTICO_DELIVERY_SWEEP_AFTER_SECONDS = env.int("PORTICO_DELIVERY_SWEEP_AFTER_SECONDS", default=300)
 
+# Paging (incidents/paging.py): a P0/P1 production issue pages its vendor's primary on call at once; unacknowledged
+# after this many minutes (a rota may set its own) it goes to the secondary, then the vendor's leads, then eGov DevOps.
+PORTICO_PAGE_ESCALATE_MINUTES = env.int("PORTICO_PAGE_ESCALATE_MINUTES", default=15)
+# How long the acknowledge link in a page's e-mail/SMS works.
+PORTICO_PAGE_ACK_LINK_HOURS = env.int("PORTICO_PAGE_ACK_LINK_HOURS", default=24)
+# The SMS gateway pages go through (integrations/sms.py): blank URL, no SMS.
+PORTICO_SMS_URL = env("PORTICO_SMS_URL", default="")
+PORTICO_SMS_TOKEN = env("PORTICO_SMS_TOKEN", default="")
+# Break-glass access (incidents/breakglass.py): the longest grant, and how soon eGov DevOps must review it.
+PORTICO_BREAK_GLASS_MAX_HOURS = env.int("PORTICO_BREAK_GLASS_MAX_HOURS", default=2)
+PORTICO_BREAK_GLASS_REVIEW_HOURS = env.int("PORTICO_BREAK_GLASS_REVIEW_HOURS", default=24)
+
 # E-mail in (inbound/): the intake address (plus-addressed for filing and replies), the largest message taken,
 # and how many messages one sender may send in an hour before the rest are dropped as a loop.
 PORTICO_MAIL_INTAKE_ADDRESS = env("PORTICO_MAIL_INTAKE_ADDRESS", default="portico@localhost")

@@ -15,6 +15,7 @@ from .runs import (
     run_retry,
     run_start,
     run_start_after_approval,
+    run_start_break_glass,
     run_start_check,
     run_succeeded_before,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "run_retry",
     "run_start",
     "run_start_after_approval",
+    "run_start_break_glass",
     "run_start_check",
     "run_succeeded_before",
     "runs_resume_stuck",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from integrations.kubernetes import KubernetesPort
     from portal.models import User
 
+BREAK_GLASS = "Break-glass access"
 SYSTEM_LABELS = {"gitlab": "GitLab", "kubernetes": "Kubernetes", "jenkins": "Jenkins"}
 
 
@@ -38,6 +39,7 @@ def grant_record(run: ProvisioningRun, record: GrantRecord) -> AccessGrant:
     grant.subject, grant.target, grant.level = record.subject, record.target, record.level
     grant.subject_id, grant.binding_name, grant.expires_at = record.subject_id, record.binding_name, record.expires_at
     grant.revoked_at, grant.revoke_error = None, ""
+    grant.break_glass = run.break_glass
     grant.full_clean(exclude=["run", "service_request"], validate_constraints=False)
     grant.save()
     if created:
@@ -45,8 +47,8 @@ def grant_record(run: ProvisioningRun, record: GrantRecord) -> AccessGrant:
             run,
             actor=None,
             kind=EventKind.ACCESS_GRANTED,
-            message=f"Access granted — {_grant_text(grant)}, until {grant.expires_at:%Y-%m-%d %H:%M} UTC; "
-            "it is revoked automatically then.",
+            message=f"{BREAK_GLASS if grant.break_glass else 'Access'} granted — {_grant_text(grant)}, "
+            f"until {grant.expires_at:%Y-%m-%d %H:%M} UTC; it is revoked automatically then.",
             grant=grant.pk,
         )
     return grant

@@ -260,3 +260,49 @@ def run_retry(run: ProvisioningRun, *, actor: User | None) -> ProvisioningRun:
     )
     _enqueue(run)
     return run
+
+
+@transaction.atomic
+def run_start_break_glass(
+    service_request: ServiceRequest, *, actor: User, parameters: Mapping[str, Any], reason: str
+) -> ProvisioningRun:
+    """Just-in-time access at once, without approval, marked break-glass: the caller (incidents) has checked that
+    `actor` is on call for this open P0; the usual guards against a running run and a live grant still apply."""
+    locked = _lock_request(service_request)
+    chosen = catalogue.action_named("jit_access")
+    cleaned = catalogue.parameters_clean(chosen, parameters)
+    if ProvisioningRun.objects.active().filter(service_request=locked, action=chosen.name).exists():
+        raise Conflict(f"“{chosen.label}” is already running for {locked.reference}; wait for it to finish.")
+    now = timezone.now()
+    _refuse_active_grant(chosen, cleaned, now, retrying=None)
+    snapshot = _snapshot(chosen, cleaned, now)
+    run = ProvisioningRun(
+        service_request=locked,
+        action=chosen.name,
+        parameters=snapshot,
+        created_by=actor,
+        created_at=now,
+        lease_expires_at=lease_until(now),
+        dry_run=any(connection_for(locked.environment, system) is None for system in chosen.systems(snapshot)),
+        break_glass=True,
+    )
+    run.full_clean(exclude=["service_request", "created_by"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            run.save()
+    except IntegrityError as exc:
+        raise Conflict(f"“{chosen.label}” is already running for {locked.reference}.") from exc
+    ProvisioningStep.objects.bulk_create(
+        ProvisioningStep(run=run, position=position, key=plan.key, title=plan.title)
+        for position, plan in enumerate(chosen.plan(snapshot), 1)
+    )
+    _event(
+        run,
+        actor=actor,
+        kind=EventKind.BREAK_GLASS,
+        message=f"Break-glass access taken without approval: {chosen.summary(cleaned)}. Reason: {reason}. "
+        "eGov DevOps must review it.",
+        break_glass=True,
+    )
+    _enqueue(run)
+    return run

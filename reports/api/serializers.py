@@ -93,6 +93,18 @@ class BreachSerializer(serializers.Serializer):
     extended = serializers.BooleanField(help_text="The program manager extended this due time (with a reason).")
 
 
+class BreakGlassEntrySerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    vendor = serializers.CharField()
+    subject = serializers.CharField()
+    system = serializers.CharField()
+    target = serializers.CharField()
+    granted_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    review = serializers.ChoiceField(choices=["reviewed", "awaiting", "overdue"])
+    reviewed_by = serializers.CharField()
+
+
 class FiltersSerializer(serializers.Serializer):
     vendor = serializers.CharField(allow_blank=True)
     environment = serializers.CharField(allow_blank=True)
@@ -122,6 +134,9 @@ class WeeklyReportSerializer(serializers.Serializer):
     breaches = BreachSerializer(many=True)
     breaches_total = serializers.IntegerField()
     engineers = serializers.IntegerField(help_text="Active vendor engineers in scope (the bandwidth divisor).")
+    break_glass = BreakGlassEntrySerializer(
+        many=True, help_text="Break-glass grants taken in the week and their eGov DevOps review."
+    )
 
 
 # --- delivery metrics (reports/metrics.py defines every figure) ----------------------------------------------

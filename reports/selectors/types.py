@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from requests_app.choices import OPEN_STATES, EventKind, RequestState
@@ -126,6 +126,21 @@ class Breach:
 
 
 @dataclass
+class BreakGlassEntry:
+    """One break-glass grant taken in the week, and where its eGov DevOps review stands."""
+
+    reference: str
+    vendor: str
+    subject: str
+    system: str
+    target: str
+    granted_at: datetime
+    expires_at: datetime
+    review: str  # "reviewed", "awaiting" or "overdue"
+    reviewed_by: str
+
+
+@dataclass
 class WeeklyReport:
     """Everything the page, the API, the CSV, the PDF and the e-mail show for one week."""
 
@@ -148,6 +163,7 @@ class WeeklyReport:
     breaches: list[Breach]
     breaches_total: int
     engineers: int = 0
+    break_glass: list[BreakGlassEntry] = field(default_factory=list)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from .queries import (
     _backlog_rows,
     _bandwidth,
     _breaches,
+    _break_glass,
     _clock_rows,
     _compliance_trend,
     _engineers,
@@ -253,6 +254,7 @@ def _report_weekly(
         ],
         breaches=breaches,
         breaches_total=breaches_total,
+        break_glass=_break_glass(scope, this.start, this.end, now),
         engineers=sum(engineers.values()),
     )
 

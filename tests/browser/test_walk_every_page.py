@@ -25,13 +25,14 @@ from playwright.sync_api import expect
 from announcements.services import announcement_post
 from canned.models import CannedResponse
 from incidents.models import OnCallMember, OnCallRota
+from incidents.paging import ack_token
 from integrations.models import Connection
 from portal.tokens import api_token_create
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services
-from requests_app.choices import RequestState, RequestType
+from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import RoutingRule
 from requests_app.testing.workflow import walk_to
 from sla.defaults import ensure_defaults
@@ -89,6 +90,9 @@ EXCLUDED = {
     "oncall-token-reset": "POST only",
     "oncall-rota-delete": "POST only",
     "oncall-calendar": "an iCalendar feed for calendar apps, not a page",
+    "page-acknowledge": "POST only: the button in the request page's paging panel",
+    "break-glass-take": "POST only: the break-glass form in the request page's paging panel",
+    "break-glass-review": "POST only: the review form on the approvals page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -219,7 +223,12 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit"),
             Stop("account-token-revoke", f"/account/tokens/{refs['token']}/revoke/", "confirm-revoke"),
         ],
-        "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
+        "vendor_engineer": [
+            Stop("vendor-queue", "/queue/", "queue"),
+            # the paging panel (and, on call, the break-glass form) and a page's signed acknowledge link
+            Stop("request-detail", f"/requests/{refs['p0']}/", "request-p0-paged"),
+            Stop("page-acknowledge-link", f"/pages/acknowledge/{refs['page_token']}/", "page-acknowledge"),
+        ],
         "vendor_lead": [
             Stop("vendor-queue", "/queue/", "queue"),
             Stop("reports-dashboard", "/reports/", "reports", _charts_follow_the_theme),
@@ -352,7 +361,10 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
     OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
     OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
+    p0 = walk_to(world, RequestState.QUEUED, request_type=RequestType.PRODUCTION_ISSUE, priority=Priority.P0)
     return {
+        "p0": p0.reference,
+        "page_token": ack_token(p0.pages.first()),
         "canned": str(canned.pk),
         "rule": str(rule.pk),
         "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
@@ -378,7 +390,7 @@ def test_every_page_is_walked_or_excluded():
 
 _ANY_REFS = dict.fromkeys(
     ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
-     "rota", "token"],
+     "rota", "token", "p0", "page_token"],
     "1",
 )  # fmt: skip
 
