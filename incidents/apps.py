@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Production incidents"
+
+    def ready(self) -> None:
+        from . import hypercare_handlers  # noqa: F401  registers hypercare linking and review opening

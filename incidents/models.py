@@ -124,3 +124,20 @@ class OnCallOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} covers {self.get_slot_display().lower()} for {self.rota}"
+
+
+# Hypercare and reviews live in their own modules; Django finds models through this one.
+from .hypercare_models import HypercareIssue, HypercareWindow  # noqa: E402
+from .review_models import ActionItem, IncidentReview, ReviewStatus  # noqa: E402
+
+__all__ = [
+    "ActionItem",
+    "HypercareIssue",
+    "HypercareWindow",
+    "IncidentReview",
+    "OnCallMember",
+    "OnCallOverride",
+    "OnCallRota",
+    "OverrideSlot",
+    "ReviewStatus",
+]

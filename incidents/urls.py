@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import review_views, views
 
 urlpatterns = [
     path("oncall/", views.oncall_list, name="oncall-list"),
@@ -14,4 +14,16 @@ urlpatterns = [
     path("oncall/<int:rota_id>/calendar-token/", views.oncall_token_reset, name="oncall-token-reset"),
     path("oncall/<int:rota_id>/delete/", views.oncall_rota_delete, name="oncall-rota-delete"),
     path("oncall/<int:rota_id>/calendar.ics", views.oncall_calendar, name="oncall-calendar"),
+    path("hypercare/", review_views.hypercare_list, name="hypercare-list"),
+    path("requests/<str:reference>/hypercare/", review_views.request_hypercare_open, name="request-hypercare-open"),
+    path("requests/<str:reference>/review/", review_views.request_review, name="request-review"),
+    path("requests/<str:reference>/review/open/", review_views.request_review_open, name="request-review-open"),
+    path(
+        "requests/<str:reference>/review/publish/", review_views.request_review_publish, name="request-review-publish"
+    ),
+    path(
+        "requests/<str:reference>/review/action-items/",
+        review_views.request_review_action_item,
+        name="request-review-action-item",
+    ),
 ]
