@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from portal.exceptions import NotFound, PortalError, ValidationFailed
 from portal.forms import apply_portal_error
 from portal.http import AuthenticatedHttpRequest
+from requests_app import permissions as perms
 from requests_app.models import ServiceRequest
 
 from . import hypercare, reviews
@@ -73,6 +74,8 @@ def _review_page(
         "sr": service_request,
         "action_items": review.action_items.select_related("follow_up", "owner", "follow_up__team"),
         "can_edit": can_edit,
+        # Vendor accounts write the findings but never file requests, so they get no action-item form.
+        "can_add_items": can_edit and perms.files_requests(request.user),
         "can_publish": reviews.review_can_publish(review, request.user),
         "form": form or ReviewForm(initial=initial),
         "item_form": item_form or ActionItemForm(service_request=service_request),

@@ -18,6 +18,8 @@ EXPECTED_WIRING = [
     "provisioning_succeeded, reassign, reject, reopen, request_info, resolve, sla_at_risk, sla_breached, triage, "
     "unblock, updated",
     "conversations: post to chat channels: escalate, filed, sla_breached, triage",
+    "incidents: link production issues filed during hypercare: filed",
+    "incidents: open the post-incident review of a resolved P0/P1: resolve",
 ]
 
 

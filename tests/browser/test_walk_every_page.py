@@ -17,13 +17,14 @@ from playwright.sync_api import expect
 
 from announcements.services import announcement_post
 from canned.models import CannedResponse
+from incidents.hypercare import hypercare_open
 from incidents.models import OnCallMember, OnCallRota
 from integrations.models import Connection
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
 from requests_app import services
-from requests_app.choices import RequestState, RequestType
+from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import RoutingRule
 from requests_app.testing.workflow import walk_to
 from sla.defaults import ensure_defaults
@@ -79,6 +80,10 @@ EXCLUDED = {
     "oncall-token-reset": "POST only",
     "oncall-rota-delete": "POST only",
     "oncall-calendar": "an iCalendar feed for calendar apps, not a page",
+    "request-hypercare-open": "POST only: the hypercare form on the request page",
+    "request-review-open": "POST only: the start-the-review button on the request page",
+    "request-review-publish": "POST only: the publish button on the review page",
+    "request-review-action-item": "POST only: the action-item form on the review page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -165,6 +170,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         Stop("request-detail", f"/requests/{refs['closed']}/", "request-closed"),
         Stop("request-detail", f"/requests/{refs['pending']}/", "request-pending-approval"),
         Stop("not-found", "/requests/REQ-999999/", "404"),
+        Stop("hypercare-list", "/hypercare/", "hypercare"),
     ]
     by_role = {
         "requester": [
@@ -172,6 +178,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("request-detail", f"/requests/{refs['in_progress']}/", "request-commented", _comment),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/cancel/", "confirm-cancel"),
             Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit"),
+            Stop("request-detail", f"/requests/{refs['release']}/", "request-release-in-hypercare"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review"),
         ],
         "vendor_engineer": [Stop("vendor-queue", "/queue/", "queue")],
         "vendor_lead": [
@@ -181,6 +189,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("canned-list", "/canned-responses/", "canned-responses"),
             Stop("oncall-list", "/oncall/", "oncall"),
             Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review-lead"),
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
@@ -221,6 +230,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             ),
             Stop("oncall-list", "/oncall/", "oncall"),
             Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota-pm"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review-pm"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -269,7 +279,13 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
     OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
     OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
+    release = walk_to(world, RequestState.RESOLVED, request_type=RequestType.RELEASE, title="Release 2.4")
+    hypercare_open(release, actor=world.pm)
+    # Filed in the release's hypercare (raised one level) and resolved: it has a draft review.
+    incident = walk_to(world, RequestState.RESOLVED, request_type=RequestType.PRODUCTION_ISSUE, priority=Priority.P1)
     return {
+        "release": release.reference,
+        "incident": incident.reference,
         "canned": str(canned.pk),
         "rule": str(rule.pk),
         "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
@@ -294,7 +310,7 @@ def test_every_page_is_walked_or_excluded():
 
 _ANY_REFS = dict.fromkeys(
     ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
-     "rota"],
+     "rota", "release", "incident"],
     "REQ-000001",
 )  # fmt: skip
 
