@@ -6,4 +6,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Production incidents"
 
     def ready(self) -> None:
-        from . import handlers  # noqa: F401  registers paging
+        from . import (
+            handlers,  # noqa: F401  registers paging
+            hypercare_handlers,  # noqa: F401  registers hypercare linking and review opening
+        )

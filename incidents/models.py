@@ -191,3 +191,20 @@ class Page(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} paged ({self.get_level_display()}) for {self.service_request_id}"
+
+
+# Hypercare and reviews live in their own modules; Django finds models through this one.
+from .hypercare_models import HypercareIssue, HypercareWindow  # noqa: E402
+from .review_models import ActionItem, IncidentReview, ReviewStatus  # noqa: E402
+
+__all__ = [
+    "ActionItem",
+    "HypercareIssue",
+    "HypercareWindow",
+    "IncidentReview",
+    "OnCallMember",
+    "OnCallOverride",
+    "OnCallRota",
+    "OverrideSlot",
+    "ReviewStatus",
+]

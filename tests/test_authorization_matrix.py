@@ -41,8 +41,18 @@ from conftest import World, build_world
 from conversations.models import ChannelSetting, ChatKind, ChatWebhook, Watcher
 from inbound.models import InboundMessage
 from inbound.services import mail_receive
-from incidents.models import OnCallMember, OnCallOverride, OnCallRota, Page, PageLevel
+from incidents.models import (
+    ActionItem,
+    HypercareWindow,
+    IncidentReview,
+    OnCallMember,
+    OnCallOverride,
+    OnCallRota,
+    Page,
+    PageLevel,
+)
 from incidents.paging import ack_token
+from incidents.reviews import review_update
 from portal.models import ApiToken, User
 from portal.tokens import api_token_create
 from provisioning import services as run_services
@@ -105,6 +115,8 @@ class Objects:
     link: RequestLink  # the request relates to the stuck run's request (both team A's, vendor A's)
     page: Page  # vendor A's engineer paged about the request
     grant: AccessGrant  # a break-glass grant on the request, not yet reviewed
+    incident: ServiceRequest  # a resolved P1 production issue of team A with vendor A, its review a draft
+    release: ServiceRequest  # a resolved release of team A with vendor A, no hypercare window yet
     users: dict[str, User] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
 
@@ -151,6 +163,9 @@ def _build() -> Objects:
         relation="relates_to",
         other_reference=stuck_run.service_request.reference,
     )
+    incident = walk_to(world, RequestState.RESOLVED, request_type=RequestType.PRODUCTION_ISSUE, priority=Priority.P1)
+    review_update(incident.incident_review, actor=world.pm, changes={"root_cause": "A full disk"})
+    release = walk_to(world, RequestState.RESOLVED, request_type=RequestType.RELEASE, title="Release 3.1")
     users = {role: getattr(world, name) for role, name in ROLE_USERS.items()}
     sessions = {}
     for role, user in users.items():  # one session per role, made once: logging in per cell would double the time
@@ -192,6 +207,8 @@ def _build() -> Objects:
             expires_at=timezone.now() + timedelta(hours=1),
             break_glass=True,
         ),
+        incident=incident,
+        release=release,
         users=users,
         sessions=sessions,
     )
@@ -270,6 +287,19 @@ def _p2() -> SlaPolicy:
 
 def rota_url(name: str, *extra: str) -> Callable[[Objects], str]:
     return lambda o: reverse(name, args=[o.rota.pk, *(getattr(o, attribute).pk for attribute in extra)])
+
+
+def incident_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.incident.reference])
+
+
+def release_url(name: str) -> Callable[[Objects], str]:
+    return lambda o: reverse(name, args=[o.release.reference])
+
+
+REVIEW_FORM = {"root_cause": "matrix cause", "impact": "", "went_well": "", "went_badly": ""}
+ACTION_ITEM = {"title": "matrix action", "due_on": "2027-01-31"}
+HYPERCARE_FORM = {"days": "5", "raise_priority": "on"}
 
 
 def rota_form(o: Objects) -> dict[str, Any]:
@@ -613,6 +643,28 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("api:break-glass-review", "POST"): Call(
         lambda o: reverse("api:break-glass-review", args=[o.grant.pk]), REVIEW, json=True
     ),
+    # hypercare and post-incident reviews
+    ("hypercare-list", "GET"): Call(url("hypercare-list")),
+    ("request-hypercare-open", "POST"): Call(release_url("request-hypercare-open"), HYPERCARE_FORM),
+    ("request-hypercare-open", "GET"): Call(release_url("request-hypercare-open")),
+    ("request-review", "GET"): Call(incident_url("request-review")),
+    ("request-review", "POST"): Call(incident_url("request-review"), REVIEW_FORM),
+    ("request-review-open", "POST"): Call(incident_url("request-review-open")),
+    ("request-review-open", "GET"): Call(incident_url("request-review-open")),
+    ("request-review-publish", "POST"): Call(incident_url("request-review-publish")),
+    ("request-review-publish", "GET"): Call(incident_url("request-review-publish")),
+    ("request-review-action-item", "POST"): Call(incident_url("request-review-action-item"), ACTION_ITEM),
+    ("request-review-action-item", "GET"): Call(incident_url("request-review-action-item")),
+    ("api:hypercare-list", "GET"): Call(url("api:hypercare-list")),
+    ("api:hypercare-list", "POST"): Call(
+        url("api:hypercare-list"), lambda o: {"request": o.release.reference, "days": 5}, json=True
+    ),
+    ("api:request-review", "GET"): Call(incident_url("api:request-review")),
+    ("api:request-review", "PUT"): Call(incident_url("api:request-review"), {"root_cause": "matrix cause"}, json=True),
+    ("api:request-review-publish", "POST"): Call(incident_url("api:request-review-publish")),
+    ("api:request-review-action-items", "POST"): Call(
+        incident_url("api:request-review-action-items"), ACTION_ITEM, json=True
+    ),
     # reports
     ("reports-dashboard", "GET"): Call(url("reports-dashboard")),
     ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
@@ -890,6 +942,27 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("api:break-glass-list", "GET"):           "401    200    200    200    200    200    200    200    200",
     ("api:break-glass-list", "POST"):          "401    403    404    403    403    404    404    403    403",
     ("api:break-glass-review", "POST"):        "401    403    404    403    403    404    404    403    200w",
+    # hypercare: anyone signed in reads the report (only windows and issues they see); the PM or the requester's team
+    # opens a window on a resolved release. Reviews: whoever sees the request sees its review; the PM, the vendor and
+    # the requester's team write it; the PM or vendor A's lead publish; action items are filed by those who file
+    # requests (vendors cannot: 302 with a message, 403 in the API); the matrix incident already has its review
+    ("hypercare-list", "GET"):                 "L302   200    200    200    200    200    200    200    200",
+    ("request-hypercare-open", "POST"):        "L302   302w   404    302    302    404    404    302w   302",
+    ("request-hypercare-open", "GET"):         "L302   405    405    405    405    405    405    405    405",
+    ("request-review", "GET"):                 "L302   200    404    200    200    404    404    200    200",
+    ("request-review", "POST"):                "L302   302w   404    302w   302w   404    404    302w   302",
+    ("request-review-open", "POST"):           "L302   302    404    302    302    404    404    302    302",
+    ("request-review-open", "GET"):            "L302   405    405    405    405    405    405    405    405",
+    ("request-review-publish", "POST"):        "L302   302    404    302    302w   404    404    302w   302",
+    ("request-review-publish", "GET"):         "L302   405    405    405    405    405    405    405    405",
+    ("request-review-action-item", "POST"):    "L302   302w   404    302    302    404    404    302w   302",
+    ("request-review-action-item", "GET"):     "L302   405    405    405    405    405    405    405    405",
+    ("api:hypercare-list", "GET"):             "401    200    200    200    200    200    200    200    200",
+    ("api:hypercare-list", "POST"):            "401    201w   404    403    403    404    404    201w   403",
+    ("api:request-review", "GET"):             "401    200    404    200    200    404    404    200    200",
+    ("api:request-review", "PUT"):             "401    200w   404    200w   200w   404    404    200w   403",
+    ("api:request-review-publish", "POST"):    "401    403    404    403    200w   404    404    200w   403",
+    ("api:request-review-action-items", "POST"): "401    201w   404    403    403    404    404    201w   403",
     # reports: program manager, eGov DevOps and vendor leads (their own vendor)
     ("reports-dashboard", "GET"):              "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
@@ -1003,6 +1076,10 @@ def _writes() -> dict[str, Any]:
         rotas_retokened=_count(OnCallRota.objects.exclude(calendar_token="matrix")),
         overrides=_count(OnCallOverride.objects.all()),
         links=_count(RequestLink.objects.all()),
+        hypercare_windows=_count(HypercareWindow.objects.all()),
+        reviews_edited=_count(IncidentReview.objects.filter(root_cause__contains="matrix")),
+        reviews_published=_count(IncidentReview.objects.filter(status="published")),
+        action_items=_count(ActionItem.objects.all()),
     )[0]
 
 

@@ -21,6 +21,8 @@ EXPECTED_WIRING = [
     "conversations: post to chat channels: escalate, filed, sla_breached, triage",
     "incidents: page the on call of urgent production issues: approve, filed, priority_changed, reassign, triage, "
     "updated",
+    "incidents: link production issues filed during hypercare: filed",
+    "incidents: open the post-incident review of a resolved P0/P1: resolve",
 ]
 
 

@@ -469,6 +469,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PORTICO_AUTO_CLOSE_AFTER_DAYS = env.int("PORTICO_AUTO_CLOSE_AFTER_DAYS", default=5)
 PORTICO_REOPEN_WITHIN_DAYS = env.int("PORTICO_REOPEN_WITHIN_DAYS", default=7)
 PORTICO_P4_MIN_NOTICE_DAYS = 21
+# Hypercare after a release or deployment: the window's default length, and whether production issues filed in
+# it go up one priority level (a window can also opt out on its own).
+PORTICO_HYPERCARE_DEFAULT_DAYS = env.int("PORTICO_HYPERCARE_DEFAULT_DAYS", default=14)
+PORTICO_HYPERCARE_RAISE_PRIORITY = env.bool("PORTICO_HYPERCARE_RAISE_PRIORITY", default=True)
 PORTICO_MAX_TEXT_LENGTH = 20_000
 # Weekly reports: ISO weeks and "today" are cut in this timezone; the Monday e-mail goes to this list (empty: none).
 PORTICO_REPORT_TIMEZONE = env("PORTICO_REPORT_TIMEZONE", default="Asia/Kolkata")

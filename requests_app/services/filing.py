@@ -167,17 +167,20 @@ def request_editable_fields(service_request: ServiceRequest, user: User) -> tupl
 
 @transaction.atomic
 def request_update(
-    service_request: ServiceRequest, *, actor: User, changes: dict[str, Any], reason: str = ""
+    service_request: ServiceRequest, *, actor: User | None, changes: dict[str, Any], reason: str = ""
 ) -> ServiceRequest:
-    """Edit an open request's details (never its state); priority and type changes need the PM and a reason."""
-    _visible_or_404(service_request, actor)
+    """Edit an open request's details (never its state); priority and type changes need the PM and a reason.
+
+    `actor` None is Portico itself acting on a rule (hypercare raising a priority): it may change what the PM may."""
+    if actor is not None:
+        _visible_or_404(service_request, actor)
     # Lock only the request row: PostgreSQL cannot lock the nullable side of with_related()'s outer joins.
     service_request = ServiceRequest.objects.select_for_update(of=("self",)).with_related().get(pk=service_request.pk)
     if not service_request.is_open:
         raise Conflict(
             f"{service_request.reference} is {service_request.get_state_display().lower()}; it can no longer be edited."
         )
-    allowed = request_editable_fields(service_request, actor)
+    allowed = request_editable_fields(service_request, actor) if actor is not None else EDITABLE_BY_PM
     if not allowed:
         raise Forbidden("Only the requester's team or the program manager can edit a request.")
     refused = sorted(set(changes) - set(allowed))
@@ -225,7 +228,7 @@ def request_update(
         reason=reason,
         moves=moves,
         environment=service_request.environment,
-        actor_name=actor.get_full_name() or actor.username,
+        actor_name=(actor.get_full_name() or actor.username) if actor is not None else "Portico",
     )
     timeline_append(service_request, actor=actor, kind=kind, message=message, payload=payload)
     return service_request

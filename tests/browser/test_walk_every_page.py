@@ -24,6 +24,7 @@ from playwright.sync_api import expect
 
 from announcements.services import announcement_post
 from canned.models import CannedResponse
+from incidents.hypercare import hypercare_open
 from incidents.models import OnCallMember, OnCallRota
 from incidents.paging import ack_token
 from integrations.models import Connection
@@ -93,6 +94,10 @@ EXCLUDED = {
     "page-acknowledge": "POST only: the button in the request page's paging panel",
     "break-glass-take": "POST only: the break-glass form in the request page's paging panel",
     "break-glass-review": "POST only: the review form on the approvals page",
+    "request-hypercare-open": "POST only: the hypercare form on the request page",
+    "request-review-open": "POST only: the start-the-review button on the request page",
+    "request-review-publish": "POST only: the publish button on the review page",
+    "request-review-action-item": "POST only: the action-item form on the review page",
 }
 # Namespaces that are not pages of the portal itself.
 EXCLUDED_PREFIXES = ("api/", "admin/")
@@ -214,6 +219,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         Stop("request-detail", f"/requests/{refs['closed']}/", "request-closed"),
         Stop("request-detail", f"/requests/{refs['pending']}/", "request-pending-approval"),
         Stop("not-found", "/requests/REQ-999999/", "404"),
+        Stop("hypercare-list", "/hypercare/", "hypercare"),
     ]
     by_role = {
         "requester": [
@@ -228,6 +234,8 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             # the paging panel (and, on call, the break-glass form) and a page's signed acknowledge link
             Stop("request-detail", f"/requests/{refs['p0']}/", "request-p0-paged"),
             Stop("page-acknowledge-link", f"/pages/acknowledge/{refs['page_token']}/", "page-acknowledge"),
+            Stop("request-detail", f"/requests/{refs['release']}/", "request-release-in-hypercare"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review"),
         ],
         "vendor_lead": [
             Stop("vendor-queue", "/queue/", "queue"),
@@ -237,6 +245,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             Stop("canned-list", "/canned-responses/", "canned-responses"),
             Stop("oncall-list", "/oncall/", "oncall"),
             Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review-lead"),
         ],
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
@@ -278,6 +287,7 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
             ),
             Stop("oncall-list", "/oncall/", "oncall"),
             Stop("oncall-rota", f"/oncall/{refs['rota']}/", "oncall-rota-pm"),
+            Stop("request-review", f"/requests/{refs['incident']}/review/", "incident-review-pm"),
         ],
         "approver": [
             Stop("approvals", "/approvals/", "approvals"),
@@ -362,9 +372,15 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     OnCallMember.objects.create(rota=rota, user=world.vendor_engineer, position=1)
     OnCallMember.objects.create(rota=rota, user=world.vendor_lead, position=2)
     p0 = walk_to(world, RequestState.QUEUED, request_type=RequestType.PRODUCTION_ISSUE, priority=Priority.P0)
+    release = walk_to(world, RequestState.RESOLVED, request_type=RequestType.RELEASE, title="Release 2.4")
+    hypercare_open(release, actor=world.pm)
+    # Filed in the release's hypercare (raised one level) and resolved: it has a draft review.
+    incident = walk_to(world, RequestState.RESOLVED, request_type=RequestType.PRODUCTION_ISSUE, priority=Priority.P1)
     return {
         "p0": p0.reference,
         "page_token": ack_token(p0.pages.first()),
+        "release": release.reference,
+        "incident": incident.reference,
         "canned": str(canned.pk),
         "rule": str(rule.pk),
         "routing_test": f"request_type=GitOps&environment={world.environment.pk}&stack={world.stack.pk}",
@@ -390,7 +406,7 @@ def test_every_page_is_walked_or_excluded():
 
 _ANY_REFS = dict.fromkeys(
     ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
-     "rota", "token", "p0", "page_token"],
+     "rota", "token", "p0", "page_token", "release", "incident"],
     "1",
 )  # fmt: skip
 
