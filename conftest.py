@@ -16,14 +16,17 @@ pytest_plugins = ["tests.support.brokers", "tests.support.worker", "tests.suppor
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), the browser tests share one process: one Chromium at a time.
+    """Under pytest-xdist (`--dist loadgroup`), the browser tests share one process, except the walk's passes.
 
     Each schemathesis case (one per API operation) gets its operation in its node id: pytest 9.2 builds an item's
     id from its original name, so every case of tests/test_api_fuzz.py had the same id, and pytest-xdist, which
     schedules by id, ran one of them."""
     for item in items:
         if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+            # The four passes of the walk (minutes each) get a group apiece, so the two processes share them; the
+            # other browser tests keep one group between them.
+            walk = getattr(getattr(item, "callspec", None), "id", "") if "test_walk_every_page" in item.nodeid else ""
+            item.add_marker(pytest.mark.xdist_group(f"browser-walk-{walk}" if walk else "browser"))
         label = getattr(item, "operation_label", None)
         if label and isinstance(item, pytest.Function) and item.parent is not None and "[" not in item.nodeid:
             item._id = item.parent.id.child(item.originalname).with_params(label)  # type: ignore[attr-defined]
