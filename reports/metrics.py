@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from portal.exceptions import ValidationFailed
 from portal.replica import on_replica
-from requests_app.choices import EventKind, Priority, RequestType
-from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.choices import EventKind, LinkKind, Priority, RequestType
+from requests_app.models import RequestEvent, RequestLink
 from sla import conditions
 from sla.choices import Clock, Measure
 
@@ -44,7 +44,6 @@ MAX_WINDOW_DAYS = 366
 DEFAULT_WINDOW_DAYS = 28
 TREND_WEEKS = 12
 # A deployment "fails" when a production issue is filed in its environment within this long after it resolved.
-CHANGE_FAILURE_WINDOW = timedelta(days=7)
 INCIDENT_PRIORITIES = (Priority.P0, Priority.P1)
 CHANGE_TYPES = (RequestType.RELEASE, RequestType.DEPLOYMENT_SUPPORT)
 METRIC_DIMENSIONS = ("priority", "vendor", "environment", "request_type")
@@ -210,10 +209,9 @@ class Dora:
     - deployment_frequency: deployments (Release and Deployment Support requests resolved in the window) ÷ weeks in
       the window, two decimals.
     - lead_time: filed → resolved of those deployments.
-    - change_failure_rate: the share (percent, two decimals) of those deployments followed by a production issue
-      filed in the same environment within 7 days after the deployment resolved (`resolved_at` < filed ≤
-      `resolved_at` + 7 days), in the same scope. Portico has no "caused by" link between requests, so the 7-day
-      rule stands in for one. Null without deployments.
+    - change_failure_rate: the share (percent, two decimals) of those deployments that a production issue is linked
+      to as "caused by" (a `causes` link from the deployment to the issue, made on either request's page or the
+      API). Null without deployments.
     - time_to_restore: MTTR of the production issues filed in the window.
     """
 
@@ -342,19 +340,13 @@ def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> 
 
 def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = True) -> list[Change]:
     """Release and Deployment Support requests in scope resolved in [start, end), each with whether a production
-    issue in scope (any priority) was filed in its environment within 7 days after it resolved."""
+    issue is linked to it as caused by it."""
     requests = scope.requests.filter(request_type__in=CHANGE_TYPES, resolved_at__gte=start, resolved_at__lt=end)
     annotations: dict[str, Any] = {}
     if failures:
-        # The incident side keeps the vendor restriction (a lead's own vendor) but not the type or priority filters.
-        incident_filters = {k: v for k, v in scope.filters.items() if k in ("vendor_id",)}
         annotations["failed"] = Exists(
-            ServiceRequest.objects.filter(
-                request_type=RequestType.PRODUCTION_ISSUE,
-                environment_id=OuterRef("environment_id"),
-                created_at__gt=OuterRef("resolved_at"),
-                created_at__lte=OuterRef("resolved_at") + CHANGE_FAILURE_WINDOW,
-                **incident_filters,
+            RequestLink.objects.filter(
+                source_id=OuterRef("pk"), kind=LinkKind.CAUSES, target__request_type=RequestType.PRODUCTION_ISSUE
             )
         )
     rows = (

@@ -6,7 +6,7 @@
     I3   ProductionIssue    GWL    bihar   P2    20 08:30  Fri 20 10:00  20 18:00 (8h) —              (not P0/P1)
     I4   ProductionIssue    OptIT  punjab  P1    —         Wed 25 10:00  —             —              running, not due
     I5   ProductionIssue    OptIT  punjab  P0    —         Tue 10 10:00  10 12:00 (2h) 10 16:00 (6h)  (W46: trend only)
-    C1   Release            OptIT  punjab  filed 16 09:00, resolved 16 09:30 (0.5h); I1 follows within 7 days: failed
+    C1   Release            OptIT  punjab  filed 16 09:00, resolved 16 09:30 (0.5h); I1 is linked as caused by it
     C2   DeploymentSupport  GWL    bihar   filed 20 10:00, resolved 21 10:00 (24h); no later bihar issue
     C3   Release            GWL    bihar   filed 22 10:00, resolved 22 12:00 (2h)
     C4   Release            OptIT  punjab  filed 11 10:00, resolved 12 10:00 (W46: trend only)
@@ -27,7 +27,8 @@ from django.urls import reverse
 
 from portal.exceptions import Forbidden, ValidationFailed
 from reports.metrics import Duration, delivery_metrics
-from requests_app.choices import EventKind, Priority, RequestType
+from requests_app.choices import EventKind, LinkKind, Priority, RequestType
+from requests_app.models import RequestLink, ServiceRequest
 from requests_app.tests import factories as f
 from sla.choices import Clock, Measure
 
@@ -75,9 +76,10 @@ def build_incidents(world):
         resolved_at=ist(10, 16), closed_at=ist(10, 17), **issue,
     )  # fmt: skip
     change = {"priority": Priority.P2, "state": S.RESOLVED}
-    make_request(
+    c1 = make_request(
         world, "C1", vendor=a, request_type=T.RELEASE, created_at=ist(16, 9), resolved_at=ist(16, 9, 30), **change
     )
+    RequestLink.objects.create(source=c1, target=i1, kind=LinkKind.CAUSES)
     make_request(
         world, "C2", vendor=b, environment=bihar, request_type=T.DEPLOYMENT_SUPPORT, created_at=ist(20, 10),
         resolved_at=ist(21, 10), **change,
@@ -140,16 +142,19 @@ def test_dora_keys(incidents):
     assert dora.deployments == 3  # C1 C2 C3; C4 before the range, T1 not a deployment
     assert dora.deployment_frequency == 1.5  # 3 over 2 weeks
     assert dora.lead_time == Duration(mean_hours=8.8, median_hours=2.0, count=3)  # [0.5, 24, 2]: 26.5 ÷ 3
-    assert dora.failed_deployments == 1  # C1, followed by I1 in punjab
+    assert dora.failed_deployments == 1  # C1, linked as the cause of I1
     assert dora.change_failure_rate == 33.33
     assert dora.time_to_restore == Duration(14.0, 14.0, 2)
 
 
-def test_an_issue_more_than_seven_days_after_a_deployment_is_not_its_failure(incidents):
-    make_request(
+def test_only_a_caused_by_link_makes_a_deployment_failed(incidents):
+    c6 = make_request(
         incidents, "C6", vendor=incidents.vendor_a, request_type=T.RELEASE, priority=Priority.P2, state=S.RESOLVED,
-        created_at=ist(17, 10), resolved_at=ist(18, 9),
-    )  # fmt: skip  # I4 is filed 7 days and 1 hour later
+        created_at=ist(24, 9), resolved_at=ist(24, 10),
+    )  # fmt: skip  # I4 follows a day later in the same environment, but nothing links them
+    c3 = ServiceRequest.objects.get(reference="C3")
+    RequestLink.objects.create(source=c3, target=ServiceRequest.objects.get(reference="I3"), kind=LinkKind.RELATES)
+    RequestLink.objects.create(source=ServiceRequest.objects.get(reference="T1"), target=c6, kind=LinkKind.CAUSES)
 
     dora = metrics(incidents.pm).dora
 
