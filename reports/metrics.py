@@ -206,13 +206,13 @@ class Change:
 class Dora:
     """The four DORA keys.
 
-    - deployment_frequency: deployments (Release and Deployment Support requests resolved in the window) ÷ weeks in
+    - `deployment_frequency`: deployments (Release and Deployment Support requests resolved in the window) ÷ weeks in
       the window, two decimals.
-    - lead_time: filed → resolved of those deployments.
-    - change_failure_rate: the share (percent, two decimals) of those deployments that a production issue is linked
+    - `lead_time`: filed → resolved of those deployments.
+    - `change_failure_rate`: the share (percent, two decimals) of those deployments that a production issue is linked
       to as "caused by" (a `causes` link from the deployment to the issue, made on either request's page or the
       API). Null without deployments.
-    - time_to_restore: MTTR of the production issues filed in the window.
+    - `time_to_restore`: MTTR of the production issues filed in the window.
     """
 
     deployments: int

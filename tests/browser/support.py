@@ -40,7 +40,7 @@ document.addEventListener("securitypolicyviolation", function (event) {
 # Text a person should never read: identifiers (snake_case), and names spelt the way code spells them.
 RAW_LABELS = [
     re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b"),
-    re.compile(r"\b(?:Cpu|Gitlab|Github|Jenkins job|kubernetes|gitlab|jenkins|sla|Sla|Api|Url|Id)\b"),
+    re.compile(r"\b(?:Cpu|Gitlab|Github|kubernetes|gitlab|jenkins|sla|Sla|Api|Url|Id)\b"),
     re.compile(r"\{[#%{]"),  # template syntax that leaked (a multi-line {# #} comment renders as text)
 ]
 # The visible text, minus what is code on purpose (paths, namespaces, keys) and the values of form fields.

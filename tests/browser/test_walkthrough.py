@@ -113,6 +113,8 @@ def walk(browser: Browser, base_url: str, world) -> tuple[str, list[str]]:
     page = requester.page
     page.goto(f"/requests/{reference}/")
     expect(page.get_by_test_id("state")).to_have_text("Resolved")
+    page.locator("summary", has_text="Confirm resolved").click()  # it opens the optional 1–5 rating first
+    page.get_by_label("How satisfied are you with the work? (optional)").select_option("5")
     page.get_by_role("button", name="Confirm resolved").click()
     expect(page.get_by_test_id("state")).to_have_text("Closed")
     expect(page.locator("#timeline")).to_contain_text("Namespace mgramseva-uat created")
