@@ -136,7 +136,13 @@ def test_200_concurrent_flows_survive_a_worker_restart_with_nothing_lost_or_done
         if not ProvisioningRun.objects.get(pk=run.pk).is_finished:
             provisioning_runs_resume_stuck_task.delay()
             return False
-        return _flows_notified(references) == FLOWS
+        if _flows_notified(references) != FLOWS:
+            return False
+        # The run's own notices (started, succeeded) are e-mailed too: wait for them, not only for the filings'.
+        emails = Delivery.objects.filter(
+            event__service_request__reference__in=[*references, run.service_request.reference], channel=Channel.EMAIL
+        )
+        return not emails.exclude(state=DeliveryState.SENT).exists()
 
     assert wait_until(everything_finished, seconds=DEADLINE, interval=1.0), second.text()[-3000:]
     assert wait_until(lambda: celery_broker.depth(QUEUE) == 0, seconds=DEADLINE), second.text()[-3000:]
