@@ -32,7 +32,11 @@ if TYPE_CHECKING:
 LINK_EVENTS = frozenset({"issuelink_created", "issuelink_deleted"})
 # Jira's outward description of a link type -> the portal's link kind; the relation names it from its source.
 KIND_FOR_OUTWARD = {outward: kind for kind, outward in JIRA_LINK_RELATIONS.items()}
-RELATION_FROM_SOURCE = {LinkKind.PARENT: "parent_of", LinkKind.CAUSES: "causes", LinkKind.RELATES: "relates_to"}
+RELATION_FROM_SOURCE: dict[str, str] = {
+    LinkKind.PARENT: "parent_of",
+    LinkKind.CAUSES: "causes",
+    LinkKind.RELATES: "relates_to",
+}
 
 
 @dataclass(frozen=True)

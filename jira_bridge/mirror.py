@@ -281,7 +281,8 @@ class _Sync:
             return
         if JiraPush.objects.filter(event=event, field="unlink").exists():
             return  # done by an earlier run of this task
-        twin = JiraIssueLink.objects.select_for_update().filter(request_link_id=payload.get("link")).first()
+        link_id = payload.get("link")
+        twin = JiraIssueLink.objects.select_for_update().filter(request_link_id=link_id).first() if link_id else None
         value = f"{JIRA_LINK_RELATIONS[payload['kind']]} {payload['other']}"
         if twin is None:
             note = "the link never reached Jira"
