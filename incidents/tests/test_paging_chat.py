@@ -163,3 +163,22 @@ def test_a_person_who_turned_chat_off_is_paged_by_e_mail_only(world, rota, trave
     urgent(world)
 
     assert not Delivery.objects.filter(event__kind=EventKind.PAGED).exists()
+
+
+def test_a_vendor_channel_refusing_the_connection_is_retried_not_lost(world, rota, traveller, slack):
+    with SlackStub() as gone:
+        closed_url = gone.webhook_url  # the server stops here: its port refuses connections
+    hook = ChatWebhook.objects.create(name="vendor A", kind=ChatKind.SLACK, url=closed_url, vendor=world.vendor_a)
+    urgent(world)
+    delivery = ChatDelivery.objects.get(event__kind=EventKind.PAGED)
+
+    conversations_chat_deliver.apply(kwargs={"delivery_id": delivery.pk})
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert "ConnectionError" in delivery.last_error
+    ChatWebhook.objects.filter(pk=hook.pk).update(url=slack.webhook_url)  # the channel is back
+    traveller.shift(timedelta(seconds=31))
+    chat_deliveries_due()
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.SENT and len(_page_posts(slack)) == 1
