@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from django.conf import settings
@@ -20,13 +20,30 @@ from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.outbox import outbox_enqueue
 from requests_app.models import RequestEvent
 
 from .emails import notice_subject, request_link
 from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, notice_for
-from .models import Batch, Channel, ChatDelivery, ChatKind, ChatWebhook, Delivery, DeliveryState, PersonalChatWebhook
+from .models import (
+    Batch,
+    Channel,
+    ChannelSetting,
+    ChatDelivery,
+    ChatKind,
+    ChatWebhook,
+    Delivery,
+    DeliveryState,
+    Mode,
+    PersonalChatWebhook,
+)
+
+if TYPE_CHECKING:
+    from portal.models import User
 
 logger = logging.getLogger(__name__)
+CHAT_TASK = "conversations.tasks.conversations_chat_deliver"
+PERSONAL_CHAT_TASK = "conversations.tasks.conversations_personal_chat_deliver"
 MAX_CHAT_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_MAX_SECONDS = 30 * 60
@@ -141,6 +158,68 @@ def batch_payload(kind: str, events: list[RequestEvent], *, title: str) -> dict[
     }
 
 
+def message_payload(kind: str, message: dict[str, Any]) -> dict[str, Any]:
+    """A post fixed when planned (`{"text", "link", "action"}`), in the service's format, the link as a button."""
+    text, link, action = str(message["text"]), str(message["link"]), str(message.get("action") or "Open")
+    if kind == ChatKind.SLACK:
+        safe = _slack_text(text)
+        return {
+            "text": f"{safe} <{link}|{action}>",
+            "blocks": [
+                {"type": "section", "text": {"type": "mrkdwn", "text": safe}},
+                {
+                    "type": "actions",
+                    "elements": [{"type": "button", "text": {"type": "plain_text", "text": action}, "url": link}],
+                },
+            ],
+        }
+    return {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": text,
+        "text": _teams_text(text),
+        "potentialAction": [{"@type": "OpenUri", "name": action, "targets": [{"os": "default", "uri": link}]}],
+    }
+
+
+def chat_message_plan(
+    event: RequestEvent,
+    *,
+    webhooks: QuerySet[ChatWebhook] | None = None,
+    channel_message: dict[str, Any] | None = None,
+    people: dict[User, dict[str, Any]] | None = None,
+) -> int:
+    """Owe a post fixed now (a page) about `event`: `channel_message` to each of `webhooks`, and each person's own
+    message to their own webhook (unless they turned chat off), in the event's transaction; the outbox sends them
+    after commit, and failures back off and retry like every chat post. Keyed (event, webhook) and (event, person,
+    chat), so planning twice owes nothing twice. Returns how many posts are owed now."""
+    owed = 0
+    for hook in webhooks if webhooks is not None and channel_message else ():
+        delivery, created = ChatDelivery.objects.get_or_create(
+            event=event, webhook=hook, defaults={"notice": event.kind, "message": channel_message}
+        )
+        if created:
+            outbox_enqueue(CHAT_TASK, delivery_id=delivery.pk)
+            owed += 1
+    people = people or {}
+    muted = set(
+        ChannelSetting.objects.filter(user__in=list(people), channel=Channel.CHAT, mode=Mode.OFF).values_list(
+            "user_id", flat=True
+        )
+    )
+    with_hooks = set(PersonalChatWebhook.objects.filter(user__in=list(people)).values_list("user_id", flat=True))
+    for person, message in people.items():
+        if person.pk in muted or person.pk not in with_hooks:
+            continue
+        own, created = Delivery.objects.get_or_create(
+            event=event, user=person, channel=Channel.CHAT, defaults={"notice": event.kind, "message": message}
+        )
+        if created:
+            outbox_enqueue(PERSONAL_CHAT_TASK, delivery_id=own.pk)
+            owed += 1
+    return owed
+
+
 def post(kind: str, url: str, body: dict[str, Any]) -> None:
     """POST `body` to the webhook at `url`; raises `ChatRefused` or `ChatLater` unless the service accepted it."""
     try:
@@ -203,12 +282,12 @@ def chat_deliver(delivery_id: int) -> bool:
     delivery = ChatDelivery.objects.select_related("webhook", "event__service_request").filter(pk=delivery_id).first()
     if delivery is None:
         return False
-    hook, event = delivery.webhook, delivery.event
+    hook, event, message = delivery.webhook, delivery.event, delivery.message
     return _post_claimed(
         ChatDelivery.objects.filter(pk=delivery_id),
         kind=hook.kind,
         url=hook.url,
-        body=lambda: payload(hook.kind, event),
+        body=lambda: message_payload(hook.kind, message) if message else payload(hook.kind, event),
         label=str(hook),
     )
 
@@ -229,9 +308,13 @@ def personal_chat_deliver(delivery_id: int) -> bool:
             state=DeliveryState.FAILED, last_error="No personal chat webhook any more."
         )
         return False
-    event = delivery.event
+    event, message = delivery.event, delivery.message
     return _post_claimed(
-        row, kind=hook.kind, url=hook.url, body=lambda: payload(hook.kind, event), label=f"{delivery.user}'s chat"
+        row,
+        kind=hook.kind,
+        url=hook.url,
+        body=lambda: message_payload(hook.kind, message) if message else payload(hook.kind, event),
+        label=f"{delivery.user}'s chat",
     )
 
 

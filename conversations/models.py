@@ -102,6 +102,9 @@ class Delivery(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     # Chat posts wait here between retries (e-mail retries wait in Celery's countdown instead).
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    message = models.JSONField(
+        default=dict, blank=True, help_text="A chat post fixed when planned (a page: text, link, action); else empty."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -169,6 +172,9 @@ class ChatDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     last_error = models.CharField(max_length=500, blank=True)
+    message = models.JSONField(
+        default=dict, blank=True, help_text="The post fixed when planned (a page: text, link, action); else empty."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

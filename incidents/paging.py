@@ -2,9 +2,12 @@
 the page climbs to the secondary, the vendor's leads, then eGov DevOps. An acknowledgement stops the climb and, when
 it can, picks the request up for the one who answered.
 
-Pages are rows (`Page`); delivery (e-mail, the vendor's Slack/Teams channels, SMS) runs after commit through the
-outbox. The escalation scan is idempotent: a level is closed by a conditional update, so two scans at once page the
-next level once, and the unique (request, level, person) constraint backs that up.
+Pages are rows (`Page`); delivery (e-mail, SMS) runs after commit through the outbox, and the chat posts (the
+vendor's Slack/Teams channels, each paged person's own webhook) are owed as conversations' chat deliveries in the
+paging transaction, so they retry with backoff and their failures are shown like every chat post's.
+
+The escalation scan is idempotent: a level is closed by a conditional update, so two scans at once page the next
+level once, and the unique (request, level, person) constraint backs that up.
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def _page_from(service_request: ServiceRequest, levels: list[str], *, at: dateti
             continue
         names = ", ".join(str(page.target) for page in pages)
         label = PageLevel(level).label
-        timeline_append(
+        event = timeline_append(
             service_request,
             kind=EventKind.PAGE_ESCALATED if after else EventKind.PAGED,
             message=(f"Not acknowledged in time: escalated to {label.lower()}: {names}." if after
@@ -126,6 +129,7 @@ def _page_from(service_request: ServiceRequest, levels: list[str], *, at: dateti
         )  # fmt: skip
         for page in pages:
             outbox_enqueue(DELIVER_TASK, page_id=page.pk)
+        _chat_plan(service_request, event, pages)
         return pages
     timeline_append(
         service_request,
@@ -195,12 +199,13 @@ def ack_link(page: Page) -> str:
     return settings.PORTAL_BASE_URL.rstrip("/") + reverse("page-acknowledge-link", args=[ack_token(page)])
 
 
-def page_text(page: Page) -> str:
+def page_text(page: Page, *, link: bool = True) -> str:
     sr = page.service_request
-    return (
+    text = (
         f"[{sr.priority}] {sr.reference} {sr.title} ({sr.environment}) — you are paged as "
-        f"{page.get_level_display().lower()}. Acknowledge: {ack_link(page)}"
+        f"{page.get_level_display().lower()}."
     )
+    return f"{text} Acknowledge: {ack_link(page)}" if link else text
 
 
 def _send_email(page: Page) -> bool:
@@ -216,29 +221,32 @@ def _send_email(page: Page) -> bool:
     return True
 
 
-def _post_chat(page: Page) -> bool:
-    from conversations.chat import ChatLater, ChatRefused, post
-    from conversations.models import ChatKind, ChatWebhook
+def _chat_plan(service_request: ServiceRequest, event: RequestEvent, pages: list[Page]) -> int:
+    """Owe the page's chat posts in the paging transaction: one to each of the vendor's Slack/Teams channels naming
+    everyone paged, and one to each paged person's own webhook with their acknowledge link. They go out through
+    conversations' chat deliveries, so a 5xx, timeout or refused connection backs off and retries, a 4xx fails at
+    once, each is posted once per (event, channel or person), and the program manager sees failures."""
+    from conversations.chat import chat_message_plan
+    from conversations.models import ChatWebhook
 
-    sr = page.service_request
+    sr = service_request
+    level = pages[0].get_level_display().lower()
+    names = ", ".join(str(page.target) for page in pages)
+    request_url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("request-detail", args=[sr.reference])
     hooks = ChatWebhook.objects.filter(vendor=sr.vendor, active=True).filter(
         Q(environment__isnull=True) | Q(environment_id=sr.environment_id)
     )
-    posted = False
-    text = page_text(page)
-    for hook in hooks:
-        body = (
-            {"text": text}
-            if hook.kind == ChatKind.SLACK
-            else {"@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": text, "text": text}
-        )
-        try:
-            post(hook.kind, hook.url, body)
-        except (ChatLater, ChatRefused) as exc:
-            logger.warning("paging: chat post to %s failed (%s)", hook.pk, exc)
-            continue
-        posted = True
-    return posted
+    return chat_message_plan(
+        event,
+        webhooks=hooks,
+        channel_message={
+            "text": f"PAGE [{sr.priority}] {sr.reference} {sr.title} ({sr.environment}): {level} paged: {names}.",
+            "link": request_url,
+            "action": "Open",
+        },
+        people={page.target: {"text": page_text(page, link=False), "link": ack_link(page), "action": "Acknowledge"}
+                for page in pages},
+    )  # fmt: skip
 
 
 def page_sms(page: Page, *, now: datetime | None = None) -> bool:
@@ -272,15 +280,14 @@ def page_sms(page: Page, *, now: datetime | None = None) -> bool:
 
 
 def page_deliver(page_id: int) -> str:
-    """E-mail, chat and SMS for one page, once (a redelivered task finds the page claimed and does nothing)."""
+    """E-mail and SMS for one page, once (a redelivered task finds the page claimed and does nothing); its chat
+    posts were owed when it was paged (`_chat_plan`)."""
     if not Page.objects.filter(pk=page_id, channel="").update(channel="sending"):
         return ""
     page = Page.objects.select_related("service_request__environment", "target").get(pk=page_id)
     channels = []
     if _send_email(page):
         channels.append("e-mail")
-    if _post_chat(page):
-        channels.append("chat")
     if page.sms_status == SmsStatus.PENDING and page_sms(page):
         channels.append("SMS")
     summary = ", ".join(channels) or "none"

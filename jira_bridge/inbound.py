@@ -3,6 +3,8 @@
 Processing rules, in order:
 - `jira:issue_created` in an environment's intake project files a portal request linked to that issue
   (`jira_bridge.intake`).
+- `issuelink_created` / `issuelink_deleted` add or remove the portal link between two mirrored requests
+  (`jira_bridge.issue_links`).
 - An issue Portico has no link for is acknowledged and ignored.
 - Comments land on the request's timeline (public, `jira_comment`), unless Portico posted them itself.
 - Changes (status, priority, assignee) older than the newest event already applied for the issue are out of
@@ -47,6 +49,7 @@ from requests_app.timeline import timeline_append
 from .choices import DeliveryOutcome
 from .constants import PROCESS_TASK
 from .intake import jira_intake_file
+from .issue_links import LINK_EVENTS, jira_issue_link_apply
 from .mapping import PRIORITY_FROM_JIRA, PRIORITY_NAMES, TRANSITIONS_FOR_STATUS, VERBS, jira_status_for
 from .models import JiraDelivery, JiraLink, JiraPush
 from .payload import as_dict, as_list, event_time, person, text, user_by_email
@@ -154,6 +157,11 @@ def jira_delivery_process(*, delivery: JiraDelivery) -> str:
 
 def _apply(delivery: JiraDelivery, payload: dict[str, Any], result: _Result) -> None:
     webhook_event = str(payload.get("webhookEvent") or "")
+    if webhook_event in LINK_EVENTS:
+        done = jira_issue_link_apply(delivery=delivery, payload=payload)
+        result.service_request = done.service_request
+        result.note(done.note, done.outcome)
+        return
     issue = as_dict(payload.get("issue"))
     key = str(issue.get("key") or "")
     if not key:

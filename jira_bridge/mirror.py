@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations.connections import connection_for
 from integrations.errors import ErrorKind, IntegrationError
@@ -25,13 +26,13 @@ from integrations.registry import get_adapter
 from integrations.results import Outcome
 from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
-from requests_app.models import RequestEvent, ServiceRequest
+from requests_app.models import RequestEvent, RequestLink, ServiceRequest
 from requests_app.timeline import timeline_append
 
 from .choices import JiraPushOutcome
 from .constants import SYNC_TASK
 from .mapping import JIRA_LINK_RELATIONS, PRIORITY_NAMES, jira_status_for
-from .models import JiraLink, JiraPush
+from .models import JiraIssueLink, JiraLink, JiraPush
 
 if TYPE_CHECKING:
     from integrations.jira import JiraPort
@@ -59,12 +60,14 @@ SYNC_KINDS = frozenset(
         EventKind.PRIORITY_CHANGED,
         EventKind.COMMENT,
         EventKind.LINK_ADDED,
+        EventKind.LINK_REMOVED,
     }
 )
 
 
 def _should_sync(event: RequestEvent) -> bool:
-    if (event.payload or {}).get("source") == "jira":
+    payload = event.payload or {}
+    if payload.get("source") == "jira" or payload.get("origin") == "jira":
         return False  # Jira told us about this change; telling Jira back would only echo
     if event.kind == EventKind.COMMENT:
         return not event.internal  # internal notes never leave the portal
@@ -219,10 +222,11 @@ class _Sync:
         self.steps.append("comment posted")
 
     def issue_link(self) -> None:
-        """A link added in the portal, pushed once from its source's side when both requests have an issue."""
+        """A link added in the portal, pushed once from its source's side when both requests have an issue; the
+        Jira link's id is kept so removing the portal link removes it."""
         event = self.event
         payload = event.payload or {}
-        if event.kind != EventKind.LINK_ADDED or not payload.get("source"):
+        if event.kind != EventKind.LINK_ADDED or payload.get("source") is not True:
             return
         if JiraPush.objects.filter(event=event, field="link").exists():
             return  # pushed by an earlier run of this task
@@ -234,6 +238,11 @@ class _Sync:
             .first()
         )
         value = f"{relation} {other_key or payload['other']}"
+        if "link" in payload and not RequestLink.objects.filter(pk=payload["link"]).exists():
+            # Removed before this push ran (its removal's sync waits on the same lock and finds nothing to undo).
+            _push(self.link, event, "link", value, outcome=JiraPushOutcome.SKIPPED, note="the link was removed since")
+            self.steps.append("link skipped")
+            return
         if other_key is None:
             _push(
                 self.link, event, "link", value, outcome=JiraPushOutcome.SKIPPED, note="the other request has no issue"
@@ -241,7 +250,7 @@ class _Sync:
             self.steps.append("link skipped")
             return
         try:
-            self.adapter.link_issues(relation=relation, inward_key=self.link.jira_key, outward_key=other_key)
+            link_id = self.adapter.link_issues(relation=relation, inward_key=self.link.jira_key, outward_key=other_key)
         except IntegrationError as exc:
             if exc.transient:
                 raise
@@ -249,8 +258,48 @@ class _Sync:
             _push(self.link, event, "link", value, outcome=JiraPushOutcome.SKIPPED, note=exc.message)
             self.steps.append("link skipped")
             return
-        _push(self.link, event, "link", value)
+        if link_id and "link" in payload:
+            JiraIssueLink.objects.update_or_create(
+                environment_id=self.link.environment_id,
+                jira_link_id=link_id,
+                defaults={
+                    "request_link_id": payload["link"],
+                    "inward_key": self.link.jira_key,
+                    "outward_key": other_key,
+                    "kind": payload["kind"],
+                    "deleted_at": None,
+                },
+            )
+        _push(self.link, event, "link", value, note=f"Jira link {link_id}" if link_id else "")
         self.steps.append(f"link {value!r}")
+
+    def issue_unlink(self) -> None:
+        """A link removed in the portal: its Jira issue link is removed too, once (already gone in Jira is fine)."""
+        event = self.event
+        payload = event.payload or {}
+        if event.kind != EventKind.LINK_REMOVED or payload.get("source") is not True:
+            return
+        if JiraPush.objects.filter(event=event, field="unlink").exists():
+            return  # done by an earlier run of this task
+        link_id = payload.get("link")
+        twin = JiraIssueLink.objects.select_for_update().filter(request_link_id=link_id).first() if link_id else None
+        value = f"{JIRA_LINK_RELATIONS[payload['kind']]} {payload['other']}"
+        if twin is None:
+            note = "the link never reached Jira"
+            _push(self.link, event, "unlink", value, outcome=JiraPushOutcome.SKIPPED, note=note)
+            self.steps.append("unlink skipped")
+            return
+        if twin.deleted_at is not None:
+            _push(self.link, event, "unlink", value, outcome=JiraPushOutcome.UNCHANGED, note="already gone in Jira")
+            self.steps.append("unlink: already gone")
+            return
+        removed = self.adapter.delete_issue_link(twin.jira_link_id)
+        twin.deleted_at = timezone.now()
+        twin.save(update_fields=["deleted_at"])
+        outcome = JiraPushOutcome.PUSHED if removed else JiraPushOutcome.UNCHANGED
+        note = f"Jira link {twin.jira_link_id}" + ("" if removed else " was already gone")
+        _push(self.link, event, "unlink", value, outcome=outcome, note=note)
+        self.steps.append(f"unlink {value!r}")
 
 
 def jira_sync_event(*, event: RequestEvent) -> list[str]:
@@ -282,6 +331,7 @@ def jira_sync_event(*, event: RequestEvent) -> list[str]:
             sync.assignee()
             sync.comment()
             sync.issue_link()
+            sync.issue_unlink()
         except IntegrationError as exc:
             failure = exc  # keep what did reach Jira (the key, the pushes); the task decides about retrying
     if failure is not None:

@@ -124,3 +124,32 @@ class JiraDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.webhook_event or 'delivery'} {self.issue_key} ({self.get_outcome_display().lower()})"
+
+
+class JiraIssueLink(models.Model):
+    """A portal link between two requests as it exists in Jira: the issue link's id, kept so removing the portal
+    link removes the Jira one, and a Jira webhook about the link finds the portal link it is about.
+
+    `request_link_id` is a plain number, not a key: the portal link is deleted when removed, and its Jira twin must
+    still be found by it afterwards."""
+
+    environment = models.ForeignKey(
+        "requests_app.Environment", on_delete=models.CASCADE, related_name="jira_issue_links"
+    )
+    request_link_id = models.PositiveBigIntegerField(db_index=True)
+    jira_link_id = models.CharField(max_length=32)
+    inward_key = models.CharField(max_length=32)
+    outward_key = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="When Portico removed it in Jira, or Jira told.")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "jira_link_id"], name="one_row_per_jira_issue_link"),
+            models.UniqueConstraint(fields=["request_link_id"], name="one_jira_issue_link_per_request_link"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.inward_key} {self.kind} {self.outward_key} (Jira link {self.jira_link_id})"

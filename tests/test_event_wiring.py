@@ -9,8 +9,8 @@ from portal.events import EventRegistry, RegistryFrozen, registry
 # What reacts to which timeline event. A change here is a change in behaviour: update this list on purpose.
 EXPECTED_WIRING = [
     "jira: mirror to the environment's project: approve, auto_close, cancel, comment, confirm, deny, escalate, "
-    "link_added, pick_up, priority_changed, provide_info, reassign, reject, reopen, request_info, resolve, triage, "
-    "unblock",
+    "link_added, link_removed, pick_up, priority_changed, provide_info, reassign, reject, reopen, request_info, "
+    "resolve, triage, unblock",
     "provisioning: start approved automation: approve",
     "conversations: mentions make watchers: comment",
     "conversations: notify people (in-portal now, e-mail and own chat after commit): access_granted, "

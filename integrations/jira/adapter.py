@@ -189,16 +189,51 @@ class JiraAdapter:
         comment = self._call(f"commenting on {key}", self._client.add_comment, key, body)
         return JiraComment(key, str(comment.id))
 
-    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> None:
+    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> str:
         """Link two issues: `inward_key` <relation> `outward_key`, e.g. "causes" or "relates to" (the outward
-        description of one of the server's issue link types; the client finds the type by it)."""
+        description, or the name, of one of the server's issue link types); returns the link's id.
+
+        Jira answers the POST with an empty body, so the id is read back from the inward issue's `issuelinks`;
+        a link already there (a retry after the POST went through) is found first and not made twice."""
+        types = self._call("reading the issue link types", self._client.issue_link_types)
+        link_type = next((t for t in types if relation in (t.outward, t.name)), None)
+        if link_type is None:
+            raise integration_error(
+                "jira",
+                ErrorKind.INVALID,
+                action=f"linking {inward_key} to {outward_key}",
+                detail=f"the server has no issue link type {relation!r}",
+            )
+        existing = self._issue_link_id(inward_key, link_type.name, outward_key)
+        if existing:
+            return existing
         self._call(
             f"linking {inward_key} to {outward_key}",
             self._client.create_issue_link,
-            relation,
+            link_type.name,
             inward_key,
             outward_key,
         )
+        return self._issue_link_id(inward_key, link_type.name, outward_key)
+
+    def _issue_link_id(self, inward_key: str, type_name: str, outward_key: str) -> str:
+        issue = self._call(f"reading the links of {inward_key}", self._client.issue, inward_key, fields="issuelinks")
+        for link in issue.raw["fields"].get("issuelinks") or []:
+            if (link.get("type") or {}).get("name") == type_name and (
+                (link.get("outwardIssue") or {}).get("key") == outward_key
+            ):
+                return str(link["id"])
+        return ""
+
+    def delete_issue_link(self, link_id: str) -> bool:
+        """Remove the issue link `link_id`; False when Jira has no such link (already removed), so it is idempotent."""
+        try:
+            self._call(f"removing issue link {link_id}", self._client.delete_issue_link, link_id)
+        except IntegrationError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def check(self) -> CheckResult:
         """Test connection: who the credentials belong to, and the server's version."""

@@ -119,12 +119,18 @@ class DryRunJiraAdapter(DryRunAdapter):
         issue["status"] = status_name
         return JiraTransition(key, status_name, Outcome.UPDATED)
 
-    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> None:
-        """Record linking two issues."""
+    def link_issues(self, *, relation: str, inward_key: str, outward_key: str) -> str:
+        """Record linking two issues; the id is made up from the pair."""
         body = {"type": {"name": relation}, "inwardIssue": {"key": inward_key}, "outwardIssue": {"key": outward_key}}
         self._record(
             "link_issues", f"Link {inward_key} {relation} {outward_key}", "POST", "/rest/api/2/issueLink", body=body
         )
+        return str(fake_id(f"{inward_key}:{relation}:{outward_key}"))
+
+    def delete_issue_link(self, link_id: str) -> bool:
+        """Record removing an issue link."""
+        self._record("delete_issue_link", f"Unlink {link_id}", "DELETE", f"/rest/api/2/issueLink/{link_id}")
+        return True
 
     def add_comment(self, key: str, body: str) -> JiraComment:
         """Record adding a comment."""

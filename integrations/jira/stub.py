@@ -56,6 +56,7 @@ class JiraStub(StubServer):
         self._ids = itertools.count(10001)
         self._comment_ids = itertools.count(20001)
         self.links: list[dict] = []  # what POST /rest/api/2/issueLink created, as Jira stores it
+        self._link_ids = itertools.count(30001)
         super().__init__()
 
     def routes(self):
@@ -72,6 +73,7 @@ class JiraStub(StubServer):
             ("POST", ISSUE + r"/comment", self.add_comment),
             ("GET", r"/rest/api/2/issueLinkType", self.link_types),
             ("POST", r"/rest/api/2/issueLink", self.link_issues),
+            ("DELETE", r"/rest/api/2/issueLink/(?P<link_id>[^/]+)", self.unlink_issues),
             ("GET", r"/rest/api/2/search", self.search),
             ("GET", r"/rest/api/2/search/jql", self.search_jql),
         ]
@@ -89,13 +91,34 @@ class JiraStub(StubServer):
     # ---- helpers ----------------------------------------------------------------------------------------------
     def _issue_json(self, issue: dict, fields: list[str] | None = None) -> dict:
         wanted = fields or FIELDS
+        shown = {k: v for k, v in issue["fields"].items() if "*all" in wanted or k in wanted}
+        if "*all" in wanted or "issuelinks" in wanted:
+            shown["issuelinks"] = self._issue_links(issue["key"])
         return {
             "expand": "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations",
             "id": issue["id"],
             "key": issue["key"],
             "self": f"{self.url}/rest/api/2/issue/{issue['id']}",
-            "fields": {k: v for k, v in issue["fields"].items() if "*all" in wanted or k in wanted},
+            "fields": shown,
         }
+
+    def _issue_links(self, key: str) -> list[dict]:
+        """The issue's `issuelinks` field: each link seen from this side, naming the issue at its other end (the
+        link's inward issue sees it as an outward link, and the reverse)."""
+        seen = []
+        for link in self.links:
+            row = next(r for r in LINK_TYPES if r[1] == link["type"])
+            link_type = {"id": row[0], "name": row[1], "inward": row[2], "outward": row[3]}
+            for here, there, side in (("inward", "outward", "outwardIssue"), ("outward", "inward", "inwardIssue")):
+                if link[here] == key:
+                    other = self.issues[link[there]]
+                    brief = {
+                        "id": other["id"],
+                        "key": other["key"],
+                        "self": f"{self.url}/rest/api/2/issue/{other['id']}",
+                    }
+                    seen.append({"id": link["id"], "type": link_type, side: brief})
+        return seen
 
     def _issue_or_404(self, request: Request) -> dict | Response:
         ref = request.params["key"]
@@ -282,8 +305,23 @@ class JiraStub(StubServer):
         keys = [(body.get(side) or {}).get("key", "") for side in ("inwardIssue", "outwardIssue")]
         if not all(key in self.issues for key in keys):
             return self.error(404, "Issue does not exist or you do not have permission to see it.")
-        self.links.append({"type": name, "inward": keys[0], "outward": keys[1]})
+        self.add_link(name, keys[0], keys[1])
         return Response(201, "")
+
+    def add_link(self, type_name: str, inward: str, outward: str) -> dict:
+        """Link two issues as somebody in Jira would (also what POST /issueLink does); returns the stored link."""
+        link = {"id": str(next(self._link_ids)), "type": type_name, "inward": inward, "outward": outward}
+        self.links.append(link)
+        return link
+
+    def unlink_issues(self, request: Request) -> Response:
+        """DELETE /rest/api/2/issueLink/{id}: 204, or 404 when no such link exists (any more)."""
+        link_id = request.params["link_id"]
+        found = next((link for link in self.links if link["id"] == link_id), None)
+        if found is None:
+            return self.error(404, f"No issue link with id '{link_id}' exists.")
+        self.links.remove(found)
+        return Response(204, "")
 
     def _matching(self, jql: str) -> list[dict] | Response:
         jql = re.split(r"\s+order\s+by\s+", jql, flags=re.IGNORECASE)[0]

@@ -4,7 +4,7 @@ both requests, audited on both timelines, and shown to each viewer only where th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -87,8 +87,10 @@ def _descendants(root_pk: int) -> set[int]:
     return seen
 
 
-def _locked_pair(actor: User, service_request: ServiceRequest, other_reference: str) -> tuple[ServiceRequest, ...]:
-    visible = ServiceRequest.objects.visible_to(actor)
+def _locked_pair(
+    actor: User | None, service_request: ServiceRequest, other_reference: str
+) -> tuple[ServiceRequest, ...]:
+    visible = ServiceRequest.objects.visible_to(actor) if actor else ServiceRequest.objects.all()
     if not visible.filter(pk=service_request.pk).exists():
         raise NotFound(f"No request {service_request.reference}.")
     reference = (other_reference or "").strip().upper()
@@ -102,8 +104,18 @@ def _locked_pair(actor: User, service_request: ServiceRequest, other_reference: 
 
 
 @transaction.atomic
-def link_add(*, actor: User, service_request: ServiceRequest, relation: str, other_reference: str) -> RequestLink:
-    """Link `service_request` to the request `other_reference` as `relation` (read from `service_request`)."""
+def link_add(
+    *,
+    actor: User | None,
+    service_request: ServiceRequest,
+    relation: str,
+    other_reference: str,
+    origin: dict[str, Any] | None = None,
+) -> RequestLink:
+    """Link `service_request` to the request `other_reference` as `relation` (read from `service_request`).
+
+    `actor` None is Portico acting for another system, which `origin` names (`{"origin": "jira", ...}`) on both
+    events, so the change is not sent back where it came from."""
     spec = RELATIONS.get(relation)
     if spec is None:
         message = "Choose how the requests relate."
@@ -125,25 +137,36 @@ def link_add(*, actor: User, service_request: ServiceRequest, relation: str, oth
     link = RequestLink(source=source, target=target, kind=spec.kind, created_by=actor)
     link.full_clean()
     link.save()
-    _audit(link, EventKind.LINK_ADDED, actor=actor)
+    _audit(link, EventKind.LINK_ADDED, actor=actor, origin=origin)
     return link
 
 
 @transaction.atomic
-def link_remove(*, actor: User, service_request: ServiceRequest, link_id: int) -> None:
-    """Remove one of `service_request`'s links; the actor must see both requests (else it does not exist)."""
-    found = next((view.link for view in links_of(service_request, user=actor) if view.link.pk == link_id), None)
+def link_remove(
+    *, actor: User | None, service_request: ServiceRequest, link_id: int, origin: dict[str, Any] | None = None
+) -> None:
+    """Remove one of `service_request`'s links; the actor must see both requests (else it does not exist).
+
+    `actor` None is Portico acting for the system `origin` names, as in `link_add`."""
+    if actor is None:
+        touching = RequestLink.objects.filter(source=service_request) | RequestLink.objects.filter(
+            target=service_request
+        )
+        found = touching.select_related("source", "target").filter(pk=link_id).first()
+    else:
+        found = next((view.link for view in links_of(service_request, user=actor) if view.link.pk == link_id), None)
     if found is None:
         raise NotFound("No such link on this request.")
     other = found.target if found.source_id == service_request.pk else found.source
     _locked_pair(actor, service_request, other.reference or "")
-    _audit(found, EventKind.LINK_REMOVED, actor=actor)
+    _audit(found, EventKind.LINK_REMOVED, actor=actor, origin=origin)
     found.delete()
 
 
-def _audit(link: RequestLink, kind: str, *, actor: User) -> None:
+def _audit(link: RequestLink, kind: str, *, actor: User | None, origin: dict[str, Any] | None) -> None:
     """One event on each request, naming the other (hidden from viewers who cannot see it)."""
     verb = "Linked" if kind == EventKind.LINK_ADDED else "Unlinked"
+    where = f" in {str(origin['origin']).title()}" if origin and origin.get("origin") else ""
     for side, other in ((link.source, link.target), (link.target, link.source)):
         relation = relation_of(link, side)
         label = RELATIONS[relation].label.lower()
@@ -151,7 +174,15 @@ def _audit(link: RequestLink, kind: str, *, actor: User) -> None:
             side,
             actor=actor,
             kind=kind,
-            message=f"{verb}: {label} {other.reference}.",
-            # `source` and `kind`: the Jira mirror pushes a link once, from its source's side.
-            payload={"other": other.reference, "relation": relation, "kind": link.kind, "source": side == link.source},
+            message=f"{verb}{where}: {label} {other.reference}.",
+            # `source`, `kind` and `link`: the Jira mirror pushes a link (and its removal) once, from its source's
+            # side, and finds the Jira issue link by the portal link's id after the link is gone.
+            payload={
+                **(origin or {}),
+                "other": other.reference,
+                "relation": relation,
+                "kind": link.kind,
+                "source": side == link.source,
+                "link": link.pk,
+            },
         )
