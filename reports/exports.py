@@ -251,8 +251,8 @@ def _incident_rows(report: WeeklyReport) -> Iterator[dict[str, Any]]:
         yield {
             "section": "incident_review", "reference": incident.reference, "title": incident.title,
             "vendor": incident.vendor, "environment": incident.environment, "priority": incident.priority,
-            "start": incident.resolved_at, "review": incident.review,
-            "needs_attention": yes_no(incident.review == "missing"), "action_items": incident.action_items,
+            "start": incident.resolved_at, "review": incident.review_status,
+            "needs_attention": yes_no(incident.attention), "action_items": incident.action_items,
             "action_items_open": incident.action_items_open,
         }  # fmt: skip
 

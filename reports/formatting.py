@@ -204,14 +204,13 @@ def incident_sections(report: WeeklyReport) -> list[Section]:
         columns=["Incident", "Priority", "Vendor", "Environment", "Resolved", "Review", "Action items", "Open items"],
     )
     for incident in report.incident_reviews:
-        status = INCIDENT_REVIEW[incident.review]
-        attention = incident.review == "missing"
-        if attention:
+        status = INCIDENT_REVIEW[incident.review_status]
+        if incident.attention:
             status = f"{status}, {ATTENTION}"
         cells = [incident.priority, incident.vendor, incident.environment, _short(report, incident.resolved_at), status]
         cells += [str(incident.action_items), str(incident.action_items_open)]
-        reviews.rows.append(SectionRow(incident.reference, cells, attention))
-    by_status = {key: sum(i.review == key for i in report.incident_reviews) for key in INCIDENT_REVIEW}
+        reviews.rows.append(SectionRow(incident.reference, cells, incident.attention))
+    by_status = {key: sum(i.review_status == key for i in report.incident_reviews) for key in INCIDENT_REVIEW}
     open_items = sum(i.action_items_open for i in report.incident_reviews)
     reviews.summary = (
         f"{_count(len(report.incident_reviews), 'incident', 'incidents')}: "

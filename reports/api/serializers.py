@@ -129,13 +129,14 @@ class IncidentReviewEntrySerializer(serializers.Serializer):
     environment = serializers.CharField()
     priority = serializers.CharField()
     resolved_at = serializers.DateTimeField()
-    review = serializers.ChoiceField(
+    review_status = serializers.ChoiceField(
         choices=["done", "due", "missing"], help_text="done: published; due: a draft; missing: no review."
     )
     action_items = serializers.IntegerField()
     action_items_open = serializers.IntegerField(
         help_text="Follow-ups not yet resolved, closed, rejected or cancelled."
     )
+    attention = serializers.BooleanField(help_text="No review at all: needs attention.")
 
 
 class FiltersSerializer(serializers.Serializer):

@@ -143,9 +143,10 @@ def _incident_reviews(scope: _Scope, start: datetime, end: datetime) -> list[Inc
                 environment=row.environment.name,
                 priority=row.priority,
                 resolved_at=row.resolved_at,
-                review=status,
+                review_status=status,
                 action_items=row.items,
                 action_items_open=row.items_open,
+                attention=status == "missing",
             )
         )
     return entries

@@ -170,9 +170,10 @@ class IncidentReviewEntry:
     environment: str
     priority: str
     resolved_at: datetime
-    review: str  # "done" (published), "due" (a draft) or "missing" (none)
+    review_status: str  # "done" (published), "due" (a draft) or "missing" (none)
     action_items: int
     action_items_open: int  # follow-ups not yet resolved, closed, rejected or cancelled
+    attention: bool = False  # no review at all: needs attention
 
 
 @dataclass

@@ -148,7 +148,7 @@ def _sections(report):
     grants = [(g.reference, g.subject, g.review, g.attention) for g in report.break_glass]
     windows = [(w.reference, w.issues, w.breached, w.issue_references) for w in report.hypercare]
     reviews = [
-        (i.reference, i.priority, i.review, i.action_items, i.action_items_open) for i in report.incident_reviews
+        (i.reference, i.priority, i.review_status, i.action_items, i.action_items_open) for i in report.incident_reviews
     ]
     return grants, windows, reviews
 
@@ -212,8 +212,10 @@ def test_page_api_csv_and_pdf_show_the_same_incident_sections(incidents, client,
         ("R31", 3, 2, ["R30", "R32", "R33"])
     ]
     assert [
-        (i["reference"], i["review"], i["action_items"], i["action_items_open"]) for i in data["incident_reviews"]
+        (i["reference"], i["review_status"], i["action_items"], i["action_items_open"])
+        for i in data["incident_reviews"]
     ] == [("R30", "done", 2, 1), ("R36", "missing", 0, 0), ("R32", "due", 0, 0)]
+    assert [i["attention"] for i in data["incident_reviews"]] == [False, True, False]
     assert data["break_glass"][1]["review_due_at"] == "2026-11-22T11:00:00+05:30"
 
     # CSV: one row per grant, window and incident, in the report's order
