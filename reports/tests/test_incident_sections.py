@@ -258,6 +258,7 @@ def test_page_api_csv_and_pdf_show_the_same_incident_sections(incidents, client,
             assert f">{row.reference}</a>" in html and "".join(f"<td>{cell}</td>" for cell in row.cells) in html
             assert pdf_text(" ".join([row.reference, *row.cells])) in text, (row, text)
     assert html.count('data-attention="true"') == 2  # the overdue grant and the missing review
+    assert f'href="{reverse("reports-weekly-incidents-csv")}?week={WEEK}"' in html
 
 
 def test_the_monday_e_mail_lists_the_same_rows(incidents, settings):
