@@ -37,6 +37,7 @@ from .formatting import (
     change_text,
     figure_text,
     headline_columns,
+    incident_sections,
 )
 from .periods import week_parse
 from .selectors import BACKLOG_STATES, DIMENSIONS, FIGURES, Figures, WeeklyReport
@@ -200,6 +201,72 @@ def report_breaches_csv(report: WeeklyReport) -> str:
                 yes_no(breach.extended),
             ]
         )
+    return out.getvalue()
+
+
+INCIDENT_HEADER = (
+    "section",
+    "reference",
+    "title",
+    "vendor",
+    "environment",
+    "stack",
+    "priority",
+    "request_type",
+    "who",
+    "system",
+    "target",
+    "start",
+    "end",
+    "review",
+    "review_due",
+    "reviewed_by",
+    "needs_attention",
+    "issues",
+    "breached",
+    "issue_references",
+    "action_items",
+    "action_items_open",
+)
+
+
+def _incident_rows(report: WeeklyReport) -> Iterator[dict[str, Any]]:
+    """The incident sections' entries as CSV rows: a break-glass grant (start = granted, end = expires), a hypercare
+    window (its start and end) or a resolved P0/P1 incident (start = resolved) with its review."""
+    for grant in report.break_glass:
+        yield {
+            "section": "break_glass", "reference": grant.reference, "vendor": grant.vendor, "who": grant.subject,
+            "system": grant.system, "target": grant.target, "start": grant.granted_at, "end": grant.expires_at,
+            "review": grant.review, "review_due": grant.review_due_at, "reviewed_by": grant.reviewed_by,
+            "needs_attention": yes_no(grant.attention),
+        }  # fmt: skip
+    for window in report.hypercare:
+        yield {
+            "section": "hypercare", "reference": window.reference, "title": window.title, "vendor": window.vendor,
+            "environment": window.environment, "stack": window.stack, "request_type": window.request_type,
+            "start": window.starts_at, "end": window.ends_at, "issues": window.issues, "breached": window.breached,
+            "issue_references": " ".join(window.issue_references), "needs_attention": yes_no(False),
+        }  # fmt: skip
+    for incident in report.incident_reviews:
+        yield {
+            "section": "incident_review", "reference": incident.reference, "title": incident.title,
+            "vendor": incident.vendor, "environment": incident.environment, "priority": incident.priority,
+            "start": incident.resolved_at, "review": incident.review_status,
+            "needs_attention": yes_no(incident.attention), "action_items": incident.action_items,
+            "action_items_open": incident.action_items_open,
+        }  # fmt: skip
+
+
+def report_incidents_csv(report: WeeklyReport) -> str:
+    """The week's break-glass grants, hypercare windows and post-incident reviews, one row each (a `section`
+    column says which); cells that do not apply to a section are empty; times in the report's timezone."""
+    zone = zoneinfo.ZoneInfo(report.timezone)
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv_writer(out)
+    writer.writerow(INCIDENT_HEADER)
+    for row in _incident_rows(report):
+        writer.writerow([_raw(row.get(name), zone) for name in INCIDENT_HEADER])
     return out.getvalue()
 
 
@@ -509,5 +576,44 @@ def report_pdf(report: WeeklyReport) -> bytes:
             ]
         )
     story.append(_table(rows, [22 * mm, 30 * mm, 16 * mm, 22 * mm, 26 * mm, 26 * mm, 104 * mm, 16 * mm]))
+    story += _incident_story(report, styles)
     doc.build(story, canvasmaker=_canvas_maker(report))
     return out.getvalue()
+
+
+# Column widths (mm) of the incident sections; A4 landscape leaves 273 mm between the margins.
+INCIDENT_WIDTHS = {
+    "break-glass": [24, 30, 30, 60, 30, 30, 69],
+    "hypercare": [24, 30, 26, 26, 26, 60, 14, 16, 51],
+    "incident-reviews": [24, 16, 36, 36, 34, 55, 36, 36],
+}
+ATTENTION_INK = colors.HexColor("#b42318")
+
+
+def _cell(text: str, attention: bool) -> Paragraph:
+    style = ParagraphStyle("IncidentCell", fontName="Helvetica", fontSize=7, leading=8.5)
+    if attention:
+        style.textColor = ATTENTION_INK
+    return Paragraph(escape(pdf_text(text)), style)
+
+
+def _incident_story(report: WeeklyReport, styles: dict[str, ParagraphStyle]) -> list[Any]:
+    """The incident sections as the page shows them (the same rows of text), each under a heading that keeps
+    its summary and the start of its table on the same page; rows needing attention in red."""
+    story: list[Any] = [Spacer(1, 4 * mm)]
+    for section in incident_sections(report):
+        story += _heading(f"{section.title} ({len(section.rows)})", styles)
+        story.append(Paragraph(escape(pdf_text(section.summary)), styles["normal"]))
+        story.append(Spacer(1, 2 * mm))
+        if not section.rows:
+            story += [Paragraph(escape(pdf_text(section.empty)), styles["normal"]), Spacer(1, 3 * mm)]
+            continue
+        rows: list[list[Any]] = [list(section.columns)]
+        # The last cell (issues filed, the review's standing) may run long: it wraps instead of overflowing.
+        rows += [[row.reference, *row.cells[:-1], _cell(row.cells[-1], row.attention)] for row in section.rows]
+        table = _table(rows, [w * mm for w in INCIDENT_WIDTHS[section.key]], font_size=7)
+        for index, row in enumerate(section.rows, start=1):
+            if row.attention:
+                table.setStyle(TableStyle([("TEXTCOLOR", (0, index), (-1, index), ATTENTION_INK)]))
+        story += [table, Spacer(1, 3 * mm)]
+    return story

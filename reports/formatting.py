@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .selectors import AGE_LABELS, DIMENSION_LABELS  # noqa: F401  (re-exported for templates and the PDF)
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from portal.timefmt import format_time
+
+from .selectors import AGE_LABELS, DIMENSION_LABELS, WeeklyReport  # noqa: F401  (re-exported for templates and the PDF)
 
 HEADLINES = [
     ("created", "Created", "count"),
@@ -113,3 +118,103 @@ def change_text(value: float | None, kind: str) -> str:
     if kind == "ratio":
         return f"{sign}{abs(value):.2f}"
     return f"{sign}{abs(value):,.0f}"
+
+
+# --- the incident sections, as the page, the PDF and the e-mail print them ------------------------------
+BREAK_GLASS_REVIEW = {"reviewed": "Reviewed", "awaiting": "Awaiting review", "overdue": "Review overdue"}
+INCIDENT_REVIEW = {"done": "Done", "due": "Due", "missing": "Missing"}
+ATTENTION = "needs attention"
+
+
+@dataclass
+class SectionRow:
+    """One row of an incident section: the request it is about, then its cells as text."""
+
+    reference: str
+    cells: list[str]
+    attention: bool = False
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    caption: str
+    empty: str
+    columns: list[str]  # the first names the reference column
+    rows: list[SectionRow] = field(default_factory=list)
+    summary: str = ""
+
+
+def _short(report: WeeklyReport, instant: datetime | None) -> str:
+    return format_time(instant, "short", tz=report.timezone) if instant else "—"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def incident_sections(report: WeeklyReport) -> list[Section]:
+    """The week's break-glass grants, hypercare windows and post-incident reviews as rows of text, in the report's
+    timezone: the page, the PDF and the e-mail print exactly these, so they cannot disagree."""
+    grants = Section(
+        key="break-glass",
+        title="Break-glass access",
+        caption=f"Access taken without approval during P0 incidents in {report.week}",
+        empty="No break-glass access was taken this week.",
+        columns=["Request", "Vendor", "Who", "Where", "Taken", "Review due", "eGov DevOps review"],
+    )
+    for grant in report.break_glass:
+        review = BREAK_GLASS_REVIEW[grant.review]
+        if grant.review == "reviewed":
+            review = f"Reviewed by {grant.reviewed_by}"
+        if grant.attention:
+            review = f"{review}, {ATTENTION}"
+        where = f"{grant.system.capitalize()}: {grant.target}"
+        cells = [grant.vendor, grant.subject, where, _short(report, grant.granted_at)]
+        grants.rows.append(
+            SectionRow(grant.reference, [*cells, _short(report, grant.review_due_at), review], grant.attention)
+        )
+    overdue = sum(grant.attention for grant in report.break_glass)
+    grants.summary = _count(len(report.break_glass), "grant", "grants") + f", {overdue} overdue for review"
+
+    windows = Section(
+        key="hypercare",
+        title="Hypercare windows",
+        caption=f"Hypercare windows open in {report.week} and the production issues filed in them",
+        empty="No hypercare window was open this week.",
+        columns=["Release", "Type", "Vendor", "Environment", "Stack", "Window", "Issues", "Breached", "Issues filed"],
+    )
+    for window in report.hypercare:
+        span = f"{_short(report, window.starts_at)} – {_short(report, window.ends_at)}"
+        cells = [window.request_type, window.vendor, window.environment, window.stack or "—", span]
+        cells += [str(window.issues), str(window.breached), " ".join(window.issue_references) or "—"]
+        windows.rows.append(SectionRow(window.reference, cells))
+    filed, breached = sum(w.issues for w in report.hypercare), sum(w.breached for w in report.hypercare)
+    windows.summary = (
+        f"{_count(len(report.hypercare), 'window', 'windows')}, {_count(filed, 'issue', 'issues')} filed, "
+        f"{breached} breached"
+    )
+
+    reviews = Section(
+        key="incident-reviews",
+        title="Post-incident reviews",
+        caption=f"P0 and P1 production issues resolved in {report.week} and their reviews",
+        empty="No P0 or P1 production issue was resolved this week.",
+        columns=["Incident", "Priority", "Vendor", "Environment", "Resolved", "Review", "Action items", "Open items"],
+    )
+    for incident in report.incident_reviews:
+        status = INCIDENT_REVIEW[incident.review_status]
+        if incident.attention:
+            status = f"{status}, {ATTENTION}"
+        cells = [incident.priority, incident.vendor, incident.environment, _short(report, incident.resolved_at), status]
+        cells += [str(incident.action_items), str(incident.action_items_open)]
+        reviews.rows.append(SectionRow(incident.reference, cells, incident.attention))
+    by_status = {key: sum(i.review_status == key for i in report.incident_reviews) for key in INCIDENT_REVIEW}
+    open_items = sum(i.action_items_open for i in report.incident_reviews)
+    reviews.summary = (
+        f"{_count(len(report.incident_reviews), 'incident', 'incidents')}: "
+        + ", ".join(f"{by_status[key]} {label.lower()}" for key, label in INCIDENT_REVIEW.items())
+        + f"; {_count(open_items, 'action item', 'action items')} open"
+    )
+    return [grants, windows, reviews]

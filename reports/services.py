@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from .exports import report_pdf
-from .formatting import HEADLINES, change_text, figure_text
+from .formatting import HEADLINES, change_text, figure_text, incident_sections
 from .models import WeeklyReportEmail
 from .selectors import WeeklyReport, report_week_default, report_weekly
 
@@ -23,6 +23,8 @@ EMAIL_FIGURES = (
     "pick_up_wall_p50",
     "resolve_wall_p50",
     "backlog",
+    "csat_count",
+    "csat_average",
 )
 
 
@@ -32,9 +34,12 @@ def _body(report: WeeklyReport) -> str:
         if name in EMAIL_FIGURES:
             value = figure_text(getattr(report.summary, name), kind)
             lines.append(f"{label}: {value} ({change_text(report.change[name], kind)} on {report.previous_week})")
+    lines += ["", f"Breaches: {report.breaches_total}"]
+    # The incident sections in the words of the page and the PDF (the same rows), so none of them is missed.
+    for section in incident_sections(report):
+        lines += ["", f"{section.title}: {section.summary}"]
+        lines += [f"- {' · '.join([row.reference, *row.cells])}" for row in section.rows]
     lines += [
-        "",
-        f"Breaches: {report.breaches_total}",
         "",
         f"{settings.PORTAL_BASE_URL}{reverse('reports-weekly')}?week={report.week}",
     ]

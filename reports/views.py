@@ -22,8 +22,16 @@ from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES
 
 from .chart_sets import dashboard_charts, metrics_charts, weekly_charts
 from .charts import Chart, responsive
-from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_pdf
-from .formatting import AGE_LABELS, DIMENSION_LABELS, HEADLINES, STATE_LABELS, change_text, figure_text
+from .exports import CSV_FORMATS, report_breaches_csv, report_csv, report_incidents_csv, report_pdf
+from .formatting import (
+    AGE_LABELS,
+    DIMENSION_LABELS,
+    HEADLINES,
+    STATE_LABELS,
+    change_text,
+    figure_text,
+    incident_sections,
+)
 from .forms import MetricsFilterForm, ReportFilterForm
 from .metrics import FIGURE_DEFINITIONS, delivery_metrics
 from .selectors import DIMENSIONS, Dashboard, WeeklyReport, report_dashboard, report_week_default, report_weekly
@@ -114,6 +122,8 @@ def report_weekly_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         "breaches": [(breach, figure_text(breach.late_seconds, "duration")) for breach in report.breaches],
         "csv_url": f"{reverse('reports-weekly-csv')}?{query}",
         "breaches_csv_url": f"{reverse('reports-weekly-breaches-csv')}?{query}",
+        "incidents_csv_url": f"{reverse('reports-weekly-incidents-csv')}?{query}",
+        "incident_sections": incident_sections(report),
         "pdf_url": f"{reverse('reports-weekly-pdf')}?{query}",
         "previous_url": f"{reverse('reports-weekly')}?{_query_for(report, report.previous_week)}",
     }
@@ -153,6 +163,15 @@ def report_weekly_breaches_csv(request: AuthenticatedHttpRequest) -> HttpRespons
     if isinstance(report, HttpResponse):
         return report
     return _csv_response(report_breaches_csv(report), f"portico-sla-{report.week}-breaches.csv")
+
+
+@login_required
+def report_weekly_incidents_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The week's break-glass grants, hypercare windows and post-incident reviews, one row each."""
+    report = _download_or_400(request)
+    if isinstance(report, HttpResponse):
+        return report
+    return _csv_response(report_incidents_csv(report), f"portico-sla-{report.week}-incidents.csv")
 
 
 def _csv_response(content: str, filename: str) -> HttpResponse:

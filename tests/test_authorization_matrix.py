@@ -670,6 +670,7 @@ CALLS: dict[tuple[str, ...], Call] = {
     ("reports-weekly", "GET"): Call(url("reports-weekly", query=f"week={WEEK}")),
     ("reports-weekly-csv", "GET"): Call(url("reports-weekly-csv", query=f"week={WEEK}")),
     ("reports-weekly-breaches-csv", "GET"): Call(url("reports-weekly-breaches-csv", query=f"week={WEEK}")),
+    ("reports-weekly-incidents-csv", "GET"): Call(url("reports-weekly-incidents-csv", query=f"week={WEEK}")),
     ("reports-weekly-pdf", "GET"): Call(url("reports-weekly-pdf", query=f"week={WEEK}")),
     ("reports-metrics", "GET"): Call(url("reports-metrics")),
     # the request portal
@@ -968,6 +969,7 @@ MATRIX: dict[tuple[str, ...], str] = {
     ("reports-weekly", "GET"):                 "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-csv", "GET"):             "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-breaches-csv", "GET"):    "L302   403    403    403    200    403    200    200    200",
+    ("reports-weekly-incidents-csv", "GET"):   "L302   403    403    403    200    403    200    200    200",
     ("reports-weekly-pdf", "GET"):             "L302   403    403    403    200    403    200    200    200",
     ("reports-metrics", "GET"):                "L302   403    403    403    200    403    200    200    200",
     # the request portal (outside visibility 404; refused actions go back with a message and write nothing)

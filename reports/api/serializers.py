@@ -103,6 +103,40 @@ class BreakGlassEntrySerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     review = serializers.ChoiceField(choices=["reviewed", "awaiting", "overdue"])
     reviewed_by = serializers.CharField()
+    review_due_at = serializers.DateTimeField(help_text="When eGov DevOps must have reviewed it.")
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    attention = serializers.BooleanField(help_text="Overdue for review: needs attention.")
+
+
+class HypercareEntrySerializer(serializers.Serializer):
+    reference = serializers.CharField(help_text="The release or deployment support request that opened the window.")
+    title = serializers.CharField()
+    request_type = serializers.CharField()
+    vendor = serializers.CharField()
+    environment = serializers.CharField()
+    stack = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    issues = serializers.IntegerField(help_text="Production issues filed in the window by the end of the week.")
+    breached = serializers.IntegerField(help_text="Of those, how many missed an SLA clock that fell due by then.")
+    issue_references = serializers.ListField(child=serializers.CharField())
+
+
+class IncidentReviewEntrySerializer(serializers.Serializer):
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    vendor = serializers.CharField()
+    environment = serializers.CharField()
+    priority = serializers.CharField()
+    resolved_at = serializers.DateTimeField()
+    review_status = serializers.ChoiceField(
+        choices=["done", "due", "missing"], help_text="done: published; due: a draft; missing: no review."
+    )
+    action_items = serializers.IntegerField()
+    action_items_open = serializers.IntegerField(
+        help_text="Follow-ups not yet resolved, closed, rejected or cancelled."
+    )
+    attention = serializers.BooleanField(help_text="No review at all: needs attention.")
 
 
 class FiltersSerializer(serializers.Serializer):
@@ -136,6 +170,12 @@ class WeeklyReportSerializer(serializers.Serializer):
     engineers = serializers.IntegerField(help_text="Active vendor engineers in scope (the bandwidth divisor).")
     break_glass = BreakGlassEntrySerializer(
         many=True, help_text="Break-glass grants taken in the week and their eGov DevOps review."
+    )
+    hypercare = HypercareEntrySerializer(
+        many=True, help_text="Hypercare windows open in the week and the production issues filed in them."
+    )
+    incident_reviews = IncidentReviewEntrySerializer(
+        many=True, help_text="P0/P1 production issues resolved in the week and their post-incident reviews."
     )
 
 

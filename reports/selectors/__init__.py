@@ -22,6 +22,10 @@ How each figure is counted (the report page repeats this in plain words):
 - Breaches: the SLA clocks breached in the week (as above), latest first by lateness; late by = (met, ended or
   now) − due. Reason: the latest escalation or information request written on the request up to the
   due time, or "—".
+- Incident sections (`incidents.py`): break-glass grants taken in the week and their review (overdue after
+  PORTICO_BREAK_GLASS_REVIEW_HOURS); hypercare windows open in the week whose release is in the scope's vendor and
+  environment, with their in-scope issues filed by the week's end and how many missed an SLA clock due by then;
+  P0/P1 production issues resolved in the week with their review (done, due, missing) and open action items.
 """
 
 from .dashboard import report_dashboard
@@ -32,9 +36,12 @@ from .types import (
     DIMENSIONS,
     FIGURES,
     Breach,
+    BreakGlassEntry,
     ComplianceWeek,
     Dashboard,
     Figures,
+    HypercareEntry,
+    IncidentReviewEntry,
     Slice,
     TractionWeek,
     WeeklyReport,
@@ -48,9 +55,12 @@ __all__ = [
     "DIMENSION_LABELS",
     "FIGURES",
     "Breach",
+    "BreakGlassEntry",
     "ComplianceWeek",
     "Dashboard",
     "Figures",
+    "HypercareEntry",
+    "IncidentReviewEntry",
     "Slice",
     "TractionWeek",
     "WeeklyReport",

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
@@ -60,7 +59,6 @@ from .types import (
     REASON_KINDS,
     REQUEST_FIELDS,
     Breach,
-    BreakGlassEntry,
     TractionWeek,
 )
 
@@ -563,38 +561,3 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
         for row in rows
     ]
     return breaches, breached.count()
-
-
-# --- assembling ------------------------------------------------------------------------------------------
-
-
-def _break_glass(scope: _Scope, start: datetime, end: datetime, now: datetime) -> list[BreakGlassEntry]:
-    """Break-glass grants taken in [start, end) on the scope's requests, with their review's standing."""
-    from provisioning.models import AccessGrant
-
-    grants = (
-        AccessGrant.objects.filter(scope.related(), _period("granted_at", start, end), break_glass=True)
-        .select_related("service_request__vendor", "reviewed_by")
-        .order_by("granted_at", "pk")
-    )
-    review_within = timedelta(hours=settings.PORTICO_BREAK_GLASS_REVIEW_HOURS)
-    entries = []
-    for grant in grants:
-        if grant.reviewed_at is not None:
-            review = "reviewed"
-        else:
-            review = "overdue" if grant.granted_at + review_within <= now else "awaiting"
-        entries.append(
-            BreakGlassEntry(
-                reference=grant.service_request.reference or "",
-                vendor=str(grant.service_request.vendor or ""),
-                subject=grant.subject,
-                system=grant.system,
-                target=grant.target,
-                granted_at=grant.granted_at,
-                expires_at=grant.expires_at,
-                review=review,
-                reviewed_by=grant.reviewed_by.username if grant.reviewed_by else "",
-            )
-        )
-    return entries

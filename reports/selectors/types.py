@@ -138,6 +138,42 @@ class BreakGlassEntry:
     expires_at: datetime
     review: str  # "reviewed", "awaiting" or "overdue"
     reviewed_by: str
+    review_due_at: datetime | None = None
+    reviewed_at: datetime | None = None
+    attention: bool = False  # overdue for review: shown as needing attention everywhere the report goes
+
+
+@dataclass
+class HypercareEntry:
+    """One hypercare window open at some time in the week, and the production issues filed in it."""
+
+    reference: str  # the release or deployment support request that opened it
+    title: str
+    request_type: str
+    vendor: str
+    environment: str
+    stack: str
+    starts_at: datetime
+    ends_at: datetime
+    issues: int  # linked issues filed by the end of the week
+    breached: int  # of those, how many missed an SLA clock that fell due by then
+    issue_references: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IncidentReviewEntry:
+    """One P0/P1 production issue resolved in the week, and where its post-incident review stands."""
+
+    reference: str
+    title: str
+    vendor: str
+    environment: str
+    priority: str
+    resolved_at: datetime
+    review_status: str  # "done" (published), "due" (a draft) or "missing" (none)
+    action_items: int
+    action_items_open: int  # follow-ups not yet resolved, closed, rejected or cancelled
+    attention: bool = False  # no review at all: needs attention
 
 
 @dataclass
@@ -164,6 +200,8 @@ class WeeklyReport:
     breaches_total: int
     engineers: int = 0
     break_glass: list[BreakGlassEntry] = field(default_factory=list)
+    hypercare: list[HypercareEntry] = field(default_factory=list)
+    incident_reviews: list[IncidentReviewEntry] = field(default_factory=list)
 
 
 @dataclass

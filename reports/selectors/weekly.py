@@ -20,13 +20,13 @@ from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
 
 from ..periods import Week, timezone_parse, week_containing, week_parse
+from .incidents import _break_glass, _hypercare, _incident_reviews
 from .queries import (
     _average,
     _backlog_by_vendor,
     _backlog_rows,
     _bandwidth,
     _breaches,
-    _break_glass,
     _clock_rows,
     _compliance_trend,
     _engineers,
@@ -255,6 +255,8 @@ def _report_weekly(
         breaches=breaches,
         breaches_total=breaches_total,
         break_glass=_break_glass(scope, this.start, this.end, now),
+        hypercare=_hypercare(scope, this.start, this.end, now),
+        incident_reviews=_incident_reviews(scope, this.start, this.end),
         engineers=sum(engineers.values()),
     )
 

@@ -34,6 +34,9 @@ def _headings(report: WeeklyReport) -> list[str]:
         "Compliance and traction per week",
         *[f"By {DIMENSION_LABELS[d].lower()}" for d in DIMENSIONS],
         "Breaches (",
+        "Break-glass access (",
+        "Hypercare windows (",
+        "Post-incident reviews (",
     ]
 
 

@@ -63,6 +63,7 @@ EXCLUDED = {
     "otp-verify": "only between password and second factor; covered by portal/otp tests",
     "password_reset_confirm": "needs a token from an e-mail; covered by the password-reset tests",
     "reports-weekly-breaches-csv": "a CSV download, not a page",
+    "reports-weekly-incidents-csv": "a CSV download, not a page",
     "notification-unread": "an htmx partial (the unread badge), polled inside every page",
     "request-watch": "POST only: the watch buttons on the request page",
     "request-mentionable": "an htmx partial (the comment box's @mention suggestions), exercised by "
