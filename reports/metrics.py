@@ -432,8 +432,11 @@ def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = 
     deployed = changes.filter(
         pk__in=deploying.filter(finished_at__gte=start, finished_at__lt=end).values("service_request_id")
     )
-    rows = resolved.annotate(**annotations).order_by().values(*columns).union(
-        deployed.annotate(**annotations).order_by().values(*columns)
+    rows = (
+        resolved.annotate(**annotations)
+        .order_by()
+        .values(*columns)
+        .union(deployed.annotate(**annotations).order_by().values(*columns))
     )
     out = []
     for row in rows:
@@ -656,7 +659,9 @@ FIGURE_DEFINITIONS: list[tuple[str, Callable[..., Any] | type]] = [
     ("MTTR", mttr),
     ("MTTD", mttd),
     ("Incident SLA attainment", Attainment),
+    ("Deployment", Change),
     ("DORA keys", Dora),
+    ("Time in a state", StateTime),
     ("Engineer load", EngineerLoad),
     ("12-week trend", TrendWeek),
 ]
