@@ -194,10 +194,10 @@ class DoraSerializer(serializers.Serializer):
     from_runs = serializers.IntegerField(help_text="Deployments timed by a successful Jenkins/GitLab run.")
     manual = serializers.IntegerField(help_text="Deployments without a successful run, timed by the resolution.")
     deployment_frequency = serializers.FloatField(help_text="Deployments per week.")
-    lead_time = DurationSerializer(help_text="Filed → deployed.")
+    lead_time = DurationSerializer()
     failed_deployments = serializers.IntegerField()
     change_failure_rate = serializers.FloatField(allow_null=True, help_text="Percent.")
-    time_to_restore = DurationSerializer(help_text="MTTR of every production issue filed in the window.")
+    time_to_restore = DurationSerializer()
 
 
 class StateTimeSerializer(serializers.Serializer):
