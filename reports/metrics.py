@@ -44,7 +44,7 @@ from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from requests_app.catalogue import deployment_actions
 from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestState, RequestType
-from requests_app.models import RequestEvent, RequestLink
+from requests_app.models import RequestEvent, RequestLink, ServiceRequest
 from sla import conditions
 from sla.choices import Clock, Measure
 
@@ -485,30 +485,31 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
         Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
     )
     changes = (
-        RequestEvent.objects.filter(service_request__in=requests.values("pk"), created_at__lt=bound)
+        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__lt=bound)
         .exclude(to_state="")
         .order_by()
-        .values(
-            "service_request_id",
-            "to_state",
-            "created_at",
-            **{f"assignee_{name}": F(f"service_request__assignee__{name}") for name in PERSON},
-            until=Over(Lead("created_at"), partition_by=F("service_request_id"), order_by=[F("created_at"), F("pk")]),
-        )
     )
+    until = Over(Lead("created_at"), partition_by=F("service_request_id"), order_by=[F("created_at"), F("pk")])
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
     connection = connections[read_alias()]
     if connection.vendor == "postgresql":
-        inner, params = changes.query.sql_with_params()
-        people = [f'"assignee_{name}"' for name in PERSON]
+        # The events alone feed the window function; the assignee joins the per-request sums, not every event.
+        inner, params = changes.values(
+            "service_request_id", "to_state", "created_at", until=until
+        ).query.sql_with_params()
+        quote = connection.ops.quote_name
+        assignee = ServiceRequest._meta.get_field("assignee").related_model
+        request_table, user_table = quote(ServiceRequest._meta.db_table), quote(assignee._meta.db_table)
         sql = (
-            f"SELECT {', '.join(people)}, to_state, COUNT(*), SUM(seconds)::float, "  # noqa: S608 — fixed names; values are parameters
+            "SELECT u.username, u.first_name, u.last_name, per_request.to_state, COUNT(*), SUM(seconds), "  # noqa: S608 — table names from the models; values are parameters
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM ("
-            f"  SELECT {', '.join(people)}, service_request_id, to_state, SUM(EXTRACT(EPOCH FROM "
+            "  SELECT service_request_id, to_state, SUM(EXTRACT(EPOCH FROM "
             "    LEAST(COALESCE(until, %s), %s) - GREATEST(created_at, %s)))::float AS seconds"
             f"  FROM ({inner}) AS changes WHERE to_state = ANY(%s) AND COALESCE(until, %s) > %s"
-            f"  GROUP BY {', '.join(people)}, service_request_id, to_state"
-            f") AS per_request WHERE seconds > 0 GROUP BY {', '.join(people)}, to_state"
+            "  GROUP BY service_request_id, to_state"
+            f") AS per_request JOIN {request_table} r ON r.id = per_request.service_request_id "
+            f"JOIN {user_table} u ON u.id = r.assignee_id "
+            "WHERE seconds > 0 GROUP BY u.id, u.username, u.first_name, u.last_name, per_request.to_state"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [bound, bound, window.start, *params, list(WORK_STATES), bound, window.start])
@@ -516,8 +517,15 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
                 out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
         return out
+    rows = changes.values(
+        "service_request_id",
+        "to_state",
+        "created_at",
+        **{f"assignee_{name}": F(f"service_request__assignee__{name}") for name in PERSON},
+        until=until,
+    )
     per_request: dict[tuple[tuple[str, str], str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for row in changes:
+    for row in rows:
         if row["to_state"] not in WORK_STATES:
             continue
         seconds = (min(row["until"] or bound, bound) - max(row["created_at"], window.start)).total_seconds()
