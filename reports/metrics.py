@@ -34,8 +34,6 @@ from django.db.models import (
     Q,
     Subquery,
 )
-from django.db.models import Window as Over
-from django.db.models.functions import Lead
 from django.utils import timezone
 
 from portal.exceptions import ValidationFailed
@@ -476,63 +474,91 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
     """Per assignee and working state, the seconds each of their requests spent in it within the window.
 
-    One query: the state changes (`to_state`) of the requests in scope assigned to someone and not finished before
-    the window, each with the next change's time (a window function); a request still in a state counts up to now.
-    On PostgreSQL the clipping, the sums and the medians run in SQL and return a row per person and state; other
-    databases get the changes and do the same arithmetic here."""
+    The requests: in scope, assigned to someone, filed before the window's end and open or finished within it. Their
+    state changes (`from_state` → `to_state`, each appended by `request_transition`) telescope, so no event before
+    the window is read and nothing is sorted per event: over [start, bound) (bound: the window's end, or now if
+    sooner) a request spends in state S
+
+        [S is its state at the start] × (bound − start, or from its filing if later)
+        + Σ (bound − t) over its changes into S at t in the window − Σ (bound − t) over its changes out of S,
+
+    where its state at the start is the `from_state` of its first change at or after the start, or its state now if
+    it has not changed since. On PostgreSQL that, the sums and the medians are one statement returning a row per
+    person and state; other databases read the requests and changes (two queries) and do the same sum here."""
     bound = min(window.end, max(now, window.start))
     requests = scope.requests.filter(assignee__isnull=False, created_at__lt=bound).filter(
         Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
     )
     changes = (
-        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__lt=bound)
+        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__gte=window.start)
         .exclude(to_state="")
-        .order_by()
+        .order_by("service_request_id", "created_at", "pk")
+        .values_list("service_request_id", "from_state", "to_state", "created_at")
     )
-    until = Over(Lead("created_at"), partition_by=F("service_request_id"), order_by=[F("created_at"), F("pk")])
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
     connection = connections[read_alias()]
     if connection.vendor == "postgresql":
-        # The events alone feed the window function; the assignee joins the per-request sums, not every event.
-        inner, params = changes.values(
-            "service_request_id", "to_state", "created_at", until=until
-        ).query.sql_with_params()
-        quote = connection.ops.quote_name
-        assignee = ServiceRequest._meta.get_field("assignee").related_model
-        request_table, user_table = quote(ServiceRequest._meta.db_table), quote(assignee._meta.db_table)
-        sql = (
-            "SELECT u.username, u.first_name, u.last_name, per_request.to_state, COUNT(*), SUM(seconds), "  # noqa: S608 — table names from the models; values are parameters
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FROM ("
-            "  SELECT service_request_id, to_state, SUM(EXTRACT(EPOCH FROM "
-            "    LEAST(COALESCE(until, %s), %s) - GREATEST(created_at, %s)))::float AS seconds"
-            f"  FROM ({inner}) AS changes WHERE to_state = ANY(%s) AND COALESCE(until, %s) > %s"
-            "  GROUP BY service_request_id, to_state"
-            f") AS per_request JOIN {request_table} r ON r.id = per_request.service_request_id "
-            f"JOIN {user_table} u ON u.id = r.assignee_id "
-            "WHERE seconds > 0 GROUP BY u.id, u.username, u.first_name, u.last_name, per_request.to_state"
+        candidates, params = (
+            requests.order_by().values("id", "assignee_id", "state", "created_at").query.sql_with_params()
         )
+        quote = connection.ops.quote_name
+        event_table = quote(RequestEvent._meta.db_table)
+        user_table = quote(ServiceRequest._meta.get_field("assignee").related_model._meta.db_table)
+        sql = (
+            f"WITH candidates AS ({candidates}), "  # noqa: S608 — table names from the models; values are parameters
+            "changes AS (SELECT e.service_request_id AS rid, e.from_state, e.to_state, e.created_at, e.id "
+            f"  FROM {event_table} e WHERE e.service_request_id IN (SELECT id FROM candidates) "
+            "  AND e.created_at >= %s AND e.to_state <> ''), "
+            "first AS (SELECT DISTINCT ON (rid) rid, from_state FROM changes ORDER BY rid, created_at, id), "
+            "moves AS ("
+            "  SELECT rid, to_state AS state, EXTRACT(EPOCH FROM %s - created_at) AS s"
+            "  FROM changes WHERE created_at < %s"
+            "  UNION ALL SELECT rid, from_state, -EXTRACT(EPOCH FROM %s - created_at)"
+            "  FROM changes WHERE created_at < %s"
+            "  UNION ALL SELECT c.id, COALESCE(first.from_state, c.state),"
+            "  EXTRACT(EPOCH FROM %s - GREATEST(%s, c.created_at))"
+            "  FROM candidates c LEFT JOIN first ON first.rid = c.id), "
+            "per_request AS (SELECT rid, state, SUM(s)::float AS seconds FROM moves"
+            "  WHERE state = ANY(%s) GROUP BY rid, state) "
+            "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
+            f"FROM per_request p JOIN candidates c ON c.id = p.rid JOIN {user_table} u ON u.id = c.assignee_id "
+            # Changes into and out of a state cancel to a few microseconds of float noise, not to time spent there.
+            "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
+        )
+        arguments = [*params, window.start, bound, bound, bound, bound, bound, window.start, list(WORK_STATES)]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [bound, bound, window.start, *params, list(WORK_STATES), bound, window.start])
+            cursor.execute(sql, arguments)
             for username, first, last, state, count, total, median in cursor.fetchall():
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
                 out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
         return out
-    rows = changes.values(
-        "service_request_id",
-        "to_state",
-        "created_at",
-        **{f"assignee_{name}": F(f"service_request__assignee__{name}") for name in PERSON},
-        until=until,
-    )
-    per_request: dict[tuple[tuple[str, str], str], dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for row in rows:
-        if row["to_state"] not in WORK_STATES:
-            continue
-        seconds = (min(row["until"] or bound, bound) - max(row["created_at"], window.start)).total_seconds()
-        if seconds > 0:
-            per_request[(_person(row, "assignee_"), row["to_state"])][row["service_request_id"]] += seconds
-    for (person, state), seconds in per_request.items():
-        out[person][state] = state_time_of(seconds.values())
+    people = {
+        row["pk"]: row
+        for row in requests.order_by().values(
+            "pk", "state", "created_at", **{f"assignee_{name}": F(f"assignee__{name}") for name in PERSON}
+        )
+    }
+
+    def start_in(pk: int, state: str) -> defaultdict[str, float]:
+        return defaultdict(float, {state: (bound - max(window.start, people[pk]["created_at"])).total_seconds()})
+
+    seconds = {pk: start_in(pk, row["state"]) for pk, row in people.items()}
+    seen: set[int] = set()
+    for pk, before, after, at in changes:
+        if pk not in seen:  # its first change at or after the start says what its state was then
+            seen.add(pk)
+            seconds[pk] = start_in(pk, before)
+        if at < bound:
+            seconds[pk][after] += (bound - at).total_seconds()
+            seconds[pk][before] -= (bound - at).total_seconds()
+    per_person: dict[tuple[tuple[str, str], str], list[float]] = defaultdict(list)
+    for pk, states in seconds.items():
+        for state in WORK_STATES:
+            if states.get(state, 0) >= 0.5:
+                per_person[(_person(people[pk], "assignee_"), state)].append(states[state])
+    for (person, state), values in per_person.items():
+        out[person][state] = state_time_of(values)
     return out
 
 

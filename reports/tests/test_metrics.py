@@ -241,7 +241,7 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_requests(inciden
             state=S.RESOLVED, created_at=ist(19, n), resolved_at=ist(19, n + 1),
             assignee=f.VendorEngineerFactory(vendor=incidents.vendor_a),
         )  # fmt: skip
-        make_event(release, EventKind.PICK_UP, ist(19, n), to_state=S.IN_PROGRESS)
+        make_event(release, EventKind.PICK_UP, ist(19, n), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
         ProvisioningRun.objects.create(
             service_request=release, action="jenkins_job", status=RunStatus.SUCCEEDED, finished_at=ist(19, n, 30)
         )
@@ -361,6 +361,10 @@ def assigned(incidents):
                                            → in progress 2h + 2h = 4h, waiting 24h
     L2   OptIT   opti-eng    in_progress   13 10:00 in_progress, 16 06:00 blocked, 18 06:30 in_progress, until now
                                            (25 10:30) → in progress 6h (from 16 00:00) + 172h = 178h, blocked 48.5h
+    L4   OptIT   opti-eng    blocked       10 10:00 blocked, no change since → blocked the whole window up to now
+                                           (16 00:00 → 25 10:30 = 226.5h) (only in the test that adds it)
+
+    Each change carries its `from_state`, as `request_transition` writes it.
     L3   GWL     gwl-eng-2   queued        no working state yet: open assigned only
     """
     world = incidents
@@ -369,21 +373,21 @@ def assigned(incidents):
     l0 = make_request(
         world, "L0", state=S.RESOLVED, created_at=ist(9, 9), resolved_at=ist(10, 10), priority=Priority.P3, **a
     )
-    make_event(l0, EventKind.PICK_UP, ist(9, 10), to_state=S.IN_PROGRESS)
-    make_event(l0, EventKind.RESOLVE, ist(10, 10), to_state=S.RESOLVED)
+    make_event(l0, EventKind.PICK_UP, ist(9, 10), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
+    make_event(l0, EventKind.RESOLVE, ist(10, 10), from_state=S.IN_PROGRESS, to_state=S.RESOLVED)
     l1 = make_request(
         world, "L1", state=S.RESOLVED, created_at=ist(16, 9), resolved_at=ist(17, 14), priority=Priority.P3, **a
     )
     make_event(l1, EventKind.FILED, ist(16, 9), to_state=S.SUBMITTED)
-    make_event(l1, EventKind.PICK_UP, ist(16, 10), to_state=S.IN_PROGRESS)
-    make_event(l1, EventKind.REQUEST_INFO, ist(16, 12), to_state=S.WAITING_ON_REQUESTER)
+    make_event(l1, EventKind.PICK_UP, ist(16, 10), from_state=S.SUBMITTED, to_state=S.IN_PROGRESS)
+    make_event(l1, EventKind.REQUEST_INFO, ist(16, 12), from_state=S.IN_PROGRESS, to_state=S.WAITING_ON_REQUESTER)
     make_event(l1, EventKind.COMMENT, ist(16, 13), "Any news?")
-    make_event(l1, EventKind.PROVIDE_INFO, ist(17, 12), to_state=S.IN_PROGRESS)
-    make_event(l1, EventKind.RESOLVE, ist(17, 14), to_state=S.RESOLVED)
+    make_event(l1, EventKind.PROVIDE_INFO, ist(17, 12), from_state=S.WAITING_ON_REQUESTER, to_state=S.IN_PROGRESS)
+    make_event(l1, EventKind.RESOLVE, ist(17, 14), from_state=S.IN_PROGRESS, to_state=S.RESOLVED)
     l2 = make_request(world, "L2", state=S.IN_PROGRESS, created_at=ist(13, 9), priority=Priority.P3, **a)
-    make_event(l2, EventKind.PICK_UP, ist(13, 10), to_state=S.IN_PROGRESS)
-    make_event(l2, EventKind.ESCALATE, ist(16, 6), to_state=S.BLOCKED)
-    make_event(l2, EventKind.UNBLOCK, ist(18, 6, 30), to_state=S.IN_PROGRESS)
+    make_event(l2, EventKind.PICK_UP, ist(13, 10), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
+    make_event(l2, EventKind.ESCALATE, ist(16, 6), from_state=S.IN_PROGRESS, to_state=S.BLOCKED)
+    make_event(l2, EventKind.UNBLOCK, ist(18, 6, 30), from_state=S.BLOCKED, to_state=S.IN_PROGRESS)
     make_request(
         world, "L3", vendor=world.vendor_b, assignee=other, request_type=T.TROUBLESHOOTING, state=S.QUEUED,
         created_at=ist(24, 9), priority=Priority.P3,
@@ -402,6 +406,20 @@ def test_open_assigned_and_time_in_each_state(assigned):
     newcomer = load["gwl-eng-2"]
     assert (newcomer.picked_up, newcomer.open_assigned, newcomer.in_progress) == (0, 1, StateTime(0, None, None))
     assert load["gwl-eng"].open_assigned == 0
+
+
+def test_a_request_unchanged_since_before_the_window_spends_all_of_it_in_its_state(assigned):
+    l4 = make_request(
+        assigned, "L4", vendor=assigned.vendor_a, assignee=assigned.vendor_engineer, request_type=T.TROUBLESHOOTING,
+        state=S.BLOCKED, created_at=ist(10, 9), priority=Priority.P3,
+    )  # fmt: skip
+    make_event(l4, EventKind.ESCALATE, ist(10, 10), from_state=S.IN_PROGRESS, to_state=S.BLOCKED)
+
+    opti = {row.username: row for row in metrics(assigned.pm).load}["opti-eng"]
+
+    assert opti.open_assigned == 2  # L2 L4
+    assert opti.blocked == StateTime(requests=2, total_hours=275.0, median_hours=137.5)  # L2 48.5h, L4 226.5h
+    assert opti.in_progress.total_hours == 182.0  # L4 spent none of the window in progress
 
 
 def test_time_in_a_state_is_cut_at_the_window(assigned):
