@@ -24,6 +24,39 @@ import report_bench as seed  # the weekly report's benchmark: same data, same da
 from _common import results_section_write
 
 
+def seed_runs() -> int:
+    """Jenkins runs for the DORA keys: of the resolved Release and Deployment Support requests, four in five get a
+    successful run an hour before their resolution, every other one of those after a failed run; the fifth is a
+    manual deployment. One INSERT … SELECT per kind of run."""
+    from django.db import connection
+
+    from provisioning.choices import RunStatus
+    from requests_app.choices import RequestType
+
+    columns = (
+        "service_request_id, action, parameters, status, attempts, retries, created_at, started_at, finished_at, "
+        "error_message, external_ids, links, dry_run, break_glass, lease_owner, resumes"
+    )
+    changes = [RequestType.RELEASE.value, RequestType.DEPLOYMENT_SUPPORT.value]
+    inserted = 0
+    with connection.cursor() as cursor:
+        for status, hours, which in (
+            (RunStatus.FAILED, 3, "id %% 10 IN (2, 4, 6, 8)"),
+            (RunStatus.SUCCEEDED, 1, "id %% 5 <> 0"),
+        ):
+            cursor.execute(
+                f"INSERT INTO provisioning_provisioningrun ({columns}) "  # noqa: S608 — constant SQL; values are parameters
+                "SELECT id, 'jenkins_job', '{}', %s, 1, 0, resolved_at - make_interval(hours => %s + 1), "
+                "resolved_at - make_interval(hours => %s + 1), resolved_at - make_interval(hours => %s), '', '{}', "
+                "'{}', false, false, '', 0 FROM requests_app_servicerequest "
+                f"WHERE request_type = ANY(%s) AND resolved_at IS NOT NULL AND {which}",
+                [status.value, hours, hours, hours, changes],
+            )
+            inserted += cursor.rowcount
+    print(f"Seeded {inserted:,} Jenkins runs on the deployments.", flush=True)
+    return inserted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
@@ -45,6 +78,7 @@ def main() -> None:
         ref = seed.seed_reference_data()
         print(f"Seeding {args.requests:,} requests with COPY …", flush=True)
         seed.copy_all(args.database, args.requests, ref, args.seed)
+        seed_runs()
     counts = seed.table_counts(args.database)
 
     from django.db import connection

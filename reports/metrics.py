@@ -22,13 +22,27 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, FilteredRelation, OuterRef, Q
+from django.db import connections
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils import timezone
 
 from portal.exceptions import ValidationFailed
-from portal.replica import on_replica
-from requests_app.choices import EventKind, LinkKind, Priority, RequestType
-from requests_app.models import RequestEvent, RequestLink
+from portal.replica import on_replica, read_alias
+from provisioning.choices import RunStatus
+from provisioning.models import ProvisioningRun
+from requests_app.catalogue import deployment_actions
+from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestState, RequestType
+from requests_app.models import RequestEvent, RequestLink, ServiceRequest
 from sla import conditions
 from sla.choices import Clock, Measure
 
@@ -194,28 +208,41 @@ def attainment(incidents: Iterable[Incident], *, target: float) -> Attainment:
 
 @dataclass(frozen=True)
 class Change:
-    """A Release or Deployment Support request resolved in the window (a deployment)."""
+    """One deployment: a Release or Deployment Support request, deployed at `deployed_at`.
+
+    Deployed by automation: the first successful run of a deploying catalogue action (a Jenkins job or a GitLab
+    pipeline, `Action.deploys`; not a dry run) on the request; `deployed_at` is that run's `finished_at`. A run that
+    failed and then succeeded on a retry, or failed and was followed by a successful run, is one deployment, at the
+    success. Runs of other actions (a Kubernetes namespace, access grants, a new GitLab project) deploy nothing.
+    Deployed by hand: a request with no such successful run; `deployed_at` is its resolution (`resolved_at`)."""
 
     environment_id: int
     created_at: datetime
-    resolved_at: datetime
+    deployed_at: datetime
+    automated: bool
     followed_by_incident: bool
 
 
 @dataclass(frozen=True)
 class Dora:
-    """The four DORA keys.
+    """The four DORA keys, from Release and Deployment Support requests and their Jenkins/GitLab runs.
 
-    - `deployment_frequency`: deployments (Release and Deployment Support requests resolved in the window) ÷ weeks in
-      the window, two decimals.
-    - `lead_time`: filed → resolved of those deployments.
+    - A deployment is such a request whose deploy time falls in the window: the finish of its first successful
+      Jenkins job or GitLab pipeline run (`from_runs`), or, for a request with no successful run of those, its
+      resolution (`manual`: deployed by hand, or finished by hand after the automation failed). One request is at
+      most one deployment, however many runs it had.
+    - `deployment_frequency`: deployments ÷ weeks in the window, two decimals.
+    - `lead_time`: filed → deployed (the successful run's finish, or the resolution for a manual deployment).
     - `change_failure_rate`: the share (percent, two decimals) of those deployments that a production issue is linked
       to as "caused by" (a `causes` link from the deployment to the issue, made on either request's page or the
       API). Null without deployments.
-    - `time_to_restore`: MTTR of the production issues filed in the window.
+    - `time_to_restore`: MTTR (filed → resolved) of every production issue filed in the window and resolved, whether
+      or not it is linked to a deployment (the same figure as MTTR).
     """
 
     deployments: int
+    from_runs: int
+    manual: int
     deployment_frequency: float
     lead_time: Duration
     failed_deployments: int
@@ -225,20 +252,55 @@ class Dora:
 
 def dora(changes: list[Change], incidents: list[Incident], window: Window) -> Dora:
     failed = sum(change.followed_by_incident for change in changes)
+    automated = sum(change.automated for change in changes)
     return Dora(
         deployments=len(changes),
+        from_runs=automated,
+        manual=len(changes) - automated,
         deployment_frequency=round(len(changes) / window.weeks, 2),
-        lead_time=duration_of((c.resolved_at - c.created_at).total_seconds() for c in changes),
+        lead_time=duration_of((c.deployed_at - c.created_at).total_seconds() for c in changes),
         failed_deployments=failed,
         change_failure_rate=round(100 * failed / len(changes), 2) if changes else None,
         time_to_restore=mttr(incidents),
     )
 
 
+# The working states whose time the engineer load sums (the timeline's `to_state`).
+WORK_STATES = (RequestState.IN_PROGRESS, RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED)
+
+
+@dataclass(frozen=True)
+class StateTime:
+    """Hours requests spent in one state within the window: the total over `requests` requests, and the median per
+    request (`percentile_cont(0.5)`), one decimal; both null when no request spent time in it."""
+
+    requests: int
+    total_hours: float | None
+    median_hours: float | None
+
+
+def state_time_of(seconds: Iterable[float]) -> StateTime:
+    values = [value for value in seconds if value > 0]
+    if not values:
+        return StateTime(0, None, None)
+    return StateTime(len(values), round(sum(values) / 3600, 1), round((percentile_linear(values, 0.5) or 0) / 3600, 1))
+
+
+NO_TIME = StateTime(0, None, None)
+
+
 @dataclass(frozen=True)
 class EngineerLoad:
-    """One person's pick-ups and resolutions in the window (timeline `pick_up` / `resolve` events they wrote on
-    requests in scope, any type), in total and per week of the window (two decimals)."""
+    """One person's load in the window, on requests in scope (any type).
+
+    - `picked_up` / `resolved`: timeline `pick_up` / `resolve` events they wrote in the window, in total and per
+      week of the window (two decimals).
+    - `open_assigned`: requests assigned to them now (`assignee`) that are open now (not resolved, closed,
+      rejected or cancelled), whenever filed.
+    - `in_progress`, `waiting_on_requester`, `blocked`: for the requests assigned to them now, the time each spent
+      in that state inside the window (up to now, if the window runs on), from the timeline's state changes: the
+      total hours, and the median hours per request that spent any of it there.
+    """
 
     username: str
     name: str
@@ -246,12 +308,16 @@ class EngineerLoad:
     resolved: int
     picked_up_per_week: float
     resolved_per_week: float
+    open_assigned: int = 0
+    in_progress: StateTime = NO_TIME
+    waiting_on_requester: StateTime = NO_TIME
+    blocked: StateTime = NO_TIME
 
 
 @dataclass(frozen=True)
 class TrendWeek:
     """One ISO week of the 12 up to the week holding `to`: MTTA and MTTR of the production issues filed that week,
-    and the deployments resolved that week."""
+    and the deployments (`Change`) deployed that week."""
 
     week: str
     mtta: Duration
@@ -339,27 +405,166 @@ def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> 
 
 
 def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = True) -> list[Change]:
-    """Release and Deployment Support requests in scope resolved in [start, end), each with whether a production
-    issue is linked to it as caused by it."""
-    requests = scope.requests.filter(request_type__in=CHANGE_TYPES, resolved_at__gte=start, resolved_at__lt=end)
-    annotations: dict[str, Any] = {}
+    """The deployments (`Change`) in scope deployed in [start, end), each with whether a production issue is linked
+    to it as caused by it.
+
+    One query: the union of the requests resolved in the range and those with a deploying run finished in it (each
+    side index-driven), with each request's first successful deploying run; the deploy time is picked here."""
+    deploying = ProvisioningRun.objects.filter(
+        status=RunStatus.SUCCEEDED, action__in=deployment_actions(), dry_run=False, finished_at__isnull=False
+    )
+    changes = scope.requests.filter(request_type__in=CHANGE_TYPES)
+    annotations: dict[str, Any] = {
+        "run_finished_at": Subquery(
+            deploying.filter(service_request_id=OuterRef("pk")).order_by("finished_at", "pk").values("finished_at")[:1]
+        )
+    }
     if failures:
         annotations["failed"] = Exists(
             RequestLink.objects.filter(
                 source_id=OuterRef("pk"), kind=LinkKind.CAUSES, target__request_type=RequestType.PRODUCTION_ISSUE
             )
         )
-    rows = (
-        requests.annotate(**annotations).order_by().values("environment_id", "created_at", "resolved_at", *annotations)
+    columns = ("pk", "environment_id", "created_at", "resolved_at", *annotations)
+    resolved = changes.filter(resolved_at__gte=start, resolved_at__lt=end)
+    deployed = changes.filter(
+        pk__in=deploying.filter(finished_at__gte=start, finished_at__lt=end).values("service_request_id")
     )
-    return [
-        Change(row["environment_id"], row["created_at"], row["resolved_at"], bool(row.get("failed", False)))
-        for row in rows
-    ]
+    rows = (
+        resolved.annotate(**annotations)
+        .order_by()
+        .values(*columns)
+        .union(deployed.annotate(**annotations).order_by().values(*columns))
+    )
+    out = []
+    for row in rows:
+        deployed_at = row["run_finished_at"] or row["resolved_at"]
+        if deployed_at is not None and start <= deployed_at < end:
+            out.append(
+                Change(
+                    environment_id=row["environment_id"],
+                    created_at=row["created_at"],
+                    deployed_at=deployed_at,
+                    automated=row["run_finished_at"] is not None,
+                    followed_by_incident=bool(row.get("failed", False)),
+                )
+            )
+    return out
 
 
-def _load(scope: _Scope, window: Window) -> list[EngineerLoad]:
-    """Pick-ups and resolutions per person from the timeline, in one grouped query."""
+PERSON = ("username", "first_name", "last_name")
+
+
+def _person(row: Mapping[str, Any], prefix: str) -> tuple[str, str]:
+    username = row[f"{prefix}username"]
+    return username, f"{row[f'{prefix}first_name']} {row[f'{prefix}last_name']}".strip() or username
+
+
+def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
+    """Open requests in scope per assignee, now: one grouped query."""
+    rows = (
+        scope.requests.filter(state__in=OPEN_STATES, assignee__isnull=False)
+        .order_by()
+        .values("assignee__username", "assignee__first_name", "assignee__last_name")
+        .annotate(n=Count("pk"))
+    )
+    return {_person(row, "assignee__"): row["n"] for row in rows}
+
+
+def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
+    """Per assignee and working state, the seconds each of their requests spent in it within the window.
+
+    The requests: in scope, assigned to someone, filed before the window's end and open or finished within it. Their
+    state changes (`from_state` → `to_state`, each appended by `request_transition`) telescope, so no event before
+    the window is read and nothing is sorted per event: over [start, bound) (bound: the window's end, or now if
+    sooner) a request spends in state S
+
+        [S is its state at the start] × (bound − start, or from its filing if later)
+        + Σ (bound − t) over its changes into S at t in the window − Σ (bound − t) over its changes out of S,
+
+    where its state at the start is the `from_state` of its first change at or after the start, or its state now if
+    it has not changed since. On PostgreSQL that, the sums and the medians are one statement returning a row per
+    person and state; other databases read the requests and changes (two queries) and do the same sum here."""
+    bound = min(window.end, max(now, window.start))
+    requests = scope.requests.filter(assignee__isnull=False, created_at__lt=bound).filter(
+        Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
+    )
+    changes = (
+        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__gte=window.start)
+        .exclude(to_state="")
+        .order_by("service_request_id", "created_at", "pk")
+        .values_list("service_request_id", "from_state", "to_state", "created_at")
+    )
+    out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
+    connection = connections[read_alias()]
+    if connection.vendor == "postgresql":
+        candidates, params = (
+            requests.order_by().values("id", "assignee_id", "state", "created_at").query.sql_with_params()
+        )
+        quote = connection.ops.quote_name
+        event_table = quote(RequestEvent._meta.db_table)
+        user_table = quote(ServiceRequest._meta.get_field("assignee").related_model._meta.db_table)
+        sql = (
+            f"WITH candidates AS ({candidates}), "  # noqa: S608 — table names from the models; values are parameters
+            "changes AS (SELECT e.service_request_id AS rid, e.from_state, e.to_state, e.created_at, e.id "
+            f"  FROM {event_table} e WHERE e.service_request_id IN (SELECT id FROM candidates) "
+            "  AND e.created_at >= %s AND e.to_state <> ''), "
+            "first AS (SELECT DISTINCT ON (rid) rid, from_state FROM changes ORDER BY rid, created_at, id), "
+            "moves AS ("
+            "  SELECT rid, to_state AS state, EXTRACT(EPOCH FROM %s - created_at) AS s"
+            "  FROM changes WHERE created_at < %s"
+            "  UNION ALL SELECT rid, from_state, -EXTRACT(EPOCH FROM %s - created_at)"
+            "  FROM changes WHERE created_at < %s"
+            "  UNION ALL SELECT c.id, COALESCE(first.from_state, c.state),"
+            "  EXTRACT(EPOCH FROM %s - GREATEST(%s, c.created_at))"
+            "  FROM candidates c LEFT JOIN first ON first.rid = c.id), "
+            "per_request AS (SELECT rid, state, SUM(s)::float AS seconds FROM moves"
+            "  WHERE state = ANY(%s) GROUP BY rid, state) "
+            "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
+            "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
+            f"FROM per_request p JOIN candidates c ON c.id = p.rid JOIN {user_table} u ON u.id = c.assignee_id "
+            # Changes into and out of a state cancel to a few microseconds of float noise, not to time spent there.
+            "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
+        )
+        arguments = [*params, window.start, bound, bound, bound, bound, bound, window.start, list(WORK_STATES)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, arguments)
+            for username, first, last, state, count, total, median in cursor.fetchall():
+                person = _person({"username": username, "first_name": first, "last_name": last}, "")
+                out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
+        return out
+    people = {
+        row["pk"]: row
+        for row in requests.order_by().values(
+            "pk", "state", "created_at", **{f"assignee_{name}": F(f"assignee__{name}") for name in PERSON}
+        )
+    }
+
+    def start_in(pk: int, state: str) -> defaultdict[str, float]:
+        return defaultdict(float, {state: (bound - max(window.start, people[pk]["created_at"])).total_seconds()})
+
+    seconds = {pk: start_in(pk, row["state"]) for pk, row in people.items()}
+    seen: set[int] = set()
+    for pk, before, after, at in changes:
+        if pk not in seen:  # its first change at or after the start says what its state was then
+            seen.add(pk)
+            seconds[pk] = start_in(pk, before)
+        if at < bound:
+            seconds[pk][after] += (bound - at).total_seconds()
+            seconds[pk][before] -= (bound - at).total_seconds()
+    per_person: dict[tuple[tuple[str, str], str], list[float]] = defaultdict(list)
+    for pk, states in seconds.items():
+        for state in WORK_STATES:
+            if states.get(state, 0) >= 0.5:
+                per_person[(_person(people[pk], "assignee_"), state)].append(states[state])
+    for (person, state), values in per_person.items():
+        out[person][state] = state_time_of(values)
+    return out
+
+
+def _load(scope: _Scope, window: Window, now: datetime) -> list[EngineerLoad]:
+    """Pick-ups and resolutions per person from the timeline (one grouped query), open requests assigned to each
+    (one), and the time their requests spent in each working state (one)."""
     rows = (
         RequestEvent.objects.filter(
             scope.related(),
@@ -375,18 +580,26 @@ def _load(scope: _Scope, window: Window) -> list[EngineerLoad]:
             resolved=Count("pk", filter=Q(kind=EventKind.RESOLVE)),
         )
     )
-    out = [
-        EngineerLoad(
-            username=row["actor__username"],
-            name=f"{row['actor__first_name']} {row['actor__last_name']}".strip() or row["actor__username"],
-            picked_up=row["picked_up"],
-            resolved=row["resolved"],
-            picked_up_per_week=round(row["picked_up"] / window.weeks, 2),
-            resolved_per_week=round(row["resolved"] / window.weeks, 2),
+    events = {_person(row, "actor__"): (row["picked_up"], row["resolved"]) for row in rows}
+    assigned = _open_assigned(scope)
+    times = _state_times(scope, window, now)
+    out = []
+    for person in {*events, *assigned, *times}:
+        picked_up, resolved = events.get(person, (0, 0))
+        states = times.get(person, {})
+        out.append(
+            EngineerLoad(
+                username=person[0],
+                name=person[1],
+                picked_up=picked_up,
+                resolved=resolved,
+                picked_up_per_week=round(picked_up / window.weeks, 2),
+                resolved_per_week=round(resolved / window.weeks, 2),
+                open_assigned=assigned.get(person, 0),
+                **{state: states.get(state, NO_TIME) for state in WORK_STATES},
+            )
         )
-        for row in rows
-    ]
-    return sorted(out, key=lambda load: (-load.picked_up - load.resolved, load.name.lower()))
+    return sorted(out, key=lambda load: (-load.picked_up - load.resolved, -load.open_assigned, load.name.lower()))
 
 
 def _bucket(weeks: list[Week], instant: datetime) -> int | None:
@@ -407,7 +620,7 @@ def _trend(scope: _Scope, window: Window, now: datetime) -> list[TrendWeek]:
             by_week[index].append(incident)
     deployments: dict[int, int] = defaultdict(int)
     for change in _changes(scope, weeks[0].start, weeks[-1].end, failures=False):
-        index = _bucket(weeks, change.resolved_at)
+        index = _bucket(weeks, change.deployed_at)
         if index is not None:
             deployments[index] += 1
     return [TrendWeek(week.label, mtta(by_week[i]), mttr(by_week[i]), deployments[i]) for i, week in enumerate(weeks)]
@@ -470,7 +683,7 @@ def delivery_metrics(
         breakdowns=_breakdowns(incidents),
         attainment=attainment(incidents, target=settings.PORTICO_INCIDENT_SLA_TARGET),
         dora=dora(changes, incidents, window),
-        load=_load(scope, window),
+        load=_load(scope, window, now),
         trend=_trend(scope, window, now),
     )
 
@@ -480,7 +693,9 @@ FIGURE_DEFINITIONS: list[tuple[str, Callable[..., Any] | type]] = [
     ("MTTR", mttr),
     ("MTTD", mttd),
     ("Incident SLA attainment", Attainment),
+    ("Deployment", Change),
     ("DORA keys", Dora),
+    ("Time in a state", StateTime),
     ("Engineer load", EngineerLoad),
     ("12-week trend", TrendWeek),
 ]

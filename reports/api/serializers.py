@@ -227,12 +227,25 @@ class AttainmentSerializer(serializers.Serializer):
 
 
 class DoraSerializer(serializers.Serializer):
-    deployments = serializers.IntegerField()
+    deployments = serializers.IntegerField(
+        help_text="Release and Deployment Support requests deployed in the window: at the finish of their first "
+        "successful Jenkins job or GitLab pipeline run, or at their resolution when they had none."
+    )
+    from_runs = serializers.IntegerField(help_text="Deployments timed by a successful Jenkins/GitLab run.")
+    manual = serializers.IntegerField(help_text="Deployments without a successful run, timed by the resolution.")
     deployment_frequency = serializers.FloatField(help_text="Deployments per week.")
     lead_time = DurationSerializer()
     failed_deployments = serializers.IntegerField()
     change_failure_rate = serializers.FloatField(allow_null=True, help_text="Percent.")
     time_to_restore = DurationSerializer()
+
+
+class StateTimeSerializer(serializers.Serializer):
+    """Hours the requests assigned to the person spent in one state within the window."""
+
+    requests = serializers.IntegerField(help_text="Requests that spent time in the state.")
+    total_hours = serializers.FloatField(allow_null=True)
+    median_hours = serializers.FloatField(allow_null=True, help_text="Median per request.")
 
 
 class EngineerLoadSerializer(serializers.Serializer):
@@ -242,6 +255,10 @@ class EngineerLoadSerializer(serializers.Serializer):
     resolved = serializers.IntegerField()
     picked_up_per_week = serializers.FloatField()
     resolved_per_week = serializers.FloatField()
+    open_assigned = serializers.IntegerField(help_text="Open requests assigned to them now.")
+    in_progress = StateTimeSerializer()
+    waiting_on_requester = StateTimeSerializer()
+    blocked = StateTimeSerializer()
 
 
 class TrendWeekSerializer(serializers.Serializer):

@@ -26,13 +26,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.exceptions import Forbidden, ValidationFailed
-from reports.metrics import Duration, delivery_metrics
+from provisioning.choices import RunStatus
+from provisioning.models import ProvisioningRun
+from reports.metrics import Duration, StateTime, delivery_metrics
 from requests_app.choices import EventKind, LinkKind, Priority, RequestType
 from requests_app.models import RequestLink, ServiceRequest
 from requests_app.tests import factories as f
 from sla.choices import Clock, Measure
 
-from .conftest import S, ist, make_clock, make_event, make_request
+from .conftest import H, S, ist, make_clock, make_event, make_request
 
 pytestmark = pytest.mark.django_db
 NOW = ist(25, 10, 30)
@@ -234,15 +236,207 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_requests(inciden
         )  # fmt: skip
         make_clock(more, Clock.SLA, Measure.RESPONSE, due_at=ist(18, 12), met_at=ist(18, n + 1))
         make_event(more, EventKind.PICK_UP, ist(18, n + 1), actor=f.VendorEngineerFactory(vendor=incidents.vendor_b))
-        make_request(
+        release = make_request(
             incidents, f"Y{n}", vendor=incidents.vendor_a, request_type=T.RELEASE, priority=Priority.P2,
             state=S.RESOLVED, created_at=ist(19, n), resolved_at=ist(19, n + 1),
+            assignee=f.VendorEngineerFactory(vendor=incidents.vendor_a),
         )  # fmt: skip
+        make_event(release, EventKind.PICK_UP, ist(19, n), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
+        ProvisioningRun.objects.create(
+            service_request=release, action="jenkins_job", status=RunStatus.SUCCEEDED, finished_at=ist(19, n, 30)
+        )
     with CaptureQueriesContext(connection) as large:
         bigger = metrics(incidents.pm)
 
     assert bigger.incidents == 10
+    assert (bigger.dora.deployments, bigger.dora.from_runs) == (9, 6)
+    assert sum(row.in_progress.requests for row in bigger.load) == 6
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+# --- deployments from Jenkins/GitLab runs ----------------------------------------------------------------------
+@pytest.fixture
+def deploys(incidents):
+    """Runs on top of the data set above (C1–C3 have no run: deployed by hand, at their resolution).
+
+    ref  type               vendor env     filed (IST)   runs (finished, IST)                        resolved
+    D0   Release            OptIT  punjab  Fri 13 10:00  jenkins_job succeeded 14 10:00             16 12:00
+    D1   Release            OptIT  punjab  Mon 23 09:00  jenkins_job failed 23 10:00, then          24 09:00
+                                                         jenkins_job succeeded 23 12:00 (3h), and a
+                                                         second success 24 08:00; I4 is caused by D1
+    D2   DeploymentSupport  GWL    bihar   Tue 24 08:00  gitlab_pipeline succeeded 24 10:00 (2h)    — (open)
+    D3   Release            OptIT  punjab  Wed 25 08:00  namespace_with_quota (Kubernetes) succeeded — (open)
+                                                         25 09:00: not a deployment
+    D4   Release            GWL    bihar   Tue 24 09:00  jenkins_job failed 24 10:00                24 16:00 (by hand)
+    D5   Release            GWL    bihar   Tue 24 09:00  jenkins_job succeeded 24 11:00, a dry run  — (open)
+
+    In 16–29 Nov: C1 0.5h, C2 24h, C3 2h (by hand), D1 3h, D2 2h (runs), D4 7h (by hand after a failed run).
+    """
+    world = incidents
+    bihar = ServiceRequest.objects.get(reference="C2").environment
+    change = {"priority": Priority.P2}
+
+    def run(request, action, status, finished, **fields):
+        ProvisioningRun.objects.create(
+            service_request=request, action=action, status=status, created_at=finished - H,
+            started_at=finished - H, finished_at=finished, **fields,
+        )  # fmt: skip
+
+    d0 = make_request(
+        world, "D0", vendor=world.vendor_a, request_type=T.RELEASE, state=S.RESOLVED, created_at=ist(13, 10),
+        resolved_at=ist(16, 12), **change,
+    )  # fmt: skip
+    run(d0, "jenkins_job", RunStatus.SUCCEEDED, ist(14, 10))
+    d1 = make_request(
+        world, "D1", vendor=world.vendor_a, request_type=T.RELEASE, state=S.RESOLVED, created_at=ist(23, 9),
+        resolved_at=ist(24, 9), **change,
+    )  # fmt: skip
+    run(d1, "jenkins_job", RunStatus.FAILED, ist(23, 10), error_message="red build")
+    run(d1, "jenkins_job", RunStatus.SUCCEEDED, ist(23, 12), retries=1)
+    run(d1, "jenkins_job", RunStatus.SUCCEEDED, ist(24, 8))
+    RequestLink.objects.create(source=d1, target=ServiceRequest.objects.get(reference="I4"), kind=LinkKind.CAUSES)
+    d2 = make_request(
+        world, "D2", vendor=world.vendor_b, environment=bihar, request_type=T.DEPLOYMENT_SUPPORT,
+        state=S.IN_PROGRESS, created_at=ist(24, 8), **change,
+    )  # fmt: skip
+    run(d2, "gitlab_pipeline", RunStatus.SUCCEEDED, ist(24, 10))
+    d3 = make_request(
+        world, "D3", vendor=world.vendor_a, request_type=T.RELEASE, state=S.IN_PROGRESS, created_at=ist(25, 8),
+        **change,
+    )  # fmt: skip
+    run(d3, "namespace_with_quota", RunStatus.SUCCEEDED, ist(25, 9))
+    d4 = make_request(
+        world, "D4", vendor=world.vendor_b, environment=bihar, request_type=T.RELEASE, state=S.RESOLVED,
+        created_at=ist(24, 9), resolved_at=ist(24, 16), **change,
+    )  # fmt: skip
+    run(d4, "jenkins_job", RunStatus.FAILED, ist(24, 10))
+    d5 = make_request(
+        world, "D5", vendor=world.vendor_b, environment=bihar, request_type=T.RELEASE, state=S.IN_PROGRESS,
+        created_at=ist(24, 9), **change,
+    )  # fmt: skip
+    run(d5, "jenkins_job", RunStatus.SUCCEEDED, ist(24, 11), dry_run=True)
+    return world
+
+
+def test_a_deployment_is_the_first_successful_jenkins_or_gitlab_run_else_the_resolution(deploys):
+    dora = metrics(deploys.pm).dora
+
+    assert (dora.deployments, dora.from_runs, dora.manual) == (6, 2, 4)  # runs: D1 D2; by hand: C1 C2 C3 D4
+    assert dora.deployment_frequency == 3.0  # 6 over 2 weeks
+    # [0.5, 24, 2, 3, 2, 7]: 38.5 ÷ 6 = 6.42; the middle two of [0.5, 2, 2, 3, 7, 24] are 2 and 3
+    assert dora.lead_time == Duration(mean_hours=6.4, median_hours=2.5, count=6)
+    assert (dora.failed_deployments, dora.change_failure_rate) == (2, 33.33)  # C1 (I1), D1 (I4)
+
+
+def test_deployments_per_week_follow_the_run_not_the_resolution(deploys):
+    trend = metrics(deploys.pm).trend
+
+    # W46: C4 (resolved 12) and D0 (its run on 14; resolved 16 Nov in W47, but deployed before the window)
+    assert [w.deployments for w in trend[-3:]] == [2, 3, 3]  # W47: C1 C2 C3; W48: D1 D2 D4
+
+
+def test_a_vendor_lead_counts_their_vendors_deployments_only(deploys):
+    dora = metrics(deploys.vendor_lead).dora
+
+    assert (dora.deployments, dora.from_runs, dora.manual, dora.failed_deployments) == (2, 1, 1, 2)  # D1, C1
+    assert dora.lead_time == Duration(mean_hours=1.8, median_hours=1.8, count=2)  # [0.5, 3]
+
+
+def test_a_deployment_run_can_be_asked_for_a_window_that_holds_only_the_run(deploys):
+    dora = metrics(deploys.pm, date_from="2026-11-23", date_to="2026-11-23").dora
+
+    # D1's first success (23 12:00) is in; its resolution (24 09:00) and its second success are not counted
+    assert (dora.deployments, dora.from_runs, dora.lead_time) == (1, 1, Duration(3.0, 3.0, 1))
+
+
+# --- load: open assigned and time in each state -----------------------------------------------------------------
+@pytest.fixture
+def assigned(incidents):
+    """Requests assigned to people, with their state changes (IST).
+
+    ref  vendor  assignee    state now     state changes (to_state)
+    L0   OptIT   opti-eng    resolved      9 Nov in_progress, 10 Nov resolved: before the window, counts nothing
+    L1   OptIT   opti-eng    resolved      16 10:00 in_progress, 16 12:00 waiting_on_requester (a comment at 16 13:00
+                                           changes nothing), 17 12:00 in_progress, 17 14:00 resolved
+                                           → in progress 2h + 2h = 4h, waiting 24h
+    L2   OptIT   opti-eng    in_progress   13 10:00 in_progress, 16 06:00 blocked, 18 06:30 in_progress, until now
+                                           (25 10:30) → in progress 6h (from 16 00:00) + 172h = 178h, blocked 48.5h
+    L4   OptIT   opti-eng    blocked       10 10:00 blocked, no change since → blocked the whole window up to now
+                                           (16 00:00 → 25 10:30 = 226.5h) (only in the test that adds it)
+
+    Each change carries its `from_state`, as `request_transition` writes it.
+    L3   GWL     gwl-eng-2   queued        no working state yet: open assigned only
+    """
+    world = incidents
+    other = f.VendorEngineerFactory(username="gwl-eng-2", vendor=world.vendor_b)
+    a = {"vendor": world.vendor_a, "assignee": world.vendor_engineer, "request_type": T.TROUBLESHOOTING}
+    l0 = make_request(
+        world, "L0", state=S.RESOLVED, created_at=ist(9, 9), resolved_at=ist(10, 10), priority=Priority.P3, **a
+    )
+    make_event(l0, EventKind.PICK_UP, ist(9, 10), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
+    make_event(l0, EventKind.RESOLVE, ist(10, 10), from_state=S.IN_PROGRESS, to_state=S.RESOLVED)
+    l1 = make_request(
+        world, "L1", state=S.RESOLVED, created_at=ist(16, 9), resolved_at=ist(17, 14), priority=Priority.P3, **a
+    )
+    make_event(l1, EventKind.FILED, ist(16, 9), to_state=S.SUBMITTED)
+    make_event(l1, EventKind.PICK_UP, ist(16, 10), from_state=S.SUBMITTED, to_state=S.IN_PROGRESS)
+    make_event(l1, EventKind.REQUEST_INFO, ist(16, 12), from_state=S.IN_PROGRESS, to_state=S.WAITING_ON_REQUESTER)
+    make_event(l1, EventKind.COMMENT, ist(16, 13), "Any news?")
+    make_event(l1, EventKind.PROVIDE_INFO, ist(17, 12), from_state=S.WAITING_ON_REQUESTER, to_state=S.IN_PROGRESS)
+    make_event(l1, EventKind.RESOLVE, ist(17, 14), from_state=S.IN_PROGRESS, to_state=S.RESOLVED)
+    l2 = make_request(world, "L2", state=S.IN_PROGRESS, created_at=ist(13, 9), priority=Priority.P3, **a)
+    make_event(l2, EventKind.PICK_UP, ist(13, 10), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
+    make_event(l2, EventKind.ESCALATE, ist(16, 6), from_state=S.IN_PROGRESS, to_state=S.BLOCKED)
+    make_event(l2, EventKind.UNBLOCK, ist(18, 6, 30), from_state=S.BLOCKED, to_state=S.IN_PROGRESS)
+    make_request(
+        world, "L3", vendor=world.vendor_b, assignee=other, request_type=T.TROUBLESHOOTING, state=S.QUEUED,
+        created_at=ist(24, 9), priority=Priority.P3,
+    )  # fmt: skip
+    return world
+
+
+def test_open_assigned_and_time_in_each_state(assigned):
+    load = {row.username: row for row in metrics(assigned.pm).load}
+
+    opti = load["opti-eng"]
+    assert (opti.picked_up, opti.resolved, opti.open_assigned) == (2, 1, 1)  # I1 I2 events; L2 open
+    assert opti.in_progress == StateTime(requests=2, total_hours=182.0, median_hours=91.0)  # L1 4h, L2 178h
+    assert opti.waiting_on_requester == StateTime(requests=1, total_hours=24.0, median_hours=24.0)  # L1
+    assert opti.blocked == StateTime(requests=1, total_hours=48.5, median_hours=48.5)  # L2
+    newcomer = load["gwl-eng-2"]
+    assert (newcomer.picked_up, newcomer.open_assigned, newcomer.in_progress) == (0, 1, StateTime(0, None, None))
+    assert load["gwl-eng"].open_assigned == 0
+
+
+def test_a_request_unchanged_since_before_the_window_spends_all_of_it_in_its_state(assigned):
+    l4 = make_request(
+        assigned, "L4", vendor=assigned.vendor_a, assignee=assigned.vendor_engineer, request_type=T.TROUBLESHOOTING,
+        state=S.BLOCKED, created_at=ist(10, 9), priority=Priority.P3,
+    )  # fmt: skip
+    make_event(l4, EventKind.ESCALATE, ist(10, 10), from_state=S.IN_PROGRESS, to_state=S.BLOCKED)
+
+    opti = {row.username: row for row in metrics(assigned.pm).load}["opti-eng"]
+
+    assert opti.open_assigned == 2  # L2 L4
+    assert opti.blocked == StateTime(requests=2, total_hours=275.0, median_hours=137.5)  # L2 48.5h, L4 226.5h
+    assert opti.in_progress.total_hours == 182.0  # L4 spent none of the window in progress
+
+
+def test_time_in_a_state_is_cut_at_the_window(assigned):
+    opti = {row.username: row for row in metrics(assigned.pm, date_to="2026-11-16").load}["opti-eng"]
+
+    # 16 Nov only: L1 in progress 10–12, waiting 12–24; L2 in progress 00–06, blocked 06–24
+    assert opti.in_progress == StateTime(requests=2, total_hours=8.0, median_hours=4.0)
+    assert opti.waiting_on_requester == StateTime(requests=1, total_hours=12.0, median_hours=12.0)
+    assert opti.blocked == StateTime(requests=1, total_hours=18.0, median_hours=18.0)
+
+
+def test_a_vendor_lead_sees_the_load_of_their_own_vendor_only(assigned):
+    load = metrics(assigned.vendor_lead).load
+
+    assert [(row.username, row.open_assigned, row.blocked.total_hours) for row in load] == [("opti-eng", 1, 48.5)]
+    other = {row.username for row in metrics(assigned.other_vendor_lead).load}
+    assert other == {"gwl-eng", "gwl-eng-2"}
 
 
 # --- the endpoint and the page ---------------------------------------------------------------------------------
@@ -266,7 +460,27 @@ def test_the_api_returns_the_figures(incidents, client):
     assert body["mtta"] == {"mean_hours": 2.0, "median_hours": 2.0, "count": 2}
     assert body["attainment"]["percent"] == 50.0 and body["attainment"]["target_met"] is False
     assert body["dora"]["deployments"] == 1 and body["dora"]["change_failure_rate"] == 100.0
+    assert (body["dora"]["from_runs"], body["dora"]["manual"]) == (0, 1)
     assert len(body["trend"]) == 12
+
+
+def test_the_api_returns_deployments_by_run_and_the_load_per_state(assigned, client):
+    ProvisioningRun.objects.create(
+        service_request=ServiceRequest.objects.get(reference="C3"), action="gitlab_pipeline",
+        status=RunStatus.SUCCEEDED, finished_at=ist(22, 11),
+    )  # fmt: skip
+    client.force_login(assigned.pm)
+
+    with time_machine.travel(NOW, tick=False):
+        body = client.get(API, {"from": "2026-11-16", "to": "2026-11-29"}).json()
+
+    assert (body["dora"]["deployments"], body["dora"]["from_runs"], body["dora"]["manual"]) == (3, 1, 2)
+    assert body["dora"]["lead_time"]["mean_hours"] == 8.5  # [0.5, 24, 1]: C3 deployed by its run at 11:00
+    opti = next(row for row in body["load"] if row["username"] == "opti-eng")
+    assert opti["open_assigned"] == 1
+    assert opti["in_progress"] == {"requests": 2, "total_hours": 182.0, "median_hours": 91.0}
+    assert opti["waiting_on_requester"] == {"requests": 1, "total_hours": 24.0, "median_hours": 24.0}
+    assert opti["blocked"] == {"requests": 1, "total_hours": 48.5, "median_hours": 48.5}
 
 
 @pytest.mark.parametrize(
@@ -306,6 +520,8 @@ def test_the_page_shows_the_figures_and_links_from_the_dashboard(incidents, clie
     html = page.content.decode()
     assert "Delivery metrics" in html and 'id="dora"' in html and "target missed" in html
     assert "Change failure rate" in html and "Twelve-week trend" in html
+    assert "0 by a Jenkins/GitLab run, 3 by hand" in html
+    assert "Open assigned" in html and "Blocked (total / median)" in html
     assert ">ProductionIssue<" not in html and ">Production issue<" in html  # human labels, not enum values
     assert 'style="' not in html
 

@@ -179,6 +179,9 @@ class Action:
     systems: Callable[[Mapping[str, Any]], tuple[str, ...]]
     plan: Callable[[Mapping[str, Any]], list[StepPlan]]
     summary: Callable[[Mapping[str, Any]], str]
+    # A Jenkins job or GitLab pipeline that ships a change: its success is a deployment in the DORA keys
+    # (reports/metrics.py). Creating a project or granting access ships nothing.
+    deploys: bool = False
 
 
 def _namespace_plan(p: Mapping[str, Any]) -> list[StepPlan]:
@@ -240,6 +243,7 @@ BUILTIN_ACTIONS: dict[str, Action] = {
                 StepPlan("follow_pipeline", "Follow the pipeline to its result", retry_from="trigger_pipeline"),
             ],
             lambda p: f"the pipeline on {p.get('ref') or 'main'} in project {p['project']} passed",
+            deploys=True,
         ),
         Action(
             "gitlab_project",
@@ -259,6 +263,7 @@ BUILTIN_ACTIONS: dict[str, Action] = {
                 StepPlan("follow_build", "Follow the build to its result", retry_from="trigger_build"),
             ],
             lambda p: f"Jenkins job {p['job']} succeeded",
+            deploys=True,
         ),
     )
 }

@@ -132,6 +132,13 @@ def catalogue_actions() -> list[Action]:
     return list(seen.values())
 
 
+def deployment_actions() -> list[str]:
+    """Names of the actions whose successful run is a deployment (`Action.deploys`: Jenkins jobs and GitLab
+    pipelines), whether or not a request type still offers them: old runs keep their action's name."""
+    actions = {action.name: action for action in (*BUILTIN_ACTIONS.values(), *catalogue_actions())}
+    return sorted(name for name, action in actions.items() if action.deploys)
+
+
 def action_named(name: str) -> Action:
     """The action called `name` (a run remembers its action by name)."""
     for action in catalogue_actions():
@@ -254,6 +261,7 @@ __all__ = [
     "action_named",
     "actions_for",
     "catalogue_actions",
+    "deployment_actions",
     "needs_approval",
     "parameters_validate",
     "request_type_choices",
