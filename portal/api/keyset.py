@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import F, Model, OrderBy, Q, QuerySet
+from django.db.models import F, Field, Model, OrderBy, Q, QuerySet
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,13 @@ class Key:
         return [Q(**{f"{self.field}__lt": value})]
 
 
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"A keyset order names the model's own fields, not {name!r}.")
+    return field
+
+
 def keys_of(queryset: QuerySet) -> list[Key]:
     """The sort keys of `queryset`'s `order_by`, which must end in a unique key (`id`) and name only fields."""
     model: type[Model] = queryset.model
@@ -54,12 +61,12 @@ def keys_of(queryset: QuerySet) -> list[Key]:
         if isinstance(item, str):
             descending, name = item.startswith("-"), item.lstrip("-")
         elif isinstance(item, OrderBy) and isinstance(item.expression, F):
-            descending, name = item.descending, item.expression.name
+            descending, name = item.descending, item.expression.deconstruct()[1][0]
         else:
             raise TypeError(f"A keyset order names fields only, not {item!r}.")
-        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+        field = _field(model, name)
         keys.append(Key(field.attname, descending, bool(field.null)))
-    if not keys or keys[-1].field != model._meta.pk.attname:
+    if not keys or keys[-1].field != _field(model, "pk").attname:
         raise TypeError("A keyset order ends with the primary key, so that every position is unique.")
     return keys
 
@@ -69,7 +76,7 @@ def position_of(row: Model, keys: list[Key]) -> list[Any]:
     values = []
     for key in keys:
         value = getattr(row, key.field)
-        values.append(None if value is None else row._meta.get_field(key.field).value_to_string(row))
+        values.append(None if value is None else _field(type(row), key.field).value_to_string(row))
     return values
 
 
@@ -77,7 +84,7 @@ def parse_position(model: type[Model], keys: list[Key], values: Any) -> list[Any
     """Sort values read back from a cursor; ValueError if they do not fit the keys."""
     if not isinstance(values, list) or len(values) != len(keys):
         raise ValueError("The cursor does not fit this order.")
-    parsed = []
+    parsed: list[Any] = []
     for key, value in zip(keys, values, strict=True):
         if value is None:
             if not key.nullable:
@@ -87,7 +94,7 @@ def parse_position(model: type[Model], keys: list[Key], values: Any) -> list[Any
         if not isinstance(value, str):
             raise ValueError("The cursor does not fit this order.")
         try:
-            parsed.append(model._meta.get_field(key.field).to_python(value))
+            parsed.append(_field(model, key.field).to_python(value))
         except ValidationError as error:
             raise ValueError("The cursor does not fit this order.") from error
     return parsed
@@ -96,7 +103,7 @@ def parse_position(model: type[Model], keys: list[Key], values: Any) -> list[Any
 def rows_after(queryset: QuerySet, keys: list[Key], position: list[Any], limit: int) -> list[Model]:
     """The first `limit` rows of `queryset` (ordered by `keys`) that sort after `position`."""
     ordered = queryset.order_by(*(key.order() for key in keys))
-    branches = []
+    branches: list[Q] = []
     for index, key in enumerate(keys):
         same = Q()
         for earlier, value in zip(keys[:index], position[:index], strict=True):

@@ -1,8 +1,9 @@
 """How API lists are cut into pages.
 
 `PortalPagination` numbers pages and counts exactly: every list but the requests list. The requests list
-(`RequestListPagination`, API 1.1) numbers pages too, counting exactly up to `PORTICO_API_EXACT_COUNT_LIMIT` rows
-and estimating past it, or, with `?pagination=cursor`, walks the list by cursor with no count at all.
+(`RequestListPagination`, API 1.1) numbers pages too, counting exactly the lists PostgreSQL's planner puts under
+`PORTICO_API_EXACT_COUNT_LIMIT` rows and estimating the rest, or, with `?pagination=cursor`, walks the list by
+cursor with no count at all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
@@ -52,7 +54,10 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         return None
-    sql, params = queryset.order_by().query.sql_with_params()
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # `.none()`: nothing to plan
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -72,26 +77,29 @@ class _OpenEndedPage(Page):
 
 
 class EstimatingPaginator(Paginator):
-    """Counts exactly up to `exact_limit` rows (a count that stops there, so it never reads more); past it, takes
-    the planner's estimate (at least `exact_limit + 1`) and says so in `count_is_estimate`. Without PostgreSQL
-    there is no estimate and the count is exact."""
+    """Asks PostgreSQL's planner first (EXPLAIN: planned, not run). A list it puts at `exact_limit` rows or more
+    gets that estimate, with `count_is_estimate`; a smaller one is counted exactly, by a count that stops at
+    `exact_limit + 1` rows, so stale statistics never make it read the whole table (should it stop there, the
+    count is that many and an estimate too). Without PostgreSQL there is no estimate and the count is exact."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, exact_limit: int) -> None:
+    def __init__(self, object_list: QuerySet, per_page: int, *, exact_limit: int | None = None) -> None:
         super().__init__(object_list, per_page)
-        self.exact_limit = exact_limit
+        self.queryset = object_list
+        self.exact_limit = settings.PORTICO_API_EXACT_COUNT_LIMIT if exact_limit is None else exact_limit
         self.count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list.order_by()
-        bounded = queryset[: self.exact_limit + 1].count()
-        if bounded <= self.exact_limit:
-            return bounded
+        queryset = self.queryset.order_by()
         estimate = planner_estimate(queryset)
         if estimate is None:
             return queryset.count()
-        self.count_is_estimate = True
-        return max(estimate, bounded)
+        if estimate >= self.exact_limit:
+            self.count_is_estimate = True
+            return estimate
+        bounded = queryset[: self.exact_limit + 1].count()
+        self.count_is_estimate = bounded > self.exact_limit
+        return bounded
 
     def validate_number(self, number: Any) -> int:
         if self.count and not self.count_is_estimate:
@@ -110,30 +118,29 @@ class EstimatingPaginator(Paginator):
         if not self.count_is_estimate:
             return super().page(number)
         bottom = (number - 1) * self.per_page
-        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        rows = list(self.queryset[bottom : bottom + self.per_page + 1])
         if not rows and number > 1:
             raise EmptyPage("That page contains no results")
         return _OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
 
 
 class EstimatedCountPagination(PortalPagination):
-    """`PortalPagination` whose `count` is exact on lists up to `PORTICO_API_EXACT_COUNT_LIMIT` rows and the
-    planner's estimate past it, with `count_is_estimate` saying which (API 1.1)."""
+    """`PortalPagination` whose `count` is exact on lists the planner puts under `PORTICO_API_EXACT_COUNT_LIMIT`
+    rows and its estimate on longer ones, with `count_is_estimate` saying which (API 1.1)."""
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list | None:
-        limit = settings.PORTICO_API_EXACT_COUNT_LIMIT
-        self.django_paginator_class = lambda rows, size: EstimatingPaginator(rows, size, exact_limit=limit)
-        return super().paginate_queryset(queryset, request, view)
+    django_paginator_class = EstimatingPaginator
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)
-        response.data["count_is_estimate"] = self.page.paginator.count_is_estimate
+        paginator = self.page.paginator if self.page is not None else None
+        response.data["count_is_estimate"] = isinstance(paginator, EstimatingPaginator) and paginator.count_is_estimate
         return response
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)
         paginated["properties"]["count"]["description"] = (
-            "Exact up to PORTICO_API_EXACT_COUNT_LIMIT rows (10,000 by default); past it, PostgreSQL's estimate."
+            "Exact when PostgreSQL's planner estimates fewer than PORTICO_API_EXACT_COUNT_LIMIT rows (10,000 by "
+            "default); otherwise the planner's estimate (`count_is_estimate`)."
         )
         paginated["properties"]["count_is_estimate"] = {
             "type": "boolean",
@@ -153,7 +160,9 @@ class CursorPagination(BasePagination):
     max_page_size = PortalPagination.max_page_size
     salt = "portal.api.cursor"
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list:
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("Cursor pages read a queryset.")
         self.request = request
         self.page_size = PortalPagination().get_page_size(request) or self.page_size
         self.keys = keys_of(queryset)
@@ -170,7 +179,8 @@ class CursorPagination(BasePagination):
             self.has_next, self.has_previous = bool(rows), more
         else:
             self.has_next, self.has_previous = more, position is not None and bool(rows)
-        self.first, self.last = (rows[0], rows[-1]) if rows else (None, None)
+        self.first: Model | None = rows[0] if rows else None
+        self.last: Model | None = rows[-1] if rows else None
         return rows
 
     def _decode(self, queryset: QuerySet, cursor: str | None) -> tuple[bool, list[Any] | None]:
@@ -227,7 +237,7 @@ class RequestListPagination(BasePagination):
             )
         return mode == "cursor" or CursorPagination.cursor_query_param in request.query_params
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: APIView | None = None) -> list | None:
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list | None:
         self.chosen = self.cursors if self.wants_cursor(request) else self.pages
         return self.chosen.paginate_queryset(queryset, request, view)
 

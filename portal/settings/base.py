@@ -205,8 +205,8 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# The requests API's page-numbered `count` is exact up to this many rows, PostgreSQL's estimate past it (a count
-# that stops here costs the same on any table; portal/api/pagination.py).
+# The requests API's page-numbered `count` is exact for lists PostgreSQL's planner puts under this many rows, the
+# planner's estimate for longer ones: an exact count reads every row (portal/api/pagination.py).
 PORTICO_API_EXACT_COUNT_LIMIT = env.int("PORTICO_API_EXACT_COUNT_LIMIT", default=10_000)
 # Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
 PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
