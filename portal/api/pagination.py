@@ -188,6 +188,8 @@ class CursorPagination(BasePagination):
             return False, None
         try:
             payload = signing.loads(cursor, salt=self.salt)
+            if payload["k"] != self._order_name():
+                raise ValueError("The cursor belongs to another order.")
             return payload["b"] is True, parse_position(queryset.model, self.keys, payload["p"])
         except (signing.BadSignature, ValueError, TypeError, KeyError) as error:
             raise ValidationFailed(
@@ -195,10 +197,14 @@ class CursorPagination(BasePagination):
                 fields={self.cursor_query_param: "Invalid cursor."},
             ) from error
 
+    def _order_name(self) -> str:
+        return ",".join(f"-{key.field}" if key.descending else key.field for key in self.keys)
+
     def _link(self, row: Model | None, *, backwards: bool) -> str | None:
         if row is None:
             return None
-        cursor = signing.dumps({"b": backwards, "p": position_of(row, self.keys)}, salt=self.salt, compress=True)
+        payload = {"k": self._order_name(), "b": backwards, "p": position_of(row, self.keys)}
+        cursor = signing.dumps(payload, salt=self.salt, compress=True)
         url = remove_query_param(self.request.build_absolute_uri(), "page")
         return replace_query_param(url, self.cursor_query_param, cursor)
 

@@ -135,13 +135,19 @@ def test_a_bad_cursor_is_a_400(world, api):
     client = api(world.pm)
     first = client.get(LIST_URL, {"pagination": "cursor", "page_size": 2}).json()
     cursor = first["next"].split("cursor=")[1].split("&")[0]
-    forged_position = signing.dumps({"b": False, "p": ["yesterday", "x"]}, salt=CursorPagination.salt)
+    forged_position = signing.dumps(
+        {"k": "next_due_at,id", "b": False, "p": ["yesterday", "x"]}, salt=CursorPagination.salt
+    )
     for bad in ("garbage", cursor[:-3] + "abc", forged_position):
         response = client.get(LIST_URL, {"cursor": bad})
         assert response.status_code == 400, bad
         assert "cursor" in error_of(response)["fields"]
-    # A cursor of one order does not fit another's keys.
-    response = client.get(LIST_URL, {"cursor": cursor, "ordering": "priority"}, format="json")
+    # A cursor of one order is refused by another, even one whose sort values have the same types.
+    for ordering in ("priority", "-sla"):
+        response = client.get(LIST_URL, {"cursor": cursor, "ordering": ordering})
+        assert response.status_code == 400, ordering
+    state_cursor = client.get(LIST_URL, {"pagination": "cursor", "page_size": 2, "ordering": "state"}).json()["next"]
+    response = client.get(state_cursor.replace("ordering=state", "ordering=priority"))
     assert response.status_code == 400
     response = client.get(LIST_URL, {"pagination": "sideways"})
     assert response.status_code == 400
