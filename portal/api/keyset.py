@@ -4,7 +4,8 @@ A page's last row is a tuple of its sort values; the rows after it are those gre
 condition is split into disjoint branches that each start an index range (`a = v AND b > w`, `a > v`, `a IS NULL`,
 …), so every branch reads at most a page of rows from the sort's index whatever the page's depth, where one
 `(a > v) OR (a = v AND …)` filter would scan the index from the start. The branches' ids come back in one
-`UNION ALL` (each branch `LIMIT`ed), and the page is read by those ids: two queries for any page size or depth.
+`UNION ALL` (each branch `LIMIT`ed), and the page is read by those ids: two queries for any page size or depth
+(SQLite, which cannot LIMIT inside a UNION, runs a query per branch).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import F, Field, Model, OrderBy, Q, QuerySet
 
 
@@ -112,5 +114,10 @@ def rows_after(queryset: QuerySet, keys: list[Key], position: list[Any], limit: 
     if not branches:
         return []
     ids = [ordered.filter(branch).values_list("pk", flat=True)[:limit] for branch in branches]
-    chosen = list(ids[0].union(*ids[1:], all=True)) if len(ids) > 1 else list(ids[0])
+    if len(ids) == 1:
+        chosen = list(ids[0])
+    elif connections[queryset.db].features.supports_slicing_ordering_in_compound:
+        chosen = list(ids[0].union(*ids[1:], all=True))
+    else:  # SQLite cannot LIMIT inside a UNION: a query per branch
+        chosen = [pk for branch in ids for pk in branch]
     return list(ordered.filter(pk__in=chosen)[:limit])
