@@ -6,7 +6,8 @@ One run does everything (see bench/RESULTS.md, "Load test", for the figures and 
    holds the requests) and a small one (2,000 requests) for the query-count comparison;
 2. in a Django child process per database: a session for the vendor engineer, API tokens for the engineer, the
    requester and the program manager, the request references to use, and the SQL queries of every endpoint
-   counted with `CaptureQueriesContext` through the test client (API list at page sizes 10/50/200);
+   counted with `CaptureQueriesContext` through the test client (API list at page sizes 10/50/200, page-numbered
+   and by cursor 20 pages in);
 3. starts gunicorn (2 workers, DEBUG off) on a free port of 127.0.0.1, runs wrk against each endpoint for a
    bounded time (a warm-up, then `--duration` seconds), stops gunicorn;
 4. writes the raw figures to bench/out/loadtest-<time>.json and the "Load test" section of bench/RESULTS.md.
@@ -30,7 +31,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,6 +53,10 @@ DETAIL_REFS = 500
 SLOW_SECONDS = 20.0
 QUERY_PAGE_SIZES = (10, 50, 200)
 LIST_PATH = "/api/v1/requests/?page_size={size}&state=queued&vendor={vendor}&ordering=response_due_at"
+# API 1.1's cursor pages: the engineer's whole list (their vendor's requests) in urgency order, CURSOR_DEPTH pages
+# in, reached by following `next`, so the figure is a deep page's, not the first's.
+CURSOR_PATH = "/api/v1/requests/?pagination=cursor&page_size={size}"
+CURSOR_DEPTH = 20
 TARGETS = {  # endpoint kind -> (p99 limit in ms, minimum share of the floor's throughput or None)
     "read": (50.0, 0.40),
     "write": (100.0, None),
@@ -198,6 +203,21 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
     }
     for size in QUERY_PAGE_SIZES:
         queries[f"api_list_{size}"] = twice(api(engineer), "get", LIST_PATH.format(size=size, vendor=vendor))
+
+    def deep_page(client: Client, size: int) -> str:
+        """The path of the cursor page CURSOR_DEPTH pages into the list (or its last page, if shorter)."""
+        path = CURSOR_PATH.format(size=size)
+        for _ in range(CURSOR_DEPTH):
+            following = client.get(path).json()["next"]
+            if not following:
+                break
+            parts = urlsplit(following)
+            path = f"{parts.path}?{parts.query}"
+        return path
+
+    paths["api_list_cursor"] = deep_page(api(engineer), 50)
+    for size in QUERY_PAGE_SIZES:
+        queries[f"api_list_cursor_{size}"] = twice(api(engineer), "get", deep_page(api(engineer), size))
     # What a report costs when it is computed (this step runs with the report cache off), best of three.
     report_ms = []
     for _ in range(3):
@@ -364,6 +384,13 @@ ENDPOINTS = [  # name, label, kind (targets), auth, method
     ("api_me", "Smallest signed-in API call `/api/v1/me/` (token, full middleware)", "reference", "engineer", "GET"),
     ("queue_page", "Vendor queue page `/queue/` (25 a page)", "read", "session", "GET"),
     ("api_list", "API list: 50 queued of a vendor by response due", "read", "engineer", "GET"),
+    (
+        "api_list_cursor",
+        f"API list by cursor (1.1): 50 of a vendor's requests by urgency, {CURSOR_DEPTH} pages in",
+        "read",
+        "engineer",
+        "GET",
+    ),
     ("request_page", "Request page `/requests/REQ-…/`", "read", "session", "GET"),
     ("api_detail", "API request `/api/v1/requests/REQ-…/`", "read", "engineer", "GET"),
     ("api_file", "File a request `POST /api/v1/requests/`", "write", "requester", "POST"),

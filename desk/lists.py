@@ -35,9 +35,12 @@ def list_params(user: User, given: QueryDict) -> QueryDict:
     return merged(view.query, given) if view else given
 
 
-def requests_list(queryset: QuerySet[ServiceRequest], params: QueryDict, *, request: Any) -> QuerySet[ServiceRequest]:
+def requests_list(
+    queryset: QuerySet[ServiceRequest], params: QueryDict, *, request: Any, by_rank: bool = True
+) -> QuerySet[ServiceRequest]:
     """`queryset` (already `visible_to` the user) filtered and sorted by `params`; invalid filters are a 400.
-    A full-text `search` with no sort given keeps its best-match-first order."""
+    A full-text `search` with no sort given keeps its best-match-first order, unless `by_rank` is off (a cursor
+    walks a column order only: the rank is computed, not indexed)."""
     filterset = DeskFilterSet(params, queryset=queryset, request=request)
     if not filterset.is_valid():
         raise ValidationFailed(
@@ -45,6 +48,6 @@ def requests_list(queryset: QuerySet[ServiceRequest], params: QueryDict, *, requ
             fields={name: [str(error) for error in errors] for name, errors in filterset.errors.items()},
         )
     sort = params.get("ordering") or params.get("sort")
-    if params.get("search") and not sort:
+    if by_rank and params.get("search") and not sort:
         return filterset.qs
     return requests_ordered(filterset.qs, sort)

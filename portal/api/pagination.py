@@ -1,7 +1,34 @@
-from django.core.paginator import Paginator
+"""How API lists are cut into pages.
+
+`PortalPagination` numbers pages and counts exactly: every list but the requests list. The requests list
+(`RequestListPagination`, API 1.1) numbers pages too, counting exactly the lists PostgreSQL's planner puts under
+`PORTICO_API_EXACT_COUNT_LIMIT` rows and estimating the rest, or, with `?pagination=cursor`, walks the list by
+cursor with no count at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import EmptyResultSet
+from django.core.paginator import EmptyPage, Page, Paginator
+from django.db import connections
+from django.db.models import Model, QuerySet
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
+
+from portal.exceptions import ValidationFailed
+
+from .keyset import keys_of, parse_position, position_of, rows_after
 
 
 class PortalPagination(PageNumberPagination):
@@ -19,3 +46,235 @@ class PortalPagination(PageNumberPagination):
         if not (isinstance(page_number, int) or (page_number.isascii() and page_number.isdigit())):
             raise ValidationError({self.page_query_param: ["A page number is a whole number from 1, or “last”."]})
         return page_number
+
+
+# --- estimated counts --------------------------------------------------------------------------------------
+def planner_estimate(queryset: QuerySet) -> int | None:
+    """PostgreSQL's row estimate for `queryset` (EXPLAIN, nothing run); None on other databases."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    try:
+        sql, params = queryset.order_by().query.sql_with_params()
+    except EmptyResultSet:  # `.none()`: nothing to plan
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+class _OpenEndedPage(Page):
+    """A page whose successor is known from one row read past its end, not from the (estimated) count."""
+
+    def __init__(self, object_list: Sequence, number: int, paginator: Paginator, *, more: bool) -> None:
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
+
+
+class EstimatingPaginator(Paginator):
+    """Asks PostgreSQL's planner first (EXPLAIN: planned, not run). A list it puts at `exact_limit` rows or more
+    gets that estimate, with `count_is_estimate`; a smaller one is counted exactly, by a count that stops at
+    `exact_limit + 1` rows, so stale statistics never make it read the whole table (should it stop there, the
+    count is that many and an estimate too). Without PostgreSQL there is no estimate and the count is exact."""
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, exact_limit: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        self.queryset = object_list
+        self.exact_limit = settings.PORTICO_API_EXACT_COUNT_LIMIT if exact_limit is None else exact_limit
+        self.count_is_estimate = False
+
+    @cached_property
+    def count(self) -> int:
+        queryset = self.queryset.order_by()
+        estimate = planner_estimate(queryset)
+        if estimate is None:
+            return queryset.count()
+        if estimate >= self.exact_limit:
+            self.count_is_estimate = True
+            return estimate
+        bounded = queryset[: self.exact_limit + 1].count()
+        self.count_is_estimate = bounded > self.exact_limit
+        return bounded
+
+    def validate_number(self, number: Any) -> int:
+        if self.count and not self.count_is_estimate:
+            return super().validate_number(number)
+        # An estimate may fall short of the truth: any page from 1 is asked for, and an empty one is missing.
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as error:
+            raise EmptyPage("That page number is not an integer") from error
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        if not self.count_is_estimate:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.queryset[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage("That page contains no results")
+        return _OpenEndedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class EstimatedCountPagination(PortalPagination):
+    """`PortalPagination` whose `count` is exact on lists the planner puts under `PORTICO_API_EXACT_COUNT_LIMIT`
+    rows and its estimate on longer ones, with `count_is_estimate` saying which (API 1.1)."""
+
+    django_paginator_class = EstimatingPaginator
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        paginator = self.page.paginator if self.page is not None else None
+        response.data["count_is_estimate"] = isinstance(paginator, EstimatingPaginator) and paginator.count_is_estimate
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count"]["description"] = (
+            "Exact when PostgreSQL's planner estimates fewer than PORTICO_API_EXACT_COUNT_LIMIT rows (10,000 by "
+            "default); otherwise the planner's estimate (`count_is_estimate`)."
+        )
+        paginated["properties"]["count_is_estimate"] = {
+            "type": "boolean",
+            "description": "True when `count` is the planner's estimate rather than an exact count (API 1.1).",
+        }
+        return paginated
+
+
+# --- cursors -----------------------------------------------------------------------------------------------
+class CursorPagination(BasePagination):
+    """Keyset pages over the queryset's own order (which ends with `id`): `next` and `previous` links carry an
+    opaque, signed cursor. No count, no offset: each page costs the same however deep it is."""
+
+    cursor_query_param = "cursor"
+    page_size = PortalPagination.page_size
+    page_size_query_param = PortalPagination.page_size_query_param
+    max_page_size = PortalPagination.max_page_size
+    salt = "portal.api.cursor"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("Cursor pages read a queryset.")
+        self.request = request
+        self.page_size = PortalPagination().get_page_size(request) or self.page_size
+        self.keys = keys_of(queryset)
+        backwards, position = self._decode(queryset, request.query_params.get(self.cursor_query_param))
+        keys = [key.reversed() for key in self.keys] if backwards else self.keys
+        if position is None:
+            rows = list(queryset.order_by(*(key.order() for key in keys))[: self.page_size + 1])
+        else:
+            rows = rows_after(queryset, keys, position, self.page_size + 1)
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if backwards:
+            rows.reverse()
+            self.has_next, self.has_previous = bool(rows), more
+        else:
+            self.has_next, self.has_previous = more, position is not None and bool(rows)
+        self.first: Model | None = rows[0] if rows else None
+        self.last: Model | None = rows[-1] if rows else None
+        return rows
+
+    def _decode(self, queryset: QuerySet, cursor: str | None) -> tuple[bool, list[Any] | None]:
+        if cursor is None:
+            return False, None
+        try:
+            payload = signing.loads(cursor, salt=self.salt)
+            if payload["k"] != self._order_name():
+                raise ValueError("The cursor belongs to another order.")
+            return payload["b"] is True, parse_position(queryset.model, self.keys, payload["p"])
+        except (signing.BadSignature, ValueError, TypeError, KeyError) as error:
+            raise ValidationFailed(
+                "That cursor is not one this list gave out for this order.",
+                fields={self.cursor_query_param: "Invalid cursor."},
+            ) from error
+
+    def _order_name(self) -> str:
+        return ",".join(f"-{key.field}" if key.descending else key.field for key in self.keys)
+
+    def _link(self, row: Model | None, *, backwards: bool) -> str | None:
+        if row is None:
+            return None
+        payload = {"k": self._order_name(), "b": backwards, "p": position_of(row, self.keys)}
+        cursor = signing.dumps(payload, salt=self.salt, compress=True)
+        url = remove_query_param(self.request.build_absolute_uri(), "page")
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response(
+            {
+                "next": self._link(self.last, backwards=False) if self.has_next else None,
+                "previous": self._link(self.first, backwards=True) if self.has_previous else None,
+                "results": data,
+            }
+        )
+
+
+# --- the requests list -------------------------------------------------------------------------------------
+PAGINATION_MODES = ("page", "cursor")
+
+
+class RequestListPagination(BasePagination):
+    """Page numbers with a count (exact, or estimated on long lists), or `?pagination=cursor` (or a `cursor=`
+    from a `next`/`previous` link) for cursor pages without a count. A v1 client that asks for neither gets page
+    numbers and `count` as before, plus `count_is_estimate`."""
+
+    mode_query_param = "pagination"
+
+    def __init__(self) -> None:
+        self.pages = EstimatedCountPagination()
+        self.cursors = CursorPagination()
+        self.chosen: BasePagination = self.pages
+
+    @classmethod
+    def wants_cursor(cls, request: Request) -> bool:
+        mode = request.query_params.get(cls.mode_query_param)
+        if mode is not None and mode not in PAGINATION_MODES:
+            raise ValidationFailed(
+                f"`{cls.mode_query_param}` is “page” or “cursor”.", fields={cls.mode_query_param: "Unknown mode."}
+            )
+        return mode == "cursor" or CursorPagination.cursor_query_param in request.query_params
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list | None:
+        self.chosen = self.cursors if self.wants_cursor(request) else self.pages
+        return self.chosen.paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return self.chosen.get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = self.pages.get_paginated_response_schema(schema)
+        paginated["required"] = ["results"]
+        paginated["description"] = "Page numbers: `count`, `count_is_estimate`, `next`, `previous`, `results`. "
+        paginated["description"] += "With `pagination=cursor`: `next`, `previous` and `results` only."
+        return paginated
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        return [
+            *self.pages.get_schema_operation_parameters(view),
+            {
+                "name": self.mode_query_param,
+                "required": False,
+                "in": "query",
+                "description": "`cursor` (API 1.1): pages by cursor, in the list's order, without a count; follow "
+                "`next` and `previous`. A full-text `search` then comes in the `ordering` given (urgency by "
+                "default), not best match first. Default `page`.",
+                "schema": {"type": "string", "enum": list(PAGINATION_MODES)},
+            },
+            {
+                "name": CursorPagination.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The opaque cursor of a `next` or `previous` link (API 1.1); a cursor this list did "
+                "not give out is a 400.",
+                "schema": {"type": "string"},
+            },
+        ]

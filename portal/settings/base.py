@@ -205,6 +205,9 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# The requests API's page-numbered `count` is exact for lists PostgreSQL's planner puts under this many rows, the
+# planner's estimate for longer ones: an exact count reads every row (portal/api/pagination.py).
+PORTICO_API_EXACT_COUNT_LIMIT = env.int("PORTICO_API_EXACT_COUNT_LIMIT", default=10_000)
 # Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
 PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps
@@ -300,7 +303,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Portico API",
     "DESCRIPTION": "Self-service requests to eGov DevOps with SLA tracking.",
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI and Redoc are served from our own static files (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

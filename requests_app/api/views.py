@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from desk.api.filters import DeskOrderingFilter, SavedViewParameter
 from desk.filtersets import DeskFilterSet
 from desk.lists import list_params, requests_list
+from portal.api.pagination import PortalPagination, RequestListPagination
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
 from portal.exceptions import Forbidden
@@ -80,6 +81,9 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     # list selector, so a saved view (`?view=`) and the browser's lists filter and sort exactly alike.
     filter_backends = [DjangoFilterBackend, DeskOrderingFilter, SavedViewParameter]
     filterset_class = DeskFilterSet
+    # API 1.1: the list's count is estimated past a threshold, and `?pagination=cursor` pages by cursor. A
+    # request's comments and events keep plain page numbers.
+    pagination_class = RequestListPagination
     request: AuthenticatedRequest
 
     def get_queryset(self) -> QuerySet:
@@ -96,7 +100,9 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         # Filters and ordering shape lists; a request named by its reference is found whatever the query says.
         if self.action != "list":
             return queryset
-        return requests_list(queryset, list_params(self.request.user, self.request.query_params), request=self.request)
+        params = list_params(self.request.user, self.request.query_params)
+        by_rank = not RequestListPagination.wants_cursor(self.request)
+        return requests_list(queryset, params, request=self.request, by_rank=by_rank)
 
     def _render(self, service_request: ServiceRequest, status_code: int = status.HTTP_200_OK) -> Response:
         # The result of the user's own write, read again with the list's joins and prefetches (two queries, not
@@ -193,7 +199,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         request=CommentInputSerializer,
         responses={201: CommentSerializer, **error_responses(400, 401, 404)},
     )
-    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    @action(detail=True, methods=["get", "post"], filter_backends=[], pagination_class=PortalPagination)
     def comments(self, request: AuthenticatedRequest, reference: str) -> Response:
         service_request = self.get_object()
         if request.method == "POST":
@@ -208,7 +214,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         summary="The request's timeline",
         responses={200: EventSerializer(many=True), **error_responses(400, 401, 404)},
     )
-    @action(detail=True, methods=["get"], filter_backends=[])
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=PortalPagination)
     def events(self, request: Request, reference: str) -> Response:
         page = self.paginate_queryset(self._events_of(self.get_object()))
         return self.get_paginated_response(EventSerializer(page, many=True).data)
