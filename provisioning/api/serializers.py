@@ -127,7 +127,13 @@ NO_AUTOMATION = "This request type has no automation; the vendor does the work b
 def run_plan_data(plan: Any) -> dict[str, Any]:
     """The plan as the API renders it; a type without automation gets an empty plan that says so."""
     if plan is None:
-        empty = {"action": None, "action_label": None, "parameters": {}, "steps": [], "problem": NO_AUTOMATION}
+        empty: dict[str, Any] = {
+            "action": None,
+            "action_label": None,
+            "parameters": {},
+            "steps": [],
+            "problem": NO_AUTOMATION,
+        }
         return {**empty, "dry_run": True, "systems": [], "access_hours": None, "access_until": None,
                 "starts_on_approval": False}  # fmt: skip
     return RunPlanSerializer(plan).data
