@@ -25,6 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,14 +71,17 @@ def queries(engineer_vendor_id: int) -> dict[str, str]:
     return {**WORDS, "reference": reference, "Jira key": keyed}
 
 
-def measure(args: argparse.Namespace) -> dict[str, object]:
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Every (endpoint, user, query): status, matches, p50 and p99 in ms."""
     from django.test import Client
 
     from portal.models import User
 
     users = {name: User.objects.get(username=name) for name in USERS}
-    terms = queries(users["engineer"].vendor_id)
+    vendor_id = users["engineer"].vendor_id
+    if vendor_id is None:
+        raise SystemExit("The demo's `engineer` has no vendor: seed the database with seed_demo.")
+    terms = queries(vendor_id)
     clients = {}
     for name, user in users.items():
         clients[name] = Client()
@@ -86,7 +90,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
         "api": lambda term: f"/api/v1/requests/?{urlencode({'search': term, 'page_size': PAGE_SIZE})}",
         "list page": lambda term: f"/?{urlencode({'search': term})}",
     }
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     counted: dict[tuple[str, str], object] = {}  # the API's match count, shown for the list page's rows too
     for endpoint, path_of in endpoints.items():
         for name in USERS:
@@ -123,7 +127,7 @@ def measure(args: argparse.Namespace) -> dict[str, object]:
     return {"queries": terms, "rows": rows}
 
 
-def markdown(report: dict[str, object]) -> str:
+def markdown(report: dict[str, Any]) -> str:
     where = report["machine"]
     lines = [
         f"`bench/search_bench.py --requests {report['dataset']['requests']}` on {report['database']}: "
@@ -160,7 +164,7 @@ def main() -> None:
     where = machine()
     django_setup(args.database)
     measured = measure(args)
-    report = {
+    report: dict[str, Any] = {
         "database": args.database,
         "dataset": prepared,
         "machine": where,
