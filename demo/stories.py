@@ -21,8 +21,8 @@ from requests_app.catalogue import Approval, request_type_spec, request_types
 from requests_app.choices import FINAL_STATES, EventKind, Priority, RequestState, RequestType
 from requests_app.models import Environment, ServiceRequest, Stack, Team, Vendor
 from sla.choices import Clock, LedgerKind
-from sla.models import ClockLedgerEntry
-from sla.services import clock_rows, due_times_of, ledger_for_step, next_due_of, sla_compute
+from sla.models import ClockLedgerEntry, RequestClock
+from sla.services import clock_rows, ledger_for_step, request_sla_columns, sla_compute
 
 from .world import DemoWorld
 
@@ -402,7 +402,6 @@ class RequestStory:
             vendor_id=self._vendor_id() if self.vendor else None,
         )
         computed = sla_compute(probe, entries=ledger)
-        response_due, resolution_due = due_times_of(computed)
         clocks = clock_rows(probe, computed, ola_vendor_id=probe.vendor_id)
         request = {
             key: value
@@ -419,9 +418,7 @@ class RequestStory:
             assignee_id=self.assignee_id,
             needed_by=needed_by,
             state=self.state,
-            response_due_at=response_due,
-            resolution_due_at=resolution_due,
-            next_due_at=next_due_of(computed),
+            **request_sla_columns(RequestClock(**row) for row in clocks),
             created_at=created,
             updated_at=created + self.t,
             **{

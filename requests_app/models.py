@@ -239,6 +239,16 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     next_due_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Due time of the SLA clock that runs out next (none paused)."
     )
+    # Kept by `sla.services.request_sla_columns` so "breached" and "at risk" read an index (`sla.conditions`).
+    sla_breach_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Earliest due time of an SLA clock that finished late or still runs: breached once this has passed.",
+    )
+    next_at_risk_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Earliest at-risk instant of a running SLA clock."
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -318,6 +328,14 @@ class ServiceRequest(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 )
             ),
             models.Index(fields=["created_at", "next_due_at", "id"], name="req_created_urgency"),
+            # The quick filters "breached, still open" and "at risk, still open" (`sla.conditions.request_breached`,
+            # `request_at_risk`): open requests only, a few percent of all, by the instant compared with now.
+            models.Index(
+                fields=["sla_breach_at", "id"], condition=models.Q(state__in=OPEN_STATES), name="req_open_breach"
+            ),
+            models.Index(
+                fields=["next_at_risk_at", "id"], condition=models.Q(state__in=OPEN_STATES), name="req_open_at_risk"
+            ),
         ]
 
     def __str__(self) -> str:

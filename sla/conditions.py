@@ -44,3 +44,33 @@ def without_due_time(prefix: str = "") -> Q:
 def at_risk(now: datetime, prefix: str = "") -> Q:
     """Running, past its at-risk instant and not yet due at `now`."""
     return running(prefix) & Q(**{f"{prefix}at_risk_at__lte": now, f"{prefix}due_at__gt": now})
+
+
+# --- the same rules over one request's stored columns ---------------------------------------------------------
+# `sla.services.request_sla_columns` keeps two instants on each request from its SLA clocks (the vendor's OLA does
+# not count), so the lists can filter by an index instead of a subquery over the clocks:
+#   sla_breach_at   — the earliest due time of an SLA clock that finished late or still runs: the request is
+#                     breached at `now` exactly when one of its SLA clocks is (`breached` above) — a late clock's
+#                     due time has passed by the time it finished late.
+#   next_at_risk_at — the earliest at-risk instant of a running SLA clock; at risk at `now` exactly when one runs
+#                     between its at-risk and due time and none is breached (a running clock with an at-risk time
+#                     has a due time, so `sla_breach_at` is then set).
+# A paused clock counts for neither, as above.
+def is_running(clock: object) -> bool:
+    """`running()` for a clock in hand (a `RequestClock`, saved or not)."""
+    return (
+        getattr(clock, "started_at", None) is not None
+        and getattr(clock, "met_at", None) is None
+        and getattr(clock, "ended_at", None) is None
+        and getattr(clock, "paused_since", None) is None
+    )
+
+
+def request_breached(now: datetime, prefix: str = "") -> Q:
+    """A request (`prefix` e.g. "service_request__" from another model) one of whose SLA clocks is breached."""
+    return Q(**{f"{prefix}sla_breach_at__lte": now})
+
+
+def request_at_risk(now: datetime, prefix: str = "") -> Q:
+    """A request one of whose SLA clocks is at risk at `now`, and none breached."""
+    return Q(**{f"{prefix}next_at_risk_at__lte": now, f"{prefix}sla_breach_at__gt": now})

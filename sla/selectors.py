@@ -283,10 +283,12 @@ def requests_with_sla_status(requests: models.QuerySet, status: str, now: dateti
     A request is breached when any of its SLA clocks is (`conditions.breached`: met or ended late, or running
     past due); at risk when one is at risk and none is breached; without a due date when one runs with nothing to
     run out against (a P4 without a needed-by date), which is never "on track". "…_open" keeps only open requests.
+    Breached and at risk read the request's stored instants (`conditions.request_breached`, `request_at_risk`,
+    kept by `sla.services.request_sla_columns`), so "…_open" walks a partial index of open requests.
     The desk's quick filters `at_risk` and `breached` are `at_risk_open` and `breached_open` (`desk.selectors`)."""
     clocks = RequestClock.objects.filter(service_request=models.OuterRef("pk"), clock=Clock.SLA)
-    breached = models.Exists(clocks.filter(conditions.breached(now)))
-    at_risk = models.Exists(clocks.filter(conditions.at_risk(now)))
+    breached = conditions.request_breached(now)
+    at_risk = conditions.request_at_risk(now)
     no_due = models.Exists(clocks.filter(conditions.without_due_time()))
     match status:
         case "breached":
@@ -294,9 +296,9 @@ def requests_with_sla_status(requests: models.QuerySet, status: str, now: dateti
         case "breached_open":
             return requests.filter(breached, state__in=OPEN_STATES)
         case "at_risk":
-            return requests.filter(at_risk).exclude(breached)
+            return requests.filter(at_risk)  # `request_at_risk` is never breached
         case "at_risk_open":
-            return requests.filter(at_risk, state__in=OPEN_STATES).exclude(breached)
+            return requests.filter(at_risk, state__in=OPEN_STATES)
         case "paused":
             return requests.filter(state=RequestState.WAITING_ON_REQUESTER).exclude(breached)
         case "on_track":

@@ -16,7 +16,7 @@ from portal.models import MetricCounter
 from portal.timefmt import format_time
 from requests_app.choices import EventKind, RequestState
 
-from . import ledger
+from . import conditions, ledger
 from .choices import Clock, ClockKind, LedgerKind, Measure, PauseReason
 from .models import BusinessCalendar, ClockLedgerEntry, RequestClock, SlaPolicy
 from .policies import DEFAULT_CALENDAR_SLUG, calendar_cache_forget, goal_for, goal_setting, policy_current
@@ -295,20 +295,41 @@ def clock_rows(service_request: ServiceRequest, computed: dict, *, ola_vendor_id
     return rows
 
 
-def due_times_of(computed: dict) -> tuple[datetime | None, datetime | None]:
-    """The requester-facing response and resolution due times, denormalised onto the request."""
-    return computed[(Clock.SLA, Measure.RESPONSE)][0].due_at, computed[(Clock.SLA, Measure.RESOLUTION)][0].due_at
+REQUEST_SLA_COLUMNS = ("response_due_at", "resolution_due_at", "next_due_at", "sla_breach_at", "next_at_risk_at")
 
 
-def next_due_of(computed: dict) -> datetime | None:
-    """The due time of the requester's SLA clock that runs out next (response or resolution), None while neither
-    runs (paused, met, ended): what the queues order by, denormalised onto the request like the due times."""
-    running = [
-        figures.due_at
-        for (clock, _measure), (figures, _policy, _goal) in computed.items()
-        if clock == Clock.SLA and figures.running_since is not None and figures.due_at is not None
-    ]
-    return min(running, default=None)
+def request_sla_columns(clocks: Iterable[RequestClock]) -> dict[str, datetime | None]:
+    """The request's SLA columns from its clocks' figures (saved or not), denormalised so the queues sort and filter
+    from an index without reading the clocks: the requester's SLA response and resolution due times; `next_due_at`,
+    the due time of the SLA clock that runs out next (none while neither runs: paused, met, ended); and the two
+    instants `sla.conditions.request_breached` and `request_at_risk` compare with now (see there)."""
+    sla = [clock for clock in clocks if clock.clock == Clock.SLA]
+    running = [clock for clock in sla if conditions.is_running(clock)]
+    due = {clock.measure: clock.due_at for clock in sla}
+    return {
+        "response_due_at": due.get(Measure.RESPONSE),
+        "resolution_due_at": due.get(Measure.RESOLUTION),
+        "next_due_at": min((c.due_at for c in running if c.due_at is not None), default=None),
+        "sla_breach_at": min(
+            (c.due_at for c in sla if c.due_at is not None and (c.breached or conditions.is_running(c))), default=None
+        ),
+        "next_at_risk_at": min((c.at_risk_at for c in running if c.at_risk_at is not None), default=None),
+    }
+
+
+def _request_columns_write(service_request: ServiceRequest, columns: dict[str, datetime | None]) -> None:
+    from requests_app.models import ServiceRequest as Model
+
+    Model.objects.filter(pk=service_request.pk).update(**columns)
+    for name, value in columns.items():
+        setattr(service_request, name, value)
+
+
+def sla_columns_sync(service_request: ServiceRequest) -> None:
+    """Rewrite the request's SLA columns from its stored clocks (for clocks written other than by `sla_refresh`)."""
+    _request_columns_write(
+        service_request, request_sla_columns(RequestClock.objects.filter(service_request=service_request))
+    )
 
 
 CLOCK_FIELDS = [
@@ -320,31 +341,22 @@ CLOCK_FIELDS = [
 
 def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEntry] | None = None) -> None:
     """Rewrite the stored figures of every clock of the request from its ledger (`entries`, in order, when the
-    caller has just read it)."""
-    from requests_app.models import ServiceRequest as Model
-
+    caller has just read it), and the request's SLA columns with them."""
     rows = entries if entries is not None else _ledger_of(service_request)
     computed = sla_compute(service_request, entries=rows)
     ola_vendors = [row.vendor_id for row in rows if row.clock == Clock.OLA and row.vendor_id is not None]
+    clocks = [
+        RequestClock(**row)
+        for row in clock_rows(service_request, computed, ola_vendor_id=ola_vendors[-1] if ola_vendors else None)
+    ]
     # One upsert for the four clocks; the scan's flags are left as they are.
     RequestClock.objects.bulk_create(
-        [
-            RequestClock(**row)
-            for row in clock_rows(service_request, computed, ola_vendor_id=ola_vendors[-1] if ola_vendors else None)
-        ],
-        update_conflicts=True,
-        unique_fields=["service_request", "clock", "measure"],
-        update_fields=CLOCK_FIELDS,
+        clocks, update_conflicts=True, unique_fields=["service_request", "clock", "measure"], update_fields=CLOCK_FIELDS
     )
     _rearm_flags(service_request)
-    response_due, resolution_due = due_times_of(computed)
-    next_due = next_due_of(computed)
-    # Denormalised onto the request so queues sort by due time (and urgency) from an index, without a join.
-    Model.objects.filter(pk=service_request.pk).update(
-        response_due_at=response_due, resolution_due_at=resolution_due, next_due_at=next_due
-    )
-    service_request.response_due_at, service_request.resolution_due_at = response_due, resolution_due
-    service_request.next_due_at = next_due
+    # Denormalised onto the request so queues sort by due time (and urgency) and filter by "breached" and "at risk"
+    # from an index, without a join.
+    _request_columns_write(service_request, request_sla_columns(clocks))
 
 
 def _rearm_flags(service_request: ServiceRequest) -> None:

@@ -6,6 +6,7 @@ from . import views
 
 urlpatterns = [
     path("requests/<str:reference>/runs/", views.RequestRunListView.as_view(), name="request-runs"),
+    path("requests/<str:reference>/plan/", views.RequestPlanView.as_view(), name="request-plan"),
     path(
         "requests/<str:reference>/runs/<int:run_id>/retry/",
         views.RequestRunRetryView.as_view(),

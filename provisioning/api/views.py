@@ -14,7 +14,13 @@ from provisioning import selectors, services
 from provisioning.models import ProvisioningRun
 from requests_app.models import ServiceRequest
 
-from .serializers import ProvisioningRunSerializer, RunCancelSerializer, RunStartSerializer
+from .serializers import (
+    ProvisioningRunSerializer,
+    RunCancelSerializer,
+    RunPlanSerializer,
+    RunStartSerializer,
+    run_plan_data,
+)
 
 
 class _RequestRunsView(generics.GenericAPIView):
@@ -62,6 +68,23 @@ class RequestRunListView(_RequestRunsView):
             reason=body.validated_data.get("reason", ""),
         )
         return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RequestPlanView(_RequestRunsView):
+    """What the request's automation would do: the plan the approval and request pages show."""
+
+    serializer_class = RunPlanSerializer  # type: ignore[assignment]  # this view renders a plan, not runs
+
+    @extend_schema(
+        summary="The plan of a request's automation",
+        description="The steps and the target-system calls the automation would make if it started now, exactly "
+        "as the dry-run backend records them, with the parameters and, for just-in-time access, how long access "
+        "lasts. The same plan the approvals list and the request page show; whoever may see the request may see "
+        "it (404 otherwise). A type without automation answers an empty plan whose `problem` says so.",
+        responses={200: RunPlanSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: AuthenticatedRequest, reference: str) -> Response:
+        return Response(run_plan_data(selectors.run_plan(self.service_request())))
 
 
 class RequestRunRetryView(_RequestRunsView):

@@ -209,3 +209,47 @@ def test_once_the_grant_is_revoked_run_again_is_offered(world, granted, client):
     client.force_login(world.vendor_engineer)
     panel = client.get(reverse("provisioning-runs", args=[granted.reference])).content.decode()
     assert 'data-testid="run-again"' in panel
+
+
+# --- the same plan over the API ---------------------------------------------------------------------------------------
+@time_machine.travel(NOW, tick=False)
+def test_the_api_plan_is_the_pages_plan_and_what_the_dry_run_records(world, client):
+    service_request = awaiting_approval(world)
+    url = f"/api/v1/requests/{service_request.reference}/plan/"
+    api = APIClient()
+    api.force_authenticate(world.approver)
+    response = api.get(url)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["action"] == "jit_access" and body["problem"] == ""
+    assert body["parameters"] == JIT and body["systems"] == ["gitlab", "kubernetes"]
+    assert body["access_hours"] == 8 and body["starts_on_approval"] and body["dry_run"]
+    assert body["access_until"] == (NOW + timedelta(hours=8)).isoformat()
+    by_api = [(step["key"], step["title"], step["calls"]) for step in body["steps"]]
+    assert by_api == planned(service_request)  # the plan the pages render (`run_plan`)
+    client.force_login(world.approver)
+    page = client.get(reverse("approvals")).content.decode()
+    for _key, title, calls in by_api:
+        assert title in page
+        for call in calls:
+            assert f"{call['http_method']} {call['path']}" in page
+
+    request_services.request_approve(service_request, actor=world.approver)
+    run = drive(ProvisioningRun.objects.get(service_request=service_request)).run
+    assert run.status == RunStatus.SUCCEEDED and run.dry_run
+    assert by_api == recorded(run)
+
+
+def test_the_api_plan_is_seen_only_by_those_who_see_the_request(world):
+    service_request = awaiting_approval(world)
+    url = f"/api/v1/requests/{service_request.reference}/plan/"
+    api = APIClient()
+    api.force_authenticate(world.requester)
+    assert api.get(url).json()["parameters"] == JIT  # the requester sees what they typed
+    api.force_authenticate(world.other_vendor_engineer)
+    hidden = api.get(url)
+    assert hidden.status_code == 404 and "parameters" not in hidden.json()
+    manual = file_request(world, request_type=RequestType.TROUBLESHOOTING)
+    api.force_authenticate(world.requester)
+    empty = api.get(f"/api/v1/requests/{manual.reference}/plan/").json()
+    assert empty["action"] is None and empty["steps"] == [] and "no automation" in empty["problem"]

@@ -29,6 +29,7 @@ from requests_app.models import Environment, RequestEvent, ServiceRequest
 from requests_app.tests import factories as f
 from sla.choices import Clock, Measure
 from sla.models import RequestClock
+from sla.services import sla_columns_sync
 
 IST = zoneinfo.ZoneInfo("Asia/Kolkata")
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=IST)
@@ -60,7 +61,9 @@ def make_clock(service_request, clock: str, measure: str, **fields) -> RequestCl
     fields.setdefault("started_at", service_request.created_at)
     if clock == Clock.OLA:
         fields.setdefault("vendor", service_request.vendor)
-    return RequestClock.objects.create(service_request=service_request, clock=clock, measure=measure, **fields)
+    made = RequestClock.objects.create(service_request=service_request, clock=clock, measure=measure, **fields)
+    sla_columns_sync(service_request)  # the request's stored SLA columns, as `sla_refresh` keeps them
+    return made
 
 
 def make_event(service_request, kind: str, at: datetime, message: str = "", to_state: str = "", **fields) -> None:
