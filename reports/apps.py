@@ -10,3 +10,4 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system check)
+        from . import handlers  # noqa: F401  (registers the stored weeks' restale on every request event)
