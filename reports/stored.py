@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import pickle  # noqa: S403 — our own rows, written only by this module (as Django's cache pickles)
+import pickle  # our own rows, written only by this module (as Django's cache pickles)
 import time
 from datetime import datetime
 from typing import Any
@@ -41,8 +41,8 @@ from .selectors import types
 from .selectors.queries import (
     _break_glass,
     _engineers,
-    _scope_of_filters,
     _Scope,
+    _scope_of_filters,
     _seconds,
     report_snapshot,
 )

@@ -208,3 +208,18 @@ def test_a_policy_revision_applied_to_open_clocks_restales_the_weeks_it_touches(
         after = report_weekly(user=None, week=WEEK)
         assert after == report_weekly(user=None, week=WEEK, now=at(25, 12))
         assert after.summary.sla_response_breached == 0  # re-judged: due weeks from now
+
+
+def test_the_beat_task_stores_the_closed_week_every_ten_minutes(dataset, traveller):
+    from celery.schedules import crontab
+
+    from portal.celery import app
+    from reports.tasks import report_weeks_refresh as report_weeks_refresh_task
+
+    entry = app.conf.beat_schedule["reports-weeks-refresh"]
+    assert entry["task"] == report_weeks_refresh_task.name == "reports.tasks.report_weeks_refresh"
+    assert entry["schedule"] == crontab(minute="*/10")
+    result = report_weeks_refresh_task.apply()
+    assert result.successful() and result.result["computed"] == len(usual_scopes())
+    assert set(StoredWeek.objects.values_list("week", flat=True)) == {WEEK}
+    assert report_weeks_refresh_task.apply().result == {"added": 0, "computed": 0, "dropped": 0}  # nothing stale
