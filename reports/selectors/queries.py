@@ -191,9 +191,10 @@ def _scope_of_filters(filters: dict[str, Any]) -> _Scope:
         if vendor_obj is None:
             raise LookupError(f"vendor {filters['vendor_id']}")
     if "environment_id" in filters:
-        environment = Environment.objects.filter(pk=filters["environment_id"]).values_list("code", flat=True).first()
-        if environment is None:
+        code = Environment.objects.filter(pk=filters["environment_id"]).values_list("code", flat=True).first()
+        if code is None:
             raise LookupError(f"environment {filters['environment_id']}")
+        environment = code
     names = {
         "vendor": vendor_obj.slug if vendor_obj else "",
         "environment": environment,
