@@ -22,9 +22,8 @@ class WeeklyReportEmail(models.Model):
 class StoredWeek(models.Model):
     """One finished week's report for one scope, kept so a past week is read, not recomputed.
 
-    `generation` counts the changes that touched the week since the row was made (reports/handlers.py); a
-    computation stores its result only if no change came in while it ran, so a stored week is never older than
-    the data it claims to show."""
+    `generation` counts the changes that touched the week (reports/handlers.py); a computation stores its result
+    only if no change came in while it ran, so a stored week is never older than the data it claims to show."""
 
     week = models.CharField(max_length=8, help_text="ISO week, e.g. 2026-W47.")
     tz = models.CharField(max_length=64, help_text="The timezone the week was cut in.")
@@ -35,6 +34,9 @@ class StoredWeek(models.Model):
     stale = models.BooleanField(default=True)
     generation = models.PositiveBigIntegerField(default=0)
     computed_at = models.DateTimeField(null=True, blank=True)
+    computing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a computation runs: changes bump the row even though it is stale."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tz", "week", "scope"], name="stored_week_unique")]

@@ -28,8 +28,8 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, Q
 from django.utils import timezone
 
 from requests_app.choices import Priority
@@ -78,10 +78,47 @@ def scope_key(filters: dict[str, Any]) -> str:
     return json.dumps(sorted(filters.items()))
 
 
+def _writers() -> list[int]:
+    """The transactions writing to this database right now, besides this one, as full (64-bit) ids (PostgreSQL;
+    elsewhere one writer at a time, so none)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.backend_xid::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+            "FROM pg_stat_activity AS a WHERE a.datname = current_database() "
+            "AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+    writers = []
+    for xid, xmax in rows:
+        # pg_stat_activity shows the 32-bit id: put it in the epoch that brings it nearest the snapshot's xmax.
+        full = (xmax >> 32 << 32) + xid
+        writers.append(full - (1 << 32) if full - xmax >= 1 << 31 else full)
+    return writers
+
+
+def _still_running(writers: list[int]) -> bool:
+    """Whether this transaction's snapshot misses any of `writers` (still in progress when it was taken)."""
+    if not writers or connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM unnest(%s::bigint[]) AS w "
+            "WHERE NOT pg_visible_in_snapshot(w::text::xid8, pg_current_snapshot()))",
+            [writers],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 @report_snapshot
-def _computed(scope: _Scope, week: Week, now: datetime) -> tuple[WeeklyReport, dict[int, int], dict]:
-    """The week's report and the live inputs it was computed with, from one snapshot."""
-    return _report_weekly(scope, week, now=now), _engineers(scope), _labels()
+def _computed(
+    scope: _Scope, week: Week, now: datetime, writers: list[int]
+) -> tuple[WeeklyReport, dict[int, int], dict, bool]:
+    """The week's report, the live inputs it was computed with, and whether it may be stored: all from one
+    snapshot, which must not miss a change of a transaction that was writing when the computation began."""
+    storable = not _still_running(writers)
+    return _report_weekly(scope, week, now=now), _engineers(scope), _labels(), storable
 
 
 def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
@@ -124,30 +161,35 @@ def report_week_stored(scope: _Scope, week: Week) -> WeeklyReport:
 
 
 def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
-    """Compute a finished week for `scope` and store it, unless a change came in while it was computing (then
-    the row stays stale: the answer returned is still right as of its snapshot)."""
-    # The row exists before the snapshot is taken, so a change committed after it bumps this very row's
-    # generation (the handlers' after-commit restale) and the conditional write below refuses the outdated copy.
+    """Compute a finished week for `scope` and store it, unless a change may have come in unseen while it was
+    computing (then the row stays stale: the answer returned is still right as of its snapshot)."""
+    now = timezone.now()
     row, _ = StoredWeek.objects.get_or_create(
         tz=week.tz, week=week.label, scope=scope_key(scope.filters), defaults={"end": week.end}
     )
-    now = timezone.now()
-    report, engineers, labels = _computed(scope, week, now)
-    StoredWeek.objects.filter(pk=row.pk, generation=row.generation).update(
-        report=pickle.dumps((report, engineers, labels), protocol=pickle.HIGHEST_PROTOCOL),
-        schema=SCHEMA,
-        stale=False,
-        computed_at=now,
-    )
+    # From here on every change to the week bumps the row's generation, stale or not (report_weeks_restale) …
+    StoredWeek.objects.filter(pk=row.pk).update(computing_since=now)
+    generation = StoredWeek.objects.filter(pk=row.pk).values_list("generation", flat=True).get()
+    # … and a change whose bump came before that is by a transaction that was writing then: if it is still
+    # running when the snapshot is taken, the snapshot misses it, so the copy is not stored.
+    writers = _writers()
+    report, engineers, labels, storable = _computed(scope, week, now, writers)
+    if storable:
+        StoredWeek.objects.filter(pk=row.pk, generation=generation).update(
+            report=pickle.dumps((report, engineers, labels), protocol=pickle.HIGHEST_PROTOCOL),
+            schema=SCHEMA,
+            stale=False,
+            computed_at=now,
+            computing_since=None,
+        )
     return report
 
 
 def report_weeks_restale(*, since: datetime) -> None:
-    """Mark stale every stored week that ends after `since` (a changed request's creation): now, in the change's
-    transaction, and again once it commits, for copies that a computation began in the meantime."""
-    StoredWeek.objects.filter(end__gt=since, stale=False).update(stale=True, generation=F("generation") + 1)
-    transaction.on_commit(
-        lambda: StoredWeek.objects.filter(end__gt=since).update(stale=True, generation=F("generation") + 1)
+    """Mark stale every stored week that ends after `since` (a changed request's creation), in the change's
+    transaction; a copy being computed is bumped too, so it is not stored without the change."""
+    StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since).update(
+        stale=True, generation=F("generation") + 1
     )
 
 

@@ -146,25 +146,53 @@ def test_new_engineers_and_renamed_vendors_are_read_afresh(dataset, traveller):
     assert [row.label for row in after.breakdowns["vendor"]][:2] == ["GWL", "Zeta IT"]
 
 
-def test_a_copy_computed_while_a_change_came_in_is_not_stored(
-    dataset, traveller, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_copy_computed_while_a_change_came_in_is_not_stored(dataset, traveller, monkeypatch):
     from reports import stored
 
     report_weekly(user=None, week=WEEK)
     StoredWeek.objects.filter(pk=_row().pk).update(stale=True)
     computed = stored._computed
 
-    def racing(scope, week, now):
-        result = computed(scope, week, now)
-        # A change to R1 commits while the week computes: its after-commit restale meets the row already stale.
-        with django_capture_on_commit_callbacks(execute=True):
-            stored.report_weeks_restale(since=dataset.requests["R1"].created_at)
+    def racing(*args):
+        result = computed(*args)
+        # A change to R3 lands while the week computes: the row is stale already, and still it is bumped.
+        services.request_update(dataset.requests["R3"], actor=dataset.world.pm, changes={"title": "Late"}, reason="x")
         return result
 
     monkeypatch.setattr(stored, "_computed", racing)
     assert report_weekly(user=None, week=WEEK) is not None
     assert _row().stale  # the copy was refused: the change it may have missed restaled the row
+    assert _row().computing_since is not None  # left for the next computation, which clears it
+    monkeypatch.setattr(stored, "_computed", computed)
+    assert report_weekly(user=None, week=WEEK) == report_weekly(user=None, week=WEEK, now=NOW)
+    assert not _row().stale and _row().computing_since is None
+
+
+def test_a_copy_is_not_stored_while_a_transaction_writing_when_it_began_is_still_running(dataset, traveller):
+    import psycopg2
+
+    from reports import stored
+
+    scope = stored._scope_of_filters({})
+    week = stored.week_parse(WEEK, tz="Asia/Kolkata")
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text::bigint")  # takes a transaction id: a writer
+            (xid,) = cursor.fetchone()
+        assert xid in stored._writers()
+        assert stored._computed(scope, week, NOW, [xid])[3] is False  # still running: its changes unseen
+        other.commit()
+        assert stored._computed(scope, week, NOW, [xid])[3] is True  # finished before this snapshot
+    finally:
+        other.close()
 
 
 def test_the_backfill_stores_past_weeks_and_restale_recomputes_them(dataset, traveller, capsys):
