@@ -73,6 +73,11 @@ app.conf.beat_schedule = {
         "task": "incidents.tasks.pages_escalate",
         "schedule": 60.0,
     },
+    # The week that just closed is stored within ten minutes of midnight; a week a late change restaled, as soon.
+    "reports-weeks-refresh": {
+        "task": "reports.tasks.report_weeks_refresh",
+        "schedule": crontab(minute="*/10"),
+    },
     # Monday 09:00 in CELERY_TIMEZONE, which follows TIME_ZONE; reports.W001 warns if the report timezone differs.
     "reports-weekly-email": {
         "task": "reports.tasks.report_weekly_email",

@@ -9,4 +9,7 @@ class ReportsConfig(AppConfig):
     verbose_name = "Reports"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system check)
+        from . import (
+            checks,  # noqa: F401  (registers the system check)
+            handlers,  # noqa: F401  (registers the stored weeks' restale on every request event)
+        )

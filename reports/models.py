@@ -1,4 +1,4 @@
-"""What the reports app stores: one row per weekly e-mail sent, so the Monday send happens once per week."""
+"""What the reports app stores: one row per weekly e-mail sent, and the finished weeks' reports per scope."""
 
 from django.db import models
 from django.utils import timezone
@@ -17,3 +17,31 @@ class WeeklyReportEmail(models.Model):
 
     def __str__(self) -> str:
         return f"Weekly report {self.week} sent {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class StoredWeek(models.Model):
+    """One finished week's report for one scope, kept so a past week is read, not recomputed.
+
+    `generation` counts the changes that touched the week (reports/handlers.py); a computation stores its result
+    only if no change came in while it ran, so a stored week is never older than the data it claims to show."""
+
+    week = models.CharField(max_length=8, help_text="ISO week, e.g. 2026-W47.")
+    tz = models.CharField(max_length=64, help_text="The timezone the week was cut in.")
+    scope = models.CharField(max_length=255, help_text="The report's filters as sorted JSON (ids, not names).")
+    end = models.DateTimeField(help_text="The week's end: a change to a request created before it restales the row.")
+    report = models.BinaryField(null=True, editable=False)
+    schema = models.CharField(max_length=64, blank=True, help_text="Which shape of WeeklyReport `report` holds.")
+    stale = models.BooleanField(default=True)
+    generation = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    computing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set while a computation runs: changes bump the row even though it is stale."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tz", "week", "scope"], name="stored_week_unique")]
+        indexes = [models.Index(fields=["end"], name="stored_week_end")]
+        ordering = ["-week", "scope"]
+
+    def __str__(self) -> str:
+        return f"Stored report {self.week} {self.scope}{' (stale)' if self.stale else ''}"

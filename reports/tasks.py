@@ -15,3 +15,11 @@ def report_weekly_email(self) -> str | None:
     with mail_failures_classified():
         delivery = services.report_weekly_email_send()
     return delivery.week if delivery else None
+
+
+@shared_task(acks_late=True)
+def report_weeks_refresh() -> dict[str, int]:
+    """Store the week that just closed for the usual scopes and recompute stale stored weeks (beat, every 10 min)."""
+    from reports import stored  # imported here to avoid import cycles
+
+    return stored.report_weeks_refresh()

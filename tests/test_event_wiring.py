@@ -23,6 +23,12 @@ EXPECTED_WIRING = [
     "updated",
     "incidents: link production issues filed during hypercare: filed",
     "incidents: open the post-incident review of a resolved P0/P1: resolve",
+    "reports: restale the stored weeks a changed request counts in: access_granted, access_revoke_failed, "
+    "access_revoked, approve, attachment_added, auto_close, break_glass, break_glass_reviewed, cancel, confirm, "
+    "deny, escalate, filed, jira_conflict, jira_sync_failed, link_added, link_removed, page_acknowledged, "
+    "page_escalated, paged, pick_up, priority_changed, provide_info, provisioning_cancelled, provisioning_failed, "
+    "provisioning_resumed, provisioning_started, provisioning_succeeded, reassign, reject, reopen, request_info, "
+    "resolve, sla_extended, sla_recomputed, triage, unblock, updated",
 ]
 
 

@@ -482,6 +482,10 @@ PORTICO_REPORT_TIMEZONE = env("PORTICO_REPORT_TIMEZONE", default="Asia/Kolkata")
 PORTICO_REPORT_RECIPIENTS = env.list("PORTICO_REPORT_RECIPIENTS", default=[])
 # A weekly report is served again for this long to the same scope (0: always recompute); per process.
 PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=60)
+# Finished weeks are read from their stored copy (reports/stored.py); False computes every week on demand.
+PORTICO_REPORT_STORED_WEEKS = env.bool("PORTICO_REPORT_STORED_WEEKS", default=True)
+# How long one run of the stored-weeks task may spend recomputing (it picks up the rest on its next run).
+PORTICO_REPORT_STORE_BUDGET_SECONDS = env.int("PORTICO_REPORT_STORE_BUDGET_SECONDS", default=240)
 # Delivery metrics: the share of P0/P1 production issues (percent) that should meet both SLA clocks.
 PORTICO_INCIDENT_SLA_TARGET = env.float("PORTICO_INCIDENT_SLA_TARGET", default=99.5)
 # The longest a request waits on the broker when it publishes from the outbox (connect, then each read); work

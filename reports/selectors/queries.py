@@ -6,7 +6,7 @@ import functools
 import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -102,6 +102,8 @@ class _Scope:
     requests: ServiceRequestQuerySet
     filters: dict[str, Any]
     vendor: Vendor | None
+    # The filters as the report shows them (slugs and codes): vendor, environment, priority, type.
+    names: dict[str, str] = field(default_factory=dict)
 
     def related(self, prefix: str = "service_request__") -> Q:
         return Q(**{f"{prefix}{name}": value for name, value in self.filters.items()})
@@ -168,7 +170,38 @@ def _scope(
         filters["request_type"] = request_type
     # visible_to(lead) holds every request of the lead's vendor, so with that vendor forced the scope is exactly
     # the vendor's requests: tables pointing at requests need the filters only, not an IN over visible_to.
-    return _Scope(requests=requests.filter(**filters), filters=filters, vendor=vendor_obj)
+    names = {
+        "vendor": vendor_obj.slug if vendor_obj else "",
+        "environment": environment or "",
+        "priority": priority or "",
+        "type": request_type or "",
+    }
+    return _Scope(requests=requests.filter(**filters), filters=filters, vendor=vendor_obj, names=names)
+
+
+def _scope_of_filters(filters: dict[str, Any]) -> _Scope:
+    """The system's scope for stored filters (ids, as `_Scope.filters` holds them); LookupError when the vendor or
+    environment they name is gone."""
+    vendor_obj = None
+    environment = ""
+    if "vendor_id" in filters:
+        vendor_obj = Vendor.objects.filter(pk=filters["vendor_id"]).first()
+        if vendor_obj is None:
+            raise LookupError(f"vendor {filters['vendor_id']}")
+    if "environment_id" in filters:
+        code = Environment.objects.filter(pk=filters["environment_id"]).values_list("code", flat=True).first()
+        if code is None:
+            raise LookupError(f"environment {filters['environment_id']}")
+        environment = code
+    names = {
+        "vendor": vendor_obj.slug if vendor_obj else "",
+        "environment": environment,
+        "priority": filters.get("priority", ""),
+        "type": filters.get("request_type", ""),
+    }
+    return _Scope(
+        requests=ServiceRequest.objects.filter(**filters), filters=dict(filters), vendor=vendor_obj, names=names
+    )
 
 
 def _clocks(scope: _Scope) -> QuerySet:

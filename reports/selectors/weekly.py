@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections import Counter
@@ -106,8 +105,6 @@ def _order(dimension: str, keys: Iterable[Any], labels: dict[Any, tuple[str, str
     return sorted(keys, key=lambda k: (k is None, labels.get(k, ("", str(k)))[1].lower()))
 
 
-@on_replica  # outermost: the snapshot's transaction opens on the copy it chose
-@report_snapshot
 def report_weekly(
     *,
     user: User | None,
@@ -121,38 +118,35 @@ def report_weekly(
 ) -> WeeklyReport:
     """The weekly SLA report for `week` ("2026-W47") as `user` may see it; `user=None` is the system's full view.
 
-    Without an explicit `now`, a report computed in the last PORTICO_REPORT_CACHE_SECONDS for the same scope is
-    served again (its `generated_at` says when): it takes about a second on a million requests, and the page, its
-    CSV and PDF and the API ask for the same few."""
+    A finished week is read from its stored copy (reports/stored.py), computed and stored first when it has none or
+    the copy is stale. The current week is computed, and without an explicit `now` a report computed in the last
+    PORTICO_REPORT_CACHE_SECONDS for the same scope is served again (its `generated_at` says when). An explicit
+    `now` always computes, as of that instant."""
     tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
     this = week_parse(week, tz=tz)
-    # Visibility first: the cache is keyed by the scope's filters, which say everything the scope covers.
+    # Visibility first: stored weeks and the cache are keyed by the scope's filters, which say everything it covers.
     scope = _scope(user, vendor=vendor, environment=environment, priority=priority, request_type=request_type)
-    compute = functools.partial(
-        _report_weekly, scope, this, tz=tz, environment=environment, priority=priority, request_type=request_type
-    )
+    if now is not None:
+        return _report_weekly_read(scope, this, now=now)
+    if settings.PORTICO_REPORT_STORED_WEEKS and this.end <= timezone.now():
+        from ..stored import report_week_stored  # stored weeks sit above the selectors: they store what these compute
+
+        return report_week_stored(scope, this)
     seconds = settings.PORTICO_REPORT_CACHE_SECONDS
-    if now is not None or not seconds:
-        return compute(now=now or timezone.now())
+    if not seconds:
+        return _report_weekly_read(scope, this, now=timezone.now())
     scope_key = json.dumps([this.label, tz, sorted(scope.filters.items())])
     key = "reports:weekly:" + hashlib.sha256(scope_key.encode()).hexdigest()
     report = cache.get(key)
     if report is None:
-        report = compute(now=timezone.now())
+        report = _report_weekly_read(scope, this, now=timezone.now())
         cache.set(key, report, seconds)
     return report
 
 
-def _report_weekly(
-    scope: _Scope,
-    this: Week,
-    *,
-    tz: str,
-    environment: str | None,
-    priority: str | None,
-    request_type: str | None,
-    now: datetime,
-) -> WeeklyReport:
+def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
+    """Every figure of the week for the scope, as of `now`; the caller opens the snapshot."""
+    tz = this.tz
     previous = this.shifted(-1)
     backlog_at = min(this.end, now)
 
@@ -230,12 +224,7 @@ def _report_weekly(
         end=this.end,
         backlog_at=backlog_at,
         generated_at=now,
-        filters={
-            "vendor": scope.vendor.slug if scope.vendor else "",
-            "environment": environment or "",
-            "priority": priority or "",
-            "type": request_type or "",
-        },
+        filters=dict(scope.names),
         summary=summary,
         previous=prev,
         change=_change(summary, prev),
@@ -259,6 +248,9 @@ def _report_weekly(
         incident_reviews=_incident_reviews(scope, this.start, this.end),
         engineers=sum(engineers.values()),
     )
+
+
+_report_weekly_read = on_replica(report_snapshot(_report_weekly))  # the replica if any, in one snapshot
 
 
 def report_week_default(*, now: datetime | None = None, tz: str | None = None) -> str:

@@ -20,7 +20,14 @@ WEEK = "2026-W47"
 @pytest.fixture
 def cached():
     cache.clear()
-    with override_settings(PORTICO_REPORT_CACHE_SECONDS=60), time_machine.travel(NOW, tick=False) as traveller:
+    # The cache serves the current week; finished weeks are read from their stored copies (test_stored_weeks.py),
+    # so with those off the fixed past week stands in for a current one.
+    stored_off = override_settings(PORTICO_REPORT_STORED_WEEKS=False)
+    with (
+        stored_off,
+        override_settings(PORTICO_REPORT_CACHE_SECONDS=60),
+        time_machine.travel(NOW, tick=False) as traveller,
+    ):
         yield traveller
     cache.clear()
 

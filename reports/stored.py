@@ -1,0 +1,249 @@
+"""Stored weeks: a finished week's report is computed once per scope and read back, until a change touches it.
+
+What a finished week's figures depend on, and how the stored copy keeps up:
+
+- the requests' rows, clocks and timelines (a week counts requests by their *current* vendor, environment,
+  priority and type, and the backlog by the *current* state of a request still open), all of them changed only
+  with an event on the request's timeline. Every event restales the stored weeks that end after the request was
+  created (nothing of a request counts before then): `report_weeks_restale`, wired in reports/handlers.py. A
+  deleted request does the same (a signal: it leaves no timeline);
+- the clock at the moment of reading: the lateness of a breach still unsettled, and whether a break-glass grant's
+  review is overdue. Those are worked out at read time (`_as_of`), the break-glass grants by their own query;
+- the active engineers (bandwidth) and the vendors' and environments' names: read each time and compared with the
+  ones the copy was computed with; a difference recomputes the week.
+
+A stale or missing copy is computed on the spot and stored (so the answer is never older than the data); the
+beat task `report_weeks_refresh` stores the week that just closed for the usual scopes and recomputes stale copies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import pickle  # our own rows, written only by this module (as Django's cache pickles)
+import time
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from requests_app.choices import Priority
+from requests_app.models import Environment, Vendor
+
+from .models import StoredWeek
+from .periods import Week, week_containing, week_parse
+from .selectors import types
+from .selectors.queries import (
+    _break_glass,
+    _engineers,
+    _Scope,
+    _scope_of_filters,
+    _seconds,
+    report_snapshot,
+)
+from .selectors.types import Breach, WeeklyReport
+from .selectors.weekly import _labels, _report_weekly
+
+logger = logging.getLogger(__name__)
+
+
+def _schema() -> str:
+    """A fingerprint of the report's dataclasses: a copy pickled under another shape is recomputed, not misread."""
+    shapes = [
+        (cls.__name__, [f.name for f in dataclasses.fields(cls)])
+        for cls in (
+            types.WeeklyReport,
+            types.Figures,
+            types.Slice,
+            types.TractionWeek,
+            types.ComplianceWeek,
+            types.Breach,
+            types.BreakGlassEntry,
+        )
+    ]
+    return hashlib.sha256(json.dumps(shapes).encode()).hexdigest()[:32]
+
+
+SCHEMA = _schema()
+
+
+def scope_key(filters: dict[str, Any]) -> str:
+    """The filters as one string: what identifies a scope's stored copy (a vendor lead's and the program manager's
+    report filtered to that vendor are the same scope)."""
+    return json.dumps(sorted(filters.items()))
+
+
+def _writers() -> list[int]:
+    """The transactions writing to this database right now, besides this one, as full (64-bit) ids (PostgreSQL;
+    elsewhere one writer at a time, so none)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.backend_xid::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+            "FROM pg_stat_activity AS a WHERE a.datname = current_database() "
+            "AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()"
+        )
+        rows = cursor.fetchall()
+    writers = []
+    for xid, xmax in rows:
+        # pg_stat_activity shows the 32-bit id: put it in the epoch that brings it nearest the snapshot's xmax.
+        full = (xmax >> 32 << 32) + xid
+        writers.append(full - (1 << 32) if full - xmax >= 1 << 31 else full)
+    return writers
+
+
+def _still_running(writers: list[int]) -> bool:
+    """Whether this transaction's snapshot misses any of `writers` (still in progress when it was taken)."""
+    if not writers or connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM unnest(%s::bigint[]) AS w "
+            "WHERE NOT pg_visible_in_snapshot(w::text::xid8, pg_current_snapshot()))",
+            [writers],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@report_snapshot
+def _computed(
+    scope: _Scope, week: Week, now: datetime, writers: list[int]
+) -> tuple[WeeklyReport, dict[int, int], dict, bool]:
+    """The week's report, the live inputs it was computed with, and whether it may be stored: all from one
+    snapshot, which must not miss a change of a transaction that was writing when the computation began."""
+    storable = not _still_running(writers)
+    return _report_weekly(scope, week, now=now), _engineers(scope), _labels(), storable
+
+
+def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
+    """A stored report as a computation at `now` would give it: unsettled breaches are late until now (and the
+    list is ordered by lateness again, stably, as the query orders ties), break-glass reviews read afresh."""
+    breaches: list[Breach] = []
+    for breach in report.breaches:
+        if breach.settled_at is None:
+            breach = dataclasses.replace(breach, late_seconds=_seconds(now - breach.due_at) or 0.0)
+        breaches.append(breach)
+    breaches.sort(key=lambda b: (b.settled_at or now) - b.due_at, reverse=True)
+    return dataclasses.replace(
+        report,
+        generated_at=now,
+        breaches=breaches,
+        break_glass=_break_glass(scope, week.start, week.end, now),
+    )
+
+
+def _servable(row: StoredWeek, scope: _Scope, week: Week) -> WeeklyReport | None:
+    """The stored copy as of now, or None when it no longer says what a computation would."""
+    if row.stale or row.schema != SCHEMA or row.report is None:
+        return None
+    report, engineers, labels = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
+    if report.breaches_total > len(report.breaches):
+        return None  # a cut list: which unsettled breaches make the cut moves with the clock
+    if _engineers(scope) != engineers or _labels() != labels:
+        return None
+    return _as_of(report, scope, week, timezone.now())
+
+
+def report_week_stored(scope: _Scope, week: Week) -> WeeklyReport:
+    """A finished week's report for `scope`: the stored copy when it is current, else computed now and stored."""
+    row = StoredWeek.objects.filter(tz=week.tz, week=week.label, scope=scope_key(scope.filters)).first()
+    if row is not None:
+        report = _servable(row, scope, week)
+        if report is not None:
+            return report
+    return report_week_store(scope, week)
+
+
+def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
+    """Compute a finished week for `scope` and store it, unless a change may have come in unseen while it was
+    computing (then the row stays stale: the answer returned is still right as of its snapshot)."""
+    now = timezone.now()
+    row, _ = StoredWeek.objects.get_or_create(
+        tz=week.tz, week=week.label, scope=scope_key(scope.filters), defaults={"end": week.end}
+    )
+    # From here on every change to the week bumps the row's generation, stale or not (report_weeks_restale) …
+    StoredWeek.objects.filter(pk=row.pk).update(computing_since=now)
+    generation = StoredWeek.objects.filter(pk=row.pk).values_list("generation", flat=True).get()
+    # … and a change whose bump came before that is by a transaction that was writing then: if it is still
+    # running when the snapshot is taken, the snapshot misses it, so the copy is not stored.
+    writers = _writers()
+    report, engineers, labels, storable = _computed(scope, week, now, writers)
+    if storable:
+        StoredWeek.objects.filter(pk=row.pk, generation=generation).update(
+            report=pickle.dumps((report, engineers, labels), protocol=pickle.HIGHEST_PROTOCOL),
+            schema=SCHEMA,
+            stale=False,
+            computed_at=now,
+            computing_since=None,
+        )
+    return report
+
+
+def report_weeks_restale(*, since: datetime) -> None:
+    """Mark stale every stored week that ends after `since` (a changed request's creation), in the change's
+    transaction; a copy being computed is bumped too, so it is not stored without the change."""
+    StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since).update(
+        stale=True, generation=F("generation") + 1
+    )
+
+
+def usual_scopes() -> list[dict[str, Any]]:
+    """The scopes stored for every finished week without waiting for a reader: the organisation, each vendor, each
+    environment, each priority and each environment × priority (what the report's filters offer first)."""
+    environments = list(Environment.objects.order_by("pk").values_list("pk", flat=True))
+    scopes: list[dict[str, Any]] = [{}]
+    scopes += [{"vendor_id": pk} for pk in Vendor.objects.order_by("pk").values_list("pk", flat=True)]
+    scopes += [{"environment_id": pk} for pk in environments]
+    scopes += [{"priority": p} for p in Priority.values]
+    scopes += [{"environment_id": pk, "priority": p} for pk in environments for p in Priority.values]
+    return scopes
+
+
+def _ensure(weeks: list[Week]) -> int:
+    """Rows (stale, to compute) for the usual scopes of `weeks`; returns how many were added."""
+    scopes = usual_scopes()
+    added = 0
+    for week in weeks:
+        have = set(StoredWeek.objects.filter(tz=week.tz, week=week.label).values_list("scope", flat=True))
+        rows = [
+            StoredWeek(tz=week.tz, week=week.label, scope=key, end=week.end)
+            for key in (scope_key(filters) for filters in scopes)
+            if key not in have
+        ]
+        StoredWeek.objects.bulk_create(rows, ignore_conflicts=True)
+        added += len(rows)
+    return added
+
+
+def report_weeks_refresh(
+    *, now: datetime | None = None, weeks: int = 1, budget_seconds: float | None = None
+) -> dict[str, int]:
+    """Store the last `weeks` finished weeks (in PORTICO_REPORT_TIMEZONE) for the usual scopes, then recompute
+    every stale copy, newest week first, for at most `budget_seconds`. Safe on two workers at once: a copy is
+    written only if nothing touched its week while it was computed, and computing one twice stores the same."""
+    now = now or timezone.now()
+    budget = settings.PORTICO_REPORT_STORE_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    last = week_containing(now, tz=settings.PORTICO_REPORT_TIMEZONE).shifted(-1)
+    added = _ensure([last.shifted(-offset) for offset in range(weeks)])
+    deadline = time.monotonic() + budget
+    computed = dropped = 0
+    for row in StoredWeek.objects.filter(stale=True, end__lte=now).order_by("-end", "pk").iterator():
+        if time.monotonic() > deadline:
+            break
+        try:
+            scope = _scope_of_filters(dict(json.loads(row.scope)))
+        except LookupError:
+            StoredWeek.objects.filter(pk=row.pk).delete()  # its vendor or environment is gone: nobody can ask
+            dropped += 1
+            continue
+        report_week_store(scope, week_parse(row.week, tz=row.tz))
+        computed += 1
+    if computed or dropped:
+        logger.info("stored weeks: %s added, %s computed, %s dropped", added, computed, dropped)
+    return {"added": added, "computed": computed, "dropped": dropped}

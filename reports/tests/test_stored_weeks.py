@@ -1,0 +1,253 @@
+"""Stored weeks: a finished week is read from its stored copy, which always says what a fresh computation says.
+
+The fixed data set's week 2026-W47 is finished at NOW (Wednesday of W48); its copies are compared whole with
+`report_weekly(now=…)`, which always computes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reports.models import StoredWeek
+from reports.selectors import report_weekly
+from reports.stored import report_weeks_refresh, scope_key, usual_scopes
+from requests_app import services
+from requests_app.choices import Priority
+from requests_app.models import Environment, ServiceRequest, Vendor
+from requests_app.testing.workflow import file_request
+from requests_app.tests import factories as f
+from sla.defaults import ensure_defaults
+from sla.models import BusinessCalendar
+from sla.services import sla_policy_revise, sla_replay_apply
+from sla.tests.test_engine import at
+
+from .conftest import NOW
+
+pytestmark = pytest.mark.django_db
+WEEK = "2026-W47"
+
+
+def _arguments(filters: dict) -> dict:
+    """report_weekly's keyword arguments for stored filters (ids)."""
+    arguments = {}
+    if "vendor_id" in filters:
+        arguments["vendor"] = Vendor.objects.get(pk=filters["vendor_id"]).slug
+    if "environment_id" in filters:
+        arguments["environment"] = Environment.objects.get(pk=filters["environment_id"]).code
+    if "priority" in filters:
+        arguments["priority"] = filters["priority"]
+    return arguments
+
+
+def _row(**filters) -> StoredWeek:
+    return StoredWeek.objects.get(week=WEEK, scope=scope_key(filters))
+
+
+@pytest.fixture
+def traveller():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def test_the_task_stores_the_week_that_just_closed_and_every_copy_equals_a_fresh_computation(dataset, traveller):
+    counts = report_weeks_refresh()
+    scopes = usual_scopes()
+    assert len(scopes) == 1 + 2 + 2 + 5 + 2 * 5  # organisation, 2 vendors, 2 environments, 5 priorities, 2 × 5
+    assert counts == {"added": len(scopes), "computed": len(scopes), "dropped": 0}
+    assert not StoredWeek.objects.filter(week=WEEK, stale=True).exists()
+    # Three hours on, the unsettled breaches (R4's resolution, R12's response) are later: read and fresh agree.
+    traveller.shift(timedelta(hours=3))
+    for filters in scopes:
+        arguments = _arguments(filters)
+        stored = report_weekly(user=None, week=WEEK, **arguments)
+        assert stored == report_weekly(user=None, week=WEEK, now=NOW + timedelta(hours=3), **arguments), filters
+    organisation = report_weekly(user=None, week=WEEK)
+    unsettled = [b for b in organisation.breaches if b.settled_at is None]
+    assert unsettled and organisation.summary.created > 0  # the copies hold real figures
+    assert [b.late_seconds for b in unsettled] == sorted(
+        [(NOW + timedelta(hours=3) - b.due_at).total_seconds() for b in organisation.breaches if b.settled_at is None],
+        reverse=True,
+    )
+
+
+def test_a_vendor_lead_reads_the_same_copy_as_the_program_manager_filtering_by_their_vendor(dataset, traveller):
+    world = dataset.world
+    lead = report_weekly(user=world.vendor_lead, week=WEEK)
+    assert StoredWeek.objects.filter(week=WEEK).count() == 1
+    assert report_weekly(user=world.pm, week=WEEK, vendor="optit") == lead
+    assert StoredWeek.objects.filter(week=WEEK).count() == 1
+    assert lead == report_weekly(user=world.vendor_lead, week=WEEK, now=NOW)
+
+
+def test_a_finished_week_is_read_from_its_copy_in_a_few_queries_that_never_count_clocks(dataset, traveller):
+    report_weeks_refresh()
+    pm = dataset.world.pm
+    counts = []
+    for arguments in ({}, {"vendor": "optit"}, {"environment": "punjab", "priority": "P2"}):
+        with CaptureQueriesContext(connection) as queries:
+            report_weekly(user=pm, week=WEEK, **arguments)
+        sql = " ".join(q["sql"] for q in queries.captured_queries)
+        assert "sla_requestclock" not in sql and "requests_app_requestevent" not in sql, sql
+        counts.append(len(queries))
+    # The row, the engineers, the vendors' and environments' names, the break-glass grants, plus the filters'
+    # own look-ups (a vendor slug, an environment code): the same handful whatever the data holds.
+    assert max(counts) <= 8, counts
+    # Proof it is the copy: a change made behind the timeline's back (no event) is not seen …
+    ServiceRequest.objects.filter(reference="R1").update(priority=Priority.P4)
+    assert "P1" in {row.key for row in report_weekly(user=pm, week=WEEK).breakdowns["priority"]}
+    # … while a fresh computation sees it (R1, W47's only P1, now counts under P4).
+    assert "P1" not in {row.key for row in report_weekly(user=pm, week=WEEK, now=NOW).breakdowns["priority"]}
+
+
+def test_a_late_event_on_a_request_of_a_finished_week_restales_it_and_the_next_read_is_fresh(dataset, traveller):
+    world = dataset.world
+    before = report_weekly(user=None, week=WEEK)
+    assert not _row().stale
+    # R3 was filed in W47 and is still open: its state now is what W47's backlog shows it in.
+    services.request_escalate(dataset.requests["R3"], actor=world.other_vendor_engineer, reason="Quota")
+    assert _row().stale
+    after = report_weekly(user=None, week=WEEK)
+    assert after == report_weekly(user=None, week=WEEK, now=NOW)
+    assert after.backlog_by_state != before.backlog_by_state
+    assert not _row().stale  # the read stored the recomputed copy
+
+
+def test_a_change_to_a_request_filed_after_the_week_leaves_its_copy_alone(dataset, traveller):
+    world = dataset.world
+    report_weekly(user=None, week=WEEK)
+    services.request_update(dataset.requests["R10"], actor=world.pm, changes={"title": "Renamed"}, reason="typo")
+    assert not _row().stale  # R10 was filed in W48: nothing of it counts in W47
+    services.request_update(dataset.requests["R9"], actor=world.pm, changes={"title": "Renamed"}, reason="typo")
+    assert _row().stale  # R9 was filed on W47's last evening
+
+
+def test_a_deleted_request_restales_its_weeks(dataset, traveller):
+    before = report_weekly(user=None, week=WEEK)
+    dataset.requests["R1"].delete()
+    assert _row().stale
+    after = report_weekly(user=None, week=WEEK)
+    assert after.summary.created == before.summary.created - 1
+    assert after == report_weekly(user=None, week=WEEK, now=NOW)
+
+
+def test_new_engineers_and_renamed_vendors_are_read_afresh(dataset, traveller):
+    world = dataset.world
+    before = report_weekly(user=None, week=WEEK)
+    f.VendorEngineerFactory(username="gwl-eng-2", vendor=world.vendor_b)
+    Vendor.objects.filter(pk=world.vendor_a.pk).update(name="Zeta IT")  # now sorts after GWL
+    after = report_weekly(user=None, week=WEEK)
+    assert after == report_weekly(user=None, week=WEEK, now=NOW)
+    assert after.engineers == before.engineers + 1
+    assert [row.label for row in after.breakdowns["vendor"]][:2] == ["GWL", "Zeta IT"]
+
+
+def test_a_copy_computed_while_a_change_came_in_is_not_stored(dataset, traveller, monkeypatch):
+    from reports import stored
+
+    report_weekly(user=None, week=WEEK)
+    StoredWeek.objects.filter(pk=_row().pk).update(stale=True)
+    computed = stored._computed
+
+    def racing(*args):
+        result = computed(*args)
+        # A change to R3 lands while the week computes: the row is stale already, and still it is bumped.
+        services.request_update(dataset.requests["R3"], actor=dataset.world.pm, changes={"title": "Late"}, reason="x")
+        return result
+
+    monkeypatch.setattr(stored, "_computed", racing)
+    assert report_weekly(user=None, week=WEEK) is not None
+    assert _row().stale  # the copy was refused: the change it may have missed restaled the row
+    assert _row().computing_since is not None  # left for the next computation, which clears it
+    monkeypatch.setattr(stored, "_computed", computed)
+    assert report_weekly(user=None, week=WEEK) == report_weekly(user=None, week=WEEK, now=NOW)
+    assert not _row().stale and _row().computing_since is None
+
+
+def test_a_copy_is_not_stored_while_a_transaction_writing_when_it_began_is_still_running(dataset, traveller):
+    import psycopg2
+
+    from reports import stored
+
+    scope = stored._scope_of_filters({})
+    week = stored.week_parse(WEEK, tz="Asia/Kolkata")
+    settings = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"],
+        port=settings["PORT"],
+    )
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_current_xact_id()::text::bigint")  # takes a transaction id: a writer
+            (xid,) = cursor.fetchone()
+        assert xid in stored._writers()
+        assert stored._computed(scope, week, NOW, [xid])[3] is False  # still running: its changes unseen
+        other.commit()
+        assert stored._computed(scope, week, NOW, [xid])[3] is True  # finished before this snapshot
+    finally:
+        other.close()
+
+
+def test_the_backfill_stores_past_weeks_and_restale_recomputes_them(dataset, traveller, capsys):
+    call_command("report_weeks_backfill", "--weeks", "3")
+    weeks = set(StoredWeek.objects.filter(stale=False).values_list("week", flat=True))
+    assert weeks == {"2026-W45", "2026-W46", "2026-W47"}
+    ServiceRequest.objects.filter(reference="R3").update(title="Loaded by hand")  # no event: the copies miss it
+
+    def titles() -> set[str]:
+        return {b.title for b in report_weekly(user=None, week=WEEK).breaches if b.reference == "R3"}
+
+    assert titles() == {"Request R3"}
+    capsys.readouterr()
+    call_command("report_weeks_backfill", "--weeks", "1", "--restale")
+    assert capsys.readouterr().out.startswith("0 added, 60 computed")  # 3 weeks × 20 scopes
+    assert titles() == {"Loaded by hand"}
+    assert report_weekly(user=None, week=WEEK) == report_weekly(user=None, week=WEEK, now=NOW)
+
+
+@pytest.fixture
+def world_in_bihar(world):
+    ensure_defaults()
+    world.environment.calendar = BusinessCalendar.objects.get(slug="bihar")
+    world.environment.save()
+    return world
+
+
+def test_a_policy_revision_applied_to_open_clocks_restales_the_weeks_it_touches(world_in_bihar):
+    world = world_in_bihar
+    with time_machine.travel(at(16, 10), tick=False) as traveller:
+        early = file_request(world, priority=Priority.P2)  # never picked up: its response clock runs past due
+        early = services.request_triage(early, actor=world.pm, vendor=world.vendor_a)
+        traveller.move_to(at(25, 12))  # Wednesday of W48
+        report = report_weekly(user=None, week=WEEK)
+        assert report.summary.sla_response_breached == 1
+        report_weekly(user=None, week="2026-W46")  # a week before the request: not touched by it
+        sla_policy_revise(priority=Priority.P2, actor=world.pm, response_goal=400, note="much slower")
+        sla_replay_apply(early, under="current", actor=world.pm)
+        assert _row().stale
+        assert not StoredWeek.objects.get(week="2026-W46").stale
+        after = report_weekly(user=None, week=WEEK)
+        assert after == report_weekly(user=None, week=WEEK, now=at(25, 12))
+        assert after.summary.sla_response_breached == 0  # re-judged: due weeks from now
+
+
+def test_the_beat_task_stores_the_closed_week_every_ten_minutes(dataset, traveller):
+    from celery.schedules import crontab
+
+    from portal.celery import app
+    from reports.tasks import report_weeks_refresh as report_weeks_refresh_task
+
+    entry = app.conf.beat_schedule["reports-weeks-refresh"]
+    assert entry["task"] == report_weeks_refresh_task.name == "reports.tasks.report_weeks_refresh"
+    assert entry["schedule"] == crontab(minute="*/10")
+    result = report_weeks_refresh_task.apply()
+    assert result.successful() and result.result["computed"] == len(usual_scopes())
+    assert set(StoredWeek.objects.values_list("week", flat=True)) == {WEEK}
+    assert report_weeks_refresh_task.apply().result == {"added": 0, "computed": 0, "dropped": 0}  # nothing stale
