@@ -38,8 +38,8 @@ from requests_app.models import Environment, Vendor
 from .models import StoredWeek
 from .periods import Week, week_containing, week_parse
 from .selectors import types
+from .selectors.incidents import _break_glass, _hypercare, _incident_reviews
 from .selectors.queries import (
-    _break_glass,
     _engineers,
     _Scope,
     _scope_of_filters,
@@ -123,7 +123,8 @@ def _computed(
 
 def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
     """A stored report as a computation at `now` would give it: unsettled breaches are late until now (and the
-    list is ordered by lateness again, stably, as the query orders ties), break-glass reviews read afresh."""
+    list is ordered by lateness again, stably, as the query orders ties); the incident sections are read afresh, as
+    grant reviews, hypercare windows and post-incident reviews change without an event on the week's requests."""
     breaches: list[Breach] = []
     for breach in report.breaches:
         if breach.settled_at is None:
@@ -135,6 +136,8 @@ def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> We
         generated_at=now,
         breaches=breaches,
         break_glass=_break_glass(scope, week.start, week.end, now),
+        hypercare=_hypercare(scope, week.start, week.end, now),
+        incident_reviews=_incident_reviews(scope, week.start, week.end),
     )
 
 
