@@ -33,7 +33,7 @@ class PortalModelBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
         """The session's user with their vendor in the same query: every signed-in page names it (navigation,
         the queue's heading, the visibility gate), which was a query of its own on each request."""
-        UserModel = get_user_model()  # noqa: N806 — Django's own spelling
+        UserModel = get_user_model()
         try:
             user = UserModel._default_manager.select_related("vendor").get(pk=user_id)
         except UserModel.DoesNotExist:

@@ -79,7 +79,7 @@ def files_requests(user: User) -> bool:
     eGov DevOps file on behalf of any team; vendor accounts never do."""
     if not (user and user.is_authenticated and not user.vendor_id):
         return False
-    return is_staff_side(user) or user.teams.exists()
+    return is_staff_side(user) or bool(team_ids(user))
 
 
 def sees_reports(user: User) -> bool:
