@@ -63,7 +63,7 @@ def team_ids(user: User) -> frozenset[int]:
     cached = getattr(user, "_team_ids_cache", None)
     if cached is None:
         cached = frozenset(user.teams.values_list("pk", flat=True))
-        user._team_ids_cache = cached  # type: ignore[union-attr]
+        user._team_ids_cache = cached  # type: ignore[attr-defined]
     return cached
 
 
