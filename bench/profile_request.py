@@ -16,6 +16,7 @@ WARNING; bench/_common.py `django_env`), on a small seeded database (prepared li
 
     .venv/bin/python bench/profile_request.py                       # 2,000-request database, 300 requests each
     .venv/bin/python bench/profile_request.py --database portico_bench_50k --iterations 500 --json out.json
+    .venv/bin/python bench/profile_request.py --compare before.json after.json   # side by side
 
 Prints markdown. Times are per request, median of the wrapped runs (mean for the cProfile figures, which include
 the profiler's own overhead, so compare them with each other, not with the wall times). Only 127.0.0.1's
@@ -355,6 +356,40 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def comparison(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """Before and after side by side: wall time, SQL queries and every timed part, per endpoint."""
+    names = [name for name in after["results"] if name in before["results"]]
+    lines = [
+        f"Before: {before['meta']['commit'] or 'main'}, {before['meta']['date']}, load average "
+        f"{before['meta']['load_average']}. After: {after['meta']['commit']}, {after['meta']['date']}, load average "
+        f"{after['meta']['load_average']}. {after['meta']['iterations']} requests per endpoint, "
+        f"{after['meta']['requests']:,} seeded requests, {after['meta']['cores']} cores shared with other work.",
+        "",
+        "| per request | " + " | ".join(f"`{after['results'][n]['path']}` before → after" for n in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
+
+    def row(label: str, value: Callable[[dict[str, Any]], float], fmt: str) -> None:
+        cells = [
+            f"{format(value(before['results'][n]), fmt)} → {format(value(after['results'][n]), fmt)}" for n in names
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("SQL queries", lambda r: len(r["queries"]), "d")
+    row("wall time, median (ms)", lambda r: statistics.median(r["wall_ms"]), ".2f")
+    keys: list[str] = []
+    for n in names:
+        for result in (before["results"][n], after["results"][n]):
+            keys += [key for key in result["parts_ms"] if key not in keys]
+    for key in keys:
+        if all(max(r["results"][n]["parts_ms"].get(key, 0) for r in (before, after)) < 0.0005 for n in names):
+            continue
+        row(f"{key} (ms)", lambda r, key=key: r["parts_ms"].get(key, 0.0), ".3f")
+    row("logging module, cProfile (ms)", lambda r: r["logging"]["ms"], ".3f")
+    row("prometheus_client, cProfile (ms)", lambda r: r["prometheus"]["ms"], ".3f")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default=DEFAULT_DATABASE)
@@ -363,7 +398,14 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--redis-url", default=None, help="Redis for the cache (default: the load test's).")
     parser.add_argument("--json", type=Path, default=None, help="Also write the raw figures here.")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="Print two runs' JSON side by side."
+    )
     args = parser.parse_args()
+    if args.compare:
+        before, after = (json.loads(path.read_text()) for path in args.compare)
+        print(comparison(before, after))
+        return
 
     extra = {"REDIS_URL": args.redis_url} if args.redis_url else {}
     if args.redis_url:
