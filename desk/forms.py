@@ -23,6 +23,8 @@ from .selectors import (
 from .services import BULK_ACTIONS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from portal.models import User
 
 
@@ -50,13 +52,24 @@ class DeskFilterForm(forms.Form):
 
     LINK_ONLY = ("state_group", "created_after")
 
-    def __init__(self, data: QueryDict, *, user: User, hide: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        data: QueryDict,
+        *,
+        user: User,
+        hide: tuple[str, ...] = (),
+        vendors: Iterable[Any] | None = None,
+        engineers: Iterable[Any] | None = None,
+    ) -> None:
+        """`vendors` and `engineers` are `vendor_choices(user)` and `assignee_choices(user)` when the caller has
+        already read them (the desk page, for its bulk bar too)."""
         super().__init__(data)
+        vendors = vendor_choices(user) if vendors is None else vendors
+        engineers = assignee_choices(user) if engineers is None else engineers
         choices = {
             "environment": [("", "Any environment")] + [(e.code, e.name) for e in environment_choices(user)],
-            "vendor": [("", "Any vendor")] + [(v.slug, v.name) for v in vendor_choices(user)],
-            "assignee": [("", "Anyone")]
-            + [(u.username, u.get_full_name() or u.username) for u in assignee_choices(user)],
+            "vendor": [("", "Any vendor")] + [(v.slug, v.name) for v in vendors],
+            "assignee": [("", "Anyone")] + [(u.username, u.get_full_name() or u.username) for u in engineers],
             "team": [("", "Any team")] + [(t.slug, t.name) for t in team_choices(user)],
         }
         for name, options in choices.items():

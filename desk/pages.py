@@ -78,7 +78,9 @@ def desk_list(
     for old, new in LEGACY_NAMES.items():  # links and bookmarks from before the desk
         if old in data and new not in data:
             data.setlist(new, data.getlist(old))
-    form = DeskFilterForm(data, user=user, hide=hide)
+    # Read once for the filter bar and the bulk bar, which offer the same vendors and engineers.
+    vendors, engineers = list(vendor_choices(user)), list(assignee_choices(user))
+    form = DeskFilterForm(data, user=user, hide=hide, vendors=vendors, engineers=engineers)
     params = form.params()
     rows = requests_list(queryset, params, request=request)
     save_form = SavedViewForm(
@@ -94,6 +96,6 @@ def desk_list(
         save_form=save_form,
         bulk_form=BulkForm(initial={"next": request.get_full_path()}) if may_bulk(user) else None,
         view_error=view_error,
-        vendors=list(vendor_choices(user)) if may_bulk(user) else [],
-        engineers=list(assignee_choices(user)) if may_bulk(user) else [],
+        vendors=vendors if may_bulk(user) else [],
+        engineers=engineers if may_bulk(user) else [],
     )

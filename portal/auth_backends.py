@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Permission
 from django.db.models import Q
@@ -28,3 +29,13 @@ class PortalModelBackend(ModelBackend):
             )
             user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
         return user_obj._perm_cache
+
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user with their vendor in the same query: every signed-in page names it (navigation,
+        the queue's heading, the visibility gate), which was a query of its own on each request."""
+        UserModel = get_user_model()
+        try:
+            user = UserModel._default_manager.select_related("vendor").get(pk=user_id)
+        except UserModel.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

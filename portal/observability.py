@@ -23,7 +23,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        given = request.headers.get("X-Request-ID", "")
+        # META, not request.headers: the latter builds a dict of every header on first use, for this one value.
+        given = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = given if _VALID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         try:

@@ -177,7 +177,8 @@ class ApiTokenAuthentication(BaseAuthentication):
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
         now = timezone.now()
-        token = ApiToken.objects.usable(now).select_related("user").filter(key_hash=_hash(key)).first()
+        # The owner's vendor comes in the same query: /api/v1/me/ and the visibility gate read it on every call.
+        token = ApiToken.objects.usable(now).select_related("user__vendor").filter(key_hash=_hash(key)).first()
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:

@@ -1,0 +1,95 @@
+"""The fixed cost of a signed-in request, in SQL queries: what bench/profile_request.py measured and the
+overhead work removed (bench/RESULTS.md, "Signed-in request: profile")."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from portal.tokens import api_token_create
+from requests_app.choices import RequestState
+from requests_app.permissions import is_requester_side
+from requests_app.tests import factories as f
+
+
+def _second_call(client: Client, path: str) -> tuple[int, list[str]]:
+    """Status and SQL of the second call (the first fills per-process caches and the token's last-used time)."""
+    client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response.status_code, [query["sql"] for query in captured.captured_queries]
+
+
+def _reads(queries: list[str], table: str) -> int:
+    return sum(1 for sql in queries if f'FROM "{table}"' in sql)
+
+
+@pytest.mark.django_db
+def test_me_with_a_token_is_three_queries_with_the_vendor_read_with_the_token(world):
+    _, key = api_token_create(user=world.vendor_engineer, name="profile", expires_in_days=1)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    status, queries = _second_call(client, "/api/v1/me/")
+    assert status == 200
+    assert client.get("/api/v1/me/").json()["vendor"] == "optit"
+    # the token with its user and vendor, the user's permissions, their teams; was four (the vendor on its own)
+    assert len(queries) == 3, queries
+    assert _reads(queries, "requests_app_vendor") == 0
+
+
+@pytest.mark.django_db
+def test_me_with_a_session_reads_the_user_and_vendor_in_one_query(world):
+    client = Client()
+    client.force_login(world.vendor_engineer)
+    status, queries = _second_call(client, "/api/v1/me/")
+    assert status == 200
+    # session, user with vendor, the two-factor device check, permissions, teams
+    assert len(queries) == 5, queries
+    assert _reads(queries, "requests_app_vendor") == 0
+
+
+@pytest.mark.django_db
+def test_queue_page_reads_vendors_and_engineers_once(world):
+    for _ in range(5):
+        f.ServiceRequestFactory(
+            team=world.team_a,
+            requester=world.requester,
+            environment=world.environment,
+            vendor=world.vendor_a,
+            state=RequestState.QUEUED,
+        )
+    client = Client()
+    client.force_login(world.vendor_engineer)
+    status, queries = _second_call(client, "/queue/")
+    assert status == 200
+    # the filter bar and the bulk bar share one read of each; the heading's vendor comes with the user
+    assert _reads(queries, "requests_app_vendor") == 1, queries
+    assert sum(1 for sql in queries if 'ORDER BY "portal_user"."username"' in sql) == 1, queries
+    assert len(queries) <= 14, queries
+
+
+@pytest.mark.django_db
+def test_request_page_reads_the_viewers_teams_once(world):
+    service_request = f.ServiceRequestFactory(
+        team=world.team_a, requester=world.other_requester, environment=world.environment
+    )
+    assert world.requester.teams.filter(pk=world.team_a.pk).exists()
+    client = Client()
+    client.force_login(world.requester)
+    status, queries = _second_call(client, f"/requests/{service_request.reference}/")
+    assert status == 200
+    # one read of the viewer's team ids serves every "is this the requester's side" check; it was one EXISTS each
+    memberships = [sql for sql in queries if sql.startswith('SELECT 1 AS "a" FROM "requests_app_team" INNER JOIN')]
+    team_ids = [sql for sql in queries if sql.startswith('SELECT "requests_app_team"."id" FROM "requests_app_team"')]
+    assert len(memberships) == 0 and len(team_ids) <= 1, queries
+
+
+@pytest.mark.django_db
+def test_requester_side_follows_team_membership_of_a_fresh_user_object(world):
+    service_request = f.ServiceRequestFactory(team=world.team_a, requester=world.other_requester)
+    outsider = f.UserFactory(username="outsider")
+    assert not is_requester_side(service_request, outsider)
+    outsider.teams.add(world.team_a)
+    reloaded = type(outsider).objects.get(pk=outsider.pk)  # each request loads its user afresh
+    assert is_requester_side(service_request, reloaded)
