@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 
 from conversations.delivery import NOTIFY_TASK, notify
-from conversations.models import Channel, Delivery, DeliveryState
+from conversations.models import Channel, ChannelSetting, Delivery, DeliveryState, Mode
 from conversations.tasks import conversations_notify
 from incidents.models import Page, PageLevel
 from incidents.paging import ack_token, page_deliver, pages_escalate
@@ -66,7 +66,7 @@ def test_a_page_e_mail_refused_for_now_is_retried_and_delivered_once(world, rota
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1) and "451" in delivery.last_error
     trouble = _trouble(client, world)
-    assert service_request.reference in trouble and "On call paged" in trouble and "Greylisted" in trouble
+    assert str(service_request.reference) in trouble and "On call paged" in trouble and "Greylisted" in trouble
     assert _page_mail(smtp, engineer.email) == []
 
     result = conversations_notify.apply(kwargs={"event_id": paged.pk})
@@ -79,7 +79,7 @@ def test_a_page_e_mail_refused_for_now_is_retried_and_delivered_once(world, rota
     assert (delivery.state, delivery.attempts, delivery.last_error) == (DeliveryState.SENT, 2, "")
     assert conversations_notify.apply(kwargs={"event_id": paged.pk}).result == 0  # a redelivered task
     assert len(_page_mail(smtp, engineer.email)) == 1
-    assert service_request.reference not in _trouble(client, world)
+    assert str(service_request.reference) not in _trouble(client, world)
 
 
 def test_a_page_e_mail_refused_for_good_fails_at_once_is_shown_and_not_retried(world, rota, traveller, smtp, client):
@@ -95,7 +95,7 @@ def test_a_page_e_mail_refused_for_good_fails_at_once_is_shown_and_not_retried(w
     delivery = Delivery.objects.get(event=paged, user=engineer, channel=Channel.EMAIL)
     assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 1) and "No such user" in delivery.last_error
     trouble = _trouble(client, world)
-    assert service_request.reference in trouble and "No such user" in trouble and "Failed" in trouble
+    assert str(service_request.reference) in trouble and "No such user" in trouble and "Failed" in trouble
 
     assert conversations_notify.apply(kwargs={"event_id": paged.pk}).result == 0
     assert smtp.connections == 1  # nothing owed any more: the server is not asked again
@@ -147,3 +147,21 @@ def test_a_page_rolled_back_owes_no_e_mail(world, rota, traveller):
 
     assert not Page.objects.exists()
     assert not Delivery.objects.filter(event__kind=EventKind.PAGED).exists()
+
+
+def test_a_page_e_mail_is_owed_now_whatever_the_person_chose_for_notices(world, rota, traveller):
+    ChannelSetting.objects.create(user=world.vendor_engineer, channel=Channel.EMAIL, mode=Mode.DIGEST)
+    ChannelSetting.objects.create(user=world.vendor_lead, channel=Channel.EMAIL, mode=Mode.OFF)
+    service_request = urgent(world)
+    traveller.shift(timedelta(minutes=16))
+    assert pages_escalate() == 1
+
+    owed = Delivery.objects.filter(
+        event__service_request=service_request, channel=Channel.EMAIL, message__has_key="body"
+    )
+    assert sorted(owed.values_list("user__username", "state", "batch")) == sorted(
+        [
+            (world.vendor_engineer.username, DeliveryState.PENDING, ""),
+            (world.vendor_lead.username, DeliveryState.PENDING, ""),
+        ]
+    )
