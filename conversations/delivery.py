@@ -7,28 +7,32 @@ Teams webhook is the `chat` channel: planned here, through the same recipients, 
 it leaves and marked `sent` after, so a redelivered task, or a retry after a worker died between the two, never
 sends it again. A failed send goes back to `pending` and the task raises, so Celery retries it with backoff
 (`portal.mail.MAIL_TASK_RETRY`); an address refused for good, or one failing past the last retry, ends `failed`
-and is listed for the program manager.
+and is listed for the program manager. `email_message_plan` owes an e-mail fixed when planned (a page's), which
+`notify` sends the same way.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import get_connection
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_error_is_permanent
+from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 from requests_app.models import Notification, RequestEvent
 
 from .chat import batch_payload, post
-from .emails import batch_email, notice_email, notice_message_id
+from .emails import batch_email, fixed_email, notice_email, notice_message_id
 from .matrix import notice_for
 from .models import Batch, Channel, ChannelSetting, ChatDelivery, Delivery, DeliveryState, Mode, PersonalChatWebhook
 from .recipients import recipients_for
@@ -37,6 +41,7 @@ if TYPE_CHECKING:
     from portal.models import User
 
 logger = logging.getLogger(__name__)
+NOTIFY_TASK = "conversations.tasks.conversations_notify"
 MAX_ATTEMPTS = MAIL_TASK_RETRY["max_retries"] + 1
 # A claim older than this with no outcome means the worker stopped mid-send: shown to the PM, never resent.
 STALE_CLAIM = timedelta(minutes=10)
@@ -93,6 +98,25 @@ def plan(event: RequestEvent) -> int:
         Notification.objects.get_or_create(event=event, user_id=user_id)
     in_app.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=1)
     return Delivery.objects.filter(event=event, channel=Channel.EMAIL, state=DeliveryState.PENDING).count()
+
+
+def email_message_plan(event: RequestEvent, *, people: dict[User, dict[str, str]]) -> int:
+    """Owe an e-mail fixed now (a page: `{"subject", "body"}`) to each of `people` with an address, about `event`,
+    in the event's transaction; `notify` sends it after commit like every notice: claimed before it leaves, so
+    sent once per (event, person, e-mail), a 4xx or a refused connection retried with backoff, a 5xx failed at
+    once, and listed for the program manager while in trouble. Not held for a digest: it is owed now. Returns how
+    many e-mails are owed now."""
+    owed = 0
+    for person, message in people.items():
+        if not person.email:
+            continue
+        _, created = Delivery.objects.get_or_create(
+            event=event, user=person, channel=Channel.EMAIL, defaults={"notice": event.kind, "message": message}
+        )
+        owed += created
+    if owed:
+        outbox_enqueue(NOTIFY_TASK, event_id=event.pk)
+    return owed
 
 
 def personal_chat_owed(event: RequestEvent) -> list[int]:
@@ -153,20 +177,28 @@ def _mark_failed(delivery: Delivery, exc: Exception) -> None:
 
 
 def _send_one(delivery: Delivery, event: RequestEvent) -> bool:
-    earlier = Delivery.objects.filter(
-        user_id=delivery.user_id,
-        channel=Channel.EMAIL,
-        event__service_request_id=event.service_request_id,
-        batch=Batch.NONE,
-        state__in=[DeliveryState.SENT, DeliveryState.SENDING],
-    ).exclude(pk=delivery.pk)
-    first_in_thread = not earlier.exists()
-    claimed = _claim(delivery, message_id=notice_message_id(event, delivery.user, first_in_thread=first_in_thread))
-    if not claimed:
+    user = delivery.user
+    build: Callable[[], EmailMessage]
+    if delivery.message:  # fixed when planned (a page): its own message, never the root of the notice thread
+        message_id = notice_message_id(event, user, first_in_thread=False)
+        build = partial(fixed_email, event, user, delivery.message, message_id=message_id)
+    else:
+        earlier = Delivery.objects.filter(
+            user_id=delivery.user_id,
+            channel=Channel.EMAIL,
+            event__service_request_id=event.service_request_id,
+            batch=Batch.NONE,
+            message={},  # a page's e-mail stands outside the thread: the first notice still roots it
+            state__in=[DeliveryState.SENT, DeliveryState.SENDING],
+        ).exclude(pk=delivery.pk)
+        first_in_thread = not earlier.exists()
+        message_id = notice_message_id(event, user, first_in_thread=first_in_thread)
+        build = partial(notice_email, event, user, first_in_thread=first_in_thread)
+    if not _claim(delivery, message_id=message_id):
         return False  # another worker has it, or a previous attempt died after claiming it
     try:
         # Built after the claim: reading an attached file can fail too, and then counts as a failed attempt.
-        message = notice_email(event, delivery.user, first_in_thread=first_in_thread)
+        message = build()
         with get_connection() as connection:
             connection.send_messages([message])
     except Exception as exc:

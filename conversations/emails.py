@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -145,3 +145,19 @@ def batch_email(user: User, events: list[RequestEvent], *, title: str) -> EmailM
     )
     message.attach_alternative(render_to_string("conversations/email/batch.html", context), "text/html")
     return message
+
+
+def fixed_email(event: RequestEvent, user: User, message: dict[str, str], *, message_id: str) -> EmailMessage:
+    """A message fixed when its delivery was planned (a page: `{"subject", "body"}`), sent as written then, so a
+    retry sends the same words and the same acknowledge link. Its own id, outside the request's notice thread."""
+    return EmailMessage(
+        subject=mail_header_text(message["subject"]),
+        body=message["body"],
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers={
+            "Auto-Submitted": "auto-generated",
+            "X-Portico-Request": event.service_request.reference or "",
+            "Message-ID": message_id,
+        },
+    )

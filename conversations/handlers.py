@@ -10,14 +10,13 @@ from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 
 from .chat import CHAT_TASK, PERSONAL_CHAT_TASK, plan_chat
-from .delivery import personal_chat_owed, plan
+from .delivery import NOTIFY_TASK, personal_chat_owed, plan
 from .matrix import MATRIX, kinds_heard
 from .watchers import mentions_apply
 
 if TYPE_CHECKING:
     from requests_app.models import RequestEvent
 
-NOTIFY_TASK = "conversations.tasks.conversations_notify"
 # Every kind the matrix has a row for; a derived notice (approval_requested) arrives as its event kind (triage).
 HEARD = kinds_heard(MATRIX)
 CHAT_HEARD = kinds_heard(notice for notice, row in MATRIX.items() if row.chat or row.chat_priorities)

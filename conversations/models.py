@@ -103,7 +103,10 @@ class Delivery(models.Model):
     # Chat posts wait here between retries (e-mail retries wait in Celery's countdown instead).
     next_attempt_at = models.DateTimeField(default=timezone.now)
     message = models.JSONField(
-        default=dict, blank=True, help_text="A chat post fixed when planned (a page: text, link, action); else empty."
+        default=dict,
+        blank=True,
+        help_text="A message fixed when planned (a page's chat post: text, link, action; its e-mail: subject, "
+        "body); else empty.",
     )
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -2,9 +2,10 @@
 the page climbs to the secondary, the vendor's leads, then eGov DevOps. An acknowledgement stops the climb and, when
 it can, picks the request up for the one who answered.
 
-Pages are rows (`Page`); delivery (e-mail, SMS) runs after commit through the outbox, and the chat posts (the
-vendor's Slack/Teams channels, each paged person's own webhook) are owed as conversations' chat deliveries in the
-paging transaction, so they retry with backoff and their failures are shown like every chat post's.
+Pages are rows (`Page`); the SMS goes after commit through the outbox. The e-mail to each person paged and the
+chat posts (the vendor's Slack/Teams channels, each paged person's own webhook) are owed as conversations'
+deliveries in the paging transaction, so they go once, retry with backoff and their failures are shown like every
+notice's. Escalation reads only the page rows: it never waits on a delivery.
 
 The escalation scan is idempotent: a level is closed by a conditional update, so two scans at once page the next
 level once, and the unique (request, level, person) constraint backs that up.
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
@@ -129,6 +129,7 @@ def _page_from(service_request: ServiceRequest, levels: list[str], *, at: dateti
         )  # fmt: skip
         for page in pages:
             outbox_enqueue(DELIVER_TASK, page_id=page.pk)
+        _email_plan(event, pages)
         _chat_plan(service_request, event, pages)
         return pages
     timeline_append(
@@ -208,17 +209,23 @@ def page_text(page: Page, *, link: bool = True) -> str:
     return f"{text} Acknowledge: {ack_link(page)}" if link else text
 
 
-def _send_email(page: Page) -> bool:
-    if not page.target.email:
-        return False
+def page_email(page: Page) -> dict[str, str]:
+    """The page's e-mail, fixed when paged: a retry sends these words and this acknowledge link."""
     sr = page.service_request
     request_url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("request-detail", args=[sr.reference])
-    EmailMessage(
-        subject=mail_header_text(f"PAGE [{sr.priority}] {sr.reference}: {sr.title}"),
-        body=f"{page_text(page)}\n\nThe request: {request_url}\n",
-        to=[page.target.email],
-    ).send()
-    return True
+    return {
+        "subject": mail_header_text(f"PAGE [{sr.priority}] {sr.reference}: {sr.title}"),
+        "body": f"{page_text(page)}\n\nThe request: {request_url}\n",
+    }
+
+
+def _email_plan(event: RequestEvent, pages: list[Page]) -> int:
+    """Owe each paged person's e-mail in the paging transaction, as a conversations e-mail delivery: sent once per
+    (event, person), a 4xx or a refused connection retried with backoff, a 5xx failed at once, failures listed for
+    the program manager. Always owed (a page is not a notice one may turn off or hold for a digest)."""
+    from conversations.delivery import email_message_plan
+
+    return email_message_plan(event, people={page.target: page_email(page) for page in pages})
 
 
 def _chat_plan(service_request: ServiceRequest, event: RequestEvent, pages: list[Page]) -> int:
@@ -280,17 +287,13 @@ def page_sms(page: Page, *, now: datetime | None = None) -> bool:
 
 
 def page_deliver(page_id: int) -> str:
-    """E-mail and SMS for one page, once (a redelivered task finds the page claimed and does nothing); its chat
-    posts were owed when it was paged (`_chat_plan`)."""
+    """The page's SMS, once (a redelivered task finds the page claimed and does nothing); its e-mail and chat posts
+    were owed as deliveries when it was paged (`_email_plan`, `_chat_plan`), so a mail outage cannot stop it."""
     if not Page.objects.filter(pk=page_id, channel="").update(channel="sending"):
         return ""
     page = Page.objects.select_related("service_request__environment", "target").get(pk=page_id)
-    channels = []
-    if _send_email(page):
-        channels.append("e-mail")
-    if page.sms_status == SmsStatus.PENDING and page_sms(page):
-        channels.append("SMS")
-    summary = ", ".join(channels) or "none"
+    sent = page.sms_status == SmsStatus.PENDING and page_sms(page)
+    summary = "SMS" if sent else "none"
     Page.objects.filter(pk=page_id).update(channel=summary)
     return summary
 

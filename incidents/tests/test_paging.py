@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.core import mail
 from rest_framework.test import APIClient
 
+from conversations.tasks import conversations_notify
 from incidents.models import Page, PageLevel, SmsStatus
 from incidents.paging import ack_token, page_deliver, pages_escalate, pages_sms_retry
 from incidents.testing import SMS_TOKEN, SmsStub
@@ -86,8 +87,11 @@ def test_delivery_e_mails_and_texts_the_page_and_a_gateway_outage_is_retried(wor
         service_request = urgent(world)
         page = service_request.pages.get()
         stub.fail("/messages", 503)
-        assert page_deliver(page.pk) == "e-mail"
+        assert page_deliver(page.pk) == "none"  # the SMS waits for a retry
         assert page_deliver(page.pk) == ""  # a redelivered task sends nothing twice
+        paged = service_request.events.get(kind=EventKind.PAGED)
+        mail.outbox.clear()
+        assert conversations_notify(event_id=paged.pk) == 1  # the e-mail was owed as a delivery when paged
         assert mail.outbox[-1].to == [world.vendor_engineer.email]
         assert ack_token(page) in mail.outbox[-1].body
         page.refresh_from_db()

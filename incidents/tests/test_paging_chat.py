@@ -162,7 +162,8 @@ def test_a_person_who_turned_chat_off_is_paged_by_e_mail_only(world, rota, trave
 
     urgent(world)
 
-    assert not Delivery.objects.filter(event__kind=EventKind.PAGED).exists()
+    owed = Delivery.objects.filter(event__kind=EventKind.PAGED, user=world.vendor_engineer)
+    assert list(owed.values_list("channel", flat=True)) == [Channel.EMAIL]
 
 
 def test_a_vendor_channel_refusing_the_connection_is_retried_not_lost(world, rota, traveller, slack):
