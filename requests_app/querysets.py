@@ -140,8 +140,10 @@ class RequestEventQuerySet(models.QuerySet):
         visible = ServiceRequest.objects.visible_to(user)
         events = self.filter(service_request__in=visible.values("pk"))
         if visible.query.where:  # not everything: hide links to requests out of sight
+            # A correlated lookup by the unique reference, not `IN (every visible reference)`: the planner read
+            # the whole visible set (~400,000 rows for a vendor on 1,000,000 requests) for every timeline.
             events = events.alias(link_other=KeyTextTransform("other", "payload")).exclude(
-                Q(kind__in=LINK_EVENT_KINDS) & ~Q(link_other__in=visible.values("reference"))
+                Q(kind__in=LINK_EVENT_KINDS), ~Exists(visible.filter(reference=OuterRef("link_other")))
             )
         notes = internal_notes_scope(user, prefix="service_request__")
         if notes is None:
