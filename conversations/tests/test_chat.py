@@ -16,7 +16,7 @@ from conversations.chat import chat_deliveries_due
 from conversations.handlers import CHAT_TASK
 from conversations.models import ChatDelivery, ChatKind, ChatWebhook, DeliveryState
 from conversations.tasks import conversations_chat_deliver
-from conversations.testing import SlackStub, TeamsStub
+from conversations.testing import SlackStub
 from portal.models import OutboxMessage
 from requests_app import services
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
@@ -24,18 +24,6 @@ from requests_app.testing.workflow import file_request, walk_to
 from requests_app.tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def slack():
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def teams():
-    with TeamsStub() as stub:
-        yield stub
 
 
 def _deliver_all() -> None:

@@ -28,7 +28,6 @@ from conversations.models import (
 )
 from conversations.preferences import chat_kind_detect
 from conversations.tasks import conversations_personal_chat_deliver
-from conversations.testing import SlackStub, TeamsStub
 from conversations.watchers import watch
 from portal.models import OutboxMessage, User
 from requests_app import services
@@ -39,18 +38,6 @@ from .helpers import add_view_all_watcher, latest
 
 pytestmark = pytest.mark.django_db
 SETTINGS_API = "/api/v1/me/notification-settings/"
-
-
-@pytest.fixture
-def slack():
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def teams():
-    with TeamsStub() as stub:
-        yield stub
 
 
 def _own(user, kind: str, url: str, *, mode: str = Mode.IMMEDIATE) -> None:

@@ -30,7 +30,6 @@ from conversations.models import (
 )
 from conversations.sweeper import deliveries_sweep, mail_retry_wait
 from conversations.tasks import conversations_chat_deliver, conversations_notify, conversations_personal_chat_deliver
-from conversations.testing import SlackStub
 from portal.celery import app
 from portal.models import OutboxMessage
 from requests_app.choices import EventKind, RequestState
@@ -43,12 +42,6 @@ TASKS = {
     CHAT_TASK: conversations_chat_deliver,
     PERSONAL_CHAT_TASK: conversations_personal_chat_deliver,
 }
-
-
-@pytest.fixture
-def slack():
-    with SlackStub() as stub:
-        yield stub
 
 
 def _lose_every_task() -> None:

@@ -21,24 +21,12 @@ from conversations.models import (
     PersonalChatWebhook,
 )
 from conversations.tasks import conversations_chat_deliver, conversations_personal_chat_deliver
-from conversations.testing import SlackStub, TeamsStub
+from conversations.testing import SlackStub
 from incidents.paging import page_for_token, pages_escalate
 from incidents.tests.helpers import urgent
 from requests_app.choices import EventKind
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def slack():
-    with SlackStub() as stub:
-        yield stub
-
-
-@pytest.fixture
-def teams():
-    with TeamsStub() as stub:
-        yield stub
 
 
 def _page_posts(stub) -> list[dict]:

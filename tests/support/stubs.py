@@ -1,6 +1,6 @@
 """The stub servers as fixtures, one per test, for every app's tests (real adapters over HTTP, never a patched
-client library). A test asks for `k8s_stub`, `gitlab_stub`, `jenkins_stub` or `jira_stub` and gets a started
-server, stopped after the test."""
+client library). A test asks for `k8s_stub`, `gitlab_stub`, `jenkins_stub`, `jira_stub`, `slack` or `teams` and
+gets a started server, stopped after the test."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conversations.testing import SlackStub, TeamsStub
 from integrations.gitlab.stub import GitLabStub
 from integrations.jenkins.stub import JenkinsStub
 from integrations.jira.stub import JiraStub
@@ -38,4 +39,16 @@ def jenkins_stub() -> Iterator[JenkinsStub]:
 @pytest.fixture
 def jira_stub() -> Iterator[JiraStub]:
     with JiraStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStub]:
+    with SlackStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def teams() -> Iterator[TeamsStub]:
+    with TeamsStub() as stub:
         yield stub
