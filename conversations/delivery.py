@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING
@@ -72,13 +73,28 @@ def _has_address(user: User, channel: str, chat_users: set[int]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Owed:
+    """What `plan` left to send after commit: how many e-mails, and the personal chat posts (by delivery id)."""
+
+    emails: int = 0
+    chat_ids: tuple[int, ...] = ()
+
+
 def plan(event: RequestEvent) -> int:
     """Record every notice `event` owes and write its immediate in-portal ones; returns the e-mails owed now."""
+    return plan_owed(event).emails
+
+
+def plan_owed(event: RequestEvent) -> Owed:
+    """`plan`, also saying which personal chat posts are owed now. A fixed number of queries whatever the number
+    of people: the deliveries and the notifications are written in one statement each, and what is still owed is
+    read once (a redelivered handler plans again, so rows planned before count as before)."""
     if notice_for(event) is None:
-        return 0
+        return Owed()
     people = recipients_for(event)  # the one decision of who may hear: every channel below goes through it
     if not people:
-        return 0
+        return Owed()
     notice = notice_for(event) or event.kind
     modes = channel_modes(list(people))
     chat_users = set(PersonalChatWebhook.objects.filter(user_id__in=list(people)).values_list("user_id", flat=True))
@@ -93,11 +109,23 @@ def plan(event: RequestEvent) -> int:
             state = DeliveryState.HELD if batch else DeliveryState.PENDING
             rows.append(Delivery(event=event, user=user, channel=channel, notice=notice, state=state, batch=batch))
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    in_app = Delivery.objects.filter(event=event, channel=Channel.IN_APP, state=DeliveryState.PENDING)
-    for user_id in in_app.values_list("user_id", flat=True):
-        Notification.objects.get_or_create(event=event, user_id=user_id)
-    in_app.update(state=DeliveryState.SENT, sent_at=timezone.now(), attempts=1)
-    return Delivery.objects.filter(event=event, channel=Channel.EMAIL, state=DeliveryState.PENDING).count()
+    pending = list(
+        Delivery.objects.filter(event=event, state=DeliveryState.PENDING)
+        .order_by("pk")
+        .values_list("pk", "user_id", "channel", "batch")
+    )
+    in_app = [(pk, user_id) for pk, user_id, channel, _ in pending if channel == Channel.IN_APP]
+    if in_app:
+        Notification.objects.bulk_create(
+            [Notification(event=event, user_id=user_id) for _, user_id in in_app], ignore_conflicts=True
+        )
+        Delivery.objects.filter(pk__in=[pk for pk, _ in in_app], state=DeliveryState.PENDING).update(
+            state=DeliveryState.SENT, sent_at=timezone.now(), attempts=1
+        )
+    return Owed(
+        emails=sum(1 for _, _, channel, _ in pending if channel == Channel.EMAIL),
+        chat_ids=tuple(pk for pk, _, channel, batch in pending if channel == Channel.CHAT and batch == Batch.NONE),
+    )
 
 
 def email_message_plan(event: RequestEvent, *, people: dict[User, dict[str, str]]) -> int:

@@ -10,7 +10,7 @@ from portal.outbox import outbox_enqueue
 from requests_app.choices import EventKind
 
 from .chat import CHAT_TASK, PERSONAL_CHAT_TASK, plan_chat
-from .delivery import NOTIFY_TASK, personal_chat_owed, plan
+from .delivery import NOTIFY_TASK, plan_owed
 from .matrix import MATRIX, kinds_heard
 from .watchers import mentions_apply
 
@@ -29,9 +29,10 @@ def on_comment_mentions(event: RequestEvent) -> None:
 
 @registry.register("conversations: notify people (in-portal now, e-mail and own chat after commit)", kinds=HEARD)
 def on_event_notify(event: RequestEvent) -> None:
-    if plan(event):
+    owed = plan_owed(event)
+    if owed.emails:
         outbox_enqueue(NOTIFY_TASK, event_id=event.pk)
-    for delivery_id in personal_chat_owed(event):
+    for delivery_id in owed.chat_ids:
         outbox_enqueue(PERSONAL_CHAT_TASK, delivery_id=delivery_id)
 
 

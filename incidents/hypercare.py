@@ -79,12 +79,18 @@ def hypercare_open(
     return window
 
 
-@transaction.atomic
 def hypercare_link_issue(service_request: ServiceRequest) -> list[HypercareIssue]:
     """Link a just-filed production issue to every window open over its environment and stack, and raise it one
     level (once, even inside two windows) through the normal priority change, unless turned off."""
+    # Decided before the transaction: every filing asks, and most are not production issues (a savepoint for
+    # nothing was two round trips of each).
     if service_request.request_type != RequestType.PRODUCTION_ISSUE:
         return []
+    return _link_issue(service_request)
+
+
+@transaction.atomic
+def _link_issue(service_request: ServiceRequest) -> list[HypercareIssue]:
     windows = list(
         HypercareWindow.objects.covering(
             environment_id=service_request.environment_id,

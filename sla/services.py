@@ -98,11 +98,12 @@ def _ledger_of(service_request: ServiceRequest) -> list[ClockLedgerEntry]:
 
 
 def sla_clock_start(service_request: ServiceRequest, *, at: datetime) -> None:
-    """Filing starts the requester's SLA under the priority's current policy."""
-    _append(
+    """Filing starts the requester's SLA under the priority's current policy (the request's first ledger entry)."""
+    entry = _append(
         service_request, clock=Clock.SLA, kind=LedgerKind.START, at=at, policy=policy_current(service_request.priority)
     )
-    sla_refresh(service_request)
+    # A request just filed has no other entry and no clock yet: nothing to read back, no flag to re-arm.
+    sla_refresh(service_request, entries=[entry], first=True)
 
 
 def sla_retarget(
@@ -339,9 +340,12 @@ CLOCK_FIELDS = [
 ]
 
 
-def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEntry] | None = None) -> None:
+def sla_refresh(
+    service_request: ServiceRequest, *, entries: list[ClockLedgerEntry] | None = None, first: bool = False
+) -> None:
     """Rewrite the stored figures of every clock of the request from its ledger (`entries`, in order, when the
-    caller has just read it), and the request's SLA columns with them."""
+    caller has just read it), and the request's SLA columns with them. `first`: the clocks are written for the
+    first time (filing), so none carries a flag to re-arm."""
     rows = entries if entries is not None else _ledger_of(service_request)
     computed = sla_compute(service_request, entries=rows)
     ola_vendors = [row.vendor_id for row in rows if row.clock == Clock.OLA and row.vendor_id is not None]
@@ -353,7 +357,8 @@ def sla_refresh(service_request: ServiceRequest, *, entries: list[ClockLedgerEnt
     RequestClock.objects.bulk_create(
         clocks, update_conflicts=True, unique_fields=["service_request", "clock", "measure"], update_fields=CLOCK_FIELDS
     )
-    _rearm_flags(service_request)
+    if not first:
+        _rearm_flags(service_request)
     # Denormalised onto the request so queues sort by due time (and urgency) and filter by "breached" and "at risk"
     # from an index, without a join.
     _request_columns_write(service_request, request_sla_columns(clocks))

@@ -203,7 +203,10 @@ class ServiceRequestFileSerializer(StrictSerializer):
     description = serializers.CharField(max_length=MAX_TEXT)
     request_type = serializers.ChoiceField(choices=TYPE_CHOICES)
     priority = serializers.ChoiceField(choices=Priority.choices)
-    environment = KeyRelatedField(noun="environment", slug_field="code", queryset=Environment.objects.all())
+    # With its calendar: filing starts the SLA clock on it at once.
+    environment = KeyRelatedField(
+        noun="environment", slug_field="code", queryset=Environment.objects.select_related("calendar")
+    )
     stack = KeyRelatedField(
         noun="stack", slug_field="code", queryset=Stack.objects.all(), required=False, allow_null=True
     )

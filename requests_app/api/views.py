@@ -88,8 +88,8 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
 
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
-        # A list reads its page's clocks in one flat query instead (see `list`).
-        return queryset.prefetch_related(None) if self.action == "list" else queryset
+        # A list reads its page's clocks in one flat query instead (see `list`); a transition needs none.
+        return queryset.prefetch_related(None) if self.action in ("list", "transition") else queryset
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
@@ -107,8 +107,10 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
     def _render(self, service_request: ServiceRequest, status_code: int = status.HTTP_200_OK) -> Response:
         # The result of the user's own write, read again with the list's joins and prefetches (two queries, not
         # one per related object); not through the gate, as the write may have moved it out of their sight.
-        fresh = self.queryset.all().get(pk=service_request.pk)
-        return Response(self.get_serializer(fresh).data, status=status_code)
+        # Its clocks come as the list reads them (one flat query), not as models with their policies and vendors.
+        fresh = self.queryset.prefetch_related(None).get(pk=service_request.pk)
+        context = {**self.get_serializer_context(), "clocks": clock_snapshots([fresh.pk])}
+        return Response(self.get_serializer(fresh, context=context).data, status=status_code)
 
     @extend_schema(
         summary="File a request",

@@ -125,7 +125,8 @@ def request_file(
     )
     if detected_at is not None:
         service_request.detected_at = min(detected_at, service_request.created_at)
-    model_full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack"])
+    # The rating is left out: filing never sets it, and checking its constraint was a savepoint and a query.
+    model_full_clean(service_request, exclude=["reference", "requester", "team", "environment", "stack", "rating"])
     request_needed_by_check(priority=priority, needed_by=needed_by, environment=environment)
     service_request.parameters = parameters_validate(request_type, parameters)
     service_request.save()
