@@ -72,10 +72,14 @@ def request_transition(
     """Run transition `name` as `actor` (None means Portico itself) under a row lock, and append it to the timeline.
     `pause_reason` says why the work now waits (an escalation's); the SLA policy decides whether that pauses."""
     # The lock is taken through the visibility gate, so one query both hides and locks the row; the
-    # environment comes along for the SLA calendar (its row is not locked).
+    # environment and its calendar come along for the SLA clocks (their rows are not locked).
     candidates = ServiceRequest.objects.visible_to(actor) if actor is not None else ServiceRequest.objects.all()
     try:
-        locked = candidates.select_for_update(of=("self",)).select_related("environment").get(pk=service_request.pk)
+        locked = (
+            candidates.select_for_update(of=("self",))
+            .select_related("environment__calendar")
+            .get(pk=service_request.pk)
+        )
     except ServiceRequest.DoesNotExist:
         raise NotFound(f"No request {service_request.reference}.") from None
     request_transition_check(locked, name, actor=actor)
