@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.utils import timezone
 
 from portal.mail import MAIL_TASK_RETRY, MailRefused, mail_error_is_permanent
@@ -49,10 +49,25 @@ STALE_CLAIM = timedelta(minutes=10)
 SLA_KINDS = frozenset({EventKind.SLA_AT_RISK, EventKind.SLA_BREACHED})
 
 
-def channel_modes(user_ids: list[int]) -> dict[tuple[int, str], str]:
-    """Each person's chosen mode per channel; a missing pair means immediately."""
-    rows = ChannelSetting.objects.filter(user_id__in=user_ids).values_list("user_id", "channel", "mode")
-    return {(user_id, channel): mode for user_id, channel, mode in rows}
+# Stands in for a channel in the union below: rows with it are a person's own chat webhook, not a choice.
+_HAS_WEBHOOK = "#webhook"
+
+
+def _choices_and_chat_addresses(user_ids: list[int]) -> tuple[dict[tuple[int, str], str], set[int]]:
+    """Each person's chosen mode per channel (a missing pair means immediately) and who has a personal chat
+    webhook, in one query: a notice asks both of the same people."""
+    settings_rows = ChannelSetting.objects.filter(user_id__in=user_ids).values_list("user_id", "channel", "mode")
+    hooks = PersonalChatWebhook.objects.filter(user_id__in=user_ids).values_list(
+        "user_id", Value(_HAS_WEBHOOK, output_field=CharField()), Value("", output_field=CharField())
+    )
+    modes: dict[tuple[int, str], str] = {}
+    chat_users: set[int] = set()
+    for user_id, channel, mode in settings_rows.order_by().union(hooks.order_by(), all=True):
+        if channel == _HAS_WEBHOOK:
+            chat_users.add(user_id)
+        else:
+            modes[(user_id, channel)] = mode
+    return modes, chat_users
 
 
 def is_catch_up(event: RequestEvent) -> bool:
@@ -96,8 +111,7 @@ def plan_owed(event: RequestEvent) -> Owed:
     if not people:
         return Owed()
     notice = notice_for(event) or event.kind
-    modes = channel_modes(list(people))
-    chat_users = set(PersonalChatWebhook.objects.filter(user_id__in=list(people)).values_list("user_id", flat=True))
+    modes, chat_users = _choices_and_chat_addresses(list(people))
     catch_up = is_catch_up(event)
     rows: list[Delivery] = []
     for user in people.values():
@@ -145,12 +159,6 @@ def email_message_plan(event: RequestEvent, *, people: dict[User, dict[str, str]
     if owed:
         outbox_enqueue(NOTIFY_TASK, event_id=event.pk)
     return owed
-
-
-def personal_chat_owed(event: RequestEvent) -> list[int]:
-    """The ids of `event`'s personal chat posts to send now (each goes out in its own task)."""
-    owed = Delivery.objects.filter(event=event, channel=Channel.CHAT, batch=Batch.NONE, state=DeliveryState.PENDING)
-    return list(owed.order_by("pk").values_list("pk", flat=True))
 
 
 def notify(event: RequestEvent) -> int:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import IntegerField, Q, Value
 
 from portal.auth_backends import permissions_prefetch
 from requests_app import permissions as perms
@@ -83,17 +83,20 @@ def may_hear(event: RequestEvent, user: User) -> bool:
 
 def may_hear_all(event: RequestEvent, users: Iterable[User]) -> set[int]:
     """`may_hear` for many people at once: the ids of those who may. Two queries whatever their number (their
-    permissions, then one `visible_to` check per person as columns of a single row), where asking each was two."""
+    permissions, then each one's `visible_to` check, joined by UNION ALL), where asking each was two. Not one
+    EXISTS column per person: PostgreSQL planned that form several times slower than the checks one by one."""
     active = [user for user in users if user.is_active]
     if not active:
         return set()
     permissions_prefetch(active)
-    checks = {
-        f"may_hear_{user.pk}": Exists(RequestEvent.objects.visible_to(user).filter(pk=OuterRef("pk")))
+    checks = [
+        RequestEvent.objects.visible_to(user)
+        .filter(pk=event.pk)
+        .annotate(may_hear=Value(user.pk, output_field=IntegerField()))
+        .values_list("may_hear", flat=True)
         for user in active
-    }
-    row = RequestEvent.objects.filter(pk=event.pk).annotate(**checks).values(*checks).first() or {}
-    return {user.pk for user in active if row.get(f"may_hear_{user.pk}")}
+    ]
+    return set(checks[0].union(*checks[1:], all=True))
 
 
 def recipients_for(event: RequestEvent) -> dict[int, User]:
