@@ -92,6 +92,7 @@ def may_hear_all(event: RequestEvent, users: Iterable[User]) -> set[int]:
     checks = [
         RequestEvent.objects.visible_to(user)
         .filter(pk=event.pk)
+        .order_by()
         .annotate(may_hear=Value(user.pk, output_field=IntegerField()))
         .values_list("may_hear", flat=True)
         for user in active
