@@ -141,16 +141,36 @@ def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> We
     )
 
 
+def _current(row: StoredWeek, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
+    """The row's report as it was computed, when a computation now would still give it (bar the clock): not stale,
+    of this shape, and computed with these active engineers and names."""
+    if row.stale or row.schema != SCHEMA or row.report is None:
+        return None
+    report, stored_engineers, stored_labels = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
+    if stored_engineers != engineers or stored_labels != labels:
+        return None
+    return report
+
+
 def _servable(row: StoredWeek, scope: _Scope, week: Week) -> WeeklyReport | None:
     """The stored copy as of now, or None when it no longer says what a computation would."""
     if row.stale or row.schema != SCHEMA or row.report is None:
+        return None  # before the look-ups `_current` compares with
+    report = _current(row, _engineers(scope), _labels())
+    if report is None:
         return None
-    report, engineers, labels = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
     if report.breaches_total > len(report.breaches):
         return None  # a cut list: which unsettled breaches make the cut moves with the clock
-    if _engineers(scope) != engineers or _labels() != labels:
-        return None
     return _as_of(report, scope, week, timezone.now())
+
+
+def report_week_copy(scope: _Scope, week: Week, *, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
+    """A finished week's stored copy as it was computed, when it is current; None when it is missing or not.
+
+    The next week's computation builds on it (reports/selectors/weekly.py): the previous week's figures and the
+    trends' earlier weeks are the same whenever they are read after that week's end, until a change restales it."""
+    row = StoredWeek.objects.filter(tz=week.tz, week=week.label, scope=scope_key(scope.filters)).first()
+    return None if row is None else _current(row, engineers, labels)
 
 
 def report_week_stored(scope: _Scope, week: Week) -> WeeklyReport:

@@ -54,6 +54,7 @@ from .types import (
     ComplianceWeek,
     Figures,
     Slice,
+    TractionWeek,
     WeeklyReport,
 )
 
@@ -144,6 +145,55 @@ def report_weekly(
     return report
 
 
+def _compliance_week(label: str, counts: Figures | dict[str, int]) -> ComplianceWeek:
+    def count(name: str) -> int:
+        return counts[name] if isinstance(counts, dict) else getattr(counts, name)
+
+    return ComplianceWeek(
+        week=label,
+        sla_response_compliance=_pct(count("sla_response_met"), count("sla_response_breached")),
+        sla_resolution_compliance=_pct(count("sla_resolution_met"), count("sla_resolution_breached")),
+        ola_compliance=_pct(count("ola_met"), count("ola_breached")),
+    )
+
+
+def _previous_copy(
+    scope: _Scope, previous: Week, now: datetime, engineers: dict[int, int], labels: dict
+) -> WeeklyReport | None:
+    """The previous week's stored copy when it is current and that week is over at `now`: its figures are then the
+    same whenever they are read (every cut-off is its end), so the week's computation need not count them again."""
+    if not settings.PORTICO_REPORT_STORED_WEEKS or previous.end > now:
+        return None
+    from ..stored import report_week_copy  # stored weeks sit above the selectors: they store what these compute
+
+    base = report_week_copy(scope, previous, engineers=engineers, labels=labels)
+    if base is None or len(base.traction) != TRACTION_WEEKS or base.traction[-1].week != previous.label:
+        return None
+    return base
+
+
+def _previous_computed(
+    scope: _Scope, this: Week, weeks: list[Week], now: datetime, engineers: dict[int, int]
+) -> tuple[Figures, list[TractionWeek], list[ComplianceWeek]]:
+    """The previous week's figures (overall only: what the headline's "change" compares with) and the trends, all
+    counted afresh."""
+    previous = this.shifted(-1)
+    trend_counts = _compliance_trend(scope, weeks, now)
+    prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
+    prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
+    prev_backlog = _backlog_by_vendor(scope, previous.end)
+    prev = _figures(
+        prev_flows,
+        Counter(trend_counts[-2]),
+        _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
+        sum(prev_backlog.values()),
+        _rollup(_rating_rows(scope, previous.start, previous.end), RATING_SUMS)["all"][None],
+    )
+    prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
+    trend = [_compliance_week(w.label, c) for w, c in zip(weeks, trend_counts, strict=True)]
+    return prev, _traction(scope, weeks), trend
+
+
 def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
     """Every figure of the week for the scope, as of `now`; the caller opens the snapshot."""
     tz = this.tz
@@ -199,20 +249,18 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
             )
         breakdowns[dimension] = rows
 
-    # The previous week, overall only: what the headline's "change" compares with.
     weeks = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 1)]
-    trend_counts = _compliance_trend(scope, weeks, now)
-    prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
-    prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
-    prev_backlog = _backlog_by_vendor(scope, previous.end)
-    prev = _figures(
-        prev_flows,
-        Counter(trend_counts[-2]),
-        _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
-        sum(prev_backlog.values()),
-        _rollup(_rating_rows(scope, previous.start, previous.end), RATING_SUMS)["all"][None],
-    )
-    prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
+    base = _previous_copy(scope, previous, now, engineers, labels)
+    if base is not None:
+        # The week itself is the trends' last point; the rest is the previous week's, shifted by one.
+        prev = base.summary
+        traction = [
+            *base.traction[1:],
+            TractionWeek(week=this.label, created=summary.created, resolved=summary.resolved),
+        ]
+        compliance_trend = [*base.compliance_trend[1:], _compliance_week(this.label, summary)]
+    else:
+        prev, traction, compliance_trend = _previous_computed(scope, this, weeks, now, engineers)
 
     all_backlog = backlog["all"].get(None, Counter())
     breaches, breaches_total = _breaches(scope, this, now)
@@ -231,16 +279,8 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
         backlog_by_age={k: all_backlog.get(f"age:{k}", 0) for k in AGE_LABELS},
         backlog_by_state={s: all_backlog.get(f"state:{s}", 0) for s in BACKLOG_STATES},
         breakdowns=breakdowns,
-        traction=_traction(scope, weeks),
-        compliance_trend=[
-            ComplianceWeek(
-                week=w.label,
-                sla_response_compliance=_pct(c["sla_response_met"], c["sla_response_breached"]),
-                sla_resolution_compliance=_pct(c["sla_resolution_met"], c["sla_resolution_breached"]),
-                ola_compliance=_pct(c["ola_met"], c["ola_breached"]),
-            )
-            for w, c in zip(weeks, trend_counts, strict=True)
-        ],
+        traction=traction,
+        compliance_trend=compliance_trend,
         breaches=breaches,
         breaches_total=breaches_total,
         break_glass=_break_glass(scope, this.start, this.end, now),
