@@ -22,6 +22,8 @@ How each figure is counted (the report page repeats this in plain words):
 - Breaches: the SLA clocks breached in the week (as above), latest first by lateness; late by = (met, ended or
   now) − due. Reason: the latest escalation or information request written on the request up to the
   due time, or "—".
+- The previous week (the headline's change) and the trends' earlier weeks: counted the same way, or read from the
+  previous week's stored copy when it is current (reports/stored.py), which holds exactly those figures.
 - Incident sections (`incidents.py`): break-glass grants taken in the week and their review (overdue after
   PORTICO_BREAK_GLASS_REVIEW_HOURS); hypercare windows open in the week whose release is in the scope's vendor and
   environment, with their in-scope issues filed by the week's end and how many missed an SLA clock due by then;

@@ -21,6 +21,7 @@ from requests_app.models import Environment, Vendor
 from ..periods import Week, timezone_parse, week_containing, week_parse
 from .incidents import _break_glass, _hypercare, _incident_reviews
 from .queries import (
+    Measured,
     _average,
     _backlog_by_vendor,
     _backlog_rows,
@@ -36,8 +37,11 @@ from .queries import (
     _ratio,
     _reopen_rows,
     _rollup,
+    _rollup_grouped,
     _Scope,
     _scope,
+    _slices,
+    _sums,
     _traction,
     report_snapshot,
 )
@@ -122,7 +126,8 @@ def report_weekly(
     A finished week is read from its stored copy (reports/stored.py), computed and stored first when it has none or
     the copy is stale. The current week is computed, and without an explicit `now` a report computed in the last
     PORTICO_REPORT_CACHE_SECONDS for the same scope is served again (its `generated_at` says when). An explicit
-    `now` always computes, as of that instant."""
+    `now` always computes, as of that instant. Either way a computed week takes the previous week's figures and the
+    trends' earlier weeks from the previous week's stored copy when it is current (`_previous_copy`)."""
     tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
     this = week_parse(week, tz=tz)
     # Visibility first: stored weeks and the cache are keyed by the scope's filters, which say everything it covers.
@@ -200,17 +205,23 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
     previous = this.shifted(-1)
     backlog_at = min(this.end, now)
 
-    flows = _rollup(
-        _flow_rows(scope, this.start, this.end), ("created", "triaged", "resolved", "closed", "rejected", "cancelled")
+    flows = _rollup_grouped(
+        _flow_rows(scope, this.start, this.end),
+        _sums("created", "triaged", "resolved", "closed", "rejected", "cancelled"),
     )
-    reopens = _rollup(_reopen_rows(scope, this.start, this.end), ("reopened",))
-    clocks = _rollup(_clock_rows(scope, this.start, this.end, now), CLOCK_COUNTS)
-    ratings = _rollup(_rating_rows(scope, this.start, this.end), RATING_SUMS)
-    backlog_rows = []
-    for row in _backlog_rows(scope, backlog_at):
-        backlog_rows.append({**row, f"age:{row['age']}": row["backlog"], f"state:{row['state_at']}": row["backlog"]})
-    backlog_measures = ["backlog", *[f"age:{k}" for k in AGE_LABELS], *[f"state:{s}" for s in BACKLOG_STATES]]
-    backlog = _rollup(backlog_rows, backlog_measures)
+    reopens = _rollup_grouped(_reopen_rows(scope, this.start, this.end), _sums("reopened"))
+    clocks = _slices()
+    for queryset, measures in _clock_rows(scope, this.start, this.end, now):
+        clocks = _rollup_grouped(queryset, _sums(*measures), into=clocks)
+    ratings = _rollup_grouped(_rating_rows(scope, this.start, this.end), _sums(*RATING_SUMS))
+    backlog_measures: dict[str, Measured] = {
+        "backlog": ("backlog", None),
+        **{f"age:{k}": ("backlog", ("age", k)) for k in AGE_LABELS},
+        **{f"state:{s}": ("backlog", ("state_at", s)) for s in BACKLOG_STATES},
+    }
+    backlog = _slices()
+    for queryset in _backlog_rows(scope, backlog_at):
+        backlog = _rollup_grouped(queryset, backlog_measures, into=backlog)
     engineers = _engineers(scope)
 
     labels = _labels()

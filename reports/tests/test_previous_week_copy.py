@@ -78,29 +78,35 @@ class Desk:
         )
 
     def act(self, candidates: list) -> None:
+        """One transition the request allows its actor now, chosen at random (nothing when none is)."""
         rng = self.rng
         service_request = rng.choice(candidates)
         service_request.refresh_from_db()
-        name = rng.choice(sorted(ACTORS))
-        role = ACTORS[name]
-        if role == "engineer":
-            actor = self.engineers.get(service_request.vendor_id)
-            if actor is None:
-                return
-        else:
-            actor = getattr(self.world, role)
+        actors = {
+            "pm": self.world.pm,
+            "requester": self.world.requester,
+            "engineer": self.engineers.get(service_request.vendor_id),
+        }
+        options = []
+        for name, role in ACTORS.items():
+            actor = actors[role]
+            if actor is not None and name in services.allowed_transitions(service_request, actor):
+                options.append((name, actor))
+        if not options:
+            return
+        name, actor = rng.choice(options)
         arguments: dict = {"reason": REASONS.get(name, "")}
         if name == "triage":
             arguments["vendor"] = rng.choice([self.world.vendor_a, self.world.vendor_b])
         if name == "confirm" and rng.random() < 0.6:
             arguments["rating"] = rng.randint(1, 5)
-        with contextlib.suppress(PortalError):  # not allowed from this state or by this actor: try another next
+        with contextlib.suppress(PortalError):  # e.g. a reopen after its window: the desk moves on
             services.TRANSITIONS[name].service(service_request, actor=actor, **arguments)
 
     def play(self, traveller, until, *, late_only: bool = False) -> None:
         """Random steps of 1–14 hours until `until`; `late_only` touches only requests filed before W48."""
         while True:
-            step = timedelta(minutes=self.rng.randint(60, 14 * 60))
+            step = timedelta(minutes=self.rng.randint(60, (4 if late_only else 14) * 60))
             if timezone.now() + step >= until:
                 return
             traveller.shift(step)
