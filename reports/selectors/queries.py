@@ -246,7 +246,7 @@ def _rollup_grouped(
     dimension, so Python reads one row per slice (a few dozen), not one per group (thousands for the backlog).
     Added into `into` when given (a figure counted by two queries). SQLite has no GROUPING SETS: summed here."""
     out = _slices() if into is None else into
-    if connections[queryset.db].vendor != "postgresql":
+    if connections[read_alias()].vendor != "postgresql":
         return _rollup_grouped_python(queryset, measures, out)
     inner, params = queryset.query.sql_with_params()
     columns = [f'"{KEYS[d]}"' for d in DIMENSIONS]
@@ -260,7 +260,7 @@ def _rollup_grouped(
     select = ", ".join([*columns, *[f"GROUPING({c})" for c in columns], *sums])
     sets = ", ".join(["()", *[f"({c})" for c in columns]])
     sql = f"SELECT {select} FROM ({inner}) AS grouped GROUP BY GROUPING SETS ({sets})"  # noqa: S608 — fixed names; values are parameters
-    with connections[queryset.db].cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, [*sum_params, *params])
         rows = cursor.fetchall()
     width = len(DIMENSIONS)
