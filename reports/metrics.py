@@ -28,7 +28,6 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
-    F,
     FilteredRelation,
     OuterRef,
     Q,
@@ -47,6 +46,7 @@ from sla import conditions
 from sla.choices import Clock, Measure
 
 from .aggregates import percentile_linear
+from .models import StateSpan
 from .periods import Week, timezone_parse, week_containing
 from .selectors.queries import _Scope, _scope, report_snapshot
 from .selectors.weekly import _labels, _order
@@ -299,7 +299,7 @@ class EngineerLoad:
       rejected or cancelled), whenever filed.
     - `in_progress`, `waiting_on_requester`, `blocked`: for the requests assigned to them now, the time each spent
       in that state inside the window (up to now, if the window runs on), from the timeline's state changes: the
-      total hours, and the median hours per request that spent any of it there.
+      total hours, and the median hours per request that spent any of it there (stored spans, reports/spans.py).
     """
 
     username: str
@@ -474,89 +474,64 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
     """Per assignee and working state, the seconds each of their requests spent in it within the window.
 
-    The requests: in scope, assigned to someone, filed before the window's end and open or finished within it. Their
-    state changes (`from_state` → `to_state`, each appended by `request_transition`) telescope, so no event before
-    the window is read and nothing is sorted per event: over [start, bound) (bound: the window's end, or now if
-    sooner) a request spends in state S
-
-        [S is its state at the start] × (bound − start, or from its filing if later)
-        + Σ (bound − t) over its changes into S at t in the window − Σ (bound − t) over its changes out of S,
-
-    where its state at the start is the `from_state` of its first change at or after the start, or its state now if
-    it has not changed since. On PostgreSQL that, the sums and the medians are one statement returning a row per
-    person and state; other databases read the requests and changes (two queries) and do the same sum here."""
+    The requests: in scope, assigned to someone now (a span credits the request's current assignee, as the figure
+    always has), filed before the window's end and open or finished within it. Their time in a state is the sum of
+    their stored spans in it (`StateSpan`, reports/spans.py) clipped to [start, bound) — bound: the window's end, or
+    now if sooner. On PostgreSQL the clipping, the sums and the medians are one statement returning a row per person
+    and state; other databases read the spans (one query) and do the same sums here."""
     bound = min(window.end, max(now, window.start))
     requests = scope.requests.filter(assignee__isnull=False, created_at__lt=bound).filter(
         Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
     )
-    changes = (
-        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__gte=window.start)
-        .exclude(to_state="")
-        .order_by("service_request_id", "created_at", "pk")
-        .values_list("service_request_id", "from_state", "to_state", "created_at")
-    )
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
     connection = connections[read_alias()]
     if connection.vendor == "postgresql":
-        candidates, params = (
-            requests.order_by().values("id", "assignee_id", "state", "created_at").query.sql_with_params()
-        )
+        candidates, params = requests.order_by().values("id", "assignee_id").query.sql_with_params()
         quote = connection.ops.quote_name
-        event_table = quote(RequestEvent._meta.db_table)
+        span_table = quote(StateSpan._meta.db_table)
         user_table = quote(ServiceRequest._meta.get_field("assignee").related_model._meta.db_table)
         sql = (
-            f"WITH candidates AS ({candidates}), "  # noqa: S608 — table names from the models; values are parameters
-            "changes AS (SELECT e.service_request_id AS rid, e.from_state, e.to_state, e.created_at, e.id "
-            f"  FROM {event_table} e WHERE e.service_request_id IN (SELECT id FROM candidates) "
-            "  AND e.created_at >= %s AND e.to_state <> ''), "
-            "first AS (SELECT DISTINCT ON (rid) rid, from_state FROM changes ORDER BY rid, created_at, id), "
-            "moves AS ("
-            "  SELECT rid, to_state AS state, EXTRACT(EPOCH FROM %s - created_at) AS s"
-            "  FROM changes WHERE created_at < %s"
-            "  UNION ALL SELECT rid, from_state, -EXTRACT(EPOCH FROM %s - created_at)"
-            "  FROM changes WHERE created_at < %s"
-            "  UNION ALL SELECT c.id, COALESCE(first.from_state, c.state),"
-            "  EXTRACT(EPOCH FROM %s - GREATEST(%s, c.created_at))"
-            "  FROM candidates c LEFT JOIN first ON first.rid = c.id), "
-            "per_request AS (SELECT rid, state, SUM(s)::float AS seconds FROM moves"
-            "  WHERE state = ANY(%s) GROUP BY rid, state) "
+            f"WITH candidates AS MATERIALIZED ({candidates}), "  # noqa: S608 — table names from the models
+            "per_request AS (SELECT s.service_request_id AS rid, s.state, "
+            "  SUM(EXTRACT(EPOCH FROM LEAST(COALESCE(s.ended_at, %s), %s) - GREATEST(s.started_at, %s)))::float"
+            "  AS seconds"
+            f"  FROM {span_table} s WHERE s.service_request_id IN (SELECT id FROM candidates)"
+            "  AND s.state = ANY(%s) AND s.started_at < %s AND (s.ended_at IS NULL OR s.ended_at > %s)"
+            "  GROUP BY s.service_request_id, s.state) "
             "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
             f"FROM per_request p JOIN candidates c ON c.id = p.rid JOIN {user_table} u ON u.id = c.assignee_id "
-            # Changes into and out of a state cancel to a few microseconds of float noise, not to time spent there.
+            # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
             "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
         )
-        arguments = [*params, window.start, bound, bound, bound, bound, bound, window.start, list(WORK_STATES)]
+        arguments = [*params, bound, bound, window.start, list(WORK_STATES), bound, window.start]
         with connection.cursor() as cursor:
             cursor.execute(sql, arguments)
             for username, first, last, state, count, total, median in cursor.fetchall():
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
                 out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
         return out
-    people = {
-        row["pk"]: row
-        for row in requests.order_by().values(
-            "pk", "state", "created_at", **{f"assignee_{name}": F(f"assignee__{name}") for name in PERSON}
+    spans = (
+        StateSpan.objects.filter(service_request__in=requests, state__in=WORK_STATES, started_at__lt=bound)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=window.start))
+        .order_by()
+        .values_list(
+            "service_request_id",
+            "state",
+            "started_at",
+            "ended_at",
+            *(f"service_request__assignee__{name}" for name in PERSON),
         )
-    }
-
-    def start_in(pk: int, state: str) -> defaultdict[str, float]:
-        return defaultdict(float, {state: (bound - max(window.start, people[pk]["created_at"])).total_seconds()})
-
-    seconds = {pk: start_in(pk, row["state"]) for pk, row in people.items()}
-    seen: set[int] = set()
-    for pk, before, after, at in changes:
-        if pk not in seen:  # its first change at or after the start says what its state was then
-            seen.add(pk)
-            seconds[pk] = start_in(pk, before)
-        if at < bound:
-            seconds[pk][after] += (bound - at).total_seconds()
-            seconds[pk][before] -= (bound - at).total_seconds()
+    )
+    seconds: defaultdict[tuple[int, str], float] = defaultdict(float)
+    people: dict[int, tuple[str, str]] = {}
+    for pk, state, started, ended, *person in spans:
+        seconds[(pk, state)] += (min(ended or bound, bound) - max(started, window.start)).total_seconds()
+        people[pk] = _person(dict(zip(PERSON, person, strict=True)), "")
     per_person: dict[tuple[tuple[str, str], str], list[float]] = defaultdict(list)
-    for pk, states in seconds.items():
-        for state in WORK_STATES:
-            if states.get(state, 0) >= 0.5:
-                per_person[(_person(people[pk], "assignee_"), state)].append(states[state])
+    for (pk, state), value in seconds.items():
+        if value >= 0.5:
+            per_person[(people[pk], state)].append(value)
     for (person, state), values in per_person.items():
         out[person][state] = state_time_of(values)
     return out

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils import timezone
 
+from requests_app.choices import RequestState
+
 
 class WeeklyReportEmail(models.Model):
     """The weekly report e-mail for one ISO week, claimed and sent exactly once."""
@@ -45,3 +47,27 @@ class StoredWeek(models.Model):
 
     def __str__(self) -> str:
         return f"Stored report {self.week} {self.scope}{' (stale)' if self.stale else ''}"
+
+
+class StateSpan(models.Model):
+    """One stretch of time a request spent in one state, derived from its timeline (reports/spans.py).
+
+    Kept in the transaction of every state change, so the delivery metrics' time in a state reads a few spans per
+    request clipped to the window instead of summing the window's events; `ended_at` is null while it lasts."""
+
+    service_request = models.ForeignKey(
+        "requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    state = models.CharField(max_length=24, choices=RequestState)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # A request's spans are replaced as a whole on each change (and read by request for the metrics).
+            models.Index(fields=["service_request", "started_at"], name="state_span_request"),
+        ]
+        ordering = ["service_request", "started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.service_request_id} {self.state} from {self.started_at:%Y-%m-%d %H:%M}"
