@@ -12,11 +12,12 @@ For a timeline written by the state machine (each change's `from_state` is the p
 is exactly the time the old event-summing computation of the delivery metrics found, window by window
 (reports/tests/test_state_spans.py checks it on random life cycles).
 
-One statement derives the spans of a range of requests (`state_spans_derive`: window functions, no per-event Python), used
-both live — `state_spans_sync`, run by the event handler in the transaction that appended the change — and by
-`state_spans_backfill` over every request in id batches. Re-deriving a request's spans whole keeps a change that
-arrives out of time order (imports, fixtures) right, and makes the backfill and the live writes the same by
-construction.
+One statement derives the spans of a range of requests (`state_spans_derive`: window functions, no per-event
+Python), used both live — `state_spans_sync`, run by the event handler in the transaction that appended the
+change — and by `state_spans_backfill` over every request in id batches. Re-deriving a request's spans whole
+keeps a change that arrives out of time order (imports, fixtures) right, heals a request whose spans were missed
+(events written by a process on older code) at its next change, and makes the backfill and the live writes the
+same by construction.
 """
 
 from __future__ import annotations
