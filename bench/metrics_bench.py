@@ -24,7 +24,7 @@ import argparse
 import json
 import os
 import time
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards (default: drop it).")
     parser.add_argument("--reuse", action="store_true", help="Time a database kept by an earlier --keep run.")
     parser.add_argument("--write", action="store_true", help="Write the figures to bench/RESULTS.md.")
+    parser.add_argument("--to", type=date.fromisoformat, help="The windows' last day (default: yesterday / NOW's).")
     parser.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     parser.add_argument("--before", type=Path, help="An earlier run's --json, shown beside these figures.")
     args = parser.parse_args()
@@ -109,6 +110,10 @@ def main() -> None:
         return DeliveryMetricsSerializer(metrics).data
 
     pm, lead = ref["pm"], ref["lead"]
+    if args.to:  # a data set still being seeded: windows ending on a day it has fully (now: the next midnight)
+        now = datetime.combine(
+            args.to + timedelta(days=1), datetime.min.time(), ZoneInfo(settings.PORTICO_REPORT_TIMEZONE)
+        )
     last = now.astimezone(ZoneInfo(settings.PORTICO_REPORT_TIMEZONE)).date() - timedelta(days=1)
     month, year = (str(last - timedelta(days=27)), str(last)), (str(last - timedelta(days=365)), str(last))
     cases = {

@@ -31,8 +31,11 @@ from django.db.models import (
     FilteredRelation,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
+    Value,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.exceptions import ValidationFailed
@@ -40,13 +43,13 @@ from portal.replica import on_replica, read_alias
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from requests_app.catalogue import deployment_actions
-from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestState, RequestType
-from requests_app.models import RequestEvent, RequestLink, ServiceRequest
+from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestType
+from requests_app.models import RequestEvent, RequestLink
 from sla import conditions
 from sla.choices import Clock, Measure
 
 from .aggregates import percentile_linear
-from .models import StateSpan
+from .models import FOREVER, WORK_STATES, StateSpan
 from .periods import Week, timezone_parse, week_containing
 from .selectors.queries import _Scope, _scope, report_snapshot
 from .selectors.weekly import _labels, _order
@@ -265,10 +268,6 @@ def dora(changes: list[Change], incidents: list[Incident], window: Window) -> Do
     )
 
 
-# The working states whose time the engineer load sums (the timeline's `to_state`).
-WORK_STATES = (RequestState.IN_PROGRESS, RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED)
-
-
 @dataclass(frozen=True)
 class StateTime:
     """Hours requests spent in one state within the window: the total over `requests` requests, and the median per
@@ -471,61 +470,62 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
     return {_person(row, "assignee__"): row["n"] for row in rows}
 
 
+def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
+    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
+    # The vendor is the span's own column (the request's, kept with it): the organisation's and a vendor lead's
+    # figures read no request row; other filters join the request.
+    filters = {
+        (name if name == "vendor_id" else f"service_request__{name}"): value for name, value in scope.filters.items()
+    }
+    return (
+        StateSpan.objects.alias(until=Coalesce("ended_at", Value(FOREVER)))  # the index `state_span_work_end`
+        .filter(until__gt=window.start, state__in=WORK_STATES, started_at__lt=bound, assignee__isnull=False, **filters)
+        .order_by()
+    )
+
+
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
     """Per assignee and working state, the seconds each of their requests spent in it within the window.
 
-    The requests: in scope, assigned to someone now (a span credits the request's current assignee, as the figure
-    always has), filed before the window's end and open or finished within it. Their time in a state is the sum of
-    their stored spans in it (`StateSpan`, reports/spans.py) clipped to [start, bound) — bound: the window's end, or
-    now if sooner. On PostgreSQL the clipping, the sums and the medians are one statement returning a row per person
-    and state; other databases read the spans (one query) and do the same sums here."""
+    A request's time in a state is the sum of its stored spans in it (`StateSpan`, reports/spans.py) clipped to
+    [start, bound) — bound: the window's end, or now if sooner — credited to the request's current assignee, as the
+    figure always has been. A request spends time in a working state inside the window only if it was open then,
+    so it is open now or was resolved or closed since: the requests the event-summing computation this replaced
+    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the clipping, the sums and the
+    medians are one statement returning a row per person and state; other databases read the spans (one query) and
+    do the same sums here."""
     bound = min(window.end, max(now, window.start))
-    requests = scope.requests.filter(assignee__isnull=False, created_at__lt=bound).filter(
-        Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
-    )
+    spans = _spans_in(scope, window, bound)
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
     connection = connections[read_alias()]
     if connection.vendor == "postgresql":
-        candidates, params = requests.order_by().values("id", "assignee_id").query.sql_with_params()
-        quote = connection.ops.quote_name
-        span_table = quote(StateSpan._meta.db_table)
-        user_table = quote(ServiceRequest._meta.get_field("assignee").related_model._meta.db_table)
+        inner, params = spans.values(
+            "assignee_id", "service_request_id", "state", "started_at", "ended_at"
+        ).query.sql_with_params()
+        user_table = connection.ops.quote_name(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
         sql = (
-            f"WITH candidates AS MATERIALIZED ({candidates}), "  # noqa: S608 — table names from the models
-            "per_request AS (SELECT s.service_request_id AS rid, s.state, "
-            "  SUM(EXTRACT(EPOCH FROM LEAST(COALESCE(s.ended_at, %s), %s) - GREATEST(s.started_at, %s)))::float"
-            "  AS seconds"
-            f"  FROM {span_table} s WHERE s.service_request_id IN (SELECT id FROM candidates)"
-            "  AND s.state = ANY(%s) AND s.started_at < %s AND (s.ended_at IS NULL OR s.ended_at > %s)"
-            "  GROUP BY s.service_request_id, s.state) "
+            f"WITH spans AS ({inner}), "  # noqa: S608 — the ORM's query and a model's table; values are parameters
+            "per_request AS (SELECT assignee_id, service_request_id, state, "
+            "  SUM(EXTRACT(EPOCH FROM LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s)))::float AS seconds"
+            "  FROM spans GROUP BY assignee_id, service_request_id, state) "
             "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
-            f"FROM per_request p JOIN candidates c ON c.id = p.rid JOIN {user_table} u ON u.id = c.assignee_id "
+            f"FROM per_request p JOIN {user_table} u ON u.id = p.assignee_id "
             # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
             "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
         )
-        arguments = [*params, bound, bound, window.start, list(WORK_STATES), bound, window.start]
         with connection.cursor() as cursor:
-            cursor.execute(sql, arguments)
+            cursor.execute(sql, [*params, bound, bound, window.start])
             for username, first, last, state, count, total, median in cursor.fetchall():
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
                 out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
         return out
-    spans = (
-        StateSpan.objects.filter(service_request__in=requests, state__in=WORK_STATES, started_at__lt=bound)
-        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=window.start))
-        .order_by()
-        .values_list(
-            "service_request_id",
-            "state",
-            "started_at",
-            "ended_at",
-            *(f"service_request__assignee__{name}" for name in PERSON),
-        )
+    rows = spans.values_list(
+        "service_request_id", "state", "started_at", "ended_at", *(f"assignee__{name}" for name in PERSON)
     )
     seconds: defaultdict[tuple[int, str], float] = defaultdict(float)
     people: dict[int, tuple[str, str]] = {}
-    for pk, state, started, ended, *person in spans:
+    for pk, state, started, ended, *person in rows:
         seconds[(pk, state)] += (min(ended or bound, bound) - max(started, window.start)).total_seconds()
         people[pk] = _person(dict(zip(PERSON, person, strict=True)), "")
     per_person: dict[tuple[tuple[str, str], str], list[float]] = defaultdict(list)
