@@ -1,4 +1,4 @@
-"""Stored weeks hear every change to a request: each one restales the finished weeks the request counts in."""
+"""What the reports app keeps as requests change: the stored weeks restaled, the state spans re-derived."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from portal.events import registry
 from requests_app.choices import EventKind
 from requests_app.models import ServiceRequest
 
+from .spans import state_spans_sync
 from .stored import report_weeks_restale
 
 # Kinds that change no figure of the report: a comment moves no state, and the scan's at-risk and breach flags
@@ -33,3 +34,11 @@ def stored_weeks_restale(event: Any) -> None:
 def stored_weeks_restale_deleted(sender: type, instance: ServiceRequest, **kwargs: Any) -> None:
     """A deleted request leaves no timeline event behind; its weeks are recomputed all the same."""
     report_weeks_restale(since=instance.created_at)
+
+
+# Every kind, not a list of transitions: whatever event carries a state change moves the spans, including kinds
+# added later.
+@registry.register("reports: keep the request's state spans")
+def state_spans_keep(event: Any) -> None:
+    if event.to_state:
+        state_spans_sync(service_request_id=event.service_request_id)

@@ -28,12 +28,14 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
-    F,
     FilteredRelation,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
+    Value,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.exceptions import ValidationFailed
@@ -41,12 +43,13 @@ from portal.replica import on_replica, read_alias
 from provisioning.choices import RunStatus
 from provisioning.models import ProvisioningRun
 from requests_app.catalogue import deployment_actions
-from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestState, RequestType
-from requests_app.models import RequestEvent, RequestLink, ServiceRequest
+from requests_app.choices import OPEN_STATES, EventKind, LinkKind, Priority, RequestType
+from requests_app.models import RequestEvent, RequestLink
 from sla import conditions
 from sla.choices import Clock, Measure
 
 from .aggregates import percentile_linear
+from .models import FOREVER, WORK_STATES, StateSpan
 from .periods import Week, timezone_parse, week_containing
 from .selectors.queries import _Scope, _scope, report_snapshot
 from .selectors.weekly import _labels, _order
@@ -265,10 +268,6 @@ def dora(changes: list[Change], incidents: list[Incident], window: Window) -> Do
     )
 
 
-# The working states whose time the engineer load sums (the timeline's `to_state`).
-WORK_STATES = (RequestState.IN_PROGRESS, RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED)
-
-
 @dataclass(frozen=True)
 class StateTime:
     """Hours requests spent in one state within the window: the total over `requests` requests, and the median per
@@ -299,7 +298,7 @@ class EngineerLoad:
       rejected or cancelled), whenever filed.
     - `in_progress`, `waiting_on_requester`, `blocked`: for the requests assigned to them now, the time each spent
       in that state inside the window (up to now, if the window runs on), from the timeline's state changes: the
-      total hours, and the median hours per request that spent any of it there.
+      total hours, and the median hours per request that spent any of it there (stored spans, reports/spans.py).
     """
 
     username: str
@@ -471,92 +470,68 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
     return {_person(row, "assignee__"): row["n"] for row in rows}
 
 
+def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
+    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
+    # The vendor is the span's own column (the request's, kept with it): the organisation's and a vendor lead's
+    # figures read no request row; other filters join the request.
+    filters = {
+        (name if name == "vendor_id" else f"service_request__{name}"): value for name, value in scope.filters.items()
+    }
+    return (
+        StateSpan.objects.alias(until=Coalesce("ended_at", Value(FOREVER)))  # the index `state_span_work_end`
+        .filter(until__gt=window.start, state__in=WORK_STATES, started_at__lt=bound, assignee__isnull=False, **filters)
+        .order_by()
+    )
+
+
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
     """Per assignee and working state, the seconds each of their requests spent in it within the window.
 
-    The requests: in scope, assigned to someone, filed before the window's end and open or finished within it. Their
-    state changes (`from_state` → `to_state`, each appended by `request_transition`) telescope, so no event before
-    the window is read and nothing is sorted per event: over [start, bound) (bound: the window's end, or now if
-    sooner) a request spends in state S
-
-        [S is its state at the start] × (bound − start, or from its filing if later)
-        + Σ (bound − t) over its changes into S at t in the window − Σ (bound − t) over its changes out of S,
-
-    where its state at the start is the `from_state` of its first change at or after the start, or its state now if
-    it has not changed since. On PostgreSQL that, the sums and the medians are one statement returning a row per
-    person and state; other databases read the requests and changes (two queries) and do the same sum here."""
+    A request's time in a state is the sum of its stored spans in it (`StateSpan`, reports/spans.py) clipped to
+    [start, bound) — bound: the window's end, or now if sooner — credited to the request's current assignee, as the
+    figure always has been. A request spends time in a working state inside the window only if it was open then,
+    so it is open now or was resolved or closed since: the requests the event-summing computation this replaced
+    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the clipping, the sums and the
+    medians are one statement returning a row per person and state; other databases read the spans (one query) and
+    do the same sums here."""
     bound = min(window.end, max(now, window.start))
-    requests = scope.requests.filter(assignee__isnull=False, created_at__lt=bound).filter(
-        Q(state__in=OPEN_STATES) | Q(resolved_at__gte=window.start) | Q(closed_at__gte=window.start)
-    )
-    changes = (
-        RequestEvent.objects.filter(service_request_id__in=requests.values("pk"), created_at__gte=window.start)
-        .exclude(to_state="")
-        .order_by("service_request_id", "created_at", "pk")
-        .values_list("service_request_id", "from_state", "to_state", "created_at")
-    )
+    spans = _spans_in(scope, window, bound)
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
     connection = connections[read_alias()]
     if connection.vendor == "postgresql":
-        candidates, params = (
-            requests.order_by().values("id", "assignee_id", "state", "created_at").query.sql_with_params()
-        )
-        quote = connection.ops.quote_name
-        event_table = quote(RequestEvent._meta.db_table)
-        user_table = quote(ServiceRequest._meta.get_field("assignee").related_model._meta.db_table)
+        inner, params = spans.values(
+            "assignee_id", "service_request_id", "state", "started_at", "ended_at"
+        ).query.sql_with_params()
+        user_table = connection.ops.quote_name(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
         sql = (
-            f"WITH candidates AS ({candidates}), "  # noqa: S608 — table names from the models; values are parameters
-            "changes AS (SELECT e.service_request_id AS rid, e.from_state, e.to_state, e.created_at, e.id "
-            f"  FROM {event_table} e WHERE e.service_request_id IN (SELECT id FROM candidates) "
-            "  AND e.created_at >= %s AND e.to_state <> ''), "
-            "first AS (SELECT DISTINCT ON (rid) rid, from_state FROM changes ORDER BY rid, created_at, id), "
-            "moves AS ("
-            "  SELECT rid, to_state AS state, EXTRACT(EPOCH FROM %s - created_at) AS s"
-            "  FROM changes WHERE created_at < %s"
-            "  UNION ALL SELECT rid, from_state, -EXTRACT(EPOCH FROM %s - created_at)"
-            "  FROM changes WHERE created_at < %s"
-            "  UNION ALL SELECT c.id, COALESCE(first.from_state, c.state),"
-            "  EXTRACT(EPOCH FROM %s - GREATEST(%s, c.created_at))"
-            "  FROM candidates c LEFT JOIN first ON first.rid = c.id), "
-            "per_request AS (SELECT rid, state, SUM(s)::float AS seconds FROM moves"
-            "  WHERE state = ANY(%s) GROUP BY rid, state) "
+            f"WITH spans AS ({inner}), "  # noqa: S608 — the ORM's query and a model's table; values are parameters
+            "per_request AS (SELECT assignee_id, service_request_id, state, "
+            "  SUM(EXTRACT(EPOCH FROM LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s)))::float AS seconds"
+            "  FROM spans GROUP BY assignee_id, service_request_id, state) "
             "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
-            f"FROM per_request p JOIN candidates c ON c.id = p.rid JOIN {user_table} u ON u.id = c.assignee_id "
-            # Changes into and out of a state cancel to a few microseconds of float noise, not to time spent there.
+            f"FROM per_request p JOIN {user_table} u ON u.id = p.assignee_id "
+            # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
             "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
         )
-        arguments = [*params, window.start, bound, bound, bound, bound, bound, window.start, list(WORK_STATES)]
         with connection.cursor() as cursor:
-            cursor.execute(sql, arguments)
+            cursor.execute(sql, [*params, bound, bound, window.start])
             for username, first, last, state, count, total, median in cursor.fetchall():
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
                 out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
         return out
-    people = {
-        row["pk"]: row
-        for row in requests.order_by().values(
-            "pk", "state", "created_at", **{f"assignee_{name}": F(f"assignee__{name}") for name in PERSON}
-        )
-    }
-
-    def start_in(pk: int, state: str) -> defaultdict[str, float]:
-        return defaultdict(float, {state: (bound - max(window.start, people[pk]["created_at"])).total_seconds()})
-
-    seconds = {pk: start_in(pk, row["state"]) for pk, row in people.items()}
-    seen: set[int] = set()
-    for pk, before, after, at in changes:
-        if pk not in seen:  # its first change at or after the start says what its state was then
-            seen.add(pk)
-            seconds[pk] = start_in(pk, before)
-        if at < bound:
-            seconds[pk][after] += (bound - at).total_seconds()
-            seconds[pk][before] -= (bound - at).total_seconds()
+    rows = spans.values_list(
+        "service_request_id", "state", "started_at", "ended_at", *(f"assignee__{name}" for name in PERSON)
+    )
+    seconds: defaultdict[tuple[int, str], float] = defaultdict(float)
+    people: dict[int, tuple[str, str]] = {}
+    for pk, state, started, ended, *person in rows:
+        seconds[(pk, state)] += (min(ended or bound, bound) - max(started, window.start)).total_seconds()
+        people[pk] = _person(dict(zip(PERSON, person, strict=True)), "")
     per_person: dict[tuple[tuple[str, str], str], list[float]] = defaultdict(list)
-    for pk, states in seconds.items():
-        for state in WORK_STATES:
-            if states.get(state, 0) >= 0.5:
-                per_person[(_person(people[pk], "assignee_"), state)].append(states[state])
+    for (pk, state), value in seconds.items():
+        if value >= 0.5:
+            per_person[(people[pk], state)].append(value)
     for (person, state), values in per_person.items():
         out[person][state] = state_time_of(values)
     return out

@@ -1,7 +1,14 @@
 """What the reports app stores: one row per weekly e-mail sent, and the finished weeks' reports per scope."""
 
+from datetime import UTC, datetime
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from requests_app.choices import RequestState
 
 
 class WeeklyReportEmail(models.Model):
@@ -45,3 +52,57 @@ class StoredWeek(models.Model):
 
     def __str__(self) -> str:
         return f"Stored report {self.week} {self.scope}{' (stale)' if self.stale else ''}"
+
+
+# An open span's end, for the index that finds the spans overlapping a window.
+FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+# The states whose time the delivery metrics' engineer load sums (reports/metrics.py).
+WORK_STATES = (RequestState.IN_PROGRESS, RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED)
+
+
+class StateSpan(models.Model):
+    """One stretch of time a request spent in one state, derived from its timeline (reports/spans.py).
+
+    Kept in the transaction of every state change, so the delivery metrics' time in a state reads the spans that
+    overlap the window instead of summing the window's events. `ended_at` is null while the span lasts. `assignee`
+    and `vendor` copy the request's current ones (re-derived with every change: only transitions move them), so the
+    metrics read no request row for the organisation or one vendor."""
+
+    service_request = models.ForeignKey(
+        "requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    state = models.CharField(max_length=24, choices=RequestState)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    vendor = models.ForeignKey(
+        "requests_app.Vendor",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [
+            # A request's spans are replaced as a whole on each change.
+            models.Index(fields=["service_request", "started_at"], name="state_span_request"),
+            # The metrics' window: the working spans still running at its start. On the end (open: FOREVER) rather
+            # than `ended_at > start OR ended_at IS NULL`: the planner counts the index's own rows, where most open
+            # spans (a finished request's last) are not.
+            models.Index(
+                Coalesce("ended_at", Value(FOREVER)), condition=Q(state__in=WORK_STATES), name="state_span_work_end"
+            ),
+        ]
+        ordering = ["service_request", "started_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.service_request_id} {self.state} from {self.started_at:%Y-%m-%d %H:%M}"

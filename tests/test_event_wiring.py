@@ -29,6 +29,7 @@ EXPECTED_WIRING = [
     "page_escalated, paged, pick_up, priority_changed, provide_info, provisioning_cancelled, provisioning_failed, "
     "provisioning_resumed, provisioning_started, provisioning_succeeded, reassign, reject, reopen, request_info, "
     "resolve, sla_extended, sla_recomputed, triage, unblock, updated",
+    "reports: keep the request's state spans: every event",
 ]
 
 

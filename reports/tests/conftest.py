@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from reports.spans import state_spans_sync
 from requests_app.choices import EventKind, Priority, RequestState, RequestType
 from requests_app.models import Environment, RequestEvent, ServiceRequest
 from requests_app.tests import factories as f
@@ -70,6 +71,8 @@ def make_event(service_request, kind: str, at: datetime, message: str = "", to_s
     RequestEvent.objects.create(
         service_request=service_request, kind=kind, created_at=at, message=message, to_state=to_state, **fields
     )
+    if to_state:  # what the timeline's handler does for a state change appended live
+        state_spans_sync(service_request_id=service_request.pk)
 
 
 def both(service_request, measure: str, **fields) -> None:
