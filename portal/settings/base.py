@@ -114,6 +114,9 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with the common widgets written out in Python: the same HTML without a template per
+# <option> (portal/form_renderer.py).
+FORM_RENDERER = "portal.form_renderer.FormRenderer"
 
 # SQLite in WAL mode with IMMEDIATE transactions lets the web process, the worker and beat share one
 # file without "database is locked" errors under the light load of a demo.
