@@ -2,8 +2,9 @@
 
 The triage inbox builds a triage form per row, and each asked the routing rules (twice, with the row's own
 suggestion column) and listed the environment's live vendors through a cursor: three queries a row, 88 for a page
-of 25. Requests of one page share a handful of (type, environment, stack) combinations, so one `FormChoices` per
-response asks each question once. It lives for one response only: rules and onboardings change.
+of 25. Requests of one page share a handful of environments, and their routing is decided for the whole page at
+once (`routing_suggest_many`), so one `FormChoices` per response asks each
+question once. It lives for one response only: rules and onboardings change.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 from django import forms
 from django.forms.models import ModelChoiceIterator
 
-from .models import ServiceRequest, Vendor
-from .routing import live_vendors, routing_suggest
+from .choices import OnboardingStatus
+from .models import ServiceRequest, Vendor, VendorOnboarding
+from .routing import live_vendors, routing_suggest, routing_suggest_many
 
 
 class FormChoices:
@@ -25,9 +27,30 @@ class FormChoices:
         self._suggestions: dict[tuple[str, int, int | None], Vendor | None] = {}
         self._live: dict[int, list[Vendor]] = {}
 
+    def prime(self, service_requests: list[ServiceRequest]) -> None:
+        """Decide the routing of a whole page, and list its environments' live vendors, at once: three queries
+        however many rows and combinations it holds."""
+        suggestions = routing_suggest_many(service_requests)
+        for service_request in service_requests:
+            self._suggestions[self._key(service_request)] = suggestions[service_request.pk]
+        environments = {service_request.environment_id for service_request in service_requests} - set(self._live)
+        for environment_id in environments:
+            self._live[environment_id] = []
+        onboardings = (
+            VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
+            .select_related("vendor")
+            .order_by("vendor__name")  # as `live_vendors`
+        )
+        for onboarding in onboardings:
+            self._live[onboarding.environment_id].append(onboarding.vendor)
+
+    @staticmethod
+    def _key(service_request: ServiceRequest) -> tuple[str, int, int | None]:
+        return (service_request.request_type, service_request.environment_id, service_request.stack_id)
+
     def suggestion(self, service_request: ServiceRequest) -> Vendor | None:
         """`routing_suggest(service_request)`."""
-        key = (service_request.request_type, service_request.environment_id, service_request.stack_id)
+        key = self._key(service_request)
         if key not in self._suggestions:
             self._suggestions[key] = routing_suggest(service_request)
         return self._suggestions[key]
