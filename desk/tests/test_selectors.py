@@ -144,3 +144,17 @@ def test_filter_choices_are_kept_per_scope_and_never_cross_vendors(world, django
     form = DeskFilterForm({"vendor": world.vendor_a.slug}, user=other, choices=filter_choices(other))
     assert not form.is_valid() and "vendor" in form.errors
     cache.clear()
+
+
+def test_filtersets_build_their_form_class_once():
+    from django_filters.filters import QuerySetRequestMixin
+
+    from desk.filtersets import DeskFilterSet
+
+    # A filter whose field depends on the request (a per-user queryset) would be frozen by the shared form class.
+    assert not any(isinstance(f, QuerySetRequestMixin) for f in DeskFilterSet.base_filters.values())
+    first = DeskFilterSet({"state": ["queued"]}, queryset=ServiceRequest.objects.none())
+    second = DeskFilterSet({"state": ["nonsense"]}, queryset=ServiceRequest.objects.none())
+    assert type(first.form) is type(second.form)
+    assert first.is_valid() and not second.is_valid()  # each with its own data and errors
+    assert first.form.fields["state"] is not second.form.fields["state"]
