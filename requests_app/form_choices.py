@@ -9,7 +9,7 @@ question once. It lives for one response only: rules and onboardings change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
@@ -70,22 +70,29 @@ class _ListedIterator(ModelChoiceIterator):
     def __iter__(self) -> Iterator[Any]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for obj in self.field.listed:
+        for obj in self.field.listed():
             yield self.choice(obj)
 
     def __len__(self) -> int:
-        return len(self.field.listed) + (self.field.empty_label is not None)
+        return len(self.field.listed()) + (self.field.empty_label is not None)
 
     def __bool__(self) -> bool:
-        return self.field.empty_label is not None or bool(self.field.listed)
+        return self.field.empty_label is not None or bool(self.field.listed())
 
 
 class ListedModelChoiceField(forms.ModelChoiceField):
-    """A `ModelChoiceField` that offers `listed` (already read, in order) and still validates a submitted value
-    against its queryset, as the plain field does."""
+    """A `ModelChoiceField` that offers what `listed()` returns (read when first shown, once; a form that is only
+    validated never reads it) and still validates a submitted value against its queryset, as the plain field does.
+    The plain field walks its queryset through a server-side cursor each time it is shown (DECLARE, FETCH, CLOSE)."""
 
     iterator = _ListedIterator
 
-    def __init__(self, *, listed: list[Any], **kwargs: Any) -> None:
-        self.listed = listed
+    def __init__(self, *, listed: Callable[[], list[Any]], **kwargs: Any) -> None:
+        self._read = listed
+        self._listed: list[Any] | None = None
         super().__init__(**kwargs)
+
+    def listed(self) -> list[Any]:
+        if self._listed is None:
+            self._listed = list(self._read())
+        return self._listed

@@ -285,7 +285,7 @@ def _extra_field(
         return ListedModelChoiceField(
             label="Vendor",
             queryset=live_vendors(service_request.environment_id),
-            listed=choices.live_vendors(service_request.environment_id),
+            listed=lambda: choices.live_vendors(service_request.environment_id),
             required=transition == "reassign",
             initial=(suggestion or service_request.vendor),
             empty_label="Routing suggestion" if transition == "triage" else None,
@@ -301,9 +301,11 @@ def _extra_field(
             engineers = UserModel.objects.filter(vendor_id=service_request.vendor_id, is_active=True)
         if service_request.assignee_id:
             engineers = engineers.exclude(pk=service_request.assignee_id)  # reassigning to them changes nothing
-        return forms.ModelChoiceField(
+        engineers = engineers.select_related("vendor").order_by("vendor__name", "username")
+        return ListedModelChoiceField(
             label="Assignee",
-            queryset=engineers.select_related("vendor").order_by("vendor__name", "username"),
+            queryset=engineers,
+            listed=engineers.all,
             required=False,
             empty_label="Unassigned (back to the queue)",
         )
