@@ -11,7 +11,7 @@ option template of its own) goes to the templates as before.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.forms.renderers import DjangoTemplates
 from django.utils.functional import Promise
@@ -35,7 +35,7 @@ class _Fallback(Exception):
 def _text(value: Any) -> str:
     """`{{ value }}` under autoescape, for the text values widgets carry."""
     if isinstance(value, str | Promise):
-        return conditional_escape(value)
+        return conditional_escape(cast(str, value))
     raise _Fallback
 
 

@@ -9,7 +9,7 @@ question once. It lives for one response only: rules and onboardings change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django import forms
@@ -87,7 +87,7 @@ class ListedModelChoiceField(forms.ModelChoiceField):
 
     iterator = _ListedIterator
 
-    def __init__(self, *, listed: Callable[[], list[Any]], **kwargs: Any) -> None:
+    def __init__(self, *, listed: Callable[[], Iterable[Any]], **kwargs: Any) -> None:
         self._read = listed
         self._listed: list[Any] | None = None
         super().__init__(**kwargs)

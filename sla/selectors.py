@@ -181,12 +181,11 @@ def sla_explain(
             _working(calendar, clock.running_since, until) if clock.running_since and not clock.met_at else timedelta(0)
         )
         parts.append(f"{format_duration(counted)} of working time counted")
-        holds = holds_by_measure.get(clock.measure) if holds_by_measure is not None else None
-        if holds is None:
+        if holds_by_measure is None:
             holds_by_measure = sla_holds(service_request, now=now)
-            holds = holds_by_measure.get(clock.measure)
-        if holds:
-            parts.append(describe_holds(holds))
+        measure_holds = holds_by_measure.get(clock.measure)
+        if measure_holds:
+            parts.append(describe_holds(measure_holds))
         if clock.paused_since:
             parts.append(f"paused since {format_time(clock.paused_since, 'short')}")
         if not calendar.is_always_open:
