@@ -12,19 +12,10 @@ from requests_app.choices import Priority, RequestState
 from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES
 
 from .models import Sharing
-from .selectors import (
-    QUICK_FILTERS,
-    assignee_choices,
-    environment_choices,
-    sort_key,
-    team_choices,
-    vendor_choices,
-)
+from .selectors import QUICK_FILTERS, FilterChoices, filter_choices, sort_key
 from .services import BULK_ACTIONS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from portal.models import User
 
 
@@ -53,26 +44,19 @@ class DeskFilterForm(forms.Form):
     LINK_ONLY = ("state_group", "created_after")
 
     def __init__(
-        self,
-        data: QueryDict,
-        *,
-        user: User,
-        hide: tuple[str, ...] = (),
-        vendors: Iterable[Any] | None = None,
-        engineers: Iterable[Any] | None = None,
+        self, data: QueryDict, *, user: User, hide: tuple[str, ...] = (), choices: FilterChoices | None = None
     ) -> None:
-        """`vendors` and `engineers` are `vendor_choices(user)` and `assignee_choices(user)` when the caller has
-        already read them (the desk page, for its bulk bar too)."""
+        """`choices` is `filter_choices(user)` when the caller has already read them (the desk page, for its bulk
+        bar too)."""
         super().__init__(data)
-        vendors = vendor_choices(user) if vendors is None else vendors
-        engineers = assignee_choices(user) if engineers is None else engineers
-        choices = {
-            "environment": [("", "Any environment")] + [(e.code, e.name) for e in environment_choices(user)],
-            "vendor": [("", "Any vendor")] + [(v.slug, v.name) for v in vendors],
-            "assignee": [("", "Anyone")] + [(u.username, u.get_full_name() or u.username) for u in engineers],
-            "team": [("", "Any team")] + [(t.slug, t.name) for t in team_choices(user)],
+        choices = filter_choices(user) if choices is None else choices
+        offered = {
+            "environment": [("", "Any environment"), *choices.environments],
+            "vendor": [("", "Any vendor"), *choices.vendors],
+            "assignee": [("", "Anyone"), *choices.engineers],
+            "team": [("", "Any team"), *choices.teams],
         }
-        for name, options in choices.items():
+        for name, options in offered.items():
             cast(forms.ChoiceField, self.fields[name]).choices = options
         for name in hide:
             del self.fields[name]

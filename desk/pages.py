@@ -19,7 +19,7 @@ from .forms import BulkForm, DeskFilterForm, SavedViewForm
 from .lists import requests_list, view_for
 from .models import SavedView
 from .params import merged, view_query
-from .selectors import COLUMNS, QUICK_FILTERS, assignee_choices, vendor_choices
+from .selectors import COLUMNS, QUICK_FILTERS, filter_choices
 from .services import BULK_ACTIONS
 
 LEGACY_NAMES = {"q": "search", "request_type": "type"}
@@ -42,8 +42,8 @@ class DeskList:
     quick_filters: dict[str, str] = field(default_factory=lambda: QUICK_FILTERS)
     bulk_actions: dict[str, str] = field(default_factory=lambda: BULK_ACTIONS)
     page: Page | None = None
-    vendors: list[Any] = field(default_factory=list)
-    engineers: list[Any] = field(default_factory=list)
+    vendors: list[tuple[str, str]] = field(default_factory=list)  # (slug, name)
+    engineers: list[tuple[str, str]] = field(default_factory=list)  # (username, name)
 
 
 def may_bulk(user: Any) -> bool:
@@ -79,8 +79,8 @@ def desk_list(
         if old in data and new not in data:
             data.setlist(new, data.getlist(old))
     # Read once for the filter bar and the bulk bar, which offer the same vendors and engineers.
-    vendors, engineers = list(vendor_choices(user)), list(assignee_choices(user))
-    form = DeskFilterForm(data, user=user, hide=hide, vendors=vendors, engineers=engineers)
+    choices = filter_choices(user)
+    form = DeskFilterForm(data, user=user, hide=hide, choices=choices)
     params = form.params()
     rows = requests_list(queryset, params, request=request)
     save_form = SavedViewForm(
@@ -96,6 +96,6 @@ def desk_list(
         save_form=save_form,
         bulk_form=BulkForm(initial={"next": request.get_full_path()}) if may_bulk(user) else None,
         view_error=view_error,
-        vendors=vendors if may_bulk(user) else [],
-        engineers=engineers if may_bulk(user) else [],
+        vendors=choices.vendors if may_bulk(user) else [],
+        engineers=choices.engineers if may_bulk(user) else [],
     )

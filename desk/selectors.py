@@ -4,11 +4,14 @@ The browser lists and the API call the same functions, so a sort or a quick filt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from requests_app.choices import OPEN_STATES, RequestState
@@ -151,6 +154,51 @@ def team_choices(user: User) -> QuerySet[Team]:
 def environment_choices(user: User) -> QuerySet[Environment]:
     """Every environment: which environments exist is no secret."""
     return Environment.objects.all()
+
+
+Pairs = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the filter bar and the bulk bar offer, as (value, label) pairs."""
+
+    vendors: Pairs
+    engineers: Pairs
+    environments: Pairs
+    teams: Pairs
+
+
+def _cached(key: str | None, read: Callable[[], Pairs]) -> Pairs:
+    """`read()`, served again for PORTICO_DESK_CHOICES_CACHE_SECONDS to every user of the same scope `key` (None:
+    a per-user answer derived from the requests they see, never cached)."""
+    seconds = settings.PORTICO_DESK_CHOICES_CACHE_SECONDS
+    if key is None or seconds <= 0:
+        return read()
+    key = f"desk:choices:{key}"
+    pairs = cache.get(key)
+    if pairs is None:
+        pairs = read()
+        cache.set(key, pairs, seconds)
+    return pairs
+
+
+def filter_choices(user: User) -> FilterChoices:
+    """`vendor_choices`, `assignee_choices`, `environment_choices` and `team_choices` as pairs. Those that are the
+    same for a whole scope (staff: everything; a vendor's people: their vendor and its engineers; everyone: the
+    environments) are read once per scope and kept a few seconds: on a list page they were four of its queries.
+    Choices derived from the requests a user sees are read for each page, as before."""
+    staff = is_staff_side(user)
+    scope = "all" if staff else f"vendor:{user.vendor_id}" if user.vendor_id else None
+    return FilterChoices(
+        vendors=_cached(scope and f"vendors:{scope}", lambda: [(v.slug, v.name) for v in vendor_choices(user)]),
+        engineers=_cached(
+            scope and f"engineers:{scope}",
+            lambda: [(u.username, u.get_full_name() or u.username) for u in assignee_choices(user)],
+        ),
+        environments=_cached("environments", lambda: [(e.code, e.name) for e in environment_choices(user)]),
+        teams=_cached("teams:all" if staff else None, lambda: [(t.slug, t.name) for t in team_choices(user)]),
+    )
 
 
 # --- one list -----------------------------------------------------------------------------------------------

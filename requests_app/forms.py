@@ -25,8 +25,9 @@ from .catalogue import (
     types_offering,
 )
 from .choices import RATING_CHOICES
+from .form_choices import FormChoices, ListedModelChoiceField
 from .models import Environment, ServiceRequest, Stack, Team
-from .routing import live_vendors, routing_suggest
+from .routing import live_vendors
 from .services import ESCALATION_REASONS, RELATION_CHOICES, TransitionSpec
 
 if TYPE_CHECKING:
@@ -271,17 +272,20 @@ class CommentForm(forms.Form):
             del self.fields["internal"]
 
 
-def _extra_field(name: str, service_request: ServiceRequest, user: User, transition: str) -> forms.Field | None:
+def _extra_field(
+    name: str, service_request: ServiceRequest, user: User, transition: str, choices: FormChoices
+) -> forms.Field | None:
     """Build the form field a transition spec asks for, or None when this user may not set it."""
     from portal.models import User as UserModel
 
     if name == "vendor":
         if transition == "reassign" and not perms.is_program_manager(user):
             return None  # only the program manager moves work to another vendor
-        suggestion = routing_suggest(service_request) if transition == "triage" else None
-        return forms.ModelChoiceField(
+        suggestion = choices.suggestion(service_request) if transition == "triage" else None
+        return ListedModelChoiceField(
             label="Vendor",
             queryset=live_vendors(service_request.environment_id),
+            listed=lambda: choices.live_vendors(service_request.environment_id),
             required=transition == "reassign",
             initial=(suggestion or service_request.vendor),
             empty_label="Routing suggestion" if transition == "triage" else None,
@@ -297,9 +301,11 @@ def _extra_field(name: str, service_request: ServiceRequest, user: User, transit
             engineers = UserModel.objects.filter(vendor_id=service_request.vendor_id, is_active=True)
         if service_request.assignee_id:
             engineers = engineers.exclude(pk=service_request.assignee_id)  # reassigning to them changes nothing
-        return forms.ModelChoiceField(
+        engineers = engineers.select_related("vendor").order_by("vendor__name", "username")
+        return ListedModelChoiceField(
             label="Assignee",
-            queryset=engineers.select_related("vendor").order_by("vendor__name", "username"),
+            queryset=engineers,
+            listed=engineers.all,
             required=False,
             empty_label="Unassigned (back to the queue)",
         )
@@ -388,8 +394,11 @@ class TransitionForm(forms.Form):
         spec: TransitionSpec,
         service_request: ServiceRequest,
         user: User,
+        choices: FormChoices | None = None,
         **kwargs: Any,
     ) -> None:
+        """`choices`: shared by the forms of one page (a triage form per row) so each routing question and each
+        environment's live vendors are read once."""
         kwargs.setdefault("prefix", name)
         super().__init__(*args, **kwargs)
         self.name = name
@@ -409,8 +418,9 @@ class TransitionForm(forms.Form):
             self.fields["reason"].required = spec.reason_required
         else:
             del self.fields["reason"]  # a one-click action: just the button
+        choices = choices or FormChoices()
         for field_name in spec.fields:
-            built = _extra_field(field_name, service_request, user, name)
+            built = _extra_field(field_name, service_request, user, name, choices)
             if built is not None:
                 self.fields[field_name] = built
 

@@ -28,6 +28,7 @@ from sla.services import sla_extend
 from . import permissions as perms
 from . import services
 from .catalogue import actions_for
+from .form_choices import FormChoices
 from .forms import (
     CONFIRMATIONS,
     CommentForm,
@@ -40,7 +41,6 @@ from .forms import (
     apply_portal_error,
 )
 from .models import RequestEvent, ServiceRequest
-from .routing import routing_suggest
 from .search import search_snippets
 
 PAGE_SIZE = 25
@@ -157,7 +157,9 @@ def vendor_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _desk_page(request, ListName.QUEUE, queryset, "requests_app/servicerequest_queue.html", hide=("vendor",))
 
 
-def _rows_with_form(request: AuthenticatedHttpRequest, page: Page, name: str, *, key: str) -> list[dict[str, Any]]:
+def _rows_with_form(
+    request: AuthenticatedHttpRequest, page: Page, name: str, *, key: str, choices: FormChoices
+) -> list[dict[str, Any]]:
     """Each row of a working list with the one transition's form it offers inline (ids unique per row)."""
     spec = services.TRANSITIONS[name]
     return [
@@ -168,6 +170,7 @@ def _rows_with_form(request: AuthenticatedHttpRequest, page: Page, name: str, *,
                 spec=spec,
                 service_request=service_request,
                 user=request.user,
+                choices=choices,
                 auto_id=f"id_%s_{service_request.pk}",
             ),
         }
@@ -182,9 +185,11 @@ def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied("The triage inbox is for the program manager.")
 
     def rows(page: Page) -> list[dict[str, Any]]:
+        choices = FormChoices()
+        choices.prime(list(page))  # the page's routing in two queries, not one per row
         return [
-            {**row, "suggestion": routing_suggest(row["service_request"])}
-            for row in _rows_with_form(request, page, "triage", key="form")
+            {**row, "suggestion": choices.suggestion(row["service_request"])}
+            for row in _rows_with_form(request, page, "triage", key="form", choices=choices)
         ]
 
     return _desk_page(
@@ -204,7 +209,7 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
         raise PermissionDenied("Approvals are for eGov DevOps.")
 
     def rows(page: Page) -> list[dict[str, Any]]:
-        return _rows_with_form(request, page, "deny", key="deny_form")
+        return _rows_with_form(request, page, "deny", key="deny_form", choices=FormChoices())
 
     return _desk_page(
         request,
@@ -264,6 +269,7 @@ def _action_forms(
     request: AuthenticatedHttpRequest, service_request: ServiceRequest, bound: TransitionForm | None = None
 ) -> list[TransitionForm]:
     forms = []
+    choices = FormChoices()
     for name in services.allowed_transitions(service_request, request.user):
         if name in HIDDEN_TRANSITIONS:
             continue
@@ -271,7 +277,9 @@ def _action_forms(
             forms.append(bound)
             continue
         spec = services.TRANSITIONS[name]
-        forms.append(TransitionForm(name=name, spec=spec, service_request=service_request, user=request.user))
+        forms.append(
+            TransitionForm(name=name, spec=spec, service_request=service_request, user=request.user, choices=choices)
+        )
     if bound is not None and bound not in forms:
         forms.append(bound)  # keep the user's input and errors on screen even if the action went away
     return forms

@@ -146,14 +146,29 @@ def worst_status(summary: dict[str, Any]) -> str:
     return str(ClockStatus.NOT_STARTED)
 
 
-def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None) -> list[str]:
-    """The clocks in plain words: what counted, what was paused, which days were not counted and why."""
+Holds = list[tuple[str, timedelta]]
+
+
+def _sla_clocks(service_request: ServiceRequest) -> list[RequestClock]:
+    """The request's SLA clocks with their policies, by measure: from `prefetch_related("clocks__policy")` when the
+    page prefetched them (the request page does), else one query."""
+    if "clocks" in getattr(service_request, "_prefetched_objects_cache", {}):
+        clocks = [clock for clock in service_request.clocks.all() if clock.clock == Clock.SLA]
+        return sorted(clocks, key=lambda clock: clock.measure)
+    return list(service_request.clocks.filter(clock=Clock.SLA).select_related("policy").order_by("measure"))
+
+
+def sla_explain(
+    service_request: ServiceRequest, *, now: datetime | None = None, holds: dict[str, Holds] | None = None
+) -> list[str]:
+    """The clocks in plain words: what counted, what was paused, which days were not counted and why. `holds` is
+    `sla_holds(service_request)` when the caller has it already (the request page shows both)."""
     now = now or timezone.now()
     stored = stored_calendar_for(service_request.environment)
     region = stored.name.split(" (")[0]
-    holds_by_measure: dict[str, list[tuple[str, timedelta]]] | None = None
+    holds_by_measure: dict[str, Holds] | None = holds
     lines = []
-    for clock in service_request.clocks.filter(clock=Clock.SLA).select_related("policy").order_by("measure"):
+    for clock in _sla_clocks(service_request):
         if clock.started_at is None or clock.policy is None:
             continue
         calendar, _ = calendar_for(service_request.environment, goal_setting(clock.policy, clock.measure)[2])
@@ -166,12 +181,11 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
             _working(calendar, clock.running_since, until) if clock.running_since and not clock.met_at else timedelta(0)
         )
         parts.append(f"{format_duration(counted)} of working time counted")
-        holds = holds_by_measure.get(clock.measure) if holds_by_measure is not None else None
-        if holds is None:
+        if holds_by_measure is None:
             holds_by_measure = sla_holds(service_request, now=now)
-            holds = holds_by_measure.get(clock.measure)
-        if holds:
-            parts.append(describe_holds(holds))
+        measure_holds = holds_by_measure.get(clock.measure)
+        if measure_holds:
+            parts.append(describe_holds(measure_holds))
         if clock.paused_since:
             parts.append(f"paused since {format_time(clock.paused_since, 'short')}")
         if not calendar.is_always_open:
@@ -182,9 +196,6 @@ def sla_explain(service_request: ServiceRequest, *, now: datetime | None = None)
             parts.append("counted around the clock (24×7)")
         lines.append("; ".join(parts) + ".")
     return lines
-
-
-Holds = list[tuple[str, timedelta]]
 
 
 def sla_holds(service_request: ServiceRequest, *, now: datetime | None = None) -> dict[str, Holds]:

@@ -93,3 +93,71 @@ def test_requester_side_follows_team_membership_of_a_fresh_user_object(world):
     outsider.teams.add(world.team_a)
     reloaded = type(outsider).objects.get(pk=outsider.pk)  # each request loads its user afresh
     assert is_requester_side(service_request, reloaded)
+
+
+# --- the desk pages (bench/RESULTS.md, "Desk pages: service time"): ceilings at what they reach -------------------
+def _open_requests(world, count: int, **fields) -> list:
+    environments = [world.environment, f.EnvironmentFactory(), f.EnvironmentFactory()]
+    return [
+        f.ServiceRequestFactory(
+            team=world.team_a,
+            requester=world.requester,
+            environment=environments[index % 3],
+            request_type=("troubleshooting", "gitops")[index % 2],
+            **fields,
+        )
+        for index in range(count)
+    ]
+
+
+def _desk_queries(world, user, path: str) -> list[str]:
+    client = Client()
+    client.force_login(user)
+    status, queries = _second_call(client, path)
+    assert status == 200
+    return queries
+
+
+@pytest.mark.django_db
+def test_desk_lists_keep_their_filter_choices_and_read_no_more_with_more_rows(world, settings):
+    settings.PORTICO_DESK_CHOICES_CACHE_SECONDS = 60
+    from django.core.cache import cache
+
+    cache.clear()
+    _open_requests(world, 3, vendor=world.vendor_a, state=RequestState.QUEUED)
+    _open_requests(world, 3, state=RequestState.SUBMITTED)
+    few = {
+        "queue": len(_desk_queries(world, world.vendor_engineer, "/queue/?sort=sla")),
+        "home": len(_desk_queries(world, world.pm, "/?sort=sla")),
+        "triage": len(_desk_queries(world, world.pm, "/triage/?sort=sla")),
+    }
+    _open_requests(world, 12, vendor=world.vendor_a, state=RequestState.QUEUED)
+    _open_requests(world, 12, state=RequestState.SUBMITTED)
+    many = {
+        "queue": _desk_queries(world, world.vendor_engineer, "/queue/?sort=sla"),
+        "home": _desk_queries(world, world.pm, "/?sort=sla"),
+        "triage": _desk_queries(world, world.pm, "/triage/?sort=sla"),
+    }
+    assert {name: len(queries) for name, queries in many.items()} == few  # flat in the number of rows
+    # the vendor, its engineers and the environments are kept; the engineer's teams come from what they see
+    assert _reads(many["queue"], "requests_app_vendor") == 0, many["queue"]
+    assert len(many["queue"]) <= 11, many["queue"]  # was 14
+    assert len(many["home"]) <= 9, many["home"]  # was 13
+    # the triage inbox: routing rules, live onboardings and live vendors once each, not per row (was 3 a row)
+    assert _reads(many["triage"], "requests_app_routingrule") == 1, many["triage"]
+    assert len(many["triage"]) <= 11, many["triage"]  # was 14 + 3 a row
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_request_page_queries(world):
+    service_request = _open_requests(world, 1, vendor=world.vendor_a, state=RequestState.IN_PROGRESS)[0]
+    path = f"/requests/{service_request.reference}/"
+    engineer, pm = _desk_queries(world, world.vendor_engineer, path), _desk_queries(world, world.pm, path)
+    # one read of the ledger and of the SLA clocks, one for the follow card's three figures
+    for queries in (engineer, pm):
+        assert _reads(queries, "sla_clockledgerentry") == 1, queries
+        assert _reads(queries, "conversations_watcher") == 1, queries
+        assert not any(sql.startswith("DECLARE") for sql in queries), queries  # no cursor per select
+    assert len(engineer) <= 25, engineer
+    assert len(pm) <= 26, pm

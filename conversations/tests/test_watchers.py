@@ -83,6 +83,18 @@ def test_watching_in_the_browser_and_who_may(client, world):
     client.post(url, {"action": "unwatch"})
     assert _watchers(service_request) == set()
 
+    # The card's three figures come from one query: check each against the others' state.
+    Watcher.objects.create(service_request=service_request, user=world.approver, reason=WatchReason.MENTIONED)
+    client.post(url, {"action": "mute"})
+    page = client.get(reverse("request-detail", args=[service_request.reference])).content.decode()
+    assert "Unmute" in page and ">Watch<" in page and "1 watcher." in page
+    client.post(url, {"action": "watch"})
+    page = client.get(reverse("request-detail", args=[service_request.reference])).content.decode()
+    assert "Unmute" in page and "Stop watching" in page and "2 watchers." in page
+    client.post(url, {"action": "unmute"})
+    client.post(url, {"action": "unwatch"})
+    Watcher.objects.filter(user=world.approver).delete()
+
     client.force_login(world.other_vendor_engineer)  # cannot see it: as if it did not exist
     assert client.post(url, {"action": "watch"}).status_code == 404
     assert _watchers(service_request) == set()

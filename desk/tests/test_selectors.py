@@ -118,3 +118,43 @@ def test_filter_values_offered_are_only_those_the_user_may_see(world):
     form = DeskFilterForm({"vendor": "optit"}, user=engineer)
     assert not form.is_valid() and "vendor" in form.errors  # another vendor cannot even be asked for
     assert "q" not in form.params() and form.params()["sort"] == "sla"
+
+
+def test_filter_choices_are_kept_per_scope_and_never_cross_vendors(world, django_assert_num_queries, settings):
+    from django.core.cache import cache
+
+    from desk.forms import DeskFilterForm
+    from desk.selectors import filter_choices
+
+    settings.PORTICO_DESK_CHOICES_CACHE_SECONDS = 60
+    cache.clear()
+    file_request(world)
+    pm_choices = filter_choices(world.pm)
+    with django_assert_num_queries(0):  # vendors, engineers, teams and environments are kept
+        assert filter_choices(world.pm) == pm_choices
+    engineer, other = world.vendor_engineer, world.other_vendor_engineer
+    assert filter_choices(engineer).vendors == [(world.vendor_a.slug, world.vendor_a.name)]
+    assert filter_choices(other).vendors == [(world.vendor_b.slug, world.vendor_b.name)]  # its own scope
+    assert world.vendor_engineer.username not in dict(filter_choices(other).engineers)
+    with django_assert_num_queries(1):  # a vendor's teams come from the requests its people see: read each time
+        filter_choices(other)
+    with django_assert_num_queries(4):  # a requester's vendors, engineers and teams likewise; environments kept
+        requester_choices = filter_choices(world.requester)
+    assert requester_choices.teams == [(world.team_a.slug, world.team_a.name)]
+    form = DeskFilterForm({"vendor": world.vendor_a.slug}, user=other, choices=filter_choices(other))
+    assert not form.is_valid() and "vendor" in form.errors
+    cache.clear()
+
+
+def test_filtersets_build_their_form_class_once():
+    from django_filters.filters import QuerySetRequestMixin
+
+    from desk.filtersets import DeskFilterSet
+
+    # A filter whose field depends on the request (a per-user queryset) would be frozen by the shared form class.
+    assert not any(isinstance(f, QuerySetRequestMixin) for f in DeskFilterSet.base_filters.values())
+    first = DeskFilterSet({"state": ["queued"]}, queryset=ServiceRequest.objects.none())
+    second = DeskFilterSet({"state": ["nonsense"]}, queryset=ServiceRequest.objects.none())
+    assert type(first.form) is type(second.form)
+    assert first.is_valid() and not second.is_valid()  # each with its own data and errors
+    assert first.form.fields["state"] is not second.form.fields["state"]

@@ -114,6 +114,9 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer with the common widgets written out in Python: the same HTML without a template per
+# <option> (portal/form_renderer.py).
+FORM_RENDERER = "portal.form_renderer.FormRenderer"
 
 # SQLite in WAL mode with IMMEDIATE transactions lets the web process, the worker and beat share one
 # file without "database is locked" errors under the light load of a demo.
@@ -482,6 +485,9 @@ PORTICO_REPORT_TIMEZONE = env("PORTICO_REPORT_TIMEZONE", default="Asia/Kolkata")
 PORTICO_REPORT_RECIPIENTS = env.list("PORTICO_REPORT_RECIPIENTS", default=[])
 # A weekly report is served again for this long to the same scope (0: always recompute); per process.
 PORTICO_REPORT_CACHE_SECONDS = env.int("PORTICO_REPORT_CACHE_SECONDS", default=60)
+# The desk's filter and bulk bars offer the same vendors, engineers, environments and (staff) teams to a whole scope;
+# they are read once per scope and kept this long (0: read on every page); per process.
+PORTICO_DESK_CHOICES_CACHE_SECONDS = env.int("PORTICO_DESK_CHOICES_CACHE_SECONDS", default=30)
 # Finished weeks are read from their stored copy (reports/stored.py); False computes every week on demand.
 PORTICO_REPORT_STORED_WEEKS = env.bool("PORTICO_REPORT_STORED_WEEKS", default=True)
 # How long one run of the stored-weeks task may spend recomputing (it picks up the rest on its next run).

@@ -20,6 +20,7 @@ STORAGES = {
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405  (a plain dict in base.py)
 # Tests change data between two reads of a report; the cache has its own tests (reports/tests/test_cache.py).
 PORTICO_REPORT_CACHE_SECONDS = 0
+PORTICO_DESK_CHOICES_CACHE_SECONDS = 0  # likewise: tests add vendors and engineers between two pages
 # Likewise tests take PostgreSQL or the broker away and expect the next probe to notice (portal/tests/test_health.py).
 PORTICO_READYZ_CACHE_SECONDS = 0
 # The Slack and Teams stand-ins (conversations/testing.py) listen on loopback.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -58,17 +59,25 @@ def clocks_for(service_request: ServiceRequest, now: datetime | None = None) -> 
     return clocks
 
 
+def _holds(service_request: ServiceRequest) -> dict[str, Any]:
+    """`sla_holds`, worked out once per request object: the page shows the pauses and the explanation, which both
+    need them (each read the whole ledger)."""
+    if "_sla_holds" not in service_request.__dict__:
+        service_request.__dict__["_sla_holds"] = sla_holds(service_request)
+    return service_request.__dict__["_sla_holds"]
+
+
 @register.simple_tag
 def sla_explanation(service_request: ServiceRequest) -> list[str]:
     """The clocks in plain words (what counted, pauses, holidays and weekends not counted)."""
-    return sla_explain(service_request)
+    return sla_explain(service_request, holds=_holds(service_request))
 
 
 @register.simple_tag
 def sla_paused_lines(service_request: ServiceRequest) -> list[str]:
     """`Resolution: paused 5 h 20 min: waiting on a third party 3 h, waiting on requester 2 h 20 min` per clock
     that stood still, the reopen gap included."""
-    holds = sla_holds(service_request)
+    holds = _holds(service_request)
     return [
         f"{Measure(measure).label}: {describe_holds(holds[measure])}"
         for measure in (Measure.RESPONSE, Measure.RESOLUTION)

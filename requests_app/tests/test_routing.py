@@ -7,7 +7,7 @@ import pytest
 
 from requests_app.choices import EventKind, OnboardingStatus, RequestType, RoutingOutcome
 from requests_app.models import RoutingRule, VendorOnboarding
-from requests_app.routing import routing_decide, routing_suggest
+from requests_app.routing import routing_decide, routing_suggest, routing_suggest_many
 from requests_app.testing.workflow import file_request
 from requests_app.tests import factories as f
 
@@ -95,3 +95,24 @@ def test_filing_records_the_decision_and_its_reason(world):
     assert payload["routing_reason"].startswith(
         "An Infra provision request for Punjab on the Microservices stack would go to GWL because"
     )
+
+
+def test_a_page_routed_at_once_gets_what_each_request_gets_alone(world, bihar, django_assert_max_num_queries):
+    # The triage inbox decides a page's routing in one go; it must pick what filing's `routing_suggest` picks.
+    other_stack = f.StackFactory()
+    RoutingRule.objects.create(vendor=world.vendor_b)  # any type, anywhere: GWL (training in Bihar)
+    RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=bihar, vendor=world.vendor_a)
+    RoutingRule.objects.create(request_type=RequestType.TROUBLESHOOTING, vendor=world.vendor_a, is_active=False)
+    RoutingRule.objects.create(environment=bihar, stack=world.stack, vendor=world.vendor_b)
+    RoutingRule.objects.create(request_type=RequestType.GIT_OPS, stack=world.stack, vendor=world.vendor_b)  # ties
+    requests = [
+        f.ServiceRequestFactory(request_type=request_type, environment=environment, stack=stack)
+        for request_type in (RequestType.GIT_OPS, RequestType.TROUBLESHOOTING)
+        for environment in (bihar, world.environment)
+        for stack in (world.stack, other_stack, None)
+    ]
+    alone = {service_request.pk: routing_suggest(service_request) for service_request in requests}
+    with django_assert_max_num_queries(2):
+        together = routing_suggest_many(requests)
+    assert together == alone
+    assert set(alone.values()) == {world.vendor_a, world.vendor_b, None}  # every outcome is exercised

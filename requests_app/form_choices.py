@@ -1,0 +1,98 @@
+"""What the transition forms of one page share: routing suggestions and the vendors live in an environment.
+
+The triage inbox builds a triage form per row, and each asked the routing rules (twice, with the row's own
+suggestion column) and listed the environment's live vendors through a cursor: three queries a row, 88 for a page
+of 25. Requests of one page share a handful of environments, and their routing is decided for the whole page at
+once (`routing_suggest_many`), so one `FormChoices` per response asks each
+question once. It lives for one response only: rules and onboardings change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django import forms
+from django.forms.models import ModelChoiceIterator
+
+from .choices import OnboardingStatus
+from .models import ServiceRequest, Vendor, VendorOnboarding
+from .routing import live_vendors, routing_suggest, routing_suggest_many
+
+
+class FormChoices:
+    """Routing suggestions by (type, environment, stack) and live vendors by environment, each read once."""
+
+    def __init__(self) -> None:
+        self._suggestions: dict[tuple[str, int, int | None], Vendor | None] = {}
+        self._live: dict[int, list[Vendor]] = {}
+
+    def prime(self, service_requests: list[ServiceRequest]) -> None:
+        """Decide the routing of a whole page, and list its environments' live vendors, at once: three queries
+        however many rows and combinations it holds."""
+        suggestions = routing_suggest_many(service_requests)
+        for service_request in service_requests:
+            self._suggestions[self._key(service_request)] = suggestions[service_request.pk]
+        environments = {service_request.environment_id for service_request in service_requests} - set(self._live)
+        for environment_id in environments:
+            self._live[environment_id] = []
+        onboardings = (
+            VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
+            .select_related("vendor")
+            .order_by("vendor__name")  # as `live_vendors`
+        )
+        for onboarding in onboardings:
+            self._live[onboarding.environment_id].append(onboarding.vendor)
+
+    @staticmethod
+    def _key(service_request: ServiceRequest) -> tuple[str, int, int | None]:
+        return (service_request.request_type, service_request.environment_id, service_request.stack_id)
+
+    def suggestion(self, service_request: ServiceRequest) -> Vendor | None:
+        """`routing_suggest(service_request)`."""
+        key = self._key(service_request)
+        if key not in self._suggestions:
+            self._suggestions[key] = routing_suggest(service_request)
+        return self._suggestions[key]
+
+    def live_vendors(self, environment_id: int) -> list[Vendor]:
+        """`live_vendors(environment_id)`, as a list."""
+        if environment_id not in self._live:
+            self._live[environment_id] = list(live_vendors(environment_id))
+        return self._live[environment_id]
+
+
+class _ListedIterator(ModelChoiceIterator):
+    """The field's options from the list it was given rather than from its queryset."""
+
+    field: ListedModelChoiceField
+
+    def __iter__(self) -> Iterator[Any]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed():
+            yield self.choice(obj)
+
+    def __len__(self) -> int:
+        return len(self.field.listed()) + (self.field.empty_label is not None)
+
+    def __bool__(self) -> bool:
+        return self.field.empty_label is not None or bool(self.field.listed())
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    """A `ModelChoiceField` that offers what `listed()` returns (read when first shown, once; a form that is only
+    validated never reads it) and still validates a submitted value against its queryset, as the plain field does.
+    The plain field walks its queryset through a server-side cursor each time it is shown (DECLARE, FETCH, CLOSE)."""
+
+    iterator = _ListedIterator
+
+    def __init__(self, *, listed: Callable[[], Iterable[Any]], **kwargs: Any) -> None:
+        self._read = listed
+        self._listed: list[Any] | None = None
+        super().__init__(**kwargs)
+
+    def listed(self) -> list[Any]:
+        if self._listed is None:
+            self._listed = list(self._read())
+        return self._listed
