@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -36,6 +37,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _common
 from _common import OUT, dataset_summary, django_setup, machine, prepare, results_section_write
 from loadtest import SEARCH_TERMS
 
@@ -115,7 +117,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if vendor_id is None:
         raise SystemExit("The demo's `engineer` has no vendor: seed the database with seed_demo.")
     terms = queries(vendor_id)
-    explained = explain(users, terms) if args.explain else []
+    explained = explain(users, terms) if args.explain or args.explain_only else []
+    if args.explain_only:
+        return {"queries": terms, "rows": [], "explained": explained}
     clients = {}
     for name, user in users.items():
         clients[name] = Client()
@@ -203,6 +207,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="Replace the 'Search' section of bench/RESULTS.md.")
     parser.add_argument("--reuse", action="store_true", help="Take the database as it is: no migrate, seed or VACUUM.")
     parser.add_argument("--explain", action="store_true", help="Also EXPLAIN ANALYZE each user's page query per term.")
+    parser.add_argument("--explain-only", action="store_true", help="Only EXPLAIN ANALYZE, no timings through Django.")
     args = parser.parse_args()
     if args.repeat < 1 or args.warmup < 1:
         parser.error("--repeat and --warmup must be at least 1")
@@ -213,6 +218,8 @@ def main() -> None:
         print(f"Preparing {args.database} ({args.requests:,} requests)", flush=True)
         prepared = prepare(args.database, args.requests)
     where = machine()
+    # Another Redis database than the load test's, when the caller names one (sessions and caches of this process).
+    _common.REDIS_URL = os.environ.get("BENCH_REDIS_URL", _common.REDIS_URL)
     django_setup(args.database)
     measured = measure(args)
     report: dict[str, Any] = {
