@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
-from django.db.models import Case, Exists, Expression, F, Func, Max, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Exists, Expression, F, Max, OuterRef, Q, QuerySet, When
 from django.db.models.fields.json import KeyTextTransform
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
@@ -19,15 +18,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from portal.models import User
-
-
-class EqualsAny(Func):
-    """`value = ANY(array)`, a condition (Django puts an expression on the right of `=` in parentheses, and
-    `= (ANY(…))` is not SQL)."""
-
-    arg_joiner = " = ANY("
-    template = "%(expressions)s)"
-    output_field = models.BooleanField()
 
 
 class ServiceRequestQuerySet(models.QuerySet):
@@ -99,6 +89,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         result, every filter applied, annotated with `search_rank` and best match first (title and reference weigh
         most, then the description, then comments), ties newest first. Older matches are left out: a list sorted
         by a column (the API's `ordering`, the page's `sort`) has every match. SQLite: every row, newest first.
+        On PostgreSQL it reads the window's ids when called (the newest id, then the window: two small queries).
 
         A common word matches a third of all requests (~330,000 of 1,000,000), and ranking every match read and
         sorted all their documents (seconds). Only the window is ranked, and it is found newest span of ids first
@@ -109,11 +100,13 @@ class ServiceRequestQuerySet(models.QuerySet):
         window = settings.PORTICO_SEARCH_RANK_WINDOW if window is None else window
         newest = self._newest_matches(window)
         _, rank = _search_terms(text, user)
-        # `id = ANY(ARRAY(…))`: the window is computed once, first, and the requests are read by id. As a join
-        # (`id IN (…)`) it came last, after every match had been joined to the request and its related rows: the
+        # The window's ids are read here, once: a page and its count (the API's, the page's "1,000+") then read
+        # at most `window` requests by id instead of finding the window again each. As a subquery joined to the
+        # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
+        ids = list(newest)
         fresh = type(self)(model=self.model, using=self.db)  # the window's ids stand for every other condition
-        ranked = fresh.filter(EqualsAny(F("pk"), ArraySubquery(newest))).annotate(search_rank=rank)
+        ranked = fresh.filter(pk__in=ids).annotate(search_rank=rank)
         related = self.query.select_related
         if isinstance(related, dict):
             ranked = ranked.select_related(*_related_paths(related))
@@ -123,7 +116,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         return ranked.order_by("-search_rank", "-pk")
 
     def _newest_matches(self, window: int) -> QuerySet[Any]:
-        """The ids of this queryset's newest `window` rows, as a subquery: spans of ids counted back from the newest
+        """The ids of this queryset's newest `window` rows (a query to run): spans of ids counted back from the newest
         request (`SEARCH_ID_SPANS`), newest span first, joined by `UNION ALL` under one `LIMIT`, so PostgreSQL
         reads the next span only while the window is short.
 
@@ -140,7 +133,7 @@ class ServiceRequestQuerySet(models.QuerySet):
             # bound is what lets it combine the GIN index with the document table's own id index.
             span = self if upper is None else self.filter(pk__lte=upper, search_document__pk__lte=upper)
             span = span if floor is None else span.filter(pk__gt=floor, search_document__pk__gt=floor)
-            spans.append(span.order_by("-pk").values("pk"))
+            spans.append(span.order_by("-pk").values_list("pk", flat=True))
             upper = floor
         return spans[0].union(*spans[1:], all=True)[:window]
 
