@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
-from django.db.models import Case, Exists, Expression, F, Max, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
 from django.db.models.fields.json import KeyTextTransform
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
@@ -89,16 +89,18 @@ class ServiceRequestQuerySet(models.QuerySet):
         result, every filter applied, annotated with `search_rank` and best match first (title and reference weigh
         most, then the description, then comments), ties newest first. Older matches are left out: a list sorted
         by a column (the API's `ordering`, the page's `sort`) has every match. SQLite: every row, newest first.
-        On PostgreSQL it reads the window's ids when called (the newest id, then the window: two small queries).
+        On PostgreSQL it reads the window's ids when called (one query).
 
         A common word matches a third of all requests (~330,000 of 1,000,000), and ranking every match read and
-        sorted all their documents (seconds). Only the window is ranked, and it is found newest span of ids first
-        (`_newest_matches`), so a search reads about as many documents as it needs, not every match."""
+        sorted all their documents (seconds); only the window is ranked."""
         text = search_text_clean(text)
         if not text or connections[self.db].vendor != "postgresql":
             return self.order_by("-pk")
         window = settings.PORTICO_SEARCH_RANK_WINDOW if window is None else window
-        newest = self._newest_matches(window)
+        # The newest matches come off the id indexes (a few times `window` rows for a common word) or, for a rarer
+        # one, from the GIN index; a window read span by span of ids (a UNION ALL under one LIMIT) measured no
+        # better while the planner's statistics lagged the newest ids, which are the ones the window reads.
+        newest = self.order_by("-pk").values_list("pk", flat=True)[:window]
         _, rank = _search_terms(text, user)
         # The window's ids are read here, once: a page and its count (the API's, the page's "1,000+") then read
         # at most `window` requests by id instead of finding the window again each. As a subquery joined to the
@@ -114,28 +116,6 @@ class ServiceRequestQuerySet(models.QuerySet):
             ranked = ranked.select_related()
         ranked = ranked.prefetch_related(*getattr(self, "_prefetch_related_lookups", ()))
         return ranked.order_by("-search_rank", "-pk")
-
-    def _newest_matches(self, window: int) -> QuerySet[Any]:
-        """The ids of this queryset's newest `window` rows (a query to run): spans of ids counted back from the newest
-        request (`SEARCH_ID_SPANS`), newest span first, joined by `UNION ALL` under one `LIMIT`, so PostgreSQL
-        reads the next span only while the window is short.
-
-        One `ORDER BY id DESC LIMIT n` over every match made PostgreSQL pick one plan for every part of the table:
-        walking the id index back checks ~30 documents a match for a word in 3 % of requests; reading a word's
-        matches from the GIN index reads all of them (35,000 for that word at 1,000,000) to keep the newest. With
-        the span's bounds as constants it plans each span on its own: the id range for a common word, the GIN
-        index and the id range together (`BitmapAnd`) for a rarer one, touching only that span's documents."""
-        newest_id = self.model._default_manager.using(self.db).aggregate(newest=Max("pk"))["newest"] or 0
-        spans = []
-        upper: int | None = None
-        for floor in [*(newest_id - span for span in SEARCH_ID_SPANS), None]:
-            # The bounds on both tables: PostgreSQL carries equalities across a join, not ranges, and the document's
-            # bound is what lets it combine the GIN index with the document table's own id index.
-            span = self if upper is None else self.filter(pk__lte=upper, search_document__pk__lte=upper)
-            span = span if floor is None else span.filter(pk__gt=floor, search_document__pk__gt=floor)
-            spans.append(span.order_by("-pk").values_list("pk", flat=True))
-            upper = floor
-        return spans[0].union(*spans[1:], all=True)[:window]
 
     def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
         from .models import RequestEvent
@@ -209,9 +189,6 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
-# Where the spans of a search's newest-matches window end, counted back from the newest request id: a common word
-# fills the window inside the first span, a rarer one within the second (ids grow with filing).
-SEARCH_ID_SPANS = (10_000, 100_000)
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
 

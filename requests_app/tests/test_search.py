@@ -45,21 +45,6 @@ def test_best_first_ranks_only_the_newest_matches_and_a_column_sort_lists_every_
     assert set(every.values_list("reference", flat=True)) == {oldest.reference, weak.reference, strong.reference}
 
 
-def test_the_window_takes_the_newest_matches_across_spans_of_ids(world, settings, monkeypatch):
-    """The window is read span by span of ids (newest first): spans of one and two ids here, so that the newest
-    matches lie in several spans and one span has none."""
-    monkeypatch.setattr("requests_app.querysets.SEARCH_ID_SPANS", (1, 3))
-    settings.PORTICO_SEARCH_RANK_WINDOW = 3
-    left_out = file_request(world, title="Heron heron heron", description="Heron.")
-    weak = file_request(world, title="Dashboards", description="One heron.")
-    strong = file_request(world, title="Heron namespace", description="Heron.")
-    file_request(world, title="Quota", description="Nothing to see.")
-    middle = file_request(world, title="Heron quota", description="For the team.")
-    file_request(world, title="Unrelated", description="Nothing.")
-    assert found(world.pm, "heron") == [strong.reference, middle.reference, weak.reference]
-    assert left_out.reference not in found(world.pm, "heron")
-
-
 def test_the_ranked_window_holds_only_requests_the_user_sees(world, settings):
     """Newer matches out of a vendor engineer's sight never take the window's places: they are left out first."""
     settings.PORTICO_SEARCH_RANK_WINDOW = 1
