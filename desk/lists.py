@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
 from django.http import QueryDict
 
 from portal.exceptions import ValidationFailed
 from requests_app.models import ServiceRequest
+from requests_app.querysets import ServiceRequestQuerySet
 
 from .filtersets import DeskFilterSet
 from .models import SavedView
@@ -49,5 +50,5 @@ def requests_list(
         )
     sort = params.get("ordering") or params.get("sort")
     if by_rank and params.get("search") and not sort:
-        return filterset.qs
+        return cast(ServiceRequestQuerySet, filterset.qs).search_best_first(str(params["search"]), user=request.user)
     return requests_ordered(filterset.qs, sort)

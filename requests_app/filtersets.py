@@ -97,8 +97,10 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search",
         help_text="Full-text search over reference, Jira key, title, description and comments (internal notes only "
-        'where you may read them). Web search syntax: "a phrase", -excluded, this or that. Best match first '
-        "unless `ordering` is given.",
+        'where you may read them). Web search syntax: "a phrase", -excluded, this or that. Without `ordering`: '
+        "best match first among the list's newest 2,000 matches (every other filter applied first; "
+        "`PORTICO_SEARCH_RANK_WINDOW`), and older matches are left out, so `count` is at most that. With "
+        "`ordering` (or `pagination=cursor`): every match, in that order.",
     )
 
     class Meta:
@@ -113,7 +115,8 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
 
     def filter_search(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
         user = getattr(self.request, "user", None)  # the API always sets a request; None finds nothing
-        return queryset.search_text(value, user=user) if user is not None else queryset.none()
+        # Ranked by the list once every filter is in (`desk.lists.requests_list`), over the rows it shows.
+        return queryset.search_text(value, user=user, ranked=False) if user is not None else queryset.none()
 
     def filter_text(self, queryset: ServiceRequestQuerySet, name: str, value: str) -> ServiceRequestQuerySet:
         return queryset.search(value)

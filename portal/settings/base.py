@@ -211,6 +211,9 @@ STORAGES = {
 # The requests API's page-numbered `count` is exact for lists PostgreSQL's planner puts under this many rows, the
 # planner's estimate for longer ones: an exact count reads every row (portal/api/pagination.py).
 PORTICO_API_EXACT_COUNT_LIMIT = env.int("PORTICO_API_EXACT_COUNT_LIMIT", default=10_000)
+# A full-text search ranked best match first ranks the newest this many matches of the list (every filter applied);
+# a common word matches a third of all requests, and ranking them all took seconds (requests_app/querysets.py).
+PORTICO_SEARCH_RANK_WINDOW = env.int("PORTICO_SEARCH_RANK_WINDOW", default=2_000)
 # Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
 PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps

@@ -35,6 +35,34 @@ def test_ranking_puts_the_title_match_before_the_description_and_comment_matches
     assert found(world.pm, "grafana") == [in_title.reference, in_description.reference, in_comment.reference]
 
 
+def test_best_first_ranks_only_the_newest_matches_and_a_column_sort_lists_every_match(world, settings):
+    settings.PORTICO_SEARCH_RANK_WINDOW = 2
+    oldest = file_request(world, title="Heron cluster", description="Heron heron.")
+    weak = file_request(world, title="Dashboards", description="Panels for the heron team.")
+    strong = file_request(world, title="Heron namespace", description="Heron.")
+    assert found(world.pm, "heron") == [strong.reference, weak.reference]  # the best of the newest two
+    every = ServiceRequest.objects.visible_to(world.pm).search_text("heron", user=world.pm, ranked=False)
+    assert set(every.values_list("reference", flat=True)) == {oldest.reference, weak.reference, strong.reference}
+
+
+def test_the_ranked_window_holds_only_requests_the_user_sees(world, settings):
+    """Newer matches out of a vendor engineer's sight never take the window's places: they are left out first."""
+    settings.PORTICO_SEARCH_RANK_WINDOW = 1
+    theirs = walk_to(world, RequestState.QUEUED, title="Heron backup")
+    newer = file_request(world, title="Heron restore")  # not triaged: no vendor's yet
+    assert found(world.vendor_engineer, "heron") == [theirs.reference]
+    assert found(world.other_vendor_engineer, "heron") == []
+    assert found(world.pm, "heron") == [newer.reference]
+
+
+def test_the_substring_fallback_lists_newest_first_when_ranked(world):
+    older = file_request(world, title="Heron one")
+    newer = file_request(world, title="Heron two")
+    matches = ServiceRequest.objects.visible_to(world.pm)._search_substring("heron", world.pm)
+    newest_first = matches.search_best_first("heron", user=world.pm).values_list("reference", flat=True)
+    assert list(newest_first) == [newer.reference, older.reference]
+
+
 def test_websearch_syntax_phrases_exclusion_and_or(world):
     kafka = file_request(world, title="Kafka topic for billing", description="Three partitions.")
     redis = file_request(world, title="Redis cache for billing", description="One replica.")

@@ -24,3 +24,27 @@ def test_api_search_is_ranked_and_scoped(world, api):
     assert [row["reference"] for row in response.json()["results"]] == [other.reference, mine.reference]
     assert api(world.other_vendor_engineer).get(LIST_URL, {"search": "ibis"}).json()["count"] == 0
     assert api(world.pm).get(LIST_URL, {"search": '"unclosed -" or or'}).status_code == 200
+
+
+def test_api_ranks_the_newest_matches_after_every_filter_and_counts_what_it_lists(world, api, settings):
+    settings.PORTICO_SEARCH_RANK_WINDOW = 2
+    queued = [walk_to(world, RequestState.QUEUED, title=f"Ibis {n}", description="Ibis.") for n in range(2)]
+    newer = [walk_to(world, RequestState.SUBMITTED, title=f"Ibis {n}", description="Ibis.") for n in range(2)]
+    client = api(world.pm)
+    body = client.get(LIST_URL, {"search": "ibis", "state": "queued"}).json()
+    assert {row["reference"] for row in body["results"]} == {row.reference for row in queued}
+    body = client.get(LIST_URL, {"search": "ibis"}).json()
+    assert body["count"] == 2 and body["count_is_estimate"] is False
+    assert {row["reference"] for row in body["results"]} == {row.reference for row in newer}
+    body = client.get(LIST_URL, {"search": "ibis", "ordering": "-created_at"}).json()
+    assert body["count"] == 4 and [row["reference"] for row in body["results"]] == [
+        row.reference for row in reversed(queued + newer)
+    ]
+
+
+def test_api_search_count_is_an_estimate_past_the_exact_count_limit(world, api, settings):
+    settings.PORTICO_API_EXACT_COUNT_LIMIT = 2
+    for n in range(4):
+        walk_to(world, RequestState.QUEUED, title=f"Ibis {n}")
+    body = api(world.pm).get(LIST_URL, {"search": "ibis", "ordering": "-created_at"}).json()
+    assert body["count_is_estimate"] is True and len(body["results"]) == 4
