@@ -47,6 +47,7 @@ from .serializers import (
     TransitionInputSerializer,
     TransitionSerializer,
     VendorSerializer,
+    me_representation,
 )
 
 TRANSITION_NAME = OpenApiParameter(
@@ -309,4 +310,4 @@ class MeView(APIView):
 
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses(401)})
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+        return Response(me_representation(request.user))
