@@ -100,7 +100,7 @@ def signed_in_user_from(row: Sequence[Any], using: str) -> Any:
     user._state.fields_cache["vendor"] = vendor
     permissions, *extras = row[user_width + vendor_width :]
     if user.is_active and not user.is_superuser:  # a superuser has every permission: Django's backend lists them
-        user._perm_cache = set(permissions)
+        user._perm_cache = set(permissions)  # type: ignore[attr-defined]  # ModelBackend's own cache
     for extra, value in zip(_extras, extras, strict=True):
         extra.prime(user, value)
     return user

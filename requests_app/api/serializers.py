@@ -447,6 +447,6 @@ def me_representation(user: User) -> dict[str, Any]:
         "email": user.email,
         "role": role_of(user).value,
         "teams": team_slugs(user),
-        "vendor": user.vendor.slug if user.vendor_id else None,
+        "vendor": user.vendor.slug if user.vendor is not None else None,
         "vendor_role": user.vendor_role,
     }

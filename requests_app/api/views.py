@@ -309,5 +309,5 @@ class MeView(APIView):
     """The signed-in user: who they are, their role, teams and vendor."""
 
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses(401)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response(me_representation(request.user))
