@@ -7,6 +7,9 @@ WARNING; bench/_common.py `django_env`), on a small seeded database (prepared li
 2. per endpoint, N requests through Django's handler with every middleware of settings.MIDDLEWARE wrapped in a
    timer: the middleware's own time (its `__call__` less the rest of the chain inside it, plus its process_view /
    process_template_response / process_exception hooks), and the time the view itself takes;
+   the same requests again through Django's WSGI handler (as gunicorn calls it), which also runs the per-request
+   connection housekeeping the test client leaves out: the health check of a reused connection (Django's backend
+   sends `SELECT 1`; portal.postgres asks the socket first);
 3. inside the view (DRF): request set-up, authentication (per class), permissions (per class), throttles,
    content negotiation, the handler, finalize and rendering; the two-factor checks (`otp_required`,
    `is_verified`), logging (every call into the `logging` module) and Prometheus (`prometheus_client`) from a
@@ -224,6 +227,56 @@ def _wall(client: Any, path: str, iterations: int, cpu: list[float] | None = Non
     return times
 
 
+def _wsgi(kind: str, fixtures: dict[str, Any], path: str, iterations: int) -> dict[str, Any]:
+    """Wall and CPU milliseconds per request through Django's WSGI handler, as gunicorn calls it: unlike the test
+    client it runs the per-request connection housekeeping (request_started), so the connection health check
+    that precedes the first query of a request on a reused connection is in these figures; and how many
+    health checks ran per request (Django's own backend sends `SELECT 1` for each)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test import RequestFactory
+
+    headers: dict[str, str] = {}
+    if kind == "token":
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {fixtures['token']}"
+    elif kind == "session":
+        headers["HTTP_COOKIE"] = "; ".join(f"{k}={v.value}" for k, v in fixtures["browser"].cookies.items())
+    handler, factory = WSGIHandler(), RequestFactory()
+    checks = [0]
+    real_is_usable = connection.is_usable
+
+    def counted_is_usable() -> bool:
+        checks[0] += 1
+        return real_is_usable()
+
+    def call() -> None:
+        status: list[str] = []
+        body = handler(factory.get(path, **headers).environ, lambda line, _headers, _exc=None: status.append(line))
+        b"".join(body)
+        body.close()  # request_finished
+        if not status[0].startswith("200"):
+            sys.exit(f"{path} answered {status[0]} through WSGI; the profile needs a 200")
+
+    for _ in range(max(10, iterations // 10)):  # warm-up
+        call()
+    connection.is_usable = counted_is_usable  # type: ignore[method-assign]
+    wall, cpu = [], []
+    try:
+        for _ in range(iterations):
+            started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
+            call()
+            wall.append((time.perf_counter_ns() - started) / 1e6)
+            cpu.append((time.process_time_ns() - started_cpu) / 1e6)
+    finally:
+        del connection.is_usable
+    return {
+        "wsgi_wall_ms": wall,
+        "wsgi_cpu_ms": cpu,
+        "health_checks": checks[0] / iterations,
+        "engine": connection.settings_dict["ENGINE"],
+    }
+
+
 def _profile(client: Any, path: str, iterations: int) -> pstats.Stats:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -280,6 +333,7 @@ def measure(iterations: int, top: int) -> dict[str, Any]:
         _wall(client, path, max(10, iterations // 10))  # warm-up
         cpu: list[float] = []
         plain[name] = {"path": path, "queries": queries, "wall_ms": _wall(client, path, iterations, cpu), "cpu_ms": cpu}
+        plain[name].update(_wsgi(kind, fixtures, path, iterations))
 
     wrapped = _install_timers()
     with override_settings(MIDDLEWARE=wrapped):
@@ -334,6 +388,14 @@ def markdown(results: dict[str, Any], meta: dict[str, Any]) -> str:
         + " |"
     )
     lines.append("| SQL queries | " + " | ".join(str(len(results[n]["queries"])) for n in names) + " |")
+    wsgi_rows = (("WSGI: wall time, median (ms)", "wsgi_wall_ms"), ("WSGI: CPU time, median (ms)", "wsgi_cpu_ms"))
+    for label, key in wsgi_rows:
+        lines.append(f"| {label} | " + " | ".join(f"{statistics.median(results[n][key]):.2f}" for n in names) + " |")
+    lines.append(
+        "| connection health checks per request (WSGI) | "
+        + " | ".join(f"{results[n]['health_checks']:.1f}" for n in names)
+        + " |"
+    )
     keys: list[str] = []
     for n in names:
         for key in results[n]["parts_ms"]:
@@ -386,8 +448,12 @@ def comparison(before: dict[str, Any], after: dict[str, Any]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
     row("SQL queries", lambda r: len(r["queries"]), "d")
+    row("connection health checks (WSGI)", lambda r: r.get("health_checks", 0.0), ".1f")
     row("wall time, median (ms)", lambda r: statistics.median(r["wall_ms"]), ".2f")
     row("CPU time, median (ms)", lambda r: statistics.median(r.get("cpu_ms") or [0.0]), ".2f")
+    row("WSGI: wall time, median (ms)", lambda r: statistics.median(r.get("wsgi_wall_ms") or [0.0]), ".2f")
+    row("WSGI: CPU time, median (ms)", lambda r: statistics.median(r.get("wsgi_cpu_ms") or [0.0]), ".2f")
+    row("WSGI: CPU time, best (ms)", lambda r: min(r.get("wsgi_cpu_ms") or [0.0]), ".2f")
     keys: list[str] = []
     for n in names:
         for result in (before["results"][n], after["results"][n]):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+
+from portal.auth_backends import SignedInUserExtra
 
 from .choices import VendorRole
 
@@ -65,6 +68,38 @@ def team_ids(user: User) -> frozenset[int]:
         cached = frozenset(user.teams.values_list("pk", flat=True))
         user._team_ids_cache = cached  # type: ignore[attr-defined]
     return cached
+
+
+def team_slugs(user: User) -> list[str]:
+    """The slugs of `user`'s teams by team name, read once per user object (`/api/v1/me/` lists them)."""
+    cached = getattr(user, "_team_slugs_cache", None)
+    if cached is None:
+        cached = list(user.teams.values_list("slug", flat=True))
+        user._team_slugs_cache = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _prime(attribute: str, kind: type) -> Callable[[User, Any], None]:
+    def prime(user: User, value: Any) -> None:
+        setattr(user, attribute, kind(value))
+
+    return prime
+
+
+def _team_column(user_id: str, column: str) -> Any:
+    from django.contrib.postgres.expressions import ArraySubquery
+    from django.db.models import OuterRef
+
+    from .models import Team
+
+    return ArraySubquery(Team.objects.filter(members=OuterRef(user_id)).values(column))  # by name, Team's order
+
+
+# Read with the signed-in user (portal.auth_backends), so a request asks for neither on its own.
+SIGNED_IN_USER_EXTRAS = (
+    SignedInUserExtra("team_ids", lambda user_id: _team_column(user_id, "pk"), _prime("_team_ids_cache", frozenset)),
+    SignedInUserExtra("team_slugs", lambda user_id: _team_column(user_id, "slug"), _prime("_team_slugs_cache", list)),
+)
 
 
 def is_requester_side(service_request: ServiceRequest, user: User) -> bool:

@@ -84,7 +84,7 @@ def _snapshot(dbname: str) -> dict[str, Any]:
 @pytest.fixture
 def scratch() -> Iterator[tuple[str, str]]:
     """A new, empty database (name, URL) on the test server; dropped afterwards whatever happens."""
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if SERVER["ENGINE"] not in {"django.db.backends.postgresql", "portal.postgres"}:
         pytest.skip("the drill runs against PostgreSQL")
     name = f"portico_drill_{uuid.uuid4().hex[:10]}"
     credentials = quote(SERVER["USER"] or "") + (f":{quote(SERVER['PASSWORD'])}" if SERVER["PASSWORD"] else "")

@@ -27,26 +27,29 @@ def _reads(queries: list[str], table: str) -> int:
 
 
 @pytest.mark.django_db
-def test_me_with_a_token_is_three_queries_with_the_vendor_read_with_the_token(world):
+def test_me_with_a_token_is_one_query(world):
+    world.vendor_engineer.teams.add(world.team_a)
     _, key = api_token_create(user=world.vendor_engineer, name="profile", expires_in_days=1)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     status, queries = _second_call(client, "/api/v1/me/")
     assert status == 200
-    assert client.get("/api/v1/me/").json()["vendor"] == "optit"
-    # the token with its user and vendor, the user's permissions, their teams; was four (the vendor on its own)
-    assert len(queries) == 3, queries
-    assert _reads(queries, "requests_app_vendor") == 0
+    body = client.get("/api/v1/me/").json()
+    assert (body["vendor"], body["teams"], body["role"]) == ("optit", [world.team_a.slug], "vendor_engineer")
+    # the token with its user, vendor, permissions and teams; was three (and four before that)
+    assert len(queries) == 1, queries
+    assert queries[0].startswith('SELECT "portal_apitoken"."id"'), queries
 
 
 @pytest.mark.django_db
-def test_me_with_a_session_reads_the_user_and_vendor_in_one_query(world):
+def test_me_with_a_session_reads_the_user_with_vendor_permissions_and_teams_in_one_query(world):
     client = Client()
     client.force_login(world.vendor_engineer)
     status, queries = _second_call(client, "/api/v1/me/")
     assert status == 200
-    # session, user with vendor, the two-factor device check, permissions, teams
-    assert len(queries) == 5, queries
-    assert _reads(queries, "requests_app_vendor") == 0
+    # the session, the user (with vendor, permissions and teams), the two-factor device check; was five
+    assert len(queries) == 3, queries
+    assert _reads(queries, "requests_app_vendor") == 0  # joined in the user's query, not read on its own
+    assert sum(1 for sql in queries if sql.startswith('SELECT "portal_user"."id"')) == 1, queries
 
 
 @pytest.mark.django_db
@@ -66,7 +69,7 @@ def test_queue_page_reads_vendors_and_engineers_once(world):
     # the filter bar and the bulk bar share one read of each; the heading's vendor comes with the user
     assert _reads(queries, "requests_app_vendor") == 1, queries
     assert sum(1 for sql in queries if 'ORDER BY "portal_user"."username"' in sql) == 1, queries
-    assert len(queries) <= 14, queries
+    assert len(queries) <= 13, queries  # was 14: the permissions come with the user
 
 
 @pytest.mark.django_db
@@ -82,7 +85,8 @@ def test_request_page_reads_the_viewers_teams_once(world):
     # one read of the viewer's team ids serves every "is this the requester's side" check; it was one EXISTS each
     memberships = [sql for sql in queries if sql.startswith('SELECT 1 AS "a" FROM "requests_app_team" INNER JOIN')]
     team_ids = [sql for sql in queries if sql.startswith('SELECT "requests_app_team"."id" FROM "requests_app_team"')]
-    assert len(memberships) == 0 and len(team_ids) <= 1, queries
+    # ... and now none: the team ids come with the signed-in user
+    assert len(memberships) == 0 and len(team_ids) == 0, queries
 
 
 @pytest.mark.django_db

@@ -324,18 +324,54 @@ def test_a_postgres_restart_costs_no_failed_request_thanks_to_connection_health_
     assert connection.connection is not None  # kept between requests (CONN_MAX_AGE), as in production
 
     # What a PostgreSQL restart does to every open connection: the server ends it.
-    admin = connections.create_connection("default")
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
-            assert cursor.fetchone() == (True,)
-    finally:
-        admin.close()
+    _terminate_backend(pid)
 
     assert _wsgi_get("/readyz") == "200 OK"  # the dead connection was noticed and replaced before use
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def _terminate_backend(pid: int) -> None:
+    """End backend `pid` as a restart would, and return once it is gone (it has then told its client so)."""
+    admin = connections.create_connection("default")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            assert cursor.fetchone() == (True,)
+            deadline = time.monotonic() + 10
+            while True:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+                if cursor.fetchone() == (0,):
+                    break
+                assert time.monotonic() < deadline, f"backend {pid} still there after 10 s"
+    finally:
+        admin.close()
+
+
+def _last_statement(pid: int) -> str:
+    admin = connections.create_connection("default")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            return cursor.fetchone()[0]
+    finally:
+        admin.close()
+
+
+def test_a_healthy_reused_connection_is_checked_without_a_round_trip(world):
+    """portal.postgres asks the socket, not the server: Django's `SELECT 1` was a round trip on every request."""
+    assert connection.settings_dict["ENGINE"] == "portal.postgres"
+    assert _wsgi_get("/readyz") == "200 OK"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid() AS health_check_probe")
+        (pid,) = cursor.fetchone()
+    assert connection.is_usable()
+    assert _last_statement(pid) == "SELECT pg_backend_pid() AS health_check_probe"  # no SELECT 1 since
+
+    _terminate_backend(pid)
+    assert not connection.is_usable()  # the server's farewell is waiting on the socket
+    assert _wsgi_get("/readyz") == "200 OK"  # so the request replaces it before use
 
 
 @pytest.fixture

@@ -134,6 +134,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Django's backend, checking a reused connection's socket before each request rather than sending `SELECT 1`
+    # (a round trip on every request); a connection the server ended is still replaced before use (portal/postgres).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "portal.postgres"
     # Django spells out every join, and ours are foreign keys to small tables in a sensible order; letting
     # PostgreSQL search all orders of a request with its six related rows took ~4 ms of planning for 0.3 ms of
     # execution on every list and page (bench/RESULTS.md). Subqueries are still planned freely.
@@ -152,6 +156,7 @@ else:
 # down or further behind than PORTICO_REPLICA_MAX_LAG seconds. Writes always go to the primary.
 if env("DATABASE_REPLICA_URL", default="") and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["ENGINE"] = DATABASES["default"]["ENGINE"]
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"]["OPTIONS"], "connect_timeout": 2}

@@ -47,6 +47,7 @@ from .serializers import (
     TransitionInputSerializer,
     TransitionSerializer,
     VendorSerializer,
+    me_representation,
 )
 
 TRANSITION_NAME = OpenApiParameter(
@@ -308,5 +309,5 @@ class MeView(APIView):
     """The signed-in user: who they are, their role, teams and vendor."""
 
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer, **error_responses(401)})
-    def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+    def get(self, request: AuthenticatedRequest) -> Response:
+        return Response(me_representation(request.user))

@@ -1,0 +1,48 @@
+"""A queryset compiled to SQL once per process and database, then run with new values.
+
+For the lookups every signed-in request makes (its API token, its user): building and compiling the queryset took
+~1 ms of CPU a call (more with subqueries), running it ~0.1 ms. The SQL is still Django's, so it follows the models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+
+
+class CompiledQuery:
+    """`build(**markers)` returns a `values_list()` queryset with each marker value where a parameter goes; `rows()`
+    runs its SQL with the real values in their places. Marker values must be ones no query would otherwise hold
+    (they are found among the compiled parameters by equality)."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
+        self._build = build
+        self._markers = dict(markers)
+        self._compiled: dict[str, tuple[Any, str, tuple[Any, ...], dict[str, int]]] = {}
+
+    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], dict[str, int]]:
+        compiler = self._build(**self._markers).using(using).query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        positions = {}
+        for name, marker in self._markers.items():
+            found = [index for index, param in enumerate(params) if param == marker]
+            if len(found) != 1:
+                raise ValueError(f"marker {name!r} is in the compiled query {len(found)} times, not once")
+            positions[name] = found[0]
+        compiled = (compiler, sql, tuple(params), positions)
+        self._compiled[using] = compiled
+        return compiled
+
+    def rows(self, using: str = "default", **values: Any) -> list[tuple[Any, ...]]:
+        """The rows for `values` (one per marker), converted as the queryset itself would convert them."""
+        compiler, sql, params, positions = self._compiled.get(using) or self._compile(using)
+        bound = list(params)
+        for name, position in positions.items():
+            bound[position] = values[name]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            fetched = cursor.fetchall()
+        return list(compiler.results_iter(results=[fetched], tuple_expected=True))
