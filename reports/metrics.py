@@ -13,6 +13,7 @@ arithmetic here (means and the median as PostgreSQL's `percentile_cont(0.5)`, `a
 
 from __future__ import annotations
 
+import bisect
 import statistics
 import zoneinfo
 from collections import defaultdict
@@ -506,7 +507,9 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
         sql = (
             f"WITH spans AS ({inner}), "  # noqa: S608 — the ORM's query and a model's table; values are parameters
             "per_request AS (SELECT assignee_id, service_request_id, state, "
-            "  SUM(EXTRACT(EPOCH FROM LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s)))::float AS seconds"
+            # date_part is float: a float SUM keeps a fixed-size state per group (EXTRACT's numeric one is large
+            # enough to spill a year's 300,000 request × state groups to disk).
+            "  SUM(date_part('epoch', LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s))) AS seconds"
             "  FROM spans GROUP BY assignee_id, service_request_id, state) "
             "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
             "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
@@ -515,6 +518,9 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
             "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
         )
         with connection.cursor() as cursor:
+            # A year's ~370,000 request × state sums fit in 64 MB (hash and sort); at the default 4 MB they spill to
+            # disk and take twice as long. LOCAL: for the report's transaction (`report_snapshot`) only.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(sql, [*params, bound, bound, window.start])
             for username, first, last, state, count, total, median in cursor.fetchall():
                 person = _person({"username": username, "first_name": first, "last_name": last}, "")
@@ -551,8 +557,10 @@ def _load(scope: _Scope, window: Window, now: datetime) -> list[EngineerLoad]:
         .order_by()
         .values("actor__username", "actor__first_name", "actor__last_name")
         .annotate(
-            picked_up=Count("pk", filter=Q(kind=EventKind.PICK_UP)),
-            resolved=Count("pk", filter=Q(kind=EventKind.RESOLVE)),
+            # Counting `kind` (never null), not the id: the index `metrics_event_pickup_resolve` (reports 0009)
+            # carries it, so the year's events are read from the index alone.
+            picked_up=Count("kind", filter=Q(kind=EventKind.PICK_UP)),
+            resolved=Count("kind", filter=Q(kind=EventKind.RESOLVE)),
         )
     )
     events = {_person(row, "actor__"): (row["picked_up"], row["resolved"]) for row in rows}
@@ -577,25 +585,37 @@ def _load(scope: _Scope, window: Window, now: datetime) -> list[EngineerLoad]:
     return sorted(out, key=lambda load: (-load.picked_up - load.resolved, -load.open_assigned, load.name.lower()))
 
 
-def _bucket(weeks: list[Week], instant: datetime) -> int | None:
-    for index, week in enumerate(weeks):
-        if week.start <= instant < week.end:
-            return index
-    return None
+def _bucketer(weeks: list[Week]) -> Callable[[datetime], int | None]:
+    """The index of the week holding an instant (None outside them): a bisection over the weeks' starts, computed
+    once (a year's incidents and deployments pass through it)."""
+    starts = [week.start for week in weeks]
+    end = weeks[-1].end
+
+    def bucket(instant: datetime) -> int | None:
+        if instant < starts[0] or instant >= end:
+            return None
+        return bisect.bisect_right(starts, instant) - 1
+
+    return bucket
 
 
-def _trend(scope: _Scope, window: Window, now: datetime) -> list[TrendWeek]:
-    """The 12 weeks up to the week holding the window's last day: two queries over the whole span."""
+def _trend_weeks(window: Window) -> list[Week]:
     last = week_containing(window.end - timedelta(seconds=1), tz=window.tz)
-    weeks = [last.shifted(offset) for offset in range(-(TREND_WEEKS - 1), 1)]
+    return [last.shifted(offset) for offset in range(-(TREND_WEEKS - 1), 1)]
+
+
+def _trend(weeks: list[Week], incidents: Iterable[Incident], changes: Iterable[Change]) -> list[TrendWeek]:
+    """The 12 weeks up to the week holding the window's last day, from incidents and changes read over a range that
+    holds both the window and these weeks (one read of each serves the window's figures and the trend)."""
+    bucket = _bucketer(weeks)
     by_week: dict[int, list[Incident]] = defaultdict(list)
-    for incident in _incidents(scope, weeks[0].start, weeks[-1].end, now):
-        index = _bucket(weeks, incident.created_at)
+    for incident in incidents:
+        index = bucket(incident.created_at)
         if index is not None:
             by_week[index].append(incident)
     deployments: dict[int, int] = defaultdict(int)
-    for change in _changes(scope, weeks[0].start, weeks[-1].end, failures=False):
-        index = _bucket(weeks, change.deployed_at)
+    for change in changes:
+        index = bucket(change.deployed_at)
         if index is not None:
             deployments[index] += 1
     return [TrendWeek(week.label, mtta(by_week[i]), mttr(by_week[i]), deployments[i]) for i, week in enumerate(weeks)]
@@ -636,8 +656,14 @@ def delivery_metrics(
     tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
     window = window_parse(date_from, date_to, tz=tz, today=now.astimezone(zoneinfo.ZoneInfo(tz)).date())
     scope = _scope(user, vendor=vendor, environment=environment, priority=priority, request_type=request_type)
-    incidents = _incidents(scope, window.start, window.end, now)
-    changes = _changes(scope, window.start, window.end)
+    weeks = _trend_weeks(window)
+    # One read of the incidents and one of the changes cover the window and the trend's weeks together.
+    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
+    every_incident = _incidents(scope, first, last, now)
+    every_change = _changes(scope, first, last)
+    start, end = window.start, window.end  # properties that build a datetime each time: once, not per row
+    incidents = [i for i in every_incident if start <= i.created_at < end]
+    changes = [c for c in every_change if start <= c.deployed_at < end]
     return DeliveryMetrics(
         date_from=window.first,
         date_to=window.last,
@@ -659,7 +685,7 @@ def delivery_metrics(
         attainment=attainment(incidents, target=settings.PORTICO_INCIDENT_SLA_TARGET),
         dora=dora(changes, incidents, window),
         load=_load(scope, window, now),
-        trend=_trend(scope, window, now),
+        trend=_trend(weeks, every_incident, every_change),
     )
 
 
