@@ -9,6 +9,7 @@ its one home in `querysets.py`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -117,3 +118,43 @@ def timeline_for_page(user: User, service_request: ServiceRequest) -> list[Reque
     if shape is None:
         return []
     return _timeline_query().objects(shape, request=service_request.pk, **_values(user))
+
+
+_OF_REQUEST: dict[Callable[..., Any], CompiledObjects] = {}
+
+
+def rows_of_request(build: Callable[[Any, int], Any], request_id: int, *, user: User | None = None) -> list[Any]:
+    """The rows of `build(viewer, request_id)`, a queryset of one request's rows (its runs, its attachments), built
+    and compiled once per process and viewer shape. `build` must be a module-level function (it keys the cache)
+    that reads the viewer only through the visibility gates (`visible_to`, `internal_notes_scope`) or their id;
+    without a `user` it is given None and may not read one. Nothing is prefetched. A viewer who sees nothing (not
+    signed in, inactive) gets no rows."""
+    query = _OF_REQUEST.get(build)
+    if query is None:
+
+        def built(shape: str | None, **markers: Any) -> Any:
+            return build(stand_in(shape) if shape is not None else None, markers["request"])
+
+        query = _OF_REQUEST.setdefault(
+            build, CompiledObjects(built, {"user": USER, "vendor": VENDOR, "request": REQUEST})
+        )
+    if user is None:
+        return query.objects(None, request=request_id)
+    shape = viewer_shape(user)
+    if shape is None:
+        return []
+    return query.objects(shape, request=request_id, **_values(user))
+
+
+def first_of(queryset: Any) -> Any:
+    """`queryset.first()`'s query, unrun: its own order, or the primary key's."""
+    return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
+
+
+def _visible_request(viewer: Any, request_id: int) -> Any:
+    return ServiceRequest.objects.visible_to(viewer).filter(pk=request_id).only("pk")[:1]
+
+
+def request_visible(user: User, request_id: int) -> bool:
+    """`ServiceRequest.objects.visible_to(user).filter(pk=request_id).exists()`, compiled once per viewer shape."""
+    return bool(rows_of_request(_visible_request, request_id, user=user))
