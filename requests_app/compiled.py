@@ -92,16 +92,48 @@ def _timeline_query() -> CompiledObjects:
     return CompiledObjects(build, {"user": USER, "vendor": VENDOR, "request": REQUEST})
 
 
-def request_for_page(user: User, reference: str) -> ServiceRequest | None:
-    """The request `reference` if `user` may see it, with its related rows and its clocks (with their policy and
-    vendor) as `visible_to(user).with_related().prefetch_related("clocks__policy", "clocks__vendor")` reads it."""
+def request_visible_by_reference(user: User, reference: str) -> ServiceRequest | None:
+    """`visible_to(user).with_related().get(reference=reference)`, or None (the API's transitions read it)."""
     shape = viewer_shape(user)
     if shape is None:
         return None
     found = _request_query().objects(shape, reference=reference, **_values(user))
-    if len(found) != 1:
+    return found[0] if len(found) == 1 else None
+
+
+@functools.cache
+def _locked_request_query() -> CompiledObjects:
+    def build(shape: str | None, **markers: Any) -> Any:
+        candidates = ServiceRequest.objects.visible_to(stand_in(shape)) if shape else ServiceRequest.objects.all()
+        return (
+            candidates.select_for_update(of=("self",))
+            .select_related("environment__calendar")
+            .filter(pk=markers["request"])
+            .order_by()[:2]
+        )
+
+    return CompiledObjects(build, {"user": USER, "vendor": VENDOR, "request": REQUEST})
+
+
+def request_locked(user: User | None, request_id: int) -> ServiceRequest | None:
+    """The request locked (`SELECT … FOR UPDATE OF` its row) through `visible_to(user)` (None: Portico itself, no
+    gate), with its environment and calendar; None if it does not exist for `user`. Inside a transaction only."""
+    if user is None:
+        found = _locked_request_query().objects(None, request=request_id)
+    else:
+        shape = viewer_shape(user)
+        if shape is None:
+            return None
+        found = _locked_request_query().objects(shape, request=request_id, **_values(user))
+    return found[0] if len(found) == 1 else None
+
+
+def request_for_page(user: User, reference: str) -> ServiceRequest | None:
+    """The request `reference` if `user` may see it, with its related rows and its clocks (with their policy and
+    vendor) as `visible_to(user).with_related().prefetch_related("clocks__policy", "clocks__vendor")` reads it."""
+    service_request = request_visible_by_reference(user, reference)
+    if service_request is None:
         return None
-    service_request = found[0]
     clocks = _clocks_query().objects(None, request=service_request.pk)
     for clock in clocks:  # what the prefetch would have set: each clock knows its request
         clock._state.fields_cache["service_request"] = service_request
