@@ -67,7 +67,7 @@ class CompiledObjects:
         from django.db.models.query import get_related_populators
 
         queryset = self._build(shape, **self._markers).using(using)
-        if queryset._prefetch_related_lookups or queryset._known_related_objects:
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
             raise ValueError("a compiled queryset cannot prefetch or carry known related objects")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
@@ -77,7 +77,7 @@ class CompiledObjects:
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
-        populators = get_related_populators(klass_info, select, using)
+        populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # Django 5.2's
         compiled = (compiler, sql, tuple(params), positions, klass_info["model"], start, end, init_list, populators)
         self._compiled[(using, shape)] = compiled
         return compiled

@@ -49,7 +49,7 @@ def stand_in(shape: str) -> Any:
     user = get_user_model()(
         pk=USER, vendor_id=VENDOR if shape == VENDOR_SIDE else None, is_active=True, is_superuser=False
     )
-    user._perm_cache = {VIEW_ALL} if shape == SEES_ALL else set()  # ModelBackend's own cache
+    user._perm_cache = {VIEW_ALL} if shape == SEES_ALL else set()  # type: ignore[attr-defined]  # ModelBackend's
     return user
 
 
@@ -139,8 +139,8 @@ def request_for_page(user: User, reference: str) -> ServiceRequest | None:
         clock._state.fields_cache["service_request"] = service_request
     prefetched = service_request.clocks.all()  # the related manager's queryset, as `prefetch_related` stores it
     prefetched._result_cache = clocks
-    prefetched._prefetch_done = True
-    service_request._prefetched_objects_cache = {"clocks": prefetched}
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]
+    service_request._prefetched_objects_cache = {"clocks": prefetched}  # type: ignore[attr-defined]
     return service_request
 
 

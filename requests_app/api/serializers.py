@@ -457,7 +457,7 @@ def me_representation(user: User) -> dict[str, Any]:
 def _request_fields() -> tuple[tuple[str, Any, str | None], ...]:
     """ServiceRequestSerializer's own fields in its order, once per process: (name, to_representation, None) of
     each column, (name, None, slug field) of each related object, (name, None, None) of the SLA and OLA."""
-    fields = []
+    fields: list[tuple[str, Any, str | None]] = []
     for name, field in ServiceRequestSerializer().fields.items():
         if isinstance(field, serializers.SerializerMethodField):
             fields.append((name, None, None))

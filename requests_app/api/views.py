@@ -103,7 +103,7 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         rows = [request_representation(row, now=now, clocks=snapshots.get(row.pk, [])) for row in page]
         return self.get_paginated_response(rows)
 
-    def retrieve(self, request: AuthenticatedRequest, reference: str) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, reference: str) -> Response:  # type: ignore[override]
         service_request = self._visible_or_404(reference, clocks=True)
         return Response(request_representation(service_request, now=timezone.now()))
 
