@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 
 
@@ -62,6 +62,16 @@ class CompiledObjects:
         self._build = build
         self._markers = dict(markers)
         self._compiled: dict[tuple[str, Any], tuple[Any, ...]] = {}
+        self._routing: dict[Any, tuple[Any, bool]] = {}  # shape -> (model, for_write)
+
+    def _alias(self, shape: Any) -> str:
+        """The connection the queryset itself would use (the routers': a replica inside `replica_reads()`)."""
+        routing = self._routing.get(shape)
+        if routing is None:
+            queryset = self._build(shape, **self._markers)
+            routing = self._routing[shape] = (queryset.model, bool(queryset._for_write))  # type: ignore[attr-defined]
+        model, for_write = routing
+        return router.db_for_write(model) if for_write else router.db_for_read(model)
 
     def _compile(self, using: str, shape: Any) -> tuple[Any, ...]:
         from django.db.models.query import get_related_populators
@@ -82,12 +92,15 @@ class CompiledObjects:
         self._compiled[(using, shape)] = compiled
         return compiled
 
-    def sql(self, shape: Any, using: str = "default") -> str:
+    def sql(self, shape: Any, using: str | None = None) -> str:
         """The compiled SQL (for tests and EXPLAIN)."""
+        using = using or self._alias(shape)
         return (self._compiled.get((using, shape)) or self._compile(using, shape))[1]
 
-    def objects(self, shape: Any, using: str = "default", **values: Any) -> list[Any]:
-        """The instances for `values` (one per marker), as iterating the queryset would make them."""
+    def objects(self, shape: Any, using: str | None = None, **values: Any) -> list[Any]:
+        """The instances for `values` (one per marker), as iterating the queryset would make them, from `using` or
+        the connection the queryset would read (or, for `select_for_update`, write)."""
+        using = using or self._alias(shape)
         compiled = self._compiled.get((using, shape)) or self._compile(using, shape)
         compiler, sql, params, positions, model, start, end, init_list, populators = compiled
         bound = list(params)

@@ -146,3 +146,24 @@ def test_the_api_list_reads_as_many_queries_for_fifty_requests_as_for_five(world
         assert len(response.json()["results"]) == size
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+class _ReadsElsewhere:
+    """A router that sends every read to a connection that does not exist."""
+
+    def db_for_read(self, model, **hints):
+        return "nowhere"
+
+
+def test_a_compiled_read_goes_where_the_routers_send_the_queryset(world):
+    from django.test import override_settings
+    from django.utils.connection import ConnectionDoesNotExist
+
+    from requests_app.compiled import request_locked
+
+    service_request = file_request(world, title="Routed")
+    world.pm.get_all_permissions()  # read now: under the router below, reading them would fail first
+    with override_settings(DATABASE_ROUTERS=[f"{__name__}._ReadsElsewhere"]):
+        with pytest.raises(ConnectionDoesNotExist):
+            request_for_page(world.pm, service_request.reference)
+        assert request_locked(world.pm, service_request.pk).pk == service_request.pk  # a lock is a write: primary
