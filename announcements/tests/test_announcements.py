@@ -193,3 +193,30 @@ def test_the_api_posts_lists_by_audience_and_acknowledges(world):
     assert api(world.vendor_engineer).delete(f"{API}{announcement_id}/", {"reason": "x"}).status_code == 403
     assert pm.delete(f"{API}{announcement_id}/", {"reason": "Over"}).status_code == 204
     assert not Announcement.objects.exists()
+
+
+def test_the_banners_compiled_query_answers_what_the_queryset_answers(world):
+    """The banner's query is compiled once per process; for every user, after every kind of change (audience,
+    expiry, acknowledgement) it lists exactly what `for_partner(...).unacknowledged_by(...)` lists."""
+    from announcements.context_processors import announcements_unacknowledged
+
+    bihar = f.EnvironmentFactory(code="bihar", name="Bihar")
+    f.VendorOnboardingFactory(vendor=world.vendor_b, environment=bihar, status=OnboardingStatus.TRAINING)
+    post(world)
+    to_a = post(world, title="A", audience=Audience.CHOSEN, vendors=[world.vendor_a])
+    post(world, title="Bihar", audience=Audience.CHOSEN, environments=[bihar])
+    ending = post(world, title="Ending", expires_at=timezone.now() + timedelta(hours=1))
+
+    def agree() -> list[list[str]]:
+        seen = []
+        for user in world.users.values():
+            expected = list(Announcement.objects.for_partner(user).unacknowledged_by(user))
+            assert announcements_unacknowledged(user) == expected, user.username
+            seen.append([announcement.title for announcement in expected])
+        return seen
+
+    before = agree()
+    announcement_acknowledge(to_a.pk, actor=world.users["vendor_engineer"])
+    Announcement.objects.filter(pk=ending.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    after = agree()
+    assert before != after and any(len(titles) >= 3 for titles in before)
