@@ -770,7 +770,9 @@ def _change_figures_sql(scope: _Scope, window: Window, weeks: list[Week]) -> _Ch
         "COALESCE(run_finished_at, resolved_at) AS deployed_at "
         f"FROM ({inner}) u), d AS (SELECT *, deployed_at >= %s AND deployed_at < %s AS in_window, "
         "width_bucket(deployed_at, %s::timestamptz[]) AS week, EXTRACT(epoch FROM deployed_at - created_at) AS lead "
-        "FROM c WHERE deployed_at >= %s AND deployed_at < %s) "
+        # No WHERE on the deploy time: PostgreSQL would push it into both sides of the union, evaluating each
+        # request's first-run subquery twice more; a candidate deployed outside the range is in no group counted.
+        "FROM c) "
         "SELECT GROUPING(week), week, in_window, COUNT(*), COUNT(run_finished_at), COUNT(*) FILTER (WHERE failed), "
         "SUM(lead), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead::float8) "
         "FROM d GROUP BY GROUPING SETS ((in_window), (week))"
@@ -779,10 +781,10 @@ def _change_figures_sql(scope: _Scope, window: Window, weeks: list[Week]) -> _Ch
     per_week = [0] * len(weeks)
     figures = (0, 0, 0, Duration(None, None, 0))
     with connections[read_alias()].cursor() as cursor:
-        cursor.execute(sql, [*params, window.start, window.end, boundaries, first, last])
+        cursor.execute(sql, [*params, window.start, window.end, boundaries])
         for grouping, week, in_window, count, from_runs, failed, total, median in cursor.fetchall():
             if grouping == 0:
-                if 1 <= week <= len(weeks):
+                if week is not None and 1 <= week <= len(weeks):
                     per_week[week - 1] = count
             elif in_window:
                 figures = (count, from_runs, failed, _duration(count, total, median))
