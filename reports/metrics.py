@@ -467,18 +467,76 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
     return {_person(row, "assignee__"): row["n"] for row in rows}
 
 
-def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
-    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
+def _scope_filters(scope: _Scope) -> dict[str, Any]:
     # The vendor is the span's own column (the request's, kept with it): the organisation's and a vendor lead's
     # figures read no request row; other filters join the request.
-    filters = {
+    return {
         (name if name == "vendor_id" else f"service_request__{name}"): value for name, value in scope.filters.items()
     }
+
+
+def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
+    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
     return (
         StateSpan.objects.alias(until=Coalesce("ended_at", Value(FOREVER)))  # the index `state_span_work_end`
-        .filter(until__gt=window.start, state__in=WORK_STATES, started_at__lt=bound, assignee__isnull=False, **filters)
+        .filter(
+            until__gt=window.start,
+            state__in=WORK_STATES,
+            started_at__lt=bound,
+            assignee__isnull=False,
+            **_scope_filters(scope),
+        )
         .order_by()
     )
+
+
+def _state_times_sql(
+    scope: _Scope, window: Window, bound: datetime, connection: Any, out: dict[tuple[str, str], dict[str, StateTime]]
+) -> None:
+    """`_state_times` in one statement, from each request × working state's first span (`state_until`,
+    `state_seconds`: reports/models.py), read from the index `metrics_span_state_total` (reports 0010) alone.
+
+    A request whose spans in the state all lie inside [start, bound) spent its stored total there; one whose spans
+    cross an edge (or one still open) has its spans in the state summed, clipped to the window, as before — a few
+    thousand a year, against ~370,000 totals read as stored. The medians: each person and state's totals gathered
+    (a hash on a few dozen groups, not a sort of them all) and `percentile_cont(0.5)` over each group's array."""
+    first = StateSpan.objects.filter(
+        state_until__gt=window.start,
+        state__in=WORK_STATES,
+        started_at__lt=bound,
+        assignee__isnull=False,
+        **_scope_filters(scope),
+    ).order_by()
+    inner, params = first.values(
+        "assignee_id", "service_request_id", "state", "started_at", "state_until", "state_seconds"
+    ).query.sql_with_params()
+    quote = connection.ops.quote_name
+    spans_table = quote(StateSpan._meta.db_table)
+    user_table = quote(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
+    # date_part is float, as the sums always were here; the stored totals are EXTRACT's exact sums as floats.
+    clipped = "date_part('epoch', LEAST(COALESCE(s.ended_at, %s), %s) - GREATEST(s.started_at, %s))"
+    sql = (
+        "WITH totals AS (SELECT f.assignee_id, f.state, "  # noqa: S608 — the ORM's query and models' tables; values are parameters
+        "CASE WHEN f.started_at >= %s AND f.state_until <= %s THEN f.state_seconds "
+        f"ELSE (SELECT SUM({clipped}) FROM {spans_table} s WHERE s.service_request_id = f.service_request_id "
+        "AND s.state = f.state AND s.started_at < %s AND COALESCE(s.ended_at, %s) > %s) END AS seconds "
+        # OFFSET 0: computed once a row (the filter below would otherwise repeat the CASE and its subquery).
+        f"FROM ({inner}) f OFFSET 0), "
+        # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
+        "per_person AS (SELECT assignee_id, state, COUNT(*) AS n, SUM(seconds) AS total, array_agg(seconds) AS vals "
+        "FROM totals WHERE seconds >= 0.5 GROUP BY assignee_id, state) "
+        "SELECT u.username, u.first_name, u.last_name, p.state, p.n, p.total, "
+        "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM unnest(p.vals) v) "
+        f"FROM per_person p JOIN {user_table} u ON u.id = p.assignee_id"
+    )
+    values = [window.start, bound, bound, bound, window.start, bound, FOREVER, window.start, *params]
+    with connection.cursor() as cursor:
+        # A year's ~370,000 totals gathered in arrays fit in 64 MB; LOCAL: the report's transaction only.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(sql, values)
+        for username, first_name, last_name, state, count, total, median in cursor.fetchall():
+            person = _person({"username": username, "first_name": first_name, "last_name": last_name}, "")
+            out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
 
 
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
@@ -488,41 +546,15 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
     [start, bound) — bound: the window's end, or now if sooner — credited to the request's current assignee, as the
     figure always has been. A request spends time in a working state inside the window only if it was open then,
     so it is open now or was resolved or closed since: the requests the event-summing computation this replaced
-    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the clipping, the sums and the
-    medians are one statement returning a row per person and state; other databases read the spans (one query) and
-    do the same sums here."""
+    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the sums and the medians are one
+    statement returning a row per person and state (`_state_times_sql`); other databases read the spans (one query)
+    and do the same sums here."""
     bound = min(window.end, max(now, window.start))
-    spans = _spans_in(scope, window, bound)
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
-    connection = connections[read_alias()]
-    if connection.vendor == "postgresql":
-        inner, params = spans.values(
-            "assignee_id", "service_request_id", "state", "started_at", "ended_at"
-        ).query.sql_with_params()
-        user_table = connection.ops.quote_name(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
-        sql = (
-            f"WITH spans AS ({inner}), "  # noqa: S608 — the ORM's query and a model's table; values are parameters
-            "per_request AS (SELECT assignee_id, service_request_id, state, "
-            # date_part is float: a float SUM keeps a fixed-size state per group (EXTRACT's numeric one is large
-            # enough to spill a year's 300,000 request × state groups to disk).
-            "  SUM(date_part('epoch', LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s))) AS seconds"
-            "  FROM spans GROUP BY assignee_id, service_request_id, state) "
-            "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
-            f"FROM per_request p JOIN {user_table} u ON u.id = p.assignee_id "
-            # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
-            "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
-        )
-        with connection.cursor() as cursor:
-            # A year's ~370,000 request × state sums fit in 64 MB (hash and sort); at the default 4 MB they spill to
-            # disk and take twice as long. LOCAL: for the report's transaction (`report_snapshot`) only.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute(sql, [*params, bound, bound, window.start])
-            for username, first, last, state, count, total, median in cursor.fetchall():
-                person = _person({"username": username, "first_name": first, "last_name": last}, "")
-                out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
+    if _in_sql():
+        _state_times_sql(scope, window, bound, connections[read_alias()], out)
         return out
-    rows = spans.values_list(
+    rows = _spans_in(scope, window, bound).values_list(
         "service_request_id", "state", "started_at", "ended_at", *(f"assignee__{name}" for name in PERSON)
     )
     seconds: defaultdict[tuple[int, str], float] = defaultdict(float)

@@ -1,11 +1,13 @@
 """The delivery metrics aggregated by PostgreSQL (GROUPING SETS, `percentile_cont`, exact sums) equal the same
 figures computed here from every row (the path SQLite takes), on random data: durations with microseconds, odd and
 even group sizes (a median of two middle values), issues and deployments on both sides of the window's edges,
-every kind of SLA clock outcome, runs that failed, succeeded, were dry runs or deploy nothing."""
+every kind of SLA clock outcome, runs that failed, succeeded, were dry runs or deploy nothing; and the time in
+each state read from the per request × state totals the spans carry equal to the spans summed."""
 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -18,12 +20,16 @@ from provisioning.models import ProvisioningRun
 from reports import metrics as metrics_module
 from reports.aggregates import percentile_linear
 from reports.metrics import Duration, delivery_metrics
+from reports.models import FOREVER, StateSpan
+from reports.spans import state_spans_backfill
 from requests_app.choices import LinkKind, Priority, RequestType
 from requests_app.models import RequestLink
 from requests_app.tests import factories as f
 from sla.choices import Clock, Measure
 
 from .conftest import S, ist, make_clock, make_request
+from .test_state_spans import START as LIFE_START
+from .test_state_spans import live_life_cycles
 
 pytestmark = pytest.mark.django_db
 NOW = ist(29, 18)
@@ -128,3 +134,51 @@ def test_the_sql_median_of_an_even_count_is_the_mean_of_the_middle_two(world, mo
     assert figures(world.pm, "2026-11-16", "2026-11-29", in_sql=True, monkeypatch=monkeypatch)["mtta"] == asdict(
         expected
     )
+
+
+# --- time in each state: stored per request × state totals ------------------------------------------------------
+def spans_with_totals() -> list[tuple]:
+    return sorted(
+        StateSpan.objects.values_list(
+            "service_request_id", "state", "started_at", "ended_at", "state_until", "state_seconds"
+        ),
+        key=lambda span: (span[0], span[1], span[2], span[3] or FOREVER),
+    )
+
+
+@pytest.mark.parametrize("seed", [8, 9])
+def test_the_first_span_of_a_request_in_a_state_carries_their_end_and_total(world, seed):
+    live_life_cycles(world, seed, count=10)
+    groups: defaultdict[tuple[int, str], list[tuple]] = defaultdict(list)
+    for span in spans_with_totals():
+        groups[(span[0], span[1])].append(span)
+
+    for key, spans in groups.items():
+        carriers = [span for span in spans if span[4] is not None]
+        assert len(carriers) == 1, key
+        assert carriers[0][2] == min(span[2] for span in spans)
+        assert carriers[0][4] == max(span[3] or FOREVER for span in spans)
+        closed = all(span[3] is not None for span in spans)
+        total = sum((span[3] - span[2] for span in spans), timedelta()).total_seconds() if closed else None
+        assert carriers[0][5] == total, key
+        assert all(span[5] is None for span in spans if span is not carriers[0])
+    assert any(len(spans) > 1 for spans in groups.values())  # a state entered twice (a reopen or a block)
+    live = spans_with_totals()
+    StateSpan.objects.all().delete()
+    state_spans_backfill(batch=4)
+    assert spans_with_totals() == live  # the backfill writes the same totals
+
+
+@pytest.mark.parametrize("seed", [10, 11])
+def test_state_times_from_the_stored_totals_equal_the_summed_spans(world, monkeypatch, seed):
+    end = live_life_cycles(world, seed, count=12)
+    windows = [("2026-11-01", "2026-11-30"), ("2026-11-04", "2026-11-06"), ("2026-11-07", "2026-11-21")]
+
+    for date_from, date_to in windows:
+        for now in (end, LIFE_START + (end - LIFE_START) / 2):
+            monkeypatch.setattr(metrics_module, "_in_sql", lambda: True)
+            in_sql = delivery_metrics(user=world.pm, date_from=date_from, date_to=date_to, now=now).load
+            monkeypatch.setattr(metrics_module, "_in_sql", lambda: False)
+            rows = delivery_metrics(user=world.pm, date_from=date_from, date_to=date_to, now=now).load
+            assert in_sql == rows, (date_from, date_to, now)
+    assert any(row.in_progress.requests for row in rows)
