@@ -663,7 +663,7 @@ class _IncidentGroup:
 
 
 NO_INCIDENTS = _IncidentGroup(0, Duration(None, None, 0), Duration(None, None, 0), Duration(None, None, 0))
-WINDOW = ("window", None)  # the group of every production issue filed in the window
+WINDOW: tuple[str, Any] = ("window", None)  # the group of every production issue filed in the window
 
 
 @dataclass
@@ -687,7 +687,7 @@ def _incident_figures_rows(
     every_incident = _incidents(scope, first, last, now)
     start, end = window.start, window.end  # properties that build a datetime each time: once, not per row
     incidents = [i for i in every_incident if start <= i.created_at < end]
-    groups = {WINDOW: _incident_group(incidents)}
+    groups: dict[tuple[str, Any], _IncidentGroup] = {WINDOW: _incident_group(incidents)}
     for dimension in METRIC_DIMENSIONS:
         by_key: dict[Any, list[Incident]] = defaultdict(list)
         for incident in incidents:
