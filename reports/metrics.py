@@ -531,14 +531,13 @@ def _state_times_sql(
     )
     values = [window.start, bound, bound, bound, window.start, bound, FOREVER, window.start, *params]
     with connection.cursor() as cursor:
-        # A year's ~370,000 totals gathered in arrays fit in 64 MB; LOCAL: the report's transaction only.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        # The planner underestimates the totals read from a partial index (a tenth of them) and would sort them
-        # all to group them; hashing them into a few dozen arrays is what it would pick knowing their number.
-        cursor.execute("SET LOCAL enable_sort = off")
+        # A year's ~370,000 totals gathered in arrays fit in 64 MB; LOCAL: the report's transaction only. The
+        # planner underestimates the totals read from a partial index (a tenth of them) and would sort them all to
+        # group them; hashing them into a few dozen arrays is what it would pick knowing their number.
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL enable_sort = off")
         cursor.execute(sql, values)
         rows = cursor.fetchall()
-        cursor.execute("SET LOCAL enable_sort = on")
+        cursor.execute("SET LOCAL enable_sort = on")  # the default, for what else runs in the transaction
         for username, first_name, last_name, state, count, total, median in rows:
             person = _person({"username": username, "first_name": first_name, "last_name": last_name}, "")
             out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
