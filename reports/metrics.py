@@ -7,8 +7,10 @@ The window is `from` 00:00 to the day after `to` 00:00 on the report timezone's 
 at most 366 days. "Weeks in the window" is its length in days ÷ 7. Durations are wall-clock hours, rounded to one
 decimal; a mean or median over no request is null.
 
-Each figure is a fixed number of queries whatever the data size: the narrow columns of the requests involved, then
-arithmetic here (means and the median as PostgreSQL's `percentile_cont(0.5)`, `aggregates.percentile_linear`).
+Each figure is a fixed number of queries whatever the data size. On PostgreSQL each section is one statement that
+returns a row per group (GROUPING SETS; the median as `percentile_cont(0.5)`, the mean from an exact sum); on
+other databases the narrow columns of the requests involved are read and the same arithmetic is done here (the
+median as `aggregates.percentile_linear`). reports/tests/test_metrics_sql.py holds the two equal.
 """
 
 from __future__ import annotations
