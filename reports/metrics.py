@@ -7,8 +7,10 @@ The window is `from` 00:00 to the day after `to` 00:00 on the report timezone's 
 at most 366 days. "Weeks in the window" is its length in days ÷ 7. Durations are wall-clock hours, rounded to one
 decimal; a mean or median over no request is null.
 
-Each figure is a fixed number of queries whatever the data size: the narrow columns of the requests involved, then
-arithmetic here (means and the median as PostgreSQL's `percentile_cont(0.5)`, `aggregates.percentile_linear`).
+Each figure is a fixed number of queries whatever the data size. On PostgreSQL each section is one statement that
+returns a row per group (GROUPING SETS; the median as `percentile_cont(0.5)`, the mean from an exact sum); on
+other databases the narrow columns of the requests involved are read and the same arithmetic is done here (the
+median as `aggregates.percentile_linear`). reports/tests/test_metrics_sql.py holds the two equal.
 """
 
 from __future__ import annotations
@@ -254,21 +256,6 @@ class Dora:
     time_to_restore: Duration
 
 
-def dora(changes: list[Change], incidents: list[Incident], window: Window) -> Dora:
-    failed = sum(change.followed_by_incident for change in changes)
-    automated = sum(change.automated for change in changes)
-    return Dora(
-        deployments=len(changes),
-        from_runs=automated,
-        manual=len(changes) - automated,
-        deployment_frequency=round(len(changes) / window.weeks, 2),
-        lead_time=duration_of((c.deployed_at - c.created_at).total_seconds() for c in changes),
-        failed_deployments=failed,
-        change_failure_rate=round(100 * failed / len(changes), 2) if changes else None,
-        time_to_restore=mttr(incidents),
-    )
-
-
 @dataclass(frozen=True)
 class StateTime:
     """Hours requests spent in one state within the window: the total over `requests` requests, and the median per
@@ -364,8 +351,9 @@ def _clock_outcome(prefix: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> list[Incident]:
-    """The production issues in scope filed in [start, end), with their SLA clocks' outcomes."""
+def _incidents_query(scope: _Scope, start: datetime, end: datetime, now: datetime) -> QuerySet[Any]:
+    """The production issues in scope filed in [start, end): their dimensions, timestamps and SLA clocks' outcomes
+    (`<clock>_met`, `<clock>_missed`)."""
     clock = {
         name: FilteredRelation("clocks", condition=Q(clocks__clock=Clock.SLA, clocks__measure=measure))
         for name, measure in (("response_clock", Measure.RESPONSE), ("resolution_clock", Measure.RESOLUTION))
@@ -375,12 +363,17 @@ def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> 
         for prefix in clock
         for name, q in _clock_outcome(prefix, now).items()
     }
-    rows = (
+    return (
         scope.requests.filter(request_type=RequestType.PRODUCTION_ISSUE, created_at__gte=start, created_at__lt=end)
         .annotate(**clock)
         .order_by()
         .values(*_DIMENSION_FIELDS.values(), "created_at", "responded_at", "resolved_at", "detected_at", **flags)
     )
+
+
+def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> list[Incident]:
+    """The production issues in scope filed in [start, end), with their SLA clocks' outcomes."""
+    rows = _incidents_query(scope, start, end, now)
 
     def outcome(row: Mapping[str, Any], prefix: str) -> bool | None:
         if row[f"{prefix}_missed"]:
@@ -404,12 +397,11 @@ def _incidents(scope: _Scope, start: datetime, end: datetime, now: datetime) -> 
     ]
 
 
-def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = True) -> list[Change]:
-    """The deployments (`Change`) in scope deployed in [start, end), each with whether a production issue is linked
-    to it as caused by it.
-
-    One query: the union of the requests resolved in the range and those with a deploying run finished in it (each
-    side index-driven), with each request's first successful deploying run; the deploy time is picked here."""
+def _changes_query(scope: _Scope, start: datetime, end: datetime, *, failures: bool = True) -> QuerySet[Any]:
+    """The candidates for a deployment in [start, end): the union of the Release and Deployment Support requests in
+    scope resolved in the range and those with a deploying run finished in it (each side index-driven), with each
+    one's first successful deploying run (`run_finished_at`) and whether a production issue is linked to it as
+    caused by it (`failed`)."""
     deploying = ProvisioningRun.objects.filter(
         status=RunStatus.SUCCEEDED, action__in=deployment_actions(), dry_run=False, finished_at__isnull=False
     )
@@ -430,12 +422,18 @@ def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = 
     deployed = changes.filter(
         pk__in=deploying.filter(finished_at__gte=start, finished_at__lt=end).values("service_request_id")
     )
-    rows = (
+    return (
         resolved.annotate(**annotations)
         .order_by()
         .values(*columns)
         .union(deployed.annotate(**annotations).order_by().values(*columns))
     )
+
+
+def _changes(scope: _Scope, start: datetime, end: datetime, *, failures: bool = True) -> list[Change]:
+    """The deployments (`Change`) in scope deployed in [start, end), each with whether a production issue is linked
+    to it as caused by it: one query (`_changes_query`); the deploy time is picked here."""
+    rows = _changes_query(scope, start, end, failures=failures)
     out = []
     for row in rows:
         deployed_at = row["run_finished_at"] or row["resolved_at"]
@@ -471,18 +469,80 @@ def _open_assigned(scope: _Scope) -> dict[tuple[str, str], int]:
     return {_person(row, "assignee__"): row["n"] for row in rows}
 
 
-def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
-    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
+def _scope_filters(scope: _Scope) -> dict[str, Any]:
     # The vendor is the span's own column (the request's, kept with it): the organisation's and a vendor lead's
     # figures read no request row; other filters join the request.
-    filters = {
+    return {
         (name if name == "vendor_id" else f"service_request__{name}"): value for name, value in scope.filters.items()
     }
+
+
+def _spans_in(scope: _Scope, window: Window, bound: datetime) -> QuerySet[StateSpan]:
+    """The working-state spans in scope that overlap [start, bound), of requests assigned to someone now."""
     return (
         StateSpan.objects.alias(until=Coalesce("ended_at", Value(FOREVER)))  # the index `state_span_work_end`
-        .filter(until__gt=window.start, state__in=WORK_STATES, started_at__lt=bound, assignee__isnull=False, **filters)
+        .filter(
+            until__gt=window.start,
+            state__in=WORK_STATES,
+            started_at__lt=bound,
+            assignee__isnull=False,
+            **_scope_filters(scope),
+        )
         .order_by()
     )
+
+
+def _state_times_sql(
+    scope: _Scope, window: Window, bound: datetime, connection: Any, out: dict[tuple[str, str], dict[str, StateTime]]
+) -> None:
+    """`_state_times` in one statement, from each request × working state's first span (`state_until`,
+    `state_seconds`: reports/models.py), read from the index `metrics_span_state_total` (reports 0010) alone.
+
+    A request whose spans in the state all lie inside [start, bound) spent its stored total there; one whose spans
+    cross an edge (or one still open) has its spans in the state summed, clipped to the window, as before — a few
+    thousand a year, against ~370,000 totals read as stored. The medians: each person and state's totals gathered
+    (a hash on a few dozen groups, not a sort of them all) and `percentile_cont(0.5)` over each group's array."""
+    first = StateSpan.objects.filter(
+        state_until__gt=window.start,
+        state__in=WORK_STATES,
+        started_at__lt=bound,
+        assignee__isnull=False,
+        **_scope_filters(scope),
+    ).order_by()
+    inner, params = first.values(
+        "assignee_id", "service_request_id", "state", "started_at", "state_until", "state_seconds"
+    ).query.sql_with_params()
+    quote = connection.ops.quote_name
+    spans_table = quote(StateSpan._meta.db_table)
+    user_table = quote(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
+    # date_part is float, as the sums always were here; the stored totals are EXTRACT's exact sums as floats.
+    clipped = "date_part('epoch', LEAST(COALESCE(s.ended_at, %s), %s) - GREATEST(s.started_at, %s))"
+    sql = (
+        "WITH totals AS (SELECT f.assignee_id, f.state, "  # noqa: S608 — the ORM's query and models' tables; values are parameters
+        "CASE WHEN f.started_at >= %s AND f.state_until <= %s THEN f.state_seconds "
+        f"ELSE (SELECT SUM({clipped}) FROM {spans_table} s WHERE s.service_request_id = f.service_request_id "
+        "AND s.state = f.state AND s.started_at < %s AND COALESCE(s.ended_at, %s) > %s) END AS seconds "
+        # OFFSET 0: computed once a row (the filter below would otherwise repeat the CASE and its subquery).
+        f"FROM ({inner}) f OFFSET 0), "
+        # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
+        "per_person AS (SELECT assignee_id, state, COUNT(*) AS n, SUM(seconds) AS total, array_agg(seconds) AS vals "
+        "FROM totals WHERE seconds >= 0.5 GROUP BY assignee_id, state) "
+        "SELECT u.username, u.first_name, u.last_name, p.state, p.n, p.total, "
+        "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY v) FROM unnest(p.vals) v) "
+        f"FROM per_person p JOIN {user_table} u ON u.id = p.assignee_id"
+    )
+    values = [window.start, bound, bound, bound, window.start, bound, FOREVER, window.start, *params]
+    with connection.cursor() as cursor:
+        # A year's ~370,000 totals gathered in arrays fit in 64 MB; LOCAL: the report's transaction only. The
+        # planner underestimates the totals read from a partial index (a tenth of them) and would sort them all to
+        # group them; hashing them into a few dozen arrays is what it would pick knowing their number.
+        cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL enable_sort = off")
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+        cursor.execute("SET LOCAL enable_sort = on")  # the default, for what else runs in the transaction
+        for username, first_name, last_name, state, count, total, median in rows:
+            person = _person({"username": username, "first_name": first_name, "last_name": last_name}, "")
+            out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
 
 
 def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str, str], dict[str, StateTime]]:
@@ -492,41 +552,15 @@ def _state_times(scope: _Scope, window: Window, now: datetime) -> dict[tuple[str
     [start, bound) — bound: the window's end, or now if sooner — credited to the request's current assignee, as the
     figure always has been. A request spends time in a working state inside the window only if it was open then,
     so it is open now or was resolved or closed since: the requests the event-summing computation this replaced
-    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the clipping, the sums and the
-    medians are one statement returning a row per person and state; other databases read the spans (one query) and
-    do the same sums here."""
+    read (reports/tests/test_state_spans.py holds the two equal). On PostgreSQL the sums and the medians are one
+    statement returning a row per person and state (`_state_times_sql`); other databases read the spans (one query)
+    and do the same sums here."""
     bound = min(window.end, max(now, window.start))
-    spans = _spans_in(scope, window, bound)
     out: dict[tuple[str, str], dict[str, StateTime]] = defaultdict(dict)
-    connection = connections[read_alias()]
-    if connection.vendor == "postgresql":
-        inner, params = spans.values(
-            "assignee_id", "service_request_id", "state", "started_at", "ended_at"
-        ).query.sql_with_params()
-        user_table = connection.ops.quote_name(StateSpan._meta.get_field("assignee").related_model._meta.db_table)
-        sql = (
-            f"WITH spans AS ({inner}), "  # noqa: S608 — the ORM's query and a model's table; values are parameters
-            "per_request AS (SELECT assignee_id, service_request_id, state, "
-            # date_part is float: a float SUM keeps a fixed-size state per group (EXTRACT's numeric one is large
-            # enough to spill a year's 300,000 request × state groups to disk).
-            "  SUM(date_part('epoch', LEAST(COALESCE(ended_at, %s), %s) - GREATEST(started_at, %s))) AS seconds"
-            "  FROM spans GROUP BY assignee_id, service_request_id, state) "
-            "SELECT u.username, u.first_name, u.last_name, p.state, COUNT(*), SUM(p.seconds), "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY p.seconds) "
-            f"FROM per_request p JOIN {user_table} u ON u.id = p.assignee_id "
-            # Under half a second in a state is an artefact of two changes in one instant, not time spent there.
-            "WHERE p.seconds >= 0.5 GROUP BY u.id, u.username, u.first_name, u.last_name, p.state"
-        )
-        with connection.cursor() as cursor:
-            # A year's ~370,000 request × state sums fit in 64 MB (hash and sort); at the default 4 MB they spill to
-            # disk and take twice as long. LOCAL: for the report's transaction (`report_snapshot`) only.
-            cursor.execute("SET LOCAL work_mem = '64MB'")
-            cursor.execute(sql, [*params, bound, bound, window.start])
-            for username, first, last, state, count, total, median in cursor.fetchall():
-                person = _person({"username": username, "first_name": first, "last_name": last}, "")
-                out[person][state] = StateTime(count, round(total / 3600, 1), round(median / 3600, 1))
+    if _in_sql():
+        _state_times_sql(scope, window, bound, connections[read_alias()], out)
         return out
-    rows = spans.values_list(
+    rows = _spans_in(scope, window, bound).values_list(
         "service_request_id", "state", "started_at", "ended_at", *(f"assignee__{name}" for name in PERSON)
     )
     seconds: defaultdict[tuple[int, str], float] = defaultdict(float)
@@ -604,35 +638,208 @@ def _trend_weeks(window: Window) -> list[Week]:
     return [last.shifted(offset) for offset in range(-(TREND_WEEKS - 1), 1)]
 
 
-def _trend(weeks: list[Week], incidents: Iterable[Incident], changes: Iterable[Change]) -> list[TrendWeek]:
-    """The 12 weeks up to the week holding the window's last day, from incidents and changes read over a range that
-    holds both the window and these weeks (one read of each serves the window's figures and the trend)."""
+# --- the aggregates: in SQL on PostgreSQL, from the rows here elsewhere ----------------------------------------
+# Both ways give the same figures (reports/tests/test_metrics_sql.py compares them on random data): the same
+# per-row seconds (EXTRACT's exact epoch as a float, what `timedelta.total_seconds()` gives), the median as
+# `percentile_cont(0.5)` (`percentile_linear` here), the mean as the sum over the count, rounded here.
+def _in_sql() -> bool:
+    """Whether the figures are aggregated by PostgreSQL (one statement per section, a row per group) rather than
+    from every row read here (SQLite)."""
+    return connections[read_alias()].vendor == "postgresql"
+
+
+def _duration(count: int, total: Any, median: float | None) -> Duration:
+    """A `Duration` from SQL's count, exact sum (numeric) and `percentile_cont(0.5)` of the seconds."""
+    if not count:
+        return Duration(None, None, 0)
+    return Duration(round(float(total) / count / 3600, 1), round((median or 0.0) / 3600, 1), count)
+
+
+@dataclass(frozen=True)
+class _IncidentGroup:
+    count: int
+    mtta: Duration
+    mttr: Duration
+    mttd: Duration
+
+
+NO_INCIDENTS = _IncidentGroup(0, Duration(None, None, 0), Duration(None, None, 0), Duration(None, None, 0))
+WINDOW: tuple[str, Any] = ("window", None)  # the group of every production issue filed in the window
+
+
+@dataclass
+class _IncidentFigures:
+    """The production issues' durations per group — WINDOW, (dimension, key) for the window's breakdowns, ("week",
+    i) for the trend's weeks (a missing group: no issue) — and the window's attainment."""
+
+    groups: dict[tuple[str, Any], _IncidentGroup]
+    attainment: Attainment
+
+
+def _incident_group(incidents: list[Incident]) -> _IncidentGroup:
+    return _IncidentGroup(len(incidents), mtta(incidents), mttr(incidents), mttd(incidents))
+
+
+def _incident_figures_rows(
+    scope: _Scope, window: Window, weeks: list[Week], now: datetime, *, target: float
+) -> _IncidentFigures:
+    """From every production issue's row (one read over the window and the trend's weeks together)."""
+    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
+    every_incident = _incidents(scope, first, last, now)
+    start, end = window.start, window.end  # properties that build a datetime each time: once, not per row
+    incidents = [i for i in every_incident if start <= i.created_at < end]
+    groups: dict[tuple[str, Any], _IncidentGroup] = {WINDOW: _incident_group(incidents)}
+    for dimension in METRIC_DIMENSIONS:
+        by_key: dict[Any, list[Incident]] = defaultdict(list)
+        for incident in incidents:
+            by_key[getattr(incident, _DIMENSION_FIELDS[dimension])].append(incident)
+        groups |= {(dimension, key): _incident_group(group) for key, group in by_key.items()}
     bucket = _bucketer(weeks)
     by_week: dict[int, list[Incident]] = defaultdict(list)
-    for incident in incidents:
+    for incident in every_incident:
         index = bucket(incident.created_at)
         if index is not None:
             by_week[index].append(incident)
-    deployments: dict[int, int] = defaultdict(int)
-    for change in changes:
+    groups |= {("week", index): _incident_group(group) for index, group in by_week.items()}
+    return _IncidentFigures(groups, attainment(incidents, target=target))
+
+
+def _incident_figures_sql(
+    scope: _Scope, window: Window, weeks: list[Week], now: datetime, *, target: float
+) -> _IncidentFigures:
+    """One statement: the production issues of the window and the trend's weeks (`_incidents`' query), grouped by
+    GROUPING SETS into the window, each breakdown's keys and each week, with each group's counts, exact sums and
+    medians of the three durations, and the window's attainment counts."""
+    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
+    inner, params = _incidents_query(scope, first, last, now).query.sql_with_params()
+    columns = [_DIMENSION_FIELDS[dimension] for dimension in METRIC_DIMENSIONS]
+    durations = {
+        "a": "responded_at - created_at",  # MTTA
+        "r": "resolved_at - created_at",  # MTTR
+        "d": "created_at - detected_at",  # MTTD
+    }
+    missed = "(COALESCE(response_clock_missed, false) OR COALESCE(resolution_clock_missed, false))"
+    met = "(COALESCE(response_clock_met, false) AND COALESCE(resolution_clock_met, false))"
+    sql = (
+        f"WITH x AS (SELECT {', '.join(columns)}, priority = ANY(%s) AS counted, "  # noqa: S608 — the ORM's query; values are parameters
+        + "".join(f"EXTRACT(epoch FROM {expression}) AS {name}, " for name, expression in durations.items())
+        + f"{missed} AS missed, {met} AS met, created_at >= %s AND created_at < %s AS in_window, "
+        f"width_bucket(created_at, %s::timestamptz[]) AS week FROM ({inner}) i) "
+        f"SELECT GROUPING({', '.join(columns)}, week), {', '.join(columns)}, week, in_window, COUNT(*), "
+        + "".join(
+            f"COUNT({name}), SUM({name}), percentile_cont(0.5) WITHIN GROUP (ORDER BY {name}::float8), "
+            for name in durations
+        )
+        + "COUNT(*) FILTER (WHERE counted AND missed), COUNT(*) FILTER (WHERE counted AND NOT missed AND met), "
+        "COUNT(*) FILTER (WHERE counted) FROM x GROUP BY GROUPING SETS ((in_window), "
+        + "".join(f"(in_window, {column}), " for column in columns)
+        + "(week))"
+    )
+    boundaries = [week.start for week in weeks] + [weeks[-1].end]
+    groups: dict[tuple[str, Any], _IncidentGroup] = {}
+    counts = (0, 0, 0)
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(sql, [list(INCIDENT_PRIORITIES), window.start, window.end, boundaries, *params])
+        for row in cursor.fetchall():
+            grouping, keys, week, in_window = row[0], row[1:5], row[5], row[6]
+            count, (na, ta, ma, nr, tr, mr, nd, td, md), (missed_n, met_n, counted_n) = row[7], row[8:17], row[17:20]
+            group = _IncidentGroup(count, _duration(na, ta, ma), _duration(nr, tr, mr), _duration(nd, td, md))
+            if grouping & 1 == 0:  # by week
+                if 1 <= week <= len(weeks):
+                    groups[("week", week - 1)] = group
+                continue
+            if not in_window:
+                continue
+            ungrouped = grouping >> 1  # a bit per dimension, the first the highest: 1 when not grouped by it
+            if ungrouped == 0b1111:
+                groups[WINDOW] = group
+                counts = (met_n, missed_n, counted_n - met_n - missed_n)
+                continue
+            for position, dimension in enumerate(METRIC_DIMENSIONS):
+                if not ungrouped & (1 << (len(METRIC_DIMENSIONS) - 1 - position)):
+                    groups[(dimension, keys[position])] = group
+    met_n, missed_n, pending = counts
+    percent = round(100 * met_n / (met_n + missed_n), 2) if met_n + missed_n else None
+    return _IncidentFigures(
+        groups,
+        Attainment(met_n, missed_n, pending, percent, target, None if percent is None else percent >= target),
+    )
+
+
+@dataclass(frozen=True)
+class _ChangeFigures:
+    """The window's deployments (`Change`) counted, their lead time, and the deployments of each trend week."""
+
+    deployments: int
+    from_runs: int
+    failed: int
+    lead_time: Duration
+    per_week: list[int]
+
+
+def _change_figures_rows(scope: _Scope, window: Window, weeks: list[Week]) -> _ChangeFigures:
+    """From every deployment's row (one read over the window and the trend's weeks together)."""
+    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
+    every_change = _changes(scope, first, last)
+    start, end = window.start, window.end
+    changes = [c for c in every_change if start <= c.deployed_at < end]
+    bucket = _bucketer(weeks)
+    per_week = [0] * len(weeks)
+    for change in every_change:
         index = bucket(change.deployed_at)
         if index is not None:
-            deployments[index] += 1
-    return [TrendWeek(week.label, mtta(by_week[i]), mttr(by_week[i]), deployments[i]) for i, week in enumerate(weeks)]
+            per_week[index] += 1
+    return _ChangeFigures(
+        deployments=len(changes),
+        from_runs=sum(change.automated for change in changes),
+        failed=sum(change.followed_by_incident for change in changes),
+        lead_time=duration_of((c.deployed_at - c.created_at).total_seconds() for c in changes),
+        per_week=per_week,
+    )
 
 
-def _breakdowns(incidents: list[Incident]) -> dict[str, list[MetricSlice]]:
+def _change_figures_sql(scope: _Scope, window: Window, weeks: list[Week]) -> _ChangeFigures:
+    """One statement: `_changes`' union of candidates, each one's deploy time picked in SQL, grouped into the
+    window (counts, the lead time's exact sum and median) and the trend's weeks (counts)."""
+    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
+    inner, params = _changes_query(scope, first, last).query.sql_with_params()
+    sql = (
+        "WITH c AS (SELECT run_finished_at, failed, created_at, "  # noqa: S608 — the ORM's query; values are parameters
+        "COALESCE(run_finished_at, resolved_at) AS deployed_at "
+        f"FROM ({inner}) u), d AS (SELECT *, deployed_at >= %s AND deployed_at < %s AS in_window, "
+        "width_bucket(deployed_at, %s::timestamptz[]) AS week, EXTRACT(epoch FROM deployed_at - created_at) AS lead "
+        # No WHERE on the deploy time: PostgreSQL would push it into both sides of the union, evaluating each
+        # request's first-run subquery twice more; a candidate deployed outside the range is in no group counted.
+        "FROM c) "
+        "SELECT GROUPING(week), week, in_window, COUNT(*), COUNT(run_finished_at), COUNT(*) FILTER (WHERE failed), "
+        "SUM(lead), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead::float8) "
+        "FROM d GROUP BY GROUPING SETS ((in_window), (week))"
+    )
+    boundaries = [week.start for week in weeks] + [weeks[-1].end]
+    per_week = [0] * len(weeks)
+    figures = (0, 0, 0, Duration(None, None, 0))
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(sql, [*params, window.start, window.end, boundaries])
+        for grouping, week, in_window, count, from_runs, failed, total, median in cursor.fetchall():
+            if grouping == 0:
+                if week is not None and 1 <= week <= len(weeks):
+                    per_week[week - 1] = count
+            elif in_window:
+                figures = (count, from_runs, failed, _duration(count, total, median))
+    deployments, from_runs, failed, lead_time = figures
+    return _ChangeFigures(deployments, from_runs, failed, lead_time, per_week)
+
+
+def _breakdowns(groups: Mapping[tuple[str, Any], _IncidentGroup]) -> dict[str, list[MetricSlice]]:
     labels = _labels()
     out: dict[str, list[MetricSlice]] = {}
     for dimension in METRIC_DIMENSIONS:
-        groups: dict[Any, list[Incident]] = defaultdict(list)
-        for incident in incidents:
-            groups[getattr(incident, _DIMENSION_FIELDS[dimension])].append(incident)
+        keys = [key for name, key in groups if name == dimension]
         rows = []
-        for key in _order(dimension, groups, labels[dimension]):
+        for key in _order(dimension, keys, labels[dimension]):
             slug, label = labels[dimension].get(key, (str(key), str(key)))
-            group = groups[key]
-            rows.append(MetricSlice(key=slug, label=label, mtta=mtta(group), mttr=mttr(group), mttd=mttd(group)))
+            group = groups[(dimension, key)]
+            rows.append(MetricSlice(key=slug, label=label, mtta=group.mtta, mttr=group.mttr, mttd=group.mttd))
         out[dimension] = rows
     return out
 
@@ -657,13 +864,15 @@ def delivery_metrics(
     window = window_parse(date_from, date_to, tz=tz, today=now.astimezone(zoneinfo.ZoneInfo(tz)).date())
     scope = _scope(user, vendor=vendor, environment=environment, priority=priority, request_type=request_type)
     weeks = _trend_weeks(window)
+    target = settings.PORTICO_INCIDENT_SLA_TARGET
     # One read of the incidents and one of the changes cover the window and the trend's weeks together.
-    first, last = min(window.start, weeks[0].start), max(window.end, weeks[-1].end)
-    every_incident = _incidents(scope, first, last, now)
-    every_change = _changes(scope, first, last)
-    start, end = window.start, window.end  # properties that build a datetime each time: once, not per row
-    incidents = [i for i in every_incident if start <= i.created_at < end]
-    changes = [c for c in every_change if start <= c.deployed_at < end]
+    if _in_sql():
+        issues = _incident_figures_sql(scope, window, weeks, now, target=target)
+        deployed = _change_figures_sql(scope, window, weeks)
+    else:
+        issues = _incident_figures_rows(scope, window, weeks, now, target=target)
+        deployed = _change_figures_rows(scope, window, weeks)
+    overall = issues.groups.get(WINDOW, NO_INCIDENTS)
     return DeliveryMetrics(
         date_from=window.first,
         date_to=window.last,
@@ -677,15 +886,34 @@ def delivery_metrics(
             "priority": priority or "",
             "type": request_type or "",
         },
-        incidents=len(incidents),
-        mtta=mtta(incidents),
-        mttr=mttr(incidents),
-        mttd=mttd(incidents),
-        breakdowns=_breakdowns(incidents),
-        attainment=attainment(incidents, target=settings.PORTICO_INCIDENT_SLA_TARGET),
-        dora=dora(changes, incidents, window),
+        incidents=overall.count,
+        mtta=overall.mtta,
+        mttr=overall.mttr,
+        mttd=overall.mttd,
+        breakdowns=_breakdowns(issues.groups),
+        attainment=issues.attainment,
+        dora=Dora(
+            deployments=deployed.deployments,
+            from_runs=deployed.from_runs,
+            manual=deployed.deployments - deployed.from_runs,
+            deployment_frequency=round(deployed.deployments / window.weeks, 2),
+            lead_time=deployed.lead_time,
+            failed_deployments=deployed.failed,
+            change_failure_rate=round(100 * deployed.failed / deployed.deployments, 2)
+            if deployed.deployments
+            else None,
+            time_to_restore=overall.mttr,
+        ),
         load=_load(scope, window, now),
-        trend=_trend(weeks, every_incident, every_change),
+        trend=[
+            TrendWeek(
+                week.label,
+                issues.groups.get(("week", i), NO_INCIDENTS).mtta,
+                issues.groups.get(("week", i), NO_INCIDENTS).mttr,
+                deployed.per_week[i],
+            )
+            for i, week in enumerate(weeks)
+        ],
     )
 
 

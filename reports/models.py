@@ -66,7 +66,12 @@ class StateSpan(models.Model):
     Kept in the transaction of every state change, so the delivery metrics' time in a state reads the spans that
     overlap the window instead of summing the window's events. `ended_at` is null while the span lasts. `assignee`
     and `vendor` copy the request's current ones (re-derived with every change: only transitions move them), so the
-    metrics read no request row for the organisation or one vendor."""
+    metrics read no request row for the organisation or one vendor.
+
+    The first span (earliest start) of a request's spans in one state also carries `state_until`, the end of their
+    last (FOREVER while one is open), and `state_seconds`, their total length (null while one is open); null on the
+    others. A request whose time in a state lies wholly inside the metrics' window is then one index row, its total
+    read as stored: only those crossing the window's edges are summed from their spans (reports/metrics.py)."""
 
     service_request = models.ForeignKey(
         "requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="+", db_index=False
@@ -90,6 +95,8 @@ class StateSpan(models.Model):
         db_index=False,
         related_name="+",
     )
+    state_until = models.DateTimeField(null=True, blank=True)
+    state_seconds = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [

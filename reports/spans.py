@@ -29,7 +29,7 @@ from django.db import connection, transaction
 
 from requests_app.models import RequestEvent, ServiceRequest
 
-from .models import StateSpan
+from .models import FOREVER, StateSpan
 
 BACKFILL_BATCH = 50_000
 
@@ -44,14 +44,16 @@ def _tables() -> dict[str, str]:
 
 
 # Requests `%(low)s`..`%(high)s` (both included); portable SQL (PostgreSQL and SQLite both have window functions).
-_DERIVE = (
-    "WITH changes AS ("
+_CHANGES = (
+    "changes AS ("
     "  SELECT e.service_request_id AS rid, e.from_state, e.to_state, e.created_at,"
     "  LEAD(e.created_at) OVER (PARTITION BY e.service_request_id ORDER BY e.created_at, e.id) AS next_at,"
     "  ROW_NUMBER() OVER (PARTITION BY e.service_request_id ORDER BY e.created_at, e.id) AS n"
     "  FROM {events} e WHERE e.service_request_id BETWEEN %(low)s AND %(high)s AND e.to_state <> ''"
-    ") "
-    "INSERT INTO {spans} (service_request_id, state, started_at, ended_at, assignee_id, vendor_id) "
+    ")"
+)
+# The spans: (request, state, started, ended, assignee, vendor).
+_SPANS = (
     "SELECT c.rid, c.to_state, c.created_at, c.next_at, r.assignee_id, r.vendor_id"
     "  FROM changes c JOIN {requests} r ON r.id = c.rid "
     "UNION ALL "
@@ -61,6 +63,29 @@ _DERIVE = (
     "UNION ALL "
     "SELECT r.id, r.state, r.created_at, NULL, r.assignee_id, r.vendor_id FROM {requests} r"
     "  WHERE r.id BETWEEN %(low)s AND %(high)s AND NOT EXISTS (SELECT 1 FROM changes c WHERE c.rid = r.id)"
+)
+_DERIVE = (
+    "WITH "
+    + _CHANGES
+    + " INSERT INTO {spans} (service_request_id, state, started_at, ended_at, assignee_id, vendor_id) "
+    + _SPANS
+)
+# PostgreSQL: the same spans, the first (earliest) of a request's spans in a state carrying the end of their last
+# (FOREVER while one is open) and their total seconds (EXTRACT's exact sum; null while one is open). One round trip:
+# a data-modifying WITH runs whole even unreferenced, and the INSERT need not see it (no unique key on the spans),
+# so clearing and deriving are one statement on every state change.
+_DERIVE_TOTALS = (
+    "WITH cleared AS ({clear}), "  # noqa: S608 — table names; values are parameters
+    + _CHANGES
+    + ", "
+    "derived (rid, state, started_at, ended_at, assignee_id, vendor_id) AS (" + _SPANS + ") "
+    "INSERT INTO {spans} (service_request_id, state, started_at, ended_at, assignee_id, vendor_id, state_until,"
+    " state_seconds) "
+    "SELECT rid, state, started_at, ended_at, assignee_id, vendor_id,"
+    "  CASE WHEN ROW_NUMBER() OVER ordered = 1 THEN MAX(COALESCE(ended_at, %(forever)s)) OVER whole END,"
+    "  CASE WHEN ROW_NUMBER() OVER ordered = 1 AND COUNT(*) OVER whole = COUNT(ended_at) OVER whole"
+    "    THEN (SUM(EXTRACT(epoch FROM ended_at - started_at)) OVER whole)::float8 END"
+    "  FROM derived WINDOW whole AS (PARTITION BY rid, state), ordered AS (PARTITION BY rid, state ORDER BY started_at)"
 )
 _CLEAR = "DELETE FROM {spans} WHERE service_request_id BETWEEN %(low)s AND %(high)s"
 # A change committed while a batch is derived would have its spans written twice (the handler's DELETE cannot see
@@ -76,10 +101,8 @@ def state_spans_derive(low: int, high: int, *, hold: bool = False) -> int:
         if hold and connection.vendor == "postgresql":
             cursor.execute(_HOLD.format(**tables), {"low": low, "high": high})
         if connection.vendor == "postgresql":
-            # One round trip: a data-modifying WITH runs whole even unreferenced, and the INSERT need not see it
-            # (no unique key on the spans), so clearing and deriving are one statement on every state change.
-            sql = "WITH cleared AS (" + _CLEAR + "), " + _DERIVE.removeprefix("WITH ")
-            cursor.execute(sql.format(**tables), {"low": low, "high": high})
+            sql = _DERIVE_TOTALS.format(clear=_CLEAR.format(**tables), **tables)
+            cursor.execute(sql, {"low": low, "high": high, "forever": FOREVER})
         else:
             cursor.execute(_CLEAR.format(**tables), {"low": low, "high": high})
             cursor.execute(_DERIVE.format(**tables), {"low": low, "high": high})
