@@ -19,6 +19,7 @@ from .forms import BulkForm, DeskFilterForm, SavedViewForm
 from .lists import requests_list, view_for
 from .models import SavedView
 from .params import merged, view_query
+from .rows import DeskSource
 from .selectors import COLUMNS, QUICK_FILTERS, filter_choices
 from .services import BULK_ACTIONS
 
@@ -32,7 +33,7 @@ class DeskList:
     list_name: str
     form: DeskFilterForm
     sort: str
-    queryset: QuerySet[ServiceRequest]
+    queryset: QuerySet[ServiceRequest] | None  # None: the list unfiltered, for its compiled query (`desk.rows`)
     views: list[SavedView]
     active_view: SavedView | None
     save_form: SavedViewForm
@@ -54,12 +55,14 @@ def may_bulk(user: Any) -> bool:
 def desk_list(
     request: AuthenticatedHttpRequest,
     list_name: str,
-    queryset: QuerySet[ServiceRequest],
+    source: DeskSource,
     *,
     hide: tuple[str, ...] = (),
+    compiled: bool = False,
 ) -> DeskList | HttpResponse:
-    """The list `list_name` over `queryset` (visible to the user), or a redirect to the user's default view when
-    they open the list with no parameters at all."""
+    """The list `list_name` over `source` (what the user may see of it), or a redirect to the user's default view
+    when they open the list with no parameters at all. With `compiled`, a list with no filter (a sort at most) is
+    left to the caller's compiled query: `queryset` is None then."""
     user = request.user
     # One read for the views offered and the default (the page's query budget is tight: see the view tests).
     views = list(
@@ -82,7 +85,8 @@ def desk_list(
     choices = filter_choices(user)
     form = DeskFilterForm(data, user=user, hide=hide, choices=choices)
     params = form.params()
-    rows = requests_list(queryset, params, request=request)
+    plain = compiled and set(params) <= {"sort"}
+    rows = None if plain else requests_list(source.queryset(user), params, request=request)
     save_form = SavedViewForm(
         initial={"list_name": list_name, "query": view_query(params), "next": request.get_full_path()}
     )

@@ -46,3 +46,58 @@ class CompiledQuery:
             cursor.execute(sql, bound)
             fetched = cursor.fetchall()
         return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+
+
+class CompiledList:
+    """`CompiledQuery` for a list page: a marker may stand in several places (a user's id in the team subquery
+    and as the requester), and `rows()` takes a page (LIMIT and OFFSET bound as parameters, appended to the
+    ordered query's SQL as Django itself writes them) while `count()` counts up to a cap (the query wrapped in
+    `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does). Build the count from an unordered queryset."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
+        self._build = build
+        self._markers = dict(markers)
+        self._compiled: dict[str, tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]] = {}
+
+    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]:
+        queryset = self._build(**self._markers).using(using)
+        if queryset.query.is_sliced:
+            raise ValueError("a CompiledList is built unsliced: rows() and count() add the limit")
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        positions = {}
+        for name, marker in self._markers.items():
+            found = [index for index, param in enumerate(params) if param == marker]
+            if not found:
+                raise ValueError(f"marker {name!r} is not in the compiled query")
+            positions[name] = found
+        compiled = (compiler, sql, tuple(params), positions)
+        self._compiled[using] = compiled
+        return compiled
+
+    def _bound(self, using: str, values: Mapping[str, Any]) -> tuple[Any, str, list[Any]]:
+        compiler, sql, params, positions = self._compiled.get(using) or self._compile(using)
+        bound = list(params)
+        for name, places in positions.items():
+            for place in places:
+                bound[place] = values[name]
+        return compiler, sql, bound
+
+    def rows(
+        self, using: str = "default", *, limit: int | None = None, offset: int = 0, **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """The rows for `values` (one per marker), `limit` of them from `offset`, converted as the queryset would."""
+        compiler, sql, bound = self._bound(using, values)
+        if limit is not None:
+            sql, bound = f"{sql} LIMIT %s OFFSET %s", [*bound, limit, offset]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            fetched = cursor.fetchall()
+        return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+
+    def count(self, using: str = "default", *, cap: int, **values: Any) -> int:
+        """How many rows, counting no further than `cap`."""
+        _compiler, sql, bound = self._bound(using, values)
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT %s) subquery", [*bound, cap])
+            return int(cursor.fetchone()[0])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from requests_app.models import ServiceRequest
 from requests_app.templatetags.portico import ClockView, _span, clocks_for
@@ -75,3 +77,23 @@ def sort_header(current: str, key: str) -> SortHeader:
     if current == f"-{key}":
         return SortHeader(column.label, key, key, "descending")
     return SortHeader(column.label, key, key, "none")
+
+
+@register.simple_tag(takes_context=True)
+def desk_rows(context: template.Context, page: Any, pick_up: bool = False) -> SafeString:
+    """The rows of the desk table (`desk.rows.render_rows`): a tick box if the page offers bulk actions, a pick-up
+    button on queued rows if `pick_up`."""
+    from django.template.defaulttags import CsrfTokenNode
+
+    from ..rows import render_rows
+
+    request = context["request"]
+    desk = context.get("desk")
+    return render_rows(
+        page,
+        bulk=bool(desk and desk.bulk_form),
+        pick_up=bool(pick_up),
+        next_path=request.get_full_path(),
+        csrf_input=CsrfTokenNode().render(context) if pick_up else "",
+        now=timezone.now(),
+    )
