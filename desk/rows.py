@@ -202,7 +202,9 @@ def render_rows(
             else ""
         )
         nxt = next_clock(clocks_for(row, now))  # type: ignore[arg-type]  # reads only `clock_snapshots`
-        due = f' title="Due {conditional_escape(date_filter(template_localtime(nxt.due_at), "c"))}"' if nxt.due_at else ""
+        due = (
+            f' title="Due {conditional_escape(date_filter(template_localtime(nxt.due_at), "c"))}"' if nxt.due_at else ""
+        )
         priority = conditional_escape(row.priority)
         action = ""
         if pick_up:
@@ -210,7 +212,7 @@ def render_rows(
             if row.state == "queued":
                 form = (
                     f'\n        <form method="post" action="{pick(row.reference)}">\n'
-                    f'          {csrf_input}\n'
+                    f"          {csrf_input}\n"
                     f'          <input type="hidden" name="next" value="{next_value}">\n'
                     f'          <button type="submit" class="button button--primary button--small">Pick up'
                     f'<span class="visually-hidden"> {reference}</span></button>\n'

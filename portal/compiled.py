@@ -50,8 +50,8 @@ class CompiledQuery:
 
 class CompiledList:
     """`CompiledQuery` for a list page: a marker may stand in several places (a user's id in the team subquery
-    and as the requester), and `rows()` takes a page (LIMIT and OFFSET bound as parameters, appended to the
-    ordered query's SQL as Django itself writes them) while `count()` counts up to a cap (the query wrapped in
+    and as the requester) or none (a scope whose query does not name the user), and `rows()` takes a page (LIMIT
+    and OFFSET bound as parameters, appended to the ordered query's SQL as Django itself writes them) while `count()` counts up to a cap (the query wrapped in
     `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does). Build the count from an unordered queryset."""
 
     def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
@@ -65,12 +65,11 @@ class CompiledList:
             raise ValueError("a CompiledList is built unsliced: rows() and count() add the limit")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        positions = {}
-        for name, marker in self._markers.items():
-            found = [index for index, param in enumerate(params) if param == marker]
-            if not found:
-                raise ValueError(f"marker {name!r} is not in the compiled query")
-            positions[name] = found
+        positions = {
+            name: [i for i, param in enumerate(params) if param == marker] for name, marker in self._markers.items()
+        }
+        if self._markers and not any(positions.values()):
+            raise ValueError("none of the markers is in the compiled query")
         compiled = (compiler, sql, tuple(params), positions)
         self._compiled[using] = compiled
         return compiled
@@ -95,9 +94,11 @@ class CompiledList:
             fetched = cursor.fetchall()
         return list(compiler.results_iter(results=[fetched], tuple_expected=True))
 
-    def count(self, using: str = "default", *, cap: int, **values: Any) -> int:
-        """How many rows, counting no further than `cap`."""
+    def count(self, using: str = "default", *, cap: int | None, **values: Any) -> int:
+        """How many rows, counting no further than `cap` (None: all of them)."""
         _compiler, sql, bound = self._bound(using, values)
+        if cap is not None:
+            sql, bound = f"{sql} LIMIT %s", [*bound, cap]
         with connections[using].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT %s) subquery", [*bound, cap])
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) subquery", bound)  # noqa: S608 (Django's SQL, values bound)
             return int(cursor.fetchone()[0])

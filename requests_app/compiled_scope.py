@@ -22,7 +22,7 @@ VENDOR_MARKER = -7_300_002
 
 
 def scope_of(user: Any) -> str | None:
-    """"all", "vendor" or "member"; None for a user the gate shows nothing (signed out, inactive)."""
+    """ "all", "vendor" or "member"; None for a user the gate shows nothing (signed out, inactive)."""
     from .permissions import VIEW_ALL
 
     if user is None or not user.is_authenticated or not user.is_active:

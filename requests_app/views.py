@@ -126,7 +126,11 @@ def _compiled_page(request: AuthenticatedHttpRequest, source: DeskSource, sort: 
     page = paginator.get_page(request.GET.get("page"))
     bottom = (page.number - 1) * paginator.per_page
     limit = min(paginator.per_page, paginator.count - bottom)
-    rows = [row_from_values(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)] if limit > 0 else []
+    rows = (
+        [row_from_values(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)]
+        if limit > 0
+        else []
+    )
     attach_clocks(rows, clock_snapshots(row.pk for row in rows))
     page.object_list = rows
     return page
