@@ -97,3 +97,24 @@ def desk_rows(context: template.Context, page: Any, pick_up: bool = False) -> Sa
         csrf_input=CsrfTokenNode().render(context) if pick_up else "",
         now=timezone.now(),
     )
+
+
+@register.simple_tag(takes_context=True)
+def sort_th(context: template.Context, key: str) -> SafeString:
+    """A sortable column's header, as `desk/partials/sort_th.html` writes it (its reference; `desk/tests/test_rows.py`
+    renders both): included ten times a table, the template cost more than the rest of the header."""
+    from django.template.defaulttags import querystring
+    from django.utils.html import escape
+    from django.utils.safestring import mark_safe
+
+    desk = context.get("desk")
+    header = sort_header(getattr(desk, "sort", ""), key)
+    ascending = header.direction == "ascending"
+    arrow = {"ascending": "▲", "descending": "▼"}.get(header.direction)
+    arrow_html = f' <span aria-hidden="true">{arrow}</span>' if arrow else ""
+    return mark_safe(  # every value escaped here
+        f'<th scope="col" aria-sort="{escape(header.direction)}"><a class="sort-link" '
+        f'href="{escape(querystring(context, sort=header.next_sort, page=None))}">{escape(header.label)}'
+        f"{arrow_html}"
+        f'<span class="visually-hidden">, sort{" descending" if ascending else ""}</span></a></th>\n'
+    )
