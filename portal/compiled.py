@@ -51,8 +51,9 @@ class CompiledQuery:
 class CompiledList:
     """`CompiledQuery` for a list page: a marker may stand in several places (a user's id in the team subquery
     and as the requester) or none (a scope whose query does not name the user), and `rows()` takes a page (LIMIT
-    and OFFSET bound as parameters, appended to the ordered query's SQL as Django itself writes them) while `count()` counts up to a cap (the query wrapped in
-    `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does). Build the count from an unordered queryset."""
+    and OFFSET bound as parameters, appended to the ordered query's SQL as Django itself writes them) while
+    `count()` counts up to a cap (the query wrapped in `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does).
+    Build the count from an unordered queryset."""
 
     def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
         self._build = build
