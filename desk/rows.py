@@ -28,6 +28,8 @@ from portal.timefmt import time_html
 from requests_app.compiled_scope import markers, scope_of, stand_in
 from requests_app.models import ServiceRequest
 from requests_app.templatetags.portico import clocks_for, priority_label, state_class, state_label, type_label
+from sla.models import RequestClock
+from sla.selectors import SNAPSHOT_COLUMNS, ClockSnapshot
 
 from .selectors import requests_sorted, sort_key
 from .templatetags.desk import next_clock
@@ -159,9 +161,35 @@ def compiled_list(source: DeskSource, user: Any, sort: str) -> _Compiled | None:
     return compiled
 
 
-def attach_clocks(rows: Iterable[DeskRow], snapshots: dict[int, list[Any]]) -> None:
+# `sla.selectors.clock_snapshots` compiled per number of rows (one IN (...) parameter each): building it was
+# ~1 ms of a page.
+_CLOCKS: dict[int, CompiledList] = {}
+
+
+def _clocks_query(size: int) -> CompiledList:
+    compiled = _CLOCKS.get(size)
+    if compiled is None:
+        ids = {f"id{index}": -7_400_000 - index for index in range(size)}
+        compiled = _CLOCKS[size] = CompiledList(
+            lambda **_: RequestClock.objects.filter(service_request_id__in=list(ids.values())).values_list(
+                "service_request_id", *SNAPSHOT_COLUMNS
+            ),
+            ids,
+            every=True,
+        )
+    return compiled
+
+
+def attach_clocks(rows: list[DeskRow]) -> None:
+    """Each row's clocks (`clock_snapshots`), in one query, as `sla.selectors.clock_snapshots` reads them."""
+    if not rows:
+        return
+    by_request: dict[int, list[ClockSnapshot]] = {row.pk: [] for row in rows}
+    found = _clocks_query(len(rows)).rows(**{f"id{index}": row.pk for index, row in enumerate(rows)})
+    for request_id, *values in found:
+        by_request[request_id].append(ClockSnapshot(*values))
     for row in rows:
-        row.clock_snapshots = snapshots.get(row.pk, [])
+        row.clock_snapshots = by_request[row.pk]
 
 
 # --- the table's body -------------------------------------------------------------------------------------------

@@ -55,9 +55,14 @@ class CompiledList:
     `count()` counts up to a cap (the query wrapped in `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does).
     Build the count from an unordered queryset."""
 
-    def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
+    def __init__(
+        self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any], *, every: bool = False
+    ) -> None:
+        """`every`: each marker must be found (a ValueError on first use otherwise), for a value that is in the
+        query whoever asks, such as the time now."""
         self._build = build
         self._markers = dict(markers)
+        self._every = every
         self._compiled: dict[str, tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]] = {}
 
     def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]:
@@ -71,9 +76,16 @@ class CompiledList:
         }
         if self._markers and not any(positions.values()):
             raise ValueError("none of the markers is in the compiled query")
+        if self._every and not all(positions.values()):
+            raise ValueError(f"markers not in the compiled query: {[n for n, p in positions.items() if not p]}")
         compiled = (compiler, sql, tuple(params), positions)
         self._compiled[using] = compiled
         return compiled
+
+    def compile(self, using: str = "default") -> None:
+        """Compile now (rather than on first use): a ValueError if the markers are not found."""
+        if using not in self._compiled:
+            self._compile(using)
 
     def _bound(self, using: str, values: Mapping[str, Any]) -> tuple[Any, str, list[Any]]:
         compiler, sql, params, positions = self._compiled.get(using) or self._compile(using)

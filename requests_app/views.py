@@ -131,7 +131,7 @@ def _compiled_page(request: AuthenticatedHttpRequest, source: DeskSource, sort: 
         if limit > 0
         else []
     )
-    attach_clocks(rows, clock_snapshots(row.pk for row in rows))
+    attach_clocks(rows)
     page.object_list = rows
     return page
 
