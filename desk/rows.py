@@ -14,10 +14,10 @@ import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
-from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
@@ -206,6 +206,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value))
 
 
+@lru_cache(maxsize=1024)
+def _label(value: str | None, empty: str = "") -> str:
+    """`_e` for the few values a column repeats (states, priorities, types, teams, vendors, people)."""
+    return _e(empty if value is None else value)
+
+
 def render_rows(
     rows: Iterable[DeskRow | ServiceRequest],
     *,
@@ -237,8 +243,9 @@ def render_rows(
             else ""
         )
         nxt = next_clock(clocks_for(row, now))  # type: ignore[arg-type]  # reads only `clock_snapshots`
-        due = f' title="Due {_e(date_filter(template_localtime(nxt.due_at), "c"))}"' if nxt.due_at else ""
-        priority = _e(row.priority)
+        # `|date:'c'` is the ISO format of the time in the current zone.
+        due = f' title="Due {_e(template_localtime(nxt.due_at).isoformat())}"' if nxt.due_at else ""
+        priority = _label(row.priority)
         action = ""
         if pick_up:
             form = ""
@@ -258,17 +265,17 @@ def render_rows(
             f"      <td>\n"
             f'        <span class="table__title">{_e(row.title)}</span>\n'
             f"        {snippet}\n"
-            f'        <span class="table__sub">{_e(row.team)}</span>\n'
+            f'        <span class="table__sub">{_label(row.team)}</span>\n'
             f"      </td>\n"
-            f'      <td><span class="{_e(state_class(row.state))}">'
-            f"{_e(state_label(row.state))}</span></td>\n"
+            f'      <td><span class="{_label(state_class(row.state))}">'
+            f"{_label(state_label(row.state))}</span></td>\n"
             f'      <td><span class="badge badge--{priority.lower()}" '
-            f'title="{_e(priority_label(row.priority))}">{priority}</span></td>\n'
-            f"      <td>{_e(type_label(row.request_type))}</td>\n"
-            f"      <td>{_e(row.environment)}</td>\n"
-            f"      <td>{_e('not routed yet' if row.vendor is None else row.vendor)}</td>\n"
-            f"      <td>{_e('—' if row.assignee is None else row.assignee)}</td>\n"
-            f'      <td><span class="sla sla--{_e(nxt.status)}" data-sla-next{due}>'
+            f'title="{_label(priority_label(row.priority))}">{priority}</span></td>\n'
+            f"      <td>{_label(type_label(row.request_type))}</td>\n"
+            f"      <td>{_label(row.environment)}</td>\n"
+            f"      <td>{_label(row.vendor, 'not routed yet')}</td>\n"
+            f"      <td>{_label(row.assignee, '—')}</td>\n"
+            f'      <td><span class="sla sla--{_label(nxt.status)}" data-sla-next{due}>'
             f"{_e(nxt.text)}</span></td>\n"
             f"      <td>{time_html(row.created_at, 'short')}</td>\n"
             f"      {action}\n    </tr>\n    "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,3 +119,34 @@ def sort_th(context: template.Context, key: str) -> SafeString:
         f"{arrow_html}"
         f'<span class="visually-hidden">, sort{" descending" if ascending else ""}</span></a></th>\n'
     )
+
+
+# The filter bar as rendered for each set of inputs (a few hundred kept): its selects and radios were a tenth of a
+# list page's time, and most pages open with the same filters over the same choices.
+_TOOLBARS: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
+TOOLBARS_KEPT = 256
+
+
+@register.simple_tag(takes_context=True)
+def desk_toolbar(context: template.Context) -> SafeString:
+    """`desk/partials/toolbar.html` for the page's filter form. The template is given only what the key holds (the
+    path, the form and whether a view is open), so a rendering kept for the same key is the same HTML; the form's
+    HTML is a function of its data, its fields and their choices."""
+    from django.template.loader import get_template
+
+    desk = context["desk"]
+    form = desk.form
+    path = context["request"].path
+    key = (
+        path,
+        tuple((name, tuple(values)) for name, values in form.data.lists()),
+        tuple((name, tuple(getattr(field, "choices", ()))) for name, field in form.fields.items()),
+        desk.active_view is not None,
+    )
+    html = _TOOLBARS.get(key)
+    if html is None:
+        given = {"request": {"path": path}, "desk": {"form": form, "active_view": desk.active_view is not None}}
+        html = _TOOLBARS[key] = get_template("desk/partials/toolbar.html").render(given)
+        while len(_TOOLBARS) > TOOLBARS_KEPT:
+            _TOOLBARS.popitem(last=False)
+    return html

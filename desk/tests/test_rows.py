@@ -248,3 +248,28 @@ def test_the_queue_page_reads_a_fixed_number_of_queries_whatever_the_page_size(c
     # Session, user, two-factor check, saved views, the filter choices (vendors, engineers, environments: kept a
     # few seconds outside tests; the vendor's teams), count, page, clocks, unread count, announcements.
     assert small == large == 13
+
+
+def _filter_bar(html: str) -> str:
+    return html[html.index('<form id="desk-filters"') : html.index("</form>", html.index('<form id="desk-filters"'))]
+
+
+def test_the_filter_bar_kept_for_the_same_inputs_is_the_one_rendered_afresh(client, world, requests):
+    from desk.templatetags import desk as tags
+
+    client.force_login(world.pm)
+    tags._TOOLBARS.clear()
+    first = client.get("/", {"priority": "P2"}).content.decode()
+    assert len(tags._TOOLBARS) == 1
+    tags_html = _filter_bar(first)
+    assert _filter_bar(client.get("/", {"priority": "P2"}).content.decode()) == tags_html  # kept
+    assert len(tags._TOOLBARS) == 1
+    other = _filter_bar(client.get("/", {"priority": "P3"}).content.decode())
+    assert len(tags._TOOLBARS) == 2 and other != tags_html
+    assert re.search(r'<option value="P3" selected>', other)
+    f.VendorFactory(slug="newcomer", name="Newcomer")  # new choices: a new key, not the kept bar
+    kept = _filter_bar(client.get("/", {"priority": "P2"}).content.decode())
+    assert 'value="newcomer"' in kept
+    assert _filter_bar(client.get("/", {"priority": "P2"}).content.decode()) == kept
+    tags._TOOLBARS.clear()
+    assert _filter_bar(client.get("/", {"priority": "P2"}).content.decode()) == kept  # afresh: the same HTML
