@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import Page
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect
 
@@ -84,7 +84,7 @@ def saved_views(user: Any, list_name: str) -> list[SavedView]:
         rest = list(values[len(_VIEW_FIELDS) :])
         for name, fields in _RELATED_FIELDS.items():
             found, rest = rest[: len(fields)], rest[len(fields) :]
-            model = SavedView._meta.get_field(name).related_model
+            model = cast(type[Model], SavedView._meta.get_field(name).related_model)
             setattr(view, name, None if found[0] is None else model.from_db("default", fields, found))
         views.append(view)
     return views

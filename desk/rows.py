@@ -15,13 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import localtime
 
 from portal.compiled import CompiledList
 from portal.timefmt import time_html
@@ -93,7 +93,7 @@ def row_from_instance(service_request: ServiceRequest) -> DeskRow:
     search snippet if the view set them."""
     return DeskRow(
         service_request.pk,
-        service_request.reference,
+        cast(str, service_request.reference),
         service_request.title,
         service_request.state,
         service_request.priority,
@@ -114,7 +114,7 @@ class DeskSource:
     """Which requests a list shows, on top of what the user may see: `narrow(visible, user)`. `by_vendor`: it
     narrows by the user's vendor."""
 
-    narrow: Callable[[QuerySet[ServiceRequest], Any], QuerySet[ServiceRequest]]
+    narrow: Callable[[Any, Any], QuerySet[ServiceRequest]]  # (a ServiceRequestQuerySet, the user)
     by_vendor: bool = False
 
     def queryset(self, user: User) -> QuerySet[ServiceRequest]:
@@ -185,7 +185,8 @@ def attach_clocks(rows: list[DeskRow]) -> None:
     if not rows:
         return
     by_request: dict[int, list[ClockSnapshot]] = {row.pk: [] for row in rows}
-    found = _clocks_query(len(rows)).rows(**{f"id{index}": row.pk for index, row in enumerate(rows)})
+    ids: dict[str, Any] = {f"id{index}": row.pk for index, row in enumerate(rows)}
+    found = _clocks_query(len(rows)).rows(**ids)
     for request_id, *values in found:
         by_request[request_id].append(ClockSnapshot(*values))
     for row in rows:
@@ -243,8 +244,8 @@ def render_rows(
             else ""
         )
         nxt = next_clock(clocks_for(row, now))  # type: ignore[arg-type]  # reads only `clock_snapshots`
-        # `|date:'c'` is the ISO format of the time in the current zone.
-        due = f' title="Due {_e(template_localtime(nxt.due_at).isoformat())}"' if nxt.due_at else ""
+        # `|date:'c'` is the ISO format of the (aware) time in the current zone.
+        due = f' title="Due {_e(localtime(nxt.due_at).isoformat())}"' if nxt.due_at else ""
         priority = _label(row.priority)
         action = ""
         if pick_up:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from requests_app.models import ServiceRequest
 from requests_app.templatetags.portico import ClockView, _span, clocks_for
@@ -106,7 +106,6 @@ def sort_th(context: template.Context, key: str) -> SafeString:
     renders both): included ten times a table, the template cost more than the rest of the header."""
     from django.template.defaulttags import querystring
     from django.utils.html import escape
-    from django.utils.safestring import mark_safe
 
     desk = context.get("desk")
     header = sort_header(getattr(desk, "sort", ""), key)
@@ -143,10 +142,11 @@ def desk_toolbar(context: template.Context) -> SafeString:
         tuple((name, tuple(getattr(field, "choices", ()))) for name, field in form.fields.items()),
         desk.active_view is not None,
     )
-    html = _TOOLBARS.get(key)
-    if html is None:
-        given = {"request": {"path": path}, "desk": {"form": form, "active_view": desk.active_view is not None}}
-        html = _TOOLBARS[key] = get_template("desk/partials/toolbar.html").render(given)
-        while len(_TOOLBARS) > TOOLBARS_KEPT:
-            _TOOLBARS.popitem(last=False)
+    kept = _TOOLBARS.get(key)
+    if kept is not None:
+        return kept
+    given = {"request": {"path": path}, "desk": {"form": form, "active_view": desk.active_view is not None}}
+    html = _TOOLBARS[key] = mark_safe(get_template("desk/partials/toolbar.html").render(given))  # a template's output
+    while len(_TOOLBARS) > TOOLBARS_KEPT:
+        _TOOLBARS.popitem(last=False)
     return html
