@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse
 
 from portal.exceptions import NotFound, ServiceUnavailable
+from requests_app.compiled import rows_of_request
 from requests_app.models import ServiceRequest
 
 from .models import Attachment
@@ -36,6 +37,15 @@ def attachments_of(service_request: ServiceRequest, user: User) -> QuerySet[Atta
         .select_related("uploaded_by")
         .order_by("created_at", "pk")
     )
+
+
+def _attachments_of(viewer: User, request_id: int) -> QuerySet[Attachment]:
+    return attachments_of(ServiceRequest(pk=request_id), viewer)
+
+
+def attachments_for_page(service_request: ServiceRequest, user: User) -> list[Attachment]:
+    """`attachments_of` read through a query compiled once per process and viewer shape (the request page's card)."""
+    return rows_of_request(_attachments_of, service_request.pk, user=user)
 
 
 def attachment_visible(user: User, reference: str, attachment_id: int) -> Attachment:

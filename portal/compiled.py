@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
 
 
@@ -46,6 +46,80 @@ class CompiledQuery:
             cursor.execute(sql, bound)
             fetched = cursor.fetchall()
         return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+
+
+class CompiledObjects:
+    """A model queryset (`select_related` and annotations included) compiled to SQL once per process, database and
+    `shape`, then run with new values: `objects()` returns the instances the queryset itself would (no prefetching).
+
+    `build(shape, **markers)` returns the queryset for one shape (a hashable the caller picks, e.g. a viewer's kind
+    when the query's conditions differ by who asks) with each marker value where a parameter goes. Unlike
+    `CompiledQuery`, a marker may stand in several places (a user in two conditions); it must still be a value no
+    query would otherwise hold. On the request page each queryset took ~1 ms of CPU to build and compile and
+    ~0.1 ms to run."""
+
+    def __init__(self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any]) -> None:
+        self._build = build
+        self._markers = dict(markers)
+        self._compiled: dict[tuple[str, Any], tuple[Any, ...]] = {}
+        self._routing: dict[Any, tuple[Any, bool]] = {}  # shape -> (model, for_write)
+
+    def _alias(self, shape: Any) -> str:
+        """The connection the queryset itself would use (the routers': a replica inside `replica_reads()`)."""
+        routing = self._routing.get(shape)
+        if routing is None:
+            queryset = self._build(shape, **self._markers)
+            routing = self._routing[shape] = (queryset.model, bool(queryset._for_write))  # type: ignore[attr-defined]
+        model, for_write = routing
+        return router.db_for_write(model) if for_write else router.db_for_read(model)
+
+    def _compile(self, using: str, shape: Any) -> tuple[Any, ...]:
+        from django.db.models.query import get_related_populators
+
+        queryset = self._build(shape, **self._markers).using(using)
+        if queryset._prefetch_related_lookups or queryset._known_related_objects:  # type: ignore[attr-defined]
+            raise ValueError("a compiled queryset cannot prefetch or carry known related objects")
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        positions: dict[str, list[int]] = {}
+        for name, marker in self._markers.items():
+            positions[name] = [index for index, param in enumerate(params) if param == marker]
+        klass_info, select = compiler.klass_info, compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        populators = get_related_populators(klass_info, select, using)  # type: ignore[call-arg]  # Django 5.2's
+        compiled = (compiler, sql, tuple(params), positions, klass_info["model"], start, end, init_list, populators)
+        self._compiled[(using, shape)] = compiled
+        return compiled
+
+    def sql(self, shape: Any, using: str | None = None) -> str:
+        """The compiled SQL (for tests and EXPLAIN)."""
+        using = using or self._alias(shape)
+        return (self._compiled.get((using, shape)) or self._compile(using, shape))[1]
+
+    def objects(self, shape: Any, using: str | None = None, **values: Any) -> list[Any]:
+        """The instances for `values` (one per marker), as iterating the queryset would make them, from `using` or
+        the connection the queryset would read (or, for `select_for_update`, write)."""
+        using = using or self._alias(shape)
+        compiled = self._compiled.get((using, shape)) or self._compile(using, shape)
+        compiler, sql, params, positions, model, start, end, init_list, populators = compiled
+        bound = list(params)
+        for name, places in positions.items():
+            for place in places:
+                bound[place] = values[name]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            fetched = cursor.fetchall()
+        annotations = compiler.annotation_col_map
+        out = []
+        for row in compiler.results_iter(results=[fetched]):
+            obj = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in annotations.items():
+                setattr(obj, name, row[position])
+            out.append(obj)
+        return out
 
 
 class CompiledList:

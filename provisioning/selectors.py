@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -16,6 +16,7 @@ from integrations.registry import get_adapter
 from portal.exceptions import PortalError
 from requests_app import catalogue
 from requests_app.choices import RequestState
+from requests_app.compiled import rows_of_request
 
 from .choices import RunStatus
 from .models import ProvisioningRun, ProvisioningStep
@@ -26,6 +27,24 @@ if TYPE_CHECKING:
     from requests_app.models import ServiceRequest
 
     from .services.control import Verb
+
+
+def _runs_of(viewer: User, request_id: int) -> QuerySet[ProvisioningRun]:
+    return (
+        ProvisioningRun.objects.visible_to(viewer)
+        .filter(service_request=request_id)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def runs_for_panel(service_request: ServiceRequest, *, user: User) -> list[ProvisioningRun]:
+    """`runs_for_request` read through a query compiled once per process and viewer shape (the request page reads
+    it on every visit); the steps are prefetched only when there are runs."""
+    runs = rows_of_request(_runs_of, service_request.pk, user=user)
+    if runs:
+        prefetch_related_objects(runs, Prefetch("steps", queryset=ProvisioningStep.objects.order_by("position")))
+    return runs
 
 
 def runs_for_request(service_request: ServiceRequest, *, user: User) -> QuerySet[ProvisioningRun]:
@@ -76,7 +95,7 @@ def runs_panel(service_request: ServiceRequest, *, user: User) -> RunsPanel:
     own."""
     from .services import run_start_check
 
-    runs = list(runs_for_request(service_request, user=user))
+    runs = runs_for_panel(service_request, user=user)
     offered = catalogue.actions_for(service_request.request_type)
     action = offered[0] if offered else None
     can_start = can_run_again = False

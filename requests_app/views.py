@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -29,6 +29,7 @@ from sla.services import sla_extend
 from . import permissions as perms
 from . import services
 from .catalogue import actions_for
+from .compiled import request_for_page, timeline_for_page
 from .form_choices import FormChoices
 from .forms import (
     CONFIRMATIONS,
@@ -54,10 +55,12 @@ def _visible(request: AuthenticatedHttpRequest) -> Any:
 
 
 def _request_or_404(request: AuthenticatedHttpRequest, reference: str) -> ServiceRequest:
-    # The page shows both clocks with their policy and the OLA's vendor.
-    return get_object_or_404(
-        _visible(request).prefetch_related("clocks__policy", "clocks__vendor"), reference=reference
-    )
+    """`_visible(request)` with the request's clocks, their policy and the OLA's vendor (the page shows both clocks),
+    read through queries compiled once per process (`compiled.py`)."""
+    service_request = request_for_page(request.user, reference)
+    if service_request is None:
+        raise Http404("No ServiceRequest matches the given query.")
+    return service_request
 
 
 class CappedPaginator(Paginator):
@@ -319,8 +322,8 @@ def _action_forms(
     return forms
 
 
-def _timeline(request: AuthenticatedHttpRequest, service_request: ServiceRequest) -> Any:
-    return RequestEvent.objects.visible_to(request.user).filter(service_request=service_request).select_related("actor")
+def _timeline(request: AuthenticatedHttpRequest, service_request: ServiceRequest) -> list[RequestEvent]:
+    return timeline_for_page(request.user, service_request)
 
 
 def _detail(

@@ -224,14 +224,21 @@ def describe_holds(holds: list[tuple[str, timedelta]]) -> str:
     return f"paused {total}: " + ", ".join(f"{label} {format_duration(t)}" for label, t in holds)
 
 
+def _extensions_of(viewer: None, request_id: int) -> Any:
+    from requests_app.choices import EventKind
+    from requests_app.models import RequestEvent
+
+    events = RequestEvent.objects.filter(service_request=request_id, kind=EventKind.SLA_EXTENDED)
+    return events.select_related("actor").order_by("pk")
+
+
 def sla_extensions(service_request: ServiceRequest) -> list[str]:
     """The program manager's extensions of the SLA's due times, oldest first, in words:
     `Resolution due extended by 2 days by Tammy: waiting on vendor hardware`."""
-    from requests_app.choices import EventKind
+    from requests_app.compiled import rows_of_request
 
     lines = []
-    events = service_request.events.filter(kind=EventKind.SLA_EXTENDED).select_related("actor").order_by("pk")
-    for event in events:
+    for event in rows_of_request(_extensions_of, service_request.pk):
         measure = Measure(event.payload.get("measure", Measure.RESOLUTION)).label
         by = describe_shift(timedelta(seconds=event.payload.get("by_seconds", 0)))
         who = (event.actor.get_full_name() or event.actor.username) if event.actor else "Portico"

@@ -7,7 +7,7 @@ from typing import Any
 from django import template
 
 from ..forms import AttachmentForm
-from ..selectors import attachments_of
+from ..selectors import attachments_for_page
 
 register = template.Library()
 
@@ -17,7 +17,7 @@ def request_attachments(context: dict[str, Any], service_request: Any) -> dict[s
     user = context["request"].user
     return {
         "service_request": service_request,
-        "attachments": attachments_of(service_request, user),
+        "attachments": attachments_for_page(service_request, user),
         "form": AttachmentForm(),
         "csrf_token": context.get("csrf_token"),
     }

@@ -181,3 +181,18 @@ def test_a_large_seed_files_its_requests_in_id_order(monkeypatch):
     out_of_order = sum(later < earlier for earlier, later in itertools.pairwise(finished))
     assert out_of_order < len(finished) * 0.02  # only where a story is longer than its slot is old
     assert sorted(created[:1_000]) == created[:1_000]  # each batch is written in filing order
+
+
+@pytest.mark.django_db
+def test_a_large_seed_keeps_the_planners_statistics_up_to_date():
+    """Statistics are refreshed after 1, 2, 4, … batches, so the last doubling leaves the planner the true size."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("ANALYZE is PostgreSQL's")
+    demo_world = world.demo_world_ensure()
+    seed.demo_requests_generate(demo_world, count=400, batch_size=100)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [ServiceRequest._meta.db_table])
+        (estimated,) = cursor.fetchone()
+    assert estimated == ServiceRequest.objects.count() == 400

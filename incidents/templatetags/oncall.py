@@ -8,10 +8,23 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
+from requests_app.compiled import rows_of_request
+
 from ..models import Page
 from ..selectors import on_call_at
 
 register = template.Library()
+
+
+# The page reads these on every visit: compiled once per process (requests_app.compiled).
+def _pages_of(viewer: None, request_id: int) -> Any:
+    return Page.objects.filter(service_request=request_id).select_related("target", "acknowledged_by")
+
+
+def _break_glass_grants_of(viewer: None, request_id: int) -> Any:
+    from ..breakglass import break_glass_grants
+
+    return break_glass_grants().filter(service_request=request_id)
 
 
 @register.inclusion_tag("incidents/partials/panel.html")
@@ -25,10 +38,10 @@ def oncall_panel(service_request: Any) -> dict[str, Any]:
 @register.inclusion_tag("incidents/partials/pages.html", takes_context=True)
 def pages_panel(context: dict[str, Any], service_request: Any) -> dict[str, Any]:
     """Who was paged for the request and whether they answered; the paged person gets the acknowledge button."""
-    from ..breakglass import break_glass_allowed, break_glass_grants
+    from ..breakglass import break_glass_allowed
 
     user = context["request"].user
-    pages = list(Page.objects.filter(service_request=service_request).select_related("target", "acknowledged_by"))
+    pages = rows_of_request(_pages_of, service_request.pk)
     return {
         "request": context["request"],
         "csrf_token": context.get("csrf_token"),
@@ -36,7 +49,7 @@ def pages_panel(context: dict[str, Any], service_request: Any) -> dict[str, Any]
         "pages": pages,
         "user": user,
         "answered": any(page.acknowledged_at for page in pages),
-        "break_glass_grants": break_glass_grants(service_request),
+        "break_glass_grants": rows_of_request(_break_glass_grants_of, service_request.pk),
         "break_glass_allowed": break_glass_allowed(service_request, user),
         "max_hours": settings.PORTICO_BREAK_GLASS_MAX_HOURS,
     }

@@ -14,6 +14,7 @@ from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, 
 from requests_app import catalogue
 from requests_app import permissions as perms
 from requests_app.choices import EventKind, RequestState
+from requests_app.compiled import request_visible
 from requests_app.models import ServiceRequest
 from requests_app.timeline import SYSTEM_ACTOR, timeline_append
 
@@ -88,7 +89,7 @@ def run_start_check(
 
     `reason` is what a "run again" says: once the action has succeeded on this request, another run needs one
     (None skips that question, for callers that only ask whether the rest would pass)."""
-    if actor is not None and not ServiceRequest.objects.visible_to(actor).filter(pk=service_request.pk).exists():
+    if actor is not None and not request_visible(actor, service_request.pk):
         raise NotFound(f"No request {service_request.reference}.")
     chosen = catalogue.action_for(service_request.request_type, action)
     state = service_request.get_state_display().lower()
