@@ -39,12 +39,12 @@ class AnnouncementQuerySet(models.QuerySet):
         )
         return self.filter(Q(audience=Audience.ALL_PARTNERS) | Exists(named) | Exists(in_environment))
 
-    def for_partner(self, user: User) -> AnnouncementQuerySet:
-        """What a partner user is shown: current announcements whose audience takes in their vendor; nothing for
-        anyone who is not a partner."""
+    def for_partner(self, user: User, now: datetime | None = None) -> AnnouncementQuerySet:
+        """What a partner user is shown: current announcements (at `now`, default now) whose audience takes in their
+        vendor; nothing for anyone who is not a partner."""
         if user is None or not user.is_authenticated or not user.vendor_id:
             return self.none()
-        return self.current().for_vendor(user.vendor_id)
+        return self.current(now).for_vendor(user.vendor_id)
 
     def unacknowledged_by(self, user: User) -> AnnouncementQuerySet:
         return self.exclude(acknowledgements__user=user)

@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
+from portal.compiled import CompiledList
 from requests_app.choices import OPEN_STATES, RequestState
+from requests_app.compiled_scope import markers, scope_of, stand_in
 from requests_app.models import Environment, ServiceRequest, Team, Vendor
 from requests_app.permissions import is_staff_side
 from sla.selectors import SLA_STATUS_CHOICES, requests_with_sla_status
@@ -183,6 +185,31 @@ def _cached(key: str | None, read: Callable[[], Pairs]) -> Pairs:
     return pairs
 
 
+# The choices derived from the requests a user sees, compiled once per scope (`requests_app.compiled_scope`):
+# building `visible_to` into an EXISTS for each page cost more CPU than the query took to run.
+_COMPILED_CHOICES: dict[tuple[str, str, bool], CompiledList] = {}
+
+
+def _derived(name: str, user: User, choices: Callable[[User], QuerySet[Any]], *columns: str) -> list[tuple[Any, ...]]:
+    """`choices(user).values_list(*columns)`, through a query compiled for the user's scope."""
+    scope = scope_of(user)
+    if scope is None:
+        return list(choices(user).values_list(*columns))
+    vendor = scope == "vendor"
+    compiled = _COMPILED_CHOICES.get((name, scope, vendor))
+    if compiled is None:
+        someone = stand_in(scope, vendor=vendor)
+        compiled = _COMPILED_CHOICES[name, scope, vendor] = CompiledList(
+            lambda **_: choices(someone).values_list(*columns), markers(scope, vendor=vendor)
+        )
+    return compiled.rows(user=user.pk, vendor=user.vendor_id)
+
+
+def _person(username: str, first: str, last: str) -> tuple[str, str]:
+    """(username, `get_full_name()` or the username)."""
+    return username, f"{first} {last}".strip() or username
+
+
 def filter_choices(user: User) -> FilterChoices:
     """`vendor_choices`, `assignee_choices`, `environment_choices` and `team_choices` as pairs. Those that are the
     same for a whole scope (staff: everything; a vendor's people: their vendor and its engineers; everyone: the
@@ -191,14 +218,25 @@ def filter_choices(user: User) -> FilterChoices:
     staff = is_staff_side(user)
     scope = "all" if staff else f"vendor:{user.vendor_id}" if user.vendor_id else None
     return FilterChoices(
-        vendors=_cached(scope and f"vendors:{scope}", lambda: [(v.slug, v.name) for v in vendor_choices(user)]),
+        vendors=_cached(
+            scope and f"vendors:{scope}", lambda: _pairs(_derived("vendors", user, vendor_choices, "slug", "name"))
+        ),
         engineers=_cached(
             scope and f"engineers:{scope}",
-            lambda: [(u.username, u.get_full_name() or u.username) for u in assignee_choices(user)],
+            lambda: [
+                _person(*names)
+                for names in _derived("engineers", user, assignee_choices, "username", "first_name", "last_name")
+            ],
         ),
         environments=_cached("environments", lambda: [(e.code, e.name) for e in environment_choices(user)]),
-        teams=_cached("teams:all" if staff else None, lambda: [(t.slug, t.name) for t in team_choices(user)]),
+        teams=_cached(
+            "teams:all" if staff else None, lambda: _pairs(_derived("teams", user, team_choices, "slug", "name"))
+        ),
     )
+
+
+def _pairs(rows: list[tuple[Any, ...]]) -> Pairs:
+    return [(value, label) for value, label in rows]
 
 
 # --- one list -----------------------------------------------------------------------------------------------

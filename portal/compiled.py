@@ -120,3 +120,72 @@ class CompiledObjects:
                 setattr(obj, name, row[position])
             out.append(obj)
         return out
+
+
+class CompiledList:
+    """`CompiledQuery` for a list page: a marker may stand in several places (a user's id in the team subquery
+    and as the requester) or none (a scope whose query does not name the user), and `rows()` takes a page (LIMIT
+    and OFFSET bound as parameters, appended to the ordered query's SQL as Django itself writes them) while
+    `count()` counts up to a cap (the query wrapped in `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does).
+    Build the count from an unordered queryset."""
+
+    def __init__(
+        self, build: Callable[..., QuerySet[Any, Any]], markers: Mapping[str, Any], *, every: bool = False
+    ) -> None:
+        """`every`: each marker must be found (a ValueError on first use otherwise), for a value that is in the
+        query whoever asks, such as the time now."""
+        self._build = build
+        self._markers = dict(markers)
+        self._every = every
+        self._compiled: dict[str, tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]] = {}
+
+    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], dict[str, list[int]]]:
+        queryset = self._build(**self._markers).using(using)
+        if queryset.query.is_sliced:
+            raise ValueError("a CompiledList is built unsliced: rows() and count() add the limit")
+        compiler = queryset.query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        positions = {
+            name: [i for i, param in enumerate(params) if param == marker] for name, marker in self._markers.items()
+        }
+        if self._markers and not any(positions.values()):
+            raise ValueError("none of the markers is in the compiled query")
+        if self._every and not all(positions.values()):
+            raise ValueError(f"markers not in the compiled query: {[n for n, p in positions.items() if not p]}")
+        compiled = (compiler, sql, tuple(params), positions)
+        self._compiled[using] = compiled
+        return compiled
+
+    def compile(self, using: str = "default") -> None:
+        """Compile now (rather than on first use): a ValueError if the markers are not found."""
+        if using not in self._compiled:
+            self._compile(using)
+
+    def _bound(self, using: str, values: Mapping[str, Any]) -> tuple[Any, str, list[Any]]:
+        compiler, sql, params, positions = self._compiled.get(using) or self._compile(using)
+        bound = list(params)
+        for name, places in positions.items():
+            for place in places:
+                bound[place] = values[name]
+        return compiler, sql, bound
+
+    def rows(
+        self, using: str = "default", *, limit: int | None = None, offset: int = 0, **values: Any
+    ) -> list[tuple[Any, ...]]:
+        """The rows for `values` (one per marker), `limit` of them from `offset`, converted as the queryset would."""
+        compiler, sql, bound = self._bound(using, values)
+        if limit is not None:
+            sql, bound = f"{sql} LIMIT %s OFFSET %s", [*bound, limit, offset]
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, bound)
+            fetched = cursor.fetchall()
+        return list(compiler.results_iter(results=[fetched], tuple_expected=True))
+
+    def count(self, using: str = "default", *, cap: int | None, **values: Any) -> int:
+        """How many rows, counting no further than `cap` (None: all of them)."""
+        _compiler, sql, bound = self._bound(using, values)
+        if cap is not None:
+            sql, bound = f"{sql} LIMIT %s", [*bound, cap]
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) subquery", bound)  # noqa: S608 (Django's SQL, values bound)
+            return int(cursor.fetchone()[0])

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from portal.compiled import CompiledList
+
+from .compiled_scope import markers, scope_of, stand_in
 from .models import Notification, RequestEvent
 
 if TYPE_CHECKING:
@@ -26,9 +29,27 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, event__in=visible_events)
 
 
+def _unread(user: User) -> QuerySet[Notification]:
+    return notification_list(user=user).filter(read_at__isnull=True)
+
+
+# The count every page's navigation shows, compiled once per scope (`compiled_scope`): building the events' gate
+# for each page took ~5 ms of CPU, the COUNT itself well under one.
+_UNREAD_COUNTS: dict[tuple[str, bool], CompiledList] = {}
+
+
 def notification_unread_count(*, user: User) -> int:
     """How many of `user`'s visible notifications are unread: one COUNT over the (user, read_at) index."""
-    return notification_list(user=user).filter(read_at__isnull=True).count()
+    scope = scope_of(user)
+    if scope is None:
+        return _unread(user).count()
+    vendor = bool(user.vendor_id)
+    compiled = _UNREAD_COUNTS.get((scope, vendor))
+    if compiled is None:
+        someone = stand_in(scope, vendor=vendor)
+        found = markers(scope, vendor=vendor and scope == "vendor", user_always=True)
+        compiled = _UNREAD_COUNTS[scope, vendor] = CompiledList(lambda **_: _unread(someone).values_list("pk"), found)
+    return compiled.count(cap=None, user=user.pk, vendor=user.vendor_id)
 
 
 def notifications_mark_read(*, user: User) -> int:

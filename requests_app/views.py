@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from canned.selectors import canned_prefill
 from desk.models import ListName
 from desk.pages import desk_list
+from desk.rows import DeskSource, attach_clocks, compiled_list, row_from_values
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
@@ -114,10 +115,34 @@ LIST_HEADINGS = {
 }
 
 
+def _compiled_page(request: AuthenticatedHttpRequest, source: DeskSource, sort: str) -> Page | None:
+    """A page of the unfiltered list `source` in order `sort`, through its compiled queries (`desk.rows`): the
+    count to the cap, then the page's rows as plain values with their clocks. None if it has none for this user."""
+    compiled = compiled_list(source, request.user, sort)
+    if compiled is None:
+        return None
+    values = compiled.values(request.user)
+    paginator = CappedPaginator([], PAGE_SIZE)
+    counted = compiled.counted.count(cap=paginator.COUNT_CAP + 1, **values)
+    paginator.capped = counted > paginator.COUNT_CAP
+    paginator.__dict__["count"] = min(counted, paginator.COUNT_CAP)  # the cached_property, already known
+    page = paginator.get_page(request.GET.get("page"))
+    bottom = (page.number - 1) * paginator.per_page
+    limit = min(paginator.per_page, paginator.count - bottom)
+    rows = (
+        [row_from_values(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)]
+        if limit > 0
+        else []
+    )
+    attach_clocks(rows)
+    page.object_list = rows
+    return page
+
+
 def _desk_page(
     request: AuthenticatedHttpRequest,
     list_name: str,
-    queryset: Any,
+    source: DeskSource,
     template: str,
     context: dict[str, Any] | None = None,
     *,
@@ -126,20 +151,30 @@ def _desk_page(
 ) -> HttpResponse:
     """A desk list: urgency order by default (best match first for a search), sortable columns, quick filters,
     saved views and the bulk bar; a search shows each row's matching words. htmx swaps only the results
-    (`hx-select`), so the page is rendered whole either way."""
-    desk = desk_list(request, list_name, queryset, hide=hide)
+    (`hx-select`), so the page is rendered whole either way. The request table (no `rows`) of an unfiltered list
+    reads compiled queries."""
+    desk = desk_list(request, list_name, source, hide=hide, compiled=rows is None)
     if isinstance(desk, HttpResponse):
         return desk  # the user's default view
-    page = _requests_page(request, desk.queryset)
+    page = _compiled_page(request, source, desk.sort) if desk.queryset is None else None
+    if page is None:
+        page = _requests_page(request, desk.queryset if desk.queryset is not None else source.queryset(request.user))
+        searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
+        snippets = search_snippets(page, searched, user=request.user)  # empty without a search
+        for row in page:
+            row.search_snippet = snippets.get(row.pk)
     desk.page = page
-    searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
-    snippets = search_snippets(page, searched, user=request.user)  # empty without a search
-    for row in page:
-        row.search_snippet = snippets.get(row.pk)
     full = {"desk": desk, "page": page, "form": desk.form, **(context or {})}
     if rows is not None:
         full["rows"] = rows(page)
     return render(request, template, full)
+
+
+# What each list shows of the requests the user may see.
+REQUESTS = DeskSource(lambda visible, user: visible)
+QUEUE = DeskSource(lambda visible, user: visible.filter(vendor_id=user.vendor_id).open(), by_vendor=True)
+TRIAGE = DeskSource(lambda visible, user: visible.awaiting_triage())
+APPROVALS = DeskSource(lambda visible, user: visible.awaiting_approval())
 
 
 @login_required
@@ -147,7 +182,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The requests the viewer can see, most urgent first, searchable and filterable."""
     heading = LIST_HEADINGS[role_of(request.user)]
     return _desk_page(
-        request, ListName.REQUESTS, _visible(request), "requests_app/servicerequest_list.html", {"heading": heading}
+        request, ListName.REQUESTS, REQUESTS, "requests_app/servicerequest_list.html", {"heading": heading}
     )
 
 
@@ -156,8 +191,7 @@ def vendor_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A vendor's open work, most urgent first: breached, then the least time left on the clock that runs next."""
     if not request.user.vendor_id:
         raise PermissionDenied("The queue is for vendor engineers and leads.")
-    queryset = _visible(request).filter(vendor_id=request.user.vendor_id).open()
-    return _desk_page(request, ListName.QUEUE, queryset, "requests_app/servicerequest_queue.html", hide=("vendor",))
+    return _desk_page(request, ListName.QUEUE, QUEUE, "requests_app/servicerequest_queue.html", hide=("vendor",))
 
 
 def _rows_with_form(
@@ -198,7 +232,7 @@ def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _desk_page(
         request,
         ListName.TRIAGE,
-        _visible(request).awaiting_triage(),
+        TRIAGE,
         "requests_app/servicerequest_triage.html",
         hide=("state", "assignee", "quick", "vendor"),
         rows=rows,
@@ -217,7 +251,7 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _desk_page(
         request,
         ListName.APPROVALS,
-        _visible(request).awaiting_approval(),
+        APPROVALS,
         "requests_app/servicerequest_approvals.html",
         hide=("state", "quick"),
         rows=rows,

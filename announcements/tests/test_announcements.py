@@ -198,7 +198,7 @@ def test_the_api_posts_lists_by_audience_and_acknowledges(world):
 def test_the_banners_compiled_query_answers_what_the_queryset_answers(world):
     """The banner's query is compiled once per process; for every user, after every kind of change (audience,
     expiry, acknowledgement) it lists exactly what `for_partner(...).unacknowledged_by(...)` lists."""
-    from announcements.context_processors import announcements_unacknowledged
+    from announcements.context_processors import banners
 
     bihar = f.EnvironmentFactory(code="bihar", name="Bihar")
     f.VendorOnboardingFactory(vendor=world.vendor_b, environment=bihar, status=OnboardingStatus.TRAINING)
@@ -210,9 +210,12 @@ def test_the_banners_compiled_query_answers_what_the_queryset_answers(world):
     def agree() -> list[list[str]]:
         seen = []
         for user in world.users.values():
-            expected = list(Announcement.objects.for_partner(user).unacknowledged_by(user))
-            assert announcements_unacknowledged(user) == expected, user.username
-            seen.append([announcement.title for announcement in expected])
+            expected = [
+                (announcement.pk, announcement.title, announcement.body)
+                for announcement in Announcement.objects.for_partner(user).unacknowledged_by(user)
+            ]
+            assert [tuple(banner) for banner in (banners(user) if user.vendor_id else [])] == expected, user.username
+            seen.append([title for _, title, _ in expected])
         return seen
 
     before = agree()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from requests_app.models import ServiceRequest
 from requests_app.templatetags.portico import ClockView, _span, clocks_for
@@ -75,3 +78,75 @@ def sort_header(current: str, key: str) -> SortHeader:
     if current == f"-{key}":
         return SortHeader(column.label, key, key, "descending")
     return SortHeader(column.label, key, key, "none")
+
+
+@register.simple_tag(takes_context=True)
+def desk_rows(context: template.Context, page: Any, pick_up: bool = False) -> SafeString:
+    """The rows of the desk table (`desk.rows.render_rows`): a tick box if the page offers bulk actions, a pick-up
+    button on queued rows if `pick_up`."""
+    from django.template.defaulttags import CsrfTokenNode
+
+    from ..rows import render_rows
+
+    request = context["request"]
+    desk = context.get("desk")
+    return render_rows(
+        page,
+        bulk=bool(desk and desk.bulk_form),
+        pick_up=bool(pick_up),
+        next_path=request.get_full_path(),
+        csrf_input=CsrfTokenNode().render(context) if pick_up else "",
+        now=timezone.now(),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def sort_th(context: template.Context, key: str) -> SafeString:
+    """A sortable column's header, as `desk/partials/sort_th.html` writes it (its reference; `desk/tests/test_rows.py`
+    renders both): included ten times a table, the template cost more than the rest of the header."""
+    from django.template.defaulttags import querystring
+    from django.utils.html import escape
+
+    desk = context.get("desk")
+    header = sort_header(getattr(desk, "sort", ""), key)
+    ascending = header.direction == "ascending"
+    arrow = {"ascending": "▲", "descending": "▼"}.get(header.direction)
+    arrow_html = f' <span aria-hidden="true">{arrow}</span>' if arrow else ""
+    return mark_safe(  # every value escaped here
+        f'<th scope="col" aria-sort="{escape(header.direction)}"><a class="sort-link" '
+        f'href="{escape(querystring(context, sort=header.next_sort, page=None))}">{escape(header.label)}'
+        f"{arrow_html}"
+        f'<span class="visually-hidden">, sort{" descending" if ascending else ""}</span></a></th>\n'
+    )
+
+
+# The filter bar as rendered for each set of inputs (a few hundred kept): its selects and radios were a tenth of a
+# list page's time, and most pages open with the same filters over the same choices.
+_TOOLBARS: OrderedDict[tuple[Any, ...], SafeString] = OrderedDict()
+TOOLBARS_KEPT = 256
+
+
+@register.simple_tag(takes_context=True)
+def desk_toolbar(context: template.Context) -> SafeString:
+    """`desk/partials/toolbar.html` for the page's filter form. The template is given only what the key holds (the
+    path, the form and whether a view is open), so a rendering kept for the same key is the same HTML; the form's
+    HTML is a function of its data, its fields and their choices."""
+    from django.template.loader import get_template
+
+    desk = context["desk"]
+    form = desk.form
+    path = context["request"].path
+    key = (
+        path,
+        tuple((name, tuple(values)) for name, values in form.data.lists()),
+        tuple((name, tuple(getattr(field, "choices", ()))) for name, field in form.fields.items()),
+        desk.active_view is not None,
+    )
+    kept = _TOOLBARS.get(key)
+    if kept is not None:
+        return kept
+    given = {"request": {"path": path}, "desk": {"form": form, "active_view": desk.active_view is not None}}
+    html = _TOOLBARS[key] = mark_safe(get_template("desk/partials/toolbar.html").render(given))  # a template's output
+    while len(_TOOLBARS) > TOOLBARS_KEPT:
+        _TOOLBARS.popitem(last=False)
+    return html
