@@ -24,6 +24,7 @@ import json
 import logging
 import pickle  # our own rows, written only by this module (as Django's cache pickles)
 import time
+import zoneinfo
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from django.utils import timezone
 
 from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
+from sla.models import RequestClock
 
 from .models import StoredWeek
 from .periods import Week, week_containing, week_parse
@@ -122,13 +124,26 @@ def _computed(
 
 
 def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
-    """A stored report as a computation at `now` would give it: unsettled breaches are late until now (and the
-    list is ordered by lateness again, stably, as the query orders ties); the incident sections are read afresh, as
-    grant reviews, hypercare windows and post-incident reviews change without an event on the week's requests."""
+    """A stored report as a computation at `now` would give it: a breach still unsettled in the copy is re-read by
+    its clock's id — met or ended since (a pick-up, a resolution, a cancellation now, which leave the week's counts
+    as they were), it is settled then, else late until now — and the list is ordered by lateness again, stably, as
+    the query orders ties; the incident sections are read afresh, as grant reviews, hypercare windows and
+    post-incident reviews change without an event on the week's requests."""
+    unsettled = [breach.clock_id for breach in report.breaches if breach.settled_at is None]
+    settled: dict[int, datetime] = {}
+    if unsettled:
+        rows = RequestClock.objects.filter(pk__in=unsettled).values_list("pk", "met_at", "ended_at")
+        settled = {pk: met_at or ended_at for pk, met_at, ended_at in rows if met_at or ended_at}
+    zone = zoneinfo.ZoneInfo(week.tz)
     breaches: list[Breach] = []
     for breach in report.breaches:
         if breach.settled_at is None:
-            breach = dataclasses.replace(breach, late_seconds=_seconds(now - breach.due_at) or 0.0)
+            at = settled.get(breach.clock_id)
+            breach = dataclasses.replace(
+                breach,
+                settled_at=timezone.localtime(at, zone) if at else None,
+                late_seconds=_seconds((at or now) - breach.due_at) or 0.0,
+            )
         breaches.append(breach)
     breaches.sort(key=lambda b: (b.settled_at or now) - b.due_at, reverse=True)
     return dataclasses.replace(
