@@ -1,16 +1,45 @@
 """Stored weeks: a finished week's report is computed once per scope and read back, until a change touches it.
 
-What a finished week's figures depend on, and how the stored copy keeps up:
+The rule: a change restales the stored weeks that end after the earliest instant whose figures it can move
+(`report_weeks_restale(since=…)`, in the change's transaction; reports/handlers.py `restale_since` decides
+`since`). Work done now (a pick-up, a resolution, an assignment, a comment, a closing …) moves only the weeks from
+now on, so every finished week's copy stays current; a change to what a finished week reads *as it is now*
+restales every week since the request was filed. Figure by figure, for a finished week (its end before now):
 
-- the requests' rows, clocks and timelines (a week counts requests by their *current* vendor, environment,
-  priority and type, and the backlog by the *current* state of a request still open), all of them changed only
-  with an event on the request's timeline. Every event restales the stored weeks that end after the request was
-  created (nothing of a request counts before then): `report_weeks_restale`, wired in reports/handlers.py. A
-  deleted request does the same (a signal: it leaves no timeline);
-- the clock at the moment of reading: the lateness of a breach still unsettled, and whether a break-glass grant's
-  review is overdue. Those are worked out at read time (`_as_of`), the break-glass grants by their own query;
-- the active engineers (bandwidth) and the vendors' and environments' names: read each time and compared with the
-  ones the copy was computed with; a difference recomputes the week.
+- Counted from instants that are set once, when the thing happens (created, triaged, picked up, resolved, closed /
+  rejected / cancelled, rated, a reopen event, a clock met or falling due): work done now lands in the current
+  week. Except: a *reopen* takes back the resolution (and closing) of an earlier week, and re-opens the resolution
+  clocks; a *confirmation after a reopen* replaces the earlier rating (`rated_at` of another week): both restale
+  from the filing.
+- Grouped and filtered by the request's *current* vendor, environment, priority and type (every count, the
+  backlog, the breaches; a clock by its own priority, else the request's): a change of those restales from the
+  filing — a triage (it sets the vendor), a reassignment to another vendor, a priority change, an edit of the
+  priority or type. An assignment within the vendor changes none of them.
+- Clocks: a clock counts as met in the week of `met_at` (not breached), as breached in the week it fell due if it
+  finished late or still runs. A clock met or ended now after its due time is flagged breached: still counted in
+  its due week. But a pause stops a clock running past due from counting, and a resume, a stop or an end of a
+  clock paused after it fell due makes it count again: a step into or out of waiting / blocked restales from that
+  clock's due time (`_held_due`). Re-judged clocks — a policy re-applied or a calendar changed
+  (`sla_recomputed`), a due-time extension (`sla_extended`), a priority or needed-by change — restale from the
+  filing; so does a working-time percentile's clock (only met clocks count, fixed until re-judged).
+- The backlog at the end of the week, by age and state: as of the week's end, from the state spans (the state each
+  request's timeline gives it then, reports/spans.py; the spans are re-derived in each state change's transaction),
+  not the current state — so a transition now leaves it alone. (At now, for the current week, it is the current
+  state: the same requests as the lists' `state_group=backlog`.) Bandwidth divides it by the active engineers.
+- The breach list: a breach still unsettled in the copy is re-read by its clock's id when the copy is served
+  (met or ended since: settled then; else late until now), so a late pick-up or resolution now needs no restale.
+  Its title and vendor are the request's current ones (an edit of the title restales from the filing; a renamed
+  vendor is in the labels below); its reason is the last escalation or question before the due time, so only an
+  event back-dated before it can change it.
+- Anything back-dated (an event written with an earlier `created_at`, a request filed with an earlier creation):
+  restales from its own instant; a deleted request restales from its filing (a signal: it leaves no timeline). A
+  kind of event not classified in reports/handlers.py restales from the filing, to be safe.
+- Read at serving time, never stored: how late an unsettled breach is (`_as_of`), the incident sections
+  (break-glass grants and their review, hypercare windows, post-incident reviews), and the active engineers
+  (bandwidth) and the vendors' and environments' names, compared with the copy's; a difference recomputes.
+
+reports/tests/test_stored_weeks_random.py checks the rule: after random changes of every kind at "now", each
+stored copy is either stale or equal to a fresh computation, and ordinary work leaves them current.
 
 A stale or missing copy is computed on the spot and stored (so the answer is never older than the data); the
 beat task `report_weeks_refresh` stores the week that just closed for the usual scopes and recomputes stale copies.
@@ -224,8 +253,8 @@ def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
 
 
 def report_weeks_restale(*, since: datetime) -> None:
-    """Mark stale every stored week that ends after `since` (a changed request's creation), in the change's
-    transaction; a copy being computed is bumped too, so it is not stored without the change."""
+    """Mark stale every stored week that ends after `since` (the earliest instant a change can move, see above), in
+    the change's transaction; a copy being computed is bumped too, so it is not stored without the change."""
     StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since).update(
         stale=True, generation=F("generation") + 1
     )
