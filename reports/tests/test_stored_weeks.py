@@ -310,3 +310,30 @@ def test_picking_up_resolving_and_commenting_now_leave_last_weeks_copy_current(w
         # The current week builds on the copy and counts the work done now.
         current = report_weekly(user=None, week="2026-W48", now=at(25, 15))
         assert current.previous == before.summary and current.summary.resolved == week_later.summary.resolved + 1
+
+
+def test_a_pause_or_resume_now_of_a_clock_overdue_since_a_finished_week_restales_that_week(world_in_bihar):
+    """A clock running past its due time counts as breached in the week it fell due; paused, it does not. So asking
+    the requester now stops last week's breach counting, and their answer brings it back: each restales the week
+    the clock fell due in (and not the weeks before)."""
+    world = world_in_bihar
+    with time_machine.travel(at(16, 10), tick=False) as traveller:
+        working = services.request_triage(file_request(world), actor=world.pm, vendor=world.vendor_a)
+        working = services.request_pick_up(working, actor=world.vendor_engineer)
+        traveller.move_to(at(25, 12))  # Wednesday of W48: the resolution clock ran out in W47 and still runs
+        assert report_weekly(user=None, week=WEEK).summary.sla_resolution_breached == 1
+        report_weekly(user=None, week="2026-W46")  # before the request
+
+        traveller.move_to(at(25, 13))
+        working = services.request_request_info(working, actor=world.vendor_engineer, reason="Which namespace?")
+        assert _row().stale and not StoredWeek.objects.get(week="2026-W46").stale
+        paused = report_weekly(user=None, week=WEEK)
+        assert paused == report_weekly(user=None, week=WEEK, now=at(25, 13))
+        assert paused.summary.sla_resolution_breached == 0  # paused: not counted while it stands still
+
+        traveller.move_to(at(25, 14))
+        services.request_provide_info(working, actor=world.requester, reason="This one")
+        assert _row().stale
+        resumed = report_weekly(user=None, week=WEEK)
+        assert resumed == report_weekly(user=None, week=WEEK, now=at(25, 14))
+        assert resumed.summary.sla_resolution_breached == 1
