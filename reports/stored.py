@@ -159,10 +159,10 @@ def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> We
     the query orders ties; the incident sections are read afresh, as grant reviews, hypercare windows and
     post-incident reviews change without an event on the week's requests."""
     unsettled = [breach.clock_id for breach in report.breaches if breach.settled_at is None]
-    settled: dict[int, datetime] = {}
+    settled: dict[int, datetime | None] = {}
     if unsettled:
         rows = RequestClock.objects.filter(pk__in=unsettled).values_list("pk", "met_at", "ended_at")
-        settled = {pk: met_at or ended_at for pk, met_at, ended_at in rows if met_at or ended_at}
+        settled = {pk: met_at or ended_at for pk, met_at, ended_at in rows}
     zone = zoneinfo.ZoneInfo(week.tz)
     breaches: list[Breach] = []
     for breach in report.breaches:
