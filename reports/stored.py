@@ -71,6 +71,7 @@ from .periods import Week, week_containing, week_parse
 from .selectors import types
 from .selectors.incidents import _break_glass, _hypercare, _incident_reviews
 from .selectors.queries import (
+    _breaches_next_due,
     _engineers,
     _Scope,
     _scope_of_filters,
@@ -145,11 +146,17 @@ def _still_running(writers: list[int]) -> bool:
 @report_snapshot
 def _computed(
     scope: _Scope, week: Week, now: datetime, writers: list[int]
-) -> tuple[WeeklyReport, dict[int, int], dict, bool]:
-    """The week's report, the live inputs it was computed with, and whether it may be stored: all from one
-    snapshot, which must not miss a change of a transaction that was writing when the computation began."""
+) -> tuple[WeeklyReport, dict[int, int], dict, datetime | None, bool]:
+    """The week's report, the live inputs it was computed with, the due time of the strongest unsettled breach left
+    out of a cut breach list (`_breaches_next_due`), and whether it may be stored: all from one snapshot, which must
+    not miss a change of a transaction that was writing when the computation began."""
     storable = not _still_running(writers)
-    return _report_weekly(scope, week, now=now), _engineers(scope), _labels(), storable
+    report = _report_weekly(scope, week, now=now)
+    next_due = None
+    if report.breaches_total > len(report.breaches):
+        unsettled = sum(1 for breach in report.breaches if breach.settled_at is None)
+        next_due = _breaches_next_due(scope, week, now, unsettled)
+    return report, _engineers(scope), _labels(), next_due, storable
 
 
 def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
@@ -185,27 +192,40 @@ def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> We
     )
 
 
-def _current(row: StoredWeek, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
-    """The row's report as it was computed, when a computation now would still give it (bar the clock): not stale,
-    of this shape, and computed with these active engineers and names."""
+def _loaded(row: StoredWeek, engineers: dict[int, int], labels: dict) -> tuple[WeeklyReport, datetime | None] | None:
+    """The row's report as it was computed and its cut list's next due time, when a computation now would still
+    give it (bar the clock): not stale, of this shape, and computed with these active engineers and names."""
     if row.stale or row.schema != SCHEMA or row.report is None:
         return None
-    report, stored_engineers, stored_labels = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
+    report, stored_engineers, stored_labels, next_due = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
     if stored_engineers != engineers or stored_labels != labels:
         return None
-    return report
+    return report, next_due
+
+
+def _current(row: StoredWeek, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
+    loaded = _loaded(row, engineers, labels)
+    return None if loaded is None else loaded[0]
 
 
 def _servable(row: StoredWeek, scope: _Scope, week: Week) -> WeeklyReport | None:
     """The stored copy as of now, or None when it no longer says what a computation would."""
     if row.stale or row.schema != SCHEMA or row.report is None:
-        return None  # before the look-ups `_current` compares with
-    report = _current(row, _engineers(scope), _labels())
-    if report is None:
+        return None  # before the look-ups `_loaded` compares with
+    loaded = _loaded(row, _engineers(scope), _labels())
+    if loaded is None:
         return None
+    now = timezone.now()
+    report = _as_of(loaded[0], scope, week, now)
     if report.breaches_total > len(report.breaches):
-        return None  # a cut list: which unsettled breaches make the cut moves with the clock
-    return _as_of(report, scope, week, timezone.now())
+        # A cut list: unsettled breaches grow later with the clock and may overtake its last entries. The strongest
+        # one left out (the earliest due: every unsettled breach is late by now − due) must still be less late than
+        # the least late entry, or a computation now would list it: recomputed then.
+        next_due = loaded[1]
+        least = min(breach.late_seconds for breach in report.breaches)
+        if next_due is not None and (now - next_due).total_seconds() >= least:
+            return None
+    return report
 
 
 def report_week_copy(scope: _Scope, week: Week, *, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
@@ -240,10 +260,10 @@ def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
     # … and a change whose bump came before that is by a transaction that was writing then: if it is still
     # running when the snapshot is taken, the snapshot misses it, so the copy is not stored.
     writers = _writers()
-    report, engineers, labels, storable = _computed(scope, week, now, writers)
+    report, engineers, labels, next_due, storable = _computed(scope, week, now, writers)
     if storable:
         StoredWeek.objects.filter(pk=row.pk, generation=generation).update(
-            report=pickle.dumps((report, engineers, labels), protocol=pickle.HIGHEST_PROTOCOL),
+            report=pickle.dumps((report, engineers, labels, next_due), protocol=pickle.HIGHEST_PROTOCOL),
             schema=SCHEMA,
             stale=False,
             computed_at=now,

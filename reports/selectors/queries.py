@@ -703,3 +703,14 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
         for row in rows
     ]
     return breaches, breached.count()
+
+
+def _breaches_next_due(scope: _Scope, week: Week, now: datetime, listed: int) -> datetime | None:
+    """For a cut breach list holding `listed` unsettled breaches: the due time of the next unsettled one, by due time
+    (the most late of those left out: every unsettled breach is late by now − due, so the list holds a prefix of
+    them), or None when none is left out. A stored copy serves its cut list while that one is still less late than
+    the list's least late entry (reports/stored.py)."""
+    unsettled = _clocks(scope).filter(
+        _breached(week.start, week.end, now), clock=Clock.SLA, met_at__isnull=True, ended_at__isnull=True
+    )
+    return next(iter(unsettled.order_by("due_at", "pk").values_list("due_at", flat=True)[listed : listed + 1]), None)

@@ -337,3 +337,26 @@ def test_a_pause_or_resume_now_of_a_clock_overdue_since_a_finished_week_restales
         resumed = report_weekly(user=None, week=WEEK)
         assert resumed == report_weekly(user=None, week=WEEK, now=at(25, 14))
         assert resumed.summary.sla_resolution_breached == 1
+
+
+def test_a_cut_breach_list_is_served_until_a_breach_left_out_would_overtake_its_last_entry(
+    dataset, traveller, monkeypatch
+):
+    """W47 lists its two latest breaches: R4's resolution (unsettled, 146 h late at NOW) and R11's (settled, 144 h).
+    R12's response, left out, is unsettled and 94 h late: the copy serves the cut list until R12 would overtake
+    R11, 50 hours on, and is recomputed then — each read equal to a fresh computation."""
+    from reports.selectors import queries
+
+    monkeypatch.setattr(queries, "BREACH_LIST_LIMIT", 2)
+    stored = report_weekly(user=None, week=WEEK)
+    assert [b.reference for b in stored.breaches] == ["R4", "R11"] and stored.breaches_total == 5
+    computed_at = _row().computed_at
+    traveller.shift(timedelta(hours=49))
+    read = report_weekly(user=None, week=WEEK)
+    assert _row().computed_at == computed_at  # served from the copy
+    assert read == report_weekly(user=None, week=WEEK, now=NOW + timedelta(hours=49))
+    traveller.shift(timedelta(hours=2))
+    read = report_weekly(user=None, week=WEEK)
+    assert _row().computed_at != computed_at  # R12 is now later than R11: recomputed
+    assert [b.reference for b in read.breaches] == ["R4", "R12"]
+    assert read == report_weekly(user=None, week=WEEK, now=NOW + timedelta(hours=51))
