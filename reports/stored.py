@@ -34,6 +34,9 @@ restales every week since the request was filed. Figure by figure, for a finishe
 - Anything back-dated (an event written with an earlier `created_at`, a request filed with an earlier creation):
   restales from its own instant; a deleted request restales from its filing (a signal: it leaves no timeline). A
   kind of event not classified in reports/handlers.py restales from the filing, to be safe.
+- A cut breach list (more breaches than it holds): unsettled breaches grow later with the clock and may overtake
+  its last entries, so the copy keeps the due time of the most late unsettled one it left out and is served only
+  while that one is still less late than the least late entry (`_servable`).
 - Read at serving time, never stored: how late an unsettled breach is (`_as_of`), the incident sections
   (break-glass grants and their review, hypercare windows, post-incident reviews), and the active engineers
   (bandwidth) and the vendors' and environments' names, compared with the copy's; a difference recomputes.
