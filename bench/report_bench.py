@@ -12,6 +12,8 @@ bench/RESULTS.md under "Weekly report".
     .venv/bin/python bench/report_bench.py --database portico_bench --reuse   # time a kept database again
     .venv/bin/python bench/report_bench.py --database portico_bench_load --reuse --now now --no-results
         # the load test's data set (seed_demo): its users pm and lead, the week of the wall clock
+    .venv/bin/python bench/report_bench.py --database COPY --reuse --now now --no-results --burst 500
+        # … after 500 pick-ups of old queued requests (writes: a copy made with `createdb -T portico_bench_load`)
 
 Not a test: speed targets live here, not in the test suite.
 """
@@ -348,11 +350,40 @@ SCOPES = {
 }
 
 
-def timings(ref: dict, now: datetime) -> dict[str, tuple[float, list[float]]]:
+def pick_up_burst(count: int, before: datetime) -> dict[str, float]:
+    """Pick up (or, in progress, resolve) `count` of the oldest queued or in-progress requests filed before `before`
+    (the stored week's end) through the services, as the load test's engineers do: work done now that used to
+    restale every stored week since each request was filed. Returns how many, and the seconds taken."""
+    from portal.models import User
+    from requests_app import services
+    from requests_app.choices import RequestState, VendorRole
+    from requests_app.models import ServiceRequest
+
+    engineers = {}
+    for user in User.objects.filter(vendor__isnull=False, vendor_role=VendorRole.ENGINEER, is_active=True):
+        engineers.setdefault(user.vendor_id, user)
+    working = ServiceRequest.objects.filter(
+        state__in=(RequestState.QUEUED, RequestState.IN_PROGRESS), created_at__lt=before, vendor_id__in=list(engineers)
+    ).order_by("created_at")[:count]
+    started = time.perf_counter()
+    done = 0
+    for service_request in working:
+        if service_request.state == RequestState.QUEUED:
+            services.request_pick_up(service_request, actor=engineers[service_request.vendor_id])
+        else:  # no queued one is that old in seed_demo's data: its engineer resolves it instead
+            engineer = service_request.assignee or engineers[service_request.vendor_id]
+            services.request_resolve(service_request, actor=engineer, reason="Done (benchmark)")
+        done += 1
+    return {"picked up": done, "seconds": time.perf_counter() - started}
+
+
+def timings(ref: dict, now: datetime, burst: int = 0) -> dict[str, tuple[float, list[float]]]:
     """The current week (the week of `now`) computed as the page computes it, with the previous week's stored copy
     current (the usual state: the beat task stores it) and without one (a late change restaled it and the task has
     not run yet: everything is counted); then the previous week read from its stored copy. The clock is held at
-    `now` for the stored copies (stored by a first read, outside the timing)."""
+    `now` for the stored copies (stored by a first read, outside the timing). `burst`: that many old queued requests
+    are picked up after the copies are stored (the database is written: time a copy), and how many copies that
+    restaled is printed."""
     import time_machine
     from django.test import override_settings
 
@@ -365,6 +396,17 @@ def timings(ref: dict, now: datetime) -> dict[str, tuple[float, list[float]]]:
     with time_machine.travel(now, tick=True):
         for scope in SCOPES.values():
             report_weekly(week=past, **scope(ref))  # computes and stores the copy
+        if burst:
+            from reports.models import StoredWeek
+
+            done = pick_up_burst(burst, current.shifted(-1).end)
+            stale = StoredWeek.objects.filter(week=past, stale=True).count()
+            stored = StoredWeek.objects.filter(week=past).count()
+            print(
+                f"{done['picked up']} old open requests picked up or resolved in {done['seconds']:.1f} s; "
+                f"{stale} of {stored} stored copies of {past} stale after it",
+                flush=True,
+            )
         for label, scope in SCOPES.items():
             results[f"current week {current.label}, previous week stored: {label}"] = best_of(
                 lambda scope=scope: report_weekly(week=current.label, now=now, **scope(ref))
@@ -410,6 +452,13 @@ def main() -> None:
         help="The instant the current week is read at (ISO 8601, or 'now' for the wall clock, as for seed_demo's "
         "data); default: where this script's seed ends.",
     )
+    parser.add_argument(
+        "--burst",
+        type=int,
+        default=0,
+        help="Pick up this many old queued requests (filed before the previous week ended) after storing its copies, "
+        "before timing: writes to the database, so run it on a copy.",
+    )
     args = parser.parse_args()
     now = datetime.now(UTC) if args.now == "now" else datetime.fromisoformat(args.now)
 
@@ -437,7 +486,7 @@ def main() -> None:
 
     week = week_containing(now, tz="Asia/Kolkata").label
     whole = report_weekly(user=ref["pm"], week=week, now=now)
-    results = timings(ref, now)
+    results = timings(ref, now, args.burst)
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(" on ")[0]
@@ -448,6 +497,7 @@ def main() -> None:
     ).stdout.strip()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     command = f"--database {args.database} --reuse --now {args.now}" if args.reuse else f"--requests {args.requests}"
+    command += f" --burst {args.burst}" if args.burst else ""
     lines = [
         f"`bench/report_bench.py {command}` — `report_weekly` for {week} as of {now:%Y-%m-%d %H:%M} UTC "
         f"(Asia/Kolkata), best of 5 after a warm-up run, on {os.cpu_count()} CPUs, {version}, "

@@ -1,16 +1,48 @@
 """Stored weeks: a finished week's report is computed once per scope and read back, until a change touches it.
 
-What a finished week's figures depend on, and how the stored copy keeps up:
+The rule: a change restales the stored weeks that end after the earliest instant whose figures it can move
+(`report_weeks_restale(since=…)`, in the change's transaction; reports/handlers.py `restale_since` decides
+`since`). Work done now (a pick-up, a resolution, an assignment, a comment, a closing …) moves only the weeks from
+now on, so every finished week's copy stays current; a change to what a finished week reads *as it is now*
+restales every week since the request was filed. Figure by figure, for a finished week (its end before now):
 
-- the requests' rows, clocks and timelines (a week counts requests by their *current* vendor, environment,
-  priority and type, and the backlog by the *current* state of a request still open), all of them changed only
-  with an event on the request's timeline. Every event restales the stored weeks that end after the request was
-  created (nothing of a request counts before then): `report_weeks_restale`, wired in reports/handlers.py. A
-  deleted request does the same (a signal: it leaves no timeline);
-- the clock at the moment of reading: the lateness of a breach still unsettled, and whether a break-glass grant's
-  review is overdue. Those are worked out at read time (`_as_of`), the break-glass grants by their own query;
-- the active engineers (bandwidth) and the vendors' and environments' names: read each time and compared with the
-  ones the copy was computed with; a difference recomputes the week.
+- Counted from instants that are set once, when the thing happens (created, triaged, picked up, resolved, closed /
+  rejected / cancelled, rated, a reopen event, a clock met or falling due): work done now lands in the current
+  week. Except: a *reopen* takes back the resolution (and closing) of an earlier week, and re-opens the resolution
+  clocks; a *confirmation after a reopen* replaces the earlier rating (`rated_at` of another week): both restale
+  from the filing.
+- Grouped and filtered by the request's *current* vendor, environment, priority and type (every count, the
+  backlog, the breaches; a clock by its own priority, else the request's): a change of those restales from the
+  filing — a triage (it sets the vendor), a reassignment to another vendor, a priority change, an edit of the
+  priority or type. An assignment within the vendor changes none of them.
+- Clocks: a clock counts as met in the week of `met_at` (not breached), as breached in the week it fell due if it
+  finished late or still runs. A clock met or ended now after its due time is flagged breached: still counted in
+  its due week. But a pause stops a clock running past due from counting, and a resume, a stop or an end of a
+  clock paused after it fell due makes it count again: a step into or out of waiting / blocked restales from that
+  clock's due time (`_held_due`). Re-judged clocks — a policy re-applied or a calendar changed
+  (`sla_recomputed`), a due-time extension (`sla_extended`), a priority or needed-by change — restale from the
+  filing; so does a working-time percentile's clock (only met clocks count, fixed until re-judged).
+- The backlog at the end of the week, by age and state: as of the week's end, from the state spans (the state each
+  request's timeline gives it then, reports/spans.py; the spans are re-derived in each state change's transaction),
+  not the current state — so a transition now leaves it alone. (At now, for the current week, it is the current
+  state: the same requests as the lists' `state_group=backlog`.) Bandwidth divides it by the active engineers.
+- The breach list: a breach still unsettled in the copy is re-read by its clock's id when the copy is served
+  (met or ended since: settled then; else late until now), so a late pick-up or resolution now needs no restale.
+  Its title and vendor are the request's current ones (an edit of the title restales from the filing; a renamed
+  vendor is in the labels below); its reason is the last escalation or question before the due time, so only an
+  event back-dated before it can change it.
+- Anything back-dated (an event written with an earlier `created_at`, a request filed with an earlier creation):
+  restales from its own instant; a deleted request restales from its filing (a signal: it leaves no timeline). A
+  kind of event not classified in reports/handlers.py restales from the filing, to be safe.
+- A cut breach list (more breaches than it holds): unsettled breaches grow later with the clock and may overtake
+  its last entries, so the copy keeps the due time of the most late unsettled one it left out and is served only
+  while that one is still less late than the least late entry (`_servable`).
+- Read at serving time, never stored: how late an unsettled breach is (`_as_of`), the incident sections
+  (break-glass grants and their review, hypercare windows, post-incident reviews), and the active engineers
+  (bandwidth) and the vendors' and environments' names, compared with the copy's; a difference recomputes.
+
+reports/tests/test_stored_weeks_random.py checks the rule: after random changes of every kind at "now", each
+stored copy is either stale or equal to a fresh computation, and ordinary work leaves them current.
 
 A stale or missing copy is computed on the spot and stored (so the answer is never older than the data); the
 beat task `report_weeks_refresh` stores the week that just closed for the usual scopes and recomputes stale copies.
@@ -24,6 +56,7 @@ import json
 import logging
 import pickle  # our own rows, written only by this module (as Django's cache pickles)
 import time
+import zoneinfo
 from datetime import datetime
 from typing import Any
 
@@ -34,12 +67,14 @@ from django.utils import timezone
 
 from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
+from sla.models import RequestClock
 
 from .models import StoredWeek
 from .periods import Week, week_containing, week_parse
 from .selectors import types
 from .selectors.incidents import _break_glass, _hypercare, _incident_reviews
 from .selectors.queries import (
+    _breaches_next_due,
     _engineers,
     _Scope,
     _scope_of_filters,
@@ -114,21 +149,40 @@ def _still_running(writers: list[int]) -> bool:
 @report_snapshot
 def _computed(
     scope: _Scope, week: Week, now: datetime, writers: list[int]
-) -> tuple[WeeklyReport, dict[int, int], dict, bool]:
-    """The week's report, the live inputs it was computed with, and whether it may be stored: all from one
-    snapshot, which must not miss a change of a transaction that was writing when the computation began."""
+) -> tuple[WeeklyReport, dict[int, int], dict, datetime | None, bool]:
+    """The week's report, the live inputs it was computed with, the due time of the strongest unsettled breach left
+    out of a cut breach list (`_breaches_next_due`), and whether it may be stored: all from one snapshot, which must
+    not miss a change of a transaction that was writing when the computation began."""
     storable = not _still_running(writers)
-    return _report_weekly(scope, week, now=now), _engineers(scope), _labels(), storable
+    report = _report_weekly(scope, week, now=now)
+    next_due = None
+    if report.breaches_total > len(report.breaches):
+        unsettled = sum(1 for breach in report.breaches if breach.settled_at is None)
+        next_due = _breaches_next_due(scope, week, now, unsettled)
+    return report, _engineers(scope), _labels(), next_due, storable
 
 
 def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> WeeklyReport:
-    """A stored report as a computation at `now` would give it: unsettled breaches are late until now (and the
-    list is ordered by lateness again, stably, as the query orders ties); the incident sections are read afresh, as
-    grant reviews, hypercare windows and post-incident reviews change without an event on the week's requests."""
+    """A stored report as a computation at `now` would give it: a breach still unsettled in the copy is re-read by
+    its clock's id — met or ended since (a pick-up, a resolution, a cancellation now, which leave the week's counts
+    as they were), it is settled then, else late until now — and the list is ordered by lateness again, stably, as
+    the query orders ties; the incident sections are read afresh, as grant reviews, hypercare windows and
+    post-incident reviews change without an event on the week's requests."""
+    unsettled = [breach.clock_id for breach in report.breaches if breach.settled_at is None]
+    settled: dict[int, datetime | None] = {}
+    if unsettled:
+        rows = RequestClock.objects.filter(pk__in=unsettled).values_list("pk", "met_at", "ended_at")
+        settled = {pk: met_at or ended_at for pk, met_at, ended_at in rows}
+    zone = zoneinfo.ZoneInfo(week.tz)
     breaches: list[Breach] = []
     for breach in report.breaches:
         if breach.settled_at is None:
-            breach = dataclasses.replace(breach, late_seconds=_seconds(now - breach.due_at) or 0.0)
+            at = settled.get(breach.clock_id)
+            breach = dataclasses.replace(
+                breach,
+                settled_at=timezone.localtime(at, zone) if at else None,
+                late_seconds=_seconds((at or now) - breach.due_at) or 0.0,
+            )
         breaches.append(breach)
     breaches.sort(key=lambda b: (b.settled_at or now) - b.due_at, reverse=True)
     return dataclasses.replace(
@@ -141,27 +195,40 @@ def _as_of(report: WeeklyReport, scope: _Scope, week: Week, now: datetime) -> We
     )
 
 
-def _current(row: StoredWeek, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
-    """The row's report as it was computed, when a computation now would still give it (bar the clock): not stale,
-    of this shape, and computed with these active engineers and names."""
+def _loaded(row: StoredWeek, engineers: dict[int, int], labels: dict) -> tuple[WeeklyReport, datetime | None] | None:
+    """The row's report as it was computed and its cut list's next due time, when a computation now would still
+    give it (bar the clock): not stale, of this shape, and computed with these active engineers and names."""
     if row.stale or row.schema != SCHEMA or row.report is None:
         return None
-    report, stored_engineers, stored_labels = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
+    report, stored_engineers, stored_labels, next_due = pickle.loads(bytes(row.report))  # noqa: S301 — see the import
     if stored_engineers != engineers or stored_labels != labels:
         return None
-    return report
+    return report, next_due
+
+
+def _current(row: StoredWeek, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
+    loaded = _loaded(row, engineers, labels)
+    return None if loaded is None else loaded[0]
 
 
 def _servable(row: StoredWeek, scope: _Scope, week: Week) -> WeeklyReport | None:
     """The stored copy as of now, or None when it no longer says what a computation would."""
     if row.stale or row.schema != SCHEMA or row.report is None:
-        return None  # before the look-ups `_current` compares with
-    report = _current(row, _engineers(scope), _labels())
-    if report is None:
+        return None  # before the look-ups `_loaded` compares with
+    loaded = _loaded(row, _engineers(scope), _labels())
+    if loaded is None:
         return None
+    now = timezone.now()
+    report = _as_of(loaded[0], scope, week, now)
     if report.breaches_total > len(report.breaches):
-        return None  # a cut list: which unsettled breaches make the cut moves with the clock
-    return _as_of(report, scope, week, timezone.now())
+        # A cut list: unsettled breaches grow later with the clock and may overtake its last entries. The strongest
+        # one left out (the earliest due: every unsettled breach is late by now − due) must still be less late than
+        # the least late entry, or a computation now would list it: recomputed then.
+        next_due = loaded[1]
+        least = min(breach.late_seconds for breach in report.breaches)
+        if next_due is not None and (now - next_due).total_seconds() >= least:
+            return None
+    return report
 
 
 def report_week_copy(scope: _Scope, week: Week, *, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
@@ -196,10 +263,10 @@ def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
     # … and a change whose bump came before that is by a transaction that was writing then: if it is still
     # running when the snapshot is taken, the snapshot misses it, so the copy is not stored.
     writers = _writers()
-    report, engineers, labels, storable = _computed(scope, week, now, writers)
+    report, engineers, labels, next_due, storable = _computed(scope, week, now, writers)
     if storable:
         StoredWeek.objects.filter(pk=row.pk, generation=generation).update(
-            report=pickle.dumps((report, engineers, labels), protocol=pickle.HIGHEST_PROTOCOL),
+            report=pickle.dumps((report, engineers, labels, next_due), protocol=pickle.HIGHEST_PROTOCOL),
             schema=SCHEMA,
             stale=False,
             computed_at=now,
@@ -209,8 +276,8 @@ def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
 
 
 def report_weeks_restale(*, since: datetime) -> None:
-    """Mark stale every stored week that ends after `since` (a changed request's creation), in the change's
-    transaction; a copy being computed is bumped too, so it is not stored without the change."""
+    """Mark stale every stored week that ends after `since` (the earliest instant a change can move, see above), in
+    the change's transaction; a copy being computed is bumped too, so it is not stored without the change."""
     StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since).update(
         stale=True, generation=F("generation") + 1
     )

@@ -15,9 +15,11 @@ How each figure is counted (the report page repeats this in plain words):
 - Time to pick up / resolve: requests picked up (`responded_at`) / resolved (`resolved_at`) in the week; wall
   time from `created_at`, working time = `elapsed` of the met SLA clock. Median and p90 are `percentile_cont`.
 - Backlog at the end of the week (or now, for the current week): created before that instant and not closed,
-  rejected or cancelled by it — so "resolved, awaiting confirmation" is still backlog. Its state is the current
-  state while the request is still open; for a request finished since, "resolved" if it was resolved by then,
-  else the `to_state` of its last timeline event before then.
+  rejected or cancelled by it — so "resolved, awaiting confirmation" is still backlog. For the current week, the
+  requests not closed now, in their current state (the lists' `state_group=backlog`). For a finished week, as of
+  its end: each request in the state its timeline gives it then (its state span, reports/spans.py), counted when
+  that state is open or resolved — so a request closed by then and reopened since is not counted, and work done
+  since moves nothing (reports/stored.py).
 - Bandwidth: backlog with a vendor ÷ that vendor's active engineers (`vendor_role` engineer).
 - Breaches: the SLA clocks breached in the week (as above), latest first by lateness; late by = (met, ended or
   now) − due. Reason: the latest escalation or information request written on the request up to the

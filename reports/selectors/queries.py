@@ -45,10 +45,12 @@ from sla.choices import Clock, LedgerKind, Measure
 from sla.models import ClockLedgerEntry, RequestClock
 
 from ..aggregates import percentile_linear
+from ..models import StateSpan
 from ..periods import Week
 from .types import (
     AGE_BUCKETS,
     AGE_OVER,
+    BACKLOG_STATES,
     BREACH_LIST_LIMIT,
     CLOCK_COUNTS,
     DIMENSIONS,
@@ -509,43 +511,76 @@ def _percentiles_python(
     return results
 
 
-def _backlog_queryset(scope: _Scope, at: datetime) -> QuerySet:
-    return scope.requests.backlog_at(at).order_by()
-
-
-def _backlog_rows(scope: _Scope, at: datetime) -> list[QuerySet]:
-    """The backlog at `at` per group, age bucket and (approximate) state at that moment (`age`, `state_at`)."""
-    # Ages are elapsed time (a day is 24 h); in UTC, because Python subtracts on the wall clock within a zone.
-    at = at.astimezone(UTC)
-    age = Case(
-        *[When(created_at__gt=at - timedelta(days=days), then=Value(key)) for key, _, days in AGE_BUCKETS],
+def _age(at: datetime, prefix: str = "") -> Case:
+    """A request's age bucket at `at`. Ages are elapsed time (a day is 24 h); `at` in UTC, because Python subtracts
+    on the wall clock within a zone."""
+    return Case(
+        *[
+            When(**{f"{prefix}created_at__gt": at - timedelta(days=days)}, then=Value(key))
+            for key, _, days in AGE_BUCKETS
+        ],
         default=Value(AGE_OVER[0]),
         output_field=CharField(),
     )
-    last_state = (
-        RequestEvent.objects.filter(service_request=OuterRef("pk"), created_at__lte=at)
-        .exclude(to_state="")
-        .order_by("-created_at", "-pk")
-        .values("to_state")[:1]
-    )
-    state = Case(
-        When(closed_at__isnull=True, then=F("state")),
-        When(resolved_at__lte=at, then=Value(RequestState.RESOLVED.value)),
-        default=Coalesce(Subquery(last_state), Value(RequestState.SUBMITTED.value)),
-        output_field=CharField(),
-    )
+
+
+def _covering(at: datetime) -> Q:
+    """The state span a request was in at `at`: started by then and not yet ended (a request's spans follow each
+    other without overlapping, so at most one; a change at that very instant has already happened)."""
+    return Q(started_at__lte=at) & (Q(ended_at__gt=at) | Q(ended_at__isnull=True))
+
+
+def _backlog_spans(scope: _Scope, at: datetime) -> list[QuerySet]:
+    """The backlog at an instant already past, as it was then: the state spans (reports/spans.py) that cover `at`
+    of the scope's requests filed before it, where that state is open or resolved — each request in the state its
+    timeline gives it at that moment.
+
+    Only requests of `backlog_at(at)` can be in it (a request closed by then has `closed_at` before it, unless a
+    reopen since cleared it), so the spans are joined to those, in two disjoint halves as `_backlog_rows` reads
+    them at now: the requests still open (their partial index, reports/migrations/0005) and those closed since."""
+    created = Q(scope.related(), service_request__created_at__lt=at)
+    spans = StateSpan.objects.filter(_covering(at), created, state__in=BACKLOG_STATES).order_by()
+    return [
+        spans.filter(service_request__closed_at__isnull=True),
+        spans.filter(service_request__closed_at__gt=at),
+    ]
+
+
+def _backlog_rows(scope: _Scope, at: datetime, now: datetime) -> list[QuerySet]:
+    """The backlog at `at` per group, age bucket and state at that moment (`age`, `state_at`).
+
+    At `now` (the current week): the requests not closed, rejected or cancelled, in their current state (the lists'
+    `state_group=backlog`). At an instant already past (a finished week's end): the requests whose state then was
+    open or resolved, in that state, from their state spans; so a change after it leaves it as it was."""
+    at = at.astimezone(UTC)
+    if at < now:
+        keys = {**_request_keys("service_request__"), "age": _age(at, "service_request__"), "state_at": F("state")}
+        return [half.values(**keys).annotate(backlog=Count("*")) for half in _backlog_spans(scope, at)]
     # `backlog_at(at)` in its two disjoint halves: the ones still open (closed_at IS NULL: their state is their
     # current one), counted from their own partial index alone (reports/migrations/0005), and those closed since
-    # `at` (none, for the current week). Written out rather than filtered from `backlog_at`, whose OR would leave
-    # the planner guessing a few dozen rows and sorting thousands to group them.
+    # `at` (none, unless `now` is given before the data's last change). Written out rather than filtered from
+    # `backlog_at`, whose OR would leave the planner guessing a few dozen rows and sorting thousands to group them.
+    covering = StateSpan.objects.filter(_covering(at), service_request=OuterRef("pk"))
+    last_state = covering.order_by("-started_at").values("state")[:1]
+    age = _age(at)
     created = scope.requests.filter(created_at__lt=at).order_by()
     still_open = created.filter(closed_at__isnull=True).values(**_request_keys(), age=age, state_at=F("state"))
-    closed_since = created.filter(closed_at__gt=at).values(**_request_keys(), age=age, state_at=state)
+    closed_since = created.filter(closed_at__gt=at).values(
+        **_request_keys(), age=age, state_at=Coalesce(Subquery(last_state), Value(RequestState.SUBMITTED.value))
+    )
     return [still_open.annotate(backlog=Count("*")), closed_since.annotate(backlog=Count("*"))]
 
 
-def _backlog_by_vendor(scope: _Scope, at: datetime) -> dict[Any, int]:
-    rows = _backlog_queryset(scope, at).values("vendor_id").annotate(n=Count("pk"))
+def _backlog_by_vendor(scope: _Scope, at: datetime, now: datetime) -> dict[Any, int]:
+    """The backlog at `at` per vendor, as `_backlog_rows` counts it."""
+    at = at.astimezone(UTC)
+    if at < now:
+        counts: Counter = Counter()
+        for half in _backlog_spans(scope, at):
+            for row in half.values(request_vendor=F("service_request__vendor_id")).annotate(n=Count("*")):
+                counts[row["request_vendor"]] += row["n"]
+        return dict(counts)
+    rows = scope.requests.backlog_at(at).order_by().values("vendor_id").annotate(n=Count("pk"))
     return {row["vendor_id"]: row["n"] for row in rows}
 
 
@@ -638,6 +673,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
         )
         .order_by("-late", "service_request__reference", "measure")
         .values(
+            "pk",
             "service_request__reference",
             "service_request__title",
             "service_request__vendor__name",
@@ -662,7 +698,19 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             late_seconds=_seconds(row["late"]) or 0.0,
             reason=row["reason"] or "—",
             extended=row["extended"],
+            clock_id=row["pk"],
         )
         for row in rows
     ]
     return breaches, breached.count()
+
+
+def _breaches_next_due(scope: _Scope, week: Week, now: datetime, listed: int) -> datetime | None:
+    """For a cut breach list holding `listed` unsettled breaches: the due time of the next unsettled one, by due time
+    (the most late of those left out: every unsettled breach is late by now − due, so the list holds a prefix of
+    them), or None when none is left out. A stored copy serves its cut list while that one is still less late than
+    the list's least late entry (reports/stored.py)."""
+    unsettled = _clocks(scope).filter(
+        _breached(week.start, week.end, now), clock=Clock.SLA, met_at__isnull=True, ended_at__isnull=True
+    )
+    return next(iter(unsettled.order_by("due_at", "pk").values_list("due_at", flat=True)[listed : listed + 1]), None)

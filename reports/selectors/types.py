@@ -123,6 +123,8 @@ class Breach:
     late_seconds: float
     reason: str
     extended: bool = False  # the program manager extended this clock's due time (the due shown is the extended one)
+    # The clock's id: a stored week re-reads when its still-unsettled breaches were met or ended (reports/stored.py).
+    clock_id: int = field(default=0, repr=False)
 
 
 @dataclass

@@ -186,7 +186,7 @@ def _previous_computed(
     trend_counts = _compliance_trend(scope, weeks, now)
     prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
     prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
-    prev_backlog = _backlog_by_vendor(scope, previous.end)
+    prev_backlog = _backlog_by_vendor(scope, previous.end, now)
     prev = _figures(
         prev_flows,
         Counter(trend_counts[-2]),
@@ -220,7 +220,7 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
         **{f"state:{s}": ("backlog", ("state_at", s)) for s in BACKLOG_STATES},
     }
     backlog = _slices()
-    for queryset in _backlog_rows(scope, backlog_at):
+    for queryset in _backlog_rows(scope, backlog_at, now):
         backlog = _rollup_grouped(queryset, backlog_measures, into=backlog)
     engineers = _engineers(scope)
 

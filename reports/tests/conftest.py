@@ -55,6 +55,9 @@ def make_request(world, ref: str, *, vendor=None, environment=None, **fields) ->
         **fields,
     )
     service_request.save()
+    # Its state spans, as every request has them (its current state since filing until a state change on its
+    # timeline re-derives them, `make_event`): a finished week's backlog reads them.
+    state_spans_sync(service_request_id=service_request.pk)
     return service_request
 
 
@@ -114,7 +117,8 @@ def dataset(world) -> Dataset:
     make_clock(
         r["R2"], Clock.OLA, Measure.RESOLUTION, due_at=ist(19, 12), met_at=ist(19, 17), elapsed=20 * H, breached=True
     )
-    make_event(r["R2"], EventKind.REOPEN, ist(18, 9), to_state=S.IN_PROGRESS)
+    make_event(r["R2"], EventKind.REOPEN, ist(18, 9), from_state=S.RESOLVED, to_state=S.IN_PROGRESS)
+    make_event(r["R2"], EventKind.RESOLVE, ist(19, 17), from_state=S.IN_PROGRESS, to_state=S.RESOLVED)
 
     r["R3"] = make_request(
         world, "R3", vendor=b, environment=bihar, priority=Priority.P2, request_type=T.RELEASE,
@@ -122,7 +126,10 @@ def dataset(world) -> Dataset:
     )  # fmt: skip
     both(r["R3"], Measure.RESPONSE, due_at=ist(19, 12), met_at=ist(20, 12), elapsed=16 * H, breached=True)
     both(r["R3"], Measure.RESOLUTION, due_at=ist(27, 12), running_since=ist(20, 12))
-    make_event(r["R3"], EventKind.ESCALATE, ist(19, 10), "Waiting for cluster quota", to_state=S.BLOCKED)
+    make_event(
+        r["R3"], EventKind.ESCALATE, ist(19, 10), "Waiting for cluster quota", from_state=S.QUEUED, to_state=S.BLOCKED
+    )
+    make_event(r["R3"], EventKind.UNBLOCK, ist(20, 12), from_state=S.BLOCKED, to_state=S.IN_PROGRESS)
     make_event(r["R3"], EventKind.COMMENT, ist(19, 15), "Sorry for the delay")  # after the breach: not the reason
 
     r["R4"] = make_request(
@@ -131,7 +138,9 @@ def dataset(world) -> Dataset:
     )  # fmt: skip
     both(r["R4"], Measure.RESPONSE, due_at=ist(12, 12), met_at=ist(12, 10), elapsed=8 * H)
     both(r["R4"], Measure.RESOLUTION, due_at=ist(19, 10), running_since=ist(12, 10))
-    make_event(r["R4"], EventKind.ESCALATE, ist(18, 9), "Need firewall change", to_state=S.BLOCKED)
+    make_event(
+        r["R4"], EventKind.ESCALATE, ist(18, 9), "Need firewall change", from_state=S.IN_PROGRESS, to_state=S.BLOCKED
+    )
     make_event(r["R4"], EventKind.COMMENT, ist(18, 11), "Any update on this?")  # a comment is not a reason
 
     r["R5"] = make_request(
@@ -173,7 +182,7 @@ def dataset(world) -> Dataset:
     )  # fmt: skip
     both(r["R11"], Measure.RESPONSE, due_at=ist(13, 16), met_at=ist(13, 12), elapsed=2 * H)
     both(r["R11"], Measure.RESOLUTION, due_at=ist(18, 10), met_at=ist(24, 10), elapsed=40 * H, breached=True)
-    make_event(r["R11"], EventKind.PICK_UP, ist(13, 12), to_state=S.IN_PROGRESS)
+    make_event(r["R11"], EventKind.PICK_UP, ist(13, 12), from_state=S.QUEUED, to_state=S.IN_PROGRESS)
     make_event(r["R11"], EventKind.REQUEST_INFO, ist(17, 10), "Which namespace?", to_state=S.WAITING_ON_REQUESTER)
     make_event(r["R11"], EventKind.PROVIDE_INFO, ist(17, 12), "mgramseva-uat", to_state=S.IN_PROGRESS)
     make_event(r["R11"], EventKind.RESOLVE, ist(24, 10), to_state=S.RESOLVED)

@@ -49,7 +49,7 @@ def test_the_database_sums_the_slices_as_python_does(dataset, filters):
     week = week_parse("2026-W47", tz="Asia/Kolkata")
     queries = [(_flow_rows(scope, week.start, week.end), _sums("created", "triaged", "resolved", "closed"))]
     queries += [(q, _sums(*measures)) for q, measures in _clock_rows(scope, week.start, week.end, NOW)]
-    queries += [(q, BACKLOG) for q in _backlog_rows(scope, week.end)]
+    queries += [(q, BACKLOG) for q in _backlog_rows(scope, week.end, NOW)]
     in_database, in_python = _slices(), _slices()
     for queryset, measures in queries:
         _rollup_grouped(queryset, measures, into=in_database)
