@@ -209,3 +209,81 @@ def test_the_migrations_trigger_indexes_the_kinds_the_snippets_read():
     migration = importlib.import_module("requests_app.migrations.0016_request_search_documents")
     assert set(migration.KINDS) == {str(kind) for kind in SEARCHABLE_EVENT_KINDS}
     assert EventKind.ATTACHMENT_ADDED not in SEARCHABLE_EVENT_KINDS
+
+
+def document_keys() -> dict[int, tuple[int | None, int | None, int | None]]:
+    return {
+        doc.service_request_id: (doc.vendor_id, doc.team_id, doc.requester_id)
+        for doc in RequestSearchDocument.objects.all()
+    }
+
+
+def request_keys() -> dict[int, tuple[int | None, int | None, int | None]]:
+    return {row.pk: (row.vendor_id, row.team_id, row.requester_id) for row in ServiceRequest.objects.all()}
+
+
+def test_document_keys_follow_triage_reassignment_bulk_and_queryset_updates(world):
+    """The vendor, team and requester the search index narrows by are the request's after every write path; who
+    finds the request (and its internal notes) moves with them."""
+    from desk.services import requests_bulk
+
+    service_request = file_request(world, title="Heron migration")
+    other = file_request(world, title="Egret migration")
+    assert document_keys() == request_keys()
+    assert document_keys()[service_request.pk] == (None, world.team_a.pk, world.requester.pk)
+
+    services.request_triage(service_request, actor=world.pm, vendor=world.vendor_a)
+    services.request_comment(service_request, actor=world.pm, body="Pelican credentials", internal=True)
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == [service_request.reference]
+    assert found(world.other_vendor_engineer, "pelican") == found(world.other_vendor_engineer, "heron") == []
+
+    services.request_reassign(service_request, actor=world.pm, vendor=world.vendor_b, reason="GWL runs it")
+    assert document_keys()[service_request.pk][0] == world.vendor_b.pk
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == found(world.vendor_engineer, "heron") == []
+    assert found(world.other_vendor_engineer, "pelican") == [service_request.reference]
+
+    outcomes = requests_bulk(
+        actor=world.pm,
+        action="reassign",
+        references=[service_request.reference],
+        params={"vendor": world.vendor_a.slug, "reason": "Back to OptIT"},
+    )
+    assert [outcome.ok for outcome in outcomes] == [True]
+    assert document_keys()[service_request.pk][0] == world.vendor_a.pk
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == [service_request.reference]
+    assert found(world.other_vendor_engineer, "heron") == []
+
+    outcomes = requests_bulk(
+        actor=world.pm, action="triage", references=[other.reference], params={"vendor": world.vendor_b.slug}
+    )
+    assert [outcome.ok for outcome in outcomes] == [True]
+    assert document_keys()[other.pk][0] == world.vendor_b.pk
+    assert found(world.other_vendor_engineer, "egret") == [other.reference]
+
+    # A write outside the services (an admin's or a data fix's queryset update) moves the keys too.
+    ServiceRequest.objects.filter(pk=service_request.pk).update(team=world.team_b, requester=world.other_requester)
+    assert document_keys() == request_keys()
+    assert found(world.other_requester, "heron") == [service_request.reference]
+    assert found(world.requester, "heron") == []
+
+
+def test_a_stale_document_key_is_put_right_by_the_next_write_and_never_shows_more(world):
+    """The keys only find candidates: a document whose key is wrong never shows a request `visible_to` hides,
+    and the next write to the request puts the key right."""
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Heron rollout")
+    services.request_comment(service_request, actor=world.pm, body="Cormorant secret", internal=True)
+    with connection.cursor() as cursor:  # as if a key had gone wrong: the other vendor's, the other team's
+        cursor.execute(
+            "UPDATE requests_app_requestsearchdocument SET vendor_id = %s, team_id = %s, requester_id = %s "
+            "WHERE service_request_id = %s",
+            [world.vendor_b.pk, world.team_b.pk, world.other_requester.pk, service_request.pk],
+        )
+    for user in (world.other_vendor_engineer, world.other_vendor_lead, world.other_requester):
+        assert found(user, "heron") == found(user, "cormorant") == [], user.username
+    ServiceRequest.objects.filter(pk=service_request.pk).update(priority="P1")  # no text, no key changes
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "cormorant") == [service_request.reference]
+    assert found(world.requester, "heron") == [service_request.reference]
