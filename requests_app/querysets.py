@@ -97,16 +97,12 @@ class ServiceRequestQuerySet(models.QuerySet):
         if not text or connections[self.db].vendor != "postgresql":
             return self.order_by("-pk")
         window = settings.PORTICO_SEARCH_RANK_WINDOW if window is None else window
-        # The newest matches come off the id indexes (a few times `window` rows for a common word) or, for a rarer
-        # one, from the GIN index; a window read span by span of ids (a UNION ALL under one LIMIT) measured no
-        # better while the planner's statistics lagged the newest ids, which are the ones the window reads.
-        newest = self.order_by("-pk").values_list("pk", flat=True)[:window]
         _, rank = _search_terms(text, user)
         # The window's ids are read here, once: a page and its count (the API's, the page's "1,000+") then read
         # at most `window` requests by id instead of finding the window again each. As a subquery joined to the
         # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
-        ids = list(newest)
+        ids = self._search_window(text, user=user, window=window)
         fresh = type(self)(model=self.model, using=self.db)  # the window's ids stand for every other condition
         ranked = fresh.filter(pk__in=ids).annotate(search_rank=rank)
         related = self.query.select_related
@@ -116,6 +112,48 @@ class ServiceRequestQuerySet(models.QuerySet):
             ranked = ranked.select_related()
         ranked = ranked.prefetch_related(*getattr(self, "_prefetch_related_lookups", ()))
         return ranked.order_by("-search_rank", "-pk")
+
+    def _search_window(self, text: str, *, user: User | AnonymousUser, window: int) -> list[int]:
+        """The ids of the newest `window` rows of this search result, newest first.
+
+        The candidates are the newest `window` search documents that match for this user, read off the documents
+        alone: their keys stand for `visible_to` (migration 0024), so one index answers match and visibility (the
+        GIN index for a rarer word, the id index walked back for a common one). Where this list is nothing but
+        `visible_to(user).search_text(text)` (the same conditions, compiled), the request's own `visible_to` and
+        the notes rule are checked on the candidates alone, by id, with no second full-text match. A list with
+        other filters applies them all to the candidates; where that leaves some out and older matches may
+        remain, the window is found among every match instead, as before (a list filtered by state, say).
+
+        The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
+        drove from the full-text index over every match (a phrase is estimated at a few rows)."""
+        from .models import RequestSearchDocument
+
+        candidates = list(
+            RequestSearchDocument.objects.using(self.db)
+            .filter(document_match(text, user))
+            .order_by("-service_request_id")
+            .values_list("service_request_id", flat=True)[:window]
+        )
+        if not candidates:
+            return []
+        newest = self.order_by("-pk").values_list("pk", flat=True)
+        plain = type(self)(model=self.model, using=self.db).visible_to(user)
+        if self._where_sql() == plain.search_text(text, user=user, ranked=False)._where_sql():
+            checked = plain.filter(pk__in=candidates)
+            notes = internal_notes_scope(user)
+            if notes is not None and notes != Q():  # a vendor's people: notes matched only where the request is theirs
+                theirs = Q(search_document__vendor_id=user.vendor_id)
+                checked = checked.filter((notes & theirs) | (~notes & ~theirs))
+            return list(checked.order_by("-pk").values_list("pk", flat=True))
+        ids = list(newest.filter(pk__in=candidates)[:window])
+        if len(ids) < len(candidates) == window:
+            ids = list(newest[:window])
+        return ids
+
+    def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
+        compiler = self.query.get_compiler(self.db)
+        sql, params = compiler.compile(self.query.where)
+        return sql, tuple(params)
 
     def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
         from .models import RequestEvent
@@ -203,42 +241,63 @@ def reference_from(text: str) -> str | None:
     return f"REQ-{int(match.group(1)):06d}" if match else None
 
 
-def _search_terms(text: str, user: User | AnonymousUser) -> tuple[Q, Expression]:
-    """The full-text match of `text` on a request's search document (the public or the internal one, as `user`
-    may read its notes; a bare number or `REQ-…` also finds that reference) and the rank of a match."""
-    notes = internal_notes_scope(user)
+def _search_query(text: str) -> SearchQuery:
     query = SearchQuery(text, search_type="websearch", config="english")
     reference = reference_from(text)
     if reference:
         # The document holds the reference (weight A), so it is matched through the GIN index like any word: an OR
         # with the request's own column kept PostgreSQL off every index (seconds on 1,000,000 requests).
         query = query | SearchQuery(reference, search_type="phrase", config="english")
+    return query
+
+
+def _search_terms(text: str, user: User | AnonymousUser) -> tuple[Q, Expression]:
+    """The full-text match of `text` on a request's search document (the public or the internal one, as `user`
+    may read its notes; a bare number or `REQ-…` also finds that reference) and the rank of a match."""
+    notes = internal_notes_scope(user)
+    query = _search_query(text)
     public_rank: Expression = SearchRank(F("search_document__public"), query)
     internal_rank = SearchRank(F("search_document__internal"), query)
-    # The document's copies of the request's visibility keys narrow the match inside the GIN index (migration
-    # 0024): a common word no longer collects 100,000+ documents of other vendors' and teams' requests first. The
-    # request's own `visible_to` still decides what is shown; these only find the candidates.
+    match = document_match(text, user, prefix="search_document__")
     if notes is None:
-        match, rank = _document_scope(user) & Q(search_document__public=query), public_rank
+        rank = public_rank
     elif notes == Q():
-        match, rank = Q(search_document__internal=query), internal_rank
+        rank = internal_rank
     else:
+        # The notes are read where the request itself is the user's vendor's, whatever its document says.
         theirs = Q(search_document__vendor_id=user.vendor_id)
-        match = (notes & theirs & Q(search_document__internal=query)) | (
-            ~notes & ~theirs & _document_scope(user) & Q(search_document__public=query)
-        )
+        match &= (notes & theirs) | (~notes & ~theirs)
         rank = Case(When(notes, then=internal_rank), default=public_rank)
     return match, rank
 
 
-def _document_scope(user: User | AnonymousUser) -> Q:
+def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -> Q:
+    """The search documents (`prefix` from a request) that match `text` for `user`, narrowed by the keys the
+    triggers copy from the request (migration 0024): a vendor's people match their vendor's documents with the
+    internal notes and those of their teams' and their own requests without them; a requester those of their
+    teams' and their own; eGov DevOps and the PM every internal document. One GIN index scan answers the match and
+    the narrowing: a common word no longer collects 100,000+ documents of requests the user cannot see. The
+    request's own `visible_to` still decides what is shown; these only find the candidates."""
+    query = _search_query(text)
+    notes = internal_notes_scope(user)
+    if notes is None:
+        return _document_scope(user, prefix) & Q(**{f"{prefix}public": query})
+    if notes == Q():
+        return Q(**{f"{prefix}internal": query})
+    theirs = Q(**{f"{prefix}vendor_id": user.vendor_id})
+    return (theirs & Q(**{f"{prefix}internal": query})) | (
+        ~theirs & _document_scope(user, prefix) & Q(**{f"{prefix}public": query})
+    )
+
+
+def _document_scope(user: User | AnonymousUser, prefix: str) -> Q:
     """The search documents of requests `user` sees through a team or as their requester (`visible_to`'s scope
-    apart from a vendor's own requests), on the keys the triggers copy to the document; nothing for no one."""
+    apart from a vendor's own requests), on the document's keys; nothing for no one."""
     if user is None or not user.is_authenticated or user.pk is None:
         return Q(pk__in=[])
     teams = list(user.teams.values_list("pk", flat=True))
-    scope = Q(search_document__requester_id=user.pk)
-    return Q(search_document__team_id__in=teams) | scope if teams else scope
+    scope = Q(**{f"{prefix}requester_id": user.pk})
+    return Q(**{f"{prefix}team_id__in": teams}) | scope if teams else scope
 
 
 def _related_paths(related: dict[str, Any], prefix: str = "") -> list[str]:

@@ -287,3 +287,15 @@ def test_a_stale_document_key_is_put_right_by_the_next_write_and_never_shows_mor
     assert document_keys() == request_keys()
     assert found(world.vendor_engineer, "cormorant") == [service_request.reference]
     assert found(world.requester, "heron") == [service_request.reference]
+
+
+def test_a_list_filter_that_leaves_out_the_newest_matches_still_ranks_a_full_window(world, settings):
+    """The window's candidates come off the documents alone; where the list's other filters leave them out, the
+    window is found among every match instead, so it is never emptier than the filtered list."""
+    settings.PORTICO_SEARCH_RANK_WINDOW = 1
+    queued = walk_to(world, RequestState.QUEUED, title="Heron backup")
+    file_request(world, title="Heron restore")  # newer, and not queued
+    for user in (world.pm, world.vendor_engineer, world.requester):
+        visible = ServiceRequest.objects.visible_to(user).filter(state=RequestState.QUEUED)
+        found_queued = visible.search_text("heron", user=user).values_list("reference", flat=True)
+        assert list(found_queued) == [queued.reference], user.username
