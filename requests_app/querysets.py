@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
-from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
+from django.db.models import Case, Exists, Expression, F, Func, OuterRef, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
@@ -80,38 +81,59 @@ class ServiceRequestQuerySet(models.QuerySet):
         if connections[self.db].vendor != "postgresql":
             found = self._search_substring(text, user)
         else:
-            match, _ = _search_terms(text, user)
+            match = _search_match(text, user)
             found = self.filter(match)
         return found.search_best_first(text, user=user) if ranked else found
 
     def search_best_first(self, text: str, *, user: User | AnonymousUser, window: int | None = None) -> Self:
         """The newest `window` rows (`PORTICO_SEARCH_RANK_WINDOW`) of this `search_text(text, ranked=False)`
-        result, every filter applied, annotated with `search_rank` and best match first (title and reference weigh
-        most, then the description, then comments), ties newest first. Older matches are left out: a list sorted
-        by a column (the API's `ordering`, the page's `sort`) has every match. SQLite: every row, newest first.
-        On PostgreSQL it reads the window's ids when called (one query).
+        result, every filter applied, best match first (title and reference weigh most, then the description,
+        then comments), ties newest first, annotated with `search_position` (1 for the best). Older matches are
+        left out: a list sorted by a column (the API's `ordering`, the page's `sort`) has every match. SQLite:
+        every row, newest first. On PostgreSQL it reads the window's ids and their order when called.
 
         A common word matches a third of all requests (~330,000 of 1,000,000), and ranking every match read and
-        sorted all their documents (seconds); only the window is ranked."""
+        sorted all their documents (seconds); only the window is ranked, on the search documents alone."""
         text = search_text_clean(text)
         if not text or connections[self.db].vendor != "postgresql":
             return self.order_by("-pk")
         window = settings.PORTICO_SEARCH_RANK_WINDOW if window is None else window
-        _, rank = _search_terms(text, user)
-        # The window's ids are read here, once: a page and its count (the API's, the page's "1,000+") then read
-        # at most `window` requests by id instead of finding the window again each. As a subquery joined to the
+        # The window's ids and their order are read here: a page and its count (the API's, the page's "1,000+")
+        # then read at most `window` requests by id, ordered by their place in that list, instead of finding the
+        # window again each and joining every row of it to its document to rank it. As a subquery joined to the
         # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
         ids = self._search_window(text, user=user, window=window)
+        if ids:
+            ranked_ids = list(
+                self._documents()
+                .filter(service_request_id__in=ids)
+                .annotate(rank=_document_rank(text, user))
+                .order_by("-rank", "-service_request_id")
+                .values_list("service_request_id", flat=True)
+            )
+        else:
+            ranked_ids = []
+        position = Func(
+            Value(ranked_ids, output_field=ArrayField(models.BigIntegerField())),
+            F("pk"),
+            function="array_position",
+            output_field=models.IntegerField(),
+        )
         fresh = type(self)(model=self.model, using=self.db)  # the window's ids stand for every other condition
-        ranked = fresh.filter(pk__in=ids).annotate(search_rank=rank)
+        ranked = fresh.filter(pk__in=ranked_ids).annotate(search_position=position)
         related = self.query.select_related
         if isinstance(related, dict):
             ranked = ranked.select_related(*_related_paths(related))
         elif related:
             ranked = ranked.select_related()
         ranked = ranked.prefetch_related(*getattr(self, "_prefetch_related_lookups", ()))
-        return ranked.order_by("-search_rank", "-pk")
+        return ranked.order_by("search_position")
+
+    def _documents(self) -> models.QuerySet:
+        from .models import RequestSearchDocument
+
+        return RequestSearchDocument.objects.using(self.db)
 
     def _search_window(self, text: str, *, user: User | AnonymousUser, window: int) -> list[int]:
         """The ids of the newest `window` rows of this search result, newest first.
@@ -126,10 +148,8 @@ class ServiceRequestQuerySet(models.QuerySet):
 
         The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
         drove from the full-text index over every match (a phrase is estimated at a few rows)."""
-        from .models import RequestSearchDocument
-
         candidates = list(
-            RequestSearchDocument.objects.using(self.db)
+            self._documents()
             .filter(document_match(text, user))
             .order_by("-service_request_id")
             .values_list("service_request_id", flat=True)[:window]
@@ -251,24 +271,29 @@ def _search_query(text: str) -> SearchQuery:
     return query
 
 
-def _search_terms(text: str, user: User | AnonymousUser) -> tuple[Q, Expression]:
+def _search_match(text: str, user: User | AnonymousUser) -> Q:
     """The full-text match of `text` on a request's search document (the public or the internal one, as `user`
-    may read its notes; a bare number or `REQ-…` also finds that reference) and the rank of a match."""
-    notes = internal_notes_scope(user)
-    query = _search_query(text)
-    public_rank: Expression = SearchRank(F("search_document__public"), query)
-    internal_rank = SearchRank(F("search_document__internal"), query)
+    may read its notes; a bare number or `REQ-…` also finds that reference)."""
     match = document_match(text, user, prefix="search_document__")
-    if notes is None:
-        rank = public_rank
-    elif notes == Q():
-        rank = internal_rank
-    else:
+    notes = internal_notes_scope(user)
+    if notes is not None and notes != Q():
         # The notes are read where the request itself is the user's vendor's, whatever its document says.
         theirs = Q(search_document__vendor_id=user.vendor_id)
         match &= (notes & theirs) | (~notes & ~theirs)
-        rank = Case(When(notes, then=internal_rank), default=public_rank)
-    return match, rank
+    return match
+
+
+def _document_rank(text: str, user: User | AnonymousUser) -> Expression:
+    """The rank of a matching search document for `user`: of the internal one where they may read its notes."""
+    query = _search_query(text)
+    public_rank: Expression = SearchRank(F("public"), query)
+    notes = internal_notes_scope(user)
+    if notes is None:
+        return public_rank
+    internal_rank = SearchRank(F("internal"), query)
+    if notes == Q():
+        return internal_rank
+    return Case(When(vendor_id=user.vendor_id, then=internal_rank), default=public_rank)
 
 
 def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -> Q:
