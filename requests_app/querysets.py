@@ -157,12 +157,12 @@ class ServiceRequestQuerySet(models.QuerySet):
         if not candidates:
             return []
         newest = self.order_by("-pk").values_list("pk", flat=True)
-        plain = type(self)(model=self.model, using=self.db).visible_to(user)
+        plain = type(self)(model=self.model, using=self.db).visible_to(user)  # type: ignore[arg-type]  # none() for the anonymous
         if self._where_sql() == plain.search_text(text, user=user, ranked=False)._where_sql():
             checked = plain.filter(pk__in=candidates)
             notes = internal_notes_scope(user)
             if notes is not None and notes != Q():  # a vendor's people: notes matched only where the request is theirs
-                theirs = Q(search_document__vendor_id=user.vendor_id)
+                theirs = Q(search_document__vendor_id=_vendor_of(user))
                 checked = checked.filter((notes & theirs) | (~notes & ~theirs))
             return list(checked.order_by("-pk").values_list("pk", flat=True))
         ids = list(newest.filter(pk__in=candidates)[:window])
@@ -278,7 +278,7 @@ def _search_match(text: str, user: User | AnonymousUser) -> Q:
     notes = internal_notes_scope(user)
     if notes is not None and notes != Q():
         # The notes are read where the request itself is the user's vendor's, whatever its document says.
-        theirs = Q(search_document__vendor_id=user.vendor_id)
+        theirs = Q(search_document__vendor_id=_vendor_of(user))
         match &= (notes & theirs) | (~notes & ~theirs)
     return match
 
@@ -293,7 +293,7 @@ def _document_rank(text: str, user: User | AnonymousUser) -> Expression:
     internal_rank = SearchRank(F("internal"), query)
     if notes == Q():
         return internal_rank
-    return Case(When(vendor_id=user.vendor_id, then=internal_rank), default=public_rank)
+    return Case(When(vendor_id=_vendor_of(user), then=internal_rank), default=public_rank)
 
 
 def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -> Q:
@@ -309,10 +309,14 @@ def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -
         return _document_scope(user, prefix) & Q(**{f"{prefix}public": query})
     if notes == Q():
         return Q(**{f"{prefix}internal": query})
-    theirs = Q(**{f"{prefix}vendor_id": user.vendor_id})
+    theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
     return (theirs & Q(**{f"{prefix}internal": query})) | (
         ~theirs & _document_scope(user, prefix) & Q(**{f"{prefix}public": query})
     )
+
+
+def _vendor_of(user: User | AnonymousUser) -> int | None:
+    return getattr(user, "vendor_id", None)
 
 
 def _document_scope(user: User | AnonymousUser, prefix: str) -> Q:
