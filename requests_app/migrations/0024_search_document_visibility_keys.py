@@ -4,8 +4,9 @@
 to their teams' and their own. Applied to the request after matching, a common word matched 100,000+ documents that
 were then joined to their requests and mostly thrown away. With the keys on the document, one GIN index scan
 answers both: (vendor_id, internal) for a vendor's requests, whose internal notes they may read, and
-(team_id, requester_id, public) for the requests they see through a team or as the requester; a btree on
-(vendor_id, service_request_id) walks a vendor's newest documents for a common word. Both are
+(team_id, requester_id, public) for the requests they see through a team or as the requester; btrees on
+(vendor_id, service_request_id) and (requester_id, service_request_id) walk a vendor's or a requester's newest
+documents in id order (a common word; a person's own few requests, which the GIN index costed above a full scan). Both are
 multicolumn GIN indexes over a btree key (the `btree_gin` extension, trusted since PostgreSQL 13: the database
 owner may create it); a query on the vector alone (eGov DevOps, the PM) uses the same index, so they replace the
 two single-column ones of 0016.
@@ -109,6 +110,7 @@ INDEXES = f"""
 CREATE INDEX requestsearch_vendor_internal_gin ON {DOCS} USING gin (vendor_id, internal);
 CREATE INDEX requestsearch_team_public_gin ON {DOCS} USING gin (team_id, requester_id, public);
 CREATE INDEX requestsearch_vendor_newest ON {DOCS} (vendor_id, service_request_id);
+CREATE INDEX requestsearch_requester_newest ON {DOCS} (requester_id, service_request_id);
 """
 INDEXES_0016 = f"""
 CREATE INDEX requestsearch_public_gin ON {DOCS} USING gin (public);
@@ -145,6 +147,7 @@ def keys_drop(apps, schema_editor):
         cursor.execute("DROP INDEX IF EXISTS requestsearch_vendor_internal_gin")
         cursor.execute("DROP INDEX IF EXISTS requestsearch_team_public_gin")
         cursor.execute("DROP INDEX IF EXISTS requestsearch_vendor_newest")
+        cursor.execute("DROP INDEX IF EXISTS requestsearch_requester_newest")
         cursor.execute(search_0016.CREATE.split("CREATE OR REPLACE FUNCTION requests_app_search_on_request_insert")[0])
         cursor.execute(ON_UPDATE_0016)
         cursor.execute(INDEXES_0016)
