@@ -299,3 +299,22 @@ def test_a_list_filter_that_leaves_out_the_newest_matches_still_ranks_a_full_win
         visible = ServiceRequest.objects.visible_to(user).filter(state=RequestState.QUEUED)
         found_queued = visible.search_text("heron", user=user).values_list("reference", flat=True)
         assert list(found_queued) == [queued.reference], user.username
+
+
+def test_migration_0024_backfills_the_keys_of_existing_documents(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Flamingo rollout")
+    file_request(world, title="Flamingo elsewhere")
+    migration = importlib.import_module("requests_app.migrations.0024_search_document_visibility_keys")
+    with connection.cursor() as cursor:  # documents as 0016 left them: no keys, no indexes on them
+        cursor.execute(
+            "UPDATE requests_app_requestsearchdocument SET vendor_id = NULL, team_id = NULL, requester_id = NULL"
+        )
+        for index in ("vendor_internal_gin", "team_public_gin", "vendor_newest", "requester_newest"):
+            cursor.execute(f"DROP INDEX requestsearch_{index}")
+    assert found(world.vendor_engineer, "flamingo") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the writes' deferred checks, before CREATE INDEX
+    migration.keys_create(None, connection.schema_editor())
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "flamingo") == [service_request.reference]
+    assert len(found(world.requester, "flamingo")) == 2
