@@ -98,7 +98,7 @@ class ServiceRequestFilterSet(django_filters.FilterSet):
         method="filter_search",
         help_text="Full-text search over reference, Jira key, title, description and comments (internal notes only "
         'where you may read them). Web search syntax: "a phrase", -excluded, this or that. Without `ordering`: '
-        "best match first among the list's newest 2,000 matches (every other filter applied first; "
+        "best match first among the list's newest 500 matches (every other filter applied first; "
         "`PORTICO_SEARCH_RANK_WINDOW`), and older matches are left out, so `count` is at most that. With "
         "`ordering` (or `pagination=cursor`): every match, in that order.",
     )

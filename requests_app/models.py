@@ -527,8 +527,14 @@ class RequestSearchDocument(models.Model):
     )
     public = SearchVectorField()
     internal = SearchVectorField()
+    # Copies of the request's vendor, team and requester (migration `0024_search_document_visibility_keys`), so
+    # that one index scan finds the matches a person may see; not foreign keys: only the triggers write them.
+    vendor_id = models.BigIntegerField(null=True, editable=False)
+    team_id = models.BigIntegerField(null=True, editable=False)
+    requester_id = models.BigIntegerField(null=True, editable=False)
 
-    # The GIN indexes on both vectors are PostgreSQL-only and made by the migration (SQLite cannot build them).
+    # The GIN indexes, (vendor_id, internal) and (team_id, requester_id, public), are PostgreSQL-only and made by
+    # the migrations (SQLite cannot build them).
 
     def __str__(self) -> str:
         return f"search document of {self.service_request_id}"

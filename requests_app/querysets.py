@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connections, models
-from django.db.models import Case, Exists, Expression, F, OuterRef, Q, When
+from django.db.models import Case, Exists, Expression, F, Func, OuterRef, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
@@ -80,42 +81,111 @@ class ServiceRequestQuerySet(models.QuerySet):
         if connections[self.db].vendor != "postgresql":
             found = self._search_substring(text, user)
         else:
-            match, _ = _search_terms(text, user)
+            match = _search_match(text, user)
             found = self.filter(match)
         return found.search_best_first(text, user=user) if ranked else found
 
     def search_best_first(self, text: str, *, user: User | AnonymousUser, window: int | None = None) -> Self:
         """The newest `window` rows (`PORTICO_SEARCH_RANK_WINDOW`) of this `search_text(text, ranked=False)`
-        result, every filter applied, annotated with `search_rank` and best match first (title and reference weigh
-        most, then the description, then comments), ties newest first. Older matches are left out: a list sorted
-        by a column (the API's `ordering`, the page's `sort`) has every match. SQLite: every row, newest first.
-        On PostgreSQL it reads the window's ids when called (one query).
+        result, every filter applied, best match first (title and reference weigh most, then the description,
+        then comments), ties newest first, annotated with `search_position` (1 for the best). Older matches are
+        left out: a list sorted by a column (the API's `ordering`, the page's `sort`) has every match. SQLite:
+        every row, newest first. On PostgreSQL it reads the window's ids and their order when called.
 
         A common word matches a third of all requests (~330,000 of 1,000,000), and ranking every match read and
-        sorted all their documents (seconds); only the window is ranked."""
+        sorted all their documents (seconds); only the window is ranked, on the search documents alone."""
         text = search_text_clean(text)
         if not text or connections[self.db].vendor != "postgresql":
             return self.order_by("-pk")
         window = settings.PORTICO_SEARCH_RANK_WINDOW if window is None else window
-        # The newest matches come off the id indexes (a few times `window` rows for a common word) or, for a rarer
-        # one, from the GIN index; a window read span by span of ids (a UNION ALL under one LIMIT) measured no
-        # better while the planner's statistics lagged the newest ids, which are the ones the window reads.
-        newest = self.order_by("-pk").values_list("pk", flat=True)[:window]
-        _, rank = _search_terms(text, user)
-        # The window's ids are read here, once: a page and its count (the API's, the page's "1,000+") then read
-        # at most `window` requests by id instead of finding the window again each. As a subquery joined to the
+        # The window's ids and their order are read here: a page and its count (the API's, the page's "1,000+")
+        # then read at most `window` requests by id, ordered by their place in that list, instead of finding the
+        # window again each and joining every row of it to its document to rank it. As a subquery joined to the
         # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
-        ids = list(newest)
+        ids = self._search_window(text, user=user, window=window)
+        if ids:
+            ranked_ids = list(
+                self._documents()
+                .filter(service_request_id__in=ids)
+                .annotate(rank=_document_rank(text, user))
+                .order_by("-rank", "-service_request_id")
+                .values_list("service_request_id", flat=True)
+            )
+        else:
+            ranked_ids = []
+        position = Func(
+            Value(ranked_ids, output_field=ArrayField(models.BigIntegerField())),
+            F("pk"),
+            function="array_position",
+            output_field=models.IntegerField(),
+        )
         fresh = type(self)(model=self.model, using=self.db)  # the window's ids stand for every other condition
-        ranked = fresh.filter(pk__in=ids).annotate(search_rank=rank)
+        ranked = fresh.filter(pk__in=ranked_ids).annotate(search_position=position)
         related = self.query.select_related
         if isinstance(related, dict):
             ranked = ranked.select_related(*_related_paths(related))
         elif related:
             ranked = ranked.select_related()
         ranked = ranked.prefetch_related(*getattr(self, "_prefetch_related_lookups", ()))
-        return ranked.order_by("-search_rank", "-pk")
+        return ranked.order_by("search_position")
+
+    def _documents(self) -> models.QuerySet:
+        from .models import RequestSearchDocument
+
+        return RequestSearchDocument.objects.using(self.db)
+
+    def _search_window(self, text: str, *, user: User | AnonymousUser, window: int) -> list[int]:
+        """The ids of the newest `window` rows of this search result, newest first.
+
+        The candidates are the newest `window` search documents that match for this user, read off the documents
+        alone: their keys stand for `visible_to` (migration 0024), so one index answers match and visibility (the
+        GIN index for a rarer word, the id index walked back for a common one; for a vendor's people, their
+        vendor's documents by (vendor, id), apart from those of their teams and their own requests: one query
+        each). Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
+        compiled), the request's own `visible_to` and the notes rule are checked on the candidates alone, by id,
+        with no second full-text match. A list with other filters applies them all to the candidates; where that
+        leaves some out and older matches may remain, the window is found among every match instead, as before (a
+        list filtered by state, say).
+
+        The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
+        drove from the full-text index over every match (a phrase is estimated at a few rows)."""
+        newest = self.order_by("-pk").values_list("pk", flat=True)
+        if not SINGLE_WORD.fullmatch(text) or reference_from(text):
+            # A phrase, several words or a reference: PostgreSQL's estimate of their matches is far off (a phrase
+            # matching 48,000 of 1,000,000 documents estimated at 4,400), and the documents-only plan it then
+            # chose (an id walk, or a lossy bitmap of every match) took 0.3-2 s on 1,000,000 requests. A reference
+            # is read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms, not
+            # 1.2 s under LIMIT 500); the newest `window` of those are kept.
+            limit = max(window, PLANNER_LIMIT) if reference_from(text) else window
+            return list(newest[:limit])[:window]
+        newest_documents = self._documents().order_by("-service_request_id")
+        parts = [
+            (list(newest_documents.filter(part).values_list("service_request_id", flat=True)[:window]), on_request)
+            for part, on_request in _document_match_parts(text, user)
+        ]
+        candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
+        if not candidates:
+            return []
+        plain = type(self)(model=self.model, using=self.db).visible_to(user)  # type: ignore[arg-type]  # none() for anonymous
+        if self._where_sql() == plain.search_text(text, user=user, ranked=False)._where_sql():
+            # Each part's candidates with the condition its match takes on the request itself (a vendor's people
+            # read the notes only where the request is their vendor's): no join to the documents, whose OR with
+            # the request's columns cost the planner more than the query (90-450 ms on 100,000 requests).
+            oldest = candidates[-1]
+            checked = Q()
+            for found, on_request in parts:
+                checked |= on_request & Q(pk__in=[pk for pk in found if pk >= oldest])
+            return list(plain.filter(checked).order_by("-pk").values_list("pk", flat=True))
+        ids = list(newest.filter(pk__in=candidates)[:window])
+        if len(ids) < len(candidates) == window:
+            ids = list(newest[:window])
+        return ids
+
+    def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
+        compiler = self.query.get_compiler(self.db)
+        sql, params = compiler.compile(self.query.where)
+        return sql, tuple(params)
 
     def _search_substring(self, text: str, user: User | AnonymousUser) -> Self:
         from .models import RequestEvent
@@ -189,6 +259,8 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
+SINGLE_WORD = re.compile(r"\w+")
+PLANNER_LIMIT = 2_000
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
 
@@ -203,26 +275,83 @@ def reference_from(text: str) -> str | None:
     return f"REQ-{int(match.group(1)):06d}" if match else None
 
 
-def _search_terms(text: str, user: User | AnonymousUser) -> tuple[Q, Expression]:
-    """The full-text match of `text` on a request's search document (the public or the internal one, as `user`
-    may read its notes; a bare number or `REQ-…` also finds that reference) and the rank of a match."""
-    notes = internal_notes_scope(user)
+def _search_query(text: str) -> SearchQuery:
     query = SearchQuery(text, search_type="websearch", config="english")
     reference = reference_from(text)
     if reference:
         # The document holds the reference (weight A), so it is matched through the GIN index like any word: an OR
         # with the request's own column kept PostgreSQL off every index (seconds on 1,000,000 requests).
         query = query | SearchQuery(reference, search_type="phrase", config="english")
-    public_rank: Expression = SearchRank(F("search_document__public"), query)
-    internal_rank = SearchRank(F("search_document__internal"), query)
+    return query
+
+
+def _search_match(text: str, user: User | AnonymousUser) -> Q:
+    """The full-text match of `text` on a request's search document (the public or the internal one, as `user`
+    may read its notes; a bare number or `REQ-…` also finds that reference)."""
+    match = document_match(text, user, prefix="search_document__")
+    notes = internal_notes_scope(user)
+    if notes is not None and notes != Q():
+        # The notes are read where the request itself is the user's vendor's, whatever its document says.
+        theirs = Q(search_document__vendor_id=_vendor_of(user))
+        match &= (notes & theirs) | (~notes & ~theirs)
+    return match
+
+
+def _document_rank(text: str, user: User | AnonymousUser) -> Expression:
+    """The rank of a matching search document for `user`: of the internal one where they may read its notes."""
+    query = _search_query(text)
+    public_rank: Expression = SearchRank(F("public"), query)
+    notes = internal_notes_scope(user)
     if notes is None:
-        match, rank = Q(search_document__public=query), public_rank
-    elif notes == Q():
-        match, rank = Q(search_document__internal=query), internal_rank
-    else:
-        match = (notes & Q(search_document__internal=query)) | (~notes & Q(search_document__public=query))
-        rank = Case(When(notes, then=internal_rank), default=public_rank)
-    return match, rank
+        return public_rank
+    internal_rank = SearchRank(F("internal"), query)
+    if notes == Q():
+        return internal_rank
+    return Case(When(vendor_id=_vendor_of(user), then=internal_rank), default=public_rank)
+
+
+def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -> Q:
+    """The search documents (`prefix` from a request) that match `text` for `user`, narrowed by the keys the
+    triggers copy from the request (migration 0024): a vendor's people match their vendor's documents with the
+    internal notes and those of their teams' and their own requests without them; a requester those of their
+    teams' and their own; eGov DevOps and the PM every internal document. One GIN index scan answers the match and
+    the narrowing: a common word no longer collects 100,000+ documents of requests the user cannot see. The
+    request's own `visible_to` still decides what is shown; these only find the candidates."""
+    match = Q()
+    for part, _ in _document_match_parts(text, user, prefix=prefix):
+        match |= part
+    return match
+
+
+def _document_match_parts(text: str, user: User | AnonymousUser, *, prefix: str = "") -> list[tuple[Q, Q]]:
+    """`document_match` as disjoint parts, each of which one index walks in id order (a vendor's own documents by
+    (vendor, id) or the (vendor, internal) GIN index; those of the user's teams and own requests), each with the
+    condition its match takes on the request itself: the internal notes only where the request is the vendor's."""
+    query = _search_query(text)
+    notes = internal_notes_scope(user)
+    if notes is None:
+        return [(_document_scope(user, prefix) & Q(**{f"{prefix}public": query}), Q())]
+    if notes == Q():
+        return [(Q(**{f"{prefix}internal": query}), Q())]
+    theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
+    return [
+        (theirs & Q(**{f"{prefix}internal": query}), notes),
+        (~theirs & _document_scope(user, prefix) & Q(**{f"{prefix}public": query}), ~notes),
+    ]
+
+
+def _vendor_of(user: User | AnonymousUser) -> int | None:
+    return getattr(user, "vendor_id", None)
+
+
+def _document_scope(user: User | AnonymousUser, prefix: str) -> Q:
+    """The search documents of requests `user` sees through a team or as their requester (`visible_to`'s scope
+    apart from a vendor's own requests), on the document's keys; nothing for no one."""
+    if user is None or not user.is_authenticated or user.pk is None:
+        return Q(pk__in=[])
+    teams = list(user.teams.values_list("pk", flat=True))
+    scope = Q(**{f"{prefix}requester_id": user.pk})
+    return Q(**{f"{prefix}team_id__in": teams}) | scope if teams else scope
 
 
 def _related_paths(related: dict[str, Any], prefix: str = "") -> list[str]:

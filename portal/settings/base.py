@@ -218,7 +218,9 @@ STORAGES = {
 PORTICO_API_EXACT_COUNT_LIMIT = env.int("PORTICO_API_EXACT_COUNT_LIMIT", default=10_000)
 # A full-text search ranked best match first ranks the newest this many matches of the list (every filter applied);
 # a common word matches a third of all requests, and ranking them all took seconds (requests_app/querysets.py).
-PORTICO_SEARCH_RANK_WINDOW = env.int("PORTICO_SEARCH_RANK_WINDOW", default=2_000)
+# 500 is 20 pages of 25: finding and ranking the window costs in proportion to it (2,000 missed 100 ms on
+# 1,000,000 requests; bench/RESULTS.md).
+PORTICO_SEARCH_RANK_WINDOW = env.int("PORTICO_SEARCH_RANK_WINDOW", default=500)
 # Attachments: the largest file, and the types (sniffed from the bytes) that may be attached.
 PORTICO_ATTACHMENT_MAX_BYTES = env.int("PORTICO_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 # A multipart body to an upload path may be this large (the file plus the form around it); every other body keeps

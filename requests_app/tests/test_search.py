@@ -209,3 +209,112 @@ def test_the_migrations_trigger_indexes_the_kinds_the_snippets_read():
     migration = importlib.import_module("requests_app.migrations.0016_request_search_documents")
     assert set(migration.KINDS) == {str(kind) for kind in SEARCHABLE_EVENT_KINDS}
     assert EventKind.ATTACHMENT_ADDED not in SEARCHABLE_EVENT_KINDS
+
+
+def document_keys() -> dict[int, tuple[int | None, int | None, int | None]]:
+    return {
+        doc.service_request_id: (doc.vendor_id, doc.team_id, doc.requester_id)
+        for doc in RequestSearchDocument.objects.all()
+    }
+
+
+def request_keys() -> dict[int, tuple[int | None, int | None, int | None]]:
+    return {row.pk: (row.vendor_id, row.team_id, row.requester_id) for row in ServiceRequest.objects.all()}
+
+
+def test_document_keys_follow_triage_reassignment_bulk_and_queryset_updates(world):
+    """The vendor, team and requester the search index narrows by are the request's after every write path; who
+    finds the request (and its internal notes) moves with them."""
+    from desk.services import requests_bulk
+
+    service_request = file_request(world, title="Heron migration")
+    other = file_request(world, title="Egret migration")
+    assert document_keys() == request_keys()
+    assert document_keys()[service_request.pk] == (None, world.team_a.pk, world.requester.pk)
+
+    services.request_triage(service_request, actor=world.pm, vendor=world.vendor_a)
+    services.request_comment(service_request, actor=world.pm, body="Pelican credentials", internal=True)
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == [service_request.reference]
+    assert found(world.other_vendor_engineer, "pelican") == found(world.other_vendor_engineer, "heron") == []
+
+    services.request_reassign(service_request, actor=world.pm, vendor=world.vendor_b, reason="GWL runs it")
+    assert document_keys()[service_request.pk][0] == world.vendor_b.pk
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == found(world.vendor_engineer, "heron") == []
+    assert found(world.other_vendor_engineer, "pelican") == [service_request.reference]
+
+    outcomes = requests_bulk(
+        actor=world.pm,
+        action="reassign",
+        references=[service_request.reference],
+        params={"vendor": world.vendor_a.slug, "reason": "Back to OptIT"},
+    )
+    assert [outcome.ok for outcome in outcomes] == [True]
+    assert document_keys()[service_request.pk][0] == world.vendor_a.pk
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "pelican") == [service_request.reference]
+    assert found(world.other_vendor_engineer, "heron") == []
+
+    outcomes = requests_bulk(
+        actor=world.pm, action="triage", references=[other.reference], params={"vendor": world.vendor_b.slug}
+    )
+    assert [outcome.ok for outcome in outcomes] == [True]
+    assert document_keys()[other.pk][0] == world.vendor_b.pk
+    assert found(world.other_vendor_engineer, "egret") == [other.reference]
+
+    # A write outside the services (an admin's or a data fix's queryset update) moves the keys too.
+    ServiceRequest.objects.filter(pk=service_request.pk).update(team=world.team_b, requester=world.other_requester)
+    assert document_keys() == request_keys()
+    assert found(world.other_requester, "heron") == [service_request.reference]
+    assert found(world.requester, "heron") == []
+
+
+def test_a_stale_document_key_is_put_right_by_the_next_write_and_never_shows_more(world):
+    """The keys only find candidates: a document whose key is wrong never shows a request `visible_to` hides,
+    and the next write to the request puts the key right."""
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Heron rollout")
+    services.request_comment(service_request, actor=world.pm, body="Cormorant secret", internal=True)
+    with connection.cursor() as cursor:  # as if a key had gone wrong: the other vendor's, the other team's
+        cursor.execute(
+            "UPDATE requests_app_requestsearchdocument SET vendor_id = %s, team_id = %s, requester_id = %s "
+            "WHERE service_request_id = %s",
+            [world.vendor_b.pk, world.team_b.pk, world.other_requester.pk, service_request.pk],
+        )
+    for user in (world.other_vendor_engineer, world.other_vendor_lead, world.other_requester):
+        assert found(user, "heron") == found(user, "cormorant") == [], user.username
+    ServiceRequest.objects.filter(pk=service_request.pk).update(priority="P1")  # no text, no key changes
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "cormorant") == [service_request.reference]
+    assert found(world.requester, "heron") == [service_request.reference]
+
+
+def test_a_list_filter_that_leaves_out_the_newest_matches_still_ranks_a_full_window(world, settings):
+    """The window's candidates come off the documents alone; where the list's other filters leave them out, the
+    window is found among every match instead, so it is never emptier than the filtered list."""
+    settings.PORTICO_SEARCH_RANK_WINDOW = 1
+    queued = walk_to(world, RequestState.QUEUED, title="Heron backup")
+    file_request(world, title="Heron restore")  # newer, and not queued
+    for user in (world.pm, world.vendor_engineer, world.requester):
+        visible = ServiceRequest.objects.visible_to(user).filter(state=RequestState.QUEUED)
+        found_queued = visible.search_text("heron", user=user).values_list("reference", flat=True)
+        assert list(found_queued) == [queued.reference], user.username
+
+
+def test_migration_0024_backfills_the_keys_of_existing_documents(world):
+    service_request = walk_to(world, RequestState.IN_PROGRESS, title="Flamingo rollout")
+    file_request(world, title="Flamingo elsewhere")
+    migration = importlib.import_module("requests_app.migrations.0024_search_document_visibility_keys")
+    with connection.cursor() as cursor:  # documents as 0016 left them: no keys, no indexes on them
+        cursor.execute(
+            "UPDATE requests_app_requestsearchdocument SET vendor_id = NULL, team_id = NULL, requester_id = NULL"
+        )
+        for index in ("team_newest", "vendor_newest", "requester_newest"):
+            cursor.execute(f"DROP INDEX requestsearch_{index}")
+    assert found(world.vendor_engineer, "flamingo") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the writes' deferred checks, before CREATE INDEX
+    migration.keys_create(None, connection.schema_editor())
+    assert document_keys() == request_keys()
+    assert found(world.vendor_engineer, "flamingo") == [service_request.reference]
+    assert len(found(world.requester, "flamingo")) == 2
