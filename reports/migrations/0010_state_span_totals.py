@@ -25,6 +25,10 @@ def backfill(apps, schema_editor) -> None:
 def create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(INDEX)
+        # The backfill rewrote every span, leaving the visibility map empty: until autovacuum came round the
+        # planner priced the index-only read of the totals as a heap fetch per row and scanned the table instead
+        # (1.5 s instead of 0.23 s for 28 days on 1,000,000 requests). Outside a transaction (atomic = False).
+        schema_editor.execute("VACUUM (ANALYZE) reports_statespan")
 
 
 def drop(apps, schema_editor) -> None:
