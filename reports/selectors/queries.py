@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, NullIf
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from portal.exceptions import Forbidden, ValidationFailed
@@ -45,7 +46,7 @@ from sla.choices import Clock, LedgerKind, Measure
 from sla.models import ClockLedgerEntry, RequestClock
 
 from ..aggregates import percentile_linear
-from ..models import StateSpan
+from ..models import FOREVER, StateSpan
 from ..periods import Week
 from .types import (
     AGE_BUCKETS,
@@ -526,8 +527,12 @@ def _age(at: datetime, prefix: str = "") -> Case:
 
 def _covering(at: datetime) -> Q:
     """The state span a request was in at `at`: started by then and not yet ended (a request's spans follow each
-    other without overlapping, so at most one; a change at that very instant has already happened)."""
-    return Q(started_at__lte=at) & (Q(ended_at__gt=at) | Q(ended_at__isnull=True))
+    other without overlapping, so at most one; a change at that very instant has already happened).
+
+    "Not yet ended" is written as the partial index `report_span_open_at` (reports 0013) has it, a still-running
+    span ending at FOREVER: as `ended_at > at OR ended_at IS NULL` the planner could use no index and read every
+    span of a million requests (0.35 s for one week's backlog)."""
+    return Q(started_at__lte=at) & Q(GreaterThan(Coalesce("ended_at", Value(FOREVER)), at))
 
 
 def _backlog_spans(scope: _Scope, at: datetime) -> list[QuerySet]:
