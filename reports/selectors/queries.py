@@ -529,7 +529,7 @@ def _covering(at: datetime) -> Q:
     """The state span a request was in at `at`: started by then and not yet ended (a request's spans follow each
     other without overlapping, so at most one; a change at that very instant has already happened).
 
-    "Not yet ended" is written as the partial index `report_span_open_at` (reports 0013) has it, a still-running
+    "Not yet ended" is written as the partial index `report_span_open_at` (reports 0012) has it, a still-running
     span ending at FOREVER: as `ended_at > at OR ended_at IS NULL` the planner could use no index and read every
     span of a million requests (0.35 s for one week's backlog)."""
     return Q(started_at__lte=at) & Q(GreaterThan(Coalesce("ended_at", Value(FOREVER)), at))
