@@ -10,6 +10,8 @@ PostgreSQL only; built CONCURRENTLY, so the live tables keep taking writes meanw
 
 from django.db import migrations
 
+from portal.migration_ops import ConcurrentIndexes
+
 INDEXES = {
     "metrics_span_work_cover": (
         "reports_statespan",
@@ -24,25 +26,11 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, (table, shape) in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {shape}")
-
-
-def drop(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
-    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+    atomic = False  # ConcurrentIndexes: CREATE INDEX CONCURRENTLY cannot run in a transaction
 
     dependencies = [
         ("reports", "0008_metrics_request_indexes"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [ConcurrentIndexes(INDEXES)]

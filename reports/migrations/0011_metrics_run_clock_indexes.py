@@ -13,6 +13,8 @@ PostgreSQL only; built CONCURRENTLY, so the live tables keep taking writes meanw
 
 from django.db import migrations
 
+from portal.migration_ops import ConcurrentIndexes
+
 INDEXES = {
     "metrics_run_first_success": (
         "provisioning_provisioningrun",
@@ -37,22 +39,8 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, (table, shape) in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {shape}")
-
-
-def drop(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
-    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+    atomic = False  # ConcurrentIndexes: CREATE INDEX CONCURRENTLY cannot run in a transaction
 
     dependencies = [
         ("reports", "0010_state_span_totals"),
@@ -60,4 +48,4 @@ class Migration(migrations.Migration):
         ("sla", "0008_pause_reasons_and_extensions"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [ConcurrentIndexes(INDEXES)]

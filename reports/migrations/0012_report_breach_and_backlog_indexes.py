@@ -11,6 +11,8 @@ taking writes meanwhile). On the 1,000,000-request benchmark:
 
 from django.db import migrations
 
+from portal.migration_ops import ConcurrentIndexes
+
 INDEXES = {
     "report_ledger_extensions": (
         "sla_clockledgerentry",
@@ -25,25 +27,11 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, (table, shape) in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} {shape}")
-
-
-def drop(apps, schema_editor) -> None:
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
-    atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
+    atomic = False  # ConcurrentIndexes: CREATE INDEX CONCURRENTLY cannot run in a transaction
 
     dependencies = [
         ("reports", "0011_metrics_run_clock_indexes"),
     ]
 
-    operations = [migrations.RunPython(create, drop, elidable=False)]
+    operations = [ConcurrentIndexes(INDEXES)]
