@@ -166,7 +166,12 @@ class Page(models.Model):
     service_request = models.ForeignKey("requests_app.ServiceRequest", on_delete=models.CASCADE, related_name="pages")
     target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pages")
     level = models.CharField(max_length=16, choices=PageLevel)
-    channel = models.CharField(max_length=64, blank=True, help_text="The channels the page went out on.")
+    channel = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='The SMS delivery\'s claim and outcome: empty until a worker takes it, "sending" meanwhile, then '
+        '"SMS" or "none" (e-mail and chat go out as deliveries of their own).',
+    )
     phone = models.CharField(max_length=32, blank=True)
     sent_at = models.DateTimeField(default=now)
     escalate_after = models.DateTimeField(db_index=True)
