@@ -75,11 +75,14 @@ def _calls(clients: dict[str, Any]) -> dict[str, tuple[Any, str, list[str]]]:
         parts = urlsplit(following)
         path = f"{parts.path}?{parts.query}"
     detail = [f"/requests/{reference}/" for reference in references]
+    if engineer.vendor is None:
+        sys.exit("The demo's engineer has no vendor: seed the database with seed_demo first")
+    listed = LIST_PATH.format(vendor=engineer.vendor.slug)
     return {
         "request_engineer": (clients["engineer"], "engineer", detail),
         "request_pm": (clients["pm"], "pm", detail),
-        "api_list_engineer": (clients["engineer_api"], "engineer", [LIST_PATH.format(vendor=engineer.vendor.slug)]),
-        "api_list_pm": (clients["pm_api"], "pm", [LIST_PATH.format(vendor=engineer.vendor.slug)]),
+        "api_list_engineer": (clients["engineer_api"], "engineer", [listed]),
+        "api_list_pm": (clients["pm_api"], "pm", [listed]),
         "api_cursor_engineer": (clients["engineer_api"], "engineer", [path]),
         "api_detail_engineer": (
             clients["engineer_api"],
