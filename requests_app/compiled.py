@@ -183,8 +183,13 @@ def first_of(queryset: Any) -> Any:
     return (queryset if queryset.ordered else queryset.order_by("pk"))[:1]
 
 
+# django-fsm reads the state of every ServiceRequest it makes (`FSMModelMixin.__init__`): one read without the
+# state column would load it in a query of its own. A request read for its id alone selects its state too.
+ID_ONLY = ("pk", "state")
+
+
 def _visible_request(viewer: Any, request_id: int) -> Any:
-    return ServiceRequest.objects.visible_to(viewer).filter(pk=request_id).only("pk")[:1]
+    return ServiceRequest.objects.visible_to(viewer).filter(pk=request_id).only(*ID_ONLY)[:1]
 
 
 def request_visible(user: User, request_id: int) -> bool:

@@ -166,5 +166,7 @@ def test_request_page_queries(world):
         assert _reads(queries, "sla_clockledgerentry") == 1, queries
         assert _reads(queries, "conversations_watcher") == 1, queries
         assert not any(sql.startswith("DECLARE") for sql in queries), queries  # no cursor per select
-    assert len(engineer) <= 25, engineer
-    assert len(pm) <= 26, pm
+    # 25 and 26 until a request read for its id alone (the visibility check, the follow card) selected its state,
+    # which django-fsm otherwise loads in a query of its own
+    assert len(engineer) <= 23, engineer
+    assert len(pm) <= 24, pm

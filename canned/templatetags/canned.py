@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from ..selectors import canned_for
+from ..selectors import canned_for_page
 
 register = template.Library()
 
@@ -16,6 +16,6 @@ def canned_picker(context: dict[str, Any], service_request: Any) -> dict[str, An
     request = context["request"]
     return {
         "service_request": service_request,
-        "responses": list(canned_for(request.user)),
+        "responses": canned_for_page(request.user),
         "selected": request.GET.get("canned", ""),
     }

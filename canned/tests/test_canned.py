@@ -107,3 +107,15 @@ def test_the_comment_box_offers_the_users_set_and_prefills_without_javascript(wo
     assert "GWL is on it." not in foreign  # another vendor's text never leaks through the prefill
     client.force_login(world.requester)
     assert "data-canned-target" not in client.get(page).content.decode()
+
+
+def test_the_pages_compiled_read_equals_the_queryset_for_every_viewer(world, sets):
+    from canned.selectors import canned_for, canned_for_page
+
+    CannedResponse.objects.create(vendor=world.vendor_a, title="A second one", body="Also <b>this</b>.")
+    inactive = world.vendor_engineer
+    for user in [*world.users.values()]:
+        assert [c.pk for c in canned_for_page(user)] == [c.pk for c in canned_for(user)], user.username
+        assert [c.body for c in canned_for_page(user)] == [c.body for c in canned_for(user)], user.username
+    inactive.is_active = False
+    assert canned_for_page(inactive) == [] == list(canned_for(inactive))

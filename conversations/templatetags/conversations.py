@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
 from requests_app import permissions as perms
-from requests_app.compiled import rows_of_request
+from requests_app.compiled import ID_ONLY, rows_of_request
 from requests_app.models import ServiceRequest
 
 from ..models import RequestMute, Watcher
@@ -26,7 +26,7 @@ def _follow_figures(viewer: Any, request_id: int) -> Any:
             muted=Exists(RequestMute.objects.filter(**mine)),
             watcher_count=Coalesce(Subquery(watchers.annotate(n=Count("pk")).values("n")), 0),
         )
-        .only("pk")
+        .only(*ID_ONLY)  # with the state: django-fsm reads it on every instance (a query of its own if deferred)
         .order_by()
     )
 

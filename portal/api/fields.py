@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.utils import timezone
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 
 class DateTimeField(serializers.DateTimeField):
@@ -15,6 +18,19 @@ class DateTimeField(serializers.DateTimeField):
 
     def default_timezone(self):
         return timezone.get_default_timezone()
+
+    def to_representation(self, value):
+        # The usual case, for every datetime of every row of a list: an aware value as ISO 8601 in the site's zone,
+        # what DRF's own path returns after asking for the format and the zone again on each call.
+        if isinstance(value, datetime) and value.utcoffset() is not None and not hasattr(self, "timezone"):
+            output_format = getattr(self, "format", api_settings.DATETIME_FORMAT)
+            if output_format is not None and output_format.lower() == ISO_8601:
+                try:
+                    text = value.astimezone(timezone.get_default_timezone()).isoformat()
+                except OverflowError:
+                    return super().to_representation(value)  # which says so, as a validation error
+                return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return super().to_representation(value)
 
 
 class ModelSerializer(serializers.ModelSerializer):

@@ -58,11 +58,23 @@ def planner_estimate(queryset: QuerySet) -> int | None:
         sql, params = queryset.order_by().query.sql_with_params()
     except EmptyResultSet:  # `.none()`: nothing to plan
         return 0
-    with connection.cursor() as cursor:
+    return _plan_rows(queryset.db, sql, params)
+
+
+def _plan_rows(using: str, sql: str, params: Sequence[Any]) -> int:
+    with connections[using].cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     plan = json.loads(plan) if isinstance(plan, str) else plan
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def _bounded_count(using: str, sql: str, params: Sequence[Any], limit: int) -> int:
+    """How many rows `sql` has, counting no further than `limit`: `queryset[:limit].count()` on SQL already
+    compiled for the estimate (compiling the list's query again took as long as running both)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT %s) subquery", [*params, limit])  # noqa: S608 (Django's SQL)
+        return int(cursor.fetchone()[0])
 
 
 class _OpenEndedPage(Page):
@@ -91,13 +103,17 @@ class EstimatingPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         queryset = self.queryset.order_by()
-        estimate = planner_estimate(queryset)
-        if estimate is None:
+        if connections[queryset.db].vendor != "postgresql":
             return queryset.count()
+        try:
+            sql, params = queryset.query.sql_with_params()  # compiled once, for the estimate and the count
+        except EmptyResultSet:  # `.none()`: nothing to plan or count
+            return 0
+        estimate = _plan_rows(queryset.db, sql, params)
         if estimate >= self.exact_limit:
             self.count_is_estimate = True
             return estimate
-        bounded = queryset[: self.exact_limit + 1].count()
+        bounded = _bounded_count(queryset.db, sql, params, self.exact_limit + 1)
         self.count_is_estimate = bounded > self.exact_limit
         return bounded
 

@@ -21,6 +21,7 @@ from desk.api.filters import DeskOrderingFilter, SavedViewParameter
 from desk.filtersets import DeskFilterSet
 from desk.lists import list_params, requests_list
 from portal.api.pagination import PortalPagination, RequestListPagination
+from portal.api.rows import plain_rows
 from portal.api.schema import error_responses
 from portal.api.viewsets import PortalViewSet
 from portal.exceptions import Forbidden
@@ -97,8 +98,10 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         return queryset.prefetch_related(None) if self.action in ("list", "transition") else queryset
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
-        # ServiceRequestSerializer's output built directly (`request_representation`), its clocks read in one query.
+        # The page's rows as plain objects, not model instances (`portal.api.rows`): the same SQL, so the same
+        # count, estimate and cursors, without 300 instances a page of 50. ServiceRequestSerializer's output is
+        # built directly (`request_representation`), its clocks read in one query.
+        page = self.paginate_queryset(plain_rows(self.filter_queryset(self.get_queryset()))) or []
         now, snapshots = timezone.now(), clock_snapshots(row.pk for row in page)
         rows = [request_representation(row, now=now, clocks=snapshots.get(row.pk, [])) for row in page]
         return self.get_paginated_response(rows)

@@ -7,7 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from django import template
+from django.forms import BoundField
+from django.template.defaultfilters import join
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from requests_app.catalogue import request_type_label
 from requests_app.choices import FINAL_STATES, Priority, RequestState
@@ -160,3 +164,40 @@ def state_class(state: str) -> str:
 def is_final(service_request: ServiceRequest) -> bool:
     """Closed, rejected or cancelled: its clocks have stopped for good, so the page says how they ended."""
     return service_request.state in FINAL_STATES
+
+
+_REQUIRED = '\n      <span class="required" aria-hidden="true">*</span><span class="visually-hidden"> (required)</span>'
+
+
+def _text(value: Any) -> str:
+    """`{{ value }}` in an autoescaping template: text as it is, anything else as str(), escaped unless safe."""
+    return conditional_escape(value if isinstance(value, str) else str(value))
+
+
+@register.simple_tag
+def field_body(field: BoundField) -> str:
+    """A form field's label, hint, errors and input, as `partials/form_field_body.html` rendered them (from its
+    `<div>` to its `</div>`), written in Python: a page renders a dozen fields (the request page's comment, link and
+    action forms), and the template's variable lookups were ~0.15 ms a field. Django links the input to the hint
+    and errors with aria-describedby (`<id>_helptext`, `<id>_error`) and sets aria-invalid.
+    `test_field_body_equals_its_template` holds the two to the same HTML."""
+    checkbox = field.widget_type == "checkbox"
+    errors = field.errors
+    out = ['<div class="field', " field--error" if errors else "", " field--checkbox" if checkbox else "", '">\n  ']
+    label = f'<label for="{_text(field.id_for_label)}">{_text(field.label)}'
+    if checkbox:
+        out += ["\n    ", _text(field.as_widget()), "\n    ", label, "</label>\n  "]
+    else:
+        out += ["\n    ", label, _REQUIRED if field.field.required else "", "</label>\n  "]
+    out.append("\n  ")
+    if field.help_text:
+        out += ['<p class="hint" id="', _text(field.auto_id), '_helptext">', _text(field.help_text), "</p>"]
+    out.append("\n  ")
+    if errors:
+        out += ['\n    <p class="field-error" id="', _text(field.auto_id), '_error">']
+        out += ['<span class="visually-hidden">Error: </span>', _text(join(errors, " ", autoescape=True)), "</p>\n  "]
+    out.append("\n  ")
+    if not checkbox:
+        out.append(_text(field.as_widget()))
+    out.append("\n</div>")
+    return mark_safe("".join(out))  # every value above is escaped or already safe

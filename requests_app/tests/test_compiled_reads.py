@@ -167,3 +167,44 @@ def test_a_compiled_read_goes_where_the_routers_send_the_queryset(world):
         with pytest.raises(ConnectionDoesNotExist):
             request_for_page(world.pm, service_request.reference)
         assert request_locked(world.pm, service_request.pk).pk == service_request.pk  # a lock is a write: primary
+
+
+def _columns(instance):
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_compiled_reads_convert_every_column_as_the_queryset_does(world):
+    """The converters are worked out once per compiled query (portal.compiled): JSON, dates, datetimes and
+    choices still come out as the queryset's own rows, for the request, its related rows and its clocks."""
+    requests = _requests(world)
+    for service_request in requests:
+        service_request.parameters = {"namespace": f"ns-{service_request.pk}", "cpu": 2, "nested": {"a": [1, None]}}
+        service_request.save(update_fields=["parameters"])
+    for user in (world.pm, world.vendor_engineer, world.requester):
+        for service_request in requests:
+            expected = (
+                ServiceRequest.objects.visible_to(user)
+                .with_related()
+                .filter(reference=service_request.reference)
+                .first()
+            )
+            found = request_for_page(user, service_request.reference)
+            if expected is None:
+                assert found is None
+                continue
+            assert _columns(found) == _columns(expected)
+            for name in ("environment", "team", "requester", "vendor", "assignee"):
+                mine, theirs = getattr(found, name), getattr(expected, name)
+                assert (mine and _columns(mine)) == (theirs and _columns(theirs)), name
+            clocks = list(expected.clocks.select_related("policy", "vendor"))
+            assert [_columns(c) for c in found.clocks.all()] == [_columns(c) for c in clocks]
+
+
+def test_a_request_read_for_its_id_alone_costs_one_query(world):
+    """django-fsm reads the state of every ServiceRequest it makes: without the state selected, each such read
+    (the visibility check, the follow card's figures) cost a second query to load it."""
+    ours = _requests(world)[0]
+    request_visible(world.pm, ours.pk)  # compiled
+    with CaptureQueriesContext(connection) as captured:
+        assert request_visible(world.pm, ours.pk)
+    assert len(captured) == 1
