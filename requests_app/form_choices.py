@@ -3,7 +3,7 @@
 The triage inbox builds a triage form per row, and each asked the routing rules (twice, with the row's own
 suggestion column) and listed the environment's live vendors through a cursor: three queries a row, 88 for a page
 of 25. Requests of one page share a handful of environments, and their routing is decided for the whole page at
-once (`routing_suggest_many`), so one `FormChoices` per response asks each
+once (`routing_suggest_many`, from the live vendors the page lists anyway), so one `FormChoices` per response asks each
 question once. It lives for one response only: rules and onboardings change.
 """
 
@@ -28,21 +28,23 @@ class FormChoices:
         self._live: dict[int, list[Vendor]] = {}
 
     def prime(self, service_requests: list[ServiceRequest]) -> None:
-        """Decide the routing of a whole page, and list its environments' live vendors, at once: three queries
+        """List a whole page's environments' live vendors, and decide its routing from them, at once: two queries
         however many rows and combinations it holds."""
-        suggestions = routing_suggest_many(service_requests)
-        for service_request in service_requests:
-            self._suggestions[self._key(service_request)] = suggestions[service_request.pk]
-        environments = {service_request.environment_id for service_request in service_requests} - set(self._live)
-        for environment_id in environments:
+        environments = {service_request.environment_id for service_request in service_requests}
+        fresh = environments - set(self._live)
+        for environment_id in fresh:
             self._live[environment_id] = []
         onboardings = (
-            VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
+            VendorOnboarding.objects.filter(environment_id__in=fresh, status=OnboardingStatus.LIVE)
             .select_related("vendor")
             .order_by("vendor__name")  # as `live_vendors`
         )
         for onboarding in onboardings:
             self._live[onboarding.environment_id].append(onboarding.vendor)
+        live = {(vendor.pk, environment_id) for environment_id in environments for vendor in self._live[environment_id]}
+        suggestions = routing_suggest_many(service_requests, live=live)
+        for service_request in service_requests:
+            self._suggestions[self._key(service_request)] = suggestions[service_request.pk]
 
     @staticmethod
     def _key(service_request: ServiceRequest) -> tuple[str, int, int | None]:

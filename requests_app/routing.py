@@ -136,11 +136,14 @@ def _ranked(rules: Iterable[RoutingRule]) -> list[RoutingRule]:
     return sorted(rules, key=lambda rule: (-rule.specificity, rule.pk))
 
 
-def routing_suggest_many(service_requests: Iterable[ServiceRequest]) -> dict[int, Vendor | None]:
+def routing_suggest_many(
+    service_requests: Iterable[ServiceRequest], *, live: set[tuple[int, int]] | None = None
+) -> dict[int, Vendor | None]:
     """`routing_suggest` for each request (by id), from two queries whatever their number: the rules that can match
     any of them and which of the rules' vendors are live where. A triage page asked once per row. The choice is
     `routing_decide`'s: the same match (type or any, environment or any, stack or any), the same order, the first
-    active rule whose vendor is live (`test_routing.py` compares the two)."""
+    active rule whose vendor is live (`test_routing.py` compares the two). `live`: the (vendor id, environment id)
+    pairs live in the requests' environments, when the caller has read them already (one query fewer)."""
     requests = list(service_requests)
     if not requests:
         return {}
@@ -153,13 +156,14 @@ def routing_suggest_many(service_requests: Iterable[ServiceRequest]) -> dict[int
         .filter(Q(stack__isnull=True) | Q(stack_id__in=stacks))
         .select_related("vendor")
     )
-    live = set(
-        VendorOnboarding.objects.filter(
-            environment_id__in=environments,
-            vendor_id__in={rule.vendor_id for rule in rules},
-            status=OnboardingStatus.LIVE,
-        ).values_list("vendor_id", "environment_id")
-    )
+    if live is None:
+        live = set(
+            VendorOnboarding.objects.filter(
+                environment_id__in=environments,
+                vendor_id__in={rule.vendor_id for rule in rules},
+                status=OnboardingStatus.LIVE,
+            ).values_list("vendor_id", "environment_id")
+        )
     chosen: dict[tuple[str, int, int | None], Vendor | None] = {}
     result: dict[int, Vendor | None] = {}
     for service_request in requests:
