@@ -13,11 +13,40 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
+
+from portal.compiled import CompiledObjects
 
 from .choices import OnboardingStatus
 from .models import ServiceRequest, Vendor, VendorOnboarding
-from .routing import live_vendors, routing_suggest, routing_suggest_many
+from .routing import COMPILED_UP_TO, live_vendors, routing_suggest, routing_suggest_many
+
+
+def _onboardings_query(environments: list[int]) -> QuerySet[VendorOnboarding]:
+    return (
+        VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
+        .select_related("vendor")
+        .order_by("vendor__name")  # as `live_vendors`
+    )
+
+
+# `_onboardings_query` compiled once per process and number of environments (a triage page's are a handful), as
+# `routing.routing_rules_for` is; past COMPILED_UP_TO environments the queryset is built as before.
+_ONBOARDINGS = CompiledObjects(
+    lambda size, **m: _onboardings_query([m[f"environment{i}"] for i in range(size)]),
+    {f"environment{i}": -7_700_000 - i for i in range(COMPILED_UP_TO)},
+)
+
+
+def _live_onboardings(environments: set[int]) -> list[VendorOnboarding]:
+    """The live onboardings of `environments`, with their vendors, by vendor name."""
+    if not environments:
+        return []
+    if len(environments) > COMPILED_UP_TO:
+        return list(_onboardings_query(list(environments)))
+    values: dict[str, Any] = {f"environment{i}": value for i, value in enumerate(environments)}
+    return _ONBOARDINGS.objects(len(environments), **values)
 
 
 class FormChoices:
@@ -34,12 +63,7 @@ class FormChoices:
         fresh = environments - set(self._live)
         for environment_id in fresh:
             self._live[environment_id] = []
-        onboardings = (
-            VendorOnboarding.objects.filter(environment_id__in=fresh, status=OnboardingStatus.LIVE)
-            .select_related("vendor")
-            .order_by("vendor__name")  # as `live_vendors`
-        )
-        for onboarding in onboardings:
+        for onboarding in _live_onboardings(fresh):
             self._live[onboarding.environment_id].append(onboarding.vendor)
         live = {(vendor.pk, environment_id) for environment_id in environments for vendor in self._live[environment_id]}
         suggestions = routing_suggest_many(service_requests, live=live)
