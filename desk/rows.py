@@ -108,6 +108,17 @@ def row_from_instance(service_request: ServiceRequest) -> DeskRow:
     )
 
 
+@dataclass(frozen=True)
+class RowShape:
+    """What a compiled list page reads of each request (`fields`) and the row it makes of them (`make`)."""
+
+    fields: tuple[str, ...]
+    make: Callable[[tuple[Any, ...]], Any]
+
+
+DESK_ROWS = RowShape(ROW_FIELDS, row_from_values)
+
+
 # --- the unfiltered lists, compiled ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DeskSource:
@@ -133,18 +144,19 @@ class _Compiled:
         return {name: user.pk if name == "user" else user.vendor_id for name in self.names}
 
 
-_COMPILED: dict[tuple[int, str, bool, str], _Compiled] = {}
+_COMPILED: dict[tuple[int, str, bool, str, tuple[str, ...]], _Compiled] = {}
 
 
-def compiled_list(source: DeskSource, user: Any, sort: str) -> _Compiled | None:
+def compiled_list(source: DeskSource, user: Any, sort: str, fields: tuple[str, ...] = ROW_FIELDS) -> _Compiled | None:
     """The page and count queries of `source` for users of `user`'s scope in order `sort`, compiled on first use;
-    None when the user sees nothing (the page then takes the ordinary path)."""
+    None when the user sees nothing (the page then takes the ordinary path). The page's rows are `fields` (the
+    desk table's by default; the triage inbox reads a few more)."""
     scope = scope_of(user)
     if scope is None or (source.by_vendor and not user.vendor_id):
         return None
     vendor = scope == "vendor" or source.by_vendor
     sort = sort_key(sort)
-    key = (id(source), scope, vendor, sort)
+    key = (id(source), scope, vendor, sort, fields)
     compiled = _COMPILED.get(key)
     if compiled is None:
         found = markers(scope, vendor=vendor)
@@ -154,7 +166,7 @@ def compiled_list(source: DeskSource, user: Any, sort: str) -> _Compiled | None:
             return source.narrow(ServiceRequest.objects.visible_to(someone), someone)
 
         compiled = _COMPILED[key] = _Compiled(
-            rows=CompiledList(lambda **_: requests_sorted(base(), sort).values_list(*ROW_FIELDS), found),
+            rows=CompiledList(lambda **_: requests_sorted(base(), sort).values_list(*fields), found),
             counted=CompiledList(lambda **_: base().order_by().values_list("id"), found),
             names=tuple(found),
         )
@@ -180,8 +192,9 @@ def _clocks_query(size: int) -> CompiledList:
     return compiled
 
 
-def attach_clocks(rows: list[DeskRow]) -> None:
-    """Each row's clocks (`clock_snapshots`), in one query, as `sla.selectors.clock_snapshots` reads them."""
+def attach_clocks(rows: list[Any]) -> None:
+    """Each row's clocks (`clock_snapshots`), in one query, as `sla.selectors.clock_snapshots` reads them (rows with
+    `pk` and `clock_snapshots`: `DeskRow`, `desk.triage.TriageRow`)."""
     if not rows:
         return
     by_request: dict[int, list[ClockSnapshot]] = {row.pk: [] for row in rows}

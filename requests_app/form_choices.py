@@ -3,7 +3,7 @@
 The triage inbox builds a triage form per row, and each asked the routing rules (twice, with the row's own
 suggestion column) and listed the environment's live vendors through a cursor: three queries a row, 88 for a page
 of 25. Requests of one page share a handful of environments, and their routing is decided for the whole page at
-once (`routing_suggest_many`), so one `FormChoices` per response asks each
+once (`routing_suggest_many`, from the live vendors the page lists anyway), so one `FormChoices` per response asks each
 question once. It lives for one response only: rules and onboardings change.
 """
 
@@ -13,11 +13,40 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms.models import ModelChoiceIterator
+
+from portal.compiled import CompiledObjects
 
 from .choices import OnboardingStatus
 from .models import ServiceRequest, Vendor, VendorOnboarding
-from .routing import live_vendors, routing_suggest, routing_suggest_many
+from .routing import COMPILED_UP_TO, live_vendors, routing_suggest, routing_suggest_many
+
+
+def _onboardings_query(environments: list[int]) -> QuerySet[VendorOnboarding]:
+    return (
+        VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
+        .select_related("vendor")
+        .order_by("vendor__name")  # as `live_vendors`
+    )
+
+
+# `_onboardings_query` compiled once per process and number of environments (a triage page's are a handful), as
+# `routing.routing_rules_for` is; past COMPILED_UP_TO environments the queryset is built as before.
+_ONBOARDINGS = CompiledObjects(
+    lambda size, **m: _onboardings_query([m[f"environment{i}"] for i in range(size)]),
+    {f"environment{i}": -7_700_000 - i for i in range(COMPILED_UP_TO)},
+)
+
+
+def _live_onboardings(environments: set[int]) -> list[VendorOnboarding]:
+    """The live onboardings of `environments`, with their vendors, by vendor name."""
+    if not environments:
+        return []
+    if len(environments) > COMPILED_UP_TO:
+        return list(_onboardings_query(list(environments)))
+    values: dict[str, Any] = {f"environment{i}": value for i, value in enumerate(environments)}
+    return _ONBOARDINGS.objects(len(environments), **values)
 
 
 class FormChoices:
@@ -28,21 +57,18 @@ class FormChoices:
         self._live: dict[int, list[Vendor]] = {}
 
     def prime(self, service_requests: list[ServiceRequest]) -> None:
-        """Decide the routing of a whole page, and list its environments' live vendors, at once: three queries
+        """List a whole page's environments' live vendors, and decide its routing from them, at once: two queries
         however many rows and combinations it holds."""
-        suggestions = routing_suggest_many(service_requests)
+        environments = {service_request.environment_id for service_request in service_requests}
+        fresh = environments - set(self._live)
+        for environment_id in fresh:
+            self._live[environment_id] = []
+        for onboarding in _live_onboardings(fresh):
+            self._live[onboarding.environment_id].append(onboarding.vendor)
+        live = {(vendor.pk, environment_id) for environment_id in environments for vendor in self._live[environment_id]}
+        suggestions = routing_suggest_many(service_requests, live=live)
         for service_request in service_requests:
             self._suggestions[self._key(service_request)] = suggestions[service_request.pk]
-        environments = {service_request.environment_id for service_request in service_requests} - set(self._live)
-        for environment_id in environments:
-            self._live[environment_id] = []
-        onboardings = (
-            VendorOnboarding.objects.filter(environment_id__in=environments, status=OnboardingStatus.LIVE)
-            .select_related("vendor")
-            .order_by("vendor__name")  # as `live_vendors`
-        )
-        for onboarding in onboardings:
-            self._live[onboarding.environment_id].append(onboarding.vendor)
 
     @staticmethod
     def _key(service_request: ServiceRequest) -> tuple[str, int, int | None]:

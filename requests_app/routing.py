@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from portal.compiled import CompiledObjects
 
 from .catalogue import request_type_label
 from .choices import OnboardingStatus, RoutingOutcome
@@ -136,30 +139,70 @@ def _ranked(rules: Iterable[RoutingRule]) -> list[RoutingRule]:
     return sorted(rules, key=lambda rule: (-rule.specificity, rule.pk))
 
 
-def routing_suggest_many(service_requests: Iterable[ServiceRequest]) -> dict[int, Vendor | None]:
+def _rules_query(types: list[str], environments: list[int], stacks: list[int]) -> QuerySet[RoutingRule]:
+    """The rules that can match a request of one of `types` in one of `environments` on one of `stacks` (or none)."""
+    return (
+        RoutingRule.objects.filter(Q(request_type="") | Q(request_type__in=types))
+        .filter(Q(environment__isnull=True) | Q(environment_id__in=environments))
+        .filter(Q(stack__isnull=True) | Q(stack_id__in=stacks))
+        .select_related("vendor")
+    )
+
+
+# `_rules_query` compiled once per process and number of types, environments and stacks (the triage inbox asks it
+# on every page, and building it cost about as much CPU as the rest of the page's routing); markers hold the places
+# of the values. Past COMPILED_UP_TO values of one kind, the queryset is built as before.
+COMPILED_UP_TO = 16
+_RULE_MARKERS = {
+    **{f"type{i}": f"~routing-type-marker-{i}~" for i in range(COMPILED_UP_TO)},
+    **{f"environment{i}": -7_500_000 - i for i in range(COMPILED_UP_TO)},
+    **{f"stack{i}": -7_600_000 - i for i in range(COMPILED_UP_TO)},
+}
+_RULES = CompiledObjects(
+    lambda shape, **m: _rules_query(
+        [m[f"type{i}"] for i in range(shape[0])],
+        [m[f"environment{i}"] for i in range(shape[1])],
+        [m[f"stack{i}"] for i in range(shape[2])],
+    ),
+    _RULE_MARKERS,
+)
+
+
+def routing_rules_for(types: set[str], environments: set[int], stacks: set[int]) -> list[RoutingRule]:
+    """`_rules_query(types, environments, stacks)`, through its compiled query when the sets are small enough."""
+    if max(len(types), len(environments), len(stacks)) > COMPILED_UP_TO:
+        return list(_rules_query(list(types), list(environments), list(stacks)))
+    values: dict[str, Any] = {
+        **{f"type{i}": value for i, value in enumerate(types)},
+        **{f"environment{i}": value for i, value in enumerate(environments)},
+        **{f"stack{i}": value for i, value in enumerate(stacks)},
+    }
+    return _RULES.objects((len(types), len(environments), len(stacks)), **values)
+
+
+def routing_suggest_many(
+    service_requests: Iterable[ServiceRequest], *, live: set[tuple[int, int]] | None = None
+) -> dict[int, Vendor | None]:
     """`routing_suggest` for each request (by id), from two queries whatever their number: the rules that can match
     any of them and which of the rules' vendors are live where. A triage page asked once per row. The choice is
     `routing_decide`'s: the same match (type or any, environment or any, stack or any), the same order, the first
-    active rule whose vendor is live (`test_routing.py` compares the two)."""
+    active rule whose vendor is live (`test_routing.py` compares the two). `live`: the (vendor id, environment id)
+    pairs live in the requests' environments, when the caller has read them already (one query fewer)."""
     requests = list(service_requests)
     if not requests:
         return {}
     types = {r.request_type for r in requests}
     environments = {r.environment_id for r in requests}
     stacks = {r.stack_id for r in requests if r.stack_id is not None}
-    rules = list(
-        RoutingRule.objects.filter(Q(request_type="") | Q(request_type__in=types))
-        .filter(Q(environment__isnull=True) | Q(environment_id__in=environments))
-        .filter(Q(stack__isnull=True) | Q(stack_id__in=stacks))
-        .select_related("vendor")
-    )
-    live = set(
-        VendorOnboarding.objects.filter(
-            environment_id__in=environments,
-            vendor_id__in={rule.vendor_id for rule in rules},
-            status=OnboardingStatus.LIVE,
-        ).values_list("vendor_id", "environment_id")
-    )
+    rules = routing_rules_for(types, environments, stacks)
+    if live is None:
+        live = set(
+            VendorOnboarding.objects.filter(
+                environment_id__in=environments,
+                vendor_id__in={rule.vendor_id for rule in rules},
+                status=OnboardingStatus.LIVE,
+            ).values_list("vendor_id", "environment_id")
+        )
     chosen: dict[tuple[str, int, int | None], Vendor | None] = {}
     result: dict[int, Vendor | None] = {}
     for service_request in requests:

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from canned.selectors import canned_prefill
 from desk.models import ListName
 from desk.pages import desk_list
-from desk.rows import DeskSource, attach_clocks, compiled_list, row_from_values
+from desk.rows import DESK_ROWS, DeskSource, RowShape, attach_clocks, compiled_list
+from desk.triage import TRIAGE_ROWS, triage_rows
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
 from requests_app.roles import Role, role_of
@@ -115,10 +116,13 @@ LIST_HEADINGS = {
 }
 
 
-def _compiled_page(request: AuthenticatedHttpRequest, source: DeskSource, sort: str) -> Page | None:
+def _compiled_page(
+    request: AuthenticatedHttpRequest, source: DeskSource, sort: str, shape: RowShape = DESK_ROWS
+) -> Page | None:
     """A page of the unfiltered list `source` in order `sort`, through its compiled queries (`desk.rows`): the
-    count to the cap, then the page's rows as plain values with their clocks. None if it has none for this user."""
-    compiled = compiled_list(source, request.user, sort)
+    count to the cap, then the page's rows as plain values (`shape`) with their clocks. None if it has none for
+    this user."""
+    compiled = compiled_list(source, request.user, sort, shape.fields)
     if compiled is None:
         return None
     values = compiled.values(request.user)
@@ -130,9 +134,7 @@ def _compiled_page(request: AuthenticatedHttpRequest, source: DeskSource, sort: 
     bottom = (page.number - 1) * paginator.per_page
     limit = min(paginator.per_page, paginator.count - bottom)
     rows = (
-        [row_from_values(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)]
-        if limit > 0
-        else []
+        [shape.make(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)] if limit > 0 else []
     )
     attach_clocks(rows)
     page.object_list = rows
@@ -148,15 +150,16 @@ def _desk_page(
     *,
     hide: tuple[str, ...] = (),
     rows: Any = None,
+    shape: RowShape | None = DESK_ROWS,
 ) -> HttpResponse:
     """A desk list: urgency order by default (best match first for a search), sortable columns, quick filters,
     saved views and the bulk bar; a search shows each row's matching words. htmx swaps only the results
-    (`hx-select`), so the page is rendered whole either way. The request table (no `rows`) of an unfiltered list
-    reads compiled queries."""
-    desk = desk_list(request, list_name, source, hide=hide, compiled=rows is None)
+    (`hx-select`), so the page is rendered whole either way. An unfiltered list with a `shape` (the request table's
+    by default) reads its page through compiled queries; `rows(page)` makes the template's rows from the page."""
+    desk = desk_list(request, list_name, source, hide=hide, compiled=shape is not None)
     if isinstance(desk, HttpResponse):
         return desk  # the user's default view
-    page = _compiled_page(request, source, desk.sort) if desk.queryset is None else None
+    page = _compiled_page(request, source, desk.sort, shape) if desk.queryset is None and shape else None
     if page is None:
         page = _requests_page(request, desk.queryset if desk.queryset is not None else source.queryset(request.user))
         searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
@@ -221,21 +224,14 @@ def triage_inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not perms.is_program_manager(request.user):
         raise PermissionDenied("The triage inbox is for the program manager.")
 
-    def rows(page: Page) -> list[dict[str, Any]]:
-        choices = FormChoices()
-        choices.prime(list(page))  # the page's routing in two queries, not one per row
-        return [
-            {**row, "suggestion": choices.suggestion(row["service_request"])}
-            for row in _rows_with_form(request, page, "triage", key="form", choices=choices)
-        ]
-
     return _desk_page(
         request,
         ListName.TRIAGE,
         TRIAGE,
         "requests_app/servicerequest_triage.html",
         hide=("state", "assignee", "quick", "vendor"),
-        rows=rows,
+        rows=triage_rows,  # each row's form written out (`desk.triage`); a triage POST goes through TransitionForm
+        shape=TRIAGE_ROWS,
     )
 
 
@@ -255,6 +251,7 @@ def approvals(request: AuthenticatedHttpRequest) -> HttpResponse:
         "requests_app/servicerequest_approvals.html",
         hide=("state", "quick"),
         rows=rows,
+        shape=None,
     )
 
 

@@ -101,6 +101,21 @@ def desk_rows(context: template.Context, page: Any, pick_up: bool = False) -> Sa
 
 
 @register.simple_tag(takes_context=True)
+def triage_rows(context: template.Context, rows: Any) -> SafeString:
+    """The triage inbox's rows (`desk.triage.render_triage_rows`), each with its triage form."""
+    from django.template.defaulttags import CsrfTokenNode
+
+    from ..triage import render_triage_rows
+
+    return render_triage_rows(
+        rows,
+        next_path=context["request"].get_full_path(),
+        csrf_input=CsrfTokenNode().render(context),
+        now=timezone.now(),
+    )
+
+
+@register.simple_tag(takes_context=True)
 def sort_th(context: template.Context, key: str) -> SafeString:
     """A sortable column's header, as `desk/partials/sort_th.html` writes it (its reference; `desk/tests/test_rows.py`
     renders both): included ten times a table, the template cost more than the rest of the header."""

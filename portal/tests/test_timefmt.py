@@ -6,6 +6,7 @@ import zoneinfo
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -69,3 +70,42 @@ def test_relative_html_carries_the_absolute_time_on_hover():
 def test_an_unknown_zone_is_refused():
     with pytest.raises(ValidationError):
         timefmt.validate_timezone_name("Mars/Olympus_Mons")
+
+
+def _time_html_as_before(value, style="long", *, relative=False):
+    """`time_html` as it was written before it made the time local once: `format_html` over the three formatters."""
+    from django.utils.html import format_html
+
+    if value is None:
+        return format_html("")
+    absolute = timefmt.format_time(value, style)
+    if relative:
+        relative_text = timefmt.format_relative(value)
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time>', timefmt.format_iso(value), absolute, relative_text
+        )
+    return format_html('<time datetime="{}">{}</time>', timefmt.format_iso(value), absolute)
+
+
+@time_machine.travel(datetime(2026, 12, 5, 9, 30, 17, 250_000, tzinfo=UTC), tick=False)  # one "now" for both
+def test_time_html_is_what_the_formatters_write_through_format_html():
+    import random
+
+    rng = random.Random(11)
+    now = timezone.now()
+    zones = ["Asia/Kolkata", "Europe/Berlin", "America/St_Johns", "Asia/Dubai", "UTC", "Pacific/Chatham"]
+    checked = set()
+    for _ in range(400):
+        value = now + timedelta(seconds=rng.randint(-90 * 86_400, 90 * 86_400))
+        if rng.random() < 0.3:
+            value = value.astimezone(zoneinfo.ZoneInfo(rng.choice(zones)))  # an aware time in another zone
+        style = rng.choice(["long", "short", "date", "time"])
+        relative = rng.random() < 0.5
+        with timezone.override(zoneinfo.ZoneInfo(rng.choice(zones))):
+            written = timefmt.time_html(value, style, relative=relative)
+            expected = _time_html_as_before(value, style, relative=relative)
+        assert written == expected, (value, style, relative)
+        assert type(written) is type(expected)
+        checked.add((style, relative))
+    assert len(checked) == 8
+    assert timefmt.time_html(None) == _time_html_as_before(None) == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from requests_app import form_choices, routing
 from requests_app.choices import EventKind, OnboardingStatus, RequestType, RoutingOutcome
 from requests_app.models import RoutingRule, VendorOnboarding
 from requests_app.routing import routing_decide, routing_suggest, routing_suggest_many
@@ -116,3 +117,39 @@ def test_a_page_routed_at_once_gets_what_each_request_gets_alone(world, bihar, d
         together = routing_suggest_many(requests)
     assert together == alone
     assert set(alone.values()) == {world.vendor_a, world.vendor_b, None}  # every outcome is exercised
+
+
+def test_the_compiled_rule_and_onboarding_reads_are_the_querysets_answers(world, bihar):
+    """`routing_rules_for` and the triage page's live onboardings, read through queries compiled per number of
+    values, answer what the querysets they were compiled from answer, for every size (and past the compiled ones)."""
+    other_stack = f.StackFactory()
+    RoutingRule.objects.create(vendor=world.vendor_b)
+    RoutingRule.objects.create(request_type=RequestType.GIT_OPS, environment=bihar, vendor=world.vendor_a)
+    RoutingRule.objects.create(request_type=RequestType.TROUBLESHOOTING, vendor=world.vendor_a, is_active=False)
+    RoutingRule.objects.create(environment=bihar, stack=world.stack, vendor=world.vendor_b)
+    RoutingRule.objects.create(request_type=RequestType.GIT_OPS, stack=other_stack, vendor=world.vendor_b)
+    environments = [world.environment.pk, bihar.pk]
+    stacks = [world.stack.pk, other_stack.pk]
+    types = [RequestType.GIT_OPS, RequestType.TROUBLESHOOTING, RequestType.INFRA_PROVISION]
+    far = list(range(10_000, 10_000 + routing.COMPILED_UP_TO + 1))  # ids no row has: past the compiled sizes
+    seen = set()
+    for kinds, places, on in [
+        (types[:1], environments[:1], []),
+        (types[:1], environments[1:], stacks[:1]),
+        (types[1:], environments, stacks),
+        (types, environments[1:], stacks[1:]),
+        (types, [*environments, *far], stacks),
+    ]:
+        expected = list(routing._rules_query(kinds, places, on))
+        got = routing.routing_rules_for(set(kinds), set(places), set(on))
+        assert sorted((r.pk, r.vendor.name, r.is_active) for r in got) == [
+            (r.pk, r.vendor.name, r.is_active) for r in expected
+        ]
+        seen.add(len(expected))
+        live = form_choices._live_onboardings(set(places))
+        onboardings = [(o.pk, o.environment_id, o.vendor.pk, o.vendor.name) for o in live]
+        assert onboardings == [
+            (o.pk, o.environment_id, o.vendor.pk, o.vendor.name) for o in form_choices._onboardings_query(places)
+        ]
+        assert onboardings
+    assert len(seen) >= 3  # different answers for different sizes: no marker left unbound
