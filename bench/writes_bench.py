@@ -3,7 +3,9 @@
 (portal.settings.base, DEBUG off; bench/_common.py `django_env`).
 
     .venv/bin/python bench/writes_bench.py --database portico_writes --iterations 40
-    .venv/bin/python bench/writes_bench.py --database portico_writes --profile file   # cProfile top list
+    .venv/bin/python bench/writes_bench.py --database portico_writes --profile file   # cProfile by CPU time
+    WRITES_CALLERS=get_converters .venv/bin/python bench/writes_bench.py --database portico_writes --profile pick_up
+        # ... and who calls the functions matching a pattern
 
 Per write: the process CPU time (`time.process_time`) of each call, median and p90, and the SQL statements of one
 warm call with their time. The requests it picks up are filed and triaged first (as the load test tops up its
