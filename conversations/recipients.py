@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import IntegerField, Q, Value
+from django.db.models import Q, QuerySet
 
 from portal.auth_backends import permissions_prefetch
+from portal.compiled import CompiledObjects
 from requests_app import permissions as perms
 from requests_app.choices import VendorRole
-from requests_app.models import RequestEvent
+from requests_app.compiled import event_visible_to_each
+from requests_app.models import RequestEvent, ServiceRequest
 
 from .matrix import MATRIX, SILENT_STATES_FOR_VENDOR, VENDOR_AUDIENCES, Audience, notice_for
 from .models import RequestMute, Watcher
@@ -83,21 +86,95 @@ def may_hear(event: RequestEvent, user: User) -> bool:
 
 def may_hear_all(event: RequestEvent, users: Iterable[User]) -> set[int]:
     """`may_hear` for many people at once: the ids of those who may. Two queries whatever their number (their
-    permissions, then each one's `visible_to` check, joined by UNION ALL), where asking each was two. Not one
-    EXISTS column per person: PostgreSQL planned that form several times slower than the checks one by one."""
+    permissions, then each one's `visible_to` check, joined by UNION ALL), where asking each was two. Each check is
+    compiled once per process and viewer shape (`requests_app.compiled`): building a queryset per person was most
+    of a notice's CPU. Not one EXISTS column per person: PostgreSQL planned that form several times slower than the
+    checks one by one."""
     active = [user for user in users if user.is_active]
     if not active:
         return set()
     permissions_prefetch(active)
-    checks = [
-        RequestEvent.objects.visible_to(user)
-        .filter(pk=event.pk)
-        .order_by()
-        .annotate(may_hear=Value(user.pk, output_field=IntegerField()))
-        .values_list("may_hear", flat=True)
-        for user in active
-    ]
-    return set(checks[0].union(*checks[1:], all=True))
+    return event_visible_to_each(event.pk, active)
+
+
+# Values no row holds, standing in for the request's people while its recipients' query is compiled.
+_REQUEST, _REQUESTER, _TEAM, _ASSIGNEE, _VENDOR = (-(2**62) + n for n in (301, 303, 307, 311, 313))
+
+
+def _people_named(event: RequestEvent, audiences: Iterable[Audience]) -> QuerySet[User] | None:
+    """The active people `audiences` name for `event`, muted ones left out, by id; None when they name nobody.
+    Inactive people never pass `may_hear`, so every audience is read active only."""
+    named = Q()
+    for condition in (_audience_condition(event, audience) for audience in audiences):
+        if condition is not None:
+            named |= condition
+    if not named:
+        return None
+    service_request = event.service_request
+    return (
+        get_user_model()
+        .objects.filter(pk__in=get_user_model().objects.filter(named).values("pk"), is_active=True)
+        .exclude(pk__in=RequestMute.objects.filter(service_request_id=service_request.pk).values("user_id"))
+        .order_by("pk")
+    )
+
+
+# A notice's audiences and which of the request's people exist: the form `_people_named`'s query takes.
+_Shape = tuple[frozenset[Audience], bool, bool, bool, bool]
+
+
+def _stand_in_event(shape: _Shape) -> RequestEvent:
+    _audiences, requester, team, assignee, vendor = shape
+    service_request = ServiceRequest(
+        pk=_REQUEST,
+        requester_id=_REQUESTER if requester else None,
+        team_id=_TEAM if team else None,
+        assignee_id=_ASSIGNEE if assignee else None,
+        vendor_id=_VENDOR if vendor else None,
+    )
+    return RequestEvent(service_request=service_request)
+
+
+@functools.cache
+def _names_nobody(shape: _Shape) -> bool:
+    return _people_named(_stand_in_event(shape), shape[0]) is None
+
+
+@functools.cache
+def _people_query() -> CompiledObjects:
+    """`_people_named` compiled once per process and shape (building it per notice was a share of every write's
+    CPU), then run with the request's ids."""
+
+    def build(shape: _Shape, **markers: Any) -> QuerySet[User]:
+        people = _people_named(_stand_in_event(shape), shape[0])
+        if people is None:  # recipients_for asks _names_nobody first
+            raise ValueError(f"the audiences of {shape} name nobody")
+        return people
+
+    markers = {"request": _REQUEST, "requester": _REQUESTER, "team": _TEAM, "assignee": _ASSIGNEE, "vendor": _VENDOR}
+    return CompiledObjects(build, markers)
+
+
+def _people_compiled(event: RequestEvent, audiences: Iterable[Audience]) -> list[User] | None:
+    """`_people_named(event, audiences)`'s people, from its query compiled for the shape of `event`'s request."""
+    service_request = event.service_request
+    shape: _Shape = (
+        frozenset(audiences),
+        service_request.requester_id is not None,
+        service_request.team_id is not None,
+        service_request.assignee_id is not None,
+        service_request.vendor_id is not None,
+    )
+    if _names_nobody(shape):
+        return None
+    return _people_query().objects(
+        shape,
+        request=service_request.pk,
+        requester=service_request.requester_id,
+        team=service_request.team_id,
+        assignee=service_request.assignee_id,
+        vendor=service_request.vendor_id,
+    )
 
 
 def recipients_for(event: RequestEvent) -> dict[int, User]:
@@ -109,20 +186,10 @@ def recipients_for(event: RequestEvent) -> dict[int, User]:
     audiences = set(MATRIX[notice].audiences)
     if service_request.state in SILENT_STATES_FOR_VENDOR:
         audiences -= VENDOR_AUDIENCES  # no notice to the vendor before eGov DevOps approves the work
-    named = Q()
-    for condition in (_audience_condition(event, audience) for audience in audiences):
-        if condition is not None:
-            named |= condition
-    if not named:
+    found = _people_compiled(event, audiences)
+    if found is None:
         return {}
-    # Inactive people never pass `may_hear`, so every audience is read active only; muted ones are left out here.
-    people = {
-        user.pk: user
-        for user in get_user_model()
-        .objects.filter(pk__in=get_user_model().objects.filter(named).values("pk"), is_active=True)
-        .exclude(pk__in=RequestMute.objects.filter(service_request_id=service_request.pk).values("user_id"))
-        .order_by("pk")
-    }
+    people = {user.pk: user for user in found}
     people.pop(event.actor_id, None)  # type: ignore[arg-type]
     hearing = may_hear_all(event, people.values())
     return {pk: user for pk, user in people.items() if pk in hearing}

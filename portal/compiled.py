@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import QuerySet
+from django.db import connections, router, transaction
+from django.db.models import QuerySet, sql
 
 
 class _Converted:
@@ -201,6 +201,11 @@ class CompiledList:
                 bound[place] = values[name]
         return compiler, sql, bound
 
+    def statement(self, using: str = "default", **values: Any) -> tuple[str, list[Any]]:
+        """The SQL and its parameters for `values` (one per marker), unrun: to join into a larger statement."""
+        _compiler, sql, bound = self._bound(using, values)
+        return sql, bound
+
     def rows(
         self, using: str = "default", *, limit: int | None = None, offset: int = 0, **values: Any
     ) -> list[tuple[Any, ...]]:
@@ -221,3 +226,74 @@ class CompiledList:
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) subquery", bound)  # noqa: S608 (Django's SQL, values bound)
             return int(cursor.fetchone()[0])
+
+
+class CompiledForIds:
+    """A `values_list()` queryset over a list of ids (`build(ids)`, which puts them in `__in` lookups), compiled
+    once per process, database and number of ids (Django writes one placeholder per id), then run with the real
+    ids. For the reads a notice makes of its recipients: their permissions, their channel choices."""
+
+    _FIRST_MARKER = -(2**62) + 100_000  # the i-th id's stand-in is this plus i: values no row holds
+
+    def __init__(self, build: Callable[[list[int]], QuerySet[Any, Any]]) -> None:
+        self._build = build
+        self._by_count: dict[int, CompiledList] = {}
+
+    def rows(self, ids: list[int], using: str = "default") -> list[tuple[Any, ...]]:
+        """The rows for `ids`, converted as the queryset would convert them."""
+        if not ids:
+            return []  # `__in` an empty list matches nothing (Django does not even ask)
+        query = self._by_count.get(len(ids))
+        if query is None:
+            markers = {f"id{i}": self._FIRST_MARKER + i for i in range(len(ids))}
+            query = self._by_count[len(ids)] = CompiledList(
+                lambda **stand_ins: self._build(list(stand_ins.values())), markers, every=True
+            )
+        return query.rows(using, **{f"id{i}": value for i, value in enumerate(ids)})
+
+
+_PLAIN = object()  # a CompiledUpdate's markers were not found: it runs the plain update
+
+
+class CompiledUpdate:
+    """`queryset.update(**changes)` on one table compiled to SQL once per process and database, then run with new
+    values. `build(**markers)` returns the queryset and the changes with each marker value where a parameter goes
+    (a marker may stand in several places). Where the database adapts a marker (SQLite writes times as text), it
+    is not found among the parameters, and every run builds and runs the plain update instead."""
+
+    def __init__(
+        self, build: Callable[..., tuple[QuerySet[Any, Any], dict[str, Any]]], markers: Mapping[str, Any]
+    ) -> None:
+        self._build = build
+        self._markers = dict(markers)
+        self._compiled: dict[str, Any] = {}
+
+    def _compile(self, using: str) -> Any:
+        queryset, changes = self._build(**self._markers)
+        query: sql.UpdateQuery = queryset.query.chain(sql.UpdateQuery)  # type: ignore[assignment]  # chain(klass)
+        query.add_update_values(changes)
+        query.clear_select_clause()
+        if query.get_related_updates() or query.count_active_tables() > 1:
+            raise ValueError("a CompiledUpdate changes one table, filtered by its own columns")
+        statement, params = query.get_compiler(using).as_sql()
+        positions = {
+            name: [i for i, param in enumerate(params) if param == marker] for name, marker in self._markers.items()
+        }
+        compiled = (statement, tuple(params), positions) if all(positions.values()) else _PLAIN
+        self._compiled[using] = compiled
+        return compiled
+
+    def run(self, using: str = "default", **values: Any) -> int:
+        """Update the rows for `values` (one per marker); returns how many were updated."""
+        compiled = self._compiled.get(using) or self._compile(using)
+        if compiled is _PLAIN:
+            queryset, changes = self._build(**values)
+            return queryset.using(using).update(**changes)
+        statement, params, positions = compiled
+        bound = list(params)
+        for name, places in positions.items():
+            for place in places:
+                bound[place] = values[name]
+        with transaction.mark_for_rollback_on_error(using=using), connections[using].cursor() as cursor:
+            cursor.execute(statement, bound)
+            return cursor.rowcount

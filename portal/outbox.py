@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from kombu import pools
 from kombu.pools import ProducerPool
 
 from .broker import broker_kind
+from .compiled import CompiledObjects
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -27,9 +29,19 @@ def outbox_enqueue(task: str, **kwargs: Any) -> OutboxMessage:
     return message
 
 
+@functools.cache
+def _locked_message_query() -> CompiledObjects:
+    def build(shape: None, **markers: Any) -> Any:
+        return OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=markers["message"])[:1]  # first()
+
+    return CompiledObjects(build, {"message": -(2**62) + 901})  # an id no message holds
+
+
 def _send(message_id: int) -> bool:
     with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
+        # Compiled once per process: every write sends its messages this way after commit.
+        found = _locked_message_query().objects(None, message=message_id)
+        message = found[0] if found else None
         if message is None or message.dispatched_at is not None:
             return False
         return _publish(message)

@@ -51,20 +51,22 @@ beat task `report_weeks_refresh` stores the week that just closed for the usual 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import pickle  # our own rows, written only by this module (as Django's cache pickles)
 import time
 import zoneinfo
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import F, Q
+from django.db import connection, router
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from portal.compiled import CompiledUpdate
 from requests_app.choices import Priority
 from requests_app.models import Environment, Vendor
 from sla.models import RequestClock
@@ -278,9 +280,18 @@ def report_week_store(scope: _Scope, week: Week) -> WeeklyReport:
 def report_weeks_restale(*, since: datetime) -> None:
     """Mark stale every stored week that ends after `since` (the earliest instant a change can move, see above), in
     the change's transaction; a copy being computed is bumped too, so it is not stored without the change."""
-    StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since).update(
-        stale=True, generation=F("generation") + 1
-    )
+    _restale_update().run(router.db_for_write(StoredWeek), since=since)
+
+
+def _weeks_restaled(*, since: datetime) -> tuple[QuerySet[StoredWeek], dict[str, Any]]:
+    weeks = StoredWeek.objects.filter(Q(stale=False) | Q(computing_since__isnull=False), end__gt=since)
+    return weeks, {"stale": True, "generation": F("generation") + 1}
+
+
+@functools.cache
+def _restale_update() -> CompiledUpdate:
+    """`_weeks_restaled` compiled once per process: every event restales, and building the update was most of it."""
+    return CompiledUpdate(_weeks_restaled, {"since": datetime(1901, 2, 3, 4, 5, 6, 703, tzinfo=UTC)})
 
 
 def usual_scopes() -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ the explanation it returns is written from the same rules it weighed, so what th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -62,18 +63,39 @@ def _subject(request_type: str, environment: Environment, stack: Stack | None) -
     return f"{article} {label} request for {environment} {where}"
 
 
+def _rules_matching(request_type: str, environment_id: int, stack_id: int | None) -> QuerySet[RoutingRule]:
+    live = VendorOnboarding.objects.filter(
+        vendor_id=OuterRef("vendor_id"), environment_id=environment_id, status=OnboardingStatus.LIVE
+    )
+    return (
+        RoutingRule.objects.filter(Q(request_type="") | Q(request_type=request_type))
+        .filter(Q(environment__isnull=True) | Q(environment_id=environment_id))
+        .filter(Q(stack__isnull=True) | Q(stack_id=stack_id))
+        .annotate(vendor_live=Exists(live))
+        .select_related("vendor", "environment", "stack")
+    )
+
+
+# Values no row holds, replaced by the real ones on every run.
+_TYPE, _ENVIRONMENT, _STACK = "\x01portico-request-type\x01", -(2**62) + 501, -(2**62) + 503
+
+
+@functools.cache
+def _matching_rules_query() -> CompiledObjects:
+    """`_rules_matching` compiled once per process, with and without a stack (`stack_id=None` is `IS NULL`):
+    building it was a share of every filing's CPU."""
+
+    def build(with_stack: bool, **markers: Any) -> QuerySet[RoutingRule]:
+        return _rules_matching(markers["type"], markers["environment"], markers["stack"] if with_stack else None)
+
+    return CompiledObjects(build, {"type": _TYPE, "environment": _ENVIRONMENT, "stack": _STACK})
+
+
 def _matching_rules(request_type: str, environment: Environment, stack: Stack | None) -> list[RoutingRule]:
     """Every rule that matches, active or not, most specific first (the older rule first among equals), each
     annotated with whether its vendor is live in the environment: one query."""
-    live = VendorOnboarding.objects.filter(
-        vendor_id=OuterRef("vendor_id"), environment_id=environment.pk, status=OnboardingStatus.LIVE
-    )
-    rules = (
-        RoutingRule.objects.filter(Q(request_type="") | Q(request_type=request_type))
-        .filter(Q(environment__isnull=True) | Q(environment_id=environment.pk))
-        .filter(Q(stack__isnull=True) | Q(stack_id=stack.pk if stack else None))
-        .annotate(vendor_live=Exists(live))
-        .select_related("vendor", "environment", "stack")
+    rules = _matching_rules_query().objects(
+        stack is not None, type=request_type, environment=environment.pk, stack=stack.pk if stack else None
     )
     return _ranked(rules)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models, router
 from django.utils import timezone
 
-from portal.compiled import CompiledList
+from portal.compiled import CompiledList, CompiledQuery
 from portal.timefmt import format_time
 from requests_app.choices import OPEN_STATES, RequestState
 
@@ -47,6 +48,7 @@ class ClockSnapshot:
     vendor_slug: str | None
 
 
+_REQUEST = -(2**62) + 401  # a request id no row holds: replaced by the real one on every run
 SNAPSHOT_COLUMNS = [
     *(name for name in ClockSnapshot.__slots__ if name not in ("policy_version", "vendor_slug")),
     "policy__version",
@@ -84,6 +86,20 @@ def clock_snapshots(request_ids: Iterable[int]) -> dict[int, list[ClockSnapshot]
     for request_id, *values in rows:
         by_request[request_id].append(ClockSnapshot(*values))
     return by_request
+
+
+@functools.cache
+def _clocks_of_query() -> CompiledQuery:
+    def build(request: int) -> Any:
+        return RequestClock.objects.filter(service_request_id=request).values_list(*SNAPSHOT_COLUMNS)
+
+    return CompiledQuery(build, {"request": _REQUEST})
+
+
+def clock_snapshots_of(request_id: int) -> list[ClockSnapshot]:
+    """`clock_snapshots([request_id])[request_id]`, its query compiled once per process: a write's answer reads
+    one request's clocks, and building the query was most of the read's CPU."""
+    return [ClockSnapshot(*values) for values in _clocks_of_query().rows(request=request_id)]
 
 
 def clock_reading(clock: RequestClock | ClockSnapshot | None, now: datetime) -> dict[str, Any]:

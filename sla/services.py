@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Collection, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import router, transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from portal.compiled import CompiledUpdate
 from portal.exceptions import Forbidden, ValidationFailed
 from portal.models import MetricCounter
 from portal.timefmt import format_time
@@ -379,14 +381,28 @@ def _rearm_flags(service_request: ServiceRequest) -> None:
     """Flags belong to a clock's current target: once a retarget or a reopen moves a flagged clock's due (or
     at-risk) time into the future, the flag is cleared, so the scan flags and notifies the new target when it is
     really crossed. A due time that moved but is still past keeps its flag: that breach was already told."""
-    now = timezone.now()
-    RequestClock.objects.filter(
+    _rearm_update().run(router.db_for_write(RequestClock), request=service_request.pk, now=timezone.now())
+
+
+_NOW = datetime(1901, 2, 3, 4, 5, 6, 701, tzinfo=UTC)  # stands in for the time now: no clock is due then
+
+
+def _flags_rearmed(*, request: int, now: datetime) -> tuple[QuerySet[RequestClock], dict[str, Any]]:
+    flagged = RequestClock.objects.filter(
         Q(breached_flagged_at__isnull=False, due_at__gt=now) | Q(at_risk_flagged_at__isnull=False, at_risk_at__gt=now),
-        service_request=service_request,
-    ).update(
-        breached_flagged_at=Case(When(due_at__gt=now, then=Value(None)), default=F("breached_flagged_at")),
-        at_risk_flagged_at=Case(When(at_risk_at__gt=now, then=Value(None)), default=F("at_risk_flagged_at")),
+        service_request=request,
     )
+    return flagged, {
+        "breached_flagged_at": Case(When(due_at__gt=now, then=Value(None)), default=F("breached_flagged_at")),
+        "at_risk_flagged_at": Case(When(at_risk_at__gt=now, then=Value(None)), default=F("at_risk_flagged_at")),
+    }
+
+
+@functools.cache
+def _rearm_update() -> CompiledUpdate:
+    """`_flags_rearmed` compiled once per process: every transition re-arms, and building the update was a tenth
+    of a pick-up's CPU."""
+    return CompiledUpdate(_flags_rearmed, {"request": -(2**62) + 701, "now": _NOW})
 
 
 # --- extensions ----------------------------------------------------------------------------------------
