@@ -28,8 +28,7 @@ from portal.timefmt import time_html
 from requests_app.compiled_scope import markers, scope_of, stand_in
 from requests_app.models import ServiceRequest
 from requests_app.templatetags.portico import clocks_for, priority_label, state_class, state_label, type_label
-from sla.models import RequestClock
-from sla.selectors import SNAPSHOT_COLUMNS, ClockSnapshot
+from sla.selectors import clock_snapshots
 
 from .selectors import requests_sorted, sort_key
 from .templatetags.desk import next_clock
@@ -173,35 +172,12 @@ def compiled_list(source: DeskSource, user: Any, sort: str, fields: tuple[str, .
     return compiled
 
 
-# `sla.selectors.clock_snapshots` compiled per number of rows (one IN (...) parameter each): building it was
-# ~1 ms of a page.
-_CLOCKS: dict[int, CompiledList] = {}
-
-
-def _clocks_query(size: int) -> CompiledList:
-    compiled = _CLOCKS.get(size)
-    if compiled is None:
-        ids = {f"id{index}": -7_400_000 - index for index in range(size)}
-        compiled = _CLOCKS[size] = CompiledList(
-            lambda **_: RequestClock.objects.filter(service_request_id__in=list(ids.values())).values_list(
-                "service_request_id", *SNAPSHOT_COLUMNS
-            ),
-            ids,
-            every=True,
-        )
-    return compiled
-
-
 def attach_clocks(rows: list[Any]) -> None:
-    """Each row's clocks (`clock_snapshots`), in one query, as `sla.selectors.clock_snapshots` reads them (rows with
-    `pk` and `clock_snapshots`: `DeskRow`, `desk.triage.TriageRow`)."""
+    """Each row's clocks (`clock_snapshots`), in one query (rows with `pk` and `clock_snapshots`: `DeskRow`,
+    `desk.triage.TriageRow`)."""
     if not rows:
         return
-    by_request: dict[int, list[ClockSnapshot]] = {row.pk: [] for row in rows}
-    ids: dict[str, Any] = {f"id{index}": row.pk for index, row in enumerate(rows)}
-    found = _clocks_query(len(rows)).rows(**ids)
-    for request_id, *values in found:
-        by_request[request_id].append(ClockSnapshot(*values))
+    by_request = clock_snapshots(row.pk for row in rows)
     for row in rows:
         row.clock_snapshots = by_request[row.pk]
 
