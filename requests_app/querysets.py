@@ -139,10 +139,11 @@ class ServiceRequestQuerySet(models.QuerySet):
         """The ids of the newest `window` rows of this search result, newest first.
 
         The candidates are the newest `window` search documents that match for this user, read off the documents
-        alone: their keys stand for `visible_to` (migration 0024), so one index answers match and visibility (the
-        GIN index for a rarer word, the id index walked back for a common one; for a vendor's people, their
-        vendor's documents by (vendor, id), apart from those of their teams and their own requests: one query
-        each). Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
+        alone, span by span of ids from the newest (`_newest_documents`): their keys stand for `visible_to`
+        (migration 0024), so one index answers match and visibility (for a vendor's people, their vendor's
+        documents by (vendor, id), apart from those of their teams and their own requests: read apart). A word, a
+        phrase, several words, `-exclusion` and `or` all take this path; a reference is read as before.
+        Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
         compiled), the request's own `visible_to` and the notes rule are checked on the candidates alone, by id,
         with no second full-text match. A list with other filters applies them all to the candidates; where that
         leaves some out and older matches may remain, the window is found among every match instead, as before (a
@@ -151,17 +152,13 @@ class ServiceRequestQuerySet(models.QuerySet):
         The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
         drove from the full-text index over every match (a phrase is estimated at a few rows)."""
         newest = self.order_by("-pk").values_list("pk", flat=True)
-        if not SINGLE_WORD.fullmatch(text) or reference_from(text):
-            # A phrase, several words or a reference: PostgreSQL's estimate of their matches is far off (a phrase
-            # matching 48,000 of 1,000,000 documents estimated at 4,400), and the documents-only plan it then
-            # chose (an id walk, or a lossy bitmap of every match) took 0.3-2 s on 1,000,000 requests. A reference
-            # is read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms, not
-            # 1.2 s under LIMIT 500); the newest `window` of those are kept.
-            limit = max(window, PLANNER_LIMIT) if reference_from(text) else window
-            return list(newest[:limit])[:window]
-        newest_documents = self._documents().order_by("-service_request_id")
+        if reference_from(text):
+            # Read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms on
+            # 1,000,000 requests, not 1.2 s under LIMIT 500); the newest `window` of those are kept.
+            return list(newest[: max(window, PLANNER_LIMIT)])[:window]
+        top = self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0
         parts = [
-            (list(newest_documents.filter(part).values_list("service_request_id", flat=True)[:window]), on_request)
+            (self._newest_documents(part, window, top), on_request)
             for part, on_request in _document_match_parts(text, user)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
@@ -181,6 +178,29 @@ class ServiceRequestQuerySet(models.QuerySet):
         if len(ids) < len(candidates) == window:
             ids = list(newest[:window])
         return ids
+
+    def _newest_documents(self, match: Q, window: int, top: int) -> list[int]:
+        """The ids of the newest `window` search documents that `match`, newest first, read span by span of ids
+        down from `top`: the newest `window * SEARCH_FIRST_SPAN` ids, then spans four times wider each, each under
+        its own id range, until `window` are found or every id was read.
+
+        Each span's cost is bounded by its range whatever plan PostgreSQL picks; under one `ORDER BY id LIMIT` it
+        was not: a phrase or several words are misestimated (a phrase matching 48,000 of 1,000,000 documents
+        estimated at 4,400), and the plan picked for the estimate read every document holding the words, each
+        rechecked in the heap for the phrase (0.3-0.5 s on 1,000,000 requests), or walked the id index far back."""
+        newest = self._documents().filter(match).order_by("-service_request_id")
+        newest = newest.values_list("service_request_id", flat=True)
+        found: list[int] = []
+        upper = top + 1
+        span = window * SEARCH_FIRST_SPAN
+        while upper > 0 and len(found) < window:
+            lower = upper - span
+            step = newest.filter(service_request_id__lt=upper)
+            if lower > 0:
+                step = step.filter(service_request_id__gte=lower)
+            found.extend(step[: window - len(found)])
+            upper, span = lower, span * SEARCH_SPAN_GROWTH
+        return found
 
     def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
         compiler = self.query.get_compiler(self.db)
@@ -259,8 +279,10 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
-SINGLE_WORD = re.compile(r"\w+")
 PLANNER_LIMIT = 2_000
+# A search window is read from the newest 20 ids per place (10,000 for 500), then spans four times wider each.
+SEARCH_FIRST_SPAN = 20
+SEARCH_SPAN_GROWTH = 4
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
 
