@@ -162,11 +162,11 @@ class ServiceRequestQuerySet(models.QuerySet):
             return list(newest[:window])
         walked_spans = WALKED_SPANS if PHRASE.search(text) else 0
         top = self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0
+        indexed = _document_match_parts(text, user)
+        walked = _document_match_parts(text, user, walked=True) if walked_spans else indexed
         parts = [
-            (self._newest_documents(part, walked, window, top, walked_spans), on_request)
-            for (part, on_request), (walked, _) in zip(
-                _document_match_parts(text, user), _document_match_parts(text, user, walked=True), strict=True
-            )
+            (self._newest_documents(part, walked_part, window, top, walked_spans), on_request)
+            for (part, on_request), (walked_part, _) in zip(indexed, walked, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
