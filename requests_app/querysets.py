@@ -160,12 +160,12 @@ class ServiceRequestQuerySet(models.QuerySet):
             # A Jira key finds one request or none: one query through the GIN index (0.2 ms on 1,000,000 requests),
             # where walking the newest spans first checked 50,000 documents for it (100-140 ms).
             return list(newest[:window])
-        walked_spans = WALKED_SPANS if PHRASE.search(text) else 0
+        walk = bool(PHRASE.search(text))
         top = self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0
         indexed = _document_match_parts(text, user)
-        walked = _document_match_parts(text, user, walked=True) if walked_spans else indexed
+        walked = _document_match_parts(text, user, walked=True) if walk else indexed
         parts = [
-            (self._newest_documents(part, walked_part, window, top, walked_spans), on_request)
+            (self._newest_documents(part, walked_part, window, top, walk), on_request)
             for (part, on_request), (walked_part, _) in zip(indexed, walked, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
@@ -186,34 +186,35 @@ class ServiceRequestQuerySet(models.QuerySet):
             ids = list(newest[:window])
         return ids
 
-    def _newest_documents(self, match: Q, walked: Q, window: int, top: int, walked_spans: int) -> list[int]:
-        """The ids of the newest `window` search documents that `match`, newest first, read span by span of ids
-        down from `top`: the newest `window * SEARCH_FIRST_SPAN` ids, then spans four times wider each, each under
-        its own id range, until `window` are found or every id was read. The first `walked_spans` spans are read
-        with `walked`, the same match in a form the GIN indexes cannot answer: through the id's btree (or a key's,
-        (vendor, id)), checking each document of the span.
+    def _newest_documents(self, match: Q, walked: Q, window: int, top: int, walk: bool) -> list[int]:
+        """The ids of the newest `window` search documents that `match`, newest first, read down from `top` in
+        three steps: the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), the next four times as many,
+        then every older id, each step only if the window is not full yet. With `walk` (a phrase) the two bounded
+        spans are read with `walked`, the same match in a form the GIN indexes cannot answer: through the id's
+        btree (or the vendor's, (vendor, id)), checking each document of the span.
 
         Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
         1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
-        the words (0.3-0.6 s on 1,000,000 requests). Under an id range the GIN index is still used alone, the
-        range left as a filter: a phrase is rechecked in every document that holds its words, in the whole table,
-        for each span (`crash-looping`: 260-340 ms a span). Walked, a span costs its size whatever the words (the
-        newest 10,000 and 40,000 ids: tens of ms). Words without a phrase (one, several, `-exclusion`, `or`) are
-        exact in the GIN index (no recheck) and keep it, as the wider spans, read only for rarer phrases, do."""
+        the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner walks the range for a word. A
+        phrase is lossy in GIN: with the range left as a filter every document holding its words, in the whole
+        table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
+        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it. The last step, for
+        rarer matches, is the single query it was: narrower spans below 50,000 ids scanned the GIN index whole
+        again each time and only added queries."""
         found: list[int] = []
         upper = top + 1
-        span = window * SEARCH_FIRST_SPAN
-        steps = 0
-        while upper > 0 and len(found) < window:
-            lower = upper - span
-            step = self._documents().filter(walked if steps < walked_spans else match)
-            steps += 1
-            step = step.order_by("-service_request_id").values_list("service_request_id", flat=True)
+        first = window * SEARCH_FIRST_SPAN
+        for span in (first, first * SEARCH_SPAN_GROWTH, None):
+            if upper <= 0 or len(found) >= window:
+                break
+            lower = 0 if span is None else upper - span
+            step = self._documents().filter(walked if walk and span is not None else match)
             step = step.filter(service_request_id__lt=upper)
             if lower > 0:
                 step = step.filter(service_request_id__gte=lower)
+            step = step.order_by("-service_request_id").values_list("service_request_id", flat=True)
             found.extend(step[: window - len(found)])
-            upper, span = lower, span * SEARCH_SPAN_GROWTH
+            upper = lower
         return found
 
     def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
@@ -294,12 +295,11 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 SEARCH_MAX_LENGTH = 200
 PLANNER_LIMIT = 2_000
-# A search window is read from the newest 20 ids per place (10,000 for 500), then spans four times wider each.
+# A search window is read from the newest 20 ids per place (10,000 for 500), then four times as many, then the rest.
 SEARCH_FIRST_SPAN = 20
 SEARCH_SPAN_GROWTH = 4
-# The spans of a phrase read through a btree, the GIN index left aside (see `_newest_documents`). A phrase: quoted
+# A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
 # words, or a word joined by punctuation the parser splits into several (`crash-looping`, `v1.2`).
-WALKED_SPANS = 2
 PHRASE = re.compile(r'"|\w[^\w\s"]+\w')
 JIRA_KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
