@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
 from django.db import connections, models
-from django.db.models import Case, Exists, Expression, F, Func, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, Expression, ExpressionWrapper, F, Func, OuterRef, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
@@ -139,10 +139,11 @@ class ServiceRequestQuerySet(models.QuerySet):
         """The ids of the newest `window` rows of this search result, newest first.
 
         The candidates are the newest `window` search documents that match for this user, read off the documents
-        alone: their keys stand for `visible_to` (migration 0024), so one index answers match and visibility (the
-        GIN index for a rarer word, the id index walked back for a common one; for a vendor's people, their
-        vendor's documents by (vendor, id), apart from those of their teams and their own requests: one query
-        each). Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
+        alone, span by span of ids from the newest (`_newest_documents`): their keys stand for `visible_to`
+        (migration 0024), so one index answers match and visibility (for a vendor's people, their vendor's
+        documents by (vendor, id), apart from those of their teams and their own requests: read apart). A word, a
+        phrase, several words, `-exclusion` and `or` take this path; a reference or a Jira key is read as before.
+        Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
         compiled), the request's own `visible_to` and the notes rule are checked on the candidates alone, by id,
         with no second full-text match. A list with other filters applies them all to the candidates; where that
         leaves some out and older matches may remain, the window is found among every match instead, as before (a
@@ -151,18 +152,21 @@ class ServiceRequestQuerySet(models.QuerySet):
         The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
         drove from the full-text index over every match (a phrase is estimated at a few rows)."""
         newest = self.order_by("-pk").values_list("pk", flat=True)
-        if not SINGLE_WORD.fullmatch(text) or reference_from(text):
-            # A phrase, several words or a reference: PostgreSQL's estimate of their matches is far off (a phrase
-            # matching 48,000 of 1,000,000 documents estimated at 4,400), and the documents-only plan it then
-            # chose (an id walk, or a lossy bitmap of every match) took 0.3-2 s on 1,000,000 requests. A reference
-            # is read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms, not
-            # 1.2 s under LIMIT 500); the newest `window` of those are kept.
-            limit = max(window, PLANNER_LIMIT) if reference_from(text) else window
-            return list(newest[:limit])[:window]
-        newest_documents = self._documents().order_by("-service_request_id")
+        if reference_from(text):
+            # Read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms on
+            # 1,000,000 requests, not 1.2 s under LIMIT 500); the newest `window` of those are kept.
+            return list(newest[: max(window, PLANNER_LIMIT)])[:window]
+        if JIRA_KEY_PATTERN.fullmatch(text):
+            # A Jira key finds one request or none: one query through the GIN index (0.2 ms on 1,000,000 requests),
+            # where walking the newest spans first checked 50,000 documents for it (100-140 ms).
+            return list(newest[:window])
+        walk = bool(PHRASE.search(text))
+        top = self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0
+        indexed = _document_match_parts(text, user)
+        walked = _document_match_parts(text, user, walked=True) if walk else indexed
         parts = [
-            (list(newest_documents.filter(part).values_list("service_request_id", flat=True)[:window]), on_request)
-            for part, on_request in _document_match_parts(text, user)
+            (self._newest_documents(part, walked_part, window, top, walk), on_request)
+            for (part, on_request), (walked_part, _) in zip(indexed, walked, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
@@ -181,6 +185,37 @@ class ServiceRequestQuerySet(models.QuerySet):
         if len(ids) < len(candidates) == window:
             ids = list(newest[:window])
         return ids
+
+    def _newest_documents(self, match: Q, walked: Q, window: int, top: int, walk: bool) -> list[int]:
+        """The ids of the newest `window` search documents that `match`, newest first, read down from `top` in
+        three steps: the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), the next four times as many,
+        then every older id, each step only if the window is not full yet. With `walk` (a phrase) the two bounded
+        spans are read with `walked`, the same match in a form the GIN indexes cannot answer: through the id's
+        btree (or the vendor's, (vendor, id)), checking each document of the span.
+
+        Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
+        1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
+        the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner walks the range for a word. A
+        phrase is lossy in GIN: with the range left as a filter every document holding its words, in the whole
+        table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
+        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it. The last step, for
+        rarer matches, is the single query it was: narrower spans below 50,000 ids scanned the GIN index whole
+        again each time and only added queries."""
+        found: list[int] = []
+        upper = top + 1
+        first = window * SEARCH_FIRST_SPAN
+        for span in (first, first * SEARCH_SPAN_GROWTH, None):
+            if upper <= 0 or len(found) >= window:
+                break
+            lower = 0 if span is None else upper - span
+            step = self._documents().filter(walked if walk and span is not None else match)
+            step = step.filter(service_request_id__lt=upper)
+            if lower > 0:
+                step = step.filter(service_request_id__gte=lower)
+            step = step.order_by("-service_request_id").values_list("service_request_id", flat=True)
+            found.extend(step[: window - len(found)])
+            upper = lower
+        return found
 
     def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
         compiler = self.query.get_compiler(self.db)
@@ -259,8 +294,14 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
-SINGLE_WORD = re.compile(r"\w+")
 PLANNER_LIMIT = 2_000
+# A search window is read from the newest 20 ids per place (10,000 for 500), then four times as many, then the rest.
+SEARCH_FIRST_SPAN = 20
+SEARCH_SPAN_GROWTH = 4
+# A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
+# words, or a word joined by punctuation the parser splits into several (`crash-looping`, `v1.2`).
+PHRASE = re.compile(r'"|\w[^\w\s"]+\w')
+JIRA_KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
 
@@ -323,20 +364,30 @@ def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -
     return match
 
 
-def _document_match_parts(text: str, user: User | AnonymousUser, *, prefix: str = "") -> list[tuple[Q, Q]]:
+def _document_match_parts(
+    text: str, user: User | AnonymousUser, *, prefix: str = "", walked: bool = False
+) -> list[tuple[Q, Q]]:
     """`document_match` as disjoint parts, each of which one index walks in id order (a vendor's own documents by
     (vendor, id) or the (vendor, internal) GIN index; those of the user's teams and own requests), each with the
-    condition its match takes on the request itself: the internal notes only where the request is the vendor's."""
+    condition its match takes on the request itself: the internal notes only where the request is the vendor's.
+    `walked`: the same match in a form the GIN indexes cannot answer, so an id range is read through a btree."""
     query = _search_query(text)
+
+    def matches(vector: str) -> Q:
+        if not walked:
+            return Q(**{f"{prefix}{vector}": query})
+        unindexed = Func(F(f"{prefix}{vector}"), template="COALESCE(%(expressions)s, ''::tsvector)")
+        return Q(SearchVectorExact(ExpressionWrapper(unindexed, output_field=SearchVectorField()), query))
+
     notes = internal_notes_scope(user)
     if notes is None:
-        return [(_document_scope(user, prefix) & Q(**{f"{prefix}public": query}), Q())]
+        return [(_document_scope(user, prefix) & matches("public"), Q())]
     if notes == Q():
-        return [(Q(**{f"{prefix}internal": query}), Q())]
+        return [(matches("internal"), Q())]
     theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
     return [
-        (theirs & Q(**{f"{prefix}internal": query}), notes),
-        (~theirs & _document_scope(user, prefix) & Q(**{f"{prefix}public": query}), ~notes),
+        (theirs & matches("internal"), notes),
+        (~theirs & _document_scope(user, prefix) & matches("public"), ~notes),
     ]
 
 

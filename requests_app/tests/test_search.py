@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import random
 import re
 
 import pytest
@@ -318,3 +319,57 @@ def test_migration_0024_backfills_the_keys_of_existing_documents(world):
     assert document_keys() == request_keys()
     assert found(world.vendor_engineer, "flamingo") == [service_request.reference]
     assert len(found(world.requester, "flamingo")) == 2
+
+
+PHRASES_AND_WORDS = ('"read replica"', "502 ingress", '"node pool"', "crash-looping", "postgresql instance")
+RANDOM_WORDS = ("read", "replica", "node", "pool", "502", "ingress", "crash", "looping", "postgresql", "instance")
+
+
+def random_requests(world, seed: int, count: int) -> None:
+    """`count` requests of both teams, half triaged to one of two vendors, titled, described and noted (public and
+    internal) with random runs of the phrases' words, so each phrase matches some and its words alone many more."""
+    chance = random.Random(seed)
+
+    def words(length: int) -> str:
+        return " ".join(chance.choice(RANDOM_WORDS) for _ in range(length))
+
+    for _ in range(count):
+        actor = chance.choice((world.requester, world.other_requester))
+        service_request = file_request(world, actor=actor, title=words(3), description=words(6))
+        vendor = chance.choice((None, world.vendor_a, world.vendor_b))
+        if vendor is not None:
+            service_request = services.request_triage(service_request, actor=world.pm, vendor=vendor)
+        if chance.random() < 0.5:
+            services.request_comment(service_request, actor=world.pm, body=words(4), internal=chance.random() < 0.6)
+
+
+def test_phrases_and_several_words_find_the_same_newest_window_as_the_plain_query(world):
+    """The window read span by span of document ids holds the newest `window` matches, exactly as the plain query
+    over every match finds them, for each kind of user, in a list filtered by state too, for a small window (narrow
+    spans: many of them are read) and a large one."""
+    random_requests(world, seed=11, count=80)
+    lists = [(user, ServiceRequest.objects.visible_to(user)) for user in (world.pm, world.requester)]
+    for user in (world.vendor_engineer, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        lists += [(user, visible), (user, visible.filter(state=RequestState.QUEUED))]
+    for user, visible in lists:
+        for text in (*PHRASES_AND_WORDS, "replica -pool", "node or crash"):
+            every = visible.search_text(text, user=user, ranked=False)
+            for window in (2, 25):
+                plain = list(every.order_by("-pk").values_list("pk", flat=True)[:window])
+                assert every._search_window(text, user=user, window=window) == plain, (user.username, text, window)
+                ranked = every.search_best_first(text, user=user, window=window).values_list("pk", flat=True)
+                assert sorted(ranked) == sorted(plain), (user.username, text, window)
+
+
+def test_a_match_on_the_edge_of_two_spans_is_read_once(world, settings):
+    """With a window of 1 the first span is the newest 20 ids: the 20th newest is its last, and the next span
+    starts below it."""
+    settings.PORTICO_SEARCH_RANK_WINDOW = 1
+    file_request(world, title="Node pool for the old cluster")
+    edge = file_request(world, title="Node pool for payments")
+    for number in range(19):
+        file_request(world, title=f"Quota {number}")
+    assert edge.pk == RequestSearchDocument.objects.order_by("-pk").values_list("pk", flat=True)[19]
+    for user in (world.pm, world.requester):
+        assert found(user, '"node pool"') == [edge.reference], user.username
