@@ -44,6 +44,7 @@ from .queries import (
     _sums,
     _traction,
     report_snapshot,
+    serial_plans,
 )
 from .types import (
     AGE_LABELS,
@@ -178,29 +179,31 @@ def _previous_copy(
 
 
 def _previous_computed(
-    scope: _Scope, this: Week, weeks: list[Week], now: datetime, engineers: dict[int, int]
+    scope: _Scope, this: Week, now: datetime, engineers: dict[int, int]
 ) -> tuple[Figures, list[TractionWeek], list[ComplianceWeek]]:
-    """The previous week's figures (overall only: what the headline's "change" compares with) and the trends, all
-    counted afresh."""
+    """The previous week's figures (overall only: what the headline's "change" compares with) and the trends' earlier
+    weeks, all counted afresh. The trends' last point is the week itself, whose counts the caller already has."""
     previous = this.shifted(-1)
-    trend_counts = _compliance_trend(scope, weeks, now)
+    earlier = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 0)]
+    trend_counts = _compliance_trend(scope, earlier, now)
     prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
     prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
     prev_backlog = _backlog_by_vendor(scope, previous.end, now)
     prev = _figures(
         prev_flows,
-        Counter(trend_counts[-2]),
+        Counter(trend_counts[-1]),
         _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
         sum(prev_backlog.values()),
         _rollup(_rating_rows(scope, previous.start, previous.end), RATING_SUMS)["all"][None],
     )
     prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
-    trend = [_compliance_week(w.label, c) for w, c in zip(weeks, trend_counts, strict=True)]
-    return prev, _traction(scope, weeks), trend
+    trend = [_compliance_week(w.label, c) for w, c in zip(earlier, trend_counts, strict=True)]
+    return prev, _traction(scope, earlier), trend
 
 
 def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
     """Every figure of the week for the scope, as of `now`; the caller opens the snapshot."""
+    serial_plans()
     tz = this.tz
     previous = this.shifted(-1)
     backlog_at = min(this.end, now)
@@ -260,18 +263,15 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
             )
         breakdowns[dimension] = rows
 
-    weeks = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 1)]
     base = _previous_copy(scope, previous, now, engineers, labels)
     if base is not None:
-        # The week itself is the trends' last point; the rest is the previous week's, shifted by one.
-        prev = base.summary
-        traction = [
-            *base.traction[1:],
-            TractionWeek(week=this.label, created=summary.created, resolved=summary.resolved),
-        ]
-        compliance_trend = [*base.compliance_trend[1:], _compliance_week(this.label, summary)]
+        # The previous week's copy holds its figures and the trends' earlier weeks (its own, shifted by one).
+        prev, traction, compliance_trend = base.summary, base.traction[1:], base.compliance_trend[1:]
     else:
-        prev, traction, compliance_trend = _previous_computed(scope, this, weeks, now, engineers)
+        prev, traction, compliance_trend = _previous_computed(scope, this, now, engineers)
+    # The week itself is the trends' last point: its figures are counted above, by the same rules.
+    traction = [*traction, TractionWeek(week=this.label, created=summary.created, resolved=summary.resolved)]
+    compliance_trend = [*compliance_trend, _compliance_week(this.label, summary)]
 
     all_backlog = backlog["all"].get(None, Counter())
     breaches, breaches_total = _breaches(scope, this, now)
