@@ -1,7 +1,7 @@
 """The current week built on the previous week's stored copy says exactly what the full computation says.
 
 A week's report counts the previous week again (the headline's change) and the seven weeks before it (the trends).
-When that week's stored copy is current, those come from the copy (reports/selectors/weekly.py `_previous_copy`).
+When that week's stored copy is current, those come from the copy (reports/selectors/weekly.py `_earlier_copy`).
 Here random weeks of work are played through the real services, the previous week is stored, and more work lands
 late on requests filed before it ended; after every step the report with the copy must equal the one computed in
 full (stored weeks switched off). With the previous week's copy stale and an earlier week's current, the trends' weeks
