@@ -73,18 +73,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def serial_plans() -> None:
-    """No parallel workers for the rest of the report's transaction (PostgreSQL).
-
-    The weekly report's queries read a week or eight from their indexes; dividing a scan's cost among workers, the
-    planner chose a parallel sequential scan of every request over the week's few hundred from their indexes (the
-    week's percentiles: 61 ms against 9 ms on 200,000 requests, and the workers take the other requests' cores)."""
-    connection = connections[read_alias()]
-    if connection.vendor == "postgresql" and connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-
-
 def report_snapshot(function: Callable[P, R]) -> Callable[P, R]:
     """Run a report in one transaction: one snapshot for every figure, and no JIT on PostgreSQL.
 
@@ -617,21 +605,19 @@ def _bandwidth(backlog_by_vendor: dict[Any, int], engineers: dict[int, int]) -> 
 
 
 def _traction(scope: _Scope, weeks: list[Week]) -> list[TractionWeek]:
-    """Created and resolved per week for the last weeks: one query grouped by the week of creation, one by the week
-    of resolution, each through its timestamp's index (one query over both read every such request's row)."""
-    first, last = weeks[0].start, weeks[-1].end
-    out = [TractionWeek(week=week.label, created=0, resolved=0) for week in weeks]
-    for stamp, measure in (("created_at", "created"), ("resolved_at", "resolved")):
-        rows = (
-            scope.requests.filter(_period(stamp, first, last))
-            .order_by()
-            .values(week=_week_index(stamp, weeks))
-            .annotate(n=Count(stamp))
-            .values_list("week", "n")
-        )
-        for index, count in rows:  # at most one row per week
-            setattr(out[index], measure, count)
-    return out
+    """Created and resolved per week for the last weeks, in one query (one read of the requests touched: two
+    queries grouped by week, each through its timestamp's index, read those rows twice for a vendor's or an
+    environment's report, 50–70 ms each on 1,000,000 requests against 56–83 ms for this one)."""
+    span = _period("created_at", weeks[0].start, weeks[-1].end) | _period("resolved_at", weeks[0].start, weeks[-1].end)
+    aggregates = {}
+    for index, week in enumerate(weeks):
+        aggregates[f"created_{index}"] = Count("pk", filter=_period("created_at", week.start, week.end))
+        aggregates[f"resolved_{index}"] = Count("pk", filter=_period("resolved_at", week.start, week.end))
+    totals = scope.requests.filter(span).order_by().aggregate(**aggregates)
+    return [
+        TractionWeek(week=week.label, created=totals[f"created_{i}"], resolved=totals[f"resolved_{i}"])
+        for i, week in enumerate(weeks)
+    ]
 
 
 def _week_index(field_name: str, weeks: list[Week]) -> Case:

@@ -44,7 +44,6 @@ from .queries import (
     _sums,
     _traction,
     report_snapshot,
-    serial_plans,
 )
 from .types import (
     AGE_LABELS,
@@ -213,7 +212,6 @@ def _previous_computed(
 
 def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
     """Every figure of the week for the scope, as of `now`; the caller opens the snapshot."""
-    serial_plans()
     tz = this.tz
     previous = this.shifted(-1)
     backlog_at = min(this.end, now)
