@@ -173,8 +173,11 @@ def _earlier_copy(
         return None
     from ..stored import report_week_copy  # stored weeks sit above the selectors: they store what these compute
 
-    earlier = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 0)]
-    base = report_week_copy(scope, [w for w in earlier if w.end <= now], engineers=engineers, labels=labels)
+    finished = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 0)]
+    finished = [week for week in finished if week.end <= now]
+    if not finished:
+        return None
+    base = report_week_copy(scope, finished, engineers=engineers, labels=labels)
     if base is None or len(base.traction) != TRACTION_WEEKS or base.traction[-1].week != base.week:
         return None
     return base
