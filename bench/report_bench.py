@@ -379,26 +379,28 @@ def pick_up_burst(count: int, before: datetime) -> dict[str, float]:
 
 def timings(ref: dict, now: datetime, burst: int = 0) -> dict[str, tuple[float, list[float]]]:
     """The current week (the week of `now`) computed as the page computes it, with the previous week's stored copy
-    current (the usual state: the beat task stores it) and without one (a late change restaled it and the task has
-    not run yet: everything is counted); then the previous week read from its stored copy. The clock is held at
+    current (the usual state: the beat task stores it), without stored weeks (everything is counted) and with the
+    previous week's copy stale but the week before's current (a late change restaled the one and the task has not
+    run yet: the previous week is counted); then the previous week read from its stored copy. The clock is held at
     `now` for the stored copies (stored by a first read, outside the timing). `burst`: that many old queued requests
     are picked up after the copies are stored (the database is written: time a copy), and how many copies that
     restaled is printed."""
     import time_machine
     from django.test import override_settings
 
+    from reports.models import StoredWeek
     from reports.periods import week_containing
     from reports.selectors import report_weekly
 
     current = week_containing(now, tz="Asia/Kolkata")
     past = current.shifted(-1).label
     results: dict[str, tuple[float, list[float]]] = {}
+    before = current.shifted(-2).label
     with time_machine.travel(now, tick=True):
         for scope in SCOPES.values():
+            report_weekly(week=before, **scope(ref))  # the week before it too, as the beat task stores every week
             report_weekly(week=past, **scope(ref))  # computes and stores the copy
         if burst:
-            from reports.models import StoredWeek
-
             done = pick_up_burst(burst, current.shifted(-1).end)
             stale = StoredWeek.objects.filter(week=past, stale=True).count()
             stored = StoredWeek.objects.filter(week=past).count()
@@ -416,6 +418,15 @@ def timings(ref: dict, now: datetime, burst: int = 0) -> dict[str, tuple[float, 
                 results[f"current week {current.label}, counted in full: {label}"] = best_of(
                     lambda scope=scope: report_weekly(week=current.label, now=now, **scope(ref))
                 )
+        # A late change restaled the previous week's copies (and no earlier week's): the trends' weeks up to the
+        # week before come from its copy, the previous week is counted.
+        StoredWeek.objects.filter(week=past).update(stale=True)
+        for label, scope in SCOPES.items():
+            results[f"current week {current.label}, previous week's copy stale, {before}'s current: {label}"] = best_of(
+                lambda scope=scope: report_weekly(week=current.label, now=now, **scope(ref))
+            )
+        for scope in SCOPES.values():
+            report_weekly(week=past, **scope(ref))  # stored again
         for label, scope in SCOPES.items():
             results[f"past week {past}, stored copy: {label}"] = best_of(
                 lambda scope=scope: report_weekly(week=past, **scope(ref))

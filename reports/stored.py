@@ -233,12 +233,23 @@ def _servable(row: StoredWeek, scope: _Scope, week: Week) -> WeeklyReport | None
     return report
 
 
-def report_week_copy(scope: _Scope, week: Week, *, engineers: dict[int, int], labels: dict) -> WeeklyReport | None:
-    """A finished week's stored copy as it was computed, when it is current; None when it is missing or not.
+def report_week_copy(
+    scope: _Scope, weeks: list[Week], *, engineers: dict[int, int], labels: dict
+) -> WeeklyReport | None:
+    """The newest of `weeks` (finished weeks of one timezone) whose stored copy is current, as it was computed; None
+    when none is, or when the newest copy not marked stale is not current (other engineers or names).
 
-    The next week's computation builds on it (reports/selectors/weekly.py): the previous week's figures and the
-    trends' earlier weeks are the same whenever they are read after that week's end, until a change restales it."""
-    row = StoredWeek.objects.filter(tz=week.tz, week=week.label, scope=scope_key(scope.filters)).first()
+    A later week's computation builds on it (reports/selectors/weekly.py): a finished week's figures and its
+    trends' points are the same whenever they are read after its end, until a change restales it — and a change
+    restales every week after the instant it moves, so the weeks after the newest current copy are the stale
+    ones."""
+    row = (
+        StoredWeek.objects.filter(
+            tz=weeks[0].tz, week__in=[week.label for week in weeks], scope=scope_key(scope.filters), stale=False
+        )
+        .order_by("-end")
+        .first()
+    )
     return None if row is None else _current(row, engineers, labels)
 
 

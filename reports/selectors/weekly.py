@@ -127,7 +127,8 @@ def report_weekly(
     the copy is stale. The current week is computed, and without an explicit `now` a report computed in the last
     PORTICO_REPORT_CACHE_SECONDS for the same scope is served again (its `generated_at` says when). An explicit
     `now` always computes, as of that instant. Either way a computed week takes the previous week's figures and the
-    trends' earlier weeks from the previous week's stored copy when it is current (`_previous_copy`)."""
+    trends' earlier weeks from the previous week's stored copy when it is current, else the trends' weeks up to the
+    newest earlier week whose copy is current from that copy (`_earlier_copy`)."""
     tz = timezone_parse(tz or settings.PORTICO_REPORT_TIMEZONE)
     this = week_parse(week, tz=tz)
     # Visibility first: stored weeks and the cache are keyed by the scope's filters, which say everything it covers.
@@ -162,41 +163,54 @@ def _compliance_week(label: str, counts: Figures | dict[str, int]) -> Compliance
     )
 
 
-def _previous_copy(
-    scope: _Scope, previous: Week, now: datetime, engineers: dict[int, int], labels: dict
+def _earlier_copy(
+    scope: _Scope, this: Week, now: datetime, engineers: dict[int, int], labels: dict
 ) -> WeeklyReport | None:
-    """The previous week's stored copy when it is current and that week is over at `now`: its figures are then the
-    same whenever they are read (every cut-off is its end), so the week's computation need not count them again."""
-    if not settings.PORTICO_REPORT_STORED_WEEKS or previous.end > now:
+    """The newest current stored copy of the weeks before this one that the trends cover (over at `now`): its figures
+    and trends are then the same whenever they are read, so the week's computation need not count them again —
+    all of them when it is the previous week's, else the weeks up to it."""
+    if not settings.PORTICO_REPORT_STORED_WEEKS:
         return None
     from ..stored import report_week_copy  # stored weeks sit above the selectors: they store what these compute
 
-    base = report_week_copy(scope, previous, engineers=engineers, labels=labels)
-    if base is None or len(base.traction) != TRACTION_WEEKS or base.traction[-1].week != previous.label:
+    finished = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 0)]
+    finished = [week for week in finished if week.end <= now]
+    if not finished:
+        return None
+    base = report_week_copy(scope, finished, engineers=engineers, labels=labels)
+    if base is None or len(base.traction) != TRACTION_WEEKS or base.traction[-1].week != base.week:
         return None
     return base
 
 
 def _previous_computed(
-    scope: _Scope, this: Week, weeks: list[Week], now: datetime, engineers: dict[int, int]
+    scope: _Scope, this: Week, now: datetime, engineers: dict[int, int], base: WeeklyReport | None
 ) -> tuple[Figures, list[TractionWeek], list[ComplianceWeek]]:
-    """The previous week's figures (overall only: what the headline's "change" compares with) and the trends, all
-    counted afresh."""
+    """The previous week's figures (overall only: what the headline's "change" compares with), counted afresh, and
+    the trends' earlier weeks: those up to `base`'s week (a current copy of an earlier week) from its trends, the
+    rest counted. The trends' last point is the week itself, whose counts the caller already has."""
     previous = this.shifted(-1)
-    trend_counts = _compliance_trend(scope, weeks, now)
+    earlier = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 0)]
+    copied = [w.label for w in earlier].index(base.week) + 1 if base is not None else 0
+    counted = earlier[copied:]
+    trend_counts = _compliance_trend(scope, counted, now)
     prev_flows = _rollup(_flow_rows(scope, previous.start, previous.end), FLOW_COUNTS)["all"][None]
     prev_flows.update(_rollup(_reopen_rows(scope, previous.start, previous.end), ("reopened",))["all"][None])
     prev_backlog = _backlog_by_vendor(scope, previous.end, now)
     prev = _figures(
         prev_flows,
-        Counter(trend_counts[-2]),
+        Counter(trend_counts[-1]),
         _percentiles(scope, previous.start, previous.end, [None]).get((None, None), {}),
         sum(prev_backlog.values()),
         _rollup(_rating_rows(scope, previous.start, previous.end), RATING_SUMS)["all"][None],
     )
     prev.open_per_engineer = _bandwidth(prev_backlog, engineers)
-    trend = [_compliance_week(w.label, c) for w, c in zip(weeks, trend_counts, strict=True)]
-    return prev, _traction(scope, weeks), trend
+    traction = _traction(scope, counted)
+    trend = [_compliance_week(w.label, c) for w, c in zip(counted, trend_counts, strict=True)]
+    if base is not None:
+        traction = [*base.traction[-copied:], *traction]
+        trend = [*base.compliance_trend[-copied:], *trend]
+    return prev, traction, trend
 
 
 def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
@@ -260,18 +274,15 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
             )
         breakdowns[dimension] = rows
 
-    weeks = [this.shifted(offset) for offset in range(-(TRACTION_WEEKS - 1), 1)]
-    base = _previous_copy(scope, previous, now, engineers, labels)
-    if base is not None:
-        # The week itself is the trends' last point; the rest is the previous week's, shifted by one.
-        prev = base.summary
-        traction = [
-            *base.traction[1:],
-            TractionWeek(week=this.label, created=summary.created, resolved=summary.resolved),
-        ]
-        compliance_trend = [*base.compliance_trend[1:], _compliance_week(this.label, summary)]
+    base = _earlier_copy(scope, this, now, engineers, labels)
+    if base is not None and base.week == previous.label:
+        # The previous week's copy holds its figures and the trends' earlier weeks (its own, shifted by one).
+        prev, traction, compliance_trend = base.summary, base.traction[1:], base.compliance_trend[1:]
     else:
-        prev, traction, compliance_trend = _previous_computed(scope, this, weeks, now, engineers)
+        prev, traction, compliance_trend = _previous_computed(scope, this, now, engineers, base)
+    # The week itself is the trends' last point: its figures are counted above, by the same rules.
+    traction = [*traction, TractionWeek(week=this.label, created=summary.created, resolved=summary.resolved)]
+    compliance_trend = [*compliance_trend, _compliance_week(this.label, summary)]
 
     all_backlog = backlog["all"].get(None, Counter())
     breaches, breaches_total = _breaches(scope, this, now)

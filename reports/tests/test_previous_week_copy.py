@@ -1,10 +1,11 @@
 """The current week built on the previous week's stored copy says exactly what the full computation says.
 
 A week's report counts the previous week again (the headline's change) and the seven weeks before it (the trends).
-When that week's stored copy is current, those come from the copy (reports/selectors/weekly.py `_previous_copy`).
+When that week's stored copy is current, those come from the copy (reports/selectors/weekly.py `_earlier_copy`).
 Here random weeks of work are played through the real services, the previous week is stored, and more work lands
 late on requests filed before it ended; after every step the report with the copy must equal the one computed in
-full (stored weeks switched off)."""
+full (stored weeks switched off). With the previous week's copy stale and an earlier week's current, the trends' weeks
+up to that one come from its copy (`_earlier_copy`): the same comparison."""
 
 from __future__ import annotations
 
@@ -103,8 +104,9 @@ class Desk:
         with contextlib.suppress(PortalError):  # e.g. a reopen after its window: the desk moves on
             services.TRANSITIONS[name].service(service_request, actor=actor, **arguments)
 
-    def play(self, traveller, until, *, late_only: bool = False) -> None:
-        """Random steps of 1–14 hours until `until`; `late_only` touches only requests filed before W48."""
+    def play(self, traveller, until, *, late_only: bool = False, filed_from=None) -> None:
+        """Random steps of 1–14 hours until `until`; `late_only` touches only requests filed before W48 (and not
+        before `filed_from`, when given)."""
         while True:
             step = timedelta(minutes=self.rng.randint(60, (4 if late_only else 14) * 60))
             if timezone.now() + step >= until:
@@ -112,7 +114,11 @@ class Desk:
             traveller.shift(step)
             if late_only:
                 week_start = week_parse(WEEK, tz=TZ).start
-                self.act([r for r in self.requests if r.created_at < week_start])
+                late = [r for r in self.requests if r.created_at < week_start]
+                if filed_from is not None:
+                    late = [r for r in late if r.created_at >= filed_from]
+                if late:
+                    self.act(late)
             elif not self.requests or self.rng.random() < 0.35:
                 self.file()
             else:
@@ -145,9 +151,9 @@ def _both(settings, arguments: dict, now) -> tuple:
     return with_copy, full, len(copy_queries), len(full_queries)
 
 
-def _store(desk: Desk) -> None:
+def _store(desk: Desk, week: str = PREVIOUS) -> None:
     for arguments in SCOPES:
-        report_week_store(_scope_of_filters(_filters(arguments, desk)), week_parse(PREVIOUS, tz=TZ))
+        report_week_store(_scope_of_filters(_filters(arguments, desk)), week_parse(week, tz=TZ))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -194,3 +200,33 @@ def test_a_copy_computed_with_other_engineers_is_not_built_on(world, settings):
         with_copy, full, copy_queries, full_queries = _both(settings, {}, now)
         assert with_copy == full
         assert copy_queries == full_queries + 1  # the copy was read, and not built on
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_with_the_previous_copy_stale_the_trends_build_on_an_earlier_weeks_copy(world, settings, seed):
+    """Late work on requests filed in W47 restales W47's copies but not W46's: the trends' weeks up to W46 then come
+    from W46's copy, the previous week is counted, and the report is still the one computed in full."""
+    desk = Desk(world, seed)
+    earliest = week_parse(WEEK, tz=TZ).shifted(-7).start  # the trends' first week: counted only in full
+    with time_machine.travel(START, tick=False) as traveller:
+        desk.play(traveller, NOW)
+        _store(desk, "2026-W46")
+        _store(desk)
+        desk.play(traveller, LATE_UNTIL, late_only=True, filed_from=week_parse(PREVIOUS, tz=TZ).start)
+        now = timezone.now()
+        assert StoredWeek.objects.filter(week=PREVIOUS, scope=scope_key({}), stale=True).exists()
+        assert not StoredWeek.objects.filter(week="2026-W46", stale=True).exists()
+        for arguments in SCOPES:
+            settings.PORTICO_REPORT_STORED_WEEKS = False
+            with CaptureQueriesContext(connection) as full_queries:
+                full = report_weekly(user=None, week=WEEK, now=now, **arguments)
+            settings.PORTICO_REPORT_STORED_WEEKS = True
+            with CaptureQueriesContext(connection) as copy_queries:
+                with_copy = report_weekly(user=None, week=WEEK, now=now, **arguments)
+            assert with_copy == full, (seed, arguments)
+            # W46's copy was built on: no query read the trends' first week, as the full computation does.
+            first = f"'{earliest.isoformat()}'"  # as the captured SQL spells a parameter
+            assert any(first in query["sql"] for query in full_queries.captured_queries)
+            assert not any(first in query["sql"] for query in copy_queries.captured_queries), (seed, arguments)
+            if not arguments:
+                assert full.previous.created and any(w.created for w in full.traction[:-2])

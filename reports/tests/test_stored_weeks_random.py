@@ -8,7 +8,9 @@ title, description, priority, type and needed-by date, due-time extensions, a po
 calendar change, and a transition back-dated into a past week (a request with a timeline cannot be deleted:
 test_stored_weeks deletes one without). After every change each copy that is still current must say exactly what a
 fresh computation says (reports/stored.py's rule), and the stale ones are stored again, as the beat task would; and
-ordinary work done now must leave the weeks before it current, or the rule would be kept by restaling everything."""
+ordinary work done now must leave the weeks before it current, or the rule would be kept by restaling everything.
+After every change the week of now, built on the newest current copy before it (the previous week's, or an earlier
+one's while the change left the later ones stale), must also equal the week counted in full."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from django.utils import timezone
 
 from portal.exceptions import PortalError
 from reports.models import StoredWeek
-from reports.periods import week_parse
+from reports.periods import week_containing, week_parse
 from reports.selectors import report_weekly
 from reports.stored import _scope_of_filters, report_week_store, scope_key
 from requests_app import services
@@ -186,7 +188,7 @@ def _stored(desk: Desk) -> list[tuple[str, dict, StoredWeek]]:
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])
-def test_after_random_changes_now_every_stored_copy_is_stale_or_equals_a_fresh_computation(world, seed):
+def test_after_random_changes_now_every_stored_copy_is_stale_or_equals_a_fresh_computation(world, settings, seed):
     ensure_defaults()
     desk = Desk(world, seed)
     desk.bihar.calendar = BusinessCalendar.objects.get(slug="bihar")
@@ -194,6 +196,7 @@ def test_after_random_changes_now_every_stored_copy_is_stale_or_equals_a_fresh_c
     rng = random.Random(seed)
     later = Later(desk, rng)
     compared = {"ordinary": 0, "other": 0}
+    kinds: list[str] = []
     with time_machine.travel(START, tick=False) as traveller:
         desk.play(traveller, NOW)
         for week in WEEKS:
@@ -219,6 +222,15 @@ def test_after_random_changes_now_every_stored_copy_is_stale_or_equals_a_fresh_c
                 assert StoredWeek.objects.get(pk=row.pk).computed_at == row.computed_at  # served from the copy
                 assert served == report_weekly(user=None, week=week, now=now, **arguments), (seed, kind, week)
                 compared["ordinary" if kind in ORDINARY else "other"] += 1
+            # The week of now builds on the newest current copy before it, whichever weeks the change restaled: the
+            # same as counted in full (one scope a step, in turn).
+            arguments = SCOPES[len(kinds) % len(SCOPES)]
+            this = week_containing(now, tz=TZ).label
+            settings.PORTICO_REPORT_STORED_WEEKS = False
+            full = report_weekly(user=None, week=this, now=now, **arguments)
+            settings.PORTICO_REPORT_STORED_WEEKS = True
+            assert report_weekly(user=None, week=this, now=now, **arguments) == full, (seed, kind, this, arguments)
+            kinds.append(kind)
             # The beat task's part: the stale copies are stored again, so the next change meets current copies.
             for week, arguments, row in _stored(desk):
                 if row.pk not in current:
