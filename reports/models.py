@@ -35,7 +35,10 @@ class StoredWeek(models.Model):
     week = models.CharField(max_length=8, help_text="ISO week, e.g. 2026-W47.")
     tz = models.CharField(max_length=64, help_text="The timezone the week was cut in.")
     scope = models.CharField(max_length=255, help_text="The report's filters as sorted JSON (ids, not names).")
-    end = models.DateTimeField(help_text="The week's end: a change to a request created before it restales the row.")
+    end = models.DateTimeField(
+        help_text="The week's end: a change that can move a figure of a week ending after its instant restales the row "
+        "(reports/stored.py, `report_weeks_restale`)."
+    )
     report = models.BinaryField(null=True, editable=False)
     schema = models.CharField(max_length=64, blank=True, help_text="Which shape of WeeklyReport `report` holds.")
     stale = models.BooleanField(default=True)
