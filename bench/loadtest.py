@@ -117,6 +117,9 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
     browser = Client()
     browser.force_login(engineer)
     cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}"
+    triager = Client()  # the program manager's browser, for the triage inbox
+    triager.force_login(pm)
+    pm_cookie = f"{settings.SESSION_COOKIE_NAME}={triager.cookies[settings.SESSION_COOKIE_NAME].value}"
 
     mine = ServiceRequest.objects.filter(vendor=engineer.vendor)
     team = requester.teams.order_by("pk").first()
@@ -157,6 +160,7 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         "healthz": "/healthz",
         "api_me": "/api/v1/me/",
         "queue_page": "/queue/",
+        "triage_page": "/triage/",
         "api_list": LIST_PATH.format(size=50, vendor=vendor),
         "request_page": f"/requests/{detail_refs[0]}/",
         "api_detail": f"/api/v1/requests/{detail_refs[0]}/",
@@ -191,6 +195,7 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         "healthz": twice(Client(), "get", paths["healthz"]),
         "api_me": twice(api(engineer), "get", paths["api_me"]),
         "queue_page": twice(browser, "get", paths["queue_page"]),
+        "triage_page": twice(triager, "get", paths["triage_page"]),
         "request_page": twice(browser, "get", paths["request_page"]),
         "api_detail": twice(api(engineer), "get", paths["api_detail"]),
         "api_file": twice(api(requester), "post", paths["api_file"], file_body),
@@ -234,6 +239,7 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         "vendor_queued": vendor_queued,
         "week": week,
         "cookie": cookie,
+        "pm_cookie": pm_cookie,
         "keys": keys,
         "paths": paths,
         "file_body": file_body,
@@ -383,6 +389,7 @@ ENDPOINTS = [  # name, label, kind (targets), auth, method
     ("healthz", "Trivial view `/healthz` (the floor)", "floor", None, "GET"),
     ("api_me", "Smallest signed-in API call `/api/v1/me/` (token, full middleware)", "reference", "engineer", "GET"),
     ("queue_page", "Vendor queue page `/queue/` (25 a page)", "read", "session", "GET"),
+    ("triage_page", "Triage inbox `/triage/` (PM, 25 a page)", "read", "pm_session", "GET"),
     ("api_list", "API list: 50 queued of a vendor by response due", "read", "engineer", "GET"),
     (
         "api_list_cursor",
@@ -416,6 +423,8 @@ def measure(
         headers: dict[str, str] = {}
         if auth == "session":
             headers["Cookie"] = fixtures["cookie"]
+        elif auth == "pm_session":
+            headers["Cookie"] = fixtures["pm_cookie"]
         elif auth:
             username = {"engineer": "engineer", "requester": "requester", "pm": "pm"}[auth]
             headers["Authorization"] = f"Bearer {keys[username]}"
@@ -608,8 +617,12 @@ def main() -> None:
         "machine": machine(),
         "args": vars(args),
         "open_states": big["open_states"],
-        "big": {k: v for k, v in big.items() if k not in ("keys", "cookie", "pick_up_refs", "detail_refs")},
-        "small": {k: v for k, v in small.items() if k not in ("keys", "cookie", "pick_up_refs", "detail_refs")},
+        "big": {
+            k: v for k, v in big.items() if k not in ("keys", "cookie", "pm_cookie", "pick_up_refs", "detail_refs")
+        },
+        "small": {
+            k: v for k, v in small.items() if k not in ("keys", "cookie", "pm_cookie", "pick_up_refs", "detail_refs")
+        },
         "endpoints": endpoints,
     }
     report["big"]["dataset_after"] = dataset_summary(args.database)
