@@ -1,17 +1,21 @@
-"""Service time of the desk's browser pages in one process: the queue, the triage inbox, the list and a request.
+"""Service time of the desk's pages and the API's request reads in one process: the queue, the triage inbox, the
+list, a request, and the API's list of 50, cursor list and detail.
 
-Each page is served N times through Django's full handler (every middleware, a signed-in session), as the vendor
-engineer and as the program manager where the page is theirs, in the load test's environment (portal.settings.base,
-DEBUG off, LOG_LEVEL WARNING; bench/_common.py `django_env`). No server, no port: this is the time one request
-takes in the process (the "service time" that wrk's latency multiplies when connections outnumber workers).
+Each call is served N times through Django's full handler (every middleware), as the load test sends it: the pages
+with a signed-in session, the API with a token, as the vendor engineer and as the program manager where the call
+is theirs, in the load test's environment (portal.settings.base, DEBUG off, LOG_LEVEL WARNING; bench/_common.py
+`django_env`). No server, no port: this is the time one request takes in the process (the "service time" that
+wrk's latency multiplies when connections outnumber workers).
 
     .venv/bin/python bench/desk_pages.py --database portico_bench_load --iterations 50 --json before.json
     .venv/bin/python bench/desk_pages.py --compare before.json after.json      # side by side, markdown
     .venv/bin/python bench/desk_pages.py --database portico_bench_load --profile queue_engineer   # cProfile top
+    .venv/bin/python bench/desk_pages.py --only request_engineer,api_list_pm --iterations 20   # some calls only
 
 The request page rotates over the ten newest open requests of the engineer's vendor (the load test's choice), the
 same ten for both people. Wall time includes waiting for PostgreSQL (on the same cores); CPU time is this
-process's own. Not a test; nothing is written to the database but the two sessions.
+process's own (the profile counts CPU time too). Not a test; nothing is written to the database but two sessions and
+two API tokens.
 """
 
 from __future__ import annotations
@@ -26,45 +30,75 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import OUT, django_env, machine
 
 REFERENCES = 10
+LIST_PATH = "/api/v1/requests/?page_size=50&state=queued&vendor={vendor}&ordering=response_due_at"
+CURSOR_PATH = "/api/v1/requests/?pagination=cursor&page_size=50"
+CURSOR_DEPTH = 20
 
 
-def _pages() -> dict[str, tuple[str, list[str]]]:
-    """name -> (username, paths it rotates over)."""
+def _clients() -> dict[str, Any]:
+    """A signed-in browser and an API client with a token, for the engineer and the program manager."""
+    from django.test import Client
+
+    from portal.models import User
+    from portal.tokens import api_token_create
+
+    clients = {}
+    for username in ("engineer", "pm"):
+        user = User.objects.get(username=username)
+        browser = Client()
+        browser.force_login(user)
+        clients[username] = browser
+        key = api_token_create(user=user, name="desk_pages", expires_in_days=1)[1]
+        clients[f"{username}_api"] = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return clients
+
+
+def _calls(clients: dict[str, Any]) -> dict[str, tuple[Any, str, list[str]]]:
+    """name -> (client, username, paths it rotates over)."""
     from portal.models import User
     from requests_app.choices import OPEN_STATES
     from requests_app.models import ServiceRequest
 
     engineer = User.objects.get(username="engineer")
+    if engineer.vendor is None:
+        sys.exit("The demo's engineer has no vendor: seed the database with seed_demo first")
     references = list(
         ServiceRequest.objects.filter(vendor=engineer.vendor_id, state__in=OPEN_STATES)
         .order_by("-pk")
         .values_list("reference", flat=True)[:REFERENCES]
     )
+    cursor = CURSOR_PATH
+    for _ in range(CURSOR_DEPTH):
+        following = clients["engineer_api"].get(cursor).json()["next"]
+        if not following:
+            break
+        parts = urlsplit(following)
+        cursor = f"{parts.path}?{parts.query}"
     detail = [f"/requests/{reference}/" for reference in references]
+    listed = LIST_PATH.format(vendor=engineer.vendor.slug)
     return {
-        "queue_engineer": ("engineer", ["/queue/"]),
-        "home_engineer": ("engineer", ["/"]),
-        "home_pm": ("pm", ["/"]),
-        "triage_pm": ("pm", ["/triage/"]),
-        "request_engineer": ("engineer", detail),
-        "request_pm": ("pm", detail),
+        "queue_engineer": (clients["engineer"], "engineer", ["/queue/"]),
+        "home_engineer": (clients["engineer"], "engineer", ["/"]),
+        "home_pm": (clients["pm"], "pm", ["/"]),
+        "triage_pm": (clients["pm"], "pm", ["/triage/"]),
+        "request_engineer": (clients["engineer"], "engineer", detail),
+        "request_pm": (clients["pm"], "pm", detail),
+        "api_list_engineer": (clients["engineer_api"], "engineer", [listed]),
+        "api_list_pm": (clients["pm_api"], "pm", [listed]),
+        "api_cursor_engineer": (clients["engineer_api"], "engineer", [cursor]),
+        "api_detail_engineer": (
+            clients["engineer_api"],
+            "engineer",
+            [f"/api/v1/requests/{reference}/" for reference in references],
+        ),
     }
-
-
-def _client(username: str) -> Any:
-    from django.test import Client
-
-    from portal.models import User
-
-    client = Client()
-    client.force_login(User.objects.get(username=username))
-    return client
 
 
 def measure(iterations: int, only: set[str] | None) -> dict[str, Any]:
@@ -72,10 +106,9 @@ def measure(iterations: int, only: set[str] | None) -> dict[str, Any]:
     from django.test.utils import CaptureQueriesContext
 
     results: dict[str, Any] = {}
-    for name, (username, paths) in _pages().items():
+    for name, (client, username, paths) in _calls(_clients()).items():
         if only and name not in only:
             continue
-        client = _client(username)
         for path in paths:  # warm-up: per-process caches, templates, the connection
             client.get(path)
         with CaptureQueriesContext(connection) as captured:
@@ -144,16 +177,18 @@ def comparison(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def profile(name: str, iterations: int, top: int) -> None:
-    username, paths = _pages()[name]
-    client = _client(username)
+def profile(name: str, iterations: int, top: int, out: Path | None) -> None:
+    client, _username, paths = _calls(_clients())[name]
     for path in paths:
         client.get(path)
-    profiler = cProfile.Profile()
+    # CPU time, not wall time: waiting for PostgreSQL on a shared machine would otherwise fill the profile.
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for index in range(iterations):
         client.get(paths[index % len(paths)])
     profiler.disable()
+    if out:
+        profiler.dump_stats(out)
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(top)
     stats.sort_stats("tottime").print_stats(top)
@@ -163,10 +198,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="portico_bench_load")
     parser.add_argument("--iterations", type=int, default=50)
-    parser.add_argument("--only", default="", help="Comma-separated page names (queue_engineer, request_pm, …).")
+    parser.add_argument("--only", default="", help="Comma-separated call names (queue_engineer, api_list_pm, …).")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--sql", action="store_true", help="Also print each page's SQL with its time.")
-    parser.add_argument("--profile", default="", help="cProfile one page instead of timing them.")
+    parser.add_argument("--profile", default="", help="cProfile one call instead of timing them.")
+    parser.add_argument("--profile-out", type=Path, default=None, help="Also dump the profile's stats here.")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--redis-url", default=None, help="Redis for the cache (default: the load test's).")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
@@ -181,7 +217,7 @@ def main() -> None:
 
     django.setup()
     if args.profile:
-        profile(args.profile, args.iterations, args.top)
+        profile(args.profile, args.iterations, args.top, args.profile_out)
         return
     results = measure(args.iterations, set(filter(None, args.only.split(","))) or None)
     meta = {**machine(), "iterations": args.iterations, "database": args.database}
