@@ -6,7 +6,6 @@ the explanation it returns is written from the same rules it weighed, so what th
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -80,21 +79,18 @@ def _rules_matching(request_type: str, environment_id: int, stack_id: int | None
 _TYPE, _ENVIRONMENT, _STACK = "\x01portico-request-type\x01", -(2**62) + 501, -(2**62) + 503
 
 
-@functools.cache
-def _matching_rules_query() -> CompiledObjects:
-    """`_rules_matching` compiled once per process, with and without a stack (`stack_id=None` is `IS NULL`):
-    building it was a share of every filing's CPU."""
-
-    def build(with_stack: bool, **markers: Any) -> QuerySet[RoutingRule]:
-        return _rules_matching(markers["type"], markers["environment"], markers["stack"] if with_stack else None)
-
-    return CompiledObjects(build, {"type": _TYPE, "environment": _ENVIRONMENT, "stack": _STACK})
+# `_rules_matching` compiled once per process, with and without a stack (`stack_id=None` is `IS NULL`): building it
+# was a share of every filing's CPU.
+_MATCHING = CompiledObjects(
+    lambda with_stack, **m: _rules_matching(m["type"], m["environment"], m["stack"] if with_stack else None),
+    {"type": _TYPE, "environment": _ENVIRONMENT, "stack": _STACK},
+)
 
 
 def _matching_rules(request_type: str, environment: Environment, stack: Stack | None) -> list[RoutingRule]:
     """Every rule that matches, active or not, most specific first (the older rule first among equals), each
     annotated with whether its vendor is live in the environment: one query."""
-    rules = _matching_rules_query().objects(
+    rules = _MATCHING.objects(
         stack is not None, type=request_type, environment=environment.pk, stack=stack.pk if stack else None
     )
     return _ranked(rules)
@@ -161,7 +157,7 @@ def _ranked(rules: Iterable[RoutingRule]) -> list[RoutingRule]:
     return sorted(rules, key=lambda rule: (-rule.specificity, rule.pk))
 
 
-def _rules_query(types: list[str], environments: list[int], stacks: list[int]) -> QuerySet[RoutingRule]:
+def _rules_for_any(types: list[str], environments: list[int], stacks: list[int]) -> QuerySet[RoutingRule]:
     """The rules that can match a request of one of `types` in one of `environments` on one of `stacks` (or none)."""
     return (
         RoutingRule.objects.filter(Q(request_type="") | Q(request_type__in=types))
@@ -171,7 +167,7 @@ def _rules_query(types: list[str], environments: list[int], stacks: list[int]) -
     )
 
 
-# `_rules_query` compiled once per process and number of types, environments and stacks (the triage inbox asks it
+# `_rules_for_any` compiled once per process and number of types, environments and stacks (the triage inbox asks it
 # on every page, and building it cost about as much CPU as the rest of the page's routing); markers hold the places
 # of the values. Past COMPILED_UP_TO values of one kind, the queryset is built as before.
 COMPILED_UP_TO = 16
@@ -180,8 +176,8 @@ _RULE_MARKERS = {
     **{f"environment{i}": -7_500_000 - i for i in range(COMPILED_UP_TO)},
     **{f"stack{i}": -7_600_000 - i for i in range(COMPILED_UP_TO)},
 }
-_RULES = CompiledObjects(
-    lambda shape, **m: _rules_query(
+_RULES_FOR_ANY = CompiledObjects(
+    lambda shape, **m: _rules_for_any(
         [m[f"type{i}"] for i in range(shape[0])],
         [m[f"environment{i}"] for i in range(shape[1])],
         [m[f"stack{i}"] for i in range(shape[2])],
@@ -191,15 +187,15 @@ _RULES = CompiledObjects(
 
 
 def routing_rules_for(types: set[str], environments: set[int], stacks: set[int]) -> list[RoutingRule]:
-    """`_rules_query(types, environments, stacks)`, through its compiled query when the sets are small enough."""
+    """`_rules_for_any(types, environments, stacks)`, through its compiled query when the sets are small enough."""
     if max(len(types), len(environments), len(stacks)) > COMPILED_UP_TO:
-        return list(_rules_query(list(types), list(environments), list(stacks)))
+        return list(_rules_for_any(list(types), list(environments), list(stacks)))
     values: dict[str, Any] = {
         **{f"type{i}": value for i, value in enumerate(types)},
         **{f"environment{i}": value for i, value in enumerate(environments)},
         **{f"stack{i}": value for i, value in enumerate(stacks)},
     }
-    return _RULES.objects((len(types), len(environments), len(stacks)), **values)
+    return _RULES_FOR_ANY.objects((len(types), len(environments), len(stacks)), **values)
 
 
 def routing_suggest_many(

@@ -140,7 +140,7 @@ def test_the_compiled_rule_and_onboarding_reads_are_the_querysets_answers(world,
         (types, environments[1:], stacks[1:]),
         (types, [*environments, *far], stacks),
     ]:
-        expected = list(routing._rules_query(kinds, places, on))
+        expected = list(routing._rules_for_any(kinds, places, on))
         got = routing.routing_rules_for(set(kinds), set(places), set(on))
         assert sorted((r.pk, r.vendor.name, r.is_active) for r in got) == [
             (r.pk, r.vendor.name, r.is_active) for r in expected
