@@ -11,7 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system portico && useradd --system --gid portico --home-dir /app --shell /usr/sbin/nologin portico
 WORKDIR /app
 
-# Dependencies first, so code changes reuse this layer (psycopg2-binary needs no compiler).
+# Dependencies first, so code changes reuse this layer (psycopg-binary needs no compiler).
 COPY pyproject.toml README.md ./
 RUN pip install .
 

@@ -10,7 +10,7 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -24,8 +24,8 @@ def database_url(name: str) -> str:
     return f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
 
 
-def connect(name: str = "postgres") -> psycopg2.extensions.connection:
-    conn = psycopg2.connect(dbname=name, **PG)
+def connect(name: str = "postgres") -> psycopg.Connection:
+    conn = psycopg.connect(dbname=name, **PG)
     conn.autocommit = True
     return conn
 

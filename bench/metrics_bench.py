@@ -27,7 +27,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import report_bench as seed  # the weekly report's benchmark: same data, same database helpers
 from _common import REDIS_URL, django_env, machine, results_section_write
 
@@ -142,7 +142,7 @@ def main() -> None:
         results_section_write("Delivery metrics", section(figures, before, counts, version))
     connection.close()
     if not args.keep and not args.reuse:  # never a database this run did not create
-        drop = psycopg2.connect(dbname="postgres", **seed.SERVER)
+        drop = psycopg.connect(dbname="postgres", **seed.SERVER)
         drop.autocommit = True
         with drop.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')

@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -65,7 +65,7 @@ def database_url(name: str) -> str:
 
 
 def recreate_database(name: str) -> None:
-    connection = psycopg2.connect(dbname="postgres", **SERVER)
+    connection = psycopg.connect(dbname="postgres", **SERVER)
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -127,7 +127,7 @@ def reference_data() -> dict:
 
 
 def table_counts(name: str) -> dict[str, int]:
-    connection = psycopg2.connect(dbname=name, **SERVER)
+    connection = psycopg.connect(dbname=name, **SERVER)
     with connection.cursor() as cursor:
         counts = {}
         for key, table in (
@@ -283,7 +283,7 @@ def other_required_columns(cursor, table: str, supplied: str) -> list[tuple[str,
 
 def copy_all(name: str, n: int, ref: dict, seed: int) -> dict[str, int]:
     rng = random.Random(seed)
-    connection = psycopg2.connect(dbname=name, **SERVER)
+    connection = psycopg.connect(dbname=name, **SERVER)
     counts = {"requests": 0, "clocks": 0, "events": 0}
     buffers = {key: io.StringIO() for key in counts}
     supplied = {
@@ -303,8 +303,8 @@ def copy_all(name: str, n: int, ref: dict, seed: int) -> dict[str, int]:
     def flush() -> None:
         with connection.cursor() as cursor:
             for key, buffer in buffers.items():  # requests first: the others point at them
-                buffer.seek(0)
-                cursor.copy_expert(f"COPY {tables[key]} FROM STDIN", buffer)
+                with cursor.copy(f"COPY {tables[key]} FROM STDIN") as copy:
+                    copy.write(buffer.getvalue())
                 buffers[key] = io.StringIO()
         connection.commit()
 
@@ -532,7 +532,7 @@ def main() -> None:
         print(f"Wrote {RESULTS.relative_to(ROOT)}")
     connection.close()
     if not args.keep and not args.reuse:
-        drop = psycopg2.connect(dbname="postgres", **SERVER)
+        drop = psycopg.connect(dbname="postgres", **SERVER)
         drop.autocommit = True
         with drop.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')

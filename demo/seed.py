@@ -126,10 +126,10 @@ def _write(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
             "\t".join(_copy_value(row[f.attname] if f.attname in row else defaults[f.attname]) for f in columns)
         )
         buffer.write("\n")
-    buffer.seek(0)
     names = ", ".join(connection.ops.quote_name(f.column) for f in columns if f.column)
-    with connection.cursor() as cursor:
-        cursor.copy_expert(f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN", buffer)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
 
 
 def demo_requests_generate(

@@ -29,7 +29,7 @@ class _Converted:
         if not self._plain:
             return list(self._compiler.results_iter(results=[fetched], tuple_expected=tuple_expected))
         if not self._converters:
-            return fetched  # psycopg2's tuples, as results_iter passes them through
+            return fetched  # psycopg's tuples, as results_iter passes them through
         converted = self._compiler.apply_converters(fetched, self._converters)
         return [tuple(row) for row in converted] if tuple_expected else list(converted)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import psycopg2
+import psycopg
 import pytest
 from django.conf import settings
-from psycopg2 import sql
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = settings.DATABASES["default"]
@@ -36,7 +36,7 @@ def _manage(*args: str, database_url: str, check: bool = True) -> subprocess.Com
 
 
 def _connect(dbname: str) -> Any:
-    connection = psycopg2.connect(
+    connection = psycopg.connect(
         dbname=dbname,
         host=SERVER["HOST"] or "127.0.0.1",
         port=SERVER["PORT"] or 5432,

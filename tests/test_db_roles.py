@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg2
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from psycopg2 import errors, sql
+from psycopg import errors, sql
 
 from requests_app.models import RequestEvent
 from tests.support.waiting import free_port, wait_until
@@ -50,7 +50,7 @@ class Setup:
 
 
 def _connect(dbname: str, *, user: str | None = None) -> Any:
-    connection = psycopg2.connect(
+    connection = psycopg.connect(
         dbname=dbname,
         host=SERVER["HOST"] or "127.0.0.1",
         port=SERVER["PORT"] or 5432,
@@ -218,6 +218,8 @@ def test_db_roles_refuses_a_role_that_does_not_exist():
 POOLED_SCRIPT = (
     "from django.db import connection; from requests_app.models import RequestEvent; "
     "events = sum(1 for _ in RequestEvent.objects.order_by('pk').iterator(chunk_size=1)); "
+    # The same statement in eight transactions: a statement prepared on one server connection is gone by the next.
+    "assert len({RequestEvent.objects.filter(pk__gt=0).count() for _ in range(8)}) == 1; "
     "cursor = connection.cursor(); cursor.execute('SHOW join_collapse_limit'); "
     "print(cursor.fetchone()[0], events)"
 )
@@ -275,6 +277,16 @@ def test_the_portal_runs_behind_pgbouncer_in_transaction_mode(roles, filed, pgbo
     assert int(events) == filed
     # The fixed join order (ADR 0004) arrives through the role's setting, not the refused startup parameter.
     assert join_collapse_limit == "1"
+
+
+def test_prepared_statements_are_off_behind_the_pooler_unless_asked_for(roles, filed, pgbouncer):
+    """PgBouncer 1.18 (Debian's) does not carry prepared statements across transactions, so the pooler setting turns
+    psycopg's preparing off; asking for it anyway fails on the first run of a statement it prepared."""
+    env = {"PORTICO_DB_TRANSACTION_POOLER": "1", "PORTICO_DB_PREPARE_THRESHOLD": "5"}
+    result = _manage("shell", "-c", POOLED_SCRIPT, database_url=pgbouncer, env=env, check=False)
+
+    assert result.returncode != 0
+    assert "prepared statement" in result.stderr and "does not exist" in result.stderr
 
 
 def test_without_the_pooler_setting_pgbouncer_refuses_the_connection(roles, filed, pgbouncer):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 
 from tests.support.waiting import free_port, wait_until
@@ -56,7 +56,7 @@ class Server:
         assert result.returncode == 0, result.stdout + result.stderr + (log.read_text() if log.exists() else "")
 
     def query(self, sql: str, database: str = "postgres") -> tuple:
-        connection = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database)
+        connection = psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=database)
         connection.autocommit = True
         try:
             with connection.cursor() as cursor:

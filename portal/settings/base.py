@@ -150,6 +150,16 @@ else:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     else:
         DATABASES["default"]["OPTIONS"].setdefault("options", "-c join_collapse_limit=1")
+    # Parameters travel apart from the SQL (server-side binding), so psycopg prepares a statement on a connection once
+    # it has run it PORTICO_DB_PREPARE_THRESHOLD times, and PostgreSQL stops planning it again: planning was most of
+    # PostgreSQL's time on the desk's pages (bench/RESULTS.md, "Prepared statements"). A transaction pooler hands each
+    # transaction another server connection, where the statement was never prepared, so there it is off unless set
+    # (PgBouncer 1.21+ with max_prepared_statements keeps them; the one tested here, Debian's 1.18, does not).
+    DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+        env.int("PORTICO_DB_PREPARE_THRESHOLD", default=0 if env.bool("PORTICO_DB_TRANSACTION_POOLER", False) else 5)
+        or None
+    )
     # libpq waits for ever by default when PostgreSQL cannot be reached; a request (or /readyz) gives up after this.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("PORTICO_DB_CONNECT_TIMEOUT", default=5))
 # Reports, exports and /metrics may read a streaming replica (portal/replica.py); the primary whenever the replica is

@@ -225,7 +225,7 @@ def test_with_the_previous_copy_stale_the_trends_build_on_an_earlier_weeks_copy(
                 with_copy = report_weekly(user=None, week=WEEK, now=now, **arguments)
             assert with_copy == full, (seed, arguments)
             # W46's copy was built on: no query read the trends' first week, as the full computation does.
-            first = f"'{earliest.isoformat()}'"  # as the captured SQL spells a parameter
+            first = connection.ops.compose_sql("%s", [earliest])  # as the captured SQL spells the parameter
             assert any(first in query["sql"] for query in full_queries.captured_queries)
             assert not any(first in query["sql"] for query in copy_queries.captured_queries), (seed, arguments)
             if not arguments:

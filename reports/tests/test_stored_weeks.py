@@ -184,14 +184,14 @@ def test_a_copy_computed_while_a_change_came_in_is_not_stored(dataset, traveller
 
 
 def test_a_copy_is_not_stored_while_a_transaction_writing_when_it_began_is_still_running(dataset, traveller):
-    import psycopg2
+    import psycopg
 
     from reports import stored
 
     scope = stored._scope_of_filters({})
     week = stored.week_parse(WEEK, tz="Asia/Kolkata")
     settings = connection.settings_dict
-    other = psycopg2.connect(
+    other = psycopg.connect(
         dbname=settings["NAME"],
         user=settings["USER"],
         password=settings["PASSWORD"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections, transaction
-from psycopg2 import sql
+from psycopg import sql
 
 ROW_RIGHTS = sql.SQL("SELECT, INSERT, UPDATE, DELETE")
 # nextval() for id columns; never UPDATE (setval), which would let the application rewind an id sequence.

@@ -1,0 +1,57 @@
+"""Prepared statements (portal/settings/base.py): Django talks to PostgreSQL through psycopg 3 with server-side
+binding, so a statement a connection runs often is prepared there and planned once, and its answers stay right
+for new values."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from requests_app.models import ServiceRequest
+from requests_app.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def _prepared(fragment: str) -> list[tuple[str, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%{fragment}%"],
+        )
+        return cursor.fetchall()
+
+
+def test_the_connection_binds_on_the_server_and_prepares_after_five_runs():
+    options = settings.DATABASES["default"]["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == 5
+    connection.ensure_connection()
+    assert connection.connection.prepare_threshold == 5
+
+
+def test_a_statement_run_often_is_prepared_once_and_keeps_answering_for_new_values(world):
+    requests = [f.ServiceRequestFactory(team=world.team_a, requester=world.requester) for _ in range(8)]
+    fragment = 'WHERE "requests_app_servicerequest"."reference" = $1'
+
+    assert _prepared(fragment) == []
+    titles = [ServiceRequest.objects.filter(reference=r.reference).values_list("title", flat=True)[0] for r in requests]
+
+    assert titles == [r.title for r in requests]  # each run answered for its own value, prepared or not
+    statements = _prepared(fragment)
+    assert len(statements) == 1, statements  # one statement for eight values
+    _, generic, custom = statements[0]
+    assert generic + custom == 8 - 5  # five runs unprepared, the sixth prepares it, and it runs from there
+
+
+def test_a_page_read_again_and_again_runs_from_prepared_statements(world):
+    client = Client()
+    client.force_login(world.vendor_engineer)
+    for _ in range(6):
+        assert client.get("/queue/").status_code == 200
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%requests_app_%"])
+        assert cursor.fetchone()[0] >= 3  # the queue's own reads, not just the session's
