@@ -157,7 +157,7 @@ class CompiledObjects:
 class CompiledList:
     """`CompiledQuery` for a list page: a marker may stand in several places (a user's id in the team subquery
     and as the requester) or none (a scope whose query does not name the user), and `rows()` takes a page (LIMIT
-    and OFFSET bound as parameters, appended to the ordered query's SQL as Django itself writes them) while
+    and OFFSET written into the ordered query's SQL as Django itself writes them) while
     `count()` counts up to a cap (the query wrapped in `SELECT COUNT(*)`, as Django's `qs[:cap].count()` does).
     Build the count from an unordered queryset."""
 
@@ -212,7 +212,7 @@ class CompiledList:
         """The rows for `values` (one per marker), `limit` of them from `offset`, converted as the queryset would."""
         compiler, sql, bound = self._bound(using, values)
         if limit is not None:
-            sql, bound = f"{sql} LIMIT %s OFFSET %s", [*bound, limit, offset]
+            sql = f"{sql} LIMIT {int(limit)} OFFSET {int(offset)}"  # written in, as Django writes them (see count)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, bound)
             fetched = cursor.fetchall()
@@ -222,7 +222,8 @@ class CompiledList:
         """How many rows, counting no further than `cap` (None: all of them)."""
         _compiler, sql, bound = self._bound(using, values)
         if cap is not None:
-            sql, bound = f"{sql} LIMIT %s", [*bound, cap]
+            # Written into the SQL, not bound: a prepared statement's generic plan would not know a bound limit.
+            sql = f"{sql} LIMIT {int(cap)}"
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) subquery", bound)  # noqa: S608 (Django's SQL, values bound)
             return int(cursor.fetchone()[0])

@@ -8,7 +8,7 @@ from functools import cache
 from django.conf import settings
 from django.http import HttpRequest
 
-from .notifications import notification_unread_count
+from .notifications import notification_unread_count, unread_label
 from .permissions import files_requests, sees_reports
 from .roles import Role, role_of
 
@@ -26,6 +26,7 @@ def navigation(request: HttpRequest) -> dict:
         # The rule reports.selectors applies: staff see every report, vendor leads their own vendor's.
         "viewer_sees_reports": sees_reports(user),
         # One COUNT, run only if a template shows it and at most once per response (cache), however often it is used.
-        "unread_notifications": cache(lambda: notification_unread_count(user=user)),
+        # ("99+" past 99, `notifications.UNREAD_SHOWN`).
+        "unread_notifications": cache(lambda: unread_label(notification_unread_count(user=user))),
         "notification_poll_seconds": settings.PORTICO_NOTIFY_POLL_SECONDS,
     }

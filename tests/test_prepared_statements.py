@@ -4,6 +4,8 @@ for new values."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -55,3 +57,39 @@ def test_a_page_read_again_and_again_runs_from_prepared_statements(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%requests_app_%"])
         assert cursor.fetchone()[0] >= 3  # the queue's own reads, not just the session's
+
+
+TIMES = [
+    "2026-03-01 10:00:00.123456+05:30",
+    "2026-11-01 01:30:00-04:00",
+    "0001-01-01 00:00:00+00",
+    "9999-12-31 23:59:59.999999+00",
+    "2000-02-29 12:00:00.5+14",
+    "1970-01-01 00:00:00-12",
+]
+
+
+def test_timestamps_load_as_djangos_own_loader_loads_them():
+    """portal/postgres/base.py swaps Django's Python timestamptz loader for psycopg's (C) one on a UTC connection:
+    the same values, in the same `datetime.timezone.utc`."""
+
+    from django.db.backends.postgresql.psycopg_any import BaseTzLoader, register_tzloader
+    from psycopg.postgres import types
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    loader = connection.connection.adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
+    assert not issubclass(loader, BaseTzLoader)  # psycopg's own, not Django's subclass
+
+    query = "SELECT " + ", ".join(["%s::timestamptz"] * len(TIMES)) + ", now()"
+    with connection.cursor() as cursor:
+        cursor.execute(query, TIMES)
+        fast = cursor.fetchone()
+    with connection.cursor() as cursor:
+        register_tzloader(UTC, cursor.cursor)  # Django's loader on this cursor alone
+        cursor.execute(query, TIMES)
+        djangos = cursor.fetchone()
+
+    assert fast[:-1] == djangos[:-1]
+    assert all(value.tzinfo is UTC for value in fast + djangos)
+    assert [value.isoformat() for value in fast[:-1]] == [value.isoformat() for value in djangos[:-1]]

@@ -77,3 +77,28 @@ def test_a_summary_entry_reads_as_its_summary(client, world):
     client.force_login(world.requester)
 
     assert "Portico daily digest: 3 updates" in client.get(reverse("notification-list")).content.decode()
+
+
+@pytest.mark.parametrize(("visible", "shown"), [(99, "99"), (100, "99+"), (130, "99+")])
+def test_the_unread_badge_counts_to_99_then_says_99_plus(client, world, visible, shown):
+    """The count stops past 99 (every unread row is checked against its event's visibility); notifications about
+    what the person may no longer see never count, however many."""
+    from requests_app.choices import EventKind
+    from requests_app.models import Notification, RequestEvent
+    from requests_app.notifications import notification_unread_count
+    from requests_app.tests import factories as f
+
+    mine = f.ServiceRequestFactory(team=world.team_a, requester=world.requester)
+    hidden = f.ServiceRequestFactory(team=world.team_b)
+    events = RequestEvent.objects.bulk_create(
+        [RequestEvent(service_request=mine, kind=EventKind.COMMENT, message=str(n)) for n in range(visible)]
+        + [RequestEvent(service_request=hidden, kind=EventKind.COMMENT, message=str(n)) for n in range(150)]
+    )
+    Notification.objects.bulk_create(Notification(event=event, user=world.requester) for event in events)
+
+    assert notification_unread_count(user=world.requester) == min(visible, 100)
+    client.force_login(world.requester)
+    badge = client.get(reverse("notification-unread")).content.decode()
+    assert f'<span class="nav-badge" aria-hidden="true">{shown}</span>' in badge
+    assert f"({shown} unread)" in badge
+    assert f"{shown} unread." in client.get(reverse("notification-list")).content.decode()

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with a connection health check that asks the socket before it asks the server.
+"""Django's PostgreSQL backend, with a connection health check that asks the socket before it asks the server, and
+timestamps read by psycopg's C loader.
 
 With CONN_HEALTH_CHECKS, Django sends `SELECT 1` before the first query of every request that reuses a connection:
 one more round trip on every signed-in call (bench/RESULTS.md, "Signed-in request: profile"). A server that ends
@@ -10,11 +11,52 @@ something to say is checked with `SELECT 1` (and dropped when that fails), as be
 from __future__ import annotations
 
 import select
+from datetime import UTC
+from functools import lru_cache
+from typing import Any
 
+import psycopg
+from django.conf import settings
 from django.db.backends.postgresql import base
+from psycopg.postgres import types
+from psycopg.pq import Format
+
+_TIMESTAMPTZ = types["timestamptz"].oid
+
+
+@lru_cache
+def _utc_adapters(template: psycopg.adapt.AdaptersMap) -> psycopg.adapt.AdaptersMap:
+    """Django's adapters with psycopg's own timestamptz loader (its C one with psycopg[binary]) put back.
+
+    Django's loader is a Python subclass of psycopg's Python loader that sets the zone it wants on every value:
+    a list of 50 requests loads ~1,000 timestamps, ~3 ms of CPU (bench/RESULTS.md, "Prepared statements"). On a
+    connection whose TimeZone is UTC, which Django sets when its zone is UTC, psycopg's loader gives the same
+    values with the same `datetime.timezone.utc`."""
+    loader = psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
+    if loader is None:  # psycopg always has one; kept for the type checker
+        return template
+    adapters = psycopg.adapt.AdaptersMap(template)
+    adapters.register_loader(_TIMESTAMPTZ, loader)
+    return adapters
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def _utc(self) -> bool:
+        return bool(settings.USE_TZ) and self.timezone is UTC
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        if self._utc():
+            params["context"] = _utc_adapters(params["context"])
+        return params
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        # Django's own checks each new cursor's timestamp loader against its zone (and copies the adapters when
+        # they differ); with psycopg's loader on a UTC connection they agree by construction.
+        if name is None and self._utc():
+            return self.connection.cursor()
+        return super().create_cursor(name)
+
     def is_usable(self) -> bool:
         if self.connection is None or self.connection.closed:
             return False
