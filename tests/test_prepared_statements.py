@@ -93,3 +93,28 @@ def test_timestamps_load_as_djangos_own_loader_loads_them():
     assert fast[:-1] == djangos[:-1]
     assert all(value.tzinfo is UTC for value in fast + djangos)
     assert [value.isoformat() for value in fast[:-1]] == [value.isoformat() for value in djangos[:-1]]
+
+
+
+def _iterate(world) -> None:
+    requests = [f.ServiceRequestFactory(team=world.team_a, requester=world.requester) for _ in range(5)]
+    read = list(
+        ServiceRequest.objects.filter(pk__in=[r.pk for r in requests])
+        .order_by("pk")
+        .values_list("pk", "created_at")
+        .iterator(chunk_size=2)
+    )
+    assert read == sorted((r.pk, r.created_at) for r in requests)
+    assert all(created.tzinfo is UTC for _, created in read)
+
+
+def test_a_server_side_cursor_in_a_transaction_reads_every_row(world):
+    """`.iterator()` reads through a named (server-side) cursor, which portal/postgres/base.py opens itself."""
+    _iterate(world)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_holdable_server_side_cursor_outside_a_transaction_reads_every_row(world):
+    """In autocommit (a beat task, a management command) the named cursor is WITH HOLD, as Django makes it."""
+    assert connection.get_autocommit()
+    _iterate(world)

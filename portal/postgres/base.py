@@ -42,7 +42,9 @@ def _utc_adapters(template: psycopg.adapt.AdaptersMap) -> psycopg.adapt.Adapters
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def _utc(self) -> bool:
-        return bool(settings.USE_TZ) and self.timezone is UTC
+        # Server-side binding (portal/settings/base.py) also decides the named cursors' class, below.
+        options = self.settings_dict["OPTIONS"]
+        return bool(settings.USE_TZ) and self.timezone is UTC and options.get("server_side_binding") is True
 
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
@@ -51,11 +53,13 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def create_cursor(self, name: str | None = None) -> Any:
-        # Django's own checks each new cursor's timestamp loader against its zone (and copies the adapters when
-        # they differ); with psycopg's loader on a UTC connection they agree by construction.
-        if name is None and self._utc():
-            return self.connection.cursor()
-        return super().create_cursor(name)
+        # Django's own is this, then checks each new cursor's timestamp loader against its zone (and copies the
+        # adapters when they differ); with psycopg's loader on a UTC connection they agree by construction.
+        if not self._utc():
+            return super().create_cursor(name)
+        if name:  # a server-side cursor (`.iterator()`), holdable outside a transaction as Django makes it
+            return self.connection.cursor(name, scrollable=False, withhold=self.connection.autocommit)
+        return self.connection.cursor()
 
     def is_usable(self) -> bool:
         if self.connection is None or self.connection.closed:
