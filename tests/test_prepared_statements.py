@@ -95,7 +95,6 @@ def test_timestamps_load_as_djangos_own_loader_loads_them():
     assert [value.isoformat() for value in fast[:-1]] == [value.isoformat() for value in djangos[:-1]]
 
 
-
 def _iterate(world) -> None:
     requests = [f.ServiceRequestFactory(team=world.team_a, requester=world.requester) for _ in range(5)]
     read = list(
