@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
 from requests_app.filtersets import KeyFilter, ServiceRequestFilterSet
@@ -38,6 +39,18 @@ class DeskFilterSet(ServiceRequestFilterSet):
         if form_class is None:
             form_class = self._form_classes[type(self)] = super().get_form_class()
         return form_class
+
+    @classmethod
+    def cleaned(cls, params: QueryDict) -> dict[str, Any]:
+        """The filters' values as `params` gives them (the form's `cleaned_data`, every filter named), validated as
+        `is_valid()` validates them, without building a filter set: a 400 (`desk.lists.filters_invalid`) if invalid."""
+        from .lists import filters_invalid
+
+        form_class = cls._form_classes.get(cls) or cls(queryset=ServiceRequest.objects.none()).get_form_class()
+        form = form_class(params, prefix=None)
+        if not form.is_valid():
+            raise filters_invalid(form.errors)
+        return form.cleaned_data
 
     def filter_quick(self, queryset: QuerySet[ServiceRequest], name: str, value: str) -> QuerySet[ServiceRequest]:
         user = getattr(self.request, "user", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
@@ -36,6 +37,13 @@ def list_params(user: User, given: QueryDict) -> QueryDict:
     return merged(view.query, given) if view else given
 
 
+def filters_invalid(errors: Mapping[str, Any]) -> ValidationFailed:
+    """The 400 for a list's invalid filters (a filter set's or its form's `errors`)."""
+    return ValidationFailed(
+        "Invalid filters.", fields={name: [str(error) for error in errors] for name, errors in errors.items()}
+    )
+
+
 def requests_list(
     queryset: QuerySet[ServiceRequest], params: QueryDict, *, request: Any, by_rank: bool = True
 ) -> QuerySet[ServiceRequest]:
@@ -44,10 +52,7 @@ def requests_list(
     walks a column order only: the rank is computed, not indexed)."""
     filterset = DeskFilterSet(params, queryset=queryset, request=request)
     if not filterset.is_valid():
-        raise ValidationFailed(
-            "Invalid filters.",
-            fields={name: [str(error) for error in errors] for name, errors in filterset.errors.items()},
-        )
+        raise filters_invalid(filterset.errors)
     sort = params.get("ordering") or params.get("sort")
     if by_rank and params.get("search") and not sort:
         return cast(ServiceRequestQuerySet, filterset.qs).search_best_first(str(params["search"]), user=request.user)

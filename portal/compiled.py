@@ -18,7 +18,7 @@ class _Converted:
     every selected column's field for its converters, ~0.1 ms a query on the request page, the same every time."""
 
     def __init__(self, compiler: Any) -> None:
-        self._compiler = compiler
+        self.compiler = self._compiler = compiler
         fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
         # Composite columns (a composite primary key) are left to Django's own path.
         self._plain = not compiler.has_composite_fields(fields)
@@ -200,6 +200,11 @@ class CompiledList:
             for place in places:
                 bound[place] = values[name]
         return compiler, sql, bound
+
+    def compiler(self, using: str = "default") -> Any:
+        """Django's compiler of the query (compiled on first use): its `klass_info`, `select` and annotations say
+        what each column of a row is."""
+        return (self._compiled.get(using) or self._compile(using))[0].compiler
 
     def statement(self, using: str = "default", **values: Any) -> tuple[str, list[Any]]:
         """The SQL and its parameters for `values` (one per marker), unrun: to join into a larger statement."""

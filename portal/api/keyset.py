@@ -102,15 +102,21 @@ def parse_position(model: type[Model], keys: list[Key], values: Any) -> list[Any
     return parsed
 
 
-def rows_after(queryset: QuerySet, keys: list[Key], position: list[Any], limit: int) -> list[Model]:
-    """The first `limit` rows of `queryset` (ordered by `keys`) that sort after `position`."""
-    ordered = queryset.order_by(*(key.order() for key in keys))
+def branches_after(keys: list[Key], position: list[Any]) -> list[Q]:
+    """The disjoint conditions, each one index range, whose rows sort after `position` in the order of `keys`."""
     branches: list[Q] = []
     for index, key in enumerate(keys):
         same = Q()
         for earlier, value in zip(keys[:index], position[:index], strict=True):
             same &= earlier.equal(value)
         branches.extend(same & condition for condition in key.after(position[index]))
+    return branches
+
+
+def rows_after(queryset: QuerySet, keys: list[Key], position: list[Any], limit: int) -> list[Model]:
+    """The first `limit` rows of `queryset` (ordered by `keys`) that sort after `position`."""
+    ordered = queryset.order_by(*(key.order() for key in keys))
+    branches = branches_after(keys, position)
     if not branches:
         return []
     ids = [ordered.filter(branch).values_list("pk", flat=True)[:limit] for branch in branches]

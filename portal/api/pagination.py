@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 
 from portal.exceptions import ValidationFailed
 
-from .keyset import keys_of, parse_position, position_of, rows_after
+from .keyset import Key, keys_of, parse_position, position_of, rows_after
 
 
 class PortalPagination(PageNumberPagination):
@@ -46,6 +46,31 @@ class PortalPagination(PageNumberPagination):
         if not (isinstance(page_number, int) or (page_number.isascii() and page_number.isdigit())):
             raise ValidationError({self.page_query_param: ["A page number is a whole number from 1, or “last”."]})
         return page_number
+
+
+class CompiledPages:
+    """A list whose SQL was compiled once for its shape (`desk.api_list`), with this call's values bound: what the
+    requests list's paginators read instead of a queryset, running the same SQL a queryset of that list would. A
+    slice reads those rows; `unordered()` is the list's SQL without its order (for the estimate and the count);
+    `keys`, `first()` and `after()` read cursor pages as `keyset.rows_after` does."""
+
+    db: str
+    model: type[Model]
+    keys: list[Key]
+
+    def unordered(self) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    def __getitem__(self, window: slice) -> list[Any]:
+        raise NotImplementedError
+
+    def first(self, keys: list[Key], limit: int) -> list[Any]:
+        """The first `limit` rows in the order of `keys`."""
+        raise NotImplementedError
+
+    def after(self, keys: list[Key], position: list[Any], limit: int) -> list[Any]:
+        """The first `limit` rows in the order of `keys` that sort after `position`."""
+        raise NotImplementedError
 
 
 # --- estimated counts --------------------------------------------------------------------------------------
@@ -94,26 +119,31 @@ class EstimatingPaginator(Paginator):
     `exact_limit + 1` rows, so stale statistics never make it read the whole table (should it stop there, the
     count is that many and an estimate too). Without PostgreSQL there is no estimate and the count is exact."""
 
-    def __init__(self, object_list: QuerySet, per_page: int, *, exact_limit: int | None = None) -> None:
-        super().__init__(object_list, per_page)
+    def __init__(self, object_list: QuerySet | CompiledPages, per_page: int, *, exact_limit: int | None = None) -> None:
+        super().__init__(object_list, per_page)  # type: ignore[arg-type]  # counted and sliced, never len()
         self.queryset = object_list
         self.exact_limit = settings.PORTICO_API_EXACT_COUNT_LIMIT if exact_limit is None else exact_limit
         self.count_is_estimate = False
 
     @cached_property
     def count(self) -> int:
-        queryset = self.queryset.order_by()
-        if connections[queryset.db].vendor != "postgresql":
-            return queryset.count()
-        try:
-            sql, params = queryset.query.sql_with_params()  # compiled once, for the estimate and the count
-        except EmptyResultSet:  # `.none()`: nothing to plan or count
-            return 0
-        estimate = _plan_rows(queryset.db, sql, params)
+        using = self.queryset.db
+        params: Sequence[Any]
+        if isinstance(self.queryset, CompiledPages):  # compiled for PostgreSQL only
+            sql, params = self.queryset.unordered()
+        else:
+            queryset = self.queryset.order_by()
+            if connections[using].vendor != "postgresql":
+                return queryset.count()
+            try:
+                sql, params = queryset.query.sql_with_params()  # compiled once, for the estimate and the count
+            except EmptyResultSet:  # `.none()`: nothing to plan or count
+                return 0
+        estimate = _plan_rows(using, sql, params)
         if estimate >= self.exact_limit:
             self.count_is_estimate = True
             return estimate
-        bounded = _bounded_count(queryset.db, sql, params, self.exact_limit + 1)
+        bounded = _bounded_count(using, sql, params, self.exact_limit + 1)
         self.count_is_estimate = bounded > self.exact_limit
         return bounded
 
@@ -177,14 +207,18 @@ class CursorPagination(BasePagination):
     salt = "portal.api.cursor"
 
     def paginate_queryset(self, queryset: Any, request: Request, view: APIView | None = None) -> list:
-        if not isinstance(queryset, QuerySet):
+        compiled = isinstance(queryset, CompiledPages)
+        if not (compiled or isinstance(queryset, QuerySet)):
             raise TypeError("Cursor pages read a queryset.")
         self.request = request
         self.page_size = PortalPagination().get_page_size(request) or self.page_size
-        self.keys = keys_of(queryset)
-        backwards, position = self._decode(queryset, request.query_params.get(self.cursor_query_param))
+        self.keys = queryset.keys if compiled else keys_of(queryset)
+        backwards, position = self._decode(queryset.model, request.query_params.get(self.cursor_query_param))
         keys = [key.reversed() for key in self.keys] if backwards else self.keys
-        if position is None:
+        if compiled:
+            limit = self.page_size + 1
+            rows = queryset.first(keys, limit) if position is None else queryset.after(keys, position, limit)
+        elif position is None:
             rows = list(queryset.order_by(*(key.order() for key in keys))[: self.page_size + 1])
         else:
             rows = rows_after(queryset, keys, position, self.page_size + 1)
@@ -199,14 +233,14 @@ class CursorPagination(BasePagination):
         self.last: Model | None = rows[-1] if rows else None
         return rows
 
-    def _decode(self, queryset: QuerySet, cursor: str | None) -> tuple[bool, list[Any] | None]:
+    def _decode(self, model: type[Model], cursor: str | None) -> tuple[bool, list[Any] | None]:
         if cursor is None:
             return False, None
         try:
             payload = signing.loads(cursor, salt=self.salt)
             if payload["k"] != self._order_name():
                 raise ValueError("The cursor belongs to another order.")
-            return payload["b"] is True, parse_position(queryset.model, self.keys, payload["p"])
+            return payload["b"] is True, parse_position(model, self.keys, payload["p"])
         except (signing.BadSignature, ValueError, TypeError, KeyError) as error:
             raise ValidationFailed(
                 "That cursor is not one this list gave out for this order.",

@@ -9,7 +9,8 @@ only what a fetched row becomes differs.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from django.db.models import Model, QuerySet
 from django.db.models.query import BaseIterable, ModelIterable
@@ -56,6 +57,21 @@ def _build(populator: tuple[Any, ...], row: Any) -> PlainRow | None:
     return row_class(fields)
 
 
+def row_maker(compiler: Any) -> Callable[[Sequence[Any]], PlainRow]:
+    """What makes a `PlainRow` of one converted row of `compiler`'s query (once it has compiled), for rows read
+    through SQL compiled once (`portal.compiled.CompiledList`) as for a queryset's."""
+    populator = _populator(compiler.klass_info, compiler.select)
+    annotations = list(compiler.annotation_col_map.items())
+
+    def make(row: Sequence[Any]) -> PlainRow:
+        plain = _build(populator, row)
+        for name, position in annotations:
+            setattr(plain, name, row[position])
+        return cast(PlainRow, plain)
+
+    return make
+
+
 class PlainRowIterable(BaseIterable):
     """`ModelIterable`'s rows, as `PlainRow`s instead of model instances."""
 
@@ -63,13 +79,9 @@ class PlainRowIterable(BaseIterable):
         queryset = self.queryset
         compiler = queryset.query.get_compiler(using=queryset.db)
         results = compiler.execute_sql(chunked_fetch=self.chunked_fetch, chunk_size=self.chunk_size)
-        populator = _populator(compiler.klass_info, compiler.select)
-        annotations = compiler.annotation_col_map
+        make = row_maker(compiler)
         for row in compiler.results_iter(results):
-            plain = _build(populator, row)
-            for name, position in annotations.items():
-                setattr(plain, name, row[position])
-            yield plain
+            yield make(row)
 
 
 def plain_rows(queryset: QuerySet[Any]) -> QuerySet[Any]:

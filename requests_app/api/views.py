@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from desk.api.filters import DeskOrderingFilter, SavedViewParameter
+from desk.api_list import requests_list_compiled
 from desk.filtersets import DeskFilterSet
 from desk.lists import list_params, requests_list
 from portal.api.pagination import PortalPagination, RequestListPagination
@@ -31,6 +32,7 @@ from requests_app import services
 from requests_app.choices import EventKind, OnboardingStatus
 from requests_app.compiled import request_for_page, request_visible_by_reference, request_with_related
 from requests_app.models import Environment, RequestEvent, ServiceRequest, Stack, Team, Vendor, VendorOnboarding
+from requests_app.querysets import ServiceRequestQuerySet
 from sla.selectors import clock_snapshots, clock_snapshots_of
 from sla.services import sla_extend
 
@@ -97,11 +99,17 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
         # A list reads its page's clocks in one flat query instead (see `list`); a transition needs none.
         return queryset.prefetch_related(None) if self.action in ("list", "transition") else queryset
 
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:  # type: ignore[override]
         # The page's rows as plain objects, not model instances (`portal.api.rows`): the same SQL, so the same
         # count, estimate and cursors, without 300 instances a page of 50. ServiceRequestSerializer's output is
-        # built directly (`request_representation`), its clocks read in one query.
-        page = self.paginate_queryset(plain_rows(self.filter_queryset(self.get_queryset()))) or []
+        # built directly (`request_representation`), its clocks read in one query. Most lists' SQL is compiled once
+        # per shape (`desk.api_list`), with this call's values bound; the others are built as before.
+        params = list_params(request.user, request.query_params)
+        cursor = RequestListPagination.wants_cursor(request)
+        listed: Any = requests_list_compiled(_listed, request.user, params, cursor=cursor)
+        if listed is None:
+            listed = plain_rows(requests_list(self.get_queryset(), params, request=request, by_rank=not cursor))
+        page = self.paginate_queryset(listed) or []
         now, snapshots = timezone.now(), clock_snapshots(row.pk for row in page)
         rows = [request_representation(row, now=now, clocks=snapshots.get(row.pk, [])) for row in page]
         return self.get_paginated_response(rows)
@@ -290,6 +298,12 @@ class ServiceRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Po
             .select_related("actor")
             .order_by("created_at", "pk")
         )
+
+
+def _listed(user: Any) -> QuerySet[ServiceRequest]:
+    """The request list's queryset before its filters, as `ServiceRequestViewSet.get_queryset` gives it for a
+    list (the gate, the joins, no prefetching): what its compiled shapes are built from."""
+    return cast(ServiceRequestQuerySet, ServiceRequestViewSet.queryset).visible_to(user).prefetch_related(None)
 
 
 class ReferenceViewSet(mixins.ListModelMixin, PortalViewSet):

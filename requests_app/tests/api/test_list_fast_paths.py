@@ -21,11 +21,13 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from desk import api_list
 from desk.lists import requests_list
 from portal.api import fields as portal_fields
 from portal.api.rows import PlainRow, plain_rows
 from requests_app import services
 from requests_app.api.serializers import ServiceRequestSerializer
+from requests_app.api.views import _listed
 from requests_app.choices import Priority, RequestState
 from requests_app.models import ServiceRequest
 from requests_app.testing.workflow import file_request, walk_to
@@ -122,6 +124,7 @@ def test_cursor_pages_walk_the_same_rows_as_the_serializer_would(world):
                 path = body["next"] and "{0.path}?{0.query}".format(urlsplit(body["next"]))
             results, count = _expected(user, "page_size=200")
             assert walked == results and len(walked) == count
+            assert _compiled(user, "page_size=3", cursor=True)
 
 
 def _columns(row, model) -> dict:
@@ -184,3 +187,228 @@ def test_the_fast_datetime_text_equals_drfs(settings):
         assert formatted.to_representation(values[0]) == serializers.DateTimeField.to_representation(
             formatted, values[0]
         )
+
+
+# --- the list compiled once per shape (desk.api_list) ---------------------------------------------------------
+# Shapes the compiled path takes (filters, many values, orders, page sizes and numbers) and some it leaves to the
+# ordinary path (a search, `q`, the SLA filters, a quick filter that holds the time now).
+COMPILED_QUERIES = [
+    "",
+    "page_size=3&page=2",
+    "state=queued&state=in_progress&state=queued&ordering=-priority",
+    "state=resolved&ordering=-title&page_size=4&page=2",
+    "vendor=optit&assignee=opti-eng&page_size=3",
+    "vendor=gwl&ordering=assignee",
+    "team=mgramseva&environment=punjab&stack=ms&ordering=-vendor",
+    "team=sanitation&sort=reference",
+    "quick=mine&ordering=title",
+    "quick=waiting&priority=P1&priority=P2",
+    "quick=blocked",
+    "type=Troubleshooting&ordering=-created",
+    "created_after=2000-01-01&created_before=2100-01-01T00:00:00Z&ordering=created_at",
+    "created_after=2100-01-01",
+    "vendor=nobody&page=1",
+    "page=last&page_size=2",
+    "page=9&page_size=5",
+]
+PLAIN_QUERIES = ["search=namespace", "q=Namespace", "sla_status=on_track", "quick=at_risk", "state_group=open"]
+INVALID_QUERIES = ["state=bogus", "created_after=not-a-date&priority=P9", "quick=everything&state=queued"]
+
+
+def _more_requests(world, rng: random.Random) -> list[ServiceRequest]:
+    """`_random_requests` and more kinds: another team's requests with the other vendor, a troubleshooting
+    request, and requests waiting on the requester and blocked."""
+    made = _random_requests(world, rng)
+    for index in range(3):
+        theirs = file_request(world, actor=world.other_requester, team=world.team_b, title=f"Sanitation {index}")
+        made.append(services.request_triage(theirs, actor=world.pm, vendor=world.vendor_b))
+    made.append(file_request(world, request_type="Troubleshooting", title="Pods restart"))
+    made += [walk_to(world, rng.choice([RequestState.WAITING_ON_REQUESTER, RequestState.BLOCKED])) for _ in range(3)]
+    return made
+
+
+def _shapes() -> int:
+    return sum(1 for shape in api_list._SHAPES.values() if shape is not None)
+
+
+def _compiled(user, query: str, *, cursor: bool = False) -> bool:
+    return api_list.requests_list_compiled(_listed, user, QueryDict(query), cursor=cursor) is not None
+
+
+def _plain_way(monkeypatch) -> None:
+    """Every list through the ordinary path (the queryset built and compiled on each call)."""
+    monkeypatch.setattr("requests_app.api.views.requests_list_compiled", lambda *args, **kwargs: None)
+
+
+def _responses(users, paths: list[str]) -> list[tuple[str, str, int, bytes]]:
+    out = []
+    for user in users:
+        client = APIClient()
+        client.force_authenticate(user)
+        for path in paths:
+            response = client.get(path)
+            out.append((user.username, path, response.status_code, response.content))
+    return out
+
+
+def test_compiled_lists_are_byte_for_byte_the_ordinary_ones(world, monkeypatch, settings):
+    _more_requests(world, random.Random(11))
+    users = list(world.users.values())
+    paths = [f"{LIST_URL}?{query}" for query in COMPILED_QUERIES + PLAIN_QUERIES + INVALID_QUERIES]
+    for user in users:
+        assert all(_compiled(user, query) for query in COMPILED_QUERIES), user.username
+        assert not any(_compiled(user, query) for query in PLAIN_QUERIES), user.username
+    with time_machine.travel(NOW, tick=False):
+        compiled = _responses(users, paths)
+        settings.PORTICO_API_EXACT_COUNT_LIMIT = 3  # the planner's estimate, and pages read one row past the end
+        estimated = _responses(users, paths[:8])
+        _plain_way(monkeypatch)
+        assert _responses(users, paths[:8]) == estimated
+        settings.PORTICO_API_EXACT_COUNT_LIMIT = 10_000
+        assert _responses(users, paths) == compiled
+    statuses = {status for _, _, status, _ in compiled}
+    assert statuses == {200, 400, 404}, statuses
+
+
+def _walk(client, path: str, link: str) -> list[bytes]:
+    pages = []
+    while path:
+        response = client.get(path)
+        assert response.status_code == 200, response.content
+        pages.append(response.content)
+        following = response.json()[link]
+        path = following and "{0.path}?{0.query}".format(urlsplit(following))
+    return pages
+
+
+CURSOR_QUERIES = [
+    "page_size=3",
+    "page_size=2&ordering=assignee",
+    "page_size=4&ordering=-vendor&state=queued&state=in_progress&state=resolved",
+    "page_size=3&ordering=-created&quick=mine",
+    "page_size=2&ordering=title&team=mgramseva",
+    "page_size=5&ordering=response_due_at",
+    "page_size=3&search=namespace",  # the ordinary path
+]
+
+
+def test_compiled_cursor_walks_are_byte_for_byte_the_ordinary_ones(world, monkeypatch):
+    _more_requests(world, random.Random(12))
+    users = (world.pm, world.vendor_engineer, world.other_vendor_engineer, world.requester, world.other_requester)
+
+    def walks() -> list[list[bytes]]:
+        out = []
+        for user in users:
+            client = APIClient()
+            client.force_authenticate(user)
+            for query in CURSOR_QUERIES:
+                forwards = _walk(client, f"{LIST_URL}?pagination=cursor&{query}", "next")
+                last = json.loads(forwards[-1])["results"]
+                back = []
+                if last and len(forwards) > 1:  # back from the last page's `previous`
+                    previous = json.loads(forwards[-1])["previous"]
+                    back = _walk(client, "{0.path}?{0.query}".format(urlsplit(previous)), "previous")
+                out.append([*forwards, b"--", *back])
+        return out
+
+    with time_machine.travel(NOW, tick=False):
+        compiled = walks()
+        _plain_way(monkeypatch)
+        assert walks() == compiled
+    assert any(len(pages) > 4 for pages in compiled)
+
+
+def test_a_compiled_list_shows_only_what_visible_to_shows(world):
+    _more_requests(world, random.Random(13))
+    with time_machine.travel(NOW, tick=False):
+        for user in world.users.values():
+            client = APIClient()
+            client.force_authenticate(user)
+            visible = set(ServiceRequest.objects.visible_to(user).values_list("reference", flat=True))
+            for query in COMPILED_QUERIES:
+                whole = QueryDict(query, mutable=True)
+                whole.pop("page", None)
+                whole["page_size"] = "200"
+                response = client.get(f"{LIST_URL}?{whole.urlencode()}")
+                assert response.status_code == 200, (user.username, query)
+                listed = {row["reference"] for row in response.json()["results"]}
+                assert listed <= visible, (user.username, query, listed - visible)
+                results, count = _expected(user, whole.urlencode())
+                assert listed == {row["reference"] for row in results} and len(listed) == count, (user.username, query)
+            walked = _walk(client, f"{LIST_URL}?pagination=cursor&page_size=2&ordering=-vendor", "next")
+            references = [row["reference"] for page in walked for row in json.loads(page)["results"]]
+            assert sorted(references) == sorted(visible), user.username
+
+
+def test_one_compiled_shape_serves_other_values_and_other_users(world):
+    _more_requests(world, random.Random(14))
+    calls = [
+        (world.vendor_engineer, "state=queued&vendor=optit"),
+        (world.other_vendor_engineer, "state=queued&vendor=gwl"),
+        (world.vendor_lead, "state=in_progress&vendor=gwl"),
+        (world.pm, "state=resolved&vendor=optit"),
+        (world.approver, "state=submitted&vendor=gwl"),
+        (world.requester, "state=queued&vendor=optit"),
+        (world.other_requester, "state=queued&vendor=gwl"),
+        (world.requester, "state=submitted&vendor=nobody"),
+        (world.requester, "created_after=2000-01-01&assignee=opti-eng"),
+        (world.requester, "created_after=2100-01-01&assignee=opti-eng"),
+        (world.other_requester, "created_after=2000-01-01&assignee=gwl-eng"),
+        (world.vendor_engineer, "quick=mine"),
+        (world.other_vendor_engineer, "quick=mine"),
+        (world.pm, "quick=mine"),
+        (world.requester, "quick=mine"),
+    ]
+    assert all(_compiled(user, query) for user, query in calls)
+    counts = []
+    with time_machine.travel(NOW, tick=False):
+        for _round in (1, 2):  # the second round compiles nothing
+            shapes = _shapes()
+            for user, query in calls:
+                client = APIClient()
+                client.force_authenticate(user)
+                body = client.get(f"{LIST_URL}?{query}").json()
+                results, count = _expected(user, query)
+                assert (body["results"], body["count"]) == (results, count), (user.username, query)
+                counts.append(count)
+        assert _shapes() == shapes
+    assert len(set(counts)) > 2, counts  # the values matter: the calls do not all find the same rows
+
+
+def test_a_warm_compiled_list_builds_no_queryset(world, monkeypatch):
+    _more_requests(world, random.Random(15))
+    client = APIClient()
+    client.force_authenticate(world.vendor_engineer)
+    paths = [
+        f"{LIST_URL}?state=queued&state=in_progress&ordering=response_due_at&page_size=2",
+        f"{LIST_URL}?pagination=cursor&page_size=2&vendor=optit",
+    ]
+    with time_machine.travel(NOW, tick=False):
+        cold = [client.get(path).content for path in paths]
+        cold.append(client.get(f"{LIST_URL}?{urlsplit(json.loads(cold[1])['next']).query}").content)
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("a warm compiled list built a queryset")
+
+        for name in ("visible_to", "with_related", "filter", "order_by"):
+            monkeypatch.setattr(f"requests_app.querysets.ServiceRequestQuerySet.{name}", refuse, raising=False)
+        monkeypatch.setattr("desk.filtersets.DeskFilterSet.filter_queryset", refuse)
+        warm = [client.get(path).content for path in paths]
+        warm.append(client.get(f"{LIST_URL}?{urlsplit(json.loads(cold[1])['next']).query}").content)
+    assert warm == cold
+
+
+def test_invalid_filters_are_the_same_400_on_the_compiled_path(world, monkeypatch):
+    users = (world.pm, world.vendor_engineer, world.requester)
+    paths = [f"{LIST_URL}?{query}" for query in INVALID_QUERIES] + [
+        f"{LIST_URL}?pagination=cursor&state=bogus",
+        f"{LIST_URL}?pagination=sideways&state=bogus",
+        f"{LIST_URL}?view=999&state=bogus",
+    ]
+    compiled = _responses(users, paths)
+    assert {status for _, _, status, _ in compiled} == {400}
+    assert json.loads(compiled[0][3])["error"]["fields"] == {
+        "state": ["Select a valid choice. bogus is not one of the available choices."]
+    }
+    _plain_way(monkeypatch)
+    assert _responses(users, paths) == compiled
