@@ -98,7 +98,8 @@ def _bounded_count(using: str, sql: str, params: Sequence[Any], limit: int) -> i
     """How many rows `sql` has, counting no further than `limit`: `queryset[:limit].count()` on SQL already
     compiled for the estimate (compiling the list's query again took as long as running both)."""
     with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT %s) subquery", [*params, limit])  # noqa: S608 (Django's SQL)
+        # The limit written in, as Django writes it: a prepared statement's generic plan would not know a bound one.
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(limit)}) subquery", params)  # noqa: S608 (Django's SQL)
         return int(cursor.fetchone()[0])
 
 
