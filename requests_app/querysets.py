@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -103,17 +103,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         # window again each and joining every row of it to its document to rank it. As a subquery joined to the
         # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
-        ids = self._search_window(text, user=user, window=window)
-        if ids:
-            ranked_ids = list(
-                self._documents()
-                .filter(service_request_id__in=ids)
-                .annotate(rank=_document_rank(text, user))
-                .order_by("-rank", "-service_request_id")
-                .values_list("service_request_id", flat=True)
-            )
-        else:
-            ranked_ids = []
+        ranked_ids = self._search_window(text, user=user, window=window, best_first=True)
         position = Func(
             Value(ranked_ids, output_field=ArrayField(models.BigIntegerField())),
             F("pk"),
@@ -135,8 +125,23 @@ class ServiceRequestQuerySet(models.QuerySet):
 
         return RequestSearchDocument.objects.using(self.db)
 
-    def _search_window(self, text: str, *, user: User | AnonymousUser, window: int) -> list[int]:
-        """The ids of the newest `window` rows of this search result, newest first.
+    def _ranked(self, ids: list[int], text: str, user: User | AnonymousUser) -> list[int]:
+        """`ids` (search matches for `user`) best match first, ties newest first, ranked on their documents alone."""
+        if not ids:
+            return []
+        return list(
+            self._documents()
+            .filter(service_request_id__in=ids)
+            .annotate(rank=_document_rank(text, user))
+            .order_by("-rank", "-service_request_id")
+            .values_list("service_request_id", flat=True)
+        )
+
+    def _search_window(
+        self, text: str, *, user: User | AnonymousUser, window: int, best_first: bool = False
+    ) -> list[int]:
+        """The ids of the newest `window` rows of this search result, newest first, or with `best_first` in
+        `search_best_first`'s order (ranked in the query that checks the candidates, where there is one).
 
         The candidates are the newest `window` search documents that match for this user, read off the documents
         alone, span by span of ids from the newest (`_newest_documents`): their keys stand for `visible_to`
@@ -155,39 +160,52 @@ class ServiceRequestQuerySet(models.QuerySet):
         if reference_from(text):
             # Read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms on
             # 1,000,000 requests, not 1.2 s under LIMIT 500); the newest `window` of those are kept.
-            return list(newest[: max(window, PLANNER_LIMIT)])[:window]
+            ids = list(newest[: max(window, PLANNER_LIMIT)])[:window]
+            return self._ranked(ids, text, user) if best_first else ids
         if JIRA_KEY_PATTERN.fullmatch(text):
             # A Jira key finds one request or none: one query through the GIN index (0.2 ms on 1,000,000 requests),
             # where walking the newest spans first checked 50,000 documents for it (100-140 ms).
-            return list(newest[:window])
+            ids = list(newest[:window])
+            return self._ranked(ids, text, user) if best_first else ids
         walk = bool(PHRASE.search(text))
-        top = self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0
         indexed = _document_match_parts(text, user)
         walked = _document_match_parts(text, user, walked=True) if walk else indexed
+        # The newest id bounds the spans; a search whose parts are all read in one query needs none.
+        spans = any(part.spans for part in indexed)
+        top = (self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0) if spans else 0
         parts = [
-            (self._newest_documents(part, walked_part, window, top, walk), on_request)
-            for (part, on_request), (walked_part, _) in zip(indexed, walked, strict=True)
+            (self._newest_documents(part, walked_part.match, window, top, walk), part)
+            for part, walked_part in zip(indexed, walked, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
             return []
         plain = type(self)(model=self.model, using=self.db).visible_to(user)  # type: ignore[arg-type]  # none() for anonymous
         if self._where_sql() == plain.search_text(text, user=user, ranked=False)._where_sql():
+            if best_first and not plain.query.where and not any(part.on_request for _, part in parts):
+                # Everything is visible and every note readable (eGov DevOps, the PM): each candidate is a document
+                # of an existing request (they go together), so ranking the documents is the check.
+                return self._ranked(candidates, text, user)
             # Each part's candidates with the condition its match takes on the request itself (a vendor's people
             # read the notes only where the request is their vendor's): no join to the documents, whose OR with
-            # the request's columns cost the planner more than the query (90-450 ms on 100,000 requests).
+            # the request's columns cost the planner more than the query (90-450 ms on 100,000 requests). With
+            # `best_first` the same query ranks them, joined to their documents by id (one query, not two).
             oldest = candidates[-1]
             checked = Q()
-            for found, on_request in parts:
-                checked |= on_request & Q(pk__in=[pk for pk in found if pk >= oldest])
-            return list(plain.filter(checked).order_by("-pk").values_list("pk", flat=True))
+            for found, part in parts:
+                checked |= part.on_request & Q(pk__in=[pk for pk in found if pk >= oldest])
+            visible = plain.filter(checked)
+            if best_first:
+                rank = _document_rank(text, user, prefix="search_document__")
+                return list(visible.alias(rank=rank).order_by("-rank", "-pk").values_list("pk", flat=True))
+            return list(visible.order_by("-pk").values_list("pk", flat=True))
         ids = list(newest.filter(pk__in=candidates)[:window])
         if len(ids) < len(candidates) == window:
             ids = list(newest[:window])
-        return ids
+        return self._ranked(ids, text, user) if best_first else ids
 
-    def _newest_documents(self, match: Q, walked: Q, window: int, top: int, walk: bool) -> list[int]:
-        """The ids of the newest `window` search documents that `match`, newest first, read down from `top` in
+    def _newest_documents(self, part: MatchPart, walked: Q, window: int, top: int, walk: bool) -> list[int]:
+        """The ids of the newest `window` search documents that match `part`, newest first, read down from `top` in
         three steps: the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), the next four times as many,
         then every older id, each step only if the window is not full yet. With `walk` (a phrase) the two bounded
         spans are read with `walked`, the same match in a form the GIN indexes cannot answer: through the id's
@@ -200,7 +218,13 @@ class ServiceRequestQuerySet(models.QuerySet):
         table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
         whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it. The last step, for
         rarer matches, is the single query it was: narrower spans below 50,000 ids scanned the GIN index whole
-        again each time and only added queries."""
+        again each time and only added queries.
+
+        A part of few documents (a person's own requests, no team: `MatchPart.spans` off) is read in one query, the
+        person's btree (requester, id) bounding it: in steps it usually found nothing and ran all three."""
+        if not part.spans:
+            newest = self._documents().filter(part.match).order_by("-service_request_id")
+            return list(newest.values_list("service_request_id", flat=True)[:window])
         found: list[int] = []
         upper = top + 1
         first = window * SEARCH_FIRST_SPAN
@@ -208,7 +232,7 @@ class ServiceRequestQuerySet(models.QuerySet):
             if upper <= 0 or len(found) >= window:
                 break
             lower = 0 if span is None else upper - span
-            step = self._documents().filter(walked if walk and span is not None else match)
+            step = self._documents().filter(walked if walk and span is not None else part.match)
             step = step.filter(service_request_id__lt=upper)
             if lower > 0:
                 step = step.filter(service_request_id__gte=lower)
@@ -338,17 +362,18 @@ def _search_match(text: str, user: User | AnonymousUser) -> Q:
     return match
 
 
-def _document_rank(text: str, user: User | AnonymousUser) -> Expression:
-    """The rank of a matching search document for `user`: of the internal one where they may read its notes."""
+def _document_rank(text: str, user: User | AnonymousUser, prefix: str = "") -> Expression:
+    """The rank of a matching search document (`prefix` from a request) for `user`: of the internal one where they
+    may read its notes."""
     query = _search_query(text)
-    public_rank: Expression = SearchRank(F("public"), query)
+    public_rank: Expression = SearchRank(F(f"{prefix}public"), query)
     notes = internal_notes_scope(user)
     if notes is None:
         return public_rank
-    internal_rank = SearchRank(F("internal"), query)
+    internal_rank = SearchRank(F(f"{prefix}internal"), query)
     if notes == Q():
         return internal_rank
-    return Case(When(vendor_id=_vendor_of(user), then=internal_rank), default=public_rank)
+    return Case(When(**{f"{prefix}vendor_id": _vendor_of(user)}, then=internal_rank), default=public_rank)
 
 
 def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -> Q:
@@ -359,16 +384,24 @@ def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -
     the narrowing: a common word no longer collects 100,000+ documents of requests the user cannot see. The
     request's own `visible_to` still decides what is shown; these only find the candidates."""
     match = Q()
-    for part, _ in _document_match_parts(text, user, prefix=prefix):
-        match |= part
+    for part in _document_match_parts(text, user, prefix=prefix):
+        match |= part.match
     return match
+
+
+class MatchPart(NamedTuple):
+    """One disjoint part of `document_match`."""
+
+    match: Q  # on the search documents
+    on_request: Q  # the condition its match takes on the request itself
+    spans: bool  # read span by span of ids; off for a person's own requests alone (few: one query)
 
 
 def _document_match_parts(
     text: str, user: User | AnonymousUser, *, prefix: str = "", walked: bool = False
-) -> list[tuple[Q, Q]]:
+) -> list[MatchPart]:
     """`document_match` as disjoint parts, each of which one index walks in id order (a vendor's own documents by
-    (vendor, id) or the (vendor, internal) GIN index; those of the user's teams and own requests), each with the
+    (vendor, id) or the GIN index on the internal vectors; those of the user's teams and own requests), each with the
     condition its match takes on the request itself: the internal notes only where the request is the vendor's.
     `walked`: the same match in a form the GIN indexes cannot answer, so an id range is read through a btree."""
     query = _search_query(text)
@@ -380,14 +413,15 @@ def _document_match_parts(
         return Q(SearchVectorExact(ExpressionWrapper(unindexed, output_field=SearchVectorField()), query))
 
     notes = internal_notes_scope(user)
-    if notes is None:
-        return [(_document_scope(user, prefix) & matches("public"), Q())]
     if notes == Q():
-        return [(matches("internal"), Q())]
+        return [MatchPart(matches("internal"), Q(), spans=True)]
+    scope, teams = _document_scope(user, prefix)
+    if notes is None:
+        return [MatchPart(scope & matches("public"), Q(), spans=teams)]
     theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
     return [
-        (theirs & matches("internal"), notes),
-        (~theirs & _document_scope(user, prefix) & matches("public"), ~notes),
+        MatchPart(theirs & matches("internal"), notes, spans=True),
+        MatchPart(~theirs & scope & matches("public"), ~notes, spans=teams),
     ]
 
 
@@ -395,14 +429,17 @@ def _vendor_of(user: User | AnonymousUser) -> int | None:
     return getattr(user, "vendor_id", None)
 
 
-def _document_scope(user: User | AnonymousUser, prefix: str) -> Q:
+def _document_scope(user: User | AnonymousUser, prefix: str) -> tuple[Q, bool]:
     """The search documents of requests `user` sees through a team or as their requester (`visible_to`'s scope
-    apart from a vendor's own requests), on the document's keys; nothing for no one."""
+    apart from a vendor's own requests), on the document's keys, nothing for no one; and whether a team is among
+    them (without, they are the person's own requests alone: few)."""
+    from .permissions import team_ids
+
     if user is None or not user.is_authenticated or user.pk is None:
-        return Q(pk__in=[])
-    teams = list(user.teams.values_list("pk", flat=True))
+        return Q(pk__in=[]), False
+    teams = sorted(team_ids(user))  # read once per user object: a search builds its match up to four times
     scope = Q(**{f"{prefix}requester_id": user.pk})
-    return Q(**{f"{prefix}team_id__in": teams}) | scope if teams else scope
+    return (Q(**{f"{prefix}team_id__in": teams}) | scope, True) if teams else (scope, False)
 
 
 def _related_paths(related: dict[str, Any], prefix: str = "") -> list[str]:

@@ -19,6 +19,8 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
+from django.db.models.lookups import In
+from django.db.models.sql.where import AND
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.request import Request
@@ -94,6 +96,22 @@ def _plan_rows(using: str, sql: str, params: Sequence[Any]) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def _id_list_bound(queryset: QuerySet) -> int | None:
+    """At most how many rows `queryset` has when its conditions include `pk IN (a list)` (a ranked search's window:
+    `search_best_first`), so the planner need not be asked; None otherwise."""
+    where = queryset.query.where
+    if where.connector != AND or where.negated:
+        return None
+    for condition in where.children:
+        if (
+            isinstance(condition, In)
+            and isinstance(condition.rhs, list | tuple)
+            and getattr(condition.lhs, "target", None) == queryset.model._meta.pk
+        ):
+            return len(set(condition.rhs))
+    return None
+
+
 def _bounded_count(using: str, sql: str, params: Sequence[Any], limit: int) -> int:
     """How many rows `sql` has, counting no further than `limit`: `queryset[:limit].count()` on SQL already
     compiled for the estimate (compiling the list's query again took as long as running both)."""
@@ -118,7 +136,8 @@ class EstimatingPaginator(Paginator):
     """Asks PostgreSQL's planner first (EXPLAIN: planned, not run). A list it puts at `exact_limit` rows or more
     gets that estimate, with `count_is_estimate`; a smaller one is counted exactly, by a count that stops at
     `exact_limit + 1` rows, so stale statistics never make it read the whole table (should it stop there, the
-    count is that many and an estimate too). Without PostgreSQL there is no estimate and the count is exact."""
+    count is that many and an estimate too). A list bounded by fewer ids than that (`pk IN` a list: a ranked
+    search's window) is counted without asking. Without PostgreSQL there is no estimate and the count is exact."""
 
     def __init__(self, object_list: QuerySet | CompiledPages, per_page: int, *, exact_limit: int | None = None) -> None:
         super().__init__(object_list, per_page)  # type: ignore[arg-type]  # counted and sliced, never len()
@@ -130,6 +149,7 @@ class EstimatingPaginator(Paginator):
     def count(self) -> int:
         using = self.queryset.db
         params: Sequence[Any]
+        bound = None
         if isinstance(self.queryset, CompiledPages):  # compiled for PostgreSQL only
             sql, params = self.queryset.unordered()
         else:
@@ -140,7 +160,8 @@ class EstimatingPaginator(Paginator):
                 sql, params = queryset.query.sql_with_params()  # compiled once, for the estimate and the count
             except EmptyResultSet:  # `.none()`: nothing to plan or count
                 return 0
-        estimate = _plan_rows(using, sql, params)
+            bound = _id_list_bound(queryset)
+        estimate = bound if bound is not None and bound < self.exact_limit else _plan_rows(using, sql, params)
         if estimate >= self.exact_limit:
             self.count_is_estimate = True
             return estimate

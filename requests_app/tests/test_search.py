@@ -9,6 +9,7 @@ import re
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from requests_app import services
 from requests_app.choices import RequestState
@@ -373,3 +374,25 @@ def test_a_match_on_the_edge_of_two_spans_is_read_once(world, settings):
     assert edge.pk == RequestSearchDocument.objects.order_by("-pk").values_list("pk", flat=True)[19]
     for user in (world.pm, world.requester):
         assert found(user, '"node pool"') == [edge.reference], user.username
+
+
+def test_own_requests_in_one_query_and_the_ranking_check_find_the_same_window_in_the_same_order(world):
+    """A vendor's person without a team reads the matches among their own requests (not their vendor's) in one query,
+    and the query that checks the candidates ranks them too (or, for the program manager, the ranking is the check):
+    the same rows, in the same order, as the plain query's newest matches ranked on their documents."""
+    random_requests(world, seed=12, count=60)
+    not_theirs = ServiceRequest.objects.exclude(vendor=world.vendor_a).order_by("pk").values_list("pk", flat=True)
+    ServiceRequest.objects.filter(pk__in=list(not_theirs)[::3]).update(requester=world.vendor_engineer)
+    assert not world.vendor_engineer.teams.exists()
+    for user in (world.vendor_engineer, world.pm, world.requester, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        for text in (*PHRASES_AND_WORDS, "replica -pool", "node or crash"):
+            every = visible.search_text(text, user=user, ranked=False)
+            for window in (2, 25):
+                newest = list(every.order_by("-pk").values_list("pk", flat=True)[:window])
+                with CaptureQueriesContext(connection) as captured:
+                    ranked = list(every.search_best_first(text, user=user, window=window).values_list("pk", flat=True))
+                assert ranked == every._ranked(newest, text, user), (user.username, text, window)
+                own = [q["sql"] for q in captured if '"requests_app_requestsearchdocument"."requester_id"' in q["sql"]]
+                if user == world.vendor_engineer:
+                    assert len(own) == 1, own
