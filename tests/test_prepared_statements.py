@@ -117,3 +117,15 @@ def test_a_holdable_server_side_cursor_outside_a_transaction_reads_every_row(wor
     """In autocommit (a beat task, a management command) the named cursor is WITH HOLD, as Django makes it."""
     assert connection.get_autocommit()
     _iterate(world)
+
+
+def test_with_use_tz_turned_off_after_connecting_timestamps_load_naive_as_django_loads_them(settings):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '2026-12-05 12:00:00+00'::timestamptz")
+        assert cursor.fetchone()[0].tzinfo is UTC  # psycopg's loader, on the connection made with USE_TZ on
+    settings.USE_TZ = False  # Django then wants naive times in TIME_ZONE, from its own loader (it raised before)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '2026-12-05 12:00:00+00'::timestamptz")
+        value = cursor.fetchone()[0]
+    settings.USE_TZ = True
+    assert value.tzinfo is None

@@ -46,8 +46,10 @@ def test_me_with_a_session_reads_the_user_with_vendor_permissions_and_teams_in_o
     client.force_login(world.vendor_engineer)
     status, queries = _second_call(client, "/api/v1/me/")
     assert status == 200
-    # the session, the user (with vendor, permissions and teams), the two-factor device check; was five
-    assert len(queries) == 3, queries
+    # the session, the user (with vendor, permissions, teams and whether they have a confirmed authenticator);
+    # was three (the two-factor device check on its own), five before that
+    assert len(queries) == 2, queries
+    assert not any("otp_totp_totpdevice" in sql and not sql.startswith('SELECT "portal_user"') for sql in queries)
     assert _reads(queries, "requests_app_vendor") == 0  # joined in the user's query, not read on its own
     assert sum(1 for sql in queries if sql.startswith('SELECT "portal_user"."id"')) == 1, queries
 

@@ -10,8 +10,10 @@ from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.auth_backends import PortalModelBackend
+from portal.otp.services import otp_has_confirmed_device
 from portal.tokens import _hash as key_hash
 from portal.tokens import api_token_create, api_token_revoke, api_token_usable
 from requests_app.api.serializers import MeSerializer, me_representation
@@ -60,6 +62,26 @@ def test_what_the_one_query_primes_equals_what_django_and_the_domain_read_themse
         assert team_slugs(loaded) == team_slugs(fresh), person
         assert loaded.vendor == fresh.vendor, person
         assert me_representation(loaded) == MeSerializer(fresh).data, person
+        # the primed answer, and the plain query it replaces
+        assert otp_has_confirmed_device(loaded) is TOTPDevice.objects.filter(user=fresh, confirmed=True).exists()
+
+
+@pytest.mark.parametrize("load", [_loaded_by_token, _loaded_by_session])
+def test_the_primed_two_factor_answer_equals_the_device_query(world, load, django_assert_num_queries):
+    people = _people(world)
+    TOTPDevice.objects.create(user=people[1], name="phone", confirmed=True)
+    TOTPDevice.objects.create(user=people[2], name="phone", confirmed=False)  # set up, never confirmed
+    TOTPDevice.objects.create(user=people[3], name="old", confirmed=False)
+    TOTPDevice.objects.create(user=people[3], name="phone", confirmed=True)
+    for person in people:
+        loaded = load(person)
+        fresh = get_user_model().objects.get(pk=person.pk)
+        with django_assert_num_queries(0):  # primed by the one query
+            primed = otp_has_confirmed_device(loaded)
+        with django_assert_num_queries(1):  # a user loaded otherwise asks the database
+            plain = otp_has_confirmed_device(fresh)
+        assert primed is plain is TOTPDevice.objects.filter(user=person, confirmed=True).exists(), person
+    assert [otp_has_confirmed_device(load(person)) for person in people[:4]] == [False, True, False, True]
 
 
 def test_me_lists_teams_by_name_as_the_serializer_does(world):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
+from portal.auth_backends import SignedInUserExtra
 from portal.exceptions import ValidationFailed
 from portal.models import User
 
@@ -43,12 +46,35 @@ def otp_confirmed_device(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
+def _confirmed_devices(user: Any) -> Any:
+    return TOTPDevice.objects.filter(user=user, confirmed=True)
+
+
+def otp_has_confirmed_device(user: User) -> bool:
+    """Whether `user` has a confirmed authenticator: read with the signed-in user (`portal.auth_backends`, the
+    extra below), else asked here. Every page asked it in a query of its own (`OtpRequiredMiddleware`)."""
+    primed = getattr(user, "_otp_confirmed_cache", None)
+    if primed is not None:
+        return bool(primed)
+    return _confirmed_devices(user).exists()
+
+
+def _prime_confirmed(user: Any, value: Any) -> None:
+    user._otp_confirmed_cache = bool(value)
+
+
+# Fetched in the query that loads a signed-in user (by session or token), as the domain's team ids are.
+OTP_SIGNED_IN_USER_EXTRA = SignedInUserExtra(
+    "otp_confirmed", lambda user_id: Exists(_confirmed_devices(OuterRef(user_id))), _prime_confirmed
+)
+
+
 def otp_required(user: User) -> bool:
     """True when `user` must give a TOTP code before using the portal: they have a confirmed authenticator,
     or the staff rule applies to them."""
     if not user.is_authenticated:
         return False
-    return otp_enforced_for(user) or TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return otp_enforced_for(user) or otp_has_confirmed_device(user)
 
 
 def otp_secret(device: TOTPDevice) -> str:

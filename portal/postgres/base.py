@@ -18,10 +18,15 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.postgres import types
 from psycopg.pq import Format
 
 _TIMESTAMPTZ = types["timestamptz"].oid
+
+
+def _psycopg_loader() -> Any:
+    return psycopg.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT)
 
 
 @lru_cache
@@ -55,11 +60,19 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def create_cursor(self, name: str | None = None) -> Any:
         # Django's own is this, then checks each new cursor's timestamp loader against its zone (and copies the
         # adapters when they differ); with psycopg's loader on a UTC connection they agree by construction.
-        if not self._utc():
+        utc = self._utc()
+        if not utc and self.connection.adapters.get_loader(_TIMESTAMPTZ, Format.TEXT) is not _psycopg_loader():
             return super().create_cursor(name)
         if name:  # a server-side cursor (`.iterator()`), holdable outside a transaction as Django makes it
-            return self.connection.cursor(name, scrollable=False, withhold=self.connection.autocommit)
-        return self.connection.cursor()
+            cursor = self.connection.cursor(name, scrollable=False, withhold=self.connection.autocommit)
+        else:
+            cursor = self.connection.cursor()
+        if not utc:
+            # The zone changed after this connection was made with psycopg's loader (a test overriding USE_TZ):
+            # Django's own check would ask that loader for a `timezone` it does not carry, so its loader is put on
+            # the cursor here, as Django does when the zones differ.
+            register_tzloader(self.timezone, cursor)
+        return cursor
 
     def is_usable(self) -> bool:
         if self.connection is None or self.connection.closed:
