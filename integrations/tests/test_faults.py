@@ -27,7 +27,7 @@ from integrations.kubernetes.stub import KubernetesStub, status_body
 from integrations.stub_server import StubServer
 from integrations.tests.conftest import FAST_TIMEOUT, TIMEOUT
 
-SLOW = 2.0
+SLOW = 4.0  # well past FAST_TIMEOUT, so a loaded machine still sees the client give up first
 
 
 @dataclass
