@@ -95,7 +95,7 @@ def test_timestamps_load_as_djangos_own_loader_loads_them():
     assert [value.isoformat() for value in fast[:-1]] == [value.isoformat() for value in djangos[:-1]]
 
 
-def _iterate(world) -> None:
+def _iterate(world) -> list[tuple[int, object]]:
     requests = [f.ServiceRequestFactory(team=world.team_a, requester=world.requester) for _ in range(5)]
     read = list(
         ServiceRequest.objects.filter(pk__in=[r.pk for r in requests])
@@ -105,18 +105,19 @@ def _iterate(world) -> None:
     )
     assert read == sorted((r.pk, r.created_at) for r in requests)
     assert all(created.tzinfo is UTC for _, created in read)
+    return read
 
 
 def test_a_server_side_cursor_in_a_transaction_reads_every_row(world):
     """`.iterator()` reads through a named (server-side) cursor, which portal/postgres/base.py opens itself."""
-    _iterate(world)
+    assert len(_iterate(world)) == 5
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_holdable_server_side_cursor_outside_a_transaction_reads_every_row(world):
     """In autocommit (a beat task, a management command) the named cursor is WITH HOLD, as Django makes it."""
     assert connection.get_autocommit()
-    _iterate(world)
+    assert len(_iterate(world)) == 5
 
 
 def test_with_use_tz_turned_off_after_connecting_timestamps_load_naive_as_django_loads_them(settings):

@@ -9,6 +9,7 @@ cursor with no count at all.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
@@ -50,7 +51,7 @@ class PortalPagination(PageNumberPagination):
         return page_number
 
 
-class CompiledPages:
+class CompiledPages(ABC):
     """A list whose SQL was compiled once for its shape (`desk.api_list`), with this call's values bound: what the
     requests list's paginators read instead of a queryset, running the same SQL a queryset of that list would. A
     slice reads those rows; `unordered()` is the list's SQL without its order (for the estimate and the count);
@@ -60,16 +61,20 @@ class CompiledPages:
     model: type[Model]
     keys: list[Key]
 
+    @abstractmethod
     def unordered(self) -> tuple[str, list[Any]]:
         raise NotImplementedError
 
+    @abstractmethod
     def __getitem__(self, window: slice) -> list[Any]:
         raise NotImplementedError
 
+    @abstractmethod
     def first(self, keys: list[Key], limit: int) -> list[Any]:
         """The first `limit` rows in the order of `keys`."""
         raise NotImplementedError
 
+    @abstractmethod
     def after(self, keys: list[Key], position: list[Any], limit: int) -> list[Any]:
         """The first `limit` rows in the order of `keys` that sort after `position`."""
         raise NotImplementedError
