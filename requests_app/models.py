@@ -533,8 +533,9 @@ class RequestSearchDocument(models.Model):
     team_id = models.BigIntegerField(null=True, editable=False)
     requester_id = models.BigIntegerField(null=True, editable=False)
 
-    # The GIN indexes, (vendor_id, internal) and (team_id, requester_id, public), are PostgreSQL-only and made by
-    # the migrations (SQLite cannot build them).
+    # The indexes are PostgreSQL-only and made by the migrations (SQLite cannot build them): GIN on `public` and
+    # on `internal` (0016) find a rare word; btrees on (vendor_id, …), (team_id, …) and (requester_id,
+    # service_request_id) (0024) walk one person's newest documents for a common one.
 
     def __str__(self) -> str:
         return f"search document of {self.service_request_id}"
