@@ -258,6 +258,8 @@ def _initial(value: Any) -> Any:
 class CommentForm(forms.Form):
     """A comment on the timeline; the internal checkbox is offered only to staff and the request's vendor."""
 
+    same_html_unbound = True  # unbound, its HTML is kept per process (requests_app/templatetags/request_page.py)
+
     body = forms.CharField(
         label="Comment", max_length=settings.PORTICO_MAX_TEXT_LENGTH, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -432,12 +434,16 @@ class TransitionForm(forms.Form):
 class LinkForm(forms.Form):
     """A new link from this request's side: how it relates, and the other request's reference."""
 
+    same_html_unbound = True  # unbound, its HTML is kept per process (requests_app/templatetags/request_page.py)
+
     relation = forms.ChoiceField(label="This request", choices=[("", "Choose…"), *RELATION_CHOICES])
     other = forms.CharField(label="Other request", max_length=16, help_text="Its reference, e.g. REQ-000123.")
 
 
 class ExtendDueForm(forms.Form):
     """The program manager moves one SLA due time later, by a duration or to a new instant, saying why."""
+
+    same_html_unbound = True  # unbound, its HTML is kept per process (requests_app/templatetags/request_page.py)
 
     measure = forms.ChoiceField(label="Due time", choices=[("response", "Response"), ("resolution", "Resolution")])
     days = forms.IntegerField(label="Extend by days", min_value=0, max_value=365, required=False)

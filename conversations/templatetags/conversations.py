@@ -5,6 +5,11 @@ from typing import Any
 from django import template
 from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
+from django.template.defaulttags import CsrfTokenNode
+from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from requests_app import permissions as perms
 from requests_app.compiled import ID_ONLY, rows_of_request
@@ -45,3 +50,42 @@ def follow_state(context: Any, service_request: ServiceRequest) -> dict[str, Any
         "watchers": figures.watcher_count,
         "can_copy_team": bool(service_request.team_id) and perms.is_requester_side(service_request, user),
     }
+
+
+def _watch_form(reference_action: str, csrf_input: str, action: str, label: str) -> str:
+    return (
+        f'\n    <form method="post" action="{reference_action}">{csrf_input}\n'
+        f'      <input type="hidden" name="action" value="{action}">\n'
+        f'      <button type="submit" class="button button--quiet">{label}</button>\n    </form>'
+    )
+
+
+@register.simple_tag(takes_context=True)
+def follow_card(context: Any, service_request: ServiceRequest) -> SafeString:
+    """What `{% include "conversations/partials/follow_card.html" %}` wrote (that template, kept as the reference
+    of `requests_app/tests/test_request_page_html.py`), written out: the request page shows it to everyone."""
+    follow = follow_state(context, service_request)
+    action = conditional_escape(reverse("request-watch", args=[service_request.reference]))
+    csrf_input = CsrfTokenNode().render(context)
+    watchers = follow["watchers"]
+    out = [
+        '\n<section class="card follow" aria-labelledby="follow-heading">\n'
+        '  <h2 id="follow-heading">Following</h2>\n'
+        f'  <p class="muted">{watchers} watcher{pluralize(watchers)}. Mention someone with @username in a comment to'
+        ' bring them in.</p>\n  <div class="follow__buttons">',
+        _watch_form(
+            action,
+            csrf_input,
+            *(("unwatch", "Stop watching") if follow["watching"] else ("watch", "Watch")),
+        ),
+        _watch_form(
+            action,
+            csrf_input,
+            *(("unmute", "Unmute") if follow["muted"] else ("mute", "Mute notifications")),
+        ),
+        "\n    ",
+    ]
+    if follow["can_copy_team"]:
+        out += [_watch_form(action, csrf_input, "copy-team", "Copy my team"), "\n    "]
+    out.append("\n  </div>\n</section>\n")
+    return mark_safe("".join(out))  # no value from the database but the count and the reference, escaped
