@@ -9,6 +9,9 @@ requester, the vendor's engineer and lead, the program manager, eGov DevOps and 
 request of their own vendor's, and on one they may not see: the same 404); requests in every state, with comments,
 internal notes, attachments, links, a rating, pauses, a needed-by date, markup in the text, and forms bound with
 errors.
+
+A deliberate change to the page's HTML changes the tags and the matching reference template together; the
+references are not served anywhere.
 """
 
 from __future__ import annotations
