@@ -155,7 +155,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         alone, span by span of ids from the newest (`_newest_documents`): their keys stand for `visible_to`
         (migration 0024), so one index answers match and visibility (for a vendor's people, their vendor's
         documents by (vendor, id), apart from those of their teams and their own requests: read apart). A word, a
-        phrase, several words, `-exclusion` and `or` take this path; a reference or a Jira key is read as before.
+        phrase, several words, `-exclusion` and `or` take this path; a reference or a Jira key too, without spans.
         Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
         compiled), the request's own `visible_to` and the notes rule are checked on the candidates alone, by id,
         with no second full-text match. A list with other filters applies them all to the candidates; where that
@@ -210,15 +210,16 @@ class ServiceRequestQuerySet(models.QuerySet):
         """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
         the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
         if the window is not full yet, then what is still missing below them (`_older_documents`). `forms` are the
-        same part written `WALKED` and `UNESTIMATED`. With `walk` (a phrase) the two spans are read `WALKED`:
-        through the id's btree (or the vendor's, (vendor, id)), checking each document of the span.
+        same part written `WALKED` and `UNESTIMATED`. With `walk` (a phrase) the first span is read `WALKED`:
+        through the id's btree (or the vendor's, (vendor, id)), checking each document of the span; the second span
+        is read `UNESTIMATED` for every search: the GIN index ANDed with the range's btree, whatever the estimate.
 
         Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
         1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
         the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner walks the range for a word. A
         phrase is lossy in GIN: with the range left as a filter every document holding its words, in the whole
         table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
-        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it.
+        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it in the first span.
 
         A part of few documents (a person's own requests, no team: `MatchPart.spans` off) is read in one query, the
         person's btree (requester, id) bounding it: in steps it usually found nothing and ran all three. So is a
