@@ -8,10 +8,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorExact, SearchVectorField
+from django.contrib.postgres.search import (
+    SearchQuery,
+    SearchQueryField,
+    SearchRank,
+    SearchVectorExact,
+    SearchVectorField,
+)
 from django.db import connections, models
 from django.db.models import Case, Exists, Expression, ExpressionWrapper, F, Func, OuterRef, Q, Value, When
 from django.db.models.fields.json import KeyTextTransform
+
+from portal.id_list import IdIn
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
 
@@ -111,7 +119,7 @@ class ServiceRequestQuerySet(models.QuerySet):
             output_field=models.IntegerField(),
         )
         fresh = type(self)(model=self.model, using=self.db)  # the window's ids stand for every other condition
-        ranked = fresh.filter(pk__in=ranked_ids).annotate(search_position=position)
+        ranked = fresh.filter(IdIn(F("pk"), ranked_ids)).annotate(search_position=position)
         related = self.query.select_related
         if isinstance(related, dict):
             ranked = ranked.select_related(*_related_paths(related))
@@ -147,7 +155,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         alone, span by span of ids from the newest (`_newest_documents`): their keys stand for `visible_to`
         (migration 0024), so one index answers match and visibility (for a vendor's people, their vendor's
         documents by (vendor, id), apart from those of their teams and their own requests: read apart). A word, a
-        phrase, several words, `-exclusion` and `or` take this path; a reference or a Jira key is read as before.
+        phrase, several words, `-exclusion` and `or` take this path; a reference or a Jira key too, without spans.
         Where this list is nothing but `visible_to(user).search_text(text)` (the same conditions,
         compiled), the request's own `visible_to` and the notes rule are checked on the candidates alone, by id,
         with no second full-text match. A list with other filters applies them all to the candidates; where that
@@ -157,25 +165,17 @@ class ServiceRequestQuerySet(models.QuerySet):
         The candidates are read as a list first: as a subquery, or re-matched by the list's own query, the planner
         drove from the full-text index over every match (a phrase is estimated at a few rows)."""
         newest = self.order_by("-pk").values_list("pk", flat=True)
-        if reference_from(text):
-            # Read under a LIMIT of 2,000 (the window before), where the planner keeps the GIN index (16 ms on
-            # 1,000,000 requests, not 1.2 s under LIMIT 500); the newest `window` of those are kept.
-            ids = list(newest[: max(window, PLANNER_LIMIT)])[:window]
-            return self._ranked(ids, text, user) if best_first else ids
-        if JIRA_KEY_PATTERN.fullmatch(text):
-            # A Jira key finds one request or none: one query through the GIN index (0.2 ms on 1,000,000 requests),
-            # where walking the newest spans first checked 50,000 documents for it (100-140 ms).
-            ids = list(newest[:window])
-            return self._ranked(ids, text, user) if best_first else ids
-        walk = bool(PHRASE.search(text))
+        rare = rare_term(text)
+        walk = bool(PHRASE.search(text)) and not rare
         indexed = _document_match_parts(text, user)
-        walked = _document_match_parts(text, user, walked=True) if walk else indexed
+        walked = _document_match_parts(text, user, form=WALKED)
+        unestimated = _document_match_parts(text, user, form=UNESTIMATED)
         # The newest id bounds the spans; a search whose parts are all read in one query needs none.
-        spans = any(part.spans for part in indexed)
+        spans = not rare and any(part.spans for part in indexed)
         top = (self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0) if spans else 0
         parts = [
-            (self._newest_documents(part, walked_part.match, window, top, walk), part)
-            for part, walked_part in zip(indexed, walked, strict=True)
+            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare), part)
+            for part, *forms in zip(indexed, walked, unestimated, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
@@ -193,7 +193,7 @@ class ServiceRequestQuerySet(models.QuerySet):
             oldest = candidates[-1]
             checked = Q()
             for found, part in parts:
-                checked |= part.on_request & Q(pk__in=[pk for pk in found if pk >= oldest])
+                checked |= part.on_request & Q(IdIn(F("pk"), [pk for pk in found if pk >= oldest]))
             visible = plain.filter(checked)
             if best_first:
                 rank = _document_rank(text, user, prefix="search_document__")
@@ -204,42 +204,101 @@ class ServiceRequestQuerySet(models.QuerySet):
             ids = list(newest[:window])
         return self._ranked(ids, text, user) if best_first else ids
 
-    def _newest_documents(self, part: MatchPart, walked: Q, window: int, top: int, walk: bool) -> list[int]:
-        """The ids of the newest `window` search documents that match `part`, newest first, read down from `top` in
-        three steps: the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), the next four times as many,
-        then every older id, each step only if the window is not full yet. With `walk` (a phrase) the two bounded
-        spans are read with `walked`, the same match in a form the GIN indexes cannot answer: through the id's
-        btree (or the vendor's, (vendor, id)), checking each document of the span.
+    def _newest_documents(
+        self, part: MatchPart, forms: list[MatchPart], window: int, top: int, *, walk: bool, rare: bool
+    ) -> list[int]:
+        """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
+        the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
+        if the window is not full yet, then what is still missing below them (`_older_documents`). `forms` are the
+        same part written `WALKED` and `UNESTIMATED`. With `walk` (a phrase) the first span is read `WALKED`:
+        through the id's btree (or the vendor's, (vendor, id)), checking each document of the span; the second span
+        is read `UNESTIMATED` for every search: the GIN index ANDed with the range's btree, whatever the estimate.
 
         Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
         1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
         the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner walks the range for a word. A
         phrase is lossy in GIN: with the range left as a filter every document holding its words, in the whole
         table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
-        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it. The last step, for
-        rarer matches, is the single query it was: narrower spans below 50,000 ids scanned the GIN index whole
-        again each time and only added queries.
+        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it in the first span.
 
         A part of few documents (a person's own requests, no team: `MatchPart.spans` off) is read in one query, the
-        person's btree (requester, id) bounding it: in steps it usually found nothing and ran all three."""
+        person's btree (requester, id) bounding it: in steps it usually found nothing and ran all three. So is a
+        `rare` term (a reference, a Jira key), through the GIN index alone (`_gin_newest`): it is in a few
+        documents, and the newest spans read for it found nothing for most."""
+        walked, unestimated = forms
         if not part.spans:
             newest = self._documents().filter(part.match).order_by("-service_request_id")
             return list(newest.values_list("service_request_id", flat=True)[:window])
+        if rare:
+            return self._gin_newest(unestimated.match, window)
         found: list[int] = []
         upper = top + 1
         first = window * SEARCH_FIRST_SPAN
-        for span in (first, first * SEARCH_SPAN_GROWTH, None):
+        # The second span is read through the GIN index and the id's (or the vendor's) btree together, the words
+        # hidden from the estimate. Walked, a vendor's 40,000 ids cost 25-35 ms for a phrase on 1,000,000 requests
+        # (every document of the range checked: the window is rarely full before its end), ANDed 14 ms; a rare
+        # word with an exclusion, estimated common, was walked too (`nda -sign`, 50-80 ms for no match).
+        steps = [(first, walked if walk else part), (first * SEARCH_SPAN_GROWTH, unestimated)]
+        for span, step in steps:
             if upper <= 0 or len(found) >= window:
-                break
-            lower = 0 if span is None else upper - span
-            step = self._documents().filter(walked if walk and span is not None else part.match)
-            step = step.filter(service_request_id__lt=upper)
-            if lower > 0:
-                step = step.filter(service_request_id__gte=lower)
-            step = step.order_by("-service_request_id").values_list("service_request_id", flat=True)
-            found.extend(step[: window - len(found)])
+                return found
+            lower = max(upper - span, 0)
+            found.extend(self._span_documents(step.match, lower, upper, window - len(found)))
             upper = lower
-        return found
+        if upper <= 0 or len(found) >= window:
+            return found
+        return found + self._older_documents(
+            walked.match,
+            unestimated.match,
+            window - len(found),
+            len(found),
+            top - upper + 1,
+            upper,
+            first * SEARCH_SPAN_GROWTH,
+        )
+
+    def _older_documents(
+        self, walked: Q, unestimated: Q, missing: int, found: int, read: int, upper: int, longest: int
+    ) -> list[int]:
+        """The newest `missing` matching documents below id `upper`, after `found` matches among the `read` newer
+        ids: as the spans found them, walked down the btree (`walked`) when that should reach them within `longest`
+        ids and cost less than reading every older match through the GIN index; otherwise, and for what that
+        walk leaves missing, every older match through the GIN index (`unestimated`), newest first.
+
+        Left to the planner, this step went wrong both ways, the estimates of several words being independent: a
+        rare word with an exclusion (`nda -sign`, no match: every NDA is signed) was walked down the whole table
+        (1.4 s on 1,000,000 requests), `NOT sign` estimated as nearly everything; two words always written together
+        (`postgresql instance`, 684 documents estimated for 25,961) were read through the GIN index, every match
+        fetched (22,788 heap pages, ~150 ms), where walking back would have stopped after ~2,000 documents. The
+        matches the spans found tell how dense they are; the GIN index evaluates an exclusion itself (exact for
+        words), so that read costs what the positive words match, never a walk of the table."""
+        older: list[int] = []
+        if found:
+            reach = missing * read // found + 1  # ids to walk down, at the density the spans saw
+            expected = found * upper // read  # matches below `upper`, at that density: what the GIN read fetches
+            span = SEARCH_WALK_MARGIN * reach
+            if span <= longest and reach <= SEARCH_WALK_GIN_COST * expected:
+                lower = max(upper - span, 0)
+                older = self._span_documents(walked, lower, upper, missing)
+                upper = lower
+        if len(older) < missing and upper > 0:
+            older += self._gin_newest(unestimated & Q(service_request_id__lt=upper), missing - len(older))
+        return older
+
+    def _span_documents(self, match: Q, lower: int, upper: int, limit: int) -> list[int]:
+        """The newest `limit` documents matching `match` with ids in [lower, upper)."""
+        span = self._documents().filter(match, service_request_id__lt=upper)
+        if lower > 0:
+            span = span.filter(service_request_id__gte=lower)
+        return list(span.order_by("-service_request_id").values_list("service_request_id", flat=True)[:limit])
+
+    def _gin_newest(self, unestimated: Q, limit: int) -> list[int]:
+        """The newest `limit` documents matching `unestimated` (an `UNESTIMATED` match), read through the GIN index:
+        the planner sees neither the words (so it estimates the match as rare: the GIN index, not a scan of the
+        table) nor an order its btrees give (`id + 0`: no walk down an index that may never find the matches)."""
+        order = ExpressionWrapper(F("service_request_id") + 0, output_field=models.BigIntegerField())
+        found = self._documents().filter(unestimated).order_by(order.desc())
+        return list(found.values_list("service_request_id", flat=True)[:limit])
 
     def _where_sql(self) -> tuple[str, tuple[Any, ...]]:
         compiler = self.query.get_compiler(self.db)
@@ -318,10 +377,16 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
-PLANNER_LIMIT = 2_000
 # A search window is read from the newest 20 ids per place (10,000 for 500), then four times as many, then the rest.
 SEARCH_FIRST_SPAN = 20
 SEARCH_SPAN_GROWTH = 4
+# Below the spans, the missing matches are walked for only twice the ids the spans' density puts them within.
+SEARCH_WALK_MARGIN = 2
+# A match read through the GIN index costs several walked documents: a random heap page each, and for a vendor's part
+# every other vendor's matches are fetched too (the GIN index holds no vendor).
+SEARCH_WALK_GIN_COST = 4
+# How `_document_match_parts` writes the match (see there).
+INDEXED, WALKED, UNESTIMATED = "indexed", "walked", "unestimated"
 # A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
 # words, or a word joined by punctuation the parser splits into several (`crash-looping`, `v1.2`).
 PHRASE = re.compile(r'"|\w[^\w\s"]+\w')
@@ -332,6 +397,12 @@ REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 def search_text_clean(text: str) -> str:
     """The search words as the database can take them: no NUL (PostgreSQL text refuses it), at most 200 characters."""
     return text.replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+
+
+def rare_term(text: str) -> bool:
+    """A reference written as one (`REQ-000123`, `req123`) or a Jira key: a term in a few documents at most. A bare
+    number is a reference too, but also a word that many descriptions hold (`502`)."""
+    return bool(reference_from(text) and not text.isdigit()) or bool(JIRA_KEY_PATTERN.fullmatch(text))
 
 
 def reference_from(text: str) -> str | None:
@@ -389,6 +460,14 @@ def document_match(text: str, user: User | AnonymousUser, *, prefix: str = "") -
     return match
 
 
+class TextSearchMatch(Func):
+    """`vector @@ query` for any two expressions (Django's lookup takes a plain query only)."""
+
+    arg_joiner = " @@ "
+    template = "(%(expressions)s)"
+    output_field = models.BooleanField()
+
+
 class MatchPart(NamedTuple):
     """One disjoint part of `document_match`."""
 
@@ -398,19 +477,25 @@ class MatchPart(NamedTuple):
 
 
 def _document_match_parts(
-    text: str, user: User | AnonymousUser, *, prefix: str = "", walked: bool = False
+    text: str, user: User | AnonymousUser, *, prefix: str = "", form: str = INDEXED
 ) -> list[MatchPart]:
     """`document_match` as disjoint parts, each of which one index walks in id order (a vendor's own documents by
     (vendor, id) or the GIN index on the internal vectors; those of the user's teams and own requests), each with the
     condition its match takes on the request itself: the internal notes only where the request is the vendor's.
-    `walked`: the same match in a form the GIN indexes cannot answer, so an id range is read through a btree."""
+    `form`: `INDEXED`, as the GIN indexes answer it; `WALKED`, in a form they cannot answer, so an id range is read
+    through a btree; `UNESTIMATED`, for the GIN indexes with the words hidden from the planner's estimate."""
     query = _search_query(text)
 
     def matches(vector: str) -> Q:
-        if not walked:
+        if form == INDEXED:
             return Q(**{f"{prefix}{vector}": query})
-        unindexed = Func(F(f"{prefix}{vector}"), template="COALESCE(%(expressions)s, ''::tsvector)")
-        return Q(SearchVectorExact(ExpressionWrapper(unindexed, output_field=SearchVectorField()), query))
+        if form == WALKED:
+            unindexed = Func(F(f"{prefix}{vector}"), template="COALESCE(%(expressions)s, ''::tsvector)")
+            return Q(SearchVectorExact(ExpressionWrapper(unindexed, output_field=SearchVectorField()), query))
+        # A scalar subquery is a parameter to the planner, not a constant: it estimates the match at its default
+        # (0.5 % of the documents) instead of from the words' statistics, and the GIN index still answers it.
+        hidden = Func(query, template="(SELECT %(expressions)s)", output_field=SearchQueryField())
+        return Q(TextSearchMatch(F(f"{prefix}{vector}"), hidden))
 
     notes = internal_notes_scope(user)
     if notes == Q():

@@ -20,7 +20,7 @@ from django.core.exceptions import EmptyResultSet
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.db.models.lookups import In
+from django.db.models.lookups import Exact, In
 from django.db.models.sql.where import AND
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, PageNumberPagination
@@ -30,6 +30,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from portal.exceptions import ValidationFailed
+from portal.id_list import IdIn
 
 from .keyset import Key, keys_of, parse_position, position_of, rows_after
 
@@ -102,16 +103,19 @@ def _plan_rows(using: str, sql: str, params: Sequence[Any]) -> int:
 
 
 def _id_list_bound(queryset: QuerySet) -> int | None:
-    """At most how many rows `queryset` has when its conditions include `pk IN (a list)` (a ranked search's window:
-    `search_best_first`), so the planner need not be asked; None otherwise."""
-    where = queryset.query.where
+    """At most how many rows `queryset` has when its conditions include `pk IN (a list)` or `IdIn(pk, a list)` (a
+    ranked search's window: `search_best_first`), so the planner need not be asked; None otherwise."""
+    where, pk = queryset.query.where, queryset.model._meta.pk
     if where.connector != AND or where.negated:
         return None
     for condition in where.children:
+        ids = condition.lhs if isinstance(condition, Exact) and condition.rhs is True else condition
+        if isinstance(ids, IdIn) and getattr(ids.source_expressions[0], "target", None) == pk:
+            return len(set(ids.ids))
         if (
             isinstance(condition, In)
             and isinstance(condition.rhs, list | tuple)
-            and getattr(condition.lhs, "target", None) == queryset.model._meta.pk
+            and getattr(condition.lhs, "target", None) == pk
         ):
             return len(set(condition.rhs))
     return None

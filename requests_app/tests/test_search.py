@@ -9,9 +9,11 @@ import re
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
 from django.test.utils import CaptureQueriesContext
 
-from requests_app import services
+from requests_app import querysets, services
 from requests_app.choices import RequestState
 from requests_app.models import RequestSearchDocument, ServiceRequest
 from requests_app.search import search_snippets, snippet_html
@@ -396,3 +398,119 @@ def test_own_requests_in_one_query_and_the_ranking_check_find_the_same_window_in
                 own = [q["sql"] for q in captured if '"requests_app_requestsearchdocument"."requester_id"' in q["sql"]]
                 if user == world.vendor_engineer:
                     assert len(own) == 1, own
+
+
+RARE_AND_PAIRED = ("nda -sign", "sign -nda", "heron egret", "egret -heron", '"heron egret"', "nda or egret")
+
+
+def paired_words(world, seed: int) -> list[str]:
+    """Add to the requests' descriptions words always written together: "heron egret" in a fifth of them, "NDA sign"
+    in three; a Jira key on two. The texts of a reference (as written, lower case, a bare number) of six requests,
+    some of them out of each user's sight, and a Jira key, to search for."""
+    chance = random.Random(seed)
+    pks = list(ServiceRequest.objects.order_by("pk").values_list("pk", flat=True))
+    for words, chosen in (("heron egret", chance.sample(pks, len(pks) // 5)), ("NDA sign", chance.sample(pks, 3))):
+        described = Concat(F("description"), Value(f" {words}"))
+        ServiceRequest.objects.filter(pk__in=chosen).update(description=described)  # the trigger keeps the documents
+    keyed = chance.sample(pks, 2)
+    ServiceRequest.objects.filter(pk__in=keyed).update(jira_key=Concat(Value("PLAT-"), Cast("pk", CharField())))
+    references = ServiceRequest.objects.filter(pk__in=chance.sample(pks, 6)).values_list("reference", flat=True)
+    texts = []
+    for number, reference in enumerate(references):
+        texts.append((reference, reference.lower(), reference.split("-")[1].lstrip("0"))[number % 3])
+    return [*texts, f"PLAT-{keyed[0]}"]
+
+
+@pytest.mark.parametrize("first_span", [1, 20])
+def test_rare_words_exclusions_references_and_paired_words_find_the_same_newest_window_as_the_plain_query(
+    world, monkeypatch, first_span
+):
+    """A rare word with an exclusion, words always written together (dense below the spans: walked down the
+    btree), a reference and a Jira key (read through the GIN index alone) find the newest `window` matches, exactly
+    as the plain query over every match, for each kind of user, filtered by state too. With spans of one id per
+    place of the window, most searches read below the spans."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", first_span)
+    random_requests(world, seed=13, count=80)
+    texts = (*RARE_AND_PAIRED, *PHRASES_AND_WORDS, *paired_words(world, seed=13))
+    lists = [(user, ServiceRequest.objects.visible_to(user)) for user in (world.pm, world.requester)]
+    for user in (world.vendor_engineer, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        lists += [(user, visible), (user, visible.filter(state=RequestState.QUEUED))]
+    for user, visible in lists:
+        for text in texts:
+            every = visible.search_text(text, user=user, ranked=False)
+            for window in (1, 2, 5, 8, 25):
+                plain = list(every.order_by("-pk").values_list("pk", flat=True)[:window])
+                assert every._search_window(text, user=user, window=window) == plain, (user.username, text, window)
+                ranked = list(every.search_best_first(text, user=user, window=window).values_list("pk", flat=True))
+                assert sorted(ranked) == sorted(plain), (user.username, text, window)
+                if visible.query.where == ServiceRequest.objects.visible_to(user).query.where:  # no state filter
+                    assert ranked == every._ranked(plain, text, user), (user.username, text, window)
+
+
+def document_reads(captured) -> list[str]:
+    """The reads of the search documents by id, in order: "walked" (down a btree, the GIN index left aside), "gin"
+    (through the GIN index, the words hidden from the estimate) or "indexed" (the planner's choice)."""
+    reads = []
+    for query in captured:
+        sql = query["sql"]
+        if 'FROM "requests_app_requestsearchdocument"' not in sql or "MAX(" in sql or "ts_rank" in sql:
+            continue
+        reads.append(
+            "walked" if "COALESCE" in sql else "gin" if "+ 0" in sql and "(SELECT websearch" in sql else "indexed"
+        )
+    return reads
+
+
+def test_a_rare_word_with_an_exclusion_reads_below_the_spans_through_the_gin_index_alone(world, monkeypatch, settings):
+    """No match in the spans says nothing of how far down the next one is: every older match is read through the GIN
+    index (which evaluates the exclusion itself), not walked down the ids, however common the planner thinks the
+    match is."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 1  # spans of 1 and 4 ids
+    signed = file_request(world, title="NDA for the vendor", description="Please sign it.")
+    for number in range(8):
+        file_request(world, title=f"Sign off {number}", description="Sign here.")
+    with CaptureQueriesContext(connection) as captured:
+        assert found(world.pm, "nda -sign") == []
+    assert document_reads(captured) == ["indexed", "indexed", "gin"]  # the two spans, then the rest
+    assert found(world.pm, "nda -please") == []
+    assert found(world.pm, "nda -vendor") == []
+    assert found(world.pm, "nda -off") == [signed.reference]
+
+
+def heron_requests(world, *, newest: int, heron_at: tuple[int, ...], below: int, heron_below: int) -> list[str]:
+    """Filed oldest first: `below` requests with "Heron egret" in the title only at position `heron_below` from the
+    top (0 is the newest of them), then `newest` more with it at positions `heron_at` from the top. The references
+    of the matches, newest first."""
+    titles = ["Heron egret" if n in heron_at else "Quota" for n in range(newest)]
+    titles += ["Heron egret" if n == heron_below else "Quota" for n in range(below)]
+    filed = [file_request(world, title=f"{title} {n}") for n, title in reversed(list(enumerate(titles)))]
+    return [r.reference for r in reversed(filed) if r.title.startswith("Heron")]
+
+
+def test_words_always_written_together_are_walked_below_the_spans_when_the_spans_found_them_dense(
+    world, monkeypatch, settings
+):
+    """Found often enough in the spans, the missing matches are walked down the btree for twice the ids that
+    density puts them within: a match on the walk's last id is found by it, the GIN index is not read."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 4  # spans of 4 and 16 ids
+    # 3 in the newest 20 ids: the fourth within 20 // 3 + 1 = 7 ids, walked for 14 (the last is the match), where
+    # the GIN index would fetch ~9 (60 // 20 * 3) older matches.
+    matches = heron_requests(world, newest=20, heron_at=(3, 9, 15), below=60, heron_below=13)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == ["indexed", "indexed", "walked"]
+
+
+def test_what_the_walk_below_the_spans_leaves_missing_is_read_through_the_gin_index(world, monkeypatch, settings):
+    """The walk below the spans stops at twice the ids the spans' density asked for; the match right below it is
+    read through the GIN index."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 6  # spans of 6 and 24 ids
+    # 5 in the newest 30 ids: the sixth within 30 // 5 + 1 = 7 ids, walked for 14; the match is the 15th.
+    matches = heron_requests(world, newest=30, heron_at=(0, 7, 8, 20, 29), below=60, heron_below=14)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == ["indexed", "indexed", "walked", "gin"]
