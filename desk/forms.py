@@ -10,7 +10,6 @@ from django import forms
 from django.http import QueryDict
 
 from portal.forms import fields_shared
-
 from requests_app.catalogue import request_type_choices
 from requests_app.choices import Priority, RequestState
 from sla.selectors import SLA_STATUS_CHOICES, STATE_GROUP_CHOICES

@@ -136,8 +136,10 @@ def sla_summary(
     *,
     now: datetime | None = None,
     clocks: Iterable[RequestClock | ClockSnapshot] | None = None,
+    ola: bool = True,
 ) -> dict[str, Any]:
-    """`{sla: {response, resolution, paused, policy_version}, ola: {… vendor}}` for one request.
+    """`{sla: {response, resolution, paused, policy_version}, ola: {… vendor}}` for one request (without `ola`
+    when not `ola`: a list row shows the SLA only).
 
     Reads `clocks`, else the request's `clock_snapshots` (set by list views from `clock_snapshots`), else
     `service_request.clocks.all()` (prefetch `clocks__policy` and `clocks__vendor` for more than one request)."""
@@ -147,7 +149,7 @@ def sla_summary(
     rows = service_request.clocks.all() if clocks is None else clocks
     by_key: dict[tuple[str, str], RequestClock | ClockSnapshot] = {(c.clock, c.measure): c for c in rows}
     result: dict[str, Any] = {}
-    for clock in (Clock.SLA, Clock.OLA):
+    for clock in (Clock.SLA, Clock.OLA) if ola else (Clock.SLA,):
         response, resolution = by_key.get((clock, Measure.RESPONSE)), by_key.get((clock, Measure.RESOLUTION))
         either = resolution or response
         result[clock.value] = {
