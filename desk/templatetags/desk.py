@@ -115,24 +115,39 @@ def triage_rows(context: template.Context, rows: Any) -> SafeString:
     )
 
 
+# Each header as written for a query string, current sort and column (a few thousand kept): its link's query string
+# (`{% querystring %}` copies and re-encodes the request's parameters) was most of the ten headers' time.
+_SORT_HEADERS: OrderedDict[tuple[str, str, str], SafeString] = OrderedDict()
+SORT_HEADERS_KEPT = 2048
+
+
 @register.simple_tag(takes_context=True)
 def sort_th(context: template.Context, key: str) -> SafeString:
     """A sortable column's header, as `desk/partials/sort_th.html` writes it (its reference; `desk/tests/test_rows.py`
-    renders both): included ten times a table, the template cost more than the rest of the header."""
+    renders both): included ten times a table, the template cost more than the rest of the header. The header is a
+    function of the request's query string, the list's sort and the column, and kept per those three."""
     from django.template.defaulttags import querystring
     from django.utils.html import escape
 
     desk = context.get("desk")
-    header = sort_header(getattr(desk, "sort", ""), key)
+    current = getattr(desk, "sort", "")
+    kept_as = (context.request.META.get("QUERY_STRING", ""), current, key)
+    kept = _SORT_HEADERS.get(kept_as)
+    if kept is not None:
+        return kept
+    header = sort_header(current, key)
     ascending = header.direction == "ascending"
     arrow = {"ascending": "▲", "descending": "▼"}.get(header.direction)
     arrow_html = f' <span aria-hidden="true">{arrow}</span>' if arrow else ""
-    return mark_safe(  # every value escaped here
+    written = _SORT_HEADERS[kept_as] = mark_safe(  # every value escaped here
         f'<th scope="col" aria-sort="{escape(header.direction)}"><a class="sort-link" '
         f'href="{escape(querystring(context, sort=header.next_sort, page=None))}">{escape(header.label)}'
         f"{arrow_html}"
         f'<span class="visually-hidden">, sort{" descending" if ascending else ""}</span></a></th>\n'
     )
+    while len(_SORT_HEADERS) > SORT_HEADERS_KEPT:
+        _SORT_HEADERS.popitem(last=False)
+    return written
 
 
 # The filter bar as rendered for each set of inputs (a few hundred kept): its selects and radios were a tenth of a

@@ -136,17 +136,22 @@ def test_rows_from_values_are_the_rows_from_instances(world, requests):
     "query", [{}, {"sort": "title"}, {"sort": "-title", "page": "3"}, {"sort": "-sla", "q": "a&b"}]
 )
 def test_sort_headers_are_the_templates_html(world, query):
+    from desk.templatetags import desk as tags
+
     request = RequestFactory().get("/", query)
     request.user = world.pm
-    for current in ("sla", "title", "-title", "-sla", ""):
-        desk = type("Desk", (), {"sort": current})()
-        for key in COLUMNS:
-            context = RequestContext(request, {"desk": desk, "key": key})
-            expected = get_template("desk/partials/sort_th.html").template.render(context)
-            written = Template("{% load desk %}{% sort_th key %}").render(
-                RequestContext(request, {"desk": desk, "key": key})
-            )
-            assert written == expected, (current, key)
+    tags._SORT_HEADERS.clear()
+    for kept in (False, True):  # written, then kept per query string, sort and column
+        for current in ("sla", "title", "-title", "-sla", ""):
+            desk = type("Desk", (), {"sort": current})()
+            for key in COLUMNS:
+                context = RequestContext(request, {"desk": desk, "key": key})
+                expected = get_template("desk/partials/sort_th.html").template.render(context)
+                written = Template("{% load desk %}{% sort_th key %}").render(
+                    RequestContext(request, {"desk": desk, "key": key})
+                )
+                assert written == expected, (current, key, kept)
+        assert len(tags._SORT_HEADERS) == 5 * len(COLUMNS)
 
 
 # --- the compiled queries answer what the querysets answer ------------------------------------------------
