@@ -180,3 +180,48 @@ def desk_toolbar(context: template.Context) -> SafeString:
     while len(_TOOLBARS) > TOOLBARS_KEPT:
         _TOOLBARS.popitem(last=False)
     return html
+
+
+@register.simple_tag(takes_context=True)
+def desk_bulk_bar(context: template.Context) -> SafeString:
+    """`desk/partials/bulk_bar.html` (its reference; `desk/tests/test_rows.py` renders both) written out: the list
+    pages' bulk bar, or nothing where the page offers no bulk actions. Through the template it was ~0.2 ms a page."""
+    from django.template.defaulttags import CsrfTokenNode
+    from django.urls import reverse
+    from django.utils.html import conditional_escape as e
+
+    desk = context.get("desk")
+    if not getattr(desk, "bulk_form", None):
+        return mark_safe("\n\n")
+    url = e(reverse("desk-bulk"))
+    actions = "".join(f'<option value="{e(key)}">{e(label)}</option>' for key, label in desk.bulk_actions.items())
+    vendors = "".join(f'<option value="{e(slug)}">{e(name)}</option>' for slug, name in desk.vendors)
+    engineers = "".join(f'<option value="{e(username)}">{e(name)}</option>' for username, name in desk.engineers)
+    no_vendor = "Routing suggestion" if desk.list_name == "triage" else "Keep vendor"
+    return mark_safe(  # every value escaped here
+        "\n\n"
+        f'<form id="bulk-form" class="bulk-bar" method="post" action="{url}"\n'
+        f'  hx-post="{url}" hx-target="#bulk-result" hx-swap="innerHTML">\n'
+        f"  {CsrfTokenNode().render(context)}\n"
+        f'  <input type="hidden" name="next" value="{e(context["request"].get_full_path())}">\n'
+        '  <span class="bulk-bar__title">With the ticked requests:</span>\n'
+        '  <label for="bulk-action">Action</label>\n'
+        '  <select name="action" id="bulk-action">\n'
+        f"    {actions}\n"
+        "  </select>\n"
+        '  <label for="bulk-priority">Priority</label>\n'
+        '  <select name="priority" id="bulk-priority"><option value="">Keep priority</option>\n'
+        "    <option>P0</option><option>P1</option><option>P2</option><option>P3</option><option>P4</option></select>\n"
+        '  <label for="bulk-vendor">Vendor</label>\n'
+        f'  <select name="vendor" id="bulk-vendor"><option value="">{no_vendor}</option>\n'
+        f"    {vendors}</select>\n"
+        '  <label for="bulk-assignee">Engineer</label>\n'
+        '  <select name="assignee" id="bulk-assignee"><option value="">Nobody</option>\n'
+        f"    {engineers}</select>\n"
+        '  <label for="bulk-reason">Reason</label>\n'
+        '  <input type="text" name="reason" id="bulk-reason" maxlength="2000">\n'
+        '  <button type="submit" class="button button--primary">Apply to ticked</button>\n'
+        "</form>\n"
+        '<div id="bulk-result" aria-live="polite"></div>\n'
+        "\n"
+    )

@@ -7,6 +7,7 @@ import copy
 import re
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 import time_machine
@@ -376,3 +377,27 @@ def test_filter_forms_share_fields_only_with_the_same_choices(world, requests):
     assert engineer.fields is not lead.fields
     hidden = DeskFilterForm(QueryDict(), user=world.vendor_engineer, hide=("vendor",))
     assert "vendor" not in hidden.fields and "vendor" in engineer.fields
+
+
+@pytest.mark.parametrize("list_name", ["requests", "queue", "triage"])
+@pytest.mark.parametrize("bulk", [True, False])
+def test_the_bulk_bar_is_the_templates_html(world, list_name, bulk):
+    from django.middleware.csrf import get_token
+
+    from desk.services import BULK_ACTIONS
+
+    request = RequestFactory().get("/queue/", {"sort": "-priority", "x": '"<&>'})
+    request.user = world.pm
+    get_token(request)  # as a page's form asks for it: the context then holds a token
+    desk = SimpleNamespace(
+        bulk_form=object() if bulk else None,
+        bulk_actions=BULK_ACTIONS,
+        list_name=list_name,
+        vendors=[("optit", "OptIT"), ("odd", 'O"dd & <Co>')],
+        engineers=[("engineer", "Eng Ineer"), ("x&y", "X <Y>")],
+    )
+    expected = get_template("desk/partials/bulk_bar.html").template.render(RequestContext(request, {"desk": desk}))
+    written = Template("{% load desk %}{% desk_bulk_bar %}").render(RequestContext(request, {"desk": desk}))
+    assert CSRF.sub(r"\1-", written) == CSRF.sub(r"\1-", expected)  # each render masks the token afresh
+    assert ("csrfmiddlewaretoken" in written) is bulk
+    assert ("Routing suggestion" in written) is (bulk and list_name == "triage")
