@@ -225,3 +225,43 @@ def desk_bulk_bar(context: template.Context) -> SafeString:
         '<div id="bulk-result" aria-live="polite"></div>\n'
         "\n"
     )
+
+
+@register.simple_tag(takes_context=True)
+def desk_pagination(context: template.Context) -> SafeString:
+    """`requests_app/partials/pagination.html` (its reference; `desk/tests/test_rows.py` renders both) written out
+    for the desk's tables: the links to the previous and next pages, where the page is, and a note on a capped
+    count."""
+    from django.template.base import render_value_in_context
+    from django.template.defaultfilters import cut, pluralize
+    from django.template.defaulttags import querystring
+    from django.utils.html import conditional_escape
+
+    page = context["page"]
+    paginator = page.paginator
+    out = []
+    if paginator.num_pages > 1:
+        out.append('\n<nav class="pagination" aria-label="Pages">\n  ')
+        if page.has_previous():
+            link = conditional_escape(querystring(context, page=page.previous_page_number()))
+            out.append(f'\n    <a class="button button--quiet" href="{link}" rel="prev">← Previous</a>\n  ')
+        out.append(
+            f'\n  <span class="pagination__status">Page {render_value_in_context(page.number, context)} of '
+            f"{render_value_in_context(paginator.num_pages, context)}\n"
+            f"    ({render_value_in_context(paginator.count_label, context)} "
+            f"{render_value_in_context(context.get('noun') or 'request', context)}{pluralize(paginator.count)})"
+            "</span>\n  "
+        )
+        if page.has_next():
+            link = conditional_escape(querystring(context, page=page.next_page_number()))
+            out.append(f'\n    <a class="button button--quiet" href="{link}" rel="next">Next →</a>\n  ')
+        out.append("\n</nav>\n")
+    out.append("\n")
+    if getattr(paginator, "capped", False) and not page.has_next():
+        label = render_value_in_context(cut(paginator.count_label, "+"), context)
+        out.append(
+            f'\n<p class="muted">Only the first {label} are listed here; narrow the list with the filters or the '
+            "search.</p>\n"
+        )
+    out.append("\n")
+    return mark_safe("".join(out))  # every value escaped here

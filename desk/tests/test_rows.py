@@ -401,3 +401,21 @@ def test_the_bulk_bar_is_the_templates_html(world, list_name, bulk):
     assert CSRF.sub(r"\1-", written) == CSRF.sub(r"\1-", expected)  # each render masks the token afresh
     assert ("csrfmiddlewaretoken" in written) is bulk
     assert ("Routing suggestion" in written) is (bulk and list_name == "triage")
+
+
+@pytest.mark.parametrize("number", ["1", "2", "3", "40"])
+@pytest.mark.parametrize("count", [0, 1, 26, 60, 1_001])
+def test_the_pagination_is_the_templates_html(world, number, count):
+    request = RequestFactory().get("/", {"sort": "-priority", "page": number, "x": '"<&>'})
+    request.user = world.pm
+    paginator = views.CappedPaginator(ServiceRequest.objects.none(), views.PAGE_SIZE)
+    paginator.capped = count > paginator.COUNT_CAP
+    paginator.__dict__["count"] = min(count, paginator.COUNT_CAP)
+    page = paginator.get_page(number)
+    for noun in (None, "", "notification"):
+        context = {"page": page} if noun is None else {"page": page, "noun": noun}
+        expected = get_template("requests_app/partials/pagination.html").template.render(
+            RequestContext(request, context)
+        )
+        written = Template("{% load desk %}{% desk_pagination %}").render(RequestContext(request, context))
+        assert written == expected, (number, count, noun)
