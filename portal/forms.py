@@ -22,7 +22,7 @@ class SharedFields(dict):
         return dict(self)
 
 
-FormClass = TypeVar("FormClass", bound=type[forms.BaseForm])
+FormClass = TypeVar("FormClass", bound=type[forms.Form])
 
 
 def fields_shared(form_class: FormClass) -> FormClass:

@@ -131,7 +131,7 @@ def sort_th(context: template.Context, key: str) -> SafeString:
 
     desk = context.get("desk")
     current = getattr(desk, "sort", "")
-    kept_as = (context.request.META.get("QUERY_STRING", ""), current, key)
+    kept_as = (context["request"].META.get("QUERY_STRING", ""), current, key)
     kept = _SORT_HEADERS.get(kept_as)
     if kept is not None:
         return kept
@@ -190,7 +190,7 @@ def desk_bulk_bar(context: template.Context) -> SafeString:
     from django.urls import reverse
     from django.utils.html import conditional_escape as e
 
-    desk = context.get("desk")
+    desk: Any = context.get("desk")
     if not getattr(desk, "bulk_form", None):
         return mark_safe("\n\n")
     url = e(reverse("desk-bulk"))

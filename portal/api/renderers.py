@@ -44,7 +44,7 @@ class JSONRenderer(renderers.JSONRenderer):
             and self.compact
             and not self.ensure_ascii
             and self.encoder_class is encoders.JSONEncoder
-            and self.get_indent(accepted_media_type, renderer_context or {}) is None
+            and self.get_indent(accepted_media_type or "", renderer_context or {}) is None
             and _plain(data)
         ):
             try:
