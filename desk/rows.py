@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils.html import conditional_escape, escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone, localtime
 
 from portal.compiled import CompiledList
 from portal.timefmt import time_html
@@ -187,7 +187,7 @@ def _url_maker(name: str, *args: str) -> Callable[[str], str]:
     """`reverse(name, args=[reference, *args])` for any reference, reversed once (references are URL-safe)."""
     placeholder = "REQ-0PLACEHOLDER0"
     head, _, tail = reverse(name, args=[placeholder, *args]).partition(placeholder)
-    return lambda reference: f"{head}{escape(reference)}{tail}"
+    return lambda reference: f"{head}{_e(reference)}{tail}"
 
 
 def _e(value: Any) -> str:
@@ -216,6 +216,7 @@ def render_rows(
     detail = _url_maker("request-detail")
     pick = _url_maker("request-transition", "pick_up")
     next_value = _e(next_path)
+    zone = get_current_timezone()  # read once for the page's times, as `localtime` and `time_html` would read it
     out = []
     for row in rows:
         if not isinstance(row, DeskRow):
@@ -234,7 +235,7 @@ def render_rows(
         )
         nxt = next_clock(clocks_for(row, now))  # type: ignore[arg-type]  # reads only `clock_snapshots`
         # `|date:'c'` is the ISO format of the (aware) time in the current zone.
-        due = f' title="Due {_e(localtime(nxt.due_at).isoformat())}"' if nxt.due_at else ""
+        due = f' title="Due {_e(localtime(nxt.due_at, zone).isoformat())}"' if nxt.due_at else ""
         priority = _label(row.priority)
         action = ""
         if pick_up:
@@ -267,7 +268,7 @@ def render_rows(
             f"      <td>{_label(row.assignee, '—')}</td>\n"
             f'      <td><span class="sla sla--{_label(nxt.status)}" data-sla-next{due}>'
             f"{_e(nxt.text)}</span></td>\n"
-            f"      <td>{time_html(row.created_at, 'short')}</td>\n"
+            f"      <td>{time_html(row.created_at, 'short', tz=zone)}</td>\n"
             f"      {action}\n    </tr>\n    "
         )
     return mark_safe("".join(out))  # every value escaped above

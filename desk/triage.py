@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import get_current_timezone
 
 from portal.timefmt import time_html
 from requests_app.form_choices import FormChoices
@@ -126,6 +127,7 @@ def render_triage_rows(rows: list[TriageRow], *, next_path: str, csrf_input: str
     triage = _url_maker("request-transition", "triage")
     next_value = _e(next_path)
     options: dict[tuple[int, str], str] = {}
+    zone = get_current_timezone()  # read once for the page's times, as `time_html` would read it for each
     out = []
     for row in rows:
         reference = _e(row.reference)
@@ -135,19 +137,20 @@ def render_triage_rows(rows: list[TriageRow], *, next_path: str, csrf_input: str
             '<input type="hidden" name="triage-affects_production" value="on">' if row.affects_production else ""
         )
         suggestion = _e(row.suggestion) if row.suggestion is not None else "No rule matches"
+        filed = time_html(row.created_at, relative=True, tz=zone)
         out.append(
             "\n    <tr data-row>\n"
             f'      <td class="table__tick"><input type="checkbox" name="references" value="{reference}" '
             f'form="bulk-form" aria-label="Select {reference}"></td>\n'
             f'      <th scope="row"><a href="{detail(row.reference)}">{reference}</a></th>\n'
             f'      <td><span class="table__title">{_e(row.title)}</span>\n'
-            f'        <span class="table__sub">{_label(row.team)} · filed {time_html(row.created_at, relative=True)}'
+            f'        <span class="table__sub">{_label(row.team)} · filed {filed}'
             "</span></td>\n"
             f'      <td><span class="badge badge--{priority.lower()}">{priority}</span></td>\n'
             f"      <td>{_label(type_label(row.request_type))}</td>\n"
             f"      <td>{_label(row.environment)}</td>\n"
             f'      <td><span class="sla sla--{_label(nxt.status)}" data-sla-next>{_e(nxt.text)}</span></td>\n'
-            f"      <td>{time_html(row.created_at, 'short')}</td>\n"
+            f"      <td>{time_html(row.created_at, 'short', tz=zone)}</td>\n"
             f"      <td>{suggestion}</td>\n"
             "      <td>\n"
             f'        <form method="post" action="{triage(row.reference)}" class="inline-form">\n'

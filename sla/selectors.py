@@ -29,9 +29,12 @@ if TYPE_CHECKING:
     from requests_app.models import ServiceRequest
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClockSnapshot:
-    """A clock's stored figures as a list reads them: a plain row, its policy version and vendor slug inline."""
+    """A clock's stored figures as a list reads them: a plain row, its policy version and vendor slug inline.
+
+    Not frozen, though nothing changes one: a frozen dataclass sets each field through `object.__setattr__`, and
+    making the 200 of an API list of 50 that way cost ~0.3 ms of CPU (~0.07 ms unfrozen)."""
 
     clock: str
     measure: str
@@ -133,8 +136,10 @@ def sla_summary(
     *,
     now: datetime | None = None,
     clocks: Iterable[RequestClock | ClockSnapshot] | None = None,
+    ola: bool = True,
 ) -> dict[str, Any]:
-    """`{sla: {response, resolution, paused, policy_version}, ola: {… vendor}}` for one request.
+    """`{sla: {response, resolution, paused, policy_version}, ola: {… vendor}}` for one request (without `ola`
+    when not `ola`: a list row shows the SLA only).
 
     Reads `clocks`, else the request's `clock_snapshots` (set by list views from `clock_snapshots`), else
     `service_request.clocks.all()` (prefetch `clocks__policy` and `clocks__vendor` for more than one request)."""
@@ -144,7 +149,7 @@ def sla_summary(
     rows = service_request.clocks.all() if clocks is None else clocks
     by_key: dict[tuple[str, str], RequestClock | ClockSnapshot] = {(c.clock, c.measure): c for c in rows}
     result: dict[str, Any] = {}
-    for clock in (Clock.SLA, Clock.OLA):
+    for clock in (Clock.SLA, Clock.OLA) if ola else (Clock.SLA,):
         response, resolution = by_key.get((clock, Measure.RESPONSE)), by_key.get((clock, Measure.RESOLUTION))
         either = resolution or response
         result[clock.value] = {

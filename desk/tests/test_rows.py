@@ -3,24 +3,31 @@ queries against the querysets they were compiled from: the same HTML, the same r
 
 from __future__ import annotations
 
+import copy
 import re
-from datetime import timedelta
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.db import connection
+from django.http import QueryDict
 from django.template import RequestContext, Template
 from django.template.loader import get_template
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from announcements.context_processors import banners
 from announcements.models import Acknowledgement, Announcement, Audience
+from desk.forms import DeskFilterForm
 from desk.models import SavedView, Sharing
 from desk.pages import saved_views
 from desk.rows import attach_clocks, compiled_list, render_rows, row_from_instance, row_from_values
 from desk.selectors import COLUMNS, filter_choices, requests_sorted
+from portal.forms import SharedFields
 from requests_app import views
 from requests_app.choices import RequestState
 from requests_app.models import Notification, RequestEvent, ServiceRequest
@@ -83,8 +90,15 @@ def _reference_rows(page, *, bulk: bool, pick_up: bool, request) -> str:
     return "".join(template.render({**context, "service_request": row}, request) for row in page)
 
 
-@pytest.mark.parametrize(("bulk", "pick_up"), [(True, True), (False, False), (True, False)])
-def test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up):
+@pytest.mark.parametrize(
+    ("bulk", "pick_up", "zone"),
+    [(True, True, None), (False, False, None), (True, False, None), (True, True, "America/St_Johns")],
+)
+def test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, zone):
+    if zone:  # the viewer's own zone, current for the request (`UserTimezoneMiddleware`)
+        with timezone.override(zone):
+            test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, None)
+        return
     request = RequestFactory().get("/queue/", {"sort": "-priority", "x": '"<&>'})
     request.user = world.pm
     page = list(ServiceRequest.objects.with_related().order_by("pk"))
@@ -123,17 +137,22 @@ def test_rows_from_values_are_the_rows_from_instances(world, requests):
     "query", [{}, {"sort": "title"}, {"sort": "-title", "page": "3"}, {"sort": "-sla", "q": "a&b"}]
 )
 def test_sort_headers_are_the_templates_html(world, query):
+    from desk.templatetags import desk as tags
+
     request = RequestFactory().get("/", query)
     request.user = world.pm
-    for current in ("sla", "title", "-title", "-sla", ""):
-        desk = type("Desk", (), {"sort": current})()
-        for key in COLUMNS:
-            context = RequestContext(request, {"desk": desk, "key": key})
-            expected = get_template("desk/partials/sort_th.html").template.render(context)
-            written = Template("{% load desk %}{% sort_th key %}").render(
-                RequestContext(request, {"desk": desk, "key": key})
-            )
-            assert written == expected, (current, key)
+    tags._SORT_HEADERS.clear()
+    for kept in (False, True):  # written, then kept per query string, sort and column
+        for current in ("sla", "title", "-title", "-sla", ""):
+            desk = type("Desk", (), {"sort": current})()
+            for key in COLUMNS:
+                context = RequestContext(request, {"desk": desk, "key": key})
+                expected = get_template("desk/partials/sort_th.html").template.render(context)
+                written = Template("{% load desk %}{% sort_th key %}").render(
+                    RequestContext(request, {"desk": desk, "key": key})
+                )
+                assert written == expected, (current, key, kept)
+        assert len(tags._SORT_HEADERS) == 5 * len(COLUMNS)
 
 
 # --- the compiled queries answer what the querysets answer ------------------------------------------------
@@ -274,3 +293,129 @@ def test_the_filter_bar_kept_for_the_same_inputs_is_the_one_rendered_afresh(clie
     assert _filter_bar(client.get("/", {"priority": "P2"}).content.decode()) == kept
     tags._TOOLBARS.clear()
     assert _filter_bar(client.get("/", {"priority": "P2"}).content.decode()) == kept  # afresh: the same HTML
+
+
+# --- forms sharing their fields (`portal.forms.fields_shared`) write the same pages ---------------------------
+LIST_PATHS = ["/", "/queue/", "/triage/", "/approvals/"]
+LIST_QUERIES = [
+    "",
+    "sort=sla",
+    "sort=-priority&page=2",
+    "sort=title",
+    "sort=-created",
+    "quick=mine",
+    "quick=unassigned",
+    "quick=breached",
+    "quick=waiting",
+    "state=queued&sort=-title",
+    "priority=P1",
+    "vendor=optit",
+    "team=mgramseva",
+    "search=Risky",
+    "page=2",
+    "state=bogus",
+]
+CSRF = re.compile(r'(csrfmiddlewaretoken" value="|X-CSRFToken": ")[^"]+')
+FROZEN = datetime(2026, 12, 5, 10, 30, tzinfo=UTC)
+
+
+class _NeverKept(OrderedDict):
+    """A `DeskFilterForm._prepared` that keeps nothing: each form makes its fields afresh."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def _pages(people) -> dict:
+    out = {}
+    for person in people:
+        browser = Client()
+        browser.force_login(person)
+        for path in LIST_PATHS:
+            for query in LIST_QUERIES:
+                response = browser.get(f"{path}?{query}")
+                out[person.username, path, query] = (response.status_code, CSRF.sub(r"\1-", response.content.decode()))
+    return out
+
+
+def test_list_pages_are_the_same_as_with_forms_that_copy_their_fields(world, requests, monkeypatch):
+    """Every kind of user's list pages (filters, sorts, quick filters, pages), with the forms' fields shared and kept
+    (twice: the second round reuses the first's), are byte for byte the pages whose forms deep-copy their fields
+    and set their choices each time, as Django's forms do; one user reads the times in a zone of their own."""
+    people = _people(world)
+    world.vendor_lead.timezone = "America/St_Johns"
+    world.vendor_lead.save(update_fields=["timezone"])
+    with time_machine.travel(FROZEN, tick=False):
+        shared = _pages(people)
+        again = _pages(people)
+        monkeypatch.setattr(
+            SharedFields,
+            "__deepcopy__",
+            lambda self, memo: {name: copy.deepcopy(field, memo) for name, field in self.items()},
+        )
+        monkeypatch.setattr(DeskFilterForm, "_prepared", _NeverKept())
+        copied = _pages(people)
+    assert shared == again
+    assert shared == copied
+    assert sum(status == 200 for status, _ in shared.values()) > 100
+    lead = [html for (name, _, _), (status, html) in shared.items() if name == world.vendor_lead.username]
+    assert any("NST" in html for html in lead)  # Newfoundland's winter time: the lead's own zone
+
+
+def test_filter_forms_share_fields_only_with_the_same_choices(world, requests):
+    """Users offered different vendors, engineers or teams get different fields; the same choices, the same ones."""
+    DeskFilterForm._prepared.clear()
+    forms = {person.username: DeskFilterForm(QueryDict(), user=person) for person in _people(world)}
+    pm, engineer, lead = (
+        forms[world.pm.username],
+        forms[world.vendor_engineer.username],
+        forms[world.vendor_lead.username],
+    )
+    assert pm.fields["vendor"] is not engineer.fields["vendor"]
+    assert list(pm.fields["vendor"].choices) != list(engineer.fields["vendor"].choices)
+    assert engineer.fields["vendor"] is lead.fields["vendor"]  # one vendor's people: the same choices
+    assert engineer.fields is not lead.fields
+    hidden = DeskFilterForm(QueryDict(), user=world.vendor_engineer, hide=("vendor",))
+    assert "vendor" not in hidden.fields and "vendor" in engineer.fields
+
+
+@pytest.mark.parametrize("list_name", ["requests", "queue", "triage"])
+@pytest.mark.parametrize("bulk", [True, False])
+def test_the_bulk_bar_is_the_templates_html(world, list_name, bulk):
+    from django.middleware.csrf import get_token
+
+    from desk.services import BULK_ACTIONS
+
+    request = RequestFactory().get("/queue/", {"sort": "-priority", "x": '"<&>'})
+    request.user = world.pm
+    get_token(request)  # as a page's form asks for it: the context then holds a token
+    desk = SimpleNamespace(
+        bulk_form=object() if bulk else None,
+        bulk_actions=BULK_ACTIONS,
+        list_name=list_name,
+        vendors=[("optit", "OptIT"), ("odd", 'O"dd & <Co>')],
+        engineers=[("engineer", "Eng Ineer"), ("x&y", "X <Y>")],
+    )
+    expected = get_template("desk/partials/bulk_bar.html").template.render(RequestContext(request, {"desk": desk}))
+    written = Template("{% load desk %}{% desk_bulk_bar %}").render(RequestContext(request, {"desk": desk}))
+    assert CSRF.sub(r"\1-", written) == CSRF.sub(r"\1-", expected)  # each render masks the token afresh
+    assert ("csrfmiddlewaretoken" in written) is bulk
+    assert ("Routing suggestion" in written) is (bulk and list_name == "triage")
+
+
+@pytest.mark.parametrize("number", ["1", "2", "3", "40"])
+@pytest.mark.parametrize("count", [0, 1, 26, 60, 1_001])
+def test_the_pagination_is_the_templates_html(world, number, count):
+    request = RequestFactory().get("/", {"sort": "-priority", "page": number, "x": '"<&>'})
+    request.user = world.pm
+    paginator = views.CappedPaginator(ServiceRequest.objects.none(), views.PAGE_SIZE)
+    paginator.capped = count > paginator.COUNT_CAP
+    paginator.__dict__["count"] = min(count, paginator.COUNT_CAP)
+    page = paginator.get_page(number)
+    for noun in (None, "", "notification"):
+        context = {"page": page} if noun is None else {"page": page, "noun": noun}
+        expected = get_template("requests_app/partials/pagination.html").template.render(
+            RequestContext(request, context)
+        )
+        written = Template("{% load desk %}{% desk_pagination %}").render(RequestContext(request, context))
+        assert written == expected, (number, count, noun)

@@ -157,4 +157,7 @@ def test_filtersets_build_their_form_class_once():
     second = DeskFilterSet({"state": ["nonsense"]}, queryset=ServiceRequest.objects.none())
     assert type(first.form) is type(second.form)
     assert first.is_valid() and not second.is_valid()  # each with its own data and errors
-    assert first.form.fields["state"] is not second.form.fields["state"]
+    assert first.form.errors == {} and "state" in second.form.errors
+    # The fields themselves are shared too (`portal.forms.fields_shared`), each form with its own dict of them.
+    assert first.form.fields["state"] is second.form.fields["state"]
+    assert first.form.fields is not second.form.fields

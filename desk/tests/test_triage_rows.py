@@ -110,8 +110,14 @@ def _with_clocks(service_requests: list[ServiceRequest]) -> list[ServiceRequest]
 
 
 @time_machine.travel(NOW, tick=False)
-@pytest.mark.parametrize("sort", ["sla", "-priority", "title", "-created"])
-def test_rows_are_the_templates_html_byte_for_byte(world, inbox, sort):
+@pytest.mark.parametrize(
+    ("sort", "zone"), [("sla", None), ("-priority", None), ("title", None), ("-created", "America/St_Johns")]
+)
+def test_rows_are_the_templates_html_byte_for_byte(world, inbox, sort, zone):
+    if zone:  # the viewer's own zone, current for the request (`UserTimezoneMiddleware`)
+        with timezone.override(zone):
+            test_rows_are_the_templates_html_byte_for_byte.__wrapped__(world, inbox, sort, None)
+        return
     request = RequestFactory().get("/triage/", {"sort": sort, "x": '"<&>'})
     request.user = world.pm
     page = _with_clocks(list(requests_sorted(views.TRIAGE.queryset(world.pm), sort)))

@@ -54,7 +54,13 @@ def _build(populator: tuple[Any, ...], row: Any) -> PlainRow | None:
     fields["pk"] = values[pk_at]
     for name, child in related:
         fields[name] = _build(child, row)
-    return row_class(fields)
+    # `row_class(fields)` without its `__init__` copying the dict again: seven rows a request, 350 a page of 50.
+    plain = _new(row_class)
+    plain.__dict__ = fields
+    return plain
+
+
+_new = object.__new__
 
 
 def row_maker(compiler: Any) -> Callable[[Sequence[Any]], PlainRow]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -96,15 +97,35 @@ class OlaSerializer(SlaSerializer):
 _DATETIME = portal_fields.DateTimeField()
 
 
-def sla_block(summary: dict[str, Any]) -> dict[str, Any]:
+def _datetime_text(value: Any, zone: tzinfo | None) -> Any:
+    """`_DATETIME.to_representation(value)` (None for None), with the database's own values (aware, in UTC) written
+    directly when `zone` is the zone it writes in (None: ask the field): ~1.7 µs less a value, ~500 values a list."""
+    if value is None:
+        return None
+    if zone is not None and type(value) is datetime and value.tzinfo is UTC:
+        try:
+            return portal_fields.iso_in_zone(value, zone)
+        except OverflowError:
+            pass  # the field says so, as a validation error
+    return _DATETIME.to_representation(value)
+
+
+def _iso_zone() -> tzinfo | None:
+    """The zone `_DATETIME` writes aware values in when it writes them as `iso_in_zone` does; None otherwise."""
+    return timezone.get_default_timezone() if _DATETIME.writes_iso() else None
+
+
+def sla_block(summary: dict[str, Any], zone: tzinfo | None = None) -> dict[str, Any]:
     """What `SlaSerializer` / `OlaSerializer` render for one block of `sla_summary`, built directly: through the
     serializers it was ~45 field lookups a request, the largest share of a list page's time. The serializers
-    still describe it in the schema, and a test holds the two to the same output."""
+    still describe it in the schema, and a test holds the two to the same output. `zone`: `_iso_zone()`, when the
+    caller has it."""
+    zone = zone or _iso_zone()
 
     def reading(clock: dict[str, Any]) -> dict[str, Any]:
         return {
-            "due_at": _DATETIME.to_representation(clock["due_at"]) if clock["due_at"] else None,
-            "met_at": _DATETIME.to_representation(clock["met_at"]) if clock["met_at"] else None,
+            "due_at": _datetime_text(clock["due_at"], zone),
+            "met_at": _datetime_text(clock["met_at"], zone),
             "status": clock["status"],
             "remaining_seconds": clock["remaining_seconds"],
         }
@@ -454,17 +475,24 @@ def me_representation(user: User) -> dict[str, Any]:
 
 
 @functools.cache
-def _request_fields() -> tuple[tuple[str, Any, str | None], ...]:
-    """ServiceRequestSerializer's own fields in its order, once per process: (name, to_representation, None) of
-    each column, (name, None, slug field) of each related object, (name, None, None) of the SLA and OLA."""
-    fields: list[tuple[str, Any, str | None]] = []
+def _request_fields() -> tuple[tuple[str, Any, str | None, bool], ...]:
+    """ServiceRequestSerializer's own fields in its order, once per process: (name, to_representation, None, is a
+    plain datetime) of each column, (name, None, slug field, False) of each related object, (name, None, None, False)
+    of the SLA and OLA. A plain datetime is a `portal_fields.DateTimeField` with no format or zone of its own, which
+    writes as `_DATETIME` does."""
+    fields: list[tuple[str, Any, str | None, bool]] = []
     for name, field in ServiceRequestSerializer().fields.items():
         if isinstance(field, serializers.SerializerMethodField):
-            fields.append((name, None, None))
+            fields.append((name, None, None, False))
         elif isinstance(field, serializers.SlugRelatedField):
-            fields.append((name, None, field.slug_field))
+            fields.append((name, None, field.slug_field, False))
         else:
-            fields.append((name, field.to_representation, None))
+            plain = (
+                type(field) is portal_fields.DateTimeField
+                and not hasattr(field, "format")
+                and not hasattr(field, "timezone")
+            )
+            fields.append((name, field.to_representation, None, plain))
     return tuple(fields)
 
 
@@ -476,14 +504,18 @@ def request_representation(
     DRF's per-field machinery (get_attribute, the serializer's copy of its fields) was most of an API list's and
     detail's CPU. A test holds the two to the same output."""
     summary = sla_summary(service_request, now=now, clocks=clocks)
+    zone = _iso_zone()
     out: dict[str, Any] = {}
-    for name, represent, slug_field in _request_fields():
+    for name, represent, slug_field, plain_datetime in _request_fields():
         if represent is not None:
             value = getattr(service_request, name)
-            out[name] = None if value is None else represent(value)
+            if plain_datetime:
+                out[name] = _datetime_text(value, zone)
+            else:
+                out[name] = None if value is None else represent(value)
         elif slug_field is not None:
             other = getattr(service_request, name)
             out[name] = None if other is None else getattr(other, slug_field)
         else:
-            out[name] = sla_block(summary[name])
+            out[name] = sla_block(summary[name], zone)
     return out

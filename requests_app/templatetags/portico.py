@@ -54,7 +54,7 @@ class ClockView:
 
 def clocks_for(service_request: ServiceRequest, now: datetime | None = None) -> list[ClockView]:
     """The requester-facing response and resolution clocks, as the SLA engine reads them now."""
-    summary = sla_summary(service_request, now=now or timezone.now())["sla"]
+    summary = sla_summary(service_request, now=now or timezone.now(), ola=False)["sla"]
     clocks = []
     for name, key in (("Response", "response"), ("Resolution", "resolution")):
         reading = summary[key]
