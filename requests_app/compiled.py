@@ -66,6 +66,9 @@ def _request_query() -> CompiledObjects:
         return (
             ServiceRequest.objects.visible_to(stand_in(shape))
             .with_related()
+            # The environment's calendar too: the due-times card names its region, and reading it lazily was a
+            # query of its own, built and compiled on every page.
+            .select_related("environment__calendar")
             .filter(reference=markers["reference"])
             .order_by()[:2]
         )

@@ -25,7 +25,7 @@ from .catalogue import (
     types_offering,
 )
 from .choices import RATING_CHOICES
-from .form_choices import FormChoices, ListedModelChoiceField
+from .form_choices import Assignees, FormChoices, ListedModelChoiceField
 from .models import Environment, ServiceRequest, Stack, Team
 from .routing import live_vendors
 from .services import ESCALATION_REASONS, RELATION_CHOICES, TransitionSpec
@@ -278,15 +278,14 @@ def _extra_field(
     name: str, service_request: ServiceRequest, user: User, transition: str, choices: FormChoices
 ) -> forms.Field | None:
     """Build the form field a transition spec asks for, or None when this user may not set it."""
-    from portal.models import User as UserModel
-
     if name == "vendor":
         if transition == "reassign" and not perms.is_program_manager(user):
             return None  # only the program manager moves work to another vendor
         suggestion = choices.suggestion(service_request) if transition == "triage" else None
+        environment_id = service_request.environment_id
         return ListedModelChoiceField(
             label="Vendor",
-            queryset=live_vendors(service_request.environment_id),
+            queryset=lambda: live_vendors(environment_id),
             listed=lambda: choices.live_vendors(service_request.environment_id),
             required=transition == "reassign",
             initial=(suggestion or service_request.vendor),
@@ -294,20 +293,16 @@ def _extra_field(
             help_text=f"Suggested by routing: {suggestion}." if suggestion else "No routing rule matches.",
         )
     if name == "assignee":
-        if perms.is_program_manager(user):
-            vendors = live_vendors(service_request.environment_id)
-            engineers = UserModel.objects.filter(vendor__in=vendors, is_active=True)
-        elif service_request.vendor_id is None:
-            engineers = UserModel.objects.none()  # no vendor yet, so no engineer to pick
-        else:
-            engineers = UserModel.objects.filter(vendor_id=service_request.vendor_id, is_active=True)
-        if service_request.assignee_id:
-            engineers = engineers.exclude(pk=service_request.assignee_id)  # reassigning to them changes nothing
-        engineers = engineers.select_related("vendor").order_by("vendor__name", "username")
+        who = Assignees(
+            program_manager=perms.is_program_manager(user),
+            environment_id=service_request.environment_id,
+            vendor_id=service_request.vendor_id,
+            assignee_id=service_request.assignee_id,
+        )
         return ListedModelChoiceField(
             label="Assignee",
-            queryset=engineers,
-            listed=engineers.all,
+            queryset=who.queryset,
+            listed=lambda: choices.engineers(who),
             required=False,
             empty_label="Unassigned (back to the queue)",
         )

@@ -85,6 +85,16 @@ def _span(starts: time, ends: time) -> timedelta:
     return end - timedelta(hours=starts.hour, minutes=starts.minute)
 
 
+@functools.cache
+def _default_calendar_query() -> CompiledObjects:
+    def build(shape: None, **markers: Any) -> Any:
+        return BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG)[:1]  # `first()`, in the model's order
+
+    # Compiled once per process: the request page of an environment without a calendar of its own (the due-times
+    # card names the calendar's region) built and compiled this query on every view.
+    return CompiledObjects(build, {})
+
+
 def stored_calendar_for(environment: Environment) -> BusinessCalendar:
     """The environment's working calendar, or the national default when none is set."""
     if environment.calendar is not None:  # no query when calendar_id is None
@@ -93,7 +103,8 @@ def stored_calendar_for(environment: Environment) -> BusinessCalendar:
     # replay asks several times per request.
     default: BusinessCalendar | None = vars(environment).get("_default_calendar")
     if default is None:
-        default = BusinessCalendar.objects.filter(slug=DEFAULT_CALENDAR_SLUG).first()
+        found = _default_calendar_query().objects(None)
+        default = found[0] if found else None
         if default is None:
             ensure_defaults()
             default = BusinessCalendar.objects.get(slug=DEFAULT_CALENDAR_SLUG)

@@ -240,8 +240,9 @@ def sla_compute(
     *,
     entries: list[ClockLedgerEntry] | None = None,
     policy: SlaPolicy | None = None,
+    clocks: Iterable[str] = (Clock.SLA, Clock.OLA),
 ) -> dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]]:
-    """Replay the request's ledger without writing anything.
+    """Replay the request's ledger without writing anything (for `clocks` only: each clock replays its own rows).
 
     Each clock runs under the policy its own ledger names (`ledger.governing_target`): a priority change retargets
     the clocks still running, while a clock already met or ended keeps the policy, and so the outcome, it ended
@@ -250,7 +251,7 @@ def sla_compute(
     rows = entries if entries is not None else _ledger_of(service_request)
     current = _policy_of(service_request, rows)
     results: dict[tuple[str, str], tuple[ledger.Figures, SlaPolicy, timedelta | None]] = {}
-    for clock in (Clock.SLA, Clock.OLA):
+    for clock in clocks:
         clock_rows = [
             ledger.Entry(
                 kind=r.kind,

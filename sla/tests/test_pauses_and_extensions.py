@@ -253,3 +253,33 @@ def test_only_the_pm_extends_and_bad_input_is_refused(bihar_world):
             sla_extend(service_request, actor=world.pm, measure=RESPONSE, by=timedelta(hours=1), reason="x")
         assert "measure" in refused.value.fields
     assert not ClockLedgerEntry.objects.filter(kind=LedgerKind.EXTEND).exists()
+
+
+@pytest.mark.django_db
+def test_replaying_the_sla_clock_alone_gives_the_figures_of_the_whole_replay(bihar_world):
+    """`sla_holds` replays only the requester's SLA (`sla_compute(clocks=…)`): each clock replays its own rows, so
+    its figures are those the whole replay (SLA and OLA) gives, to the microsecond, whatever the ledger holds."""
+    from sla.services import sla_compute
+
+    world = bihar_world
+    with time_machine.travel(at(16, 10), tick=False) as traveller:
+        service_request = services.request_triage(file_request(world), actor=world.pm, vendor=world.vendor_a)
+        service_request = services.request_pick_up(service_request, actor=world.vendor_engineer)
+        traveller.move_to(at(16, 13, 7))
+        service_request = services.request_request_info(service_request, actor=world.vendor_engineer, reason="?")
+        traveller.move_to(at(17, 11, 3))
+        service_request = services.request_provide_info(service_request, actor=world.requester, reason="!")
+        sla_extend(service_request, actor=world.pm, measure=RESOLUTION, by=timedelta(hours=5), reason="Hardware")
+        traveller.move_to(at(18, 10))
+        service_request = services.request_reassign(service_request, actor=world.pm, vendor=world.vendor_b)
+        service_request = services.request_pick_up(service_request, actor=world.other_vendor_engineer)
+        service_request = services.request_resolve(service_request, actor=world.other_vendor_engineer, reason="Ok")
+        traveller.move_to(at(19, 10))
+        service_request = services.request_reopen(service_request, actor=world.requester, reason="Still failing")
+        whole = sla_compute(service_request)
+        alone = sla_compute(service_request, clocks=(Clock.SLA,))
+    assert alone == {key: value for key, value in whole.items() if key[0] == Clock.SLA}
+    assert len(alone) == 2 and len(whole) == 4
+    figures = alone[(Clock.SLA, RESOLUTION)][0]
+    assert figures.pauses and figures.reopen_gaps and figures.extended == timedelta(hours=5)
+    assert whole[(Clock.OLA, RESOLUTION)][0] != figures  # the OLA's own figures, left out
