@@ -16,7 +16,6 @@ from typing import Any, Literal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 Style = Literal["long", "short", "date", "time"]
@@ -125,7 +124,7 @@ def time_html(
     made local once (a list page writes one or two per row: the two conversions and `format_html`'s lazy-string
     checks were most of its cost; `portal/tests/test_timefmt.py` compares the two)."""
     if value is None:
-        return format_html("")
+        return SafeString("")
     local = localize(value, tz)
     absolute = _strftime(local, "date") if style == "date" else f"{_strftime(local, style)} {zone_label(local)}"
     iso = html.escape(local.isoformat(timespec="seconds"))

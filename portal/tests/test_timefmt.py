@@ -75,9 +75,10 @@ def test_an_unknown_zone_is_refused():
 def _time_html_as_before(value, style="long", *, relative=False):
     """`time_html` as it was written before it made the time local once: `format_html` over the three formatters."""
     from django.utils.html import format_html
+    from django.utils.safestring import mark_safe
 
     if value is None:
-        return format_html("")
+        return mark_safe("")  # format_html without arguments is deprecated since Django 5.0
     absolute = timefmt.format_time(value, style)
     if relative:
         relative_text = timefmt.format_relative(value)
