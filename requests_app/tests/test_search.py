@@ -514,3 +514,53 @@ def test_what_the_walk_below_the_spans_leaves_missing_is_read_through_the_gin_in
     with CaptureQueriesContext(connection) as captured:
         assert sorted(found(world.pm, "heron egret")) == sorted(matches)
     assert document_reads(captured) == ["indexed", "indexed", "walked", "gin"]
+
+
+def test_a_page_of_the_ranked_window_is_the_same_slice_of_its_rows_and_reads_only_them(world):
+    """A slice of `search_best_first`'s result reads only the slice's ids (no window of up to 500 rows joined and
+    sorted to keep 25); its rows, their places and their related rows are the same slice of the whole ranked list,
+    for random bounds, each kind of user, a list filtered by state, plain rows (the API's) and model instances. A
+    condition or an order added after the ranking takes Django's own slice, with the same answer as slicing the
+    whole list in Python."""
+    from portal.api.rows import plain_rows
+
+    random_requests(world, seed=14, count=80)
+    chance = random.Random(14)
+    lists = [(user, ServiceRequest.objects.visible_to(user)) for user in (world.pm, world.requester)]
+    for user in (world.vendor_engineer, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        lists += [(user, visible), (user, visible.filter(state=RequestState.QUEUED))]
+    later = (
+        lambda ranked: ranked.filter(priority="P1"),
+        lambda ranked: ranked.exclude(state=RequestState.QUEUED),
+        lambda ranked: ranked.order_by("-search_position"),
+        lambda ranked: ranked.order_by("search_position", "-pk").distinct(),
+    )
+    sliced = 0
+    for user, visible in lists:
+        for text in (*PHRASES_AND_WORDS, "replica -pool", "node or crash"):
+            for window in (1, 5, 25):
+                every = visible.with_related().search_text(text, user=user, ranked=False)
+                ranked = every.search_best_first(text, user=user, window=window)
+                rows = [(row.pk, row.search_position, row.vendor_id and row.vendor.name) for row in ranked.all()]
+                assert [pk for pk, _, _ in rows] == list(ranked.values_list("pk", flat=True))
+                for _ in range(4):
+                    start = chance.randrange(0, window + 3)
+                    stop = chance.choice([None, start + chance.randrange(0, window + 3)])
+                    with CaptureQueriesContext(connection) as captured:
+                        page = [
+                            (row.pk, row.search_position, row.vendor_id and row.vendor.name)
+                            for row in ranked[start:stop]
+                        ]
+                    assert page == rows[start:stop], (user.username, text, window, start, stop)
+                    plain = [(row.pk, row.search_position) for row in plain_rows(ranked)[start:stop]]
+                    assert plain == [(pk, place) for pk, place, _ in rows[start:stop]], (user.username, text, start)
+                    if captured:
+                        sql = captured[-1]["sql"]
+                        assert "LIMIT" not in sql and "OFFSET" not in sql, sql
+                        sliced += 1
+                    for change in later:
+                        changed = change(ranked)
+                        whole = [row.pk for row in change(ranked)]
+                        assert [row.pk for row in changed[start:stop]] == whole[start:stop], (text, start, stop)
+    assert sliced > 100
