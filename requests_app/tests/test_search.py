@@ -564,3 +564,25 @@ def test_a_page_of_the_ranked_window_is_the_same_slice_of_its_rows_and_reads_onl
                         whole = [row.pk for row in change(ranked)]
                         assert [row.pk for row in changed[start:stop]] == whole[start:stop], (text, start, stop)
     assert sliced > 100
+
+
+@pytest.mark.parametrize(("fourth", "reads"), [(7, ["indexed", "walked"]), (8, ["indexed", "walked", "indexed"])])
+def test_the_first_spans_density_walks_the_second_span_as_far_as_it_puts_the_missing_matches(
+    world, monkeypatch, settings, fourth, reads
+):
+    """Where the first span found matches dense enough, the missing ones are walked down the btree for twice the
+    ids its density puts them within, at most as many ids as it read (the GIN bitmap holds every match in the
+    table); a match on the walk's last id is found by it, one right below by the rest of the second span, read
+    through the GIN index and the btree together."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 4  # spans of 4 and 16 ids
+    # 3 in the newest 4 ids: the fourth within 1 * 4 // 3 + 1 = 2 ids, walked for 4 (the 8th id from the top, 7).
+    matches = heron_requests(world, newest=20, heron_at=(0, 1, 2, fourth), below=0, heron_below=-1)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == reads
+    for user in (world.vendor_engineer, world.requester):
+        visible = ServiceRequest.objects.visible_to(user)
+        every = visible.search_text("heron egret", user=user, ranked=False)
+        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:4])
+        assert every._search_window("heron egret", user=user, window=4) == plain, user.username
