@@ -514,3 +514,75 @@ def test_what_the_walk_below_the_spans_leaves_missing_is_read_through_the_gin_in
     with CaptureQueriesContext(connection) as captured:
         assert sorted(found(world.pm, "heron egret")) == sorted(matches)
     assert document_reads(captured) == ["indexed", "indexed", "walked", "gin"]
+
+
+def test_a_page_of_the_ranked_window_is_the_same_slice_of_its_rows_and_reads_only_them(world):
+    """A slice of `search_best_first`'s result reads only the slice's ids (no window of up to 500 rows joined and
+    sorted to keep 25); its rows, their places and their related rows are the same slice of the whole ranked list,
+    for random bounds, each kind of user, a list filtered by state, plain rows (the API's) and model instances. A
+    condition or an order added after the ranking takes Django's own slice, with the same answer as slicing the
+    whole list in Python."""
+    from portal.api.rows import plain_rows
+
+    random_requests(world, seed=14, count=80)
+    chance = random.Random(14)
+    lists = [(user, ServiceRequest.objects.visible_to(user)) for user in (world.pm, world.requester)]
+    for user in (world.vendor_engineer, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        lists += [(user, visible), (user, visible.filter(state=RequestState.QUEUED))]
+    later = (
+        lambda ranked: ranked.filter(priority="P1"),
+        lambda ranked: ranked.exclude(state=RequestState.QUEUED),
+        lambda ranked: ranked.order_by("-search_position"),
+        lambda ranked: ranked.order_by("search_position", "-pk").distinct(),
+    )
+    sliced = 0
+    for user, visible in lists:
+        for text in (*PHRASES_AND_WORDS, "replica -pool", "node or crash"):
+            for window in (1, 5, 25):
+                every = visible.with_related().search_text(text, user=user, ranked=False)
+                ranked = every.search_best_first(text, user=user, window=window)
+                rows = [(row.pk, row.search_position, row.vendor_id and row.vendor.name) for row in ranked.all()]
+                assert [pk for pk, _, _ in rows] == list(ranked.values_list("pk", flat=True))
+                for _ in range(4):
+                    start = chance.randrange(0, window + 3)
+                    stop = chance.choice([None, start + chance.randrange(0, window + 3)])
+                    with CaptureQueriesContext(connection) as captured:
+                        page = [
+                            (row.pk, row.search_position, row.vendor_id and row.vendor.name)
+                            for row in ranked[start:stop]
+                        ]
+                    assert page == rows[start:stop], (user.username, text, window, start, stop)
+                    plain = [(row.pk, row.search_position) for row in plain_rows(ranked)[start:stop]]
+                    assert plain == [(pk, place) for pk, place, _ in rows[start:stop]], (user.username, text, start)
+                    if captured:
+                        sql = captured[-1]["sql"]
+                        assert "LIMIT" not in sql and "OFFSET" not in sql, sql
+                        sliced += 1
+                    for change in later:
+                        changed = change(ranked)
+                        whole = [row.pk for row in change(ranked)]
+                        assert [row.pk for row in changed[start:stop]] == whole[start:stop], (text, start, stop)
+    assert sliced > 100
+
+
+@pytest.mark.parametrize(("fourth", "reads"), [(7, ["indexed", "walked"]), (8, ["indexed", "walked", "indexed"])])
+def test_the_first_spans_density_walks_the_second_span_as_far_as_it_puts_the_missing_matches(
+    world, monkeypatch, settings, fourth, reads
+):
+    """Where the first span found matches dense enough, the missing ones are walked down the btree for twice the
+    ids its density puts them within, at most as many ids as it read (the GIN bitmap holds every match in the
+    table); a match on the walk's last id is found by it, one right below by the rest of the second span, read
+    through the GIN index and the btree together."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 4  # spans of 4 and 16 ids
+    # 3 in the newest 4 ids: the fourth within 1 * 4 // 3 + 1 = 2 ids, walked for 4 (the 8th id from the top, 7).
+    matches = heron_requests(world, newest=20, heron_at=(0, 1, 2, fourth), below=0, heron_below=-1)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == reads
+    for user in (world.vendor_engineer, world.requester):
+        visible = ServiceRequest.objects.visible_to(user)
+        every = visible.search_text("heron egret", user=user, ranked=False)
+        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:4])
+        assert every._search_window("heron egret", user=user, window=4) == plain, user.username
