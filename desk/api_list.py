@@ -29,7 +29,7 @@ from django.http import QueryDict
 from django_filters.constants import EMPTY_VALUES
 
 from portal.api.keyset import Key, branches_after, keys_of
-from portal.api.pagination import CompiledPages, PortalPagination
+from portal.api.pagination import CompiledPages, PortalPagination, counted
 from portal.api.rows import PlainRow, row_maker
 from portal.compiled import CompiledList
 from requests_app.compiled_scope import markers, scope_of, stand_in
@@ -141,14 +141,14 @@ def _filter_markers(filters: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
 
 
 class _Shape:
-    """One shape's compiled queries: the page (rows as `PlainRow`s), the unordered list (estimate and count) and,
+    """One shape's compiled queries: the page (rows as `PlainRow`s), the list's ids (estimate and count) and,
     for cursor pages, the first page and the pages after a position in each order and page size."""
 
     def __init__(self, build: Callable[[], QuerySet[ServiceRequest]], found: dict[str, Any], *, cursor: bool) -> None:
         self.build = build
         self.markers = found
         self.paged = CompiledList(lambda **_: build(), found, every=True)
-        self.counted = CompiledList(lambda **_: build().order_by(), found, every=True)
+        self.counted = CompiledList(lambda **_: counted(build()), found, every=True)
         self.keys = keys_of(build()) if cursor else []
         self.kinds = [_kind(key) for key in self.keys]
         self._makers: dict[int, Callable[[Any], PlainRow]] = {}
@@ -241,7 +241,7 @@ class CompiledRequestList(CompiledPages):
         self.db = using
         self.keys = shape.keys
 
-    def unordered(self) -> tuple[str, list[Any]]:
+    def counted(self) -> tuple[str, list[Any]]:
         return self.shape.counted.statement(self.db, **self.values)
 
     def __getitem__(self, window: slice) -> list[Any]:

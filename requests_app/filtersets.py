@@ -65,7 +65,8 @@ class KeyFilter(django_filters.CharFilter):
         if value in django_filters.constants.EMPTY_VALUES:
             return queryset
         related = ServiceRequest._meta.get_field(self.field_name).related_model
-        match = related.objects.filter(**{self.key: value}).values("pk")[:1]
+        # The keys are unique: the model's ordering would only sort the one row, in every list's SQL.
+        match = related.objects.filter(**{self.key: value}).order_by().values("pk")[:1]
         return queryset.filter(**{f"{self.field_name}_id": Subquery(match)})
 
 

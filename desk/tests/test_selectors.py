@@ -161,3 +161,18 @@ def test_filtersets_build_their_form_class_once():
     # The fields themselves are shared too (`portal.forms.fields_shared`), each form with its own dict of them.
     assert first.form.fields["state"] is second.form.fields["state"]
     assert first.form.fields is not second.form.fields
+
+
+def test_key_filters_name_a_row_by_a_unique_key():
+    from desk.filtersets import DeskFilterSet
+    from requests_app.filtersets import KeyFilter
+
+    # Their subquery reads one row in no order (no ORDER BY in every list's SQL): a key two rows shared would let
+    # the database pick either.
+    keys = {name: f for name, f in DeskFilterSet.base_filters.items() if isinstance(f, KeyFilter)}
+    assert set(keys) == {"environment", "stack", "vendor", "assignee", "team"}
+    for name, key_filter in keys.items():
+        related = ServiceRequest._meta.get_field(key_filter.field_name).related_model
+        assert related._meta.get_field(key_filter.key).unique, name
+    sql = str(DeskFilterSet.base_filters["vendor"].filter(ServiceRequest.objects.order_by(), "optit").query)
+    assert "ORDER BY" not in sql and "LIMIT 1" in sql, sql

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -16,7 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
 from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
@@ -24,6 +27,7 @@ from rest_framework.test import APIClient
 from desk import api_list
 from desk.lists import requests_list
 from portal.api import fields as portal_fields
+from portal.api.pagination import _bounded_count, _plan_rows
 from portal.api.rows import PlainRow, plain_rows
 from requests_app import services
 from requests_app.api.serializers import ServiceRequestSerializer
@@ -474,3 +478,72 @@ def test_invalid_filters_are_the_same_400_on_the_compiled_path(world, monkeypatc
     }
     _plain_way(monkeypatch)
     assert _responses(users, paths) == compiled
+
+
+# --- the estimate and the count read the list's ids alone ----------------------------------------------------
+# A join to a table no condition names: the list's own `select_related` joins (Django leaves those tables
+# unaliased at the top level; a subquery's tables are U0, U1…).
+UNCONDITIONED_JOIN = re.compile(
+    r'JOIN "(requests_app_environment|requests_app_stack|requests_app_team|'
+    r'requests_app_vendor|portal_user)" (T\d+ )?ON'
+)
+
+
+# The ids, and a ranked search's position among its best matches.
+IDS_ALONE = re.compile(
+    r'^(EXPLAIN \(FORMAT JSON\) |SELECT COUNT\(\*\) FROM \()SELECT "requests_app_servicerequest"\."id" AS "pk"'
+    r'(, array_position\(.*\) AS "search_position")? FROM "requests_app_servicerequest"'
+)
+
+
+def _joined_way(user, query: str, limit: int) -> tuple[int, bool]:
+    """The count and `count_is_estimate` as they were read from the page's own SQL (every column, and a join to
+    each `select_related` table) without its order: the planner's estimate, and the count that stops one row past
+    `limit`."""
+    visible = ServiceRequest.objects.visible_to(user).with_related()
+    listed = requests_list(visible, QueryDict(query), request=SimpleNamespace(user=user), by_rank=True)
+    sql, params = listed.order_by().query.sql_with_params()
+    assert UNCONDITIONED_JOIN.search(sql), sql  # the reference really is the joined SQL
+    estimate = _plan_rows("default", sql, params)
+    if estimate >= limit:
+        return estimate, True
+    bounded = _bounded_count("default", sql, params, limit + 1)
+    return bounded, bounded > limit
+
+
+@pytest.mark.parametrize("limit", [3, 10_000])
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_the_count_and_estimate_of_the_ids_are_those_of_the_joined_list(world, settings, limit, analyzed):
+    """The estimate and the count read only the requests' ids, without the page's joins, on the compiled path and
+    the ordinary one, and find what the page's own SQL found, for every kind of viewer and list; a filter's own
+    join (the full-text search's documents) stays."""
+    _more_requests(world, random.Random(19))
+    if analyzed:  # fresh statistics; without them, the planner's guesses from the tables' sizes
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    settings.PORTICO_API_EXACT_COUNT_LIMIT = limit
+    # Ranked, a search's list is its best matches' ids; in an order, the match joins the search documents.
+    queries = list(dict.fromkeys([*COMPILED_QUERIES, *PLAIN_QUERIES, *BYTE_QUERIES, "search=namespace&ordering=title"]))
+    seen: set[tuple[int, bool]] = set()
+    with time_machine.travel(NOW, tick=False):
+        for user in world.users.values():
+            client = APIClient()
+            client.force_authenticate(user)
+            for query in queries:
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(f"{LIST_URL}?{query}")
+                counting = [q["sql"] for q in captured if q["sql"].startswith(("EXPLAIN", "SELECT COUNT(*)"))]
+                assert counting, (user.username, query)
+                for sql in counting:
+                    assert IDS_ALONE.search(sql), (user.username, query, sql)
+                    assert not UNCONDITIONED_JOIN.search(sql), (user.username, query, sql)
+                    assert ("requestsearchdocument" in sql) == ("search=namespace&ordering" in query), sql
+                if response.status_code == 404:  # a page past the end
+                    assert "page=" in query, (user.username, query)
+                    continue
+                body = response.json()
+                expected = _joined_way(user, query, limit)
+                assert (body["count"], body["count_is_estimate"]) == expected, (user.username, query)
+                seen.add(expected)
+    assert {estimated for _, estimated in seen} == ({False, True} if limit == 3 else {False}), seen
+    assert len(seen) > 5, seen

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 
 import pytest
 from django.core import signing
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from desk.selectors import requests_ordered
-from portal.api.pagination import CursorPagination
-from requests_app.choices import Priority
-from requests_app.models import ServiceRequest
+from portal.api.pagination import CursorPagination, EstimatingPaginator, _plan_rows
+from requests_app.choices import EventKind, Priority
+from requests_app.models import RequestEvent, ServiceRequest
 from requests_app.tests import factories as f
 
 from .helpers import LIST_URL, error_of
@@ -228,3 +231,66 @@ def test_queries_do_not_grow_with_the_page_size(world, api, settings, params, li
     assert [rows for _, rows, _ in counts.values()] == [10, 50, 200]
     assert {flag for _, _, flag in counts.values()} == {estimated}
     assert len({queries for queries, _, _ in counts.values()}) == 1, counts
+
+
+IDS_ALONE = re.compile(
+    r'^(EXPLAIN \(FORMAT JSON\) |SELECT COUNT\(\*\) FROM \()SELECT "requests_app_servicerequest"\."id" AS "pk"'
+)
+
+
+def _lists() -> dict[str, tuple[QuerySet, bool]]:
+    """Lists whose page joins other tables: through `select_related` (nullable keys among them), through a
+    filter's own join (on a nullable key, on a many-valued relation) or an annotation's; and whether their
+    estimate and count read their ids alone (not a list whose columns decide which rows are one)."""
+    joined = ServiceRequest.objects.with_related()
+    return {
+        "joined": (joined, True),
+        "ordered by a related column": (joined.order_by("vendor__name", "assignee__username", "pk"), True),
+        "a nullable key's join": (joined.filter(vendor__name="OptIT"), True),
+        "a nullable key's outer join": (joined.filter(Q(vendor__name="GWL") | Q(vendor__isnull=True)), True),
+        "a nullable key's annotation": (joined.annotate(vendor_name=F("vendor__name")), True),
+        "a related key's absence": (joined.filter(stack__isnull=True), True),
+        "a many-valued join": (joined.filter(events__kind=EventKind.COMMENT), True),
+        "made distinct": (joined.filter(events__kind__in=[EventKind.COMMENT, EventKind.UPDATED]).distinct(), False),
+        "distinct by an annotation": (joined.annotate(kind=F("events__kind")).distinct(), False),
+        "grouped": (joined.annotate(comments=Count("events")).filter(comments__gte=2).order_by("pk"), False),
+        "none": (joined.none(), True),
+    }
+
+
+@pytest.mark.parametrize("limit", [4, 10_000])
+def test_the_paginator_counts_ids_alone_and_finds_the_rows_of_the_page_sql(world, settings, limit):
+    """The estimate and the count read only the rows' ids (and annotations): the page's `select_related` joins
+    never add or remove a row, and a filter's joins stay. The count and `count_is_estimate` are those the list's
+    page SQL gave: the planner's estimate of it, or the count of its rows."""
+    settings.PORTICO_API_EXACT_COUNT_LIMIT = limit
+    made = _rows(world, 12)
+    made[1].stack, made[2].stack = f.StackFactory(), None
+    ServiceRequest.objects.bulk_update(made[1:3], ["stack"])
+    for index, row in enumerate(made[:7]):
+        for kind in (EventKind.COMMENT, EventKind.UPDATED, EventKind.COMMENT)[: index % 4]:
+            RequestEvent.objects.create(service_request=row, kind=kind)
+    _analyze()
+    counted_lists = 0
+    for name, (queryset, ids_alone) in _lists().items():
+        paginator = EstimatingPaginator(queryset, 5)
+        with CaptureQueriesContext(connection) as captured:
+            count = paginator.count
+        rows = len(list(queryset))
+        try:
+            sql, params = queryset.order_by().query.sql_with_params()
+        except EmptyResultSet:
+            assert (count, paginator.count_is_estimate, rows, len(captured)) == (0, False, 0, 0), name
+            continue
+        estimate = _plan_rows("default", sql, params)  # the page's own SQL, joins and all, unordered
+        if estimate >= limit:
+            assert (count, paginator.count_is_estimate) == (estimate, True), name
+        else:  # counted, one row past the limit at most
+            assert (count, paginator.count_is_estimate) == (min(rows, limit + 1), rows > limit), name
+            counted_lists += 1
+        assert captured, name
+        for query in captured:
+            assert bool(IDS_ALONE.search(query["sql"])) == ids_alone, (name, query["sql"])
+            assert ('JOIN "portal_user"' not in query["sql"]) == ids_alone, (name, query["sql"])
+            assert ('JOIN "requests_app_vendor"' in query["sql"]) == ("nullable key's" in name or not ids_alone)
+    assert counted_lists >= (9 if limit == 10_000 else 1)
