@@ -82,15 +82,20 @@ def _random_requests(world, rng: random.Random) -> list[ServiceRequest]:
     return made
 
 
-def _expected(user, query: str) -> tuple[list[dict], int]:
-    """The plain way: model instances of the same list, through the serializer, with the clocks' plain read."""
+def _plain_page(user, query: str):
+    """The plain way: model instances of the same list, through the serializer, with the clocks' plain read; the
+    page's serializer data (not yet rendered) and the whole list."""
     params = QueryDict(query)
     visible = ServiceRequest.objects.visible_to(user).with_related()
     listed = requests_list(visible, params, request=SimpleNamespace(user=user), by_rank=True)
     size, page = int(params.get("page_size", 50)), int(params.get("page", 1))
     rows = list(listed[(page - 1) * size : page * size])
     clocks = _plain_snapshots([row.pk for row in rows])
-    data = ServiceRequestSerializer(rows, many=True, context={"now": NOW, "clocks": clocks}).data
+    return ServiceRequestSerializer(rows, many=True, context={"now": NOW, "clocks": clocks}).data, listed
+
+
+def _expected(user, query: str) -> tuple[list[dict], int]:
+    data, listed = _plain_page(user, query)
     return json.loads(JSONRenderer().render(data)), listed.count()
 
 
@@ -152,14 +157,7 @@ BYTE_QUERIES = [
 
 
 def _expected_data(user, query: str):
-    """The plain way's page as ServiceRequestSerializer's data (not yet rendered)."""
-    params = QueryDict(query)
-    visible = ServiceRequest.objects.visible_to(user).with_related()
-    listed = requests_list(visible, params, request=SimpleNamespace(user=user), by_rank=True)
-    size, page = int(params.get("page_size", 50)), int(params.get("page", 1))
-    rows = list(listed[(page - 1) * size : page * size])
-    clocks = _plain_snapshots([row.pk for row in rows])
-    return ServiceRequestSerializer(rows, many=True, context={"now": NOW, "clocks": clocks}).data
+    return _plain_page(user, query)[0]
 
 
 def test_lists_and_requests_are_the_serializers_bytes_through_drfs_renderer(world):
