@@ -20,6 +20,7 @@ from django.db.models import Case, Exists, Expression, ExpressionWrapper, F, Fun
 from django.db.models.fields.json import KeyTextTransform
 
 from portal.id_list import IdIn
+from portal.postgres.planning import custom_plans
 
 from .choices import LINK_EVENT_KINDS, OPEN_STATES, SEARCHABLE_EVENT_KINDS, RequestState
 
@@ -153,7 +154,8 @@ class ServiceRequestQuerySet(models.QuerySet):
         # window again each and joining every row of it to its document to rank it. As a subquery joined to the
         # requests it came last, after every match had been joined to its request and related rows: the
         # connection keeps Django's join order (`join_collapse_limit`, portal/settings/base.py).
-        ranked_ids = self._search_window(text, user=user, window=window, best_first=True)
+        with custom_plans(self.db):  # each read's plan depends on the words and the viewer (portal/postgres)
+            ranked_ids = self._search_window(text, user=user, window=window, best_first=True)
         position = Func(
             Value(ranked_ids, output_field=ArrayField(models.BigIntegerField())),
             F("pk"),

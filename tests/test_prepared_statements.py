@@ -11,7 +11,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
+from portal.postgres.planning import custom_plans
+from requests_app.choices import RequestState
 from requests_app.models import ServiceRequest
+from requests_app.testing.workflow import walk_to
 from requests_app.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +60,31 @@ def test_a_page_read_again_and_again_runs_from_prepared_statements(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%requests_app_%"])
         assert cursor.fetchone()[0] >= 3  # the queue's own reads, not just the session's
+
+
+def test_the_search_windows_reads_stay_unprepared_and_the_pages_reads_are_prepared(world):
+    """portal/postgres/planning.py: a search's window is read with statements planned for their own words each time
+    (a generic plan ANDed a reference's GIN lookup with every document of the vendor), while the page read by the
+    window's ids, like any other statement, is prepared after five runs."""
+    service_request = walk_to(world, RequestState.QUEUED, title="Grafana dashboards are blank")  # their vendor's
+    client = Client()
+    client.force_login(world.vendor_engineer)
+    for text in ["grafana", service_request.reference] * 7:  # each statement run more than five times
+        response = client.get("/", {"search": text})
+        assert response.status_code == 200
+        assert service_request.reference in response.content.decode()  # found, every time
+
+    assert _prepared("requests_app_requestsearchdocument") == []  # spans, GIN reads, check and rank: never
+    assert _prepared('FROM "requests_app_servicerequest"')  # the page's own reads (rows by id, count) are
+    assert connection.connection.prepare_threshold == 5  # and the connection's threshold is back
+
+
+def test_custom_plans_puts_the_threshold_back_when_the_block_fails():
+    connection.ensure_connection()
+    with pytest.raises(ZeroDivisionError), custom_plans():
+        assert connection.connection.prepare_threshold is None
+        1 / 0  # noqa: B018 — any error inside the block
+    assert connection.connection.prepare_threshold == 5
 
 
 TIMES = [
