@@ -35,3 +35,14 @@ class ConcurrentIndexes(migrations.RunPython):
 
     def describe(self) -> str:
         return f"Build the indexes {', '.join(self.indexes)} concurrently (PostgreSQL)"
+
+
+class ConcurrentIndexesDropped(ConcurrentIndexes):
+    """Drops `indexes` CONCURRENTLY (an index another replaces); reversing builds them again, as they were."""
+
+    def __init__(self, indexes: Mapping[str, tuple[str, str]]) -> None:
+        self.indexes = dict(indexes)
+        migrations.RunPython.__init__(self, self._drop, self._create, elidable=False)
+
+    def describe(self) -> str:
+        return f"Drop the indexes {', '.join(self.indexes)} concurrently (PostgreSQL)"
