@@ -45,6 +45,16 @@ class ServiceRequestQuerySet(models.QuerySet):
         page = self._ranked_slice(k)
         return super().__getitem__(k) if page is None else page
 
+    def known_count(self) -> int | None:
+        """How many rows this `search_best_first` result has, without asking the database: its window's ids (each a
+        request's, as `_ranked_slice` says), cut by a slice if one was taken, while no condition has been added
+        since; any order. None for any other queryset. Counting the window in SQL read every row of it again."""
+        window = self._ranked_window
+        query = self.query
+        if window is None or query.where != window[1] or query.distinct or query.combinator or query.group_by:
+            return None  # a condition added, or rows made one: counted by the database
+        return len(window[0][query.low_mark : query.high_mark])
+
     def _ranked_slice(self, k: Any) -> Self | None:
         """`self[k]` of a `search_best_first` result still in its order, with no condition added: only the rows of
         the slice's ids, the rest of the query as it is. Sliced in SQL, every row of the window (up to 500) was read

@@ -44,6 +44,7 @@ from .forms import (
     apply_portal_error,
 )
 from .models import RequestEvent, ServiceRequest
+from .querysets import ServiceRequestQuerySet
 from .search import search_snippets
 
 PAGE_SIZE = 25
@@ -76,7 +77,9 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Unordered, so PostgreSQL can stop after the cap instead of sorting every row first.
-        counted = self.object_list.order_by()[: self.COUNT_CAP + 1].count()
+        capped = self.object_list.order_by()[: self.COUNT_CAP + 1]
+        known = capped.known_count() if isinstance(capped, ServiceRequestQuerySet) else None
+        counted = capped.count() if known is None else known
         self.capped = counted > self.COUNT_CAP
         return min(counted, self.COUNT_CAP)
 

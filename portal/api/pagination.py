@@ -174,6 +174,9 @@ class EstimatingPaginator(Paginator):
         using = self.queryset.db
         params: Sequence[Any]
         bound = None
+        known = getattr(self.queryset, "known_count", None)  # a ranked search's window knows its size
+        if known is not None and (size := known()) is not None and size < self.exact_limit:  # as `bound` below
+            return size
         if isinstance(self.queryset, CompiledPages):  # compiled for PostgreSQL only
             sql, params = self.queryset.counted()
         else:

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.test.utils import CaptureQueriesContext
 
@@ -363,6 +363,28 @@ def test_phrases_and_several_words_find_the_same_newest_window_as_the_plain_quer
                 assert every._search_window(text, user=user, window=window) == plain, (user.username, text, window)
                 ranked = every.search_best_first(text, user=user, window=window).values_list("pk", flat=True)
                 assert sorted(ranked) == sorted(plain), (user.username, text, window)
+
+
+def test_a_ranked_window_knows_its_count_as_the_database_counts_it(world):
+    """`known_count()` (the lists' and the API's count of a ranked search) is the database's COUNT of the same
+    queryset, in another order and sliced as the lists' paginator slices it, for each kind of user; once a condition
+    is added it knows nothing. (A slice in the ranked order is a page that reads its own ids: `_ranked_slice`.)"""
+    random_requests(world, seed=23, count=40)
+    chance = random.Random(23)
+    for user in (world.pm, world.requester, world.vendor_engineer, world.other_vendor_lead):
+        visible = ServiceRequest.objects.visible_to(user)
+        for text in (*PHRASES_AND_WORDS, "replica -pool", "node or crash"):
+            for window in (3, 25):
+                every = visible.search_text(text, user=user, ranked=False)  # as the lists' filter set has it
+                ranked = every.search_best_first(text, user=user, window=window)
+                low = chance.randrange(0, 5)
+                high = low + chance.randrange(1, 30)
+                for queryset in (ranked, ranked.order_by(), ranked.order_by()[low:high], ranked.order_by("-pk")[low:]):
+                    counted = QuerySet.count(queryset.values("pk"))  # in SQL: `values` hides nothing it counts
+                    assert queryset.known_count() == counted, (user.username, text, window)
+                assert ranked.filter(state=RequestState.QUEUED).known_count() is None
+                assert ranked.none().known_count() is None
+    assert visible.known_count() is None  # not a ranked search at all
 
 
 def test_a_match_on_the_edge_of_two_spans_is_read_once(world, settings):

@@ -531,7 +531,8 @@ def test_the_count_and_estimate_of_the_ids_are_those_of_the_joined_list(world, s
                 with CaptureQueriesContext(connection) as captured:
                     response = client.get(f"{LIST_URL}?{query}")
                 counting = [q["sql"] for q in captured if q["sql"].startswith(("EXPLAIN", "SELECT COUNT(*)"))]
-                assert counting, (user.username, query)
+                ranked = "search=" in query and "ordering=" not in query and "sort=" not in query
+                assert counting or ranked, (user.username, query)  # a ranked window knows its size (below)
                 for sql in counting:
                     assert IDS_ALONE.search(sql), (user.username, query, sql)
                     assert not UNCONDITIONED_JOIN.search(sql), (user.username, query, sql)
