@@ -17,13 +17,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import get_current_timezone, localtime
 
 from portal.compiled import CompiledList
+from portal.id_list import IdIn
 from portal.timefmt import time_html
 from requests_app.compiled_scope import markers, scope_of, stand_in
 from requests_app.models import ServiceRequest
@@ -170,6 +171,24 @@ def compiled_list(source: DeskSource, user: Any, sort: str, fields: tuple[str, .
             names=tuple(found),
         )
     return compiled
+
+
+# A ranked search's page (`ServiceRequestQuerySet.ranked_ids`): its requests by id, with each description for the
+# snippets. The window's ids were found visible when it was read, so the ids are the whole condition.
+_IDS_MARKER = [-7_300_301]
+_BY_IDS = CompiledList(
+    lambda ids: ServiceRequest.objects.filter(IdIn(F("pk"), ids)).order_by().values_list(*ROW_FIELDS, "description"),
+    {"ids": _IDS_MARKER},
+)
+
+
+def rows_by_ids(ids: list[int], using: str = "default") -> list[tuple[DeskRow, str]]:
+    """The desk rows of the requests `ids`, in that order, each with its description; a request gone since is left
+    out. The same rows as `row_from_instance` makes of the requests (`desk/tests/test_rows.py`)."""
+    if not ids:
+        return []
+    found = {values[0]: values for values in _BY_IDS.rows(using, ids=ids)}
+    return [(row_from_values(values[:-1]), values[-1]) for pk in ids if (values := found.get(pk)) is not None]
 
 
 def attach_clocks(rows: list[Any]) -> None:

@@ -49,11 +49,20 @@ class ServiceRequestQuerySet(models.QuerySet):
         """How many rows this `search_best_first` result has, without asking the database: its window's ids (each a
         request's, as `_ranked_slice` says), cut by a slice if one was taken, while no condition has been added
         since; any order. None for any other queryset. Counting the window in SQL read every row of it again."""
+        ids = self._window_ids()
+        return None if ids is None else len(ids)
+
+    def ranked_ids(self) -> list[int] | None:
+        """The ids of this `search_best_first` result, best first (cut by a slice if one was taken), while neither
+        a condition nor another order has been added; None otherwise. A page can be read by them alone."""
+        return self._window_ids() if self.query.order_by == ("search_position",) else None
+
+    def _window_ids(self) -> list[int] | None:
         window = self._ranked_window
         query = self.query
         if window is None or query.where != window[1] or query.distinct or query.combinator or query.group_by:
-            return None  # a condition added, or rows made one: counted by the database
-        return len(window[0][query.low_mark : query.high_mark])
+            return None  # a condition added, or rows made one: for the database to say
+        return window[0][query.low_mark : query.high_mark]
 
     def _ranked_slice(self, k: Any) -> Self | None:
         """`self[k]` of a `search_best_first` result still in its order, with no condition added: only the rows of

@@ -8,10 +8,10 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.safestring import SafeString, mark_safe
 
 from .choices import SEARCHABLE_EVENT_KINDS
@@ -20,8 +20,6 @@ from .querysets import search_text_clean
 
 if TYPE_CHECKING:
     from portal.models import User
-
-    from .models import ServiceRequest
 
 # PostgreSQL marks matches with these two control characters, which are stripped from the text first, so that
 # after escaping everything only Portico's own <mark> tags can appear: user text can never open or close one.
@@ -35,15 +33,17 @@ SELECT t.id, ts_headline('english'::regconfig, t.doc, websearch_to_tsquery('engl
 FALLBACK_WORDS = 24
 
 
-def search_snippets(rows: Iterable[ServiceRequest], text: str, *, user: User) -> dict[int, SafeString]:
-    """For each row, its description and the timeline text `user` may read, cut to the words around the match
-    with each match in <mark>; everything else HTML-escaped. One query for the messages, one for the snippets."""
+def search_snippets(
+    descriptions: Mapping[int, str], text: str, *, user: User, using: str = DEFAULT_DB_ALIAS
+) -> dict[int, SafeString]:
+    """For each request (id → its description), its description and the timeline text `user` may read, cut to the
+    words around the match with each match in <mark>; everything else HTML-escaped. One query for the messages, one
+    for the snippets."""
     text = search_text_clean(text)
-    rows = list(rows)
-    if not text or not rows:
+    if not text or not descriptions:
         return {}
-    documents = _documents(rows, user)
-    connection = connections[rows[0]._state.db or "default"]
+    documents = _documents(descriptions, user, using)
+    connection = connections[using]
     if connection.vendor == "postgresql":
         ids = list(documents)
         with connection.cursor() as cursor:
@@ -62,18 +62,19 @@ def snippet_html(marked: str) -> SafeString:
     return mark_safe(escaped.replace(START, "<mark>").replace(STOP, "</mark>"))  # everything else escaped above
 
 
-def _documents(rows: list[ServiceRequest], user: User) -> dict[int, str]:
+def _documents(descriptions: Mapping[int, str], user: User, using: str) -> dict[int, str]:
     messages: dict[int, list[str]] = defaultdict(list)
     visible = (
-        RequestEvent.objects.visible_to(user)
-        .filter(service_request_id__in=[row.pk for row in rows], kind__in=SEARCHABLE_EVENT_KINDS)
+        RequestEvent.objects.using(using)
+        .visible_to(user)
+        .filter(service_request_id__in=list(descriptions), kind__in=SEARCHABLE_EVENT_KINDS)
         .exclude(message="")
         .order_by("service_request_id", "pk")
         .values_list("service_request_id", "message")
     )
     for request_id, message in visible:
         messages[request_id].append(message)
-    return {row.pk: UNSAFE.sub("", " … ".join([row.description, *messages[row.pk]])) for row in rows}
+    return {pk: UNSAFE.sub("", " … ".join([description, *messages[pk]])) for pk, description in descriptions.items()}
 
 
 def _substring_headline(document: str, text: str) -> str:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from canned.selectors import canned_prefill
 from desk.models import ListName
 from desk.pages import desk_list
-from desk.rows import DESK_ROWS, DeskSource, RowShape, attach_clocks, compiled_list
+from desk.rows import DESK_ROWS, DeskSource, RowShape, attach_clocks, compiled_list, rows_by_ids
 from desk.triage import TRIAGE_ROWS, triage_rows
 from portal.exceptions import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from portal.http import AuthenticatedHttpRequest
@@ -144,6 +144,29 @@ def _compiled_page(
     return page
 
 
+def _ranked_page(request: AuthenticatedHttpRequest, queryset: ServiceRequestQuerySet, searched: str) -> Page | None:
+    """A page of a search listed best match first, read by its window's ids alone (`ranked_ids`; `desk.rows`): the
+    count is theirs, the rows plain values with their clocks and snippets. None for any other list."""
+    ids = queryset.ranked_ids()
+    if ids is None:
+        return None
+    paginator = CappedPaginator([], PAGE_SIZE)
+    paginator.capped = len(ids) > paginator.COUNT_CAP
+    paginator.__dict__["count"] = min(len(ids), paginator.COUNT_CAP)  # the cached_property, already known
+    page = paginator.get_page(request.GET.get("page"))
+    bottom = (page.number - 1) * paginator.per_page
+    found = rows_by_ids(ids[bottom : bottom + paginator.per_page], queryset.db)
+    rows = [row for row, _ in found]
+    attach_clocks(rows)
+    snippets = search_snippets(
+        {row.pk: description for row, description in found}, searched, user=request.user, using=queryset.db
+    )
+    for row in rows:
+        row.search_snippet = snippets.get(row.pk)
+    page.object_list = rows
+    return page
+
+
 def _desk_page(
     request: AuthenticatedHttpRequest,
     list_name: str,
@@ -163,12 +186,17 @@ def _desk_page(
     if isinstance(desk, HttpResponse):
         return desk  # the user's default view
     page = _compiled_page(request, source, desk.sort, shape) if desk.queryset is None and shape else None
+    searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
+    if page is None and shape is DESK_ROWS and rows is None and isinstance(desk.queryset, ServiceRequestQuerySet):
+        page = _ranked_page(request, desk.queryset, searched)
     if page is None:
-        page = _requests_page(request, desk.queryset if desk.queryset is not None else source.queryset(request.user))
-        searched = desk.form.cleaned_data.get("search", "") if desk.form.is_valid() else ""
-        snippets = search_snippets(page, searched, user=request.user)  # empty without a search
-        for row in page:
-            row.search_snippet = snippets.get(row.pk)
+        listed = desk.queryset if desk.queryset is not None else source.queryset(request.user)
+        page = _requests_page(request, listed)
+        if searched:
+            descriptions = {row.pk: row.description for row in page}
+            snippets = search_snippets(descriptions, searched, user=request.user, using=listed.db)
+            for row in page:
+                row.search_snippet = snippets.get(row.pk)
     desk.page = page
     full = {"desk": desk, "page": page, "form": desk.form, **(context or {})}
     if rows is not None:

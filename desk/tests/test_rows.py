@@ -28,7 +28,7 @@ from desk.pages import saved_views
 from desk.rows import attach_clocks, compiled_list, render_rows, row_from_instance, row_from_values
 from desk.selectors import COLUMNS, filter_choices, requests_sorted
 from portal.forms import SharedFields
-from requests_app import views
+from requests_app import services, views
 from requests_app.choices import RequestState
 from requests_app.models import Notification, RequestEvent, ServiceRequest
 from requests_app.notifications import notification_list, notification_unread_count
@@ -419,3 +419,59 @@ def test_the_pagination_is_the_templates_html(world, number, count):
         )
         written = Template("{% load desk %}{% desk_pagination %}").render(RequestContext(request, context))
         assert written == expected, (number, count, noun)
+
+
+SEARCHES = [
+    "search=Risky",
+    "search=namespace",
+    "search=namespace&page=2",
+    "search=Risky&page=3",
+    "search=%22need+a+namespace%22",
+    "search=risky+-1",
+    "search=quota+or+risky",
+    "search=nothingmatchesthis",
+    "search=namespace&page=99",
+]
+
+
+def test_a_ranked_search_page_read_by_its_ids_is_the_page_the_orm_made(world, requests, monkeypatch):
+    """A search listed best first reads its page by the window's ids (`views._ranked_page`, `desk.rows.rows_by_ids`):
+    for every kind of user, on the request list and the queue, with snippets from public comments and internal notes,
+    across pages of 3, the page is byte for byte the one read through the ORM (model instances, a COUNT)."""
+    for index, service_request in enumerate(requests[:4]):
+        services.request_comment(
+            service_request, actor=world.pm, body=f"namespace quota note {index}", internal=index % 2 == 0
+        )
+    people = _people(world)
+    monkeypatch.setattr(views, "PAGE_SIZE", 3)
+    ranked_pages = []
+    real = views._ranked_page
+
+    def spy(*args, **kwargs):
+        page = real(*args, **kwargs)
+        ranked_pages.append(page is not None)
+        return page
+
+    def pages() -> dict:
+        out = {}
+        for person in people:
+            browser = Client()
+            browser.force_login(person)
+            for path in ("/", "/queue/"):
+                for query in SEARCHES:
+                    response = browser.get(f"{path}?{query}")
+                    out[person.username, path, query] = (
+                        response.status_code,
+                        CSRF.sub(r"\1-", response.content.decode()),
+                    )
+        return out
+
+    with time_machine.travel(FROZEN, tick=False):
+        monkeypatch.setattr(views, "_ranked_page", spy)
+        by_ids = pages()
+        monkeypatch.setattr(views, "_ranked_page", lambda *args, **kwargs: None)
+        through_orm = pages()
+    assert by_ids == through_orm
+    assert sum(ranked_pages) > 50  # the pages above were read by their ids
+    assert sum("<mark>" in html for _, html in by_ids.values()) > 20  # with snippets to compare
+    assert any("quota" in html and "<mark>" in html for _, html in by_ids.values())  # a comment's words among them

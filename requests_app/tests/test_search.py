@@ -133,7 +133,8 @@ def test_snippets_mark_matches_and_escape_everything_else(world):
         world, title="XSS probe", description="<script>alert(1)</script> the <b>quota</b> is \x02gone\x03 & more"
     )
     services.request_comment(service_request, actor=world.requester, body='quota <img src=x onerror="alert(2)">')
-    snippet = search_snippets([service_request], "quota", user=world.requester)[service_request.pk]
+    descriptions = {service_request.pk: service_request.description}
+    snippet = search_snippets(descriptions, "quota", user=world.requester)[service_request.pk]
     assert "<mark>quota</mark>" in snippet
     without_marks = snippet.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in without_marks and ">" not in without_marks
@@ -149,8 +150,9 @@ def test_snippet_html_never_lets_user_markup_through():
 def test_snippets_leave_out_internal_notes_the_viewer_may_not_read(world):
     service_request = walk_to(world, RequestState.IN_PROGRESS)
     services.request_comment(service_request, actor=world.pm, body="Secret pelican plan", internal=True)
-    assert "pelican" in search_snippets([service_request], "pelican", user=world.pm)[service_request.pk]
-    assert "pelican" not in search_snippets([service_request], "pelican", user=world.requester)[service_request.pk]
+    descriptions = {service_request.pk: service_request.description}
+    assert "pelican" in search_snippets(descriptions, "pelican", user=world.pm)[service_request.pk]
+    assert "pelican" not in search_snippets(descriptions, "pelican", user=world.requester)[service_request.pk]
 
 
 def test_the_list_page_searches_ranks_and_shows_snippets(client, world):
