@@ -119,6 +119,16 @@ LIST_HEADINGS = {
 }
 
 
+def _page_counted(request: AuthenticatedHttpRequest, counted: int) -> tuple[Page, int]:
+    """The requested page of a list already counted (to the cap and one past it), its rows still to be read, and
+    the offset of its first row."""
+    paginator = CappedPaginator([], PAGE_SIZE)
+    paginator.capped = counted > paginator.COUNT_CAP
+    paginator.__dict__["count"] = min(counted, paginator.COUNT_CAP)  # the cached_property, already known
+    page = paginator.get_page(request.GET.get("page"))
+    return page, (page.number - 1) * paginator.per_page
+
+
 def _compiled_page(
     request: AuthenticatedHttpRequest, source: DeskSource, sort: str, shape: RowShape = DESK_ROWS
 ) -> Page | None:
@@ -129,13 +139,8 @@ def _compiled_page(
     if compiled is None:
         return None
     values = compiled.values(request.user)
-    paginator = CappedPaginator([], PAGE_SIZE)
-    counted = compiled.counted.count(cap=paginator.COUNT_CAP + 1, **values)
-    paginator.capped = counted > paginator.COUNT_CAP
-    paginator.__dict__["count"] = min(counted, paginator.COUNT_CAP)  # the cached_property, already known
-    page = paginator.get_page(request.GET.get("page"))
-    bottom = (page.number - 1) * paginator.per_page
-    limit = min(paginator.per_page, paginator.count - bottom)
+    page, bottom = _page_counted(request, compiled.counted.count(cap=CappedPaginator.COUNT_CAP + 1, **values))
+    limit = min(PAGE_SIZE, page.paginator.count - bottom)
     rows = (
         [shape.make(values) for values in compiled.rows.rows(limit=limit, offset=bottom, **values)] if limit > 0 else []
     )
@@ -150,12 +155,8 @@ def _ranked_page(request: AuthenticatedHttpRequest, queryset: ServiceRequestQuer
     ids = queryset.ranked_ids()
     if ids is None:
         return None
-    paginator = CappedPaginator([], PAGE_SIZE)
-    paginator.capped = len(ids) > paginator.COUNT_CAP
-    paginator.__dict__["count"] = min(len(ids), paginator.COUNT_CAP)  # the cached_property, already known
-    page = paginator.get_page(request.GET.get("page"))
-    bottom = (page.number - 1) * paginator.per_page
-    found = rows_by_ids(ids[bottom : bottom + paginator.per_page], queryset.db)
+    page, bottom = _page_counted(request, len(ids))
+    found = rows_by_ids(ids[bottom : bottom + PAGE_SIZE], queryset.db)
     rows = [row for row, _ in found]
     attach_clocks(rows)
     snippets = search_snippets(

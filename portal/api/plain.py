@@ -7,7 +7,7 @@ lookup of the current zone. That was most of a stored past week's response time 
 function giving the same output: the common fields (text, numbers, booleans, datetimes, dicts and lists of them,
 nested and `many=True` serializers) written directly, any other field through its own `to_representation`. A
 serializer whose fields need more of DRF (a `source` other than a plain name, `SerializerMethodField`, write-only
-fields) is left to DRF whole. `portal/tests/test_plain_representation.py` holds it to DRF's output.
+fields) is left to DRF whole. `reports/tests/test_plain_json.py` holds it to DRF's output.
 """
 
 from __future__ import annotations
