@@ -1,6 +1,7 @@
 """Every page, for every role, at a phone's, a tablet's and a laptop's width, and once more at the laptop's width in
 the dark theme: no CSP violation, no console error, no horizontal overflow, no serious or critical axe-core finding
-(colour contrast included), no raw label. Screenshots land in tests/artifacts/screenshots/.
+(colour contrast included), no raw label. A page that fails a check is screenshot to tests/artifacts/screenshots/;
+with PORTICO_WALK_SCREENSHOTS=1 every page is.
 
 `test_every_page_is_walked_or_excluded` keeps the walk honest: a new browser page must join the walk or be named in
 EXCLUDED with the reason. The README's screenshots are copies of walk screenshots (README_SHOTS): with
@@ -434,6 +435,10 @@ def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_
     users = {role: world.users[role].username for role in ROLES}
     problems: list[Findings] = []
     visited = 0
+    # A full-page screenshot costs about as much as loading the page; a passing page needs none.
+    every_shot = (
+        os.environ.get("PORTICO_UPDATE_SCREENSHOTS") == "1" or os.environ.get("PORTICO_WALK_SCREENSHOTS") == "1"
+    )
     with chromium() as browser:
         for role, stops in walk_plan(refs):
             who = role or "anonymous"
@@ -444,10 +449,11 @@ def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_
                 session.page.goto(stop.url)
                 if stop.act:
                     stop.act(session)
-                session.shot(shot_name(walk, who, stop))
                 findings = session.check()
                 findings.url = f"{walk.name}, {who}: {findings.url}"
                 visited += 1
+                if findings or every_shot:
+                    session.shot(shot_name(walk, who, stop))
                 if findings:
                     problems.append(findings)
             session.context.close()

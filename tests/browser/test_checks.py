@@ -1,0 +1,53 @@
+"""The checks every walk relies on (`Session.check`) find what they look for: a page built to break each rule fails
+each one, and the same page mended passes. No server: the browser's requests are answered by the test."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Route
+
+from tests.browser.support import PHONE, Session, chromium
+
+BASE = "http://portico.test"
+CSP = "script-src 'none'"
+BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title></head><body><main><h1>Broken</h1>
+<img src="/pixel.png">
+<input type="text">
+<div style="width: 2000px">wide</div>
+<p>state is service_request_id</p>
+<script>document.title = "ran";</script>
+</main></body></html>"""
+MENDED = """<!doctype html><html lang="en"><head><title>Mended</title></head><body><main><h1>Mended</h1>
+<img src="/pixel.png" alt="A pixel">
+<label for="name">Name</label> <input id="name" type="text">
+<div>narrow</div>
+<p>The request's state.</p>
+</main></body></html>"""
+
+
+def _serve(route: Route) -> None:
+    path = route.request.url.removeprefix(BASE)
+    pages = {"/broken/": BROKEN, "/mended/": MENDED}
+    if path in pages:
+        route.fulfill(body=pages[path], content_type="text/html", headers={"Content-Security-Policy": CSP})
+    else:
+        route.fulfill(status=204)
+
+
+def test_a_page_that_breaks_every_rule_fails_every_check_and_the_mended_page_passes():
+    with chromium() as browser:
+        session = Session(browser, BASE, None, PHONE)
+        session.page.route(f"{BASE}/**", _serve)
+
+        session.page.goto("/broken/")
+        broken = session.check()
+        session.page.goto("/mended/")
+        mended = session.check()
+        session.context.close()
+
+    assert any(violation.startswith("script-src") for violation in broken.csp), broken.csp
+    assert broken.console, "the browser logs the refused script as an error"
+    assert broken.overflow > 0
+    rules = {finding.split(" ")[0] for finding in broken.axe}
+    assert {"image-alt", "label"} <= rules, broken.axe
+    assert "service_request_id" in broken.raw_labels
+    assert not mended, mended
