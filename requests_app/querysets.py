@@ -306,12 +306,18 @@ class ServiceRequestQuerySet(models.QuerySet):
         # word with an exclusion, estimated common, was walked too (`nda -sign`, 50-80 ms for no match). But the
         # GIN bitmap holds every match in the table (`escalating`: 85,444 for 123 missing, 12-16 ms): where the
         # first span's density puts the missing ones within twice as many ids as it read at most, those are walked
-        # first (`escalating` 6,500 ids), and only what that leaves missing is read the ANDed way.
+        # first (`escalating` 6,500 ids), and only what that leaves missing is read the ANDed way. Further down, up
+        # to the second span's end, they are walked too where that costs less than the bitmap at that density
+        # (`SEARCH_BITMAP_PER_WALKED`): a vendor engineer's `escalating`, 51-55 -> 36-42 ms a list page on
+        # 1,000,000 requests one at a time (bench/RESULTS.md, session 13).
         bottom = max(lower - first * SEARCH_SPAN_GROWTH, 0)
         read, upper = upper - lower, lower
         if found and upper > 0 and len(found) < window:
-            span = SEARCH_WALK_MARGIN * ((window - len(found)) * read // len(found) + 1)
-            if span <= read:
+            reach = (window - len(found)) * read // len(found) + 1
+            span = SEARCH_WALK_MARGIN * reach
+            # Every match in the table at the first span's density: the size of the GIN bitmap an ANDed read builds.
+            matches = len(found) * top // read
+            if span <= read or (span <= read * SEARCH_SPAN_GROWTH and reach * SEARCH_BITMAP_PER_WALKED <= matches):
                 lower = max(upper - span, bottom)
                 found += self._span_documents(walked.match, lower, upper, window - len(found))
                 upper = lower
@@ -458,6 +464,8 @@ SEARCH_WALK_MARGIN = 2
 # A match read through the GIN index costs several walked documents: a random heap page each, and for a vendor's part
 # every other vendor's matches are fetched too (the GIN index holds no vendor).
 SEARCH_WALK_GIN_COST = 4
+# A walked document costs about as much as three entries of a GIN bitmap (0.75 and 0.25 us on 1,000,000 requests).
+SEARCH_BITMAP_PER_WALKED = 3
 # How `_document_match_parts` writes the match (see there).
 INDEXED, WALKED, UNESTIMATED = "indexed", "walked", "unestimated"
 # A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted

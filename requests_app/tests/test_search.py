@@ -595,13 +595,37 @@ def test_the_first_spans_density_walks_the_second_span_as_far_as_it_puts_the_mis
     world, monkeypatch, settings, fourth, reads
 ):
     """Where the first span found matches dense enough, the missing ones are walked down the btree for twice the
-    ids its density puts them within, at most as many ids as it read (the GIN bitmap holds every match in the
-    table); a match on the walk's last id is found by it, one right below by the rest of the second span, read
-    through the GIN index and the btree together."""
+    ids its density puts them within, as many ids as it read at most (further only where the walk costs less than
+    the GIN bitmap: the next test); a match on the walk's last id is found by it, one right below by the rest of
+    the second span, read through the GIN index and the btree together."""
     monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
     settings.PORTICO_SEARCH_RANK_WINDOW = 4  # spans of 4 and 16 ids
     # 3 in the newest 4 ids: the fourth within 1 * 4 // 3 + 1 = 2 ids, walked for 4 (the 8th id from the top, 7).
     matches = heron_requests(world, newest=20, heron_at=(0, 1, 2, fourth), below=0, heron_below=-1)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == reads
+    for user in (world.vendor_engineer, world.requester):
+        visible = ServiceRequest.objects.visible_to(user)
+        every = visible.search_text("heron egret", user=user, ranked=False)
+        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:4])
+        assert every._search_window("heron egret", user=user, window=4) == plain, user.username
+
+
+@pytest.mark.parametrize(("bitmap_per_walked", "reads"), [(3, ["indexed", "walked"]), (10**9, ["indexed", "indexed"])])
+def test_past_the_first_spans_size_the_second_span_is_walked_where_that_costs_less_than_the_gin_bitmap(
+    world, monkeypatch, settings, bitmap_per_walked, reads
+):
+    """Where the first span's density puts the missing matches further down than it read, but within the second
+    span, they are walked for twice that distance if walking it costs less than building the GIN bitmap of every
+    match in the table (at that density): `escalating` for a vendor engineer on 1,000,000 requests, 85,444 bitmap
+    entries for ~8,500 walked ids. Otherwise the second span is read through the GIN index and the btree together."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    monkeypatch.setattr(querysets, "SEARCH_BITMAP_PER_WALKED", bitmap_per_walked)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 4  # spans of 4 and 16 ids
+    # 2 in the newest 4 ids: the other two within 2 * 4 // 2 + 1 = 5 ids (walked for 10, more than the 4 read), and
+    # 2 * top // 4 matches in the table at that density: at least 17 (34 requests filed), more than 3 * 5.
+    matches = heron_requests(world, newest=14, heron_at=(0, 1, 5, 8), below=20, heron_below=-1)
     with CaptureQueriesContext(connection) as captured:
         assert sorted(found(world.pm, "heron egret")) == sorted(matches)
     assert document_reads(captured) == reads
