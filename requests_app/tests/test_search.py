@@ -590,6 +590,14 @@ def test_a_page_of_the_ranked_window_is_the_same_slice_of_its_rows_and_reads_onl
     assert sliced > 100
 
 
+def assert_windows_are_the_plain_querys(world, text: str, *, window: int) -> None:
+    """For a vendor engineer and a requester, the window of `text` is the newest `window` of the plain query."""
+    for user in (world.vendor_engineer, world.requester):
+        every = ServiceRequest.objects.visible_to(user).search_text(text, user=user, ranked=False)
+        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:window])
+        assert every._search_window(text, user=user, window=window) == plain, user.username
+
+
 @pytest.mark.parametrize(("fourth", "reads"), [(7, ["indexed", "walked"]), (8, ["indexed", "walked", "indexed"])])
 def test_the_first_spans_density_walks_the_second_span_as_far_as_it_puts_the_missing_matches(
     world, monkeypatch, settings, fourth, reads
@@ -605,11 +613,7 @@ def test_the_first_spans_density_walks_the_second_span_as_far_as_it_puts_the_mis
     with CaptureQueriesContext(connection) as captured:
         assert sorted(found(world.pm, "heron egret")) == sorted(matches)
     assert document_reads(captured) == reads
-    for user in (world.vendor_engineer, world.requester):
-        visible = ServiceRequest.objects.visible_to(user)
-        every = visible.search_text("heron egret", user=user, ranked=False)
-        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:4])
-        assert every._search_window("heron egret", user=user, window=4) == plain, user.username
+    assert_windows_are_the_plain_querys(world, "heron egret", window=4)
 
 
 @pytest.mark.parametrize(("bitmap_per_walked", "reads"), [(3, ["indexed", "walked"]), (10**9, ["indexed", "indexed"])])
@@ -629,8 +633,4 @@ def test_past_the_first_spans_size_the_second_span_is_walked_where_that_costs_le
     with CaptureQueriesContext(connection) as captured:
         assert sorted(found(world.pm, "heron egret")) == sorted(matches)
     assert document_reads(captured) == reads
-    for user in (world.vendor_engineer, world.requester):
-        visible = ServiceRequest.objects.visible_to(user)
-        every = visible.search_text("heron egret", user=user, ranked=False)
-        plain = list(every.order_by("-pk").values_list("pk", flat=True)[:4])
-        assert every._search_window("heron egret", user=user, window=4) == plain, user.username
+    assert_windows_are_the_plain_querys(world, "heron egret", window=4)
