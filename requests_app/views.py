@@ -159,13 +159,18 @@ def _ranked_page(request: AuthenticatedHttpRequest, queryset: ServiceRequestQuer
     found = rows_by_ids(ids[bottom : bottom + PAGE_SIZE], queryset.db)
     rows = [row for row, _ in found]
     attach_clocks(rows)
-    snippets = search_snippets(
-        {row.pk: description for row, description in found}, searched, user=request.user, using=queryset.db
-    )
-    for row in rows:
-        row.search_snippet = snippets.get(row.pk)
+    _attach_snippets(request, rows, {row.pk: description for row, description in found}, searched, queryset.db)
     page.object_list = rows
     return page
+
+
+def _attach_snippets(
+    request: AuthenticatedHttpRequest, rows: Any, descriptions: dict[int, str], searched: str, using: str
+) -> None:
+    """Each row's `search_snippet`: its description and readable timeline around the match (`search_snippets`)."""
+    snippets = search_snippets(descriptions, searched, user=request.user, using=using)
+    for row in rows:
+        row.search_snippet = snippets.get(row.pk)
 
 
 def _desk_page(
@@ -194,10 +199,7 @@ def _desk_page(
         listed = desk.queryset if desk.queryset is not None else source.queryset(request.user)
         page = _requests_page(request, listed)
         if searched:
-            descriptions = {row.pk: row.description for row in page}
-            snippets = search_snippets(descriptions, searched, user=request.user, using=listed.db)
-            for row in page:
-                row.search_snippet = snippets.get(row.pk)
+            _attach_snippets(request, page, {row.pk: row.description for row in page}, searched, listed.db)
     desk.page = page
     full = {"desk": desk, "page": page, "form": desk.form, **(context or {})}
     if rows is not None:
