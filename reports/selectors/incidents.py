@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from requests_app.choices import OPEN_STATES, RequestType
 from sla import conditions
@@ -115,13 +115,25 @@ def _incident_reviews(scope: _Scope, start: datetime, end: datetime) -> list[Inc
     from incidents.review_models import ReviewStatus
     from incidents.reviews import REVIEWED_PRIORITIES
 
+    # Plain values, not requests: a week has a few hundred of them on 1,000,000 requests, and building each as a model
+    # (its state machine included) cost more than the query (~45 of ~60 ms).
     rows = (
         scope.requests.filter(
             _period("resolved_at", start, end),
             request_type=RequestType.PRODUCTION_ISSUE,
             priority__in=REVIEWED_PRIORITIES,
         )
-        .select_related("vendor", "environment", "incident_review")
+        .order_by("resolved_at", "pk")
+        .values(
+            "pk",
+            "reference",
+            "title",
+            "priority",
+            "resolved_at",
+            vendor_name=F("vendor__name"),
+            environment_name=F("environment__name"),
+            review_status=F("incident_review__status"),
+        )
         .annotate(
             items=Count("incident_review__action_items"),
             items_open=Count(
@@ -129,23 +141,22 @@ def _incident_reviews(scope: _Scope, start: datetime, end: datetime) -> list[Inc
                 filter=Q(incident_review__action_items__follow_up__state__in=OPEN_STATES),
             ),
         )
-        .order_by("resolved_at", "pk")
     )
     entries = []
     for row in rows:
-        review = getattr(row, "incident_review", None)
-        status = "missing" if review is None else ("done" if review.status == ReviewStatus.PUBLISHED else "due")
+        review = row["review_status"]
+        status = "missing" if review is None else ("done" if review == ReviewStatus.PUBLISHED else "due")
         entries.append(
             IncidentReviewEntry(
-                reference=row.reference or "",
-                title=row.title,
-                vendor=str(row.vendor or ""),
-                environment=row.environment.name,
-                priority=row.priority,
-                resolved_at=row.resolved_at,
+                reference=row["reference"] or "",
+                title=row["title"],
+                vendor=row["vendor_name"] or "",
+                environment=row["environment_name"],
+                priority=row["priority"],
+                resolved_at=row["resolved_at"],
                 review_status=status,
-                action_items=row.items,
-                action_items_open=row.items_open,
+                action_items=row["items"],
+                action_items_open=row["items_open"],
                 attention=status == "missing",
             )
         )
