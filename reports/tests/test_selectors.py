@@ -223,6 +223,21 @@ def test_breach_list_with_lateness_and_reason(dataset):
         ("R1", "OptIT", "P1", "resolution", h(12), "—"),
     ]
     assert report.breaches[0].settled_at is None
+
+
+@pytest.mark.parametrize(("limit", "counted"), [(1000, False), (5, True), (2, True)])
+def test_the_breaches_are_counted_again_only_when_the_list_is_cut_at_its_limit(dataset, monkeypatch, limit, counted):
+    """Five breaches: a list of up to 1,000 holds them all, so their number is the list's length; a list cut at its
+    limit (two, or five exactly: a sixth may have been left out) asks the database how many there are."""
+    from reports.selectors import queries
+
+    monkeypatch.setattr(queries, "BREACH_LIST_LIMIT", limit)
+    with CaptureQueriesContext(connection) as captured:
+        report = week47(dataset.world.pm)
+
+    assert (report.breaches_total, len(report.breaches)) == (5, min(limit, 5))
+    counts = [q["sql"] for q in captured if q["sql"].startswith("SELECT COUNT(*)") and "sla_requestclock" in q["sql"]]
+    assert len(counts) == (1 if counted else 0)
     assert report.breaches[1].settled_at == ist(24, 10)
 
 
