@@ -57,3 +57,17 @@ def test_the_database_sums_the_slices_as_python_does(dataset, filters):
     assert _plain(in_database) == _plain(in_python)
     assert {k for k in in_database["vendor"]} == {k for k in in_python["vendor"]}
     assert in_python["all"][None]["created"] and in_python["all"][None]["backlog"]
+
+
+@pytest.mark.parametrize("filters", [{}, {"vendor": "optit"}])
+def test_the_clock_queries_read_only_the_clocks_they_count(dataset, filters):
+    """Each group the met and breached queries return counts something: a clock met late or one met in time that
+    fell due in the week is not read by them (nor joined to its request) only to be counted by neither."""
+    scope = _scope(dataset.world.pm, vendor=filters.get("vendor"), environment=None, priority=None, request_type=None)
+    week = week_parse("2026-W47", tz="Asia/Kolkata")
+    groups = 0
+    for queryset, measures in _clock_rows(scope, week.start, week.end, NOW):
+        for row in queryset:
+            assert sum(row[m] for m in measures) > 0, row
+            groups += 1
+    assert groups
