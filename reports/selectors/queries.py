@@ -652,8 +652,10 @@ def _compliance_trend(scope: _Scope, weeks: list[Week], now: datetime) -> list[d
     return out
 
 
-def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], int]:
-    """The SLA clocks breached in the week, latest first, with the reason last given before each fell due."""
+def _breaches(scope: _Scope, week: Week, now: datetime) -> list[Breach]:
+    """The SLA clocks breached in the week, latest first, with the reason last given before each fell due; at most
+    BREACH_LIST_LIMIT. How many there are in all is the week's SLA breached counts (`_clock_rows`), which count the
+    same clocks: `_clocks(scope)`, `_breached`, the SLA's response and resolution."""
     reason = (
         RequestEvent.objects.filter(
             service_request=OuterRef("service_request"), kind__in=REASON_KINDS, created_at__lte=OuterRef("due_at")
@@ -695,7 +697,7 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
             "extended",
         )[:BREACH_LIST_LIMIT]
     )
-    breaches = [
+    return [
         Breach(
             reference=row["service_request__reference"] or "",
             title=row["service_request__title"],
@@ -711,8 +713,6 @@ def _breaches(scope: _Scope, week: Week, now: datetime) -> tuple[list[Breach], i
         )
         for row in rows
     ]
-    # A list shorter than the limit is every breach: counting them again would read the week's clocks twice.
-    return breaches, breached.count() if len(breaches) == BREACH_LIST_LIMIT else len(breaches)
 
 
 def _breaches_next_due(scope: _Scope, week: Week, now: datetime, listed: int) -> datetime | None:

@@ -285,7 +285,6 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
     compliance_trend = [*compliance_trend, _compliance_week(this.label, summary)]
 
     all_backlog = backlog["all"].get(None, Counter())
-    breaches, breaches_total = _breaches(scope, this, now)
     return WeeklyReport(
         week=this.label,
         previous_week=previous.label,
@@ -303,8 +302,8 @@ def _report_weekly(scope: _Scope, this: Week, *, now: datetime) -> WeeklyReport:
         breakdowns=breakdowns,
         traction=traction,
         compliance_trend=compliance_trend,
-        breaches=breaches,
-        breaches_total=breaches_total,
+        breaches=_breaches(scope, this, now),
+        breaches_total=summary.sla_response_breached + summary.sla_resolution_breached,
         break_glass=_break_glass(scope, this.start, this.end, now),
         hypercare=_hypercare(scope, this.start, this.end, now),
         incident_reviews=_incident_reviews(scope, this.start, this.end),
