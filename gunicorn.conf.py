@@ -7,3 +7,11 @@ def post_worker_init(worker):  # gunicorn's hook signature, untyped
     from portal.worker import worker_settle
 
     worker_settle()
+
+
+def pre_request(worker, req):
+    # The previous request's frames are gone by now: its garbage is swept whole, before this request allocates.
+    from portal.worker import collect_between_requests
+
+    worker.log.debug("%s %s", req.method, req.path)  # what gunicorn's own pre_request does
+    collect_between_requests()
