@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F
 from django.utils.safestring import SafeString, mark_safe
+
+from portal.id_list import IdIn
 
 from .choices import SEARCHABLE_EVENT_KINDS
 from .models import RequestEvent
@@ -67,7 +70,9 @@ def _documents(descriptions: Mapping[int, str], user: User, using: str) -> dict[
     visible = (
         RequestEvent.objects.using(using)
         .visible_to(user)
-        .filter(service_request_id__in=list(descriptions), kind__in=SEARCHABLE_EVENT_KINDS)
+        # One array of ids, not an IN list: prepared, PostgreSQL keeps the generic plan (0.2 ms), where the list's
+        # estimates had it plan every run anew (1.6 ms of planning for 0.15 ms of execution: bench/RESULTS.md).
+        .filter(IdIn(F("service_request_id"), list(descriptions)), kind__in=SEARCHABLE_EVENT_KINDS)
         .exclude(message="")
         .order_by("service_request_id", "pk")
         .values_list("service_request_id", "message")

@@ -79,6 +79,27 @@ def test_the_search_windows_reads_stay_unprepared_and_the_pages_reads_are_prepar
     assert connection.connection.prepare_threshold == 5  # and the connection's threshold is back
 
 
+def test_the_snippets_timeline_read_is_one_prepared_statement_whatever_the_pages_rows(world):
+    """requests_app/search.py reads the page's timeline text by one array of ids: one statement for pages of any
+    number of rows, prepared once. As an `IN` list each page size was a statement of its own, and on 1,000,000
+    requests PostgreSQL planned it again on every run (its estimates made each custom plan look cheaper than the
+    generic one: 1.6 ms of planning for 0.15 ms of execution; with the array it keeps the generic plan, 0.2 ms:
+    bench/RESULTS.md, session 16)."""
+    one = walk_to(world, RequestState.QUEUED, title="Grafana dashboards are blank")
+    two = [walk_to(world, RequestState.QUEUED, title=f"Heron alerts fire {n}") for n in range(2)]
+    client = Client()
+    client.force_login(world.vendor_engineer)
+    for text, expected in [("grafana", [one]), ("heron", two)] * 6:  # each page size more than five times
+        page = client.get("/", {"search": text}).content.decode()
+        assert all(service_request.reference in page for service_request in expected)
+
+    timeline = [row for row in _prepared('"requests_app_requestevent"."message"') if "ts_headline" not in row[0]]
+    assert len(timeline) == 1, timeline
+    statement, generic, custom = timeline[0]
+    assert '"requests_app_requestevent"."service_request_id" = ANY($' in statement
+    assert generic + custom == 12 - 5  # prepared on its sixth run, and run from there for both page sizes
+
+
 def test_custom_plans_puts_the_threshold_back_when_the_block_fails():
     connection.ensure_connection()
     with pytest.raises(ZeroDivisionError), custom_plans():
