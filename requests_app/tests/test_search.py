@@ -540,6 +540,23 @@ def test_what_the_walk_below_the_spans_leaves_missing_is_read_through_the_gin_in
     assert document_reads(captured) == ["indexed", "indexed", "walked", "gin"]
 
 
+def test_a_walk_below_the_spans_that_falls_short_walks_twice_as_far_before_the_gin_index_is_read(
+    world, monkeypatch, settings
+):
+    """A walk below the spans that finds nothing goes on for twice as many ids, while all it walked stays within
+    the longest span: one match short, `"node pool"` for a vendor engineer on 1,000,000 requests read all 26,103
+    older matches of its words through the GIN index (64 ms) where the next few hundred ids held it."""
+    monkeypatch.setattr(querysets, "SEARCH_FIRST_SPAN", 1)
+    settings.PORTICO_SEARCH_RANK_WINDOW = 10  # spans of 10 and 40 ids
+    # 2 in the newest 10 ids (the second span read, not walked), 7 more in the next 40: one missing, within
+    # 1 * 50 // 9 + 1 = 6 ids at that density, walked for 12 (nothing), then for 24 more (the match is the 21st).
+    matches = heron_requests(world, newest=50, heron_at=(0, 5, 12, 18, 24, 30, 36, 42, 48), below=60, heron_below=20)
+    with CaptureQueriesContext(connection) as captured:
+        assert sorted(found(world.pm, "heron egret")) == sorted(matches)
+    assert document_reads(captured) == ["indexed", "indexed", "walked", "walked"]
+    assert_windows_are_the_plain_querys(world, "heron egret", window=10)
+
+
 def test_a_page_of_the_ranked_window_is_the_same_slice_of_its_rows_and_reads_only_them(world):
     """A slice of `search_best_first`'s result reads only the slice's ids (no window of up to 500 rows joined and
     sorted to keep 25); its rows, their places and their related rows are the same slice of the whole ranked list,
