@@ -232,6 +232,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         newest = self.order_by("-pk").values_list("pk", flat=True)
         rare = rare_term(text)
         walk = bool(PHRASE.search(text)) and not rare
+        word = bool(ONE_WORD.fullmatch(text)) and not reference_from(text)
         indexed = _document_match_parts(text, user)
         walked = _document_match_parts(text, user, form=WALKED)
         unestimated = _document_match_parts(text, user, form=UNESTIMATED)
@@ -239,7 +240,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         spans = not rare and any(part.spans for part in indexed)
         top = (self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0) if spans else 0
         parts = [
-            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare), part)
+            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare, word=word), part)
             for part, *forms in zip(indexed, walked, unestimated, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
@@ -270,14 +271,23 @@ class ServiceRequestQuerySet(models.QuerySet):
         return self._ranked(ids, text, user) if best_first else ids
 
     def _newest_documents(
-        self, part: MatchPart, forms: list[MatchPart], window: int, top: int, *, walk: bool, rare: bool
+        self,
+        part: MatchPart,
+        forms: list[MatchPart],
+        window: int,
+        top: int,
+        *,
+        walk: bool,
+        rare: bool,
+        word: bool = False,
     ) -> list[int]:
         """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
         the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
         if the window is not full yet, then what is still missing below them (`_older_documents`). `forms` are the
         same part written `WALKED` and `UNESTIMATED`. With `walk` (a phrase) the first span is read `WALKED`:
         through the id's btree (or the vendor's, (vendor, id)), checking each document of the span; the second span
-        is read `UNESTIMATED` for every search: the GIN index ANDed with the range's btree, whatever the estimate.
+        is read `UNESTIMATED` (the GIN index ANDed with the range's btree, whatever the estimate), except for one
+        `word` alone, whose estimate is the planner's statistics of that word: it walks the range for a common word.
 
         Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
         1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
@@ -309,7 +319,10 @@ class ServiceRequestQuerySet(models.QuerySet):
         # first (`escalating` 6,500 ids), and only what that leaves missing is read the ANDed way. Further down, up
         # to the second span's end, they are walked too where that costs less than the bitmap at that density
         # (`SEARCH_BITMAP_PER_WALKED`): a vendor engineer's `escalating`, 51-55 -> 36-42 ms a list page on
-        # 1,000,000 requests one at a time (bench/RESULTS.md, session 13).
+        # 1,000,000 requests one at a time (bench/RESULTS.md, session 13). One word alone is left to the planner,
+        # whose estimate of it is right: where the first span found nothing (the newest requests of a vendor engineer
+        # did not match) the ANDed read of `rollout` built the bitmap of all its 332,688 matches, 23 ms of 29; the
+        # planner walks the range for it (bench/RESULTS.md, session 16).
         bottom = max(lower - first * SEARCH_SPAN_GROWTH, 0)
         read, upper = upper - lower, lower
         if found and upper > 0 and len(found) < window:
@@ -322,16 +335,19 @@ class ServiceRequestQuerySet(models.QuerySet):
                 found += self._span_documents(walked.match, lower, upper, window - len(found))
                 upper = lower
         if upper > bottom and len(found) < window:
-            found += self._span_documents(unestimated.match, bottom, upper, window - len(found))
+            found += self._span_documents((part if word else unestimated).match, bottom, upper, window - len(found))
             upper = bottom
         if upper <= 0 or len(found) >= window:
             return found
+        # Their density is counted from the newest match the spans found, not from the top: newer requests that do
+        # not match (a vendor's newest, filed since, on other matters) said nothing of how far down the rest are, and
+        # counted in they sent `postgresql instance` (164 missing) to the GIN read, 54 ms, for a 39,000-id walk.
         return found + self._older_documents(
             walked.match,
             unestimated.match,
             window - len(found),
             len(found),
-            top - upper + 1,
+            (found[0] if found else top) - upper + 1,
             upper,
             first * SEARCH_SPAN_GROWTH,
         )
@@ -481,6 +497,8 @@ INDEXED, WALKED, UNESTIMATED = "indexed", "walked", "unestimated"
 # A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
 # words, or a word joined by punctuation the parser splits into several (`crash-looping`, `v1.2`).
 PHRASE = re.compile(r'"|\w[^\w\s"]+\w')
+# One word and nothing else: the planner's estimate of how many documents hold it is its own statistics'.
+ONE_WORD = re.compile(r"[^\W_]+")
 JIRA_KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
