@@ -279,7 +279,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         *,
         walk: bool,
         rare: bool,
-        word: bool = False,
+        word: bool,
     ) -> list[int]:
         """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
         the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
