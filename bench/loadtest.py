@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -140,11 +141,9 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         from requests_app.models import Environment
 
         environment = Environment.objects.get(code=file_body["environment"])
-        for _ in range(shortfall):
-            filed = services.request_file(
-                actor=requester,
-                **{**file_body, "environment": environment, "team": team, "title": "Load test: queued for pick-up"},
-            )
+        for text in arriving_work(shortfall, team, environment):
+            body = {**file_body, "environment": environment, "team": team, **text}
+            filed = services.request_file(actor=requester, **body)
             services.request_triage(filed, actor=pm, vendor=engineer.vendor)
     detail_refs = list(
         mine.filter(state__in=OPEN_STATES).order_by("-pk").values_list("reference", flat=True)[:DETAIL_REFS]
@@ -257,6 +256,34 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
         "queries": queries,
         "report_computed_ms": report_ms,
     }
+
+
+def arriving_work(count: int, team: object, environment: object) -> list[dict[str, object]]:
+    """`count` requests' type, stack, title and description, written as the seed writes them (its titles per type,
+    its descriptions), of every type that reaches the queue without an approval: one fixed text, filed ~3,000
+    times a run and all routed to the engineer's vendor, was a block of that vendor's newest requests matching
+    no search term, unlike any desk's, which made the vendor's searches walk further every run (RESULTS.md,
+    session 16). The same texts every run (a fixed seed)."""
+    from demo.stories import DESCRIPTIONS
+    from requests_app.catalogue import Approval, request_types
+    from requests_app.models import Stack
+
+    rng = random.Random(17)
+    types = [spec for spec in request_types() if spec.approval != Approval.ALWAYS]
+    stacks = list(Stack.objects.order_by("pk"))
+    work = []
+    for _ in range(count):
+        spec, stack = rng.choice(types), rng.choice(stacks)
+        names = {"team": team.name, "env": environment.name, "stack": stack.name}
+        work.append(
+            {
+                "request_type": spec.code,
+                "stack": stack,
+                "title": rng.choice(spec.demo_titles).format(**names)[:200],
+                "description": rng.choice(DESCRIPTIONS).format(**names),
+            }
+        )
+    return work
 
 
 def inspect(database: str, reserve: int) -> dict[str, object]:
@@ -659,7 +686,8 @@ looks like a desk that has run for three years: ~6,400 requests filed a week, ~2
 requests and picks up queued ones, so the data drifts a little; drop the databases to start afresh. The
 transition measured is `pick_up`, each over a different queued request of the engineer's vendor (oldest due
 first, selected before the run; a request can be picked up once, so the run first files and triages enough
-new ones through the services when the queue is short). Before measuring, the run stores the week that just
+new ones through the services when the queue is short, each of a type, title and description as the seed writes
+them). Before measuring, the run stores the week that just
 closed for the usual scopes, as beat does every 10 minutes in production, so the current week's report builds on
 its copy. Raw figures go to `bench/out/` (git-ignored).
 The SQL-count table comes from the same run (test client, `CaptureQueriesContext`)."""
