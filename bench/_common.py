@@ -95,9 +95,9 @@ def prepare(database: str, requests: int, *, log: callable = print) -> dict[str,
         "WHERE relname = 'requests_app_servicerequest'",
     )
     if created or before < requests or never_analyzed:
-        log(f"VACUUM ANALYZE {database}")
-        with closing(connect(database)) as conn, conn.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")
+        vacuum_analyze(database, log=log)
+    else:
+        housekeeping_without_autovacuum(database, log=log)
     return {
         "database": database,
         "created": created,
@@ -105,6 +105,21 @@ def prepare(database: str, requests: int, *, log: callable = print) -> dict[str,
         "prepare_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         **dataset_summary(database),
     }
+
+
+def vacuum_analyze(database: str, *, log: callable = print) -> None:
+    log(f"VACUUM ANALYZE {database}")
+    with closing(connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+
+
+def housekeeping_without_autovacuum(database: str, *, log: callable = print) -> None:
+    """VACUUM ANALYZE `database` if the server runs no autovacuum (this machine's CI configuration turns it off):
+    what autovacuum would have done by then in production. Without it every run's writes stayed unvacuumed and
+    unanalysed for the next: after four load tests the planner still thought `conversations_delivery` empty and
+    read all 198,796 pending deliveries' index entries for each event's three (3 ms a filing, 0.2 after ANALYZE)."""
+    if scalar(database, "SELECT current_setting('autovacuum')") == "off":
+        vacuum_analyze(database, log=log)
 
 
 def dataset_summary(database: str) -> dict[str, object]:
