@@ -45,6 +45,13 @@ def database_drop(name: str) -> None:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def database_copy(source: str, copy: str) -> None:
+    """`copy` made afresh as a file copy of `source` (no one may be connected to `source`)."""
+    database_drop(copy)
+    with closing(connect()) as conn, conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{source}" STRATEGY FILE_COPY')
+
+
 def scalar(name: str, sql: str, params: list | None = None) -> object:
     with closing(connect(name)) as conn, conn.cursor() as cur:
         cur.execute(sql, params or [])
