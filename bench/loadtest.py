@@ -33,6 +33,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,6 +52,9 @@ from _common import (
     prepare,
     results_section_write,
 )
+
+if TYPE_CHECKING:  # Django is set up in the child process that files them, not here
+    from requests_app.models import Environment, Team
 
 LUA = ROOT / "bench" / "wrk" / "portico.lua"
 PICK_UP_REFS = 3000  # more than two workers can pick up in --duration seconds
@@ -262,7 +266,7 @@ def step_inspect(database: str, reserve: int) -> dict[str, object]:
     }
 
 
-def arriving_work(count: int, team: object, environment: object) -> list[dict[str, object]]:
+def arriving_work(count: int, team: Team, environment: Environment) -> list[dict[str, object]]:
     """`count` requests' type, stack, title and description, written as the seed writes them (its titles per type,
     its descriptions), of every type that reaches the queue without an approval: one fixed text, filed ~3,000
     times a run and all routed to the engineer's vendor, was a block of that vendor's newest requests matching
