@@ -35,6 +35,7 @@ from _common import (
     PYTHON,
     ROOT,
     connect,
+    database_copy,
     database_drop,
     django_env,
     django_setup,
@@ -285,10 +286,8 @@ def main() -> None:
     print(f"1. {args.source}: {args.requests:,} requests")
     prepare(args.source, args.requests)
     print(f"2. Copying to {args.database}")
-    database_drop(args.database)
     started = time.monotonic()
-    with closing(connect()) as conn, conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{args.database}" TEMPLATE "{args.source}"')
+    database_copy(args.source, args.database)
     print(f"   copied in {time.monotonic() - started:.0f} s; shaping to {args.open:,} open")
     try:
         data = shape(args.database, open_count=args.open, lookback_minutes=args.lookback)
