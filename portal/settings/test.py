@@ -23,5 +23,11 @@ PORTICO_REPORT_CACHE_SECONDS = 0
 PORTICO_DESK_CHOICES_CACHE_SECONDS = 0  # likewise: tests add vendors and engineers between two pages
 # Likewise tests take PostgreSQL or the broker away and expect the next probe to notice (portal/tests/test_health.py).
 PORTICO_READYZ_CACHE_SECONDS = 0
+# The test client builds the middleware for every client, and WhiteNoise reads every static file when built (60–100 ms
+# a client): tests/support/static.py reads them once per process.
+MIDDLEWARE = [
+    "tests.support.static.SharedWhiteNoiseMiddleware" if name == "whitenoise.middleware.WhiteNoiseMiddleware" else name
+    for name in MIDDLEWARE  # noqa: F405
+]
 # The Slack and Teams stand-ins (conversations/testing.py) listen on loopback.
 PORTICO_CHAT_WEBHOOK_HOSTS = [*PORTICO_CHAT_WEBHOOK_HOSTS, "127.0.0.1"]  # noqa: F405
