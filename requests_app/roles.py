@@ -41,9 +41,16 @@ def role_of(user: User) -> Role:
 
 
 def ensure_role_groups() -> None:
-    """Create the PM and eGov DevOps groups with their permissions (idempotent)."""
+    """Create the PM and eGov DevOps groups with their permissions (idempotent). Where they are all in place, as
+    after every migration, it is one read: SSO sign-ins and most tests' world call it."""
     from django.contrib.auth.models import Group, Permission
 
+    wanted = {(name, codename) for name, codenames in GROUP_PERMISSIONS.items() for codename in codenames}
+    held = Group.permissions.through.objects.filter(
+        group__name__in=GROUP_PERMISSIONS, permission__content_type__app_label="requests_app"
+    ).values_list("group__name", "permission__codename")
+    if wanted <= set(held):
+        return
     for group_name, codenames in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
         group.permissions.add(

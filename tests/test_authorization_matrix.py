@@ -1145,7 +1145,9 @@ def test_every_row_says_how_to_call_it():
 
 
 # --- the admin -----------------------------------------------------------------------------------------------
-def test_the_admin_is_for_staff_only(client, world):
+# The module's world is built once (`objects`), so these take it from there rather than building their own.
+def test_the_admin_is_for_staff_only(objects, client):
+    world = objects.world
     index = reverse("admin:index")
     assert client.get(index)["Location"].startswith(reverse("admin:login"))
     client.force_login(world.pm)
@@ -1154,8 +1156,8 @@ def test_the_admin_is_for_staff_only(client, world):
     assert client.get(index).status_code == 200
 
 
-def test_the_admin_cannot_change_or_delete_the_audit_trail(client, world):
-    event = file_request(world).events.get()
+def test_the_admin_cannot_change_or_delete_the_audit_trail(objects, client):
+    event = file_request(objects.world).events.get()
     client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 12))
 
     change = client.post(reverse("admin:requests_app_requestevent_change", args=[event.pk]), {"message": "edited"})
