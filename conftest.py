@@ -75,9 +75,9 @@ def world(db) -> World:
 def build_world() -> World:
     """The world's rows; for fixtures of a wider scope (the authorisation matrix builds it once per module).
 
-    Most tests build it, so it is written in a dozen bulk inserts rather than the factories' get-or-create of each
-    row (82 statements, ~70 ms a test here); the rows are the factories' own (`build()`: their names, passwords and
-    defaults)."""
+    Most tests build it, so it takes ten statements (bulk inserts) rather than the factories' get-or-create of each
+    row (82 statements, ~75 ms a test here, ~28 now); the rows are the factories' own (`build()`: their names,
+    passwords and defaults)."""
     environment = f.EnvironmentFactory.build(code="punjab", name="Punjab")
     stack = f.StackFactory.build(code="ms", name="Microservices")
     Environment.objects.bulk_create([environment])
