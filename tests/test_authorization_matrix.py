@@ -1145,8 +1145,9 @@ def test_every_row_says_how_to_call_it():
 
 
 # --- the admin -----------------------------------------------------------------------------------------------
-# The module's world is built once (`objects`), so these take it from there rather than building their own.
-def test_the_admin_is_for_staff_only(objects, client):
+# The module's world is built once (`objects`), so these take it from there rather than building their own; `db`
+# keeps what each writes in a savepoint of its own.
+def test_the_admin_is_for_staff_only(objects, db, client):
     world = objects.world
     index = reverse("admin:index")
     assert client.get(index)["Location"].startswith(reverse("admin:login"))
@@ -1156,7 +1157,7 @@ def test_the_admin_is_for_staff_only(objects, client):
     assert client.get(index).status_code == 200
 
 
-def test_the_admin_cannot_change_or_delete_the_audit_trail(objects, client):
+def test_the_admin_cannot_change_or_delete_the_audit_trail(objects, db, client):
     event = file_request(objects.world).events.get()
     client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 12))
 
