@@ -14,6 +14,7 @@ transaction that is rolled back at the end; each cell runs in its own savepoint,
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -1167,3 +1168,17 @@ def test_the_admin_cannot_change_or_delete_the_audit_trail(objects, db, client):
     assert change.status_code == 403 and delete.status_code == 403
     assert RequestEvent.objects.get(pk=event.pk).message == event.message
     assert RequestEvent in admin_site._registry
+
+
+def test_every_test_on_the_module_world_also_takes_db():
+    # `objects` holds one transaction open for the whole module; a test that writes without `db` (pytest-django's
+    # `client` does not ask for it) leaves its rows in that transaction for the tests after it, and which test then
+    # fails depends on the order and the process (the admin tests did, once).
+    takes_world = {
+        name: inspect.signature(function).parameters
+        for name, function in globals().items()
+        if name.startswith("test_") and callable(function) and "objects" in inspect.signature(function).parameters
+    }
+
+    assert takes_world, "no test takes the module's world: this check checks nothing"
+    assert [name for name, parameters in takes_world.items() if "db" not in parameters] == []
