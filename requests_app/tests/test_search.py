@@ -13,7 +13,7 @@ from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.test.utils import CaptureQueriesContext
 
-from requests_app import querysets, services
+from requests_app import querysets, search, services
 from requests_app.choices import RequestState
 from requests_app.models import RequestSearchDocument, ServiceRequest
 from requests_app.search import search_snippets, snippet_html
@@ -153,6 +153,35 @@ def test_snippets_leave_out_internal_notes_the_viewer_may_not_read(world):
     descriptions = {service_request.pk: service_request.description}
     assert "pelican" in search_snippets(descriptions, "pelican", user=world.pm)[service_request.pk]
     assert "pelican" not in search_snippets(descriptions, "pelican", user=world.requester)[service_request.pk]
+
+
+def test_the_snippets_timeline_read_compiled_per_viewer_shape_reads_what_the_gate_gives_each_viewer(world):
+    ours = walk_to(world, RequestState.IN_PROGRESS)
+    services.request_comment(ours, actor=world.requester, body="Public heron comment")
+    services.request_comment(ours, actor=world.vendor_engineer, body="Internal heron note", internal=True)
+    theirs = file_request(world, actor=world.other_requester, team=world.team_b)
+    services.TRANSITIONS["triage"].service(theirs, actor=world.pm, vendor=world.vendor_b)
+    services.request_comment(theirs, actor=world.other_requester, body="Their heron comment")
+    services.request_comment(theirs, actor=world.pm, body="Their internal heron note", internal=True)
+    unrouted = file_request(world)
+    services.request_comment(unrouted, actor=world.requester, body="Unrouted heron comment")
+    descriptions = {request.pk: request.description for request in (ours, theirs, unrouted)}
+
+    read = {}
+    for name, user in world.users.items():
+        plain: dict[int, list[str]] = {}
+        for request_id, message in search._messages(user, list(descriptions)):
+            plain.setdefault(request_id, []).append(message)
+        expected = {pk: " … ".join([text, *plain.get(pk, [])]) for pk, text in descriptions.items()}
+        read[name] = search._documents(descriptions, user, "default")  # compiled: one per shape, values bound
+        assert read[name] == expected, name
+
+    assert "Internal heron note" in read["vendor_lead"][ours.pk] and "Their internal" in read["pm"][theirs.pk]
+    assert "Internal heron note" not in read["other_vendor_engineer"][ours.pk]
+    assert (
+        "Their internal" in read["other_vendor_lead"][theirs.pk]
+        and "Their internal" not in read["requester"][theirs.pk]
+    )
 
 
 def test_the_list_page_searches_ranks_and_shows_snippets(client, world):
