@@ -246,9 +246,18 @@ class ServiceRequestQuerySet(models.QuerySet):
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
             return []
-        plain = type(self)(model=self.model, using=self.db).visible_to(user)  # type: ignore[arg-type]  # none() for anonymous
-        if self._where_sql() == plain.search_text(text, user=user, ranked=False)._where_sql():
-            if best_first and not plain.query.where and not any(part.on_request for _, part in parts):
+        from .search_compiled import search_for
+
+        # Built once per process and viewer shape where it can be (`search_compiled`), here otherwise: the same SQL.
+        compiled = search_for(user, text)
+        if compiled is not None:
+            plain_where, sees_all = compiled.plain_where(self.db), compiled.sees_all
+        else:
+            plain = self._visible_alone(user)
+            plain_where = plain.search_text(text, user=user, ranked=False)._where_sql()
+            sees_all = not plain.query.where
+        if self._where_sql() == plain_where:
+            if best_first and sees_all and not any(part.on_request for _, part in parts):
                 # Everything is visible and every note readable (eGov DevOps, the PM): each candidate is a document
                 # of an existing request (they go together), so ranking the documents is the check.
                 return self._ranked(candidates, text, user)
@@ -257,10 +266,13 @@ class ServiceRequestQuerySet(models.QuerySet):
             # the request's columns cost the planner more than the query (90-450 ms on 100,000 requests). With
             # `best_first` the same query ranks them, joined to their documents by id (one query, not two).
             oldest = candidates[-1]
+            newest_of_each = [[pk for pk in found if pk >= oldest] for found, _ in parts]
+            if compiled is not None:
+                return compiled.checked(self.db, newest_of_each, best_first=best_first)
             checked = Q()
-            for found, part in parts:
-                checked |= part.on_request & Q(IdIn(F("pk"), [pk for pk in found if pk >= oldest]))
-            visible = plain.filter(checked)
+            for found, (_, part) in zip(newest_of_each, parts, strict=True):
+                checked |= part.on_request & Q(IdIn(F("pk"), found))
+            visible = self._visible_alone(user).filter(checked)
             if best_first:
                 rank = _document_rank(text, user, prefix="search_document__")
                 return list(visible.alias(rank=rank).order_by("-rank", "-pk").values_list("pk", flat=True))
@@ -269,6 +281,10 @@ class ServiceRequestQuerySet(models.QuerySet):
         if len(ids) < len(candidates) == window:
             ids = list(newest[:window])
         return self._ranked(ids, text, user) if best_first else ids
+
+    def _visible_alone(self, user: User | AnonymousUser) -> Self:
+        """`visible_to(user)` of this model and database, and no other condition."""
+        return type(self)(model=self.model, using=self.db).visible_to(user)  # type: ignore[arg-type]  # none() for anonymous
 
     def _newest_documents(
         self,

@@ -13,7 +13,7 @@ from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.test.utils import CaptureQueriesContext
 
-from requests_app import querysets, search, services
+from requests_app import querysets, search, search_compiled, services
 from requests_app.choices import RequestState
 from requests_app.models import RequestSearchDocument, ServiceRequest
 from requests_app.search import search_snippets, snippet_html
@@ -182,6 +182,59 @@ def test_the_snippets_timeline_read_compiled_per_viewer_shape_reads_what_the_gat
         "Their internal" in read["other_vendor_lead"][theirs.pk]
         and "Their internal" not in read["requester"][theirs.pk]
     )
+
+
+def test_the_compiled_search_steps_give_what_the_plain_ones_give_every_viewer(world, monkeypatch):
+    world.requester.teams.add(world.team_b)  # two teams: two team markers bound
+    world.vendor_engineer.teams.add(world.team_a)
+    ours = walk_to(
+        world, RequestState.IN_PROGRESS, team=world.team_a, title="Heron cluster", description="Read replica for heron."
+    )
+    services.request_comment(ours, actor=world.vendor_engineer, body="Heron rollback, no helm", internal=True)
+    theirs = file_request(world, actor=world.other_requester, team=world.team_b, description="Heron vpn or replica")
+    services.TRANSITIONS["triage"].service(theirs, actor=world.pm, vendor=world.vendor_b)
+    services.request_comment(theirs, actor=world.pm, body="Heron replica note", internal=True)
+    file_request(world, team=world.team_a, title="Heron namespace", description="A read replica, heron and rollback.")
+    texts = ("heron", '"read replica"', "heron -helm", "vpn or replica", "rollback")
+
+    def window(user, text, best_first):
+        listed = ServiceRequest.objects.visible_to(user).search_text(text, user=user, ranked=False)
+        return listed._search_window(text, user=user, window=25, best_first=best_first)
+
+    compiled_windows = {}
+    for name, user in world.users.items():
+        user = type(user).objects.get(pk=user.pk)  # teams read afresh
+        for text in texts:
+            plain = ServiceRequest.objects.visible_to(user).search_text(text, user=user, ranked=False)
+            assert search_compiled.search_for(user, text).plain_where("default") == plain._where_sql(), (name, text)
+            for best_first in (True, False):
+                compiled_windows[name, text, best_first] = window(user, text, best_first)
+    monkeypatch.setattr(search_compiled, "search_for", lambda user, text: None)  # the plain path alone
+    for name, user in world.users.items():
+        user = type(user).objects.get(pk=user.pk)
+        for text in texts:
+            for best_first in (True, False):
+                assert window(user, text, best_first) == compiled_windows[name, text, best_first], (name, text)
+
+    # The internal note says "helm": it excludes the request for those who may read the note, not for the requester.
+    assert ours.pk not in compiled_windows["vendor_engineer", "heron -helm", True]
+    assert ours.pk in compiled_windows["requester", "heron -helm", True]
+    assert ours.pk not in compiled_windows["other_vendor_engineer", "heron", True]
+    assert theirs.pk in compiled_windows["requester", "heron", False]  # through team b
+
+    # The documents only find candidates; the request's own gate decides. Documents that claim what their requests
+    # do not say: `ours` (team a) for team b's requester; a team a request routed to vendor b, its internal note's
+    # word, for vendor a's engineer (in team a: they see the request, not its notes).
+    monkeypatch.undo()
+    routed = file_request(world, team=world.team_a, title="Plain title")
+    services.TRANSITIONS["triage"].service(routed, actor=world.pm, vendor=world.vendor_b)
+    services.request_comment(routed, actor=world.pm, body="Osprey secret", internal=True)
+    RequestSearchDocument.objects.filter(service_request=ours).update(team_id=world.team_b.pk)
+    RequestSearchDocument.objects.filter(service_request=routed).update(vendor_id=world.vendor_a.pk)
+    for best_first in (True, False):
+        assert ours.pk not in window(world.other_requester, "heron", best_first)
+        assert window(type(world.vendor_engineer).objects.get(pk=world.vendor_engineer.pk), "osprey", best_first) == []
+    assert window(world.pm, "osprey", True) == [routed.pk]
 
 
 def test_the_list_page_searches_ranks_and_shows_snippets(client, world):
