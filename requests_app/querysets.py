@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     from portal.models import User
 
+    from .search_compiled import Search
+
 
 class ServiceRequestQuerySet(models.QuerySet):
     """Chainable filters over requests, starting from `visible_to(user)`."""
@@ -236,20 +238,20 @@ class ServiceRequestQuerySet(models.QuerySet):
         indexed = _document_match_parts(text, user)
         walked = _document_match_parts(text, user, form=WALKED)
         unestimated = _document_match_parts(text, user, form=UNESTIMATED)
+        from .search_compiled import search_for
+
+        # Built once per process and viewer scope where it can be (`search_compiled`), here otherwise: the same SQL.
+        compiled = search_for(user, text)
         # The newest id bounds the spans; a search whose parts are all read in one query needs none.
         spans = not rare and any(part.spans for part in indexed)
         top = (self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0) if spans else 0
         parts = [
-            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare, word=word), part)
+            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare, word=word, compiled=compiled), part)
             for part, *forms in zip(indexed, walked, unestimated, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
         if not candidates:
             return []
-        from .search_compiled import search_for
-
-        # Built once per process and viewer shape where it can be (`search_compiled`), here otherwise: the same SQL.
-        compiled = search_for(user, text)
         if compiled is not None:
             plain_where, sees_all = compiled.plain_where(self.db), compiled.sees_all
         else:
@@ -296,6 +298,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         walk: bool,
         rare: bool,
         word: bool,
+        compiled: Search | None,
     ) -> list[int]:
         """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
         the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
@@ -325,7 +328,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         upper = top + 1
         first = window * SEARCH_FIRST_SPAN
         lower = max(upper - first, 0)
-        found = self._span_documents((walked if walk else part).match, lower, upper, window)
+        found = self._span_documents(walked if walk else part, lower, upper, window, compiled)
         # The second span is read through the GIN index and the id's (or the vendor's) btree together, the words
         # hidden from the estimate. Walked, a vendor's 40,000 ids cost 25-35 ms for a phrase on 1,000,000 requests
         # (every document of the range checked: the window is rarely full before its end), ANDed 14 ms; a rare
@@ -348,10 +351,10 @@ class ServiceRequestQuerySet(models.QuerySet):
             matches = len(found) * top // read
             if span <= read or (span <= read * SEARCH_SPAN_GROWTH and reach * SEARCH_BITMAP_PER_WALKED <= matches):
                 lower = max(upper - span, bottom)
-                found += self._span_documents(walked.match, lower, upper, window - len(found))
+                found += self._span_documents(walked, lower, upper, window - len(found), compiled)
                 upper = lower
         if upper > bottom and len(found) < window:
-            found += self._span_documents((part if word else unestimated).match, bottom, upper, window - len(found))
+            found += self._span_documents(part if word else unestimated, bottom, upper, window - len(found), compiled)
             upper = bottom
         if upper <= 0 or len(found) >= window:
             return found
@@ -359,17 +362,26 @@ class ServiceRequestQuerySet(models.QuerySet):
         # not match (a vendor's newest, filed since, on other matters) said nothing of how far down the rest are, and
         # counted in they sent `postgresql instance` (164 missing) to the GIN read, 54 ms, for a 39,000-id walk.
         return found + self._older_documents(
-            walked.match,
-            unestimated.match,
+            walked,
+            unestimated,
             window - len(found),
             len(found),
             (found[0] if found else top) - upper + 1,
             upper,
             first * SEARCH_SPAN_GROWTH,
+            compiled,
         )
 
     def _older_documents(
-        self, walked: Q, unestimated: Q, missing: int, found: int, read: int, upper: int, longest: int
+        self,
+        walked: MatchPart,
+        unestimated: MatchPart,
+        missing: int,
+        found: int,
+        read: int,
+        upper: int,
+        longest: int,
+        compiled: Search | None,
     ) -> list[int]:
         """The newest `missing` matching documents below id `upper`, after `found` matches among the `read` newer
         ids: as the spans found them, walked down the btree (`walked`) when that should reach them within `longest`
@@ -397,17 +409,21 @@ class ServiceRequestQuerySet(models.QuerySet):
             left = min(longest, SEARCH_WALK_MARGIN * SEARCH_WALK_GIN_COST * expected)
             while span <= left and upper > 0 and len(older) < missing:
                 lower = max(upper - span, 0)
-                older += self._span_documents(walked, lower, upper, missing - len(older))
+                older += self._span_documents(walked, lower, upper, missing - len(older), compiled)
                 left -= upper - lower
                 upper = lower
                 span *= 2
         if len(older) < missing and upper > 0:
-            older += self._gin_newest(unestimated & Q(service_request_id__lt=upper), missing - len(older))
+            older += self._gin_newest(unestimated.match & Q(service_request_id__lt=upper), missing - len(older))
         return older
 
-    def _span_documents(self, match: Q, lower: int, upper: int, limit: int) -> list[int]:
-        """The newest `limit` documents matching `match` with ids in [lower, upper)."""
-        span = self._documents().filter(match, service_request_id__lt=upper)
+    def _span_documents(
+        self, part: MatchPart, lower: int, upper: int, limit: int, compiled: Search | None
+    ) -> list[int]:
+        """The newest `limit` documents matching `part` with ids in [lower, upper) (by `compiled`'s SQL if given)."""
+        if compiled is not None:
+            return compiled.span(self.db, part, lower, upper, limit)
+        span = self._documents().filter(part.match, service_request_id__lt=upper)
         if lower > 0:
             span = span.filter(service_request_id__gte=lower)
         return list(span.order_by("-service_request_id").values_list("service_request_id", flat=True)[:limit])
@@ -599,6 +615,8 @@ class MatchPart(NamedTuple):
     match: Q  # on the search documents
     on_request: Q  # the condition its match takes on the request itself
     spans: bool  # read span by span of ids; off for a person's own requests alone (few: one query)
+    place: int = 0  # its place among `_document_match_parts`' parts
+    form: str = INDEXED  # how its match is written
 
 
 def _document_match_parts(
@@ -624,14 +642,14 @@ def _document_match_parts(
 
     notes = internal_notes_scope(user)
     if notes == Q():
-        return [MatchPart(matches("internal"), Q(), spans=True)]
+        return [MatchPart(matches("internal"), Q(), spans=True, form=form)]
     scope, teams = _document_scope(user, prefix)
     if notes is None:
-        return [MatchPart(scope & matches("public"), Q(), spans=teams)]
+        return [MatchPart(scope & matches("public"), Q(), spans=teams, form=form)]
     theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
     return [
-        MatchPart(theirs & matches("internal"), notes, spans=True),
-        MatchPart(~theirs & scope & matches("public"), ~notes, spans=teams),
+        MatchPart(theirs & matches("internal"), notes, spans=True, place=0, form=form),
+        MatchPart(~theirs & scope & matches("public"), ~notes, spans=teams, place=1, form=form),
     ]
 
 

@@ -21,9 +21,9 @@ from portal.compiled import CompiledList
 from portal.id_list import IdIn
 
 from .compiled_scope import USER_MARKER, VENDOR_MARKER, scope_of, stand_in
-from .models import ServiceRequest
+from .models import RequestSearchDocument, ServiceRequest
 from .permissions import team_ids
-from .querysets import _document_match_parts, _document_rank, reference_from
+from .querysets import MatchPart, _document_match_parts, _document_rank, reference_from
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 TEXT = "\x01portico-search-words\x01"
 FIRST_TEAM = -(2**62) + 1_000  # the i-th team's marker is this plus i
 FIRST_IDS = -(2**62) + 2_000  # the i-th part's candidate ids: the list [this plus i]
+LOWER, UPPER = -(2**62) + 3_001, -(2**62) + 3_003  # a span's ids
 
 
 class Search:
@@ -48,6 +49,12 @@ class Search:
     def plain_where(self, using: str) -> tuple[str, tuple[Any, ...]]:
         """The WHERE clause and its parameters of `visible_to(user).search_text(text, ranked=False)`."""
         return _plain_where(self.scope, self.teams).bound(using, self.values)
+
+    def span(self, using: str, part: MatchPart, lower: int, upper: int, limit: int) -> list[int]:
+        """The newest `limit` search documents matching `part` (one of `_document_match_parts`' for this viewer and
+        text) with ids in [lower, upper)."""
+        query = _span(self.scope, self.teams, part.place, part.form, lower > 0)
+        return [pk for (pk,) in query.rows(using, limit=limit, **self.values, lower=lower, upper=upper)]
 
     def checked(self, using: str, candidates: Sequence[list[int]], *, best_first: bool) -> list[int]:
         """Of each part's `candidates`, the requests `user` sees, best match first (`best_first`) or newest first."""
@@ -129,3 +136,18 @@ def _check(scope: str, teams: int, best_first: bool) -> CompiledList:
         return visible.order_by("-pk").values_list("pk")
 
     return CompiledList(build, _markers(teams, parts))
+
+
+@functools.cache
+def _span(scope: str, teams: int, place: int, form: str, bounded: bool) -> CompiledList:
+    """`ServiceRequestQuerySet._span_documents`' read of one part, as `form` writes its match; from `lower` if
+    `bounded`."""
+
+    def build(**markers: Any) -> QuerySet[Any, Any]:
+        part = _document_match_parts(TEXT, _someone(scope, teams), form=form)[place]
+        span = RequestSearchDocument.objects.filter(part.match, service_request_id__lt=markers["upper"])
+        if bounded:
+            span = span.filter(service_request_id__gte=markers["lower"])
+        return span.order_by("-service_request_id").values_list("service_request_id")
+
+    return CompiledList(build, {**_markers(teams), "lower": LOWER, "upper": UPPER})
