@@ -238,9 +238,10 @@ class ServiceRequestQuerySet(models.QuerySet):
         indexed = _document_match_parts(text, user)
         walked = _document_match_parts(text, user, form=WALKED)
         unestimated = _document_match_parts(text, user, form=UNESTIMATED)
-        from .search_compiled import search_for
+        from .search_compiled import search_for  # which builds on this module
 
-        # Built once per process and viewer scope where it can be (`search_compiled`), here otherwise: the same SQL.
+        # The reads below are built once per process and viewer scope where they can be (`search_compiled`), here
+        # otherwise: the same SQL either way.
         compiled = search_for(user, text)
         # The newest id bounds the spans; a search whose parts are all read in one query needs none.
         spans = not rare and any(part.spans for part in indexed)
