@@ -372,7 +372,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
     announcement = announcement_post(actor=world.pm, title="Release freeze", body="No production deploys on Friday.")
     rota = OnCallRota.objects.create(vendor=world.vendor_a, environment=world.environment, starts_on=date(2026, 1, 5))
     # The one paged (the request page's paging table names them): a long name, not whichever the factory drew, since
-    # a name of 13 letters already pushed the table's Acknowledge button past a phone's screen.
+    # a name of 13 characters ("Haley Andrews") already pushed the table's Acknowledge button past a phone's screen.
     type(world.vendor_engineer).objects.filter(pk=world.vendor_engineer.pk).update(
         first_name="Maximiliana", last_name="Featherstonehaugh"
     )
