@@ -27,18 +27,18 @@ def _canned_of(shape: str, **markers: int) -> QuerySet[CannedResponse]:
 
 @functools.cache
 def _canned_query() -> CompiledObjects:
-    from requests_app.compiled import VENDOR
+    from requests_app.compiled import VIEWER
 
-    return CompiledObjects(_canned_of, {"vendor": VENDOR})
+    return CompiledObjects(_canned_of, {"vendor": VIEWER["vendor"]})
 
 
 def canned_for_page(user: User) -> list[CannedResponse]:
     """`list(canned_for(user))` through SQL compiled once per process and kind of viewer (`requests_app.compiled`):
     the request page's picker reads it on every visit."""
-    from requests_app.compiled import TEAM_SIDE, viewer_shape
+    from requests_app.compiled_scope import scope_of
 
-    shape = viewer_shape(user)
-    if shape is None or shape == TEAM_SIDE:  # no set of their own: `visible_to` is empty for them
+    shape = scope_of(user)
+    if shape is None or shape == "member":  # no set of their own: `visible_to` is empty for them
         return []
     return _canned_query().objects(shape, vendor=user.vendor_id)
 

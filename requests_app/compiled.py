@@ -1,9 +1,9 @@
 """The request page's reads compiled once per process (`portal.compiled.CompiledObjects`), then run with the viewer.
 
 Building and compiling each queryset (the visibility gate's conditions and subqueries, six related tables) took
-about half the page's CPU. The SQL is still `visible_to`'s: each query is built once per *viewer shape* (who sees
-everything, a vendor's person, a team member) from a stand-in user with marker ids, so the one visibility rule keeps
-its one home in `querysets.py`.
+about half the page's CPU. The SQL is still `visible_to`'s: each query is built once per *viewer shape* (the viewer's
+scope in `compiled_scope`: sees everything, a vendor's person, anyone else) from that module's stand-in user with
+marker ids, so the one visibility rule keeps its one home in `querysets.py`.
 """
 
 from __future__ import annotations
@@ -12,48 +12,29 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
 from django.db import connections, router
 from django.db.models import IntegerField, Value
 
 from portal.compiled import CompiledList, CompiledObjects
 
+from .compiled_scope import USER_MARKER, VENDOR_MARKER, scope_of
+from .compiled_scope import stand_in as scope_stand_in
 from .models import RequestEvent, ServiceRequest
 
 if TYPE_CHECKING:
     from portal.models import User
 
-# Values no row holds: each is replaced by the real one on every run.
-USER = -(2**62) + 101
-VENDOR = -(2**62) + 103
+# Values no row holds: each is replaced by the real one on every run (the viewer's own, USER_MARKER and
+# VENDOR_MARKER, are `compiled_scope`'s).
 REQUEST = -(2**62) + 107
 EVENT = -(2**62) + 109
 REFERENCE = "\x01portico-reference-marker\x01"
-
-SEES_ALL, VENDOR_SIDE, TEAM_SIDE = "all", "vendor", "team"
-
-
-def viewer_shape(user: User | None) -> str | None:
-    """Which form the visibility gate takes for `user` (None: sees nothing, so nothing is compiled for them)."""
-    from .permissions import VIEW_ALL
-
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.has_perm(VIEW_ALL):
-        return SEES_ALL
-    return VENDOR_SIDE if user.vendor_id else TEAM_SIDE
+VIEWER = {"user": USER_MARKER, "vendor": VENDOR_MARKER}
 
 
-def stand_in(shape: str) -> Any:
-    """A user of `shape` with the marker ids, whom `visible_to` and `internal_notes_scope` read as they would the
-    real viewer (their permission from `_perm_cache`, their teams through a subquery on their id)."""
-    from .permissions import VIEW_ALL
-
-    user = get_user_model()(
-        pk=USER, vendor_id=VENDOR if shape == VENDOR_SIDE else None, is_active=True, is_superuser=False
-    )
-    user._perm_cache = {VIEW_ALL} if shape == SEES_ALL else set()  # type: ignore[attr-defined]  # ModelBackend's
-    return user
+def stand_in(scope: str) -> Any:
+    """`compiled_scope.stand_in` for `scope` with a vendor exactly when the scope is a vendor's person's."""
+    return scope_stand_in(scope, vendor=scope == "vendor")
 
 
 def _values(user: User) -> dict[str, Any]:
@@ -73,7 +54,7 @@ def _request_query() -> CompiledObjects:
             .order_by()[:2]
         )
 
-    return CompiledObjects(build, {"user": USER, "vendor": VENDOR, "reference": REFERENCE})
+    return CompiledObjects(build, {**VIEWER, "reference": REFERENCE})
 
 
 @functools.cache
@@ -95,12 +76,12 @@ def _timeline_query() -> CompiledObjects:
             .select_related("actor")
         )
 
-    return CompiledObjects(build, {"user": USER, "vendor": VENDOR, "request": REQUEST})
+    return CompiledObjects(build, {**VIEWER, "request": REQUEST})
 
 
 def request_visible_by_reference(user: User, reference: str) -> ServiceRequest | None:
     """`visible_to(user).with_related().get(reference=reference)`, or None (the API's transitions read it)."""
-    shape = viewer_shape(user)
+    shape = scope_of(user)
     if shape is None:
         return None
     found = _request_query().objects(shape, reference=reference, **_values(user))
@@ -118,7 +99,7 @@ def _locked_request_query() -> CompiledObjects:
             .order_by()[:2]
         )
 
-    return CompiledObjects(build, {"user": USER, "vendor": VENDOR, "request": REQUEST})
+    return CompiledObjects(build, {**VIEWER, "request": REQUEST})
 
 
 def request_locked(user: User | None, request_id: int) -> ServiceRequest | None:
@@ -127,7 +108,7 @@ def request_locked(user: User | None, request_id: int) -> ServiceRequest | None:
     if user is None:
         found = _locked_request_query().objects(None, request=request_id)
     else:
-        shape = viewer_shape(user)
+        shape = scope_of(user)
         if shape is None:
             return None
         found = _locked_request_query().objects(shape, request=request_id, **_values(user))
@@ -169,7 +150,7 @@ def request_for_page(user: User, reference: str) -> ServiceRequest | None:
 
 def timeline_for_page(user: User, service_request: ServiceRequest) -> list[RequestEvent]:
     """`RequestEvent.objects.visible_to(user).filter(service_request=service_request).select_related("actor")`."""
-    shape = viewer_shape(user)
+    shape = scope_of(user)
     if shape is None:
         return []
     return _timeline_query().objects(shape, request=service_request.pk, **_values(user))
@@ -190,12 +171,10 @@ def rows_of_request(build: Callable[[Any, int], Any], request_id: int, *, user: 
         def built(shape: str | None, **markers: Any) -> Any:
             return build(stand_in(shape) if shape is not None else None, markers["request"])
 
-        query = _OF_REQUEST.setdefault(
-            build, CompiledObjects(built, {"user": USER, "vendor": VENDOR, "request": REQUEST})
-        )
+        query = _OF_REQUEST.setdefault(build, CompiledObjects(built, {**VIEWER, "request": REQUEST}))
     if user is None:
         return query.objects(None, request=request_id)
-    shape = viewer_shape(user)
+    shape = scope_of(user)
     if shape is None:
         return []
     return query.objects(shape, request=request_id, **_values(user))
@@ -230,7 +209,7 @@ def _event_visible_query(shape: str) -> CompiledList:
             .values_list(Value(markers["user"], output_field=IntegerField()))
         )
 
-    return CompiledList(build, {"user": USER, "vendor": VENDOR, "event": EVENT})
+    return CompiledList(build, {**VIEWER, "event": EVENT})
 
 
 def event_visible_to_each(event_id: int, users: Iterable[User]) -> set[int]:
@@ -241,7 +220,7 @@ def event_visible_to_each(event_id: int, users: Iterable[User]) -> set[int]:
     wrap = connections[using].features.supports_parentheses_in_compound  # as Django writes a union (not SQLite)
     parts, params = [], []
     for user in users:
-        shape = viewer_shape(user)
+        shape = scope_of(user)
         if shape is None:
             continue
         sql, bound = _event_visible_query(shape).statement(using, user=user.pk, vendor=user.vendor_id, event=event_id)

@@ -1,4 +1,4 @@
-"""`visible_to(user)` for queries compiled once per process (`portal.compiled.CompiledList`).
+"""`visible_to(user)` for queries compiled once per process (`portal.compiled.CompiledList`, `CompiledObjects`).
 
 The gate itself stays in `querysets.ServiceRequestQuerySet.visible_to`: a compiled query is built through it with a
 stand-in user whose id and vendor are markers, so its SQL is the gate's SQL. What differs between users beyond
@@ -36,8 +36,17 @@ def stand_in(scope: str, *, vendor: bool) -> User:
     """A user of `scope` whose id is USER_MARKER and whose vendor (if `vendor`) is VENDOR_MARKER; never saved."""
     from portal.models import User
 
+    from .permissions import VIEW_ALL
+
+    def has_perm(perm: str, obj: Any = None) -> bool:
+        # The scope says nothing of any other permission: a query that read one would be compiled wrong for some
+        # of the scope's users, so asking is a mistake in the query, not a question to answer.
+        if perm != VIEW_ALL:
+            raise ValueError(f"a query compiled per scope asked its stand-in for {perm!r}; it knows {VIEW_ALL!r} only")
+        return scope == "all"
+
     user = User(pk=USER_MARKER, username="stand-in", is_active=True, vendor_id=VENDOR_MARKER if vendor else None)
-    user.has_perm = lambda perm, obj=None: scope == "all"  # type: ignore[method-assign]
+    user.has_perm = has_perm  # type: ignore[method-assign]
     return user
 
 

@@ -20,7 +20,8 @@ from portal.compiled import CompiledList
 from portal.id_list import IdIn
 
 from .choices import SEARCHABLE_EVENT_KINDS
-from .compiled import USER, VENDOR, stand_in, viewer_shape
+from .compiled import VIEWER, stand_in
+from .compiled_scope import scope_of
 from .models import RequestEvent
 from .querysets import search_text_clean
 
@@ -85,15 +86,15 @@ def _messages(user: User, ids: list[int]) -> QuerySet[RequestEvent, tuple[int, s
 @functools.cache
 def _messages_compiled(shape: str) -> CompiledList:
     """`_messages` compiled once per process and viewer shape (`requests_app.compiled`): built with its visibility
-    gate (a vendor's person's has the link check's subqueries) it cost a vendor engineer's search page ~2.5 ms of
-    CPU, run ~0.5 ms."""
-    return CompiledList(lambda **m: _messages(stand_in(shape), m["ids"]), {"user": USER, "vendor": VENDOR, "ids": IDS})
+    gate (a vendor's person's has the link check's subqueries) it cost a vendor engineer's search page ~4 ms of
+    CPU (bench/RESULTS.md, session 19's findings), run ~0.5 ms."""
+    return CompiledList(lambda **m: _messages(stand_in(shape), m["ids"]), {**VIEWER, "ids": IDS})
 
 
 def _documents(descriptions: Mapping[int, str], user: User, using: str) -> dict[int, str]:
     messages: dict[int, list[str]] = defaultdict(list)
     ids = list(descriptions)
-    shape = viewer_shape(user)
+    shape = scope_of(user)
     visible: list[tuple[int, str]] | list[tuple[Any, ...]]
     if shape is None:
         visible = list(_messages(user, ids).using(using))

@@ -208,3 +208,21 @@ def test_a_request_read_for_its_id_alone_costs_one_query(world):
     with CaptureQueriesContext(connection) as captured:
         assert request_visible(world.pm, ours.pk)
     assert len(captured) == 1
+
+
+def test_the_stand_in_answers_for_its_scope_and_refuses_any_other_permission():
+    """Every compiled read is built from `compiled_scope.stand_in`: it holds VIEW_ALL exactly in the scope "all",
+    and a query that asked it anything else (which its scope does not decide) fails while being built."""
+    from requests_app.compiled_scope import USER_MARKER, VENDOR_MARKER, stand_in
+    from requests_app.permissions import TRIAGE, VIEW_ALL
+
+    assert [stand_in(scope, vendor=False).has_perm(VIEW_ALL) for scope in ("all", "vendor", "member")] == [
+        True,
+        False,
+        False,
+    ]
+    someone = stand_in("vendor", vendor=True)
+    assert (someone.pk, someone.vendor_id) == (USER_MARKER, VENDOR_MARKER)
+    assert stand_in("member", vendor=False).vendor_id is None
+    with pytest.raises(ValueError, match="asked its stand-in"):
+        stand_in("all", vendor=False).has_perm(TRIAGE)
