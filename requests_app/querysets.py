@@ -234,7 +234,6 @@ class ServiceRequestQuerySet(models.QuerySet):
         newest = self.order_by("-pk").values_list("pk", flat=True)
         rare = rare_term(text)
         walk = bool(PHRASE.search(text)) and not rare
-        word = bool(ONE_WORD.fullmatch(text)) and not reference_from(text)
         indexed = _document_match_parts(text, user)
         walked = _document_match_parts(text, user, form=WALKED)
         unestimated = _document_match_parts(text, user, form=UNESTIMATED)
@@ -247,7 +246,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         spans = not rare and any(part.spans for part in indexed)
         top = (self._documents().aggregate(top=models.Max("service_request_id"))["top"] or 0) if spans else 0
         parts = [
-            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare, word=word, compiled=compiled), part)
+            (self._newest_documents(part, forms, window, top, walk=walk, rare=rare, compiled=compiled), part)
             for part, *forms in zip(indexed, walked, unestimated, strict=True)
         ]
         candidates = sorted((pk for found, _ in parts for pk in found), reverse=True)[:window]
@@ -298,23 +297,24 @@ class ServiceRequestQuerySet(models.QuerySet):
         *,
         walk: bool,
         rare: bool,
-        word: bool,
         compiled: Search | None,
     ) -> list[int]:
         """The ids of the newest `window` search documents that match `part`, newest first, read down from `top`:
-        the newest `window * SEARCH_FIRST_SPAN` ids (10,000 for 500), then the next four times as many, each only
-        if the window is not full yet, then what is still missing below them (`_older_documents`). `forms` are the
-        same part written `WALKED` and `UNESTIMATED`. With `walk` (a phrase) the first span is read `WALKED`:
-        through the id's btree (or the vendor's, (vendor, id)), checking each document of the span; the second span
-        is read `UNESTIMATED` (the GIN index ANDed with the range's btree, whatever the estimate), except for one
-        `word` alone, whose estimate is the planner's statistics of that word: it walks the range for a common word.
+        the newest `window * SEARCH_FIRST_SPAN * (1 + SEARCH_SPAN_GROWTH)` ids (50,000 for 500) in one read, then
+        what is still missing below them (`_older_documents`). `forms` are the same part written `WALKED` and
+        `UNESTIMATED`. A phrase (`walk`) reads those ids in two spans instead, the newest fifth first and the rest
+        only if the window is not full yet: the first `WALKED`, through the id's btree, checking each document of
+        the span; the second `UNESTIMATED` (the GIN index ANDed with the range's btree, whatever the estimate).
 
         Under one `ORDER BY id LIMIT` a phrase or several words were misestimated (a phrase matching 48,000 of
         1,000,000 documents estimated at 4,400) and the plan picked for the estimate read every document holding
-        the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner walks the range for a word. A
-        phrase is lossy in GIN: with the range left as a filter every document holding its words, in the whole
-        table, was rechecked for each span (`crash-looping`: 260-340 ms a span), and walked a span costs its size
-        whatever the words (tens of ms). Words without a phrase are exact in GIN and keep it in the first span.
+        the words (0.3-0.6 s on 1,000,000 requests); under an id range the planner's worst is a walk of the range
+        or the GIN bitmap of the words' matches. A phrase is lossy in GIN: with the range left as a filter every
+        document holding its words, in the whole table, was rechecked (`crash-looping`: 260-340 ms a span), and
+        walked a span costs its size whatever the words (tens of ms); so its first span is short. Words without a
+        phrase are exact in GIN, and the planner's estimate of them is near enough in a range: read in two spans,
+        where the first did not fill the window (most searches of a vendor's people) the GIN bitmap of every match
+        in the table was built twice (`rollback -helm`: 52,435 entries, ~9 and ~12 ms, bench/RESULTS.md session 20).
 
         A part of few documents (a person's own requests, no team: `MatchPart.spans` off) is read in one query, the
         person's btree (requester, id) bounding it: in steps it usually found nothing and ran all three. So is a
@@ -328,35 +328,11 @@ class ServiceRequestQuerySet(models.QuerySet):
             return self._gin_newest(unestimated.match, window)
         upper = top + 1
         first = window * SEARCH_FIRST_SPAN
-        lower = max(upper - first, 0)
-        found = self._span_documents(walked if walk else part, lower, upper, window, compiled)
-        # The second span is read through the GIN index and the id's (or the vendor's) btree together, the words
-        # hidden from the estimate. Walked, a vendor's 40,000 ids cost 25-35 ms for a phrase on 1,000,000 requests
-        # (every document of the range checked: the window is rarely full before its end), ANDed 14 ms; a rare
-        # word with an exclusion, estimated common, was walked too (`nda -sign`, 50-80 ms for no match). But the
-        # GIN bitmap holds every match in the table (`escalating`: 85,444 for 123 missing, 12-16 ms): where the
-        # first span's density puts the missing ones within twice as many ids as it read at most, those are walked
-        # first (`escalating` 6,500 ids), and only what that leaves missing is read the ANDed way. Further down, up
-        # to the second span's end, they are walked too where that costs less than the bitmap at that density
-        # (`SEARCH_BITMAP_PER_WALKED`): a vendor engineer's `escalating`, 51-55 -> 36-42 ms a list page on
-        # 1,000,000 requests one at a time (bench/RESULTS.md, session 13). One word alone is left to the planner,
-        # whose estimate of it is right: where the first span found nothing (the newest requests of a vendor engineer
-        # did not match) the ANDed read of `rollout` built the bitmap of all its 332,688 matches, 23 ms of 29; the
-        # planner walks the range for it (bench/RESULTS.md, session 16).
-        bottom = max(lower - first * SEARCH_SPAN_GROWTH, 0)
-        read, upper = upper - lower, lower
-        if found and upper > 0 and len(found) < window:
-            reach = (window - len(found)) * read // len(found) + 1
-            span = SEARCH_WALK_MARGIN * reach
-            # Every match in the table at the first span's density: the size of the GIN bitmap an ANDed read builds.
-            matches = len(found) * top // read
-            if span <= read or (span <= read * SEARCH_SPAN_GROWTH and reach * SEARCH_BITMAP_PER_WALKED <= matches):
-                lower = max(upper - span, bottom)
-                found += self._span_documents(walked, lower, upper, window - len(found), compiled)
-                upper = lower
-        if upper > bottom and len(found) < window:
-            found += self._span_documents(part if word else unestimated, bottom, upper, window - len(found), compiled)
-            upper = bottom
+        bottom = max(upper - first * (1 + SEARCH_SPAN_GROWTH), 0)
+        if walk:
+            found, upper = self._phrase_spans(forms, window, upper, bottom, compiled)
+        else:
+            found, upper = self._span_documents(part, bottom, upper, window, compiled), bottom
         if upper <= 0 or len(found) >= window:
             return found
         # Their density is counted from the newest match the spans found, not from the top: newer requests that do
@@ -372,6 +348,39 @@ class ServiceRequestQuerySet(models.QuerySet):
             first * SEARCH_SPAN_GROWTH,
             compiled,
         )
+
+    def _phrase_spans(
+        self, forms: list[MatchPart], window: int, upper: int, bottom: int, compiled: Search | None
+    ) -> tuple[list[int], int]:
+        """A phrase's newest matches among the ids [bottom, upper) (`_newest_documents`), newest first, and the
+        lowest id read: the newest `window * SEARCH_FIRST_SPAN` walked, then the rest as below."""
+        walked, unestimated = forms
+        top = upper - 1
+        first = window * SEARCH_FIRST_SPAN
+        lower = max(upper - first, 0)
+        found = self._span_documents(walked, lower, upper, window, compiled)
+        # The second span is read through the GIN index and the id's btree together, the words hidden from the
+        # estimate. Walked, a vendor's 40,000 ids cost 25-35 ms for a phrase on 1,000,000 requests (every document
+        # of the range checked: the window is rarely full before its end), ANDed 14 ms. But the GIN bitmap holds
+        # every match in the table: where the first span's density puts the missing ones within twice as many ids as
+        # it read at most, those are walked first, and only what that leaves missing is read the ANDed way. Further
+        # down, up to the second span's end, they are walked too where that costs less than the bitmap at that
+        # density (`SEARCH_BITMAP_PER_WALKED`; measured when words were read in two spans too: a vendor engineer's
+        # `escalating`, 51-55 -> 36-42 ms a list page on 1,000,000 requests, bench/RESULTS.md session 13).
+        read, upper = upper - lower, lower
+        if found and upper > 0 and len(found) < window:
+            reach = (window - len(found)) * read // len(found) + 1
+            span = SEARCH_WALK_MARGIN * reach
+            # Every match in the table at the first span's density: the size of the GIN bitmap an ANDed read builds.
+            matches = len(found) * top // read
+            if span <= read or (span <= read * SEARCH_SPAN_GROWTH and reach * SEARCH_BITMAP_PER_WALKED <= matches):
+                lower = max(upper - span, bottom)
+                found += self._span_documents(walked, lower, upper, window - len(found), compiled)
+                upper = lower
+        if upper > bottom and len(found) < window:
+            found += self._span_documents(unestimated, bottom, upper, window - len(found), compiled)
+            upper = bottom
+        return found, upper
 
     def _older_documents(
         self,
@@ -530,8 +539,6 @@ INDEXED, WALKED, UNESTIMATED = "indexed", "walked", "unestimated"
 # A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
 # words, or a word joined by punctuation the parser splits into several (`crash-looping`, `v1.2`).
 PHRASE = re.compile(r'"|\w[^\w\s"]+\w')
-# One word and nothing else: the planner's estimate of how many documents hold it is its own statistics'.
-ONE_WORD = re.compile(r"[^\W_]+")
 JIRA_KEY_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 REFERENCE_PATTERN = re.compile(r"(?i)^(?:req-?)?0*([1-9][0-9]{0,8})$")
 
