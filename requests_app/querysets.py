@@ -355,25 +355,21 @@ class ServiceRequestQuerySet(models.QuerySet):
         """A phrase's newest matches among the ids [bottom, upper) (`_newest_documents`), newest first, and the
         lowest id read: the newest `window * SEARCH_FIRST_SPAN` walked, then the rest as below."""
         walked, unestimated = forms
-        top = upper - 1
         first = window * SEARCH_FIRST_SPAN
         lower = max(upper - first, 0)
         found = self._span_documents(walked, lower, upper, window, compiled)
         # The second span is read through the GIN index and the id's btree together, the words hidden from the
-        # estimate. Walked, a vendor's 40,000 ids cost 25-35 ms for a phrase on 1,000,000 requests (every document
-        # of the range checked: the window is rarely full before its end), ANDed 14 ms. But the GIN bitmap holds
-        # every match in the table: where the first span's density puts the missing ones within twice as many ids as
-        # it read at most, those are walked first, and only what that leaves missing is read the ANDed way. Further
-        # down, up to the second span's end, they are walked too where that costs less than the bitmap at that
-        # density (`SEARCH_BITMAP_PER_WALKED`; measured when words were read in two spans too: a vendor engineer's
-        # `escalating`, 51-55 -> 36-42 ms a list page on 1,000,000 requests, bench/RESULTS.md session 13).
+        # estimate; but where twice the ids the first span's density puts the missing matches within fit in the
+        # second span, those are walked first, and only what the walk leaves missing is read the ANDed way. Walked,
+        # a vendor's 40,000 ids cost 25-35 ms on 1,000,000 requests; but a phrase's GIN bitmap holds every document
+        # with all its words, not only those where they stand together, and costs what each word's posting list
+        # does, whatever the phrase's own density: `"cluster access"`, 260 matches in a vendor engineer's first
+        # span, built a bitmap of 83,201 documents for the 240 missing, 31 ms, where the walk takes ~12
+        # (bench/RESULTS.md, session 20).
         read, upper = upper - lower, lower
         if found and upper > 0 and len(found) < window:
-            reach = (window - len(found)) * read // len(found) + 1
-            span = SEARCH_WALK_MARGIN * reach
-            # Every match in the table at the first span's density: the size of the GIN bitmap an ANDed read builds.
-            matches = len(found) * top // read
-            if span <= read or (span <= read * SEARCH_SPAN_GROWTH and reach * SEARCH_BITMAP_PER_WALKED <= matches):
+            span = SEARCH_WALK_MARGIN * ((window - len(found)) * read // len(found) + 1)
+            if span <= read * SEARCH_SPAN_GROWTH:
                 lower = max(upper - span, bottom)
                 found += self._span_documents(walked, lower, upper, window - len(found), compiled)
                 upper = lower
@@ -531,9 +527,6 @@ SEARCH_WALK_MARGIN = 2
 # A match read through the GIN index costs several walked documents: a random heap page each, and for a vendor's part
 # every other vendor's matches are fetched too (the GIN index holds no vendor).
 SEARCH_WALK_GIN_COST = 4
-# A walked document costs about as much as three entries of a GIN bitmap (on 1,000,000 requests ~0.75 us an id
-# walked, 0.1-0.26 us a bitmap entry).
-SEARCH_BITMAP_PER_WALKED = 3
 # How `_document_match_parts` writes the match (see there).
 INDEXED, WALKED, UNESTIMATED = "indexed", "walked", "unestimated"
 # A phrase, whose bounded spans are read through a btree, the GIN index left aside (`_newest_documents`): quoted
