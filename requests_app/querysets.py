@@ -322,8 +322,7 @@ class ServiceRequestQuerySet(models.QuerySet):
         documents, and the newest spans read for it found nothing for most."""
         walked, unestimated = forms
         if not part.spans:
-            newest = self._documents().filter(part.match).order_by("-service_request_id")
-            return list(newest.values_list("service_request_id", flat=True)[:window])
+            return self._span_documents(part, 0, BIGINT_MAX, window, compiled)  # every id is below BIGINT_MAX
         if rare:
             return self._gin_newest(unestimated.match, window)
         upper = top + 1
@@ -519,9 +518,11 @@ def internal_notes_scope(user: User | AnonymousUser, prefix: str = "") -> Q | No
 
 
 SEARCH_MAX_LENGTH = 200
-# A search window is read from the newest 20 ids per place (10,000 for 500), then four times as many, then the rest.
+# A search window is read from the newest 20 * (1 + 4) ids per place (50,000 for 500), then the rest: words in one
+# read, a phrase in two spans (the newest 20 per place, then four times as many).
 SEARCH_FIRST_SPAN = 20
 SEARCH_SPAN_GROWTH = 4
+BIGINT_MAX = 2**63 - 1
 # Below the spans, the missing matches are walked for only twice the ids the spans' density puts them within.
 SEARCH_WALK_MARGIN = 2
 # A match read through the GIN index costs several walked documents: a random heap page each, and for a vendor's part
