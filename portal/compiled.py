@@ -6,11 +6,25 @@ For the lookups every signed-in request makes (its API token, its user): buildin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.db import connections, router, transaction
 from django.db.models import QuerySet, sql
+
+
+def marker_places(params: Sequence[Any], markers: Mapping[str, Any]) -> dict[str, list[int]]:
+    """Where each marker's value stands among a compiled query's parameters (none, once or more)."""
+    return {name: [i for i, param in enumerate(params) if param == marker] for name, marker in markers.items()}
+
+
+def bind(params: Sequence[Any], places: Mapping[str, list[int]], values: Mapping[str, Any]) -> list[Any]:
+    """`params` with each marker's places holding its value from `values`."""
+    bound = list(params)
+    for name, indexes in places.items():
+        for index in indexes:
+            bound[index] = values[name]
+    return bound
 
 
 class _Converted:
@@ -102,9 +116,7 @@ class CompiledObjects:
             raise ValueError("a compiled queryset cannot prefetch or carry known related objects")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        positions: dict[str, list[int]] = {}
-        for name, marker in self._markers.items():
-            positions[name] = [index for index, param in enumerate(params) if param == marker]
+        positions = marker_places(params, self._markers)
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
@@ -135,12 +147,8 @@ class CompiledObjects:
         using = using or self._alias(shape)
         compiled = self._compiled.get((using, shape)) or self._compile(using, shape)
         compiler, converted, sql, params, positions, model, start, end, init_list, populators = compiled
-        bound = list(params)
-        for name, places in positions.items():
-            for place in places:
-                bound[place] = values[name]
         with connections[using].cursor() as cursor:
-            cursor.execute(sql, bound)
+            cursor.execute(sql, bind(params, positions, values))
             fetched = cursor.fetchall()
         annotations = compiler.annotation_col_map
         out = []
@@ -177,9 +185,7 @@ class CompiledList:
             raise ValueError("a CompiledList is built unsliced: rows() and count() add the limit")
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        positions = {
-            name: [i for i, param in enumerate(params) if param == marker] for name, marker in self._markers.items()
-        }
+        positions = marker_places(params, self._markers)
         if self._markers and not any(positions.values()):
             raise ValueError("none of the markers is in the compiled query")
         if self._every and not all(positions.values()):
@@ -195,11 +201,7 @@ class CompiledList:
 
     def _bound(self, using: str, values: Mapping[str, Any]) -> tuple[Any, str, list[Any]]:
         compiler, sql, params, positions = self._compiled.get(using) or self._compile(using)
-        bound = list(params)
-        for name, places in positions.items():
-            for place in places:
-                bound[place] = values[name]
-        return compiler, sql, bound
+        return compiler, sql, bind(params, positions, values)
 
     def compiler(self, using: str = "default") -> Any:
         """Django's compiler of the query (compiled on first use): its `klass_info`, `select` and annotations say

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import F, Q, QuerySet
 
-from portal.compiled import CompiledList
+from portal.compiled import CompiledList, bind, marker_places
 from portal.id_list import IdIn
 
 from .compiled_scope import USER_MARKER, VENDOR_MARKER, scope_of, stand_in
@@ -99,14 +99,9 @@ class _CompiledWhere:
         if compiled is None:
             query = self._build().using(using).query
             sql, params = query.get_compiler(using).compile(query.where)
-            places = {name: [i for i, p in enumerate(params) if p == marker] for name, marker in self._markers.items()}
-            compiled = self._compiled[using] = (sql, tuple(params), places)
+            compiled = self._compiled[using] = (sql, tuple(params), marker_places(params, self._markers))
         sql, params, places = compiled
-        bound = list(params)
-        for name, indexes in places.items():
-            for index in indexes:
-                bound[index] = values[name]
-        return sql, tuple(bound)
+        return sql, tuple(bind(params, places, values))
 
 
 @functools.cache
