@@ -666,15 +666,7 @@ class CheckedFirst(Func):
 
     output_field = models.BooleanField()
 
-    def as_sql(
-        self,
-        compiler: Any,
-        connection: Any,
-        function: Any = None,
-        template: Any = None,
-        arg_joiner: Any = None,
-        **extra_context: Any,
-    ) -> tuple[str, tuple[Any, ...]]:
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
         (field, field_params), (value, value_params) = (compiler.compile(e) for e in self.source_expressions)
         return f"{field} = ANY(ARRAY[{value}]::bigint[])", (*field_params, *value_params)
 
