@@ -649,30 +649,10 @@ def _document_match_parts(
     if notes is None:
         return [MatchPart(scope & matches("public"), Q(), spans=teams, form=form)]
     theirs = Q(**{f"{prefix}vendor_id": _vendor_of(user)})
-    checked_first = Q(CheckedFirst(F(f"{prefix}vendor_id"), Value(_vendor_of(user))))
     return [
-        MatchPart(checked_first & matches("internal"), notes, spans=True, place=0, form=form),
+        MatchPart(theirs & matches("internal"), notes, spans=True, place=0, form=form),
         MatchPart(~theirs & scope & matches("public"), ~notes, spans=teams, place=1, form=form),
     ]
-
-
-class CheckedFirst(Func):
-    """`field = value`, checked before the words on each document a walk visits: written `field = ANY(ARRAY[value])`,
-    it stays out of the planner's equivalence classes, which append `field = value` after every other condition of
-    the scan, and costs it half an `=`. Its estimate and its use of an index are those of `field = value`. A vendor's
-    people's walks visit every document of the span, their vendor's ~40 % (on 1,000,000 requests): with the words
-    matched first, every document's vector was read and matched (`rollback -helm`: 14 → 9.5 ms; the second span of
-    `"read replica"`, a phrase: 11.6 → 6.0 ms; bench/RESULTS.md, session 21)."""
-
-    output_field = models.BooleanField()
-
-    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
-        (field, field_params), (value, value_params) = (compiler.compile(e) for e in self.source_expressions)
-        return f"{field} = ANY(ARRAY[{value}]::bigint[])", (*field_params, *value_params)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, tuple[Any, ...]]:
-        (field, field_params), (value, value_params) = (compiler.compile(e) for e in self.source_expressions)
-        return f"{field} = {value}", (*field_params, *value_params)
 
 
 def _vendor_of(user: User | AnonymousUser) -> int | None:

@@ -585,35 +585,6 @@ def test_a_rare_word_with_an_exclusion_reads_below_the_spans_through_the_gin_ind
     assert found(world.pm, "nda -off") == [signed.reference]
 
 
-@pytest.mark.parametrize("text", ['"heron egret"', "heron -quota", "heron"])
-def test_a_vendors_people_check_the_vendor_before_the_words_on_each_document_their_reads_visit(world, text):
-    """In every read of a vendor's person's search documents, the document's vendor is checked before its words:
-    written `vendor_id = %s`, the planner put it after every other condition (an equivalence class), and a walk
-    matched the words of each document it visited, most of them another vendor's or no vendor's (bench/RESULTS.md,
-    session 21: `rollback -helm` 14 → 9.5 ms on 1,000,000 requests). Each read is explained as a scan of the table,
-    so that every condition is a filter and their order shows."""
-    mine = [walk_to(world, RequestState.QUEUED, title=f"Heron egret {n}").reference for n in range(3)]
-    file_request(world, title="Heron egret, not triaged")
-    reads: list[tuple[str, tuple]] = []
-
-    def capture(execute, sql, params, many, context):
-        if 'FROM "requests_app_requestsearchdocument"' in sql and "@@" in sql and "ts_rank" not in sql:
-            reads.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
-        assert sorted(found(world.vendor_engineer, text)) == sorted(mine)
-    filters = []
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        for sql, params in reads:
-            cursor.execute(f"EXPLAIN {sql}", params)
-            filters += [line for (line,) in cursor.fetchall() if "Filter:" in line and "vendor_id" in line]
-    assert filters, reads  # the vendor's own part was read
-    assert all(line.index("vendor_id") < line.index("@@") for line in filters), filters
-
-
 def heron_requests(world, *, newest: int, heron_at: tuple[int, ...], below: int, heron_below: int) -> list[str]:
     """Filed oldest first: `below` requests with "Heron egret" in the title only at position `heron_below` from the
     top (0 is the newest of them), then `newest` more with it at positions `heron_at` from the top. The references
