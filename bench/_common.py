@@ -96,6 +96,7 @@ def prepare(database: str, requests: int, *, log: callable = print) -> dict[str,
     if before < requests:
         log(f"Seeding {database}: {before:,} → {requests:,} requests (COPY; minutes for a million)")
         manage(database, "seed_demo", "--requests", str(requests))
+        documents_in_id_order(database, log=log)
     never_analyzed = not scalar(
         database,
         "SELECT coalesce(last_analyze, last_autoanalyze) IS NOT NULL FROM pg_stat_user_tables "
@@ -112,6 +113,16 @@ def prepare(database: str, requests: int, *, log: callable = print) -> dict[str,
         "prepare_seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         **dataset_summary(database),
     }
+
+
+def documents_in_id_order(database: str, *, log: callable = print) -> None:
+    """Lay the search documents out in id order, as a live desk keeps them (migration 0025's fillfactor: a rewritten
+    document stays on its page; bench/layout_bench.py). The seed writes each batch's whole lives in one transaction,
+    where no old version can be pruned before the next is written, and so scatters the documents as no desk writing
+    one event at a time would (bench/RESULTS.md, session 21). About 30 s for 1,000,000."""
+    log(f"CLUSTER the search documents of {database} in id order")
+    with closing(connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("CLUSTER requests_app_requestsearchdocument USING requests_app_requestsearchdocument_pkey")
 
 
 def vacuum_analyze(database: str, *, log: callable = print) -> None:

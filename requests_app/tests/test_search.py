@@ -585,6 +585,31 @@ def test_a_rare_word_with_an_exclusion_reads_below_the_spans_through_the_gin_ind
     assert found(world.pm, "nda -off") == [signed.reference]
 
 
+def document_page(service_request) -> int:
+    """The heap page the request's search document lies on."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (ctid::text::point)[0]::int FROM requests_app_requestsearchdocument WHERE service_request_id = %s",
+            [service_request.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def test_what_people_write_keeps_a_search_document_on_its_page_so_the_newest_stay_in_id_order(world):
+    """Each comment rewrites its request's search document; the table keeps room on each page (migration 0025) for
+    the new version to go on the same page, so a walk down the newest ids visits one page after the other. On full
+    pages the new version went wherever there was room, and a walk visited a page for every document (bench/
+    RESULTS.md, session 21)."""
+    filed = [file_request(world, title=f"Quota {n}", description="CPU and memory, please.") for n in range(60)]
+    first = filed[0]
+    page = document_page(first)
+    assert page == document_page(filed[1]) and page != document_page(filed[-1])  # its page holds others, then filled
+    for n in range(3):
+        services.request_comment(first, actor=world.requester, body=f"Grafana keeps timing out for us ({n}).")
+    assert found(world.pm, "grafana") == [first.reference]  # the new version is the one read
+    assert document_page(first) == page
+
+
 def heron_requests(world, *, newest: int, heron_at: tuple[int, ...], below: int, heron_below: int) -> list[str]:
     """Filed oldest first: `below` requests with "Heron egret" in the title only at position `heron_below` from the
     top (0 is the newest of them), then `newest` more with it at positions `heron_at` from the top. The references
