@@ -714,7 +714,8 @@ HOW_TO_RUN = """\
     .venv/bin/python bench/loadtest.py --duration 5 --requests 50000 --database portico_bench_50k  # a quick look
     .venv/bin/python bench/loadtest.py --only api_search,search_page    # full-text search alone (own section)
 
-The first run seeds `portico_bench_load` with `seed_demo --requests 1000000` (COPY; 16 min on two cores) and
+The first run seeds `portico_bench_load` with `seed_demo --requests 1000000` (COPY; 16 min on two cores; then
+the search documents are laid out in id order, as a live desk keeps them: `bench/_common.py`) and
 `portico_bench_load_small` with 2,000; later runs reuse them (`--requests` only tops up). A seed that large
 looks like a desk that has run for three years: ~6,400 requests filed a week, ~25,000 still open. Each run files
 requests and picks up queued ones, on a copy of the prepared database made for it (`CREATE DATABASE … TEMPLATE`,
