@@ -13,7 +13,8 @@ more space.
 
 Only later writes follow the new setting: a desk upgraded from an older release keeps its layout until the table is
 rewritten (`CLUSTER requests_app_requestsearchdocument USING requests_app_requestsearchdocument_pkey`, in a quiet
-hour: it locks the table; README, "Operations"). PostgreSQL only: SQLite has no search documents' triggers."""
+hour: it locks the table; README, "Observability and deployment"). PostgreSQL only: SQLite has no search
+documents' triggers."""
 
 from django.db import migrations
 
