@@ -140,6 +140,18 @@ def housekeeping_without_autovacuum(database: str, *, log: callable = print) -> 
         vacuum_analyze(database, log=log)
 
 
+def writes_settled(database: str, *, log: callable = print) -> None:
+    """Write everything pending to disk before a timed run: a checkpoint (PostgreSQL's dirty buffers) and then the
+    kernel's dirty pages (`sync`). Without it the run's copy of the database (a file copy of several GB) and the
+    queue's top-up could still be on their way to disk while the first endpoints were measured. Not proven the cause,
+    but the first full run on a new machine measured the queue page at p99 70 ms and the next at 31 ms, with nothing
+    else running (bench/RESULTS.md, session 22)."""
+    log(f"CHECKPOINT {database} and sync")
+    with closing(connect(database)) as conn, conn.cursor() as cur:
+        cur.execute("CHECKPOINT")
+    os.sync()
+
+
 def dataset_summary(database: str) -> dict[str, object]:
     """Row counts and the open share of a seeded database (estimates are not good enough here: exact counts)."""
     with closing(connect(database)) as conn, conn.cursor() as cur:

@@ -51,6 +51,7 @@ from _common import (
     machine,
     prepare,
     results_section_write,
+    writes_settled,
 )
 
 if TYPE_CHECKING:  # Django is set up in the child process that files them, not here
@@ -668,6 +669,7 @@ def run(args: argparse.Namespace, database: str, big_prep: dict[str, object], sm
     # The queue's top-up (thousands of requests filed and triaged) is written just now: vacuumed and analysed as
     # autovacuum would have, where the server runs none.
     housekeeping_without_autovacuum(database)
+    writes_settled(database)
     big["dataset"], small["dataset"] = big_prep, small_prep
     print(f"3. gunicorn ({args.workers} workers) + wrk, {args.rounds} rounds of {args.duration:.0f} s per endpoint")
     rounds = []
