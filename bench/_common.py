@@ -59,6 +59,12 @@ def scalar(name: str, sql: str, params: list | None = None) -> object:
     return row[0] if row else None
 
 
+def statement(name: str, sql: str) -> None:
+    """Run one statement that returns nothing on database `name` (autocommit: VACUUM, CLUSTER, CHECKPOINT)."""
+    with closing(connect(name)) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+
+
 def request_count(name: str) -> int:
     """Requests in the database (0 before the first migrate)."""
     if not scalar(name, "SELECT to_regclass('requests_app_servicerequest') IS NOT NULL"):
@@ -121,14 +127,12 @@ def documents_in_id_order(database: str, *, log: callable = print) -> None:
     where no old version can be pruned before the next is written, and so scatters the documents as no desk writing
     one event at a time would (bench/RESULTS.md, session 21). About 30 s for 1,000,000."""
     log(f"CLUSTER the search documents of {database} in id order")
-    with closing(connect(database)) as conn, conn.cursor() as cur:
-        cur.execute("CLUSTER requests_app_requestsearchdocument USING requests_app_requestsearchdocument_pkey")
+    statement(database, "CLUSTER requests_app_requestsearchdocument USING requests_app_requestsearchdocument_pkey")
 
 
 def vacuum_analyze(database: str, *, log: callable = print) -> None:
     log(f"VACUUM ANALYZE {database}")
-    with closing(connect(database)) as conn, conn.cursor() as cur:
-        cur.execute("VACUUM ANALYZE")
+    statement(database, "VACUUM ANALYZE")
 
 
 def housekeeping_without_autovacuum(database: str, *, log: callable = print) -> None:
@@ -147,8 +151,7 @@ def writes_settled(database: str, *, log: callable = print) -> None:
     but the first full run on a new machine measured the queue page at p99 70 ms and the next at 31 ms, with nothing
     else running (bench/RESULTS.md, session 22)."""
     log(f"CHECKPOINT {database} and sync")
-    with closing(connect(database)) as conn, conn.cursor() as cur:
-        cur.execute("CHECKPOINT")
+    statement(database, "CHECKPOINT")
     os.sync()
 
 

@@ -52,7 +52,9 @@ SELECT count(*) FILTER (WHERE page IS DISTINCT FROM previous), count(DISTINCT pa
 """
 
 
-def measure(fillfactor: int, rows: int, updates: int, recent: int) -> dict[str, object]:
+def measure(fillfactor: int, rows: int, updates: int, recent: int) -> tuple[int, int, float, float]:
+    """Page moves walking the newest half of the rows in id order, the pages they lie on, the table's MB, and the
+    writer's seconds."""
     with closing(connect(DATABASE)) as conn, conn.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS layout_rows")
         cur.execute(
@@ -68,7 +70,7 @@ def measure(fillfactor: int, rows: int, updates: int, recent: int) -> dict[str, 
         switches, pages = cur.fetchone()
         cur.execute("SELECT pg_relation_size('layout_rows')")
         (size,) = cur.fetchone()
-    return {"fillfactor": fillfactor, "page_switches": switches, "pages": pages, "mb": size / 2**20, "seconds": seconds}
+    return switches, pages, size / 2**20, seconds
 
 
 def main() -> None:
@@ -84,8 +86,7 @@ def main() -> None:
         print(f"{args.rows:,} rows, {args.updates} rewrites after each among the newest {args.recent:,}")
         print("fillfactor | page moves walking the newest half | pages they lie on | table MB | seconds")
         for fillfactor in args.fillfactor:
-            r = measure(fillfactor, args.rows, args.updates, args.recent)
-            moves, pages, mb, seconds = r["page_switches"], r["pages"], r["mb"], r["seconds"]
+            moves, pages, mb, seconds = measure(fillfactor, args.rows, args.updates, args.recent)
             print(f"{fillfactor:>10} | {moves:>34,} | {pages:>17,} | {mb:8.1f} | {seconds:.0f}")
     finally:
         database_drop(DATABASE)
