@@ -74,5 +74,7 @@ def sla_policy_revise(request: AuthenticatedHttpRequest, priority: str) -> HttpR
             messages.success(request, f"Saved {priority} policy version {revision.policy.version}{moved}.")
             return redirect("backoffice-sla-policies")
     status = 400 if confirm.is_bound else 200
+    # The draft travels on in hidden inputs; without ids they point at no help text the page does not show.
+    draft.auto_id = False
     context.update({"form": draft, "confirm": confirm, "what_if": what_if})
     return render(request, "backoffice/policies_preview.html", context, status=status)

@@ -104,8 +104,9 @@ def triage_rows(page: Any) -> list[TriageRow]:
 
 def _vendor_select(row: TriageRow, options: dict[tuple[int, str], str]) -> str:
     """`form.vendor.as_widget` of the row's triage form (`TransitionForm`'s vendor field: not required, help text
-    set, so Django adds `aria-describedby`; the initial value is the suggestion, else the request's vendor, else
-    the empty option). `options` keeps the options' HTML per (environment, selected value) for the page."""
+    set, so Django adds `aria-describedby`, which names the row's suggestion cell; the initial value is the
+    suggestion, else the request's vendor, else the empty option). `options` keeps the options' HTML per
+    (environment, selected value) for the page."""
     initial = row.suggestion.pk if row.suggestion is not None else row.vendor_id
     selected = "" if initial is None else str(initial)
     key = (row.environment_id, selected)
@@ -151,7 +152,7 @@ def render_triage_rows(rows: list[TriageRow], *, next_path: str, csrf_input: str
             f"      <td>{_label(row.environment)}</td>\n"
             f'      <td><span class="sla sla--{_label(nxt.status)}" data-sla-next>{_e(nxt.text)}</span></td>\n'
             f"      <td>{time_html(row.created_at, 'short', tz=zone)}</td>\n"
-            f"      <td>{suggestion}</td>\n"
+            f'      <td id="id_triage-vendor_{row.pk}_helptext">{suggestion}</td>\n'
             "      <td>\n"
             f'        <form method="post" action="{triage(row.reference)}" class="inline-form">\n'
             f"          {csrf_input}\n"

@@ -131,7 +131,7 @@ def test_rows_are_the_templates_html_byte_for_byte(world, inbox, sort, zone):
     )
     assert written == expected
     # The comparison covers every branch: suggestions and none, a preselected vendor or the empty option, production.
-    assert "No rule matches" in written and "<td>OptIT</td>" in written
+    assert '_helptext">No rule matches</td>' in written and '_helptext">OptIT</td>' in written
     assert "Zeta &lt;&amp;&gt; &#x27;Ops&#x27;" in written
     assert '<option value="" selected>Routing suggestion</option>' in written
     assert f'<option value="{world.vendor_b.pk}" selected>GWL</option>' in written

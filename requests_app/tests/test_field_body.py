@@ -118,3 +118,31 @@ def test_the_new_request_forms_checks_render_through_the_tag(world):
     response = client.post("/requests/new/validate/?field=title", {"title": ""})
     assert response.status_code == 200
     assert response.content.decode().startswith('\n<div class="field field--error">')
+
+
+def test_a_group_of_inputs_is_a_fieldset_named_by_its_legend_and_described_by_its_hint():
+    class GroupForm(forms.Form):
+        days = forms.MultipleChoiceField(
+            label="Days", help_text="Pick <any>.", choices=[("mon", "Monday"), ("tue", "<Tue>")],
+            widget=forms.CheckboxSelectMultiple,
+        )  # fmt: skip
+        shift = forms.ChoiceField(label="Shift", choices=[("a", "Early"), ("b", "Late")], widget=forms.RadioSelect)
+        none = forms.MultipleChoiceField(label="None", required=False, choices=[], widget=forms.CheckboxSelectMultiple)
+
+    form = GroupForm({"days": ["sun"]})
+    form.is_valid()
+    days, shift, none = field_body(form["days"]), field_body(form["shift"]), field_body(form["none"])
+    assert days.startswith(
+        '<fieldset class="field field--group field--error" aria-describedby="id_days_helptext id_days_error">\n'
+        '  <legend>Days\n      <span class="required"'
+    )
+    assert '<p class="hint" id="id_days_helptext">Pick &lt;any&gt;.</p>' in days and 'id="id_days_error">' in days
+    assert '<label for="id_days_1">&lt;Tue&gt;</label></div>' in days and days.endswith("</fieldset>")
+    assert 'aria-invalid="true"' in days and 'name="days" value="mon"' in days
+    assert shift.startswith('<fieldset class="field field--group field--error" aria-describedby="id_shift_error">')
+    assert 'type="radio" name="shift" value="b"' in shift
+    assert none == (
+        '<fieldset class="field field--group">\n  <legend>None</legend>\n  <p class="muted">None yet.</p>\n</fieldset>'
+    )
+    for html in (days, shift, none):
+        assert 'for=""' not in html

@@ -605,8 +605,9 @@ def test_triage_inbox_lists_submitted_most_urgent_first_with_suggestion(as_user,
     response = as_user(world.pm).get("/triage/")
     page = response.content.decode()
     assert rows(response) == [first.reference, second.reference]
-    assert "<td>OptIT</td>" in page
-    assert f'id="id_triage-vendor_{first.pk}"' in page
+    # The vendor select is described by the row's suggestion cell (the form field's help text is not rendered).
+    assert f'<td id="id_triage-vendor_{first.pk}_helptext">OptIT</td>' in page
+    assert f'aria-describedby="id_triage-vendor_{first.pk}_helptext" id="id_triage-vendor_{first.pk}"' in page
 
 
 def test_triage_from_the_inbox(as_user, world):

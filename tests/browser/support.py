@@ -53,6 +53,26 @@ VISIBLE_TEXT = """
 })()
 """
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
+# An ARIA reference or a label's `for` that names no element on the page: assistive technology silently drops it, and
+# axe-core reports such references only as "needs review", never as a violation.
+DANGLING_REFERENCES = """
+(() => {
+  const attributes = ["aria-describedby", "aria-labelledby", "aria-controls", "aria-owns", "aria-activedescendant",
+                      "aria-errormessage", "aria-details"];
+  const found = [];
+  for (const element of document.querySelectorAll(attributes.map((name) => `[${name}]`).join(","))) {
+    for (const name of attributes) {
+      for (const id of (element.getAttribute(name) || "").split(/\\s+/).filter(Boolean)) {
+        if (!document.getElementById(id)) found.push(`${element.tagName.toLowerCase()} ${name}=${id}`);
+      }
+    }
+  }
+  for (const label of document.querySelectorAll("label[for]")) {
+    if (!document.getElementById(label.htmlFor)) found.push(`label for=${label.htmlFor}`);
+  }
+  return found;
+})()
+"""
 AXE = Axe()
 
 
@@ -78,9 +98,10 @@ class Findings:
     overflow: int = 0
     axe: list[str] = field(default_factory=list)
     raw_labels: list[str] = field(default_factory=list)
+    dangling: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.csp or self.console or self.overflow > 0 or self.axe or self.raw_labels)
+        return bool(self.csp or self.console or self.overflow > 0 or self.axe or self.raw_labels or self.dangling)
 
 
 class Session:
@@ -133,7 +154,8 @@ class Session:
         self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
     def check(self, *, axe: bool = True) -> Findings:
-        """Run every check on the page as it stands now: CSP, console, overflow, axe-core, raw labels."""
+        """Run every check on the page as it stands now: CSP, console, overflow, axe-core, raw labels, references to
+        elements that are not there."""
         findings = Findings(url=self.page.url)
         findings.csp = self.csp_violations()
         findings.console, self.console_errors = self.console_errors, []
@@ -141,6 +163,7 @@ class Session:
         if axe:
             findings.axe = serious_axe_findings(self.page)
         findings.raw_labels = raw_labels(str(self.page.evaluate(VISIBLE_TEXT)))
+        findings.dangling = list(self.page.evaluate(DANGLING_REFERENCES))
         return findings
 
 

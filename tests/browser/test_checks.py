@@ -14,6 +14,7 @@ BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title></head><bo
 <input type="text">
 <div style="width: 2000px">wide</div>
 <p>state is service_request_id</p>
+<label for="nowhere">Gone</label> <select aria-describedby="id_vendor_helptext"><option>One</option></select>
 <script>document.title = "ran";</script>
 </main></body></html>"""
 MENDED = """<!doctype html><html lang="en"><head><title>Mended</title></head><body><main><h1>Mended</h1>
@@ -50,4 +51,5 @@ def test_a_page_that_breaks_every_rule_fails_every_check_and_the_mended_page_pas
     rules = {finding.split(" ")[0] for finding in broken.axe}
     assert {"image-alt", "label"} <= rules, broken.axe
     assert "service_request_id" in broken.raw_labels
+    assert broken.dangling == ["select aria-describedby=id_vendor_helptext", "label for=nowhere"], broken.dangling
     assert not mended, mended
