@@ -23,20 +23,34 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-class DayAddForm(forms.Form):
+class _OnTheCalendarPage(forms.Form):
+    """One of the forms the calendar's page shows together, whose fields share names (date, reason): each form's
+    ids start with its own `ids`, so every label, hint and error names its own form's field."""
+
+    ids: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.ids}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class DayAddForm(_OnTheCalendarPage):
+    ids = "add-day"
     date = forms.DateField(label="Date", widget=DateInput)
     name = forms.CharField(label="Holiday name", max_length=100, help_text="As people know it, e.g. “Chhath Puja”.")
     reason = reason_field()
 
 
-class DayRemoveForm(forms.Form):
+class DayRemoveForm(_OnTheCalendarPage):
+    ids = "remove-day"
     date = forms.DateField(
         label="Date", widget=DateInput, help_text="A holiday on this calendar; it becomes a working day."
     )
     reason = reason_field()
 
 
-class ClosureForm(forms.Form):
+class ClosureForm(_OnTheCalendarPage):
+    ids = "closure"
     starts_on = forms.DateField(label="First day closed", widget=DateInput)
     ends_on = forms.DateField(label="Last day closed", widget=DateInput)
     reason = forms.CharField(

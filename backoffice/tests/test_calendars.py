@@ -3,6 +3,7 @@ import with its preview and its refusals, the year view, the pages and the API w
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -447,3 +448,20 @@ def test_the_page_forms_show_what_is_wrong_and_change_nothing(client, world, bih
     assert saved.status_code == 302
     assert [action for _area, action, _reason in _records()] == ["Changed settings"]
     assert ChangeRecord.objects.get().after["weekly_hours"]["Saturday"] == "10:00–14:00"
+
+
+def test_the_calendar_pages_forms_each_label_their_own_fields(client, world, bihar):
+    # Three forms on one page share field names (date, reason): with the same ids, the second form's "Date" label
+    # and hint named the first form's input.
+    client.force_login(world.pm)
+    page = client.get("/manage/calendars/bihar/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    for form in re.findall(r"<form .*?</form>", page, flags=re.S):
+        named = re.findall(r'(?:for|aria-describedby)="([^"]+)"', form)
+        assert all(f'id="{i}"' in form for i in named), named
+    errors = client.post("/manage/calendars/bihar/days/remove/", {"date": "", "reason": ""}).content.decode()
+    assert (
+        'id="remove-day-date_error"' in errors
+        and 'aria-describedby="remove-day-date_helptext remove-day-date_error"' in errors
+    )

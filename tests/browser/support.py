@@ -73,6 +73,14 @@ DANGLING_REFERENCES = """
   return found;
 })()
 """
+# An id used twice: a reference or a label finds only the first, whichever that is.
+DUPLICATE_IDS = """
+(() => {
+  const counts = new Map();
+  for (const element of document.querySelectorAll("[id]")) counts.set(element.id, (counts.get(element.id) || 0) + 1);
+  return [...counts].filter(([, count]) => count > 1).map(([id, count]) => `${id} ×${count}`);
+})()
+"""
 AXE = Axe()
 
 
@@ -99,9 +107,18 @@ class Findings:
     axe: list[str] = field(default_factory=list)
     raw_labels: list[str] = field(default_factory=list)
     dangling: list[str] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.csp or self.console or self.overflow > 0 or self.axe or self.raw_labels or self.dangling)
+        return bool(
+            self.csp
+            or self.console
+            or self.overflow > 0
+            or self.axe
+            or self.raw_labels
+            or self.dangling
+            or self.duplicate_ids
+        )
 
 
 class Session:
@@ -155,7 +172,7 @@ class Session:
 
     def check(self, *, axe: bool = True) -> Findings:
         """Run every check on the page as it stands now: CSP, console, overflow, axe-core, raw labels, references to
-        elements that are not there."""
+        elements that are not there, ids used twice."""
         findings = Findings(url=self.page.url)
         findings.csp = self.csp_violations()
         findings.console, self.console_errors = self.console_errors, []
@@ -164,6 +181,7 @@ class Session:
             findings.axe = serious_axe_findings(self.page)
         findings.raw_labels = raw_labels(str(self.page.evaluate(VISIBLE_TEXT)))
         findings.dangling = list(self.page.evaluate(DANGLING_REFERENCES))
+        findings.duplicate_ids = list(self.page.evaluate(DUPLICATE_IDS))
         return findings
 
 

@@ -15,6 +15,7 @@ BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title></head><bo
 <div style="width: 2000px">wide</div>
 <p>state is service_request_id</p>
 <label for="nowhere">Gone</label> <select aria-describedby="id_vendor_helptext"><option>One</option></select>
+<p id="twice">One</p><p id="twice">Two</p>
 <script>document.title = "ran";</script>
 </main></body></html>"""
 MENDED = """<!doctype html><html lang="en"><head><title>Mended</title></head><body><main><h1>Mended</h1>
@@ -52,4 +53,5 @@ def test_a_page_that_breaks_every_rule_fails_every_check_and_the_mended_page_pas
     assert {"image-alt", "label"} <= rules, broken.axe
     assert "service_request_id" in broken.raw_labels
     assert broken.dangling == ["select aria-describedby=id_vendor_helptext", "label for=nowhere"], broken.dangling
+    assert broken.duplicate_ids == ["twice ×2"], broken.duplicate_ids
     assert not mended, mended

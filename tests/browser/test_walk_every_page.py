@@ -1,7 +1,7 @@
 """Every page, for every role, at a phone's, a tablet's and a laptop's width, and once more at the laptop's width in
 the dark theme: no CSP violation, no console error, no horizontal overflow, no serious or critical axe-core finding
-(colour contrast included), no raw label, no ARIA reference or label `for` naming no element. A page that fails a
-check is screenshot to tests/artifacts/screenshots/; with PORTICO_WALK_SCREENSHOTS=1 every page is.
+(colour contrast included), no raw label, no ARIA reference or label `for` naming no element, no id used twice. A
+page that fails a check is screenshot to tests/artifacts/screenshots/; with PORTICO_WALK_SCREENSHOTS=1 every page is.
 
 `test_every_page_is_walked_or_excluded` keeps the walk honest: a new browser page must join the walk or be named in
 EXCLUDED with the reason. The README's screenshots are copies of walk screenshots (README_SHOTS): with
@@ -465,7 +465,7 @@ def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_
     assert visited > 40
     report = "\n".join(
         f"{f.url}: csp={f.csp} console={f.console} overflow={f.overflow} axe={f.axe} raw={f.raw_labels} "
-        f"dangling={f.dangling}"
+        f"dangling={f.dangling} duplicate_ids={f.duplicate_ids}"
         for f in problems
     )
     assert not problems, f"{len(problems)} pages failed:\n{report}"
