@@ -180,7 +180,8 @@ def field_body(field: BoundField) -> str:
     `<div>` to its `</div>`), written in Python: a page renders a dozen fields (the request page's comment, link and
     action forms), and the template's variable lookups were ~0.15 ms a field. Django links the input to the hint
     and errors with aria-describedby (`<id>_helptext`, `<id>_error`) and sets aria-invalid.
-    `test_field_body_equals_its_template` holds the two to the same HTML."""
+    `test_field_body_equals_its_template` holds the two to the same HTML. A group of inputs (checkboxes, radios),
+    which that template wrote with an empty `<label for="">`, is `_group_body`'s."""
     if field.use_fieldset:
         return _group_body(field)
     checkbox = field.widget_type == "checkbox"
@@ -218,7 +219,7 @@ def _errors(field: BoundField) -> str:
 
 def _group_body(field: BoundField) -> str:
     """A group of inputs (checkboxes, radios): there is no one input for a label to name, so a fieldset's legend
-    names it and the hint and errors describe the fieldset; each choice is a checkbox row with its own label."""
+    names it and the hint and errors describe the fieldset; each choice is a row of its own, input then label."""
     described = field.aria_describedby
     out = ['<fieldset class="field field--group', " field--error" if field.errors else "", '"']
     if described:
