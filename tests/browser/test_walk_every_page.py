@@ -18,9 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from announcements.services import announcement_post
@@ -252,7 +255,9 @@ def stops_for(role: str, refs: dict[str, str]) -> list[Stop]:
         "pm": [
             Stop("triage-inbox", "/triage/", "triage"),
             Stop("reports-dashboard", "/reports/", "reports", _charts_follow_the_theme),
-            Stop("reports-weekly", "/reports/weekly/", "weekly-report"),
+            # The week the world's requests were filed in, not the default (the last finished one, empty here):
+            # every table and chart of the report drawn with figures in it.
+            Stop("reports-weekly", f"/reports/weekly/?week={refs['week']}", "weekly-report"),
             Stop("reports-metrics", "/reports/metrics/", "metrics"),
             Stop("request-transition", f"/requests/{refs['submitted']}/transitions/reject/", "confirm-reject"),
             Stop("request-edit", f"/requests/{refs['submitted']}/edit/", "request-edit-pm"),
@@ -350,6 +355,9 @@ def walk_plan(refs: dict[str, str]) -> list[tuple[str | None, list[Stop]]]:
     return [(None, ANONYMOUS), *[(role, stops_for(role, refs)) for role in ROLES]]
 
 
+REPORT_ZONE = ZoneInfo(settings.PORTICO_REPORT_TIMEZONE)
+
+
 def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str, str]:
     monkeypatch.setenv("PORTICO_TEST_K8S_TOKEN", k8s_stub.token)
     Connection.objects.create(
@@ -394,6 +402,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
         "announcement": str(announcement.pk),
         "rota": str(rota.pk),
         "token": str(token.pk),
+        "week": "{}-W{:02d}".format(*timezone.now().astimezone(REPORT_ZONE).isocalendar()),
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
