@@ -422,7 +422,7 @@ def test_every_page_is_walked_or_excluded():
 
 _ANY_REFS = dict.fromkeys(
     ["submitted", "in_progress", "pending", "cancelled", "closed", "canned", "rule", "routing_test", "announcement",
-     "rota", "token", "p0", "page_token", "release", "incident"],
+     "rota", "token", "p0", "page_token", "release", "incident", "week"],
     "1",
 )  # fmt: skip
 
