@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
@@ -36,6 +35,7 @@ from portal.tokens import api_token_create
 from provisioning import services as provisioning_services
 from provisioning.models import ProvisioningRun
 from provisioning.tests.helpers import NAMESPACE_PARAMETERS, drive, in_progress
+from reports.periods import week_containing
 from requests_app import services
 from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.models import RoutingRule
@@ -355,9 +355,6 @@ def walk_plan(refs: dict[str, str]) -> list[tuple[str | None, list[Stop]]]:
     return [(None, ANONYMOUS), *[(role, stops_for(role, refs)) for role in ROLES]]
 
 
-REPORT_ZONE = ZoneInfo(settings.PORTICO_REPORT_TIMEZONE)
-
-
 def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str, str]:
     monkeypatch.setenv("PORTICO_TEST_K8S_TOKEN", k8s_stub.token)
     Connection.objects.create(
@@ -402,7 +399,7 @@ def _world_with_every_kind_of_request(world, monkeypatch, k8s_stub) -> dict[str,
         "announcement": str(announcement.pk),
         "rota": str(rota.pk),
         "token": str(token.pk),
-        "week": "{}-W{:02d}".format(*timezone.now().astimezone(REPORT_ZONE).isocalendar()),
+        "week": week_containing(timezone.now(), tz=settings.PORTICO_REPORT_TIMEZONE).label,
         "submitted": walk_to(world, RequestState.SUBMITTED).reference,
         "in_progress": running.reference,
         "pending": walk_to(world, RequestState.PENDING_APPROVAL).reference,
