@@ -107,6 +107,11 @@ class DeskFilterForm(forms.Form):
     def detail_fields(self) -> list[Any]:
         return [self[name] for name in self.fields if name not in ("search", "quick", "sort", *self.LINK_ONLY)]
 
+    @property
+    def detail_filters_set(self) -> int:
+        """How many of `detail_fields` hold a value (a phone shows them folded away unless one does)."""
+        return sum(1 for field in self.detail_fields if field.value())
+
 
 @fields_shared
 class SavedViewForm(forms.Form):

@@ -47,6 +47,7 @@ class DeskList:
     page: Page | None = None
     vendors: list[tuple[str, str]] = field(default_factory=list)  # (slug, name)
     engineers: list[tuple[str, str]] = field(default_factory=list)  # (username, name)
+    vendor_column: bool = True  # False where every row is the viewer's own vendor's
 
 
 # The saved views a list offers, compiled once per list and kind of user (a vendor's people see their vendor's
@@ -143,4 +144,5 @@ def desk_list(
         view_error=view_error,
         vendors=choices.vendors if may_bulk(user) else [],
         engineers=choices.engineers if may_bulk(user) else [],
+        vendor_column=not user.vendor_id,
     )

@@ -226,12 +226,13 @@ def render_rows(
     *,
     bulk: bool,
     pick_up: bool,
+    vendor: bool,
     next_path: str,
     csrf_input: str,
     now: datetime,
 ) -> SafeString:
     """The `<tr>`s of the desk table, as `requests_app/partials/request_rows.html` writes them (`csrf_input`:
-    what `{% csrf_token %}` writes)."""
+    what `{% csrf_token %}` writes; `vendor`: with the vendor column)."""
     detail = _url_maker("request-detail")
     pick = _url_maker("request-transition", "pick_up")
     next_value = _e(next_path)
@@ -256,6 +257,7 @@ def render_rows(
         # `|date:'c'` is the ISO format of the (aware) time in the current zone.
         due = f' title="Due {_e(localtime(nxt.due_at, zone).isoformat())}"' if nxt.due_at else ""
         priority = _label(row.priority)
+        vendor_cell = f"<td>{_label(row.vendor, 'not routed yet')}</td>" if vendor else ""
         action = ""
         if pick_up:
             form = ""
@@ -268,7 +270,7 @@ def render_rows(
                     f'<span class="visually-hidden"> {reference}</span></button>\n'
                     f"        </form>\n        "
                 )
-            action = f"\n      <td>\n        {form}\n      </td>\n      "
+            action = f'\n      <td class="table__action">\n        {form}\n      </td>\n      '
         out.append(
             f"\n    <tr data-row>\n      {tick}\n"
             f'      <th scope="row"><a href="{detail(row.reference)}">{reference}</a></th>\n'
@@ -283,7 +285,7 @@ def render_rows(
             f'title="{_label(priority_label(row.priority))}">{priority}</span></td>\n'
             f"      <td>{_label(type_label(row.request_type))}</td>\n"
             f"      <td>{_label(row.environment)}</td>\n"
-            f"      <td>{_label(row.vendor, 'not routed yet')}</td>\n"
+            f"      {vendor_cell}\n"
             f"      <td>{_label(row.assignee, '—')}</td>\n"
             f'      <td><span class="sla sla--{_label(nxt.status)}" data-sla-next{due}>'
             f"{_e(nxt.text)}</span></td>\n"

@@ -94,6 +94,7 @@ def desk_rows(context: template.Context, page: Any, pick_up: bool = False) -> Sa
         page,
         bulk=bool(desk and desk.bulk_form),
         pick_up=bool(pick_up),
+        vendor=bool(desk and desk.vendor_column),
         next_path=request.get_full_path(),
         csrf_input=CsrfTokenNode().render(context) if pick_up else "",
         now=timezone.now(),

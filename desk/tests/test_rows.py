@@ -83,21 +83,28 @@ def requests(world):
 
 
 # --- the rows' HTML -----------------------------------------------------------------------------------------
-def _reference_rows(page, *, bulk: bool, pick_up: bool, request) -> str:
+def _reference_rows(page, *, bulk: bool, pick_up: bool, vendor: bool, request) -> str:
     """The rows as `requests_app/partials/request_rows.html` (the template language) writes them."""
     template = get_template("requests_app/partials/request_rows.html")
-    context = {"desk": {"bulk_form": object()} if bulk else {}, "pick_up": pick_up, "csrf_token": "tok&en"}
+    desk = {"bulk_form": object() if bulk else None, "vendor_column": vendor}
+    context = {"desk": desk, "pick_up": pick_up, "csrf_token": "tok&en"}
     return "".join(template.render({**context, "service_request": row}, request) for row in page)
 
 
 @pytest.mark.parametrize(
-    ("bulk", "pick_up", "zone"),
-    [(True, True, None), (False, False, None), (True, False, None), (True, True, "America/St_Johns")],
+    ("bulk", "pick_up", "vendor", "zone"),
+    [
+        (True, True, True, None),
+        (False, False, True, None),
+        (True, False, True, None),
+        (True, True, False, None),
+        (True, True, True, "America/St_Johns"),
+    ],
 )
-def test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, zone):
+def test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, vendor, zone):
     if zone:  # the viewer's own zone, current for the request (`UserTimezoneMiddleware`)
         with timezone.override(zone):
-            test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, None)
+            test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_up, vendor, None)
         return
     request = RequestFactory().get("/queue/", {"sort": "-priority", "x": '"<&>'})
     request.user = world.pm
@@ -106,17 +113,19 @@ def test_rows_are_the_templates_html_byte_for_byte(world, requests, bulk, pick_u
     for row in page:
         row.clock_snapshots = snapshots.get(row.pk, [])
         row.search_snippet = mark_safe("a <mark>match</mark> &amp; more") if row.pk % 2 else None
-    expected = _reference_rows(page, bulk=bulk, pick_up=pick_up, request=request)
+    expected = _reference_rows(page, bulk=bulk, pick_up=pick_up, vendor=vendor, request=request)
     written = render_rows(
         page,
         bulk=bulk,
         pick_up=pick_up,
+        vendor=vendor,
         next_path=request.get_full_path(),
         csrf_input='<input type="hidden" name="csrfmiddlewaretoken" value="tok&amp;en">' if pick_up else "",
         now=timezone.now(),
     )
     assert written == expected
     assert "Pick up" in written if pick_up else "Pick up" not in written
+    assert ("not routed yet" in written) is vendor  # a third of the requests are not routed
     assert "&lt;b&gt;&quot;Risky&quot; &amp; 0&lt;/b&gt;" in written  # escaped, as the template escaped it
 
 

@@ -579,6 +579,25 @@ def test_queue_lists_the_vendors_open_work_most_urgent_first(as_user, world):
     assert page.count(">Pick up<") == 2
 
 
+@pytest.mark.parametrize(
+    ("role", "url", "vendor_column"),
+    [
+        ("vendor_engineer", "/queue/", False),
+        ("vendor_lead", "/", False),
+        ("pm", "/", True),
+        ("requester", "/", True),
+    ],
+)
+def test_the_vendor_column_is_shown_only_where_rows_can_differ_in_it(as_user, world, role, url, vendor_column):
+    """A vendor's people see only their own vendor's requests: the column would say the same on every row."""
+    walk_to(world, RequestState.QUEUED)
+    page = as_user(getattr(world, role)).get(url).content.decode()
+    headers = re.findall(r'class="sort-link" href="[^"]*">([^<]+)', page)
+    assert "Reference" in headers
+    assert ("Vendor" in headers) is vendor_column
+    assert (">OptIT</td>" in page) is vendor_column
+
+
 def test_pick_up_from_the_queue_returns_to_the_queue(as_user, world):
     service_request = walk_to(world, RequestState.QUEUED)
     client = as_user(world.vendor_engineer)

@@ -366,11 +366,24 @@
     });
   }
 
+  // On a phone the desk's filter selects would push the requests a screenful down: they fold away under "More
+  // filters" unless one of them is set. Wider again (a phone turned), they open, as their summary is hidden there.
+  var phone = window.matchMedia("(max-width: 600px)");
+  function foldFilters(root) {
+    root.querySelectorAll("details[data-filters-more]").forEach(function (more) {
+      if (phone.matches && !more.hasAttribute("data-filters-set")) more.open = false;
+    });
+  }
+  phone.addEventListener("change", function () {
+    if (!phone.matches) document.querySelectorAll("details[data-filters-more]").forEach(function (more) { more.open = true; });
+  });
+
   function showSelectAll(root) {
     root.querySelectorAll("[data-select-all]").forEach(function (box) { box.hidden = false; });
   }
 
   function enhance(root) {
+    foldFilters(root);
     showSelectAll(root);
     cannedPickers(root);
     refreshCountdowns(root);

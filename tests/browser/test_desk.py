@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 from desk.models import SavedView
 from requests_app.choices import Priority, RequestState
 from requests_app.models import ServiceRequest
-from requests_app.testing.workflow import file_request
+from requests_app.testing.workflow import file_request, walk_to
 from sla.defaults import ensure_defaults
-from tests.browser.support import Session, chromium
+from tests.browser.support import PHONE, Session, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,3 +118,63 @@ def test_pm_and_vendor_engineer_work_the_desk(live_server, world):
     triaged = ServiceRequest.objects.filter(pk__in=[p1.pk, p2.pk])
     assert {(r.state, r.vendor_id) for r in triaged} == {(RequestState.QUEUED, world.vendor_a.pk)}
     assert ServiceRequest.objects.get(pk=breached.pk).state == RequestState.SUBMITTED
+
+
+def test_pick_up_stays_in_view_when_the_queue_scrolls_sideways(live_server, world):
+    """On a laptop the queue's columns can be wider than the window: the table scrolls inside its frame, and the last
+    column, where Pick up is, stays pinned to the frame's right edge rather than scrolling out of sight."""
+    ensure_defaults()
+    queued = walk_to(world, RequestState.QUEUED, title="Namespace-for-mGramSeva-UAT-in-Punjab-with-quota-and-policies")
+    with chromium() as browser:
+        engineer = Session(browser, live_server.url, world.vendor_engineer.username, {"width": 1024, "height": 768})
+        page = engineer.page
+        page.goto("/queue/")
+        frame = page.locator(".table-scroll")
+        assert frame.evaluate("f => f.scrollWidth > f.clientWidth"), "the table should be wider than its frame here"
+        button = page.get_by_role("button", name=f"Pick up {queued.reference}")
+        on_top = """b => { const r = b.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+                          return r.right <= innerWidth && document.elementFromPoint(x, y)?.closest('button') === b; }"""
+        button.evaluate("b => window.scrollTo(0, b.getBoundingClientRect().top + scrollY - 200)")  # down, not across
+        assert frame.evaluate("f => f.scrollLeft") == 0
+        assert button.evaluate(on_top), "Pick up is hidden at the table's start"
+        frame.evaluate("f => { f.scrollLeft = f.scrollWidth; }")
+        assert button.evaluate(on_top), "Pick up is hidden with the table scrolled to its end"
+        engineer.shot("desk-05-engineer-queue-narrow")
+        findings = engineer.check()
+        assert not findings, findings
+        engineer.context.close()
+
+
+def test_on_a_phone_the_filter_selects_fold_away_unless_one_is_set(live_server, world):
+    ensure_defaults()
+    queued = walk_to(world, RequestState.QUEUED)
+    with chromium() as browser:
+        phone = Session(browser, live_server.url, world.vendor_engineer.username, PHONE)
+        page = phone.page
+        page.goto("/queue/")
+        more = page.locator("summary", has_text="More filters")
+        state = page.locator("#desk-filters").get_by_label("State", exact=True)
+        expect(more).to_be_visible()
+        expect(state).to_be_hidden()
+        findings = phone.check()
+        assert not findings, findings
+        table_top = "() => document.querySelector('.table-scroll').getBoundingClientRect().top + scrollY"
+        folded = page.evaluate(table_top)
+
+        more.click()
+        expect(state).to_be_visible()
+        assert page.evaluate(table_top) - folded > 300  # seven selects, one under another: the requests moved down
+        state.select_option("queued")
+        expect(page).to_have_url(re.compile(r"state=queued"))
+        page.reload()  # a set filter stays in sight, counted in the summary
+        expect(page.locator("summary", has_text="More filters (1 set)")).to_be_visible()
+        expect(state).to_have_value("queued")
+        expect(page.get_by_role("link", name=queued.reference)).to_be_visible()
+        phone.shot("desk-06-engineer-queue-phone-filtered")
+        phone.context.close()
+
+        wide = Session(browser, live_server.url, world.vendor_engineer.username)
+        wide.page.goto("/queue/")
+        expect(wide.page.locator("summary", has_text="More filters")).to_be_hidden()
+        expect(wide.page.locator("#desk-filters").get_by_label("State", exact=True)).to_be_visible()
+        wide.context.close()
