@@ -16,9 +16,11 @@ BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title></head><bo
 <p>state is service_request_id</p>
 <label for="nowhere">Gone</label> <select aria-describedby="id_vendor_helptext"><option>One</option></select>
 <p id="twice">One</p><p id="twice">Two</p>
+<label>When <input type="time" name="when"></label>
 <script>document.title = "ran";</script>
 </main></body></html>"""
-MENDED = """<!doctype html><html lang="en"><head><title>Mended</title></head><body><main><h1>Mended</h1>
+MENDED = """<!doctype html><html lang="en"><head><title>Mended</title><style>input { min-height: 2.5rem; }</style></head>
+<body><main><h1>Mended</h1>
 <img src="/pixel.png" alt="A pixel">
 <label for="name">Name</label> <input id="name" type="text">
 <div>narrow</div>
@@ -54,4 +56,5 @@ def test_a_page_that_breaks_every_rule_fails_every_check_and_the_mended_page_pas
     assert "service_request_id" in broken.raw_labels
     assert broken.dangling == ["select aria-describedby=id_vendor_helptext", "label for=nowhere"], broken.dangling
     assert broken.duplicate_ids == ["twice ×2"], broken.duplicate_ids
+    assert broken.unstyled_inputs == ["input type=text ", "input type=time when"], broken.unstyled_inputs
     assert not mended, mended

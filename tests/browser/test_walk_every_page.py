@@ -471,7 +471,7 @@ def test_every_page_every_role_every_width(live_server, world, monkeypatch, k8s_
     assert visited > 40
     report = "\n".join(
         f"{f.url}: csp={f.csp} console={f.console} overflow={f.overflow} axe={f.axe} raw={f.raw_labels} "
-        f"dangling={f.dangling} duplicate_ids={f.duplicate_ids}"
+        f"dangling={f.dangling} duplicate_ids={f.duplicate_ids} unstyled_inputs={f.unstyled_inputs}"
         for f in problems
     )
     assert not problems, f"{len(problems)} pages failed:\n{report}"
