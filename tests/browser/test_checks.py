@@ -19,8 +19,8 @@ BROKEN = """<!doctype html><html lang="en"><head><title>Broken</title></head><bo
 <label>When <input type="time" name="when"></label>
 <script>document.title = "ran";</script>
 </main></body></html>"""
-MENDED = """<!doctype html><html lang="en"><head><title>Mended</title><style>input { min-height: 2.5rem; }</style></head>
-<body><main><h1>Mended</h1>
+MENDED = """<!doctype html><html lang="en"><head><title>Mended</title>
+<style>input { min-height: 2.5rem; }</style></head><body><main><h1>Mended</h1>
 <img src="/pixel.png" alt="A pixel">
 <label for="name">Name</label> <input id="name" type="text">
 <div>narrow</div>
