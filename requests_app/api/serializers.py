@@ -60,7 +60,8 @@ class StrictSerializer(serializers.Serializer):
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if unknown and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **unknown}) from exc
+                detail: dict[Any, Any] = {**exc.detail, **unknown}  # field names, as DRF keys them
+                raise serializers.ValidationError(detail) from exc
             raise
         if unknown:
             raise serializers.ValidationError(unknown)

@@ -3,9 +3,11 @@ each one, and the same page mended passes. No server: the browser's requests are
 
 from __future__ import annotations
 
+import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Route
 
-from tests.browser.support import PHONE, Session, chromium
+from tests.browser.support import PHONE, SHOT_ATTEMPTS, Session, chromium
 
 BASE = "http://portico.test"
 CSP = "script-src 'none'"
@@ -58,3 +60,33 @@ def test_a_page_that_breaks_every_rule_fails_every_check_and_the_mended_page_pas
     assert broken.duplicate_ids == ["twice ×2"], broken.duplicate_ids
     assert broken.unstyled_inputs == ["input type=text ", "input type=time when"], broken.unstyled_inputs
     assert not mended, mended
+
+
+class _RefusingPage:
+    """A page whose first full-page captures fail as headless Chromium's sometimes do."""
+
+    def __init__(
+        self, refusals: int, message: str = "Protocol error (Page.captureScreenshot): Unable to capture screenshot"
+    ):
+        self.refusals, self.message, self.calls = refusals, message, 0
+
+    def screenshot(self, **_: object) -> None:
+        self.calls += 1
+        if self.calls <= self.refusals:
+            raise PlaywrightError(self.message)
+
+
+def test_a_refused_capture_is_asked_for_again_and_any_other_error_is_not():
+    session = Session.__new__(Session)  # no browser: only `shot` is exercised
+    session.page = _RefusingPage(refusals=SHOT_ATTEMPTS - 1)  # type: ignore[assignment]
+    session.shot("checks-refused-capture")
+    assert session.page.calls == SHOT_ATTEMPTS
+
+    session.page = _RefusingPage(refusals=SHOT_ATTEMPTS)  # type: ignore[assignment]
+    with pytest.raises(PlaywrightError):
+        session.shot("checks-refused-capture")
+
+    session.page = _RefusingPage(refusals=1, message="Target page, context or browser has been closed")  # type: ignore[assignment]
+    with pytest.raises(PlaywrightError):
+        session.shot("checks-refused-capture")
+    assert session.page.calls == 1
