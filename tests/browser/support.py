@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, Request, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 CHROMIUM = "/usr/bin/chromium"
@@ -95,6 +95,21 @@ UNSTYLED_INPUTS = """
 """
 AXE = Axe()
 SHOT_ATTEMPTS = 3
+
+
+def scroll_down_to(locator: Locator) -> None:
+    """Scroll the window down (never across) until the element is near its top."""
+    locator.evaluate("e => window.scrollTo(0, e.getBoundingClientRect().top + scrollY - 200)")
+
+
+def in_sight(button: Locator) -> bool:
+    """The button is inside the window and nothing covers its middle (a click there would reach it)."""
+    return bool(
+        button.evaluate(
+            """b => { const r = b.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+                      return r.right <= innerWidth && document.elementFromPoint(x, y)?.closest('button') === b; }"""
+        )
+    )
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from requests_app.choices import Priority, RequestState
 from requests_app.models import ServiceRequest
 from requests_app.testing.workflow import file_request, walk_to
 from sla.defaults import ensure_defaults
-from tests.browser.support import PHONE, Session, chromium
+from tests.browser.support import PHONE, Session, chromium, in_sight, scroll_down_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -132,13 +132,11 @@ def test_pick_up_stays_in_view_when_the_queue_scrolls_sideways(live_server, worl
         frame = page.locator(".table-scroll")
         assert frame.evaluate("f => f.scrollWidth > f.clientWidth"), "the table should be wider than its frame here"
         button = page.get_by_role("button", name=f"Pick up {queued.reference}")
-        on_top = """b => { const r = b.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
-                          return r.right <= innerWidth && document.elementFromPoint(x, y)?.closest('button') === b; }"""
-        button.evaluate("b => window.scrollTo(0, b.getBoundingClientRect().top + scrollY - 200)")  # down, not across
+        scroll_down_to(button)
         assert frame.evaluate("f => f.scrollLeft") == 0
-        assert button.evaluate(on_top), "Pick up is hidden at the table's start"
+        assert in_sight(button), "Pick up is hidden at the table's start"
         frame.evaluate("f => { f.scrollLeft = f.scrollWidth; }")
-        assert button.evaluate(on_top), "Pick up is hidden with the table scrolled to its end"
+        assert in_sight(button), "Pick up is hidden with the table scrolled to its end"
         engineer.shot("desk-05-engineer-queue-narrow")
         findings = engineer.check()
         assert not findings, findings

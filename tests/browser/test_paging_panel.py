@@ -12,7 +12,7 @@ from incidents.models import OnCallMember, OnCallRota
 from requests_app.choices import Priority, RequestState, RequestType
 from requests_app.testing.workflow import walk_to
 from sla.defaults import ensure_defaults
-from tests.browser.support import PHONE, Session, chromium
+from tests.browser.support import PHONE, Session, chromium, in_sight, scroll_down_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,12 +45,8 @@ def test_the_paged_engineer_acknowledges_and_sees_one_systems_field_at_a_time(li
 
         # Acknowledge stays pinned to the table's right edge while the table scrolls inside the card (a phone).
         acknowledge = panel.get_by_role("button", name="Acknowledge")
-        acknowledge.evaluate("b => window.scrollTo(0, b.getBoundingClientRect().top + scrollY - 200)")  # down only
-        assert acknowledge.evaluate(
-            """b => { const r = b.getBoundingClientRect();
-                      return r.right <= innerWidth && document.elementFromPoint(r.left + r.width / 2,
-                                                                                r.top + r.height / 2) === b; }"""
-        ), "Acknowledge is out of sight"
+        scroll_down_to(acknowledge)
+        assert in_sight(acknowledge), "Acknowledge is out of sight"
         acknowledge.click()
         expect(panel).to_contain_text("Acknowledged")
         engineer.context.close()
